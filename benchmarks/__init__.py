@@ -1,0 +1,8 @@
+"""Speed and memory measurements (not tests). Each prints a table and, last, one JSON line.
+
+Run them with `scnas bench NAME`; BENCHMARKS maps names to modules.
+"""
+
+BENCHMARKS = {"kernels": "benchmarks.sc_kernels"}
+
+__all__ = ["BENCHMARKS"]

@@ -1,0 +1,19 @@
+"""Errors a user can cause. The `scnas` CLI prints their message and exits 2.
+
+Every class subclasses both `UserError` (so the CLI can tell them from bugs) and
+the builtin a caller would expect (`ValueError`, `FileNotFoundError`).
+"""
+
+__all__ = ["UserError", "InvalidInputError", "DataFileError"]
+
+
+class UserError(Exception):
+    """Marker base: the message is one sentence that says what to do."""
+
+
+class InvalidInputError(UserError, ValueError):
+    """A value, shape, option or configuration the user gave is not usable."""
+
+
+class DataFileError(UserError, FileNotFoundError):
+    """A data file is missing or corrupt; the message names the path and the fix."""

@@ -1,0 +1,115 @@
+"""numba kernels behind the SNGs: fill random-number sequences, compare and pack.
+
+Generator kinds are small integers so one kernel serves all of them. Per-generator
+parameters (a row of three uint64) are derived in Python, so the kernels are pure
+functions of arrays and every bit depends only on (seed, generator, t).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from sc_accel.kernels.bitops import U0, U1, popcount64, rotl, splitmix64
+
+LFSR, SOBOL, VDC, COUNTER, BERNOULLI = 0, 1, 2, 3, 4
+SOBOL_BITS = 16
+
+
+@njit(cache=True)
+def lfsr_fill(taps, state, width, out):
+    """Write successive Fibonacci-LFSR states (shift left, parity feedback) into out."""
+    mask = (U1 << np.uint64(width)) - U1
+    for t in range(out.shape[0]):
+        out[t] = state
+        fb = popcount64(state & taps) & U1
+        state = ((state << U1) | fb) & mask
+
+
+@njit(cache=True)
+def _ctz(x):
+    n = 0
+    while (x & U1) == U0:
+        x >>= U1
+        n += 1
+    return n
+
+
+@njit(cache=True)
+def _sobol_fill(dirs_row, shift, width, out):
+    """Natural-order Sobol points (x_t = XOR of v_k over set bits of t mod 2^width)."""
+    cum = np.empty(width, dtype=np.uint64)
+    acc = U0
+    for k in range(width):
+        acc ^= dirs_row[k]
+        cum[k] = acc
+    mask = (U1 << np.uint64(width)) - U1
+    down = np.uint64(SOBOL_BITS - width)
+    x = U0
+    for t in range(out.shape[0]):
+        tt = np.uint64(t) & mask
+        if tt == U0:
+            x = U0
+        else:
+            x ^= cum[_ctz(tt)]
+        out[t] = (x >> down) ^ shift
+
+
+@njit(cache=True)
+def fill_sequence(kind, width, p, dirs, out):
+    """One generator's random numbers r_t in [0, 2^width) for t < len(out)."""
+    mask = (U1 << np.uint64(width)) - U1
+    n = out.shape[0]
+    if kind == LFSR:
+        lfsr_fill(p[1], p[0], width, out)
+        if p[2] != U0:
+            for t in range(n):
+                out[t] = rotl(out[t], p[2], width)
+    elif kind == SOBOL or kind == VDC:
+        _sobol_fill(dirs[p[0]], p[1] & mask, width, out)
+    elif kind == COUNTER:
+        for t in range(n):
+            out[t] = (np.uint64(t) + p[0]) & mask
+    else:  # BERNOULLI: counter-based, r_t = hash(key + t)
+        down = np.uint64(64 - width)
+        for t in range(n):
+            out[t] = splitmix64(p[0] + np.uint64(t)) >> down
+
+
+@njit(inline="always", cache=True)
+def compare_pack(seq, rot, width, thr, row):
+    """Comparator SNG: bit_t = rotl(r_t, rot) < thr, packed LSB-first into row."""
+    n = seq.shape[0]
+    for w in range(row.shape[0]):
+        word = U0
+        t0 = w * 64
+        t1 = min(t0 + 64, n)
+        for t in range(t0, t1):
+            r = rotl(seq[t], rot, width)
+            word |= np.uint64(r < thr) << np.uint64(t - t0)
+        row[w] = word
+
+
+@njit(parallel=True, cache=True)
+def fill_sequences(kind, width, params, dirs, seqs):
+    """seqs[g] = sequence of generator g; (G, L)."""
+    for g in prange(seqs.shape[0]):
+        fill_sequence(kind, width, params[g], dirs, seqs[g])
+
+
+@njit(parallel=True, cache=True)
+def encode_from_sequences(thr, rot, gen, seqs, width, out):
+    """Streams whose generators were precomputed: out[s] from seqs[gen[s]]."""
+    for s in prange(out.shape[0]):
+        compare_pack(seqs[gen[s]], rot[s], width, thr[s], out[s])
+
+
+@njit(parallel=True, cache=True)
+def encode_grouped(thr, rot, order, starts, kind, width, params, dirs, length, out):
+    """Many generators: each thread builds one generator's sequence, feeds its consumers."""
+    for g in prange(starts.shape[0] - 1):
+        seq = np.empty(length, dtype=np.uint64)
+        fill_sequence(kind, width, params[g], dirs, seq)
+        for j in range(starts[g], starts[g + 1]):
+            s = order[j]
+            compare_pack(seq, rot[s], width, thr[s], out[s])

@@ -1,0 +1,82 @@
+"""Binary -> stochastic (encode) and stochastic -> binary (decode) conversion."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sc_accel.errors import InvalidInputError
+from sc_accel.streams import _sng_kernels as K
+from sc_accel.streams.generators import (_DIRS, check_width, default_width, generator_params,
+                                         kind_code)
+from sc_accel.streams.packing import check_length, n_words
+from sc_accel.streams.sharing import SharingMap
+
+__all__ = ["encode", "decode", "thresholds"]
+
+PRECOMPUTE_LIMIT = 1 << 22  # generator-sequence entries below which sequences are precomputed
+
+
+def _check_values(values: object) -> np.ndarray:
+    v = np.asarray(values, dtype=np.float64)
+    bad = ~np.isfinite(v) | (v < 0.0) | (v > 1.0)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise InvalidInputError(
+            f"value {v[idx]!r} at index {idx} is outside [0, 1]; unipolar streams encode "
+            "probabilities, so scale the data into [0, 1] first.")
+    return v
+
+
+def thresholds(values: np.ndarray, width: int) -> np.ndarray:
+    """Comparator thresholds: r < value * 2^w  <=>  r < ceil(value * 2^w) for integer r."""
+    return np.ceil(values.reshape(-1) * float(1 << width)).astype(np.uint64)
+
+
+def _as_map(share: SharingMap | int | None, n: int) -> SharingMap:
+    if share is None:
+        return SharingMap.private(n)
+    if isinstance(share, SharingMap):
+        share.check(n)
+        return share
+    if isinstance(share, (int, np.integer)) and not isinstance(share, bool):
+        return SharingMap.shared(n, int(share))
+    raise InvalidInputError(f"share={share!r} is not a SharingMap or a sharing degree; give either.")
+
+
+def encode(values: object, length: int, sng: str = "lfsr", seed: int = 0,
+           width: int | None = None, share: SharingMap | int | None = None) -> np.ndarray:
+    """Unipolar streams for `values` in [0, 1]: uint64 array of shape values.shape + (ceil(L/64),).
+
+    Each stream's generator comes from `share` (None: one private generator per value;
+    an int d: groups of d consecutive values share a generator, rotated per member; or a
+    SharingMap). Bits depend only on (sng, width, seed, generator id, t): reproducible
+    at any thread count.
+    """
+    length = check_length(length)
+    code = kind_code(sng)
+    width = default_width(length) if width is None else check_width(width, sng)
+    v = _check_values(values)
+    smap = _as_map(share, v.size)
+    out = np.zeros((v.size, n_words(length)), dtype=np.uint64)
+    if v.size == 0:
+        return out.reshape(v.shape + (n_words(length),))
+    thr = thresholds(v, width)
+    ids, local = np.unique(smap.generator, return_inverse=True)
+    params = generator_params(sng, width, seed, ids)
+    if ids.size * length <= PRECOMPUTE_LIMIT:
+        seqs = np.empty((ids.size, length), dtype=np.uint64)
+        K.fill_sequences(code, width, params, _DIRS, seqs)
+        K.encode_from_sequences(thr, smap.rotation % width, local.astype(np.int64), seqs, width, out)
+    else:
+        order = np.argsort(local, kind="stable").astype(np.int64)
+        starts = np.searchsorted(local[order], np.arange(ids.size + 1)).astype(np.int64)
+        K.encode_grouped(thr, smap.rotation % width, order, starts, code, width, params,
+                         _DIRS, length, out)
+    return out.reshape(v.shape + (n_words(length),))
+
+
+def decode(bits: np.ndarray, length: int) -> np.ndarray:
+    """Stream values: ones / length over the last axis (bits past `length` are ignored)."""
+    from sc_accel.kernels.convert import stream_counts
+
+    return stream_counts(bits, length).astype(np.float64) / float(check_length(length))

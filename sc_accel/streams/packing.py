@@ -1,0 +1,56 @@
+"""Packing of streams: bit t of a stream is bit (t % 64) of word t // 64, LSB first.
+
+The last word is masked: bits at t >= length are always 0, so popcounts over whole
+words count only real bits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sc_accel.errors import InvalidInputError
+
+__all__ = ["n_words", "check_length", "pack_bits", "unpack_bits", "tail_mask"]
+
+
+def check_length(length: object) -> int:
+    """Return `length` as an int >= 1, or raise naming the bad value."""
+    if isinstance(length, (bool, np.bool_)) or not isinstance(length, (int, np.integer)):
+        raise InvalidInputError(f"stream length {length!r} is not an integer; give an integer >= 1.")
+    if int(length) < 1:
+        raise InvalidInputError(f"stream length {int(length)} is too small; give an integer >= 1.")
+    return int(length)
+
+
+def n_words(length: int) -> int:
+    """uint64 words needed for `length` bits."""
+    return (check_length(length) + 63) // 64
+
+
+def tail_mask(length: int) -> np.uint64:
+    """Mask of the valid bits in the last word."""
+    r = check_length(length) % 64
+    return np.uint64(0xFFFFFFFFFFFFFFFF) if r == 0 else np.uint64((1 << r) - 1)
+
+
+def pack_bits(bits: np.ndarray) -> np.ndarray:
+    """(..., L) bool/0-1 array -> (..., ceil(L/64)) uint64 words."""
+    bits = np.asarray(bits)
+    length = check_length(bits.shape[-1])
+    nw = n_words(length)
+    padded = np.zeros(bits.shape[:-1] + (nw * 64,), dtype=np.uint8)
+    padded[..., :length] = bits != 0
+    by = np.packbits(padded, axis=-1, bitorder="little")        # (..., nw*8) uint8
+    return np.ascontiguousarray(by).view("<u8").astype(np.uint64, copy=False)
+
+
+def unpack_bits(words: np.ndarray, length: int) -> np.ndarray:
+    """(..., W) uint64 words -> (..., L) bool array (inverse of pack_bits)."""
+    words = np.ascontiguousarray(words, dtype=np.uint64)
+    length = check_length(length)
+    if words.shape[-1] != n_words(length):
+        raise InvalidInputError(
+            f"streams have {words.shape[-1]} words but length {length} needs {n_words(length)}; "
+            "pass the length the streams were encoded with.")
+    by = words.astype("<u8", copy=False).view(np.uint8)
+    return np.unpackbits(by, axis=-1, bitorder="little")[..., :length].astype(bool)
