@@ -81,7 +81,7 @@ def popcount_instructions() -> dict:
     g(np.uint64(3))
     asm = "\n".join(f.inspect_asm().values())
     scalar_asm = "\n".join(g.inspect_asm().values())
-    count = lambda op, text=asm: len(re.findall(rf"\b{op}\b", text))
+    count = lambda op, text=asm: len(re.findall(rf"\b{op}[qlw]?\b", text))
     return {"scalar_popcnt": count("popcnt", scalar_asm), "tile_popcnt": count("popcnt"),
             "tile_vpopcntq": count("vpopcntq"),
             "tile_vpshufb_lookup": min(count("vpshufb"), count("vpsadbw"))}

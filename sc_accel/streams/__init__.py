@@ -4,7 +4,7 @@ A stream of length L is packed 64 bits to a np.uint64 word, LSB first; the last 
 is masked. `encode` turns values in [0, 1] into streams, `decode` counts them back.
 """
 
-from sc_accel.streams.encode import decode, encode, thresholds
+from sc_accel.streams.coding import decode, encode, thresholds
 from sc_accel.streams.generators import SNG_KINDS, default_width, generator_params, sequence
 from sc_accel.streams.lfsr import LFSR_TAPS, lfsr_sequence, tap_mask
 from sc_accel.streams.packing import n_words, pack_bits, tail_mask, unpack_bits

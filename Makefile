@@ -1,0 +1,44 @@
+# make demo: set up .venv, install, get the default data, run the main job.
+# make test: same set-up, then the whole test suite.
+PY_SYS ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+FASHION := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+
+.PHONY: setup data demo test bench clean
+
+setup: $(STAMP)
+
+$(STAMP): setup.py pyproject.toml
+	$(PY_SYS) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# CPU build of torch first (this machine serves 2.13.0 from disk); the rest from PyPI.
+	$(PY) -m pip install --quiet "torch==2.13.0"
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+# Fashion-MNIST comes from Debian's dataset-fashion-mnist; without root or apt the
+# suite falls back to scikit-learn's bundled digits (scnas data says which).
+data:
+	@if [ ! -f $(FASHION) ]; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist) \
+	      || echo "could not install dataset-fashion-mnist; falling back to digits"; \
+	  elif command -v sudo >/dev/null; then \
+	    sudo apt-get install -y -qq dataset-fashion-mnist || echo "falling back to digits"; \
+	  else echo "no apt-get as root: Fashion-MNIST not installed, scnas falls back to digits"; fi; \
+	fi
+
+demo: setup data
+	$(VENV)/bin/scnas data
+	$(VENV)/bin/scnas bench kernels
+
+test: setup data
+	$(PY) -m pytest -q
+
+bench: setup
+	$(VENV)/bin/scnas bench kernels
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,3 @@
+"""reports: see ../shared/DESIGN.md; filled in by later issues."""
+
+__all__: list[str] = []

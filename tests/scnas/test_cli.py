@@ -1,0 +1,33 @@
+"""The `scnas` command: listings, exit code 2 with one sentence on bad input, benchmarks."""
+
+import json
+import subprocess
+import sys
+
+from scnas.cli import main
+
+
+def test_data_lists_every_dataset(capsys, tmp_path):
+    assert main(["data", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for name in ("fashion-mnist", "mnist", "cifar10", "digits"):
+        assert name in out
+    assert "'default' = digits" in out and "to get it" in out
+
+
+def test_bad_input_exits_2_with_one_sentence(capsys, tmp_path):
+    assert main(["data", "--load", "cifar10", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("scnas: error: dataset 'cifar10' was not found") and "\n" not in err
+    assert main(["bench", "nope"]) == 2
+    assert "unknown benchmark 'nope'" in capsys.readouterr().err
+
+
+def test_console_script_runs_kernel_benchmark_quick():
+    proc = subprocess.run([sys.executable, "-m", "scnas.cli", "bench", "kernels", "--quick"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    last = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert last["benchmark"] == "sc_kernels" and set(last["targets"]) <= set(last["figures"])
+    assert last["figures"]["counts_agree"] is True
+    assert last["figures"]["asm_scalar_popcnt"] >= 1     # the bit trick became POPCNT
