@@ -78,15 +78,21 @@ def fill_sequence(kind, width, p, dirs, out):
 
 @njit(inline="always", cache=True)
 def compare_pack(seq, rot, width, thr, row):
-    """Comparator SNG: bit_t = rotl(r_t, rot) < thr, packed LSB-first into row."""
+    """Comparator SNG: bit_t = rotl(r_t, rot) < thr, packed LSB-first into row.
+
+    Each word's 64 inputs are sliced first so the inner index starts at 0 (numba then
+    skips wrap-around code and LLVM vectorises the compare); rot == 0 is its own loop.
+    """
     n = seq.shape[0]
     for w in range(row.shape[0]):
+        s = seq[w * 64:min(w * 64 + 64, n)]
         word = U0
-        t0 = w * 64
-        t1 = min(t0 + 64, n)
-        for t in range(t0, t1):
-            r = rotl(seq[t], rot, width)
-            word |= np.uint64(r < thr) << np.uint64(t - t0)
+        if rot == 0:
+            for b in range(s.shape[0]):
+                word |= np.uint64(s[b] < thr) << np.uint64(b)
+        else:
+            for b in range(s.shape[0]):
+                word |= np.uint64(rotl(s[b], rot, width) < thr) << np.uint64(b)
         row[w] = word
 
 
