@@ -103,7 +103,7 @@ def test_shared_unrotated_generator_gives_exact_max_and_min(rng, sng):
 
 
 def test_rotation_decorrelates_consumers_of_a_shared_generator(rng):
-    length, width = 1024, 10
+    length = 1024                                         # default width 10: rotations 0..9 distinct
     v = rng.uniform(0.2, 0.8, 10)
     rotated = encode(v, length, "lfsr", seed=0, share=SharingMap.shared(10, 10))
     plain = encode(v, length, "lfsr", seed=0, share=SharingMap.shared(10, 10, decorrelate=False))
