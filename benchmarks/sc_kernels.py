@@ -62,7 +62,7 @@ def roofline(seconds: float = 0.5) -> float:
     for kernel, per_rep in ((_roof_tile, 16), (_roof_pair, 1)):
         kernel(rows, span, 1, out)
         reps = max(1, int(seconds * 1e9 / (per_rep * span * 64)))
-        dt = best_time(lambda: kernel(rows, span, reps, out))
+        dt = best_time(lambda: kernel(rows, span, reps, out), 5)
         best = max(best, threads * reps * per_rep * span * 64 / dt)
     return best
 
@@ -118,7 +118,7 @@ def run(quick: bool = False) -> dict:
     w = encode(rng.random((m, k)), length, "lfsr", seed=1)
     x = encode(rng.random((positions, k)), length, "lfsr", seed=2)
     counts = sc_matmul(w, x, length)
-    t_packed = best_time(lambda: sc_matmul(w, x, length))
+    t_packed = best_time(lambda: sc_matmul(w, x, length), 7)
     packed = m * positions * k * length / t_packed
 
     w_bool, x_bool = unpack_bits(w, length), unpack_bits(x[:sub_pos], length)
