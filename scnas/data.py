@@ -126,12 +126,13 @@ def _load_cifar_batch(path: Path, how: str) -> tuple[np.ndarray, np.ndarray]:
         raise DataFileError(f"data file {path} is missing; {how}.") from None
     except (pickle.UnpicklingError, EOFError, OSError, ValueError) as e:
         raise DataFileError(f"data file {path} is not a CIFAR-10 batch ({e}); {how}.") from None
-    data, labels = d.get(b"data") if isinstance(d, dict) else None, d.get(b"labels") if isinstance(d, dict) else None
-    if data is None or labels is None or np.asarray(data).ndim != 2 or np.asarray(data).shape[1] != 3072 \
-            or len(labels) != np.asarray(data).shape[0]:
+    d = d if isinstance(d, dict) else {}
+    data = np.asarray(d.get(b"data", np.empty((0, 0))))
+    labels = np.asarray(d.get(b"labels", []), dtype=np.int64)
+    if data.ndim != 2 or data.shape[1] != 3072 or data.shape[0] == 0 or len(labels) != data.shape[0]:
         raise DataFileError(f"data file {path} lacks CIFAR-10 'data' (N, 3072) and 'labels'; {how}.")
-    x = np.asarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32).astype(np.float32) / 255.0
-    return x, np.asarray(labels, dtype=np.int64)
+    x = data.astype(np.uint8).reshape(-1, 3, 32, 32).astype(np.float32) / 255.0
+    return x, labels
 
 
 def _load_cifar_dir(directory: Path, name: str) -> Dataset:

@@ -21,6 +21,7 @@ import numpy as np
 from sc_accel.errors import InvalidInputError
 from sc_accel.streams import _sng_kernels as K
 from sc_accel.streams.lfsr import MAX_WIDTH, MIN_WIDTH, poly_table
+from sc_accel.streams.packing import check_length
 from sc_accel.streams.sobol import n_sobol_dims, sobol_directions
 
 __all__ = ["SNG_KINDS", "default_width", "check_width", "generator_params", "sequence"]
@@ -100,8 +101,6 @@ def generator_params(sng: str, width: int, seed: int, gen_ids: np.ndarray) -> np
 def sequence(sng: str, length: int, width: int | None = None, seed: int = 0,
              generator: int = 0) -> np.ndarray:
     """The random numbers r_0..r_{L-1} of one generator (for inspection and tests)."""
-    from sc_accel.streams.packing import check_length
-
     length = check_length(length)
     width = default_width(length) if width is None else check_width(width, sng)
     params = generator_params(sng, width, seed, np.array([generator]))

@@ -5,6 +5,7 @@ import pytest
 from scipy.stats import qmc
 
 from sc_accel.errors import InvalidInputError
+from sc_accel.streams._sng_kernels import lfsr_fill
 from sc_accel.streams import LFSR_TAPS, lfsr_sequence, sequence, sobol_directions, tap_mask
 from sc_accel.streams.lfsr import LFSR_POLYS
 
@@ -13,8 +14,6 @@ from sc_accel.streams.lfsr import LFSR_POLYS
 def test_every_lfsr_polynomial_has_maximal_period(width):
     period = (1 << width) - 1
     for mask in LFSR_POLYS[width]:
-        from sc_accel.streams._sng_kernels import lfsr_fill
-
         seq = np.empty(period + 1, dtype=np.uint64)
         lfsr_fill(np.uint64(mask), np.uint64(1), width, seq)
         assert len(np.unique(seq[:period])) == period, hex(mask)
