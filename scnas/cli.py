@@ -15,6 +15,10 @@ from sc_accel.errors import UserError
 __all__ = ["main", "build_parser"]
 
 
+class _BadArgument(UserError, ValueError):
+    """A command-line argument that parsed but makes no sense."""
+
+
 def _cmd_data(args: argparse.Namespace) -> int:
     from scnas.data import dataset_status, load_dataset, resolve_default
 
@@ -41,10 +45,6 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         raise _BadArgument(f"unknown benchmark {args.name!r}; choose one of {', '.join(BENCHMARKS)}.")
     module = importlib.import_module(BENCHMARKS[args.name])
     return int(module.main(["--quick"] if args.quick else []))
-
-
-class _BadArgument(UserError, ValueError):
-    """A command-line argument that parsed but makes no sense."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -96,3 +96,14 @@ def test_bernoulli_sequence_is_counter_based():
     # uniform on [0, 2^16): the mean of 1000 draws is within 5 sd of 2^15
     sd = (1 << 16) / np.sqrt(12 * 1000)
     assert abs(b.astype(float).mean() - (1 << 15)) < 5 * sd
+
+
+def test_vectorised_key_mixer_is_the_kernel_splitmix64():
+    from numba import njit
+
+    from sc_accel.kernels.bitops import splitmix64
+    from sc_accel.streams.generators import _mix
+
+    xs = np.array([0, 1, 12345, 2**63 + 7, 2**64 - 1], dtype=np.uint64)
+    scalar = njit(lambda x: splitmix64(x))
+    assert _mix(xs).tolist() == [int(scalar(x)) for x in xs]
