@@ -1,0 +1,228 @@
+"""MAC-layer backends: fixed-point twin, bit-true SC, and the expected-value proxy.
+
+Every backend realises the same arithmetic. For a layer with input scale s, weight
+scale s_w and comparator width w:
+
+    x_n = clip(x / s, 0, 1) quantised to T_x / 2^w   (the SNG comparator: also the stochastic ReLU)
+    |w| / s_w quantised to T_w / 2^w, sign kept apart (sign-magnitude)
+    count = C+ - C-   (two counters of AND-gate outputs over L cycles)
+    y = bias + s * s_w * count / L                    (scales are powers of two: a shift)
+
+The bit backend computes C+ - C- from packed streams; negative weights are stored as
+complemented streams, since popcount(x & ~w) = popcount(x) - popcount(x & w), so a single
+unsigned product pass plus a correction sum(popcount(x)) over negative taps gives the
+same integer as the two counters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from sc_accel.kernels.conv import conv_counts, linear_counts
+from sc_accel.kernels.convert import stream_counts
+from sc_accel.kernels.pool import or_pool, selector_pool
+from sc_accel.nn.config import SCConfig
+from sc_accel.nn.graph import Layer, LayerGraph
+from sc_accel.nn.plan import Conversion, Plan
+from sc_accel.streams.bank import build_bank, encode_thresholds, role_generator_ids
+from sc_accel.streams.packing import n_words, tail_mask
+from sc_accel.streams.sharing import SharingMap
+
+__all__ = ["FixedPointBackend", "BitBackend", "ExpectedBackend", "levels", "weight_levels"]
+
+WEIGHT_CHUNK = 8192  # weight streams encoded per bank build (bounds the sequence buffer)
+
+
+def levels(v: np.ndarray, width: int) -> np.ndarray:
+    """Comparator thresholds T = round(clip(v, 0, 1) * 2^w), int64."""
+    return np.rint(np.clip(v, 0.0, 1.0) * float(1 << width)).astype(np.int64)
+
+
+def weight_levels(w: np.ndarray, w_scale: float, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(T_w magnitudes, negative mask) of a weight tensor under its power-of-two scale."""
+    return levels(np.abs(w) / w_scale, width), w < 0
+
+
+def _mac_float(layer: Layer, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    a = layer.attrs
+    if layer.op == "conv":
+        return F.conv2d(x, w, None, a["stride"], a["padding"], 1, a["groups"])
+    return F.linear(x, w)
+
+
+def _bias(layer: Layer, ndim: int) -> torch.Tensor:
+    return torch.as_tensor(layer.attrs["bias"]).reshape((1, -1) + (1,) * (ndim - 2))
+
+
+class FixedPointBackend:
+    """Binary twin: exact products of the quantised operands (what E[count] / L would be)."""
+
+    def __init__(self, graph: LayerGraph, plan: Plan, width: int) -> None:
+        self.graph, self.plan, self.width = graph, plan, int(width)
+
+    def quantised(self, layer: Layer) -> tuple[torch.Tensor, float, float, float]:
+        """(signed quantised weights in [-1, 1], s, s_w, 2^w) of a MAC layer."""
+        mp = self.plan.macs[layer.name]
+        conv = self.plan.conversions[mp.conversion]
+        t, neg = weight_levels(layer.attrs["weight"], mp.w_scale, self.width)
+        q = float(1 << self.width)
+        return torch.as_tensor(np.where(neg, -t, t) / q), conv.scale, mp.w_scale, q
+
+    def __call__(self, layer: Layer, env: dict) -> torch.Tensor:
+        wq, s, s_w, q = self.quantised(layer)
+        x = env[layer.inputs[0]] / s
+        xq = torch.round(x.clamp(-1.0, 1.0) * q) / q
+        if not self.plan.conversions[self.plan.macs[layer.name].conversion].signed:
+            xq = xq.clamp_min(0.0)
+        y = _mac_float(layer, xq, wq) * (s * s_w)
+        return y + _bias(layer, y.ndim)
+
+
+def _site_ids(conv: Conversion) -> np.ndarray:
+    """Site of each element: elements of one stream-pooling window share a site."""
+    n = int(np.prod(conv.shape))
+    if conv.pool is None or len(conv.shape) != 3:
+        return np.arange(n, dtype=np.int64)
+    c, h, w = conv.shape
+    k, s = conv.pool
+    oh, ow = (h - k) // s + 1, (w - k) // s + 1
+    ys = np.minimum(np.arange(h) // s, oh - 1)
+    xs = np.minimum(np.arange(w) // s, ow - 1)
+    site = (np.arange(c)[:, None, None] * oh * ow + ys[None, :, None] * ow + xs[None, None, :])
+    return site.reshape(-1).astype(np.int64)
+
+
+def _sources(sng: str, cfg: SCConfig, seed: int, role: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(generator ids, rotations) for n consumers under the config's sharing degree."""
+    smap = SharingMap.shared(n, cfg.share)
+    ids = role_generator_ids(sng, cfg.comparator_width, seed, role, smap.n_generators)
+    return ids[smap.generator], smap.rotation
+
+
+class BitBackend:
+    """Bit-true SC: every conversion is an SNG bank, every MAC an AND + counter pass."""
+
+    def __init__(self, graph: LayerGraph, plan: Plan, cfg: SCConfig) -> None:
+        self.graph, self.plan, self.cfg = graph, plan, cfg
+        self.L, self.width = cfg.stream_length, cfg.comparator_width
+        self.banks = {k: self._conversion_bank(c) for k, c in plan.conversions.items()}
+        self.weights = {name: self._weight_streams(graph.by_name[name]) for name in plan.macs}
+        self.cache: dict[str, list[tuple[np.ndarray, float]]] = {}
+
+    def _seed(self, index: int, role: int) -> int:
+        return self.cfg.seed * 65536 + 2 * index + role
+
+    def _conversion_bank(self, conv: Conversion):
+        """(bank, source per element, source per pooling site)."""
+        site = _site_ids(conv)
+        ids, rot = _sources(self.cfg.sng, self.cfg, self._seed(conv.index, 0), 0, int(site.max()) + 1)
+        bank, src = build_bank(self.cfg.sng, self.L, self.width, self._seed(conv.index, 0), ids[site], rot[site])
+        src_site = np.zeros(int(site.max()) + 1, dtype=np.int64)
+        src_site[site] = src
+        return bank, src, src_site
+
+    def _fused_or(self, conv: Conversion) -> bool:
+        """OR over a window whose streams share one source is the stream of the largest threshold.
+
+        r < T1 or r < T2 <=> r < max(T1, T2) bit by bit, so for non-overlapping windows
+        (all members on one site) the pooled streams are encoded directly: same bits, 1/k^2 work.
+        """
+        return conv.pool is not None and self.cfg.maxpool == "or" and conv.pool[0] == conv.pool[1]
+
+    def _weight_streams(self, layer: Layer) -> tuple[np.ndarray, torch.Tensor]:
+        """(streams with negative taps complemented, negative-tap mask as float64)."""
+        mp = self.plan.macs[layer.name]
+        w = layer.attrs["weight"]
+        t, neg = weight_levels(w, mp.w_scale, self.width)
+        t, negf = t.reshape(-1), neg.reshape(-1)
+        sng, seed = self.cfg.weight_sng, self._seed(mp.index, 1)
+        ids, rot = _sources(sng, self.cfg, seed, 1, t.size)
+        out = np.empty((t.size, n_words(self.L)), dtype=np.uint64)
+        for i in range(0, t.size, WEIGHT_CHUNK):
+            j = min(i + WEIGHT_CHUNK, t.size)
+            bank, src = build_bank(sng, self.L, self.width, seed, ids[i:j], rot[i:j])
+            out[i:j] = encode_thresholds(t[i:j], src, bank)
+        out[negf] = ~out[negf]
+        out[negf, -1] &= tail_mask(self.L)
+        return out.reshape(w.shape + (out.shape[1],)), torch.as_tensor(neg.astype(np.float64))
+
+    def reset(self) -> None:
+        """Forget the streams of the previous batch."""
+        self.cache = {}
+
+    def streams(self, key: str, env: dict) -> list[tuple[np.ndarray, float]]:
+        """[(streams (B, ...shape, W), sign)] of a conversion on this batch (positive, negative part)."""
+        if key in self.cache:
+            return self.cache[key]
+        conv = self.plan.conversions[key]
+        bank, src, src_site = self.banks[key]
+        v = env[conv.tensor].numpy() / conv.scale
+        parts = [(v, 1.0), (-v, -1.0)] if conv.signed else [(v, 1.0)]
+        out = []
+        for values, sign in parts:
+            t = levels(values, self.width)
+            if self._fused_or(conv):
+                k = conv.pool[0]
+                t = F.max_pool2d(torch.as_tensor(t.astype(np.float64)), k, k).numpy().astype(np.int64)
+                words = encode_thresholds(t.reshape(-1), src_site, bank)
+                out.append((words.reshape(t.shape + (words.shape[-1],)), sign))
+                continue
+            words = encode_thresholds(t.reshape(-1), src, bank)
+            words = words.reshape(values.shape + (words.shape[-1],))
+            if conv.pool is not None:
+                k, s = conv.pool
+                words = (or_pool(words, k, s) if self.cfg.maxpool == "or"
+                         else selector_pool(words, k, s, self.L, self.cfg.selector_segment))
+            out.append((words, sign))
+        self.cache[key] = out
+        return out
+
+    def __call__(self, layer: Layer, env: dict) -> torch.Tensor:
+        mp = self.plan.macs[layer.name]
+        conv = self.plan.conversions[mp.conversion]
+        w_words, negmask = self.weights[layer.name]
+        negmask = negmask.float()  # counts < 2^24: float32 sums of them are exact
+        a = layer.attrs
+        total = None
+        for words, sign in self.streams(mp.conversion, env):
+            cnt = torch.as_tensor(stream_counts(words, self.L).astype(np.float32))
+            if layer.op == "conv":
+                ph, pw = a["padding"]
+                xp = np.pad(words, ((0, 0), (0, 0), (ph, ph), (pw, pw), (0, 0)))
+                raw = conv_counts(xp, w_words, a["stride"], a["groups"])
+            else:
+                raw = linear_counts(words.reshape(words.shape[0], -1, words.shape[-1]),
+                                    w_words.reshape(w_words.shape[0], -1, w_words.shape[-1]))
+                cnt = cnt.reshape(cnt.shape[0], -1)
+            diff = torch.as_tensor(raw.astype(np.float64)) - _mac_float(layer, cnt, negmask).double()
+            total = sign * diff if total is None else total + sign * diff
+        y = total * (conv.scale * mp.w_scale / self.L)
+        return y + _bias(layer, y.ndim)
+
+
+class ExpectedBackend(FixedPointBackend):
+    """Analytic mean and variance of the counter output, propagated as (mean, var) pairs.
+
+    Count variance is factor * L * sum_k p_k (1 - p_k) with p_k the AND-gate probability;
+    `factor` is measured once on the config's own generators (1 for independent
+    Bernoulli streams, far below 1 for low-discrepancy ones). Upstream variance adds
+    sum_k w_k^2 var(x_k) (errors of different inputs taken as independent).
+    """
+
+    def __init__(self, graph: LayerGraph, plan: Plan, cfg: SCConfig, factor: float) -> None:
+        super().__init__(graph, plan, cfg.comparator_width)
+        self.L, self.factor = cfg.stream_length, float(factor)
+
+    def __call__(self, layer: Layer, env: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        wq, s, s_w, q = self.quantised(layer)
+        m, v = env[layer.inputs[0]]
+        xq = torch.round((m / s).clamp(-1.0, 1.0) * q) / q
+        if not self.plan.conversions[self.plan.macs[layer.name].conversion].signed:
+            xq = xq.clamp_min(0.0)
+        mean = _mac_float(layer, xq, wq) * (s * s_w)
+        p_var = _mac_float(layer, xq.abs(), wq.abs()) - _mac_float(layer, xq * xq, wq * wq)
+        var = p_var.clamp_min(0.0) * (self.factor * (s * s_w) ** 2 / self.L)
+        var = var + _mac_float(layer, v, (wq * s_w) ** 2)
+        return mean + _bias(layer, mean.ndim), var

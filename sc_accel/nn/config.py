@@ -1,0 +1,100 @@
+"""SCConfig: every knob of the emulated SC accelerator, as plain data (round-trips via dict/JSON)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+
+from sc_accel.errors import InvalidInputError
+from sc_accel.streams.generators import SNG_KINDS, check_width, default_width
+from sc_accel.streams.packing import check_length
+
+__all__ = ["SCConfig", "MODES", "MAXPOOL_MODES"]
+
+MODES = ("bit", "expected")
+MAXPOOL_MODES = ("or", "selector", "binary")
+
+
+@dataclass(frozen=True)
+class SCConfig:
+    """How a network runs on the emulated unipolar SC accelerator.
+
+    stream_length: bits per stream L. mode: "bit" (bit-true streams) or "expected"
+    (analytic mean and variance, a fast proxy). seed: all SNG parameters derive from it.
+    sng / sng_weight: generator kind of the activation / weight SNGs (sng_weight None =
+    same as sng; the two operands of every AND always come from unrelated generators).
+    width: comparator bits (None = ceil(log2 L)). share: SNG sharing degree, the number of
+    activation sites (and weight streams) one generator feeds, each through its own output
+    rotation. upscale: scale each layer's weights and activations by a power of two so
+    they fill [0, 1] (undone exactly after the counter); without it values are only
+    scaled down when they exceed 1. maxpool: "or" (OR gate over streams from a shared
+    generator), "selector" (segment-counter selector) or "binary" (max of counter values
+    before conversion). selector_segment: bits per selector segment. calib_percentile:
+    percentile of calibration activations mapped to 1. batch_size: images per batch.
+    """
+
+    stream_length: int = 256
+    mode: str = "bit"
+    seed: int = 0
+    sng: str = "lfsr"
+    sng_weight: str | None = None
+    width: int | None = None
+    share: int = 1
+    upscale: bool = True
+    maxpool: str = "or"
+    selector_segment: int = 16
+    calib_percentile: float = 100.0
+    batch_size: int = 250
+
+    def __post_init__(self) -> None:
+        check_length(self.stream_length)
+        _choice("mode", self.mode, MODES)
+        _choice("sng", self.sng, tuple(SNG_KINDS))
+        _choice("sng_weight", self.weight_sng, tuple(SNG_KINDS))
+        _choice("maxpool", self.maxpool, MAXPOOL_MODES)
+        for name in ("seed", "share", "selector_segment", "batch_size"):
+            v = getattr(self, name)
+            lo = 0 if name == "seed" else 1
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise InvalidInputError(f"SCConfig.{name}={v!r} must be an integer >= {lo}.")
+        if self.width is not None:
+            check_width(self.width, self.sng)
+            check_width(self.width, self.weight_sng)
+        if not isinstance(self.upscale, bool):
+            raise InvalidInputError(f"SCConfig.upscale={self.upscale!r} must be true or false.")
+        p = self.calib_percentile
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 50.0 <= p <= 100.0 or math.isnan(p):
+            raise InvalidInputError(f"SCConfig.calib_percentile={p!r} must be a number from 50 to 100.")
+
+    @property
+    def weight_sng(self) -> str:
+        """Generator kind of the weight SNGs."""
+        return self.sng if self.sng_weight is None else self.sng_weight
+
+    @property
+    def comparator_width(self) -> int:
+        """Comparator width in bits (the binary precision of every conversion)."""
+        return default_width(self.stream_length) if self.width is None else int(self.width)
+
+    def replace(self, **changes: object) -> "SCConfig":
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """JSON/TOML-ready form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SCConfig":
+        """Inverse of to_dict; unknown keys are an error."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise InvalidInputError(f"unknown SCConfig field(s) {', '.join(unknown)}; "
+                                    f"valid fields are {', '.join(sorted(names))}.")
+        return cls(**d)
+
+
+def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise InvalidInputError(f"SCConfig.{name}={value!r} is not one of {', '.join(allowed)}.")

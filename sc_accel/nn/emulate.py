@@ -1,0 +1,152 @@
+"""convert() a torch model into an SCModel and emulate() it on the SC accelerator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from sc_accel.errors import InvalidInputError
+from sc_accel.nn.backends import BitBackend, ExpectedBackend, FixedPointBackend
+from sc_accel.nn.config import SCConfig
+from sc_accel.nn.graph import Layer, LayerGraph, trace
+from sc_accel.nn.ops import moment_op
+from sc_accel.nn.plan import Plan, make_plan, node_stats
+from sc_accel.nn.run import float_forward, run_graph
+from sc_accel.streams.bank import build_bank, encode_thresholds, role_generator_ids
+from sc_accel.kernels.convert import stream_counts
+
+__all__ = ["SCModel", "convert", "emulate", "fixed_point", "variance_factor", "LayerError"]
+
+
+@dataclass
+class LayerError:
+    """Running sums for the relative RMS error of one MAC layer against float activations."""
+
+    sq_err: float = 0.0
+    sq_ref: float = 0.0
+    n: int = 0
+
+    @property
+    def relative_rmse(self) -> float:
+        """sqrt(sum (y - y_float)^2 / sum y_float^2)."""
+        return float(np.sqrt(self.sq_err / self.sq_ref)) if self.sq_ref > 0 else 0.0
+
+
+def _check_input(x: object, graph: LayerGraph | None = None) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        x = torch.as_tensor(np.asarray(x))
+    if x.ndim < 2 or not torch.isfinite(x).all():
+        raise InvalidInputError(f"inputs must be a finite (batch, ...) tensor; got shape {tuple(x.shape)}.")
+    if graph is not None and tuple(x.shape[1:]) != graph.input_shape:
+        raise InvalidInputError(f"inputs have shape {tuple(x.shape[1:])} per sample but the model was "
+                                f"converted for {graph.input_shape}.")
+    return x.double()
+
+
+def variance_factor(cfg: SCConfig, n_pairs: int = 4096) -> float:
+    """Measured Var(AND count) / (L p (1 - p)) for the config's activation and weight SNGs."""
+    w, L = cfg.comparator_width, cfg.stream_length
+    rng = np.random.default_rng(cfg.seed)
+    ta, tw = rng.integers(0, (1 << w) + 1, n_pairs), rng.integers(0, (1 << w) + 1, n_pairs)
+    streams = []
+    for sng, role, t in ((cfg.sng, 0, ta), (cfg.weight_sng, 1, tw)):
+        ids = role_generator_ids(sng, w, cfg.seed, role, n_pairs)
+        bank, src = build_bank(sng, L, w, cfg.seed, ids, np.zeros(n_pairs, dtype=np.int64))
+        streams.append(encode_thresholds(t, src, bank))
+    p = ta * tw / float(1 << (2 * w))
+    c = stream_counts(streams[0] & streams[1], L)
+    denom = float(np.sum(L * p * (1 - p)))
+    return float(np.sum((c - L * p) ** 2) / denom) if denom > 0 else 1.0
+
+
+@dataclass
+class SCModel:
+    """A model converted for one SCConfig: call it on inputs to get logits (torch float64)."""
+
+    graph: LayerGraph
+    config: SCConfig
+    plan: Plan
+    backend: object = field(repr=False)
+
+    def batches(self, x: torch.Tensor) -> Iterator[torch.Tensor]:
+        """x split into the config's batch size."""
+        for i in range(0, x.shape[0], self.config.batch_size):
+            yield x[i:i + self.config.batch_size]
+
+    def forward_batch(self, x: torch.Tensor, errors: dict[str, LayerError] | None = None) -> torch.Tensor:
+        """Logits of one batch; with `errors`, accumulate per-layer error against float."""
+        x = _check_input(x, self.graph)
+        ref: dict[str, torch.Tensor] = {}
+        if errors is not None:
+            float_forward(self.graph, x, record=lambda l, v: ref.__setitem__(l.name, v))
+        outs: dict[str, torch.Tensor] = {}
+
+        def record(layer: Layer, value: object) -> None:
+            if errors is not None and layer.op in ("conv", "linear"):
+                outs[layer.name] = value[0] if isinstance(value, tuple) else value
+
+        if self.config.mode == "bit":
+            self.backend.reset()
+            y = run_graph(self.graph, x, self.backend, record=record)
+        else:
+            y = run_graph(self.graph, (x, torch.zeros_like(x)), self.backend, other=moment_op, record=record)[0]
+        for name, value in outs.items():
+            e = errors.setdefault(name, LayerError())
+            e.sq_err += float(((value - ref[name]) ** 2).sum())
+            e.sq_ref += float((ref[name] ** 2).sum())
+            e.n += value.numel()
+        return y
+
+    def __call__(self, x: object, errors: dict[str, LayerError] | None = None) -> torch.Tensor:
+        x = _check_input(x, self.graph)
+        return torch.cat([self.forward_batch(b, errors) for b in self.batches(x)])
+
+
+def _as_graph(model: object, example: torch.Tensor) -> LayerGraph:
+    if isinstance(model, LayerGraph):
+        return model
+    if isinstance(model, torch.nn.Module):
+        return trace(model, example[:2].float())
+    raise InvalidInputError(f"model must be a torch.nn.Module or a LayerGraph, not {type(model).__name__}.")
+
+
+def convert(model: object, config: SCConfig, calib: object) -> SCModel:
+    """Trace, fold BN, calibrate the conversion scales on `calib` inputs, build SNG banks."""
+    if not isinstance(config, SCConfig):
+        raise InvalidInputError(f"config must be an SCConfig, not {type(config).__name__}.")
+    calib = _check_input(calib)
+    graph = _as_graph(model, calib)
+    stats = node_stats(graph, calib, config.calib_percentile)
+    plan = make_plan(graph, config, stats)
+    if config.mode == "bit":
+        backend = BitBackend(graph, plan, config)
+    else:
+        backend = ExpectedBackend(graph, plan, config, variance_factor(config))
+    return SCModel(graph, config, plan, backend)
+
+
+def fixed_point(model: object, calib: object, bits: int = 8, upscale: bool = True) -> SCModel:
+    """The binary fixed-point twin at `bits` bits (same scales and quantisation rules)."""
+    calib = _check_input(calib)
+    graph = _as_graph(model, calib)
+    cfg = SCConfig(stream_length=1 << bits, width=bits, upscale=upscale, maxpool="binary", mode="expected")
+    plan = make_plan(graph, cfg, node_stats(graph, calib, cfg.calib_percentile))
+    return _FixedModel(graph, cfg, plan, FixedPointBackend(graph, plan, bits))
+
+
+class _FixedModel(SCModel):
+    def forward_batch(self, x: torch.Tensor, errors: dict[str, LayerError] | None = None) -> torch.Tensor:
+        return run_graph(self.graph, _check_input(x, self.graph), self.backend)
+
+
+def emulate(model: object, x: object, config: SCConfig, calib: object | None = None) -> torch.Tensor:
+    """Logits of `model` on inputs x run on the emulated SC accelerator described by `config`.
+
+    `calib` (default: x itself) sets each conversion's scale; pass training images to keep
+    test data out of the calibration.
+    """
+    x = _check_input(x)
+    return convert(model, config, x if calib is None else calib)(x)

@@ -1,0 +1,46 @@
+"""The layer-graph interpreter: binary ops here, MAC layers through a backend callable."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from sc_accel.nn.graph import Layer, LayerGraph
+from sc_accel.nn.ops import binary_op
+
+__all__ = ["run_graph", "float_forward", "float_mac"]
+
+Recorder = Callable[[Layer, object], None]
+
+
+def run_graph(graph: LayerGraph, x: object, mac: Callable[[Layer, dict], object],
+              other: Callable = binary_op, record: Recorder | None = None) -> object:
+    """Evaluate the graph on x; `mac(layer, env)` computes conv/linear layers."""
+    env: dict[str, object] = {}
+    for layer in graph.layers:
+        if layer.op == "input":
+            env[layer.name] = x
+        elif layer.op in ("conv", "linear"):
+            env[layer.name] = mac(layer, env)
+        else:
+            env[layer.name] = other(layer, [env[i] for i in layer.inputs])
+        if record is not None:
+            record(layer, env[layer.name])
+    return env[graph.output]
+
+
+def float_mac(layer: Layer, env: dict) -> torch.Tensor:
+    """Reference float64 conv/linear."""
+    a = layer.attrs
+    x = env[layer.inputs[0]]
+    w, b = torch.as_tensor(a["weight"]), torch.as_tensor(a["bias"])
+    if layer.op == "conv":
+        return F.conv2d(x, w, b, a["stride"], a["padding"], 1, a["groups"])
+    return F.linear(x, w, b)
+
+
+def float_forward(graph: LayerGraph, x: torch.Tensor, record: Recorder | None = None) -> torch.Tensor:
+    """The folded float model (float64), the reference every SC mode is compared with."""
+    return run_graph(graph, x.double(), float_mac, record=record)

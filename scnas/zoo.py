@@ -1,0 +1,203 @@
+"""Teacher CNNs by name: `create_model(name, in_channels, n_classes, image_size)`.
+
+Every model is plain torch (conv, BN, ReLU, pooling, residual add, concat), traceable by
+torch.fx, so the SC converter and the hardware estimator accept all of them. Sizes
+follow the usual CIFAR-style definitions, scaled by the input resolution where needed:
+
+| name              | structure                                                          |
+|-------------------|--------------------------------------------------------------------|
+| lenet5            | LeCun et al. 1998: conv5(6)-pool-conv5(16)-pool-fc120-fc84-fc       |
+| vgg_small         | VGG-style 3x3 convs 32-32-M-64-64-M-128-128-M, GAP, fc              |
+| resnet20/resnet56 | He et al. 2016 CIFAR ResNets, basic blocks, 16/32/64 channels       |
+| resnet_bottleneck | CIFAR ResNet with bottleneck blocks (1x1-3x3-1x1, expansion 4), 29 layers |
+| densenet_bc       | small DenseNet-BC: growth 12, 3 blocks x 4 bottleneck layers, compression 0.5 |
+| mobilenet         | MobileNet-style depthwise-separable stack, width 32..128            |
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn as nn
+
+from sc_accel.errors import InvalidInputError
+
+__all__ = ["MODELS", "create_model", "register_model"]
+
+MODELS: dict[str, Callable[..., nn.Module]] = {}
+
+
+def register_model(name: str) -> Callable:
+    """Decorator adding a builder(in_channels, n_classes, image_size) to MODELS."""
+    def wrap(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        MODELS[name] = fn
+        return fn
+    return wrap
+
+
+def create_model(name: str, in_channels: int = 1, n_classes: int = 10, image_size: int = 28) -> nn.Module:
+    """A fresh (untrained) model from the zoo."""
+    if name not in MODELS:
+        raise InvalidInputError(f"unknown model {name!r}; choose one of {', '.join(sorted(MODELS))}.")
+    torch.manual_seed(0)  # reproducible initial weights
+    return MODELS[name](int(in_channels), int(n_classes), int(image_size))
+
+
+def conv_bn(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, relu: bool = True) -> nn.Sequential:
+    """conv (no bias) + BN (+ ReLU): BN folds into the conv at conversion."""
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
+                               nn.BatchNorm2d(cout)]
+    if relu:
+        layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+class LeNet5(nn.Module):
+    """LeNet-5 with ReLU and max pooling (conv padding keeps 28x28 inputs at 28x28)."""
+
+    def __init__(self, cin: int, n_classes: int, size: int) -> None:
+        super().__init__()
+        pad2 = 0 if size >= 16 else 2
+        self.features = nn.Sequential(
+            nn.Conv2d(cin, 6, 5, padding=2 if size <= 28 else 0), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5, padding=pad2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())
+        with torch.no_grad():
+            n = self.features(torch.zeros(1, cin, size, size)).shape[1]
+        self.classifier = nn.Sequential(nn.Linear(n, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                                        nn.Linear(84, n_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))  # (B, n_classes)
+
+
+@register_model("lenet5")
+def lenet5(cin: int, n_classes: int, size: int) -> nn.Module:
+    """LeNet-5."""
+    return LeNet5(cin, n_classes, size)
+
+
+@register_model("vgg_small")
+def vgg_small(cin: int, n_classes: int, size: int) -> nn.Module:
+    """Small VGG: stacks of 3x3 conv-BN-ReLU with max pooling, GAP head."""
+    cfg, layers, c = [32, 32, "M", 64, 64, "M", 128, 128, "M"], [], cin
+    for v in cfg:
+        if v == "M":
+            layers.append(nn.MaxPool2d(2))
+        else:
+            layers.append(conv_bn(c, int(v)))
+            c = int(v)
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, n_classes))
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 conv-BN, identity or 1x1 projection shortcut, ReLU after the add."""
+
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(conv_bn(cin, cout, 3, stride), conv_bn(cout, cout, 3, 1, relu=False))
+        self.short = (nn.Identity() if stride == 1 and cin == cout
+                      else conv_bn(cin, cout, 1, stride, relu=False))
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.body(x) + self.short(x))
+
+
+class Bottleneck(nn.Module):
+    """1x1 reduce, 3x3, 1x1 expand (x4), projection shortcut when shapes change."""
+
+    expansion = 4
+
+    def __init__(self, cin: int, width: int, stride: int) -> None:
+        super().__init__()
+        cout = width * self.expansion
+        self.body = nn.Sequential(conv_bn(cin, width, 1), conv_bn(width, width, 3, stride),
+                                  conv_bn(width, cout, 1, relu=False))
+        self.short = (nn.Identity() if stride == 1 and cin == cout
+                      else conv_bn(cin, cout, 1, stride, relu=False))
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.body(x) + self.short(x))
+
+
+class CifarResNet(nn.Module):
+    """Stem conv, three stages (stride 1, 2, 2), GAP, fc."""
+
+    def __init__(self, cin: int, n_classes: int, blocks: int, bottleneck: bool) -> None:
+        super().__init__()
+        self.stem = conv_bn(cin, 16)
+        layers, c = [], 16
+        for stage, width in enumerate((16, 32, 64)):
+            for i in range(blocks):
+                stride = 2 if stage > 0 and i == 0 else 1
+                if bottleneck:
+                    layers.append(Bottleneck(c, width // 2, stride))
+                    c = width // 2 * Bottleneck.expansion
+                else:
+                    layers.append(BasicBlock(c, width, stride))
+                    c = width
+        self.stages = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, n_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.stages(self.stem(x)))
+
+
+@register_model("resnet20")
+def resnet20(cin: int, n_classes: int, size: int) -> nn.Module:
+    """ResNet-20 (3 basic blocks per stage)."""
+    return CifarResNet(cin, n_classes, 3, bottleneck=False)
+
+
+@register_model("resnet56")
+def resnet56(cin: int, n_classes: int, size: int) -> nn.Module:
+    """ResNet-56 (9 basic blocks per stage)."""
+    return CifarResNet(cin, n_classes, 9, bottleneck=False)
+
+
+@register_model("resnet_bottleneck")
+def resnet_bottleneck(cin: int, n_classes: int, size: int) -> nn.Module:
+    """ResNet-29 with bottleneck blocks (3 per stage)."""
+    return CifarResNet(cin, n_classes, 3, bottleneck=True)
+
+
+class DenseLayer(nn.Module):
+    """BN-ReLU-conv1x1(4k)-BN-ReLU-conv3x3(k), output concatenated to the input."""
+
+    def __init__(self, cin: int, growth: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.BatchNorm2d(cin), nn.ReLU(), nn.Conv2d(cin, 4 * growth, 1, bias=False),
+                                  nn.BatchNorm2d(4 * growth), nn.ReLU(),
+                                  nn.Conv2d(4 * growth, growth, 3, padding=1, bias=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x, self.body(x)], 1)
+
+
+@register_model("densenet_bc")
+def densenet_bc(cin: int, n_classes: int, size: int, growth: int = 12, per_block: int = 4) -> nn.Module:
+    """Small DenseNet-BC: three dense blocks with transition (BN-ReLU-1x1-avgpool) between."""
+    c = 2 * growth
+    layers: list[nn.Module] = [nn.Conv2d(cin, c, 3, padding=1, bias=False)]
+    for block in range(3):
+        for _ in range(per_block):
+            layers.append(DenseLayer(c, growth))
+            c += growth
+        if block < 2:
+            out = c // 2
+            layers += [nn.BatchNorm2d(c), nn.ReLU(), nn.Conv2d(c, out, 1, bias=False), nn.AvgPool2d(2)]
+            c = out
+    layers += [nn.BatchNorm2d(c), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, n_classes)]
+    return nn.Sequential(*layers)
+
+
+@register_model("mobilenet")
+def mobilenet(cin: int, n_classes: int, size: int) -> nn.Module:
+    """MobileNet-style: 3x3 stem, depthwise 3x3 + pointwise 1x1 blocks, GAP, fc."""
+    plan = [(32, 64, 1), (64, 128, 2), (128, 128, 1), (128, 128, 2)]
+    layers: list[nn.Module] = [conv_bn(cin, 32)]
+    for c_in, c_out, stride in plan:
+        layers += [conv_bn(c_in, c_in, 3, stride, groups=c_in), conv_bn(c_in, c_out, 1)]
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, n_classes))
