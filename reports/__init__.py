@@ -1,3 +1,5 @@
-"""reports: see ../shared/DESIGN.md; filled in by later issues."""
+"""reports: read run directories (JSON/CSV) and draw plots; imports none of the simulator."""
 
-__all__: list[str] = []
+from reports.plots import curves, plot_emulation
+
+__all__ = ["plot_emulation", "curves"]

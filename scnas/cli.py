@@ -1,4 +1,4 @@
-"""The one `scnas` command. Subcommands: data, bench (later issues add train, emulate, ...).
+"""The one `scnas` command. Subcommands: data, bench, train, emulate.
 
 User errors (sc_accel.errors.UserError) print one sentence and exit 2; library code
 never exits.
@@ -47,6 +47,85 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return int(module.main(["--quick"] if args.quick else []))
 
 
+def _parse_list(text: str, kind: type, name: str) -> list:
+    """'16,32,64' -> [16, 32, 64]; 'on,off' -> [True, False] for booleans."""
+    out = []
+    for item in str(text).split(","):
+        item = item.strip()
+        try:
+            if kind is bool:
+                if item.lower() not in ("on", "off", "true", "false", "yes", "no"):
+                    raise ValueError(item)
+                out.append(item.lower() in ("on", "true", "yes"))
+            else:
+                out.append(kind(item))
+        except ValueError:
+            raise _BadArgument(f"--{name} value {item!r} is not a valid {kind.__name__}; "
+                               f"give a comma-separated list such as {_EXAMPLES[name]}.") from None
+    return out
+
+
+_EXAMPLES = {"stream-length": "64,256,1024", "sng": "lfsr,sobol", "share": "1,8", "upscale": "on,off",
+             "maxpool": "or,selector", "mode": "bit,expected"}
+
+
+def _teacher(spec: str, ds, args: argparse.Namespace):
+    """(model, name): a checkpoint path / run directory, or a zoo name (trained once and cached)."""
+    from pathlib import Path
+
+    from scnas.train import TrainConfig, load_model, train
+    from scnas.zoo import MODELS
+
+    if spec not in MODELS:
+        model, meta = load_model(spec)
+        if meta.get("dataset") not in (None, ds.name):
+            raise _BadArgument(f"model {spec} was trained on {meta['dataset']}, not {ds.name}; "
+                               "pass a matching --dataset.")
+        return model, meta.get("arch", Path(spec).stem)
+    run = Path(args.teacher_dir) / f"{spec}-{ds.name}"
+    if not (run / "model.pt").exists():
+        print(f"training teacher {spec} on {ds.name} into {run} (cached for later runs)")
+        train(ds, TrainConfig(model=spec, dataset=ds.name, epochs=args.epochs, seed=args.seed), run)
+    return load_model(run)[0], spec
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from scnas.data import load_dataset
+    from scnas.train import TrainConfig, train
+
+    ds = load_dataset(args.dataset, args.data_dir)
+    cfg = TrainConfig(model=args.model, dataset=ds.name, epochs=args.epochs, batch_size=args.batch_size,
+                      lr=args.lr, seed=args.seed)
+    from scnas.zoo import MODELS
+    if args.model not in MODELS:
+        raise _BadArgument(f"unknown model {args.model!r}; choose one of {', '.join(sorted(MODELS))}.")
+    out = args.out or f"runs/train-{args.model}-{ds.name}"
+    res = train(ds, cfg, out)
+    print(f"{args.model} on {ds.name}: test accuracy {100 * res['test_accuracy']:.2f}%; model in {out}/model.pt")
+    return 0
+
+
+def _cmd_emulate(args: argparse.Namespace) -> int:
+    from reports import plot_emulation
+    from scnas.data import load_dataset
+    from scnas.sweep import print_table, run_sweep, settings_grid
+
+    ds = load_dataset(args.dataset, args.data_dir)
+    configs = settings_grid(_parse_list(args.stream_length, int, "stream-length"),
+                            _parse_list(args.sng, str, "sng"), _parse_list(args.share, int, "share"),
+                            _parse_list(args.upscale, bool, "upscale"), _parse_list(args.maxpool, str, "maxpool"),
+                            _parse_list(args.mode, str, "mode"), args.seed)
+    if args.limit is not None and args.limit < 1:
+        raise _BadArgument(f"--limit {args.limit} must be a positive number of test images.")
+    model, name = _teacher(args.model, ds, args)
+    out = args.out or f"runs/emulate-{name}-{ds.name}"
+    res = run_sweep(model, name, ds, configs, out, limit=args.limit, calib_n=args.calib)
+    print_table(res)
+    for f in plot_emulation(f"{out}/results.json"):
+        print(f"wrote {f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with all subcommands."""
     parser = argparse.ArgumentParser(prog="scnas", description="CNN and stochastic-computing "
@@ -60,6 +139,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="benchmark name, e.g. kernels")
     p.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     p.set_defaults(func=_cmd_bench)
+    p = sub.add_parser("train", help="train a zoo model on the CPU (resumable run directory)")
+    p.add_argument("--model", default="lenet5", help="zoo name, e.g. lenet5, resnet20")
+    p.add_argument("--dataset", default="default", help="fashion-mnist, mnist, cifar10, digits or default")
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir", help="directory holding the dataset's files")
+    p.add_argument("--out", help="run directory (default runs/train-MODEL-DATASET)")
+    p.set_defaults(func=_cmd_train)
+    p = sub.add_parser("emulate", help="accuracy of a trained CNN on emulated SC hardware over settings")
+    p.add_argument("--model", default="lenet5", help="zoo name (trained once into --teacher-dir), "
+                   "a model.pt or a train run directory")
+    p.add_argument("--dataset", default="default")
+    p.add_argument("--stream-length", default="32,64,128,256,512,1024", help="comma-separated L values")
+    p.add_argument("--sng", default="lfsr", help="generator kinds: lfsr, sobol, vdc, bernoulli, counter")
+    p.add_argument("--share", default="1", help="SNG sharing degrees")
+    p.add_argument("--upscale", default="on", help="weight/activation up-scaling: on, off")
+    p.add_argument("--maxpool", default="or", help="max pooling: or, selector, binary")
+    p.add_argument("--mode", default="bit", help="bit (bit-true) or expected (analytic proxy)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=int, help="use only the first N test images")
+    p.add_argument("--calib", type=int, default=1000, help="training images used to calibrate scales")
+    p.add_argument("--epochs", type=int, default=8, help="epochs when the teacher must be trained")
+    p.add_argument("--teacher-dir", default="runs/teachers", help="cache of trained zoo teachers")
+    p.add_argument("--data-dir", help="directory holding the dataset's files")
+    p.add_argument("--out", help="run directory (default runs/emulate-MODEL-DATASET)")
+    p.set_defaults(func=_cmd_emulate)
     return parser
 
 

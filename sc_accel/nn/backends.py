@@ -26,13 +26,14 @@ from sc_accel.kernels.pool import or_pool, selector_pool
 from sc_accel.nn.config import SCConfig
 from sc_accel.nn.graph import Layer, LayerGraph
 from sc_accel.nn.plan import Conversion, Plan
-from sc_accel.streams.bank import build_bank, encode_thresholds, role_generator_ids
+from sc_accel.streams.bank import build_bank, encode_thresholds, role_generator_ids, table_bytes
 from sc_accel.streams.packing import n_words, tail_mask
 from sc_accel.streams.sharing import SharingMap
 
 __all__ = ["FixedPointBackend", "BitBackend", "ExpectedBackend", "levels", "weight_levels"]
 
 WEIGHT_CHUNK = 8192  # weight streams encoded per bank build (bounds the sequence buffer)
+TABLE_BUDGET_BYTES = 768 << 20  # threshold tables of all conversions of one model together
 
 
 def levels(v: np.ndarray, width: int) -> np.ndarray:
@@ -107,6 +108,7 @@ class BitBackend:
     def __init__(self, graph: LayerGraph, plan: Plan, cfg: SCConfig) -> None:
         self.graph, self.plan, self.cfg = graph, plan, cfg
         self.L, self.width = cfg.stream_length, cfg.comparator_width
+        self.table_budget = TABLE_BUDGET_BYTES
         self.banks = {k: self._conversion_bank(c) for k, c in plan.conversions.items()}
         self.weights = {name: self._weight_streams(graph.by_name[name]) for name in plan.macs}
         self.cache: dict[str, list[tuple[np.ndarray, float]]] = {}
@@ -118,7 +120,12 @@ class BitBackend:
         """(bank, source per element, source per pooling site)."""
         site = _site_ids(conv)
         ids, rot = _sources(self.cfg.sng, self.cfg, self._seed(conv.index, 0), 0, int(site.max()) + 1)
-        bank, src = build_bank(self.cfg.sng, self.L, self.width, self._seed(conv.index, 0), ids[site], rot[site])
+        n_src = len(np.unique(np.stack([ids, rot % self.width], 1), axis=0))
+        limit = self.table_budget if table_bytes(n_src, self.L, self.width) <= self.table_budget else -1
+        bank, src = build_bank(self.cfg.sng, self.L, self.width, self._seed(conv.index, 0), ids[site], rot[site],
+                               table_limit=limit)
+        if bank.table is not None:
+            self.table_budget -= bank.table.nbytes
         src_site = np.zeros(int(site.max()) + 1, dtype=np.int64)
         src_site[site] = src
         return bank, src, src_site
@@ -142,7 +149,7 @@ class BitBackend:
         out = np.empty((t.size, n_words(self.L)), dtype=np.uint64)
         for i in range(0, t.size, WEIGHT_CHUNK):
             j = min(i + WEIGHT_CHUNK, t.size)
-            bank, src = build_bank(sng, self.L, self.width, seed, ids[i:j], rot[i:j])
+            bank, src = build_bank(sng, self.L, self.width, seed, ids[i:j], rot[i:j], table_limit=-1)
             out[i:j] = encode_thresholds(t[i:j], src, bank)
         out[negf] = ~out[negf]
         out[negf, -1] &= tail_mask(self.L)

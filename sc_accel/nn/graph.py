@@ -196,6 +196,8 @@ def _tensor_inputs(node: torch.fx.Node) -> list[torch.fx.Node]:
 def trace(model: tnn.Module, example: torch.Tensor) -> LayerGraph:
     """Layer graph of `model` for inputs shaped like `example` (B, C, H, W); BN folded."""
     model = model.eval()
+    if not list(model.children()):  # a bare layer traces as F.* calls on get_attr parameters
+        model = tnn.Sequential(model)
     try:
         gm = symbolic_trace(model)
     except Exception as e:  # fx raises many types for data-dependent control flow

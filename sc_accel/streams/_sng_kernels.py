@@ -61,10 +61,11 @@ def fill_sequence(kind, width, p, dirs, out):
     mask = (U1 << np.uint64(width)) - U1
     n = out.shape[0]
     if kind == LFSR:
+        # r_t = rotl(state_t) - 1: the 2^w - 1 non-zero states become 0 .. 2^w - 2, so a full
+        # period fires the comparator exactly T times for every threshold T < 2^w
         lfsr_fill(p[1], p[0], width, out)
-        if p[2] != U0:
-            for t in range(n):
-                out[t] = rotl(out[t], p[2], width)
+        for t in range(n):
+            out[t] = rotl(out[t], p[2], width) - U1
     elif kind == SOBOL or kind == VDC:
         _sobol_fill(dirs[p[0]], p[1] & mask, width, out)
     elif kind == COUNTER:

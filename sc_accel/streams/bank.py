@@ -30,10 +30,11 @@ from sc_accel.streams.lfsr import poly_table
 from sc_accel.streams.packing import n_words, tail_mask
 from sc_accel.streams.sobol import n_sobol_dims
 
-__all__ = ["SourceBank", "build_bank", "role_generator_ids", "encode_thresholds"]
+__all__ = ["SourceBank", "build_bank", "role_generator_ids", "encode_thresholds", "table_bytes",
+           "TABLE_LIMIT_BYTES"]
 
 _POLYS, _N_POLYS = poly_table()
-TABLE_LIMIT_BYTES = 512 << 20  # per bank; beyond it encoding falls back to the bit-planes
+TABLE_LIMIT_BYTES = 256 << 20  # default per-bank cap; beyond it encoding uses the bit-planes
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,9 +102,17 @@ def _tables(seqs, rot, width, length, out):
                 tab[T, w] |= tab[T - 1, w]
 
 
+def table_bytes(n_sources: int, length: int, width: int) -> int:
+    """Memory a threshold table of n_sources sources would take."""
+    return n_sources * ((1 << width) + 1) * n_words(length) * 8
+
+
 def build_bank(sng: str, length: int, width: int, seed: int, gen_ids: np.ndarray,
-               rotations: np.ndarray) -> tuple[SourceBank, np.ndarray]:
-    """Bank of the distinct (generator id, rotation) pairs, and each stream's source index."""
+               rotations: np.ndarray, table_limit: int = TABLE_LIMIT_BYTES) -> tuple[SourceBank, np.ndarray]:
+    """Bank of the distinct (generator id, rotation) pairs, and each stream's source index.
+
+    The threshold table is built when it takes at most `table_limit` bytes.
+    """
     gen_ids = np.asarray(gen_ids, dtype=np.int64).reshape(-1)
     rot = np.asarray(rotations, dtype=np.int64).reshape(-1) % width
     pairs, src = np.unique(np.stack([gen_ids, rot], axis=1), axis=0, return_inverse=True)
@@ -114,7 +123,7 @@ def build_bank(sng: str, length: int, width: int, seed: int, gen_ids: np.ndarray
     rot_p = pairs[:, 1].astype(np.int64)
     _planes(seqs, rot_p, width, length, planes)
     table = None
-    if pairs.shape[0] * ((1 << width) + 1) * planes.shape[2] * 8 <= TABLE_LIMIT_BYTES:
+    if table_bytes(pairs.shape[0], length, width) <= table_limit:
         table = np.empty((pairs.shape[0], (1 << width) + 1, planes.shape[2]), dtype=np.uint64)
         _tables(seqs, rot_p, width, length, table)
     return SourceBank(planes, width, length, table), src.reshape(-1).astype(np.int64)

@@ -5,7 +5,7 @@ An SNG is a random-number source r_t in [0, 2^width) plus a comparator
 
 | name        | source                                   | independent across seeds?          |
 |-------------|------------------------------------------|------------------------------------|
-| "lfsr"      | maximal-length LFSR (lfsr.py)            | yes: seed picks polynomial (of up to 16), state, output rotation |
+| "lfsr"      | maximal-length LFSR (lfsr.py), state - 1 | yes: seed picks polynomial (of up to 16), state, output rotation |
 | "sobol"     | Sobol, natural order (sobol.py)          | yes while seeds pick distinct dimensions (16 available) |
 | "vdc"       | van der Corput base 2 (bit reversal)     | no: seeds only XOR-shift one sequence; pair it with "counter" or "sobol" |
 | "counter"   | ramp t mod 2^width                       | no: seeds only offset the ramp; pair it with "vdc" |

@@ -29,11 +29,12 @@ def test_shape_dtype_and_masked_tail(rng):
 
 @pytest.mark.parametrize("width", [4, 7, 10])
 def test_full_period_lfsr_count_is_exact(rng, width):
-    # over its 2^w - 1 non-zero states the comparator fires ceil(v 2^w) - 1 times
+    # the output state - 1 runs over 0 .. 2^w - 2 in a period: the comparator fires
+    # ceil(v 2^w) times (all 2^w - 1 cycles when that is 2^w)
     length = (1 << width) - 1
     v = rng.random(300)
     counts = np.rint(decode(encode(v, length, "lfsr", seed=3, width=width), length) * length)
-    expected = np.maximum(np.ceil(v * (1 << width)) - 1, 0)
+    expected = np.minimum(np.ceil(v * (1 << width)), length)
     assert np.array_equal(counts, expected)
     assert np.all(np.abs(counts / length - v) <= 2.0 / length)
 

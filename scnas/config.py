@@ -1,0 +1,62 @@
+"""Run-directory configs: plain dicts <-> TOML (config.toml) and JSON (results.json)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tomllib
+from pathlib import Path
+
+from sc_accel.errors import InvalidInputError
+
+__all__ = ["write_toml", "read_toml", "write_json", "read_json"]
+
+
+def _value(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)) and not (isinstance(v, float) and not math.isfinite(v)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    raise InvalidInputError(f"cannot write {v!r} to TOML; use numbers, strings, booleans or lists.")
+
+
+def write_toml(data: dict, path: str | Path) -> None:
+    """Write a dict of scalars, lists and one level of sub-tables; None values are left out."""
+    lines = [f"{k} = {_value(v)}" for k, v in data.items() if v is not None and not isinstance(v, dict)]
+    for k, v in data.items():
+        if isinstance(v, dict):
+            lines += ["", f"[{k}]"] + [f"{kk} = {_value(vv)}" for kk, vv in v.items() if vv is not None]
+    _atomic_write(Path(path), "\n".join(lines) + "\n")
+
+
+def read_toml(path: str | Path) -> dict:
+    """Parse a TOML file, with a one-sentence error when it is malformed."""
+    try:
+        return tomllib.loads(Path(path).read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise InvalidInputError(f"{path} is not valid TOML ({e}); fix or delete it.") from None
+
+
+def write_json(data: object, path: str | Path) -> None:
+    """Write JSON atomically (a crash never leaves half a results file)."""
+    _atomic_write(Path(path), json.dumps(data, indent=1) + "\n")
+
+
+def read_json(path: str | Path) -> dict:
+    """Parse a JSON file, with a one-sentence error when it is malformed."""
+    try:
+        return json.loads(Path(path).read_text())
+    except json.JSONDecodeError as e:
+        raise InvalidInputError(f"{path} is not valid JSON ({e}); fix or delete it.") from None
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

@@ -1,0 +1,115 @@
+"""`scnas emulate`: accuracy of a trained model on the emulated SC accelerator over a grid of settings.
+
+Results go to RUN/results.json after every setting (a rerun skips finished settings, so an
+interrupted sweep resumes), per-layer errors to RUN/layer_errors.csv, plots via reports/.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from sc_accel.nn import LayerError, SCConfig, convert, fixed_point
+from scnas.config import read_json, write_json, write_toml
+from scnas.data import Dataset
+
+__all__ = ["settings_grid", "run_sweep", "setting_label", "print_table"]
+
+
+def settings_grid(lengths: list[int], sngs: list[str], shares: list[int], upscales: list[bool],
+                  maxpools: list[str], modes: list[str], seed: int, batch_size: int = 250) -> list[SCConfig]:
+    """Every combination, stream length varying fastest."""
+    return [SCConfig(stream_length=L, sng=g, share=s, upscale=u, maxpool=p, mode=m, seed=seed,
+                     batch_size=batch_size)
+            for g, s, u, p, m, L in itertools.product(sngs, shares, upscales, maxpools, modes, lengths)]
+
+
+def setting_label(c: dict) -> str:
+    """Short name of a setting without its stream length (one curve per label)."""
+    return (f"{c['sng']} share={c['share']} {'upscale' if c['upscale'] else 'no-upscale'} "
+            f"max={c['maxpool']} {c['mode']}")
+
+
+def _key(cfg: SCConfig) -> str:
+    return json.dumps(cfg.to_dict(), sort_keys=True)
+
+
+def _evaluate(model: torch.nn.Module, cfg: SCConfig, calib: torch.Tensor, x: torch.Tensor,
+              y: np.ndarray) -> dict:
+    t0 = time.perf_counter()
+    sc = convert(model, cfg, calib)
+    t1 = time.perf_counter()
+    errors: dict[str, LayerError] = {}
+    hits = 0
+    batches = list(sc.batches(x))
+    done = 0
+    for b in tqdm(batches, desc=f"L={cfg.stream_length} {setting_label(cfg.to_dict())}", leave=False):
+        hits += int((sc.forward_batch(b, errors).argmax(1).numpy() == y[done:done + len(b)]).sum())
+        done += len(b)
+    t2 = time.perf_counter()
+    return {"config": cfg.to_dict(), "accuracy": hits / len(y), "n_images": int(len(y)),
+            "layer_error": {k: e.relative_rmse for k, e in errors.items()},
+            "convert_seconds": t1 - t0, "run_seconds": t2 - t1, "images_per_s": len(y) / (t2 - t1)}
+
+
+def _float_accuracy(model: torch.nn.Module, x: torch.Tensor, y: np.ndarray) -> float:
+    with torch.no_grad():
+        return float((model(x.float()).argmax(1).numpy() == y).mean())
+
+
+def run_sweep(model: torch.nn.Module, model_name: str, ds: Dataset, configs: list[SCConfig],
+              out: str | Path, limit: int | None = None, calib_n: int = 1000, fxp_bits: int = 8) -> dict:
+    """Evaluate every config on the test set (first `limit` images), resuming from out/results.json."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    n = len(ds.x_test) if limit is None else min(int(limit), len(ds.x_test))
+    x, y = torch.as_tensor(ds.x_test[:n]).double(), ds.y_test[:n]
+    calib = torch.as_tensor(ds.x_train[:calib_n]).double()
+    write_toml({"command": "emulate", "model": model_name, "dataset": ds.name, "n_images": n,
+                "calib_images": int(calib.shape[0]), "fxp_bits": fxp_bits,
+                "settings": [c.to_dict()["stream_length"] for c in configs]}, out / "config.toml")
+    path = out / "results.json"
+    res = read_json(path) if path.exists() else {}
+    if res.get("model") != model_name or res.get("dataset") != ds.name or res.get("n_images") != n:
+        res = {"model": model_name, "dataset": ds.name, "n_images": n, "settings": []}
+    if "float_accuracy" not in res:
+        fx = fixed_point(model, calib, fxp_bits)
+        res["float_accuracy"] = _float_accuracy(model, x, y)
+        res["fixed_point"] = {"bits": fxp_bits, "accuracy": float((fx(x).argmax(1).numpy() == y).mean())}
+        write_json(res, path)
+    done = {json.dumps(s["config"], sort_keys=True) for s in res["settings"]}
+    for cfg in tqdm(configs, desc="settings"):
+        if _key(cfg) in done:
+            continue
+        res["settings"].append(_evaluate(model, cfg, calib, x, y))
+        write_json(res, path)
+    _write_layer_csv(res, out / "layer_errors.csv")
+    return res
+
+
+def _write_layer_csv(res: dict, path: Path) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["setting", "stream_length", "layer", "relative_rmse"])
+        for s in res["settings"]:
+            for layer, e in s["layer_error"].items():
+                w.writerow([setting_label(s["config"]), s["config"]["stream_length"], layer, f"{e:.6g}"])
+
+
+def print_table(res: dict) -> None:
+    """Accuracy per setting against float and fixed point."""
+    fl, fx = res["float_accuracy"], res["fixed_point"]
+    print(f"{res['model']} on {res['dataset']} ({res['n_images']} test images): float {100 * fl:.2f}%, "
+          f"fixed point {fx['bits']}-bit {100 * fx['accuracy']:.2f}%")
+    print(f"{'setting':<44} {'L':>5} {'accuracy':>9} {'vs float':>9} {'img/s':>8}")
+    for s in res["settings"]:
+        c = s["config"]
+        print(f"{setting_label(c):<44} {c['stream_length']:>5} {100 * s['accuracy']:>8.2f}% "
+              f"{100 * (s['accuracy'] - fl):>+8.2f} {s['images_per_s']:>8.0f}")
