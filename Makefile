@@ -30,15 +30,19 @@ data:
 	  else echo "no apt-get as root: Fashion-MNIST not installed, scnas falls back to digits"; fi; \
 	fi
 
+# The main job: train LeNet-5 on the default data (cached in runs/teachers), emulate it
+# bit-true on the SC accelerator at L = 32..1024, print the table, write the plots.
 demo: setup data
 	$(VENV)/bin/scnas data
-	$(VENV)/bin/scnas bench kernels
+	$(VENV)/bin/scnas emulate --model lenet5 --dataset default \
+	  --stream-length 32,64,128,256,512,1024 --sng lfsr,sobol --limit 2000 --out runs/demo
 
 test: setup data
 	$(PY) -m pytest -q
 
 bench: setup
 	$(VENV)/bin/scnas bench kernels
+	$(VENV)/bin/scnas bench emulate
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -3,6 +3,6 @@
 Run them with `scnas bench NAME`; BENCHMARKS maps names to modules.
 """
 
-BENCHMARKS = {"kernels": "benchmarks.sc_kernels"}
+BENCHMARKS = {"kernels": "benchmarks.sc_kernels", "emulate": "benchmarks.emulate"}
 
 __all__ = ["BENCHMARKS"]

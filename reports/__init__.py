@@ -1,5 +1,6 @@
 """reports: read run directories (JSON/CSV) and draw plots; imports none of the simulator."""
 
 from reports.plots import curves, plot_emulation
+from reports.tables import emulation_table
 
-__all__ = ["plot_emulation", "curves"]
+__all__ = ["plot_emulation", "curves", "emulation_table"]

@@ -27,12 +27,12 @@ from sc_accel.nn.config import SCConfig
 from sc_accel.nn.graph import Layer, LayerGraph
 from sc_accel.nn.plan import Conversion, Plan
 from sc_accel.streams.bank import build_bank, encode_thresholds, role_generator_ids, table_bytes
-from sc_accel.streams.packing import n_words, tail_mask
+from sc_accel.streams.coding import encode
+from sc_accel.streams.packing import tail_mask
 from sc_accel.streams.sharing import SharingMap
 
 __all__ = ["FixedPointBackend", "BitBackend", "ExpectedBackend", "levels", "weight_levels"]
 
-WEIGHT_CHUNK = 8192  # weight streams encoded per bank build (bounds the sequence buffer)
 TABLE_BUDGET_BYTES = 768 << 20  # threshold tables of all conversions of one model together
 
 
@@ -146,11 +146,9 @@ class BitBackend:
         t, negf = t.reshape(-1), neg.reshape(-1)
         sng, seed = self.cfg.weight_sng, self._seed(mp.index, 1)
         ids, rot = _sources(sng, self.cfg, seed, 1, t.size)
-        out = np.empty((t.size, n_words(self.L)), dtype=np.uint64)
-        for i in range(0, t.size, WEIGHT_CHUNK):
-            j = min(i + WEIGHT_CHUNK, t.size)
-            bank, src = build_bank(sng, self.L, self.width, seed, ids[i:j], rot[i:j], table_limit=-1)
-            out[i:j] = encode_thresholds(t[i:j], src, bank)
+        # each weight stream is made once: the plain comparator path, no bank
+        out = encode(t / float(1 << self.width), self.L, sng=sng, seed=seed, width=self.width,
+                     share=SharingMap(ids, rot)).reshape(t.size, -1)
         out[negf] = ~out[negf]
         out[negf, -1] &= tail_mask(self.L)
         return out.reshape(w.shape + (out.shape[1],)), torch.as_tensor(neg.astype(np.float64))

@@ -76,14 +76,15 @@ def role_generator_ids(sng: str, width: int, seed: int, role: int, n: int, n_rol
 def _planes(seqs, rot, width, length, out):
     """out[p, j] = packed bit j of rotl(seqs[p], rot[p])."""
     for p in prange(seqs.shape[0]):
+        r = np.empty(length, dtype=np.uint64)
+        for t in range(length):
+            r[t] = rotl(seqs[p, t], np.uint64(rot[p]), width)
         for w in range(out.shape[2]):
-            t0 = w * 64
-            t1 = min(t0 + 64, length)
+            s = r[w * 64:min(w * 64 + 64, length)]  # sliced so the bit loop vectorises
             for j in range(width):
                 word = U0
-                for t in range(t0, t1):
-                    r = rotl(seqs[p, t], np.uint64(rot[p]), width)
-                    word |= ((r >> np.uint64(j)) & U1) << np.uint64(t - t0)
+                for b in range(s.shape[0]):
+                    word |= ((s[b] >> np.uint64(j)) & U1) << np.uint64(b)
                 out[p, j, w] = word
 
 
