@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-__all__ = ["emulation_table"]
+__all__ = ["emulation_table", "estimate_table"]
 
 
 def emulation_table(results: str | Path | dict) -> str:
@@ -22,4 +22,18 @@ def emulation_table(results: str | Path | dict) -> str:
         share = "private" if c["share"] == 1 else f"{c['share']} per SNG"
         lines.append(f"| SC {c['mode']} | {c['sng']} | {share} | {'yes' if c['upscale'] else 'no'} | "
                      f"{c['stream_length']} | {100 * s['accuracy']:.2f}% | {100 * (s['accuracy'] - fl):+.2f} |")
+    return "\n".join(lines)
+
+
+def estimate_table(results: str | Path | dict) -> str:
+    """One row per accelerator of an `scnas estimate` run: latency, energy, area, traffic."""
+    res = results if isinstance(results, dict) else json.loads(Path(results).read_text())
+    lines = ["| accelerator | kind | dataflow | L | latency (us) | energy (uJ) | area (mm^2) | DRAM (kB) "
+             "| utilization | EDP (uJ x us) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for e in res["estimates"]:
+        t = e["total"]
+        L = t["stream_length"] if t["kind"] == "sc" else "-"
+        lines.append(f"| {t['accel']} | {t['kind']} | {t['dataflow']} | {L} | {1e6 * t['latency_s']:.1f} | "
+                     f"{t['energy_pj'] / 1e6:.2f} | {t['area_um2'] / 1e6:.2f} | {t['dram_bytes'] / 1e3:.1f} | "
+                     f"{100 * t['utilization']:.0f}% | {t['energy_pj'] / 1e6 * t['latency_s'] * 1e6:.3g} |")
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""The one `scnas` command. Subcommands: data, bench, train, emulate.
+"""The one `scnas` command. Subcommands: data, bench, train, emulate, estimate.
 
 User errors (sc_accel.errors.UserError) print one sentence and exit 2; library code
 never exits.
@@ -66,7 +66,7 @@ def _parse_list(text: str, kind: type, name: str) -> list:
 
 
 _EXAMPLES = {"stream-length": "64,256,1024", "sng": "lfsr,sobol", "share": "1,8", "upscale": "on,off",
-             "maxpool": "or,selector", "mode": "bit,expected"}
+             "maxpool": "or,selector", "mode": "bit,expected", "input-shape": "1,3,32,32"}
 
 
 def _teacher(spec: str, ds, args: argparse.Namespace):
@@ -126,6 +126,37 @@ def _cmd_emulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    from reports import estimate_table, plot_estimate
+    from sc_accel.hw import SCHardware
+    from scnas.accel import load_accel
+    from scnas.config import read_json, read_toml
+    from scnas.estimate_run import expand_stream_lengths, resolve_model, run_estimate
+
+    specs = args.compare or args.accel
+    accels = [load_accel(s) for s in specs]
+    shape = tuple(_parse_list(args.input_shape, int, "input-shape")) if args.input_shape else None
+    if shape is not None and (len(shape) not in (2, 4) or min(shape) < 1):
+        raise _BadArgument(f"--input-shape {args.input_shape} must be B,C,H,W (or B,F) with positive sizes.")
+    sc = None
+    if args.sc_config:
+        from sc_accel.nn import SCConfig
+        d = read_json(args.sc_config) if args.sc_config.endswith(".json") else read_toml(args.sc_config)
+        try:
+            sc = SCHardware.from_sc_config(SCConfig(**d))
+        except TypeError as e:
+            raise _BadArgument(f"--sc-config {args.sc_config} has a setting SCConfig does not know ({e}).") from None
+    lengths = _parse_list(args.stream_length, int, "stream-length") if args.stream_length else None
+    accels = expand_stream_lengths(accels, lengths, sc)
+    model, name, shape = resolve_model(args.model, shape)
+    out = args.out or f"runs/estimate-{name}"
+    res = run_estimate(model, name, shape, accels, out)
+    print(estimate_table(res))
+    for f in plot_estimate(f"{out}/results.json"):
+        print(f"wrote {f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with all subcommands."""
     parser = argparse.ArgumentParser(prog="scnas", description="CNN and stochastic-computing "
@@ -167,6 +198,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="directory holding the dataset's files")
     p.add_argument("--out", help="run directory (default runs/emulate-MODEL-DATASET)")
     p.set_defaults(func=_cmd_emulate)
+    p = sub.add_parser("estimate", help="latency/energy/area of a model on accelerator presets or files")
+    p.add_argument("--model", default="lenet5", help="zoo name, a model.pt or a train run directory")
+    p.add_argument("--input-shape", help="B,C,H,W (default 1,1,28,28 for lenet5, else 1,3,32,32)")
+    p.add_argument("--accel", nargs="+", default=["systolic-32x32-ws"], metavar="PRESET_OR_FILE",
+                   help="accelerator preset names (configs/accel) or .toml/.json files")
+    p.add_argument("--compare", nargs="+", metavar="PRESET_OR_FILE",
+                   help="several accelerators side by side (same as giving several to --accel)")
+    p.add_argument("--sc-config", help="TOML/JSON of SCConfig settings applied to the SC accelerators")
+    p.add_argument("--stream-length", help="comma-separated L values; each SC accelerator runs once per L")
+    p.add_argument("--out", help="run directory (default runs/estimate-MODEL)")
+    p.set_defaults(func=_cmd_estimate)
     return parser
 
 

@@ -1,0 +1,270 @@
+"""AccelConfig: the architecture input of the estimator, as plain data (dict/TOML/JSON).
+
+Three kinds share one dataclass: "systolic" (SCALE-Sim-style array, dataflows ws/os/is),
+"spatial" (MAESTRO/ConfuciuX-style PE array, dataflows kcp = NVDLA-like weight stationary,
+rs = Eyeriss-like row stationary, os = ShiDianNao-like output stationary) and "sc" (AND-gate
+multipliers and counters with the spatial dataflows, latency scaled by the stream length).
+Per-layer PE counts and buffer sizes (`layers`) let the accelerator search allocate
+resources layer by layer; PEs are then laid out in rows of `cols` (the cluster size).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+
+from sc_accel.errors import InvalidInputError
+
+__all__ = ["AccelConfig", "MemoryConfig", "OperatingPoint", "SCHardware", "LayerResources",
+           "HardwareConfigError", "DATAFLOWS", "KINDS", "systolic", "spatial", "sc_array",
+           "min_gbuf_bytes", "presets"]
+
+KINDS = ("systolic", "spatial", "sc")
+DATAFLOWS = {"systolic": ("ws", "os", "is"), "spatial": ("kcp", "rs", "os"), "sc": ("kcp", "rs", "os")}
+SC_SNGS = ("lfsr", "sobol", "vdc", "counter", "bernoulli")
+SC_MAXPOOL = ("or", "selector", "binary")
+
+
+class HardwareConfigError(InvalidInputError):
+    """An accelerator configuration that cannot describe real hardware."""
+
+
+def _positive(owner: str, name: str, v: object, integer: bool = False) -> None:
+    ok = isinstance(v, int) if integer else isinstance(v, (int, float))
+    if isinstance(v, bool) or not ok or v <= 0:
+        kind = "a positive integer" if integer else "a positive number"
+        raise HardwareConfigError(f"{owner}.{name}={v!r} must be {kind}.")
+
+
+@dataclass(frozen=True)
+class MemoryConfig:
+    """Global buffer (SRAM) size and bandwidths; PE-local storage per PE; DRAM bandwidth."""
+
+    gbuf_kib: float = 256.0
+    local_bytes: int = 64
+    dram_bytes_per_cycle: float = 16.0
+    gbuf_bytes_per_cycle: float = 128.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            _positive("memory", f.name, getattr(self, f.name), f.name == "local_bytes")
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """Supply voltage, clock and technology node (energy ~ V^2 x node, area ~ node^2)."""
+
+    voltage: float = 0.9
+    freq_mhz: float = 500.0
+    node_nm: float = 45.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            _positive("op", f.name, getattr(self, f.name))
+        if not 0.3 <= self.voltage <= 1.5:
+            raise HardwareConfigError(f"op.voltage={self.voltage} V is outside 0.3..1.5 V, where the "
+                                      "V^2 energy rule is meaningless; give a supply in that range.")
+
+
+@dataclass(frozen=True)
+class SCHardware:
+    """SC settings the hardware sees: stream length, SNG kind and sharing, comparator width,
+    and whether max pooling runs in the stream domain (OR gates) or the counter domain."""
+
+    stream_length: int = 256
+    share: int = 1
+    sng: str = "lfsr"
+    width: int | None = None
+    maxpool: str = "or"
+
+    def __post_init__(self) -> None:
+        if self.width is None:  # comparator bits to address every threshold of the stream
+            object.__setattr__(self, "width", max(1, (int(self.stream_length) - 1).bit_length()))
+        for name in ("stream_length", "share", "width"):
+            _positive("sc", name, getattr(self, name), integer=True)
+        if self.sng not in SC_SNGS:
+            raise HardwareConfigError(f"sc.sng={self.sng!r} is unknown; use one of {SC_SNGS}.")
+        if self.maxpool not in SC_MAXPOOL:
+            raise HardwareConfigError(f"sc.maxpool={self.maxpool!r} is unknown; use one of {SC_MAXPOOL}.")
+
+    @classmethod
+    def from_sc_config(cls, cfg: object) -> "SCHardware":
+        """The hardware view of an `sc_accel.nn.SCConfig`."""
+        return cls(int(cfg.stream_length), int(cfg.share), cfg.sng, cfg.width, cfg.maxpool)
+
+
+@dataclass(frozen=True)
+class LayerResources:
+    """Per-layer allocation (spatial and SC kinds): PE count and, optionally, buffer size."""
+
+    pes: int
+    gbuf_kib: float | None = None
+
+    def __post_init__(self) -> None:
+        _positive("layers", "pes", self.pes, integer=True)
+        if self.gbuf_kib is not None:
+            _positive("layers", "gbuf_kib", self.gbuf_kib)
+
+
+@dataclass(frozen=True)
+class AccelConfig:
+    """One accelerator: kind, PE array (rows x cols), dataflow, word width, memory, operating
+    point, SC settings (kind "sc" only) and optional per-layer resources."""
+
+    name: str = "accel"
+    kind: str = "systolic"
+    rows: int = 32
+    cols: int = 32
+    dataflow: str = "ws"
+    word_bits: int = 8
+    acc_bits: int = 32
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
+    op: OperatingPoint = field(default_factory=OperatingPoint)
+    sc: SCHardware | None = None
+    layers: dict[str, LayerResources] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise HardwareConfigError(f"kind={self.kind!r} is unknown; use one of {KINDS}.")
+        for name in ("rows", "cols", "word_bits", "acc_bits"):
+            _positive("AccelConfig", name, getattr(self, name), integer=True)
+        if self.dataflow not in DATAFLOWS[self.kind]:
+            raise HardwareConfigError(f"dataflow={self.dataflow!r} is unknown for a {self.kind} "
+                                      f"array; use one of {DATAFLOWS[self.kind]}.")
+        if self.kind == "sc" and self.sc is None:
+            object.__setattr__(self, "sc", SCHardware())
+        if self.kind != "sc" and self.sc is not None:
+            raise HardwareConfigError(f"a {self.kind} array has no SC settings; use kind='sc'.")
+        if self.layers and self.kind == "systolic":
+            raise HardwareConfigError("per-layer resources need a spatial or sc array; a systolic "
+                                      "array has one fixed shape.")
+        self.check_buffer(self.memory.gbuf_kib, self.rows, self.cols, "memory.gbuf_kib")
+        for lname, res in self.layers.items():
+            r, c = self.shape_for(res.pes)
+            self.check_buffer(res.gbuf_kib or self.memory.gbuf_kib, r, c, f"layers.{lname}")
+
+    @property
+    def pes(self) -> int:
+        """Processing elements (MAC units, or AND-gate multipliers with counters)."""
+        return self.rows * self.cols
+
+    def shape_for(self, pes: int) -> tuple[int, int]:
+        """rows x cols for a per-layer PE count: rows of `cols` PEs (fewer when pes < cols)."""
+        cols = min(self.cols, pes)
+        return max(1, pes // cols), cols
+
+    def check_buffer(self, gbuf_kib: float, rows: int, cols: int, where: str) -> None:
+        """Raise if the buffer cannot hold the dataflow's minimum tile."""
+        need = min_gbuf_bytes(rows, cols, self.word_bits)
+        if gbuf_kib * 1024 < need:
+            raise HardwareConfigError(
+                f"{where}: a {gbuf_kib:g} KiB buffer cannot hold the {self.dataflow} dataflow's minimum "
+                f"tile on a {rows}x{cols} array ({need} bytes: one fold of the stationary operand plus "
+                f"double-buffered edge vectors); give at least {need / 1024:.2f} KiB.")
+
+    def to_dict(self) -> dict:
+        """Plain nested dict (one level of sub-tables; layers as name -> [pes, gbuf_kib])."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)
+             if f.name not in ("memory", "op", "sc", "layers")}
+        d["memory"] = asdict(self.memory)
+        d["op"] = asdict(self.op)
+        if self.sc is not None:
+            d["sc"] = asdict(self.sc)
+        if self.layers:
+            d["layers"] = {k: [v.pes, v.gbuf_kib if v.gbuf_kib is not None else 0.0]
+                           for k, v in self.layers.items()}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "AccelConfig":
+        """Inverse of to_dict; unknown keys give a HardwareConfigError naming them."""
+        d = dict(d)
+        sub = {"memory": MemoryConfig, "op": OperatingPoint, "sc": SCHardware}
+        kw: dict = {}
+        for key, typ in sub.items():
+            if key in d:
+                kw[key] = _build(typ, d.pop(key), key)
+        if "layers" in d:
+            kw["layers"] = {k: LayerResources(int(v[0]), float(v[1]) or None) for k, v in d.pop("layers").items()}
+        known = {f.name for f in fields(cls)}
+        bad = sorted(set(d) - known)
+        if bad:
+            raise HardwareConfigError(f"unknown accelerator settings {bad}; known: {sorted(known)}.")
+        return cls(**d, **kw)
+
+    def with_(self, **changes: object) -> "AccelConfig":
+        """Copy with top-level or sub-table fields changed (`memory__gbuf_kib=64` style)."""
+        top = {k: v for k, v in changes.items() if "__" not in k}
+        for k, v in changes.items():
+            if "__" in k:
+                part, name = k.split("__", 1)
+                top[part] = replace(top.get(part, getattr(self, part)), **{name: v})
+        return replace(self, **top)
+
+
+def _build(typ: type, d: dict, where: str) -> object:
+    known = {f.name for f in fields(typ)}
+    bad = sorted(set(d) - known)
+    if bad:
+        raise HardwareConfigError(f"unknown {where} settings {bad}; known: {sorted(known)}.")
+    return typ(**d)
+
+
+def min_gbuf_bytes(rows: int, cols: int, word_bits: int) -> int:
+    """Smallest buffer a dataflow can run from: one rows x cols fold of the stationary operand
+    plus double-buffered row and column edge vectors."""
+    return -(-word_bits // 8) * (rows * cols + 2 * (rows + cols))
+
+
+def _split(kw: dict) -> dict:
+    """Route keyword arguments to the sub-configs by field name."""
+    mem = {f.name for f in fields(MemoryConfig)}
+    opp = {f.name for f in fields(OperatingPoint)}
+    out: dict = {}
+    m = {k: kw.pop(k) for k in list(kw) if k in mem}
+    o = {k: kw.pop(k) for k in list(kw) if k in opp}
+    if m:
+        out["memory"] = MemoryConfig(**m)
+    if o:
+        out["op"] = OperatingPoint(**o)
+    known = {f.name for f in fields(AccelConfig)}
+    bad = sorted(set(kw) - known)
+    if bad:
+        raise HardwareConfigError(f"unknown accelerator settings {bad}; memory settings are "
+                                  f"{sorted(mem)}, operating-point settings {sorted(opp)}.")
+    return {**kw, **out}
+
+
+def systolic(rows: int = 32, cols: int = 32, dataflow: str = "ws", **kw: object) -> AccelConfig:
+    """A SCALE-Sim-style systolic array; keywords: memory, operating-point or AccelConfig fields."""
+    kw.setdefault("name", f"systolic-{rows}x{cols}-{dataflow}")
+    return AccelConfig(kind="systolic", rows=rows, cols=cols, dataflow=dataflow, **_split(kw))
+
+
+def spatial(rows: int = 16, cols: int = 16, dataflow: str = "kcp", **kw: object) -> AccelConfig:
+    """A spatial PE array with a MAESTRO-family dataflow (kcp, rs, os)."""
+    kw.setdefault("name", f"spatial-{rows}x{cols}-{dataflow}")
+    return AccelConfig(kind="spatial", rows=rows, cols=cols, dataflow=dataflow, **_split(kw))
+
+
+def sc_array(rows: int = 64, cols: int = 64, dataflow: str = "kcp", stream_length: int = 256,
+             share: int = 1, sng: str = "lfsr", maxpool: str = "or", width: int | None = None,
+             sc_config: object = None, **kw: object) -> AccelConfig:
+    """An SC PE array (AND gates + counters); `sc_config` (an SCConfig) overrides the SC keywords."""
+    sc = (SCHardware.from_sc_config(sc_config) if sc_config is not None
+          else SCHardware(stream_length, share, sng, width, maxpool))
+    kw.setdefault("name", f"sc-{rows}x{cols}-L{sc.stream_length}")
+    return AccelConfig(kind="sc", rows=rows, cols=cols, dataflow=dataflow, sc=sc, **_split(kw))
+
+
+def presets() -> dict[str, AccelConfig]:
+    """The shipped presets (also written as configs/accel/NAME.toml)."""
+    return {
+        "systolic-32x32-ws": systolic(32, 32, "ws", name="systolic-32x32-ws"),
+        "systolic-32x32-os": systolic(32, 32, "os", name="systolic-32x32-os"),
+        "spatial-16x16-kcp": spatial(16, 16, "kcp", name="spatial-16x16-kcp"),
+        "spatial-16x16-rs": spatial(16, 16, "rs", name="spatial-16x16-rs", local_bytes=512),
+        "spatial-16x16-os": spatial(16, 16, "os", name="spatial-16x16-os"),
+        "sc-64x64-L64": sc_array(64, 64, stream_length=64, name="sc-64x64-L64"),
+        "sc-64x64-L256": sc_array(64, 64, stream_length=256, name="sc-64x64-L256"),
+        "sc-64x64-L1024": sc_array(64, 64, stream_length=1024, name="sc-64x64-L1024"),
+    }

@@ -1,0 +1,176 @@
+"""The vectorized cost model: (layer, accelerator) pairs -> cycles, traffic, energy, area.
+
+`evaluate(layers, accels)` takes two dicts of equal-length arrays (`pack_layers`,
+`pack_accels`) and returns one array per figure; `estimate()` and the searches both call
+it, so a scalar estimate and a batch of a million candidates use the same formulas.
+
+Memory hierarchy, per layer (layer-by-layer execution, nothing fused across layers):
+- DRAM: outputs written once; weights and inputs fetched once when the layer's working
+  set fits the global buffer or one operand fits half of it (double-buffered), otherwise
+  the cheaper of the two tilings, which re-fetches one operand once per buffer-sized
+  chunk of the other.
+- global buffer: the dataflow's operand reads, output writes and partial-sum spills
+  (`dataflows`), plus the DRAM fills and drains.
+- PE-local: two operand reads and a partial-sum read-modify-write per MAC (binary PEs);
+  SC PEs keep their partial sums in counters instead.
+Latency: compute cycles bounded by each level's bandwidth (double buffering overlaps
+them), latency = max(compute, DRAM bytes / DRAM bandwidth, buffer bytes / buffer
+bandwidth). Zero-MAC layers (pooling, add, concat, eltwise) cost only their traffic,
+except max pooling on an SC array in the stream domain (OR gates + counters).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sc_accel.hw.config import AccelConfig
+from sc_accel.hw.dataflows import DF_CODES, KIND_CODES, OP_CODES, conv_dataflow, sc_lanes
+from sc_accel.hw.tables import DEFAULT_TABLE, CostTable, area_scale, energy_scale, mult_pj, sram_pj_per_byte
+from sc_accel.hw.workload import WorkLayer
+
+__all__ = ["pack_layers", "pack_accels", "evaluate", "ENERGY_PARTS", "AREA_PARTS", "LAYER_FIELDS"]
+
+LAYER_FIELDS = ("op", "B", "C", "K", "G", "P", "Q", "R", "S", "in_elems", "out_elems", "w_elems", "macs")
+ENERGY_PARTS = ("mac", "local", "sram", "dram", "sng", "stream_pool")
+AREA_PARTS = ("pe", "local", "gbuf", "sng")
+_SNG = {"lfsr": 0, "sobol": 1, "vdc": 2, "counter": 2, "bernoulli": 0}
+
+
+def pack_layers(layers: list[WorkLayer]) -> dict[str, np.ndarray]:
+    """Structure-of-arrays view of the layers (int64)."""
+    out = {f: np.array([getattr(l, f) for l in layers], dtype=np.int64) for f in LAYER_FIELDS[1:]}
+    out["op"] = np.array([OP_CODES[l.op] for l in layers], dtype=np.int64)
+    return out
+
+
+def _accel_row(a: AccelConfig, layer: str | None) -> dict:
+    rows, cols, gbuf = a.rows, a.cols, a.memory.gbuf_kib
+    res = a.layers.get(layer) if layer is not None else None
+    if res is not None:
+        rows, cols = a.shape_for(res.pes)
+        gbuf = res.gbuf_kib or gbuf
+    df = "sos" if a.dataflow == "os" and a.kind != "systolic" else a.dataflow
+    sc = a.sc
+    wb = -(-a.word_bits // 8)
+    return {"kind": KIND_CODES[a.kind], "df": DF_CODES[df], "rows": rows, "cols": cols,
+            "gbuf_bytes": gbuf * 1024.0, "local_bytes": a.memory.local_bytes,
+            "local_words": a.memory.local_bytes // wb, "word_bits": a.word_bits,
+            "word_bytes": wb, "acc_bytes": -(-a.acc_bits // 8),
+            "dram_bw": a.memory.dram_bytes_per_cycle, "gbuf_bw": a.memory.gbuf_bytes_per_cycle,
+            "freq_hz": a.op.freq_mhz * 1e6, "voltage": a.op.voltage, "node_nm": a.op.node_nm,
+            "L": sc.stream_length if sc else 1, "share": sc.share if sc else 1,
+            "width": sc.width if sc else a.word_bits, "sng": _SNG[sc.sng] if sc else 0,
+            "stream_pool": int(bool(sc) and sc.maxpool == "or")}
+
+
+def pack_accels(accels: list[AccelConfig], layer_names: list[str | None] | None = None) -> dict[str, np.ndarray]:
+    """Structure-of-arrays view of accelerators, one row each; `layer_names[i]` applies that
+    layer's per-layer resources of accels[i]."""
+    names = layer_names if layer_names is not None else [None] * len(accels)
+    rows = [_accel_row(a, n) for a, n in zip(accels, names)]
+    return {k: np.array([r[k] for r in rows]) for k in rows[0]}
+
+
+def _dram_bytes(W: np.ndarray, I: np.ndarray, O: np.ndarray, gbuf: np.ndarray) -> np.ndarray:
+    half = gbuf / 2.0
+    once = (W + I + O <= gbuf) | (W <= half) | (I <= half)
+    chunks_w = np.ceil(W / half)
+    chunks_i = np.ceil(I / half)
+    tiled = np.minimum(W + I * chunks_w, I + W * chunks_i)
+    return O + np.where(once, W + I, tiled)
+
+
+def _traffic(l: dict, a: dict, conv: dict, is_conv: np.ndarray) -> dict:
+    wb, ab = a["word_bytes"], a["acc_bytes"]
+    W = l["w_elems"] * wb
+    I = l["in_elems"] * wb
+    O = l["out_elems"] * wb
+    dram = _dram_bytes(W, I, O, a["gbuf_bytes"])
+    in_r = np.where(is_conv, conv["in_reads"], l["in_elems"])
+    w_r = np.where(is_conv, conv["w_reads"], 0)
+    psum = np.where(is_conv, conv["out_writes"] - l["out_elems"] + conv["psum_reads"], 0)
+    sram = (in_r + w_r + l["out_elems"]) * wb + psum * ab + dram
+    return {"dram_bytes": dram.astype(np.float64), "sram_bytes": sram.astype(np.float64),
+            "in_reads": in_r, "w_reads": w_r}
+
+
+def _sc_gates(l: dict, a: dict, conv: dict, is_conv: np.ndarray, pool_stream: np.ndarray) -> dict:
+    """Bit-cycle counts of the SC datapath: AND gates, counter increments, comparator
+    conversions, SNG source steps, OR gates (stream pooling)."""
+    L = a["L"]
+    pes = a["rows"] * a["cols"]
+    binary_cycles = np.where(is_conv, conv["cycles"], 0)
+    # the streamed operand is converted once per buffer read; a stationary weight is re-streamed
+    # by its comparator for every product (kcp, rs); os broadcasts one weight stream per read.
+    weight_streams = np.where(a["df"] == DF_CODES["sos"], conv["w_reads"], l["macs"])
+    window = l["R"] * l["S"]
+    pool_bits = np.where(pool_stream, l["out_elems"] * window, 0)
+    pool_cycles = np.where(pool_stream, -(-(l["out_elems"] * window) // pes), 0)
+    in_lanes, w_lanes = sc_lanes(a["rows"], a["cols"], a["df"])
+    sources = -(-in_lanes // a["share"]) + -(-w_lanes // a["share"])
+    cycles = (binary_cycles + pool_cycles) * L
+    conversions = np.where(is_conv, conv["in_reads"] + weight_streams, 0) + pool_bits
+    # sources are clock-gated with their lanes: one step feeds `share` active comparators
+    return {"cycles": cycles, "and_bits": l["macs"] * L, "counter_bits": (l["macs"] + l["out_elems"] * pool_stream) * L,
+            "compare_bits": conversions * L, "source_steps": -(-(conversions * L) // a["share"]), "or_bits": pool_bits * L,
+            "converters": in_lanes + w_lanes, "sources": sources}
+
+
+def _sng_step_pj(a: dict, t: CostTable) -> np.ndarray:
+    """Energy of one SNG source step: an LFSR clocks `width` flip-flops and ~3 XORs; a Sobol
+    source a counter plus a direction-vector register (2 x width flip-flops); a counter or
+    van der Corput source `width` flip-flops."""
+    w = a["width"]
+    dffs = np.where(a["sng"] == 1, 2 * w, w)
+    return dffs * t.dff_pj + 3 * t.and_pj
+
+
+def _sc_area_parts(a: dict, gates: dict, t: CostTable) -> dict:
+    w = a["width"]
+    counter_bits = w + a["acc_bytes"]  # product count plus headroom for the C-fold sum
+    pe = t.and_um2 + counter_bits * (t.dff_um2 + t.ha_um2)
+    comparator = t.add8_um2 * w / 8.0
+    source = np.where(a["sng"] == 1, 2 * w * t.dff_um2 + w * t.xor_um2, w * t.dff_um2 + 3 * t.xor_um2)
+    return {"pe": pe, "sng": gates["converters"] * comparator + gates["sources"] * source}
+
+
+def evaluate(l: dict, a: dict, table: CostTable = DEFAULT_TABLE) -> dict[str, np.ndarray]:
+    """Cycles, traffic, energy (pJ, by part) and area (um^2, by part) of each (layer, accel) row."""
+    t = table
+    is_conv = l["op"] == OP_CODES["conv"]
+    is_sc = a["kind"] == KIND_CODES["sc"]
+    conv = conv_dataflow(l, a)
+    pes = a["rows"] * a["cols"]
+    pool_stream = is_sc & (a["stream_pool"] == 1) & (l["op"] == OP_CODES["maxpool"])
+    gates = _sc_gates(l, a, conv, is_conv, pool_stream)
+    compute = np.where(is_sc, gates["cycles"], np.where(is_conv, conv["cycles"], 0)).astype(np.float64)
+    tr = _traffic(l, a, conv, is_conv)
+    latency = np.maximum(compute, np.maximum(tr["dram_bytes"] / a["dram_bw"], tr["sram_bytes"] / a["gbuf_bw"]))
+    escale = energy_scale(a["voltage"], a["node_nm"])
+    mac_bin = mult_pj(a["word_bits"], t) + t.add32_pj
+    sc_mac = gates["and_bits"] * t.and_pj + gates["counter_bits"] * t.counter_pj
+    energy = {
+        "mac": np.where(is_sc, sc_mac, l["macs"] * mac_bin) * escale,
+        "local": np.where(is_sc, 0.0, l["macs"] * (2 * a["word_bytes"] + 2 * a["acc_bytes"]) * t.rf_pj_per_byte) * escale,
+        "sram": tr["sram_bytes"] * sram_pj_per_byte(a["gbuf_bytes"], t) * escale,
+        "dram": tr["dram_bytes"] * t.dram_pj_per_byte,
+        "sng": np.where(is_sc, gates["compare_bits"] * t.comparator8_pj * a["width"] / 8.0
+                        + gates["source_steps"] * _sng_step_pj(a, t), 0.0) * escale,
+        "stream_pool": np.where(is_sc, gates["or_bits"] * t.or_pj, 0.0) * escale,
+    }
+    ascale = area_scale(a["node_nm"])
+    sc_area = _sc_area_parts(a, gates, t)
+    bin_pe = t.mult8_um2 * (a["word_bits"] / 8.0) ** 2 + t.add32_um2
+    area = {
+        "pe": pes * np.where(is_sc, sc_area["pe"], bin_pe) * ascale,
+        "local": np.where(is_sc, 0.0, pes * a["local_bytes"] * 8 * t.rf_um2_per_bit) * ascale,
+        "gbuf": a["gbuf_bytes"] * 8 * t.sram_um2_per_bit * ascale,
+        "sng": np.where(is_sc, sc_area["sng"], 0.0) * ascale,
+    }
+    out = {"pes": pes, "compute_cycles": compute, "latency_cycles": latency, "latency_s": latency / a["freq_hz"],
+           "dram_bytes": tr["dram_bytes"], "sram_bytes": tr["sram_bytes"],
+           "utilization": np.where(compute > 0, l["macs"] * np.where(is_sc, a["L"], 1) / np.maximum(compute * pes, 1), 0.0),
+           "energy_pj": sum(energy.values()), "area_um2": sum(area.values())}
+    out.update({f"energy_{k}_pj": v for k, v in energy.items()})
+    out.update({f"area_{k}_um2": v for k, v in area.items()})
+    return out

@@ -1,0 +1,120 @@
+"""estimate(): per-layer latency, energy, area and traffic of a model on an accelerator.
+
+Architecture (`AccelConfig`) and workload (a torch model + input shape, or a list of
+`WorkLayer`) are separate inputs. The arithmetic is `cost.evaluate`, vectorized, so
+`evaluate_pairs` scores many (layer, accelerator) pairs in one call for the searches.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch.nn as tnn
+
+from sc_accel.hw.config import AccelConfig
+from sc_accel.hw.cost import AREA_PARTS, ENERGY_PARTS, evaluate, pack_accels, pack_layers
+from sc_accel.hw.tables import DEFAULT_TABLE, CostTable
+from sc_accel.hw.workload import WorkLayer, workload
+
+__all__ = ["Estimate", "estimate", "evaluate_pairs", "RECORD_FIELDS"]
+
+RECORD_FIELDS = ("name", "op", "macs", "compute_cycles", "latency_cycles", "latency_s", "energy_pj",
+                 "area_um2", "dram_bytes", "sram_bytes", "utilization", "bound")
+
+
+@dataclass
+class Estimate:
+    """Per-layer records (dicts with RECORD_FIELDS and the energy/area parts) and totals."""
+
+    accel: AccelConfig
+    layers: list[dict]
+    total: dict = field(default_factory=dict)
+
+    def to_csv(self, path: str | Path | None = None) -> str:
+        """Per-layer CSV (returned, and written when `path` is given)."""
+        keys = list(self.layers[0]) if self.layers else list(RECORD_FIELDS)
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+        w.writeheader()
+        w.writerows(self.layers)
+        if path is not None:
+            Path(path).write_text(buf.getvalue())
+        return buf.getvalue()
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """{"accel": ..., "total": ..., "layers": [...]} as JSON (written when `path` is given)."""
+        text = json.dumps({"accel": self.accel.to_dict(), "total": self.total, "layers": self.layers}, indent=1)
+        if path is not None:
+            Path(path).write_text(text + "\n")
+        return text
+
+
+def evaluate_pairs(layers: list[WorkLayer], accels: list[AccelConfig], table: CostTable = DEFAULT_TABLE,
+                   per_layer: bool = True) -> dict[str, np.ndarray]:
+    """Batch API: row i scores layers[i] on accels[i] (per-layer resources applied when
+    `per_layer`). Returns the arrays of `cost.evaluate`."""
+    if len(layers) != len(accels):
+        raise ValueError(f"{len(layers)} layers but {len(accels)} accelerators; pass one of each per pair.")
+    names = [l.name for l in layers] if per_layer else None
+    return evaluate(pack_layers(layers), pack_accels(accels, names), table)
+
+
+def _bound(row: dict) -> str:
+    if row["latency_cycles"] <= row["compute_cycles"]:
+        return "compute"
+    return "dram" if row["dram_cycles"] >= row["sram_cycles"] else "sram"
+
+
+def _records(layers: list[WorkLayer], r: dict[str, np.ndarray], a: AccelConfig) -> list[dict]:
+    out = []
+    for i, l in enumerate(layers):
+        row = {"name": l.name, "op": l.op, "macs": int(l.macs)}
+        for k, v in r.items():
+            x = v[i].item()
+            row[k] = int(x) if k.endswith(("_cycles", "_bytes")) and float(x).is_integer() else x
+        row["dram_cycles"] = r["dram_bytes"][i] / a.memory.dram_bytes_per_cycle
+        row["sram_cycles"] = r["sram_bytes"][i] / a.memory.gbuf_bytes_per_cycle
+        row["bound"] = _bound(row)
+        del row["dram_cycles"], row["sram_cycles"]
+        out.append({k: row[k] for k in RECORD_FIELDS} | {k: v for k, v in row.items() if k not in RECORD_FIELDS})
+    return out
+
+
+def _totals(records: list[dict], a: AccelConfig) -> dict:
+    s = lambda k: float(sum(r[k] for r in records))  # noqa: E731
+    L = a.sc.stream_length if a.sc else 1
+    pe_cycles = sum(r["compute_cycles"] * r["pes"] for r in records)
+    tot = {"accel": a.name, "kind": a.kind, "dataflow": a.dataflow, "layers": len(records),
+           "macs": int(s("macs")), "compute_cycles": s("compute_cycles"), "latency_cycles": s("latency_cycles"),
+           "latency_s": s("latency_s"), "energy_pj": s("energy_pj"),
+           "area_um2": max((r["area_um2"] for r in records), default=0.0),
+           "dram_bytes": s("dram_bytes"), "sram_bytes": s("sram_bytes"),
+           "utilization": s("macs") * L / pe_cycles if pe_cycles else 0.0,
+           "stream_length": L}
+    tot["edp_pj_s"] = tot["energy_pj"] * tot["latency_s"]
+    for p in ENERGY_PARTS:
+        tot[f"energy_{p}_pj"] = s(f"energy_{p}_pj")
+    biggest = max(records, key=lambda r: r["area_um2"]) if records else {}
+    for p in AREA_PARTS:
+        tot[f"area_{p}_um2"] = float(biggest.get(f"area_{p}_um2", 0.0))
+    return tot
+
+
+def estimate(model: tnn.Module | list[WorkLayer], input_shape: tuple[int, ...] | None, accel: AccelConfig,
+             table: CostTable = DEFAULT_TABLE) -> Estimate:
+    """Latency/energy/area of `model` on `accel` for inputs shaped `input_shape` (B, C, H, W).
+    Total area is that of the largest per-layer allocation (the chip must host it)."""
+    layers = model if isinstance(model, list) else workload(model, input_shape)
+    unknown = sorted(set(accel.layers) - {l.name for l in layers})
+    if unknown:
+        from sc_accel.hw.config import HardwareConfigError
+        raise HardwareConfigError(f"per-layer resources name layers {unknown} that the model does not have; "
+                                  f"its layers are {[l.name for l in layers]}.")
+    r = evaluate_pairs(layers, [accel] * len(layers), table)
+    records = _records(layers, r, accel)
+    return Estimate(accel, records, _totals(records, accel))

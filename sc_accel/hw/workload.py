@@ -1,0 +1,129 @@
+"""Workload: any torch model and input shape -> one record per hardware layer.
+
+The torch.fx trace of `sc_accel.nn.graph` (BatchNorm folded) is reduced to the layers an
+accelerator executes: conv, dwconv (groups == channels), linear, maxpool, avgpool (global
+average pooling included), add, concat and eltwise (an unfoldable BatchNorm). ReLU, flatten,
+dropout and identity are fused into their producer. Each record carries its shapes in
+GEMM terms (B, C, K, G, P, Q, R, S), MACs and element counts of weights, inputs, outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import networkx as nx
+import numpy as np
+import torch
+import torch.nn as tnn
+
+from sc_accel.errors import InvalidInputError
+from sc_accel.nn.graph import UnsupportedOpError, trace
+
+__all__ = ["WorkLayer", "workload", "workload_graph", "OPS"]
+
+OPS = ("conv", "dwconv", "linear", "maxpool", "avgpool", "add", "concat", "eltwise")
+_FUSED = ("relu", "flatten", "identity")
+
+
+@dataclass(frozen=True)
+class WorkLayer:
+    """One accelerator layer. C/K: input/output channels; G: groups; P x Q: output
+    pixels; R x S: kernel; B: batch. in_elems counts every input tensor read."""
+
+    name: str
+    op: str
+    B: int
+    C: int
+    K: int
+    G: int
+    P: int
+    Q: int
+    R: int
+    S: int
+    stride: int
+    in_elems: int
+    out_elems: int
+    w_elems: int
+    macs: int
+    inputs: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """Plain dict (CSV/JSON rows)."""
+        d = asdict(self)
+        d["inputs"] = list(self.inputs)
+        return d
+
+
+def _chw(shape: tuple[int, ...]) -> tuple[int, int, int]:
+    if len(shape) == 3:
+        return int(shape[0]), int(shape[1]), int(shape[2])
+    return int(np.prod(shape)), 1, 1
+
+
+def _record(layer, in_shapes: list[tuple], B: int, name_map: dict) -> WorkLayer | None:
+    op, a = layer.op, layer.attrs
+    K, P, Q = _chw(layer.shape)
+    C, H, W = _chw(in_shapes[0]) if in_shapes else (K, P, Q)
+    ins = tuple(name_map.get(i, i) for i in layer.inputs)
+    out = B * K * P * Q
+    if op == "conv":
+        k, cg, R, S = a["weight"].shape
+        G = int(a["groups"])
+        kind = "dwconv" if G == C and cg == 1 and G > 1 else "conv"
+        return WorkLayer(layer.name, kind, B, C, K, G, P, Q, R, S, a["stride"][0], B * C * H * W, out,
+                         k * cg * R * S, B * K * P * Q * cg * R * S, ins)
+    if op == "linear":
+        K, C = a["weight"].shape
+        return WorkLayer(layer.name, "linear", B, C, K, 1, 1, 1, 1, 1, 1, B * C, B * K, K * C, B * K * C, ins)
+    if op in ("maxpool", "avgpool"):
+        R, S = a["kernel"]
+        return WorkLayer(layer.name, op, B, C, K, C, P, Q, R, S, a["stride"][0], B * C * H * W, out, 0, 0, ins)
+    if op == "gap":
+        return WorkLayer(layer.name, "avgpool", B, C, K, C, 1, 1, H, W, H, B * C * H * W, B * K, 0, 0, ins)
+    if op in ("add", "cat", "affine"):
+        total_in = sum(B * int(np.prod(s)) for s in in_shapes)
+        kind = {"add": "add", "cat": "concat", "affine": "eltwise"}[op]
+        return WorkLayer(layer.name, kind, B, C, K, 1, P, Q, 1, 1, 1, total_in, out, 0, 0, ins)
+    return None
+
+
+def workload(model: tnn.Module, input_shape: tuple[int, ...]) -> list[WorkLayer]:
+    """Hardware layers of `model` run on a batch shaped `input_shape` = (B, C, H, W) or (B, F)."""
+    shape = tuple(int(s) for s in input_shape)
+    if len(shape) < 2 or any(s < 1 for s in shape):
+        raise InvalidInputError(f"input_shape={input_shape!r} must be (batch, channels, height, width) "
+                                "or (batch, features) with positive sizes.")
+    try:
+        graph = trace(model, torch.zeros(shape))
+    except UnsupportedOpError as e:
+        raise UnsupportedOpError(str(e).replace("the SC converter", "the hardware estimator")) from None
+    shapes = {l.name: l.shape for l in graph.layers}
+    name_map: dict[str, str] = {}
+    out: list[WorkLayer] = []
+    for layer in graph.layers:
+        if layer.op == "input":
+            continue
+        if layer.op in _FUSED:
+            src = layer.inputs[0]
+            name_map[layer.name] = name_map.get(src, src)
+            continue
+        rec = _record(layer, [shapes[i] for i in layer.inputs], shape[0], name_map)
+        if rec is None:
+            raise UnsupportedOpError(f"op {layer.op!r} at node '{layer.name}' has no hardware model; the "
+                                     f"estimator supports {', '.join(OPS)}.")
+        out.append(rec)
+    return out
+
+
+def workload_graph(model: tnn.Module | list[WorkLayer], input_shape: tuple[int, ...] = ()) -> nx.DiGraph:
+    """networkx DiGraph of the hardware layers: node attributes are the WorkLayer fields."""
+    layers = model if isinstance(model, list) else workload(model, input_shape)
+    g = nx.DiGraph()
+    for l in layers:
+        g.add_node(l.name, **l.to_dict())
+    names = set(g.nodes)
+    for l in layers:
+        for i in l.inputs:
+            if i in names:
+                g.add_edge(i, l.name)
+    return g

@@ -1,0 +1,69 @@
+"""`scnas estimate`: score one model on several accelerators, write a run directory."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import torch.nn as tnn
+
+from sc_accel.errors import InvalidInputError
+from sc_accel.hw import AccelConfig, SCHardware, estimate, workload
+from scnas.accel import save_accel
+from scnas.config import write_json, write_toml
+
+__all__ = ["expand_stream_lengths", "run_estimate", "resolve_model"]
+
+
+def resolve_model(spec: str, input_shape: tuple[int, ...] | None) -> tuple[tnn.Module, str, tuple[int, ...]]:
+    """(model, name, input shape) from a zoo name (untrained weights are enough to count
+    costs) or a checkpoint / train run directory (its input size is in the checkpoint)."""
+    from scnas.train import load_model
+    from scnas.zoo import MODELS, create_model
+
+    if spec in MODELS:
+        shape = input_shape or ((1, 1, 28, 28) if spec == "lenet5" else (1, 3, 32, 32))
+        if len(shape) != 4:
+            raise InvalidInputError(f"--input-shape {shape} must be B,C,H,W for zoo model {spec}.")
+        return create_model(spec, shape[1], 10, shape[2]), spec, tuple(shape)
+    model, meta = load_model(spec)
+    shape = input_shape or (1, meta["in_channels"], meta["image_size"], meta["image_size"])
+    return model, meta.get("arch", Path(spec).stem), tuple(shape)
+
+
+def expand_stream_lengths(accels: list[AccelConfig], lengths: list[int] | None,
+                          sc: SCHardware | None = None) -> list[AccelConfig]:
+    """Each SC accelerator once per stream length (named ...-L<n>); `sc` replaces its SC settings."""
+    out = []
+    for a in accels:
+        if a.kind != "sc":
+            out.append(a)
+            continue
+        base = sc if sc is not None else a.sc
+        for L in lengths or [base.stream_length]:
+            hw = replace(base, stream_length=L, width=None if sc is None or sc.width is None else base.width)
+            stem = a.name.rsplit("-L", 1)[0] if "-L" in a.name else a.name
+            out.append(replace(a, sc=hw, name=f"{stem}-L{L}" if lengths or sc else a.name))
+    return out
+
+
+def run_estimate(model: tnn.Module, name: str, input_shape: tuple[int, ...], accels: list[AccelConfig],
+                 out: str | Path) -> dict:
+    """Estimate on every accelerator; write results.json, layers-<accel>.csv, accel-<accel>.toml
+    and config.toml in `out`; return the results dict."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    layers = workload(model, input_shape)
+    names = [a.name for a in accels]
+    if len(set(names)) != len(names):
+        raise InvalidInputError(f"accelerator names {names} repeat; give each a distinct name.")
+    res = {"model": name, "input_shape": list(input_shape), "estimates": []}
+    for a in accels:
+        est = estimate(layers, None, a)
+        est.to_csv(out / f"layers-{a.name}.csv")
+        save_accel(a, out / f"accel-{a.name}.toml")
+        res["estimates"].append({"accel": a.to_dict(), "total": est.total, "layers": est.layers})
+    write_toml({"command": "estimate", "model": name, "input_shape": list(input_shape), "accels": names},
+               out / "config.toml")
+    write_json(res, out / "results.json")
+    return res
