@@ -3,6 +3,7 @@
 Run them with `scnas bench NAME`; BENCHMARKS maps names to modules.
 """
 
-BENCHMARKS = {"kernels": "benchmarks.sc_kernels", "emulate": "benchmarks.emulate"}
+BENCHMARKS = {"kernels": "benchmarks.sc_kernels", "emulate": "benchmarks.emulate",
+              "estimator": "benchmarks.estimator"}
 
 __all__ = ["BENCHMARKS"]

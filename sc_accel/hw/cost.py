@@ -38,8 +38,11 @@ _SNG = {"lfsr": 0, "sobol": 1, "vdc": 2, "counter": 2, "bernoulli": 0}
 
 def pack_layers(layers: list[WorkLayer]) -> dict[str, np.ndarray]:
     """Structure-of-arrays view of the layers (int64)."""
-    out = {f: np.array([getattr(l, f) for l in layers], dtype=np.int64) for f in LAYER_FIELDS[1:]}
-    out["op"] = np.array([OP_CODES[l.op] for l in layers], dtype=np.int64)
+    uniq: dict[int, int] = {}
+    index = np.array([uniq.setdefault(id(l), len(uniq)) for l in layers], dtype=np.int64)
+    firsts = list({id(l): l for l in layers}.values())
+    out = {f: np.array([getattr(l, f) for l in firsts], dtype=np.int64)[index] for f in LAYER_FIELDS[1:]}
+    out["op"] = np.array([OP_CODES[l.op] for l in firsts], dtype=np.int64)[index]
     return out
 
 
@@ -67,8 +70,12 @@ def pack_accels(accels: list[AccelConfig], layer_names: list[str | None] | None 
     """Structure-of-arrays view of accelerators, one row each; `layer_names[i]` applies that
     layer's per-layer resources of accels[i]."""
     names = layer_names if layer_names is not None else [None] * len(accels)
-    rows = [_accel_row(a, n) for a, n in zip(accels, names)]
-    return {k: np.array([r[k] for r in rows]) for k in rows[0]}
+    keys = [(id(a), n if a.layers else None) for a, n in zip(accels, names)]
+    uniq: dict[tuple, int] = {}
+    index = np.array([uniq.setdefault(k, len(uniq)) for k in keys], dtype=np.int64)
+    first = {k: (a, n) for k, a, n in zip(keys, accels, names)}
+    rows = [_accel_row(*first[k]) for k in uniq]
+    return {k: np.array([r[k] for r in rows])[index] for k in rows[0]}
 
 
 def _dram_bytes(W: np.ndarray, I: np.ndarray, O: np.ndarray, gbuf: np.ndarray) -> np.ndarray:

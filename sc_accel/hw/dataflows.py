@@ -8,7 +8,10 @@ filters.
 
 Systolic (SCALE-Sim, Samajdar et al., ISPASS 2020, Eq. 3 and Table I): with the operand
 matrices of the dataflow (ws: Sr=Kw, Sc=N, T=M; os: Sr=M, Sc=N, T=Kw; is: Sr=Kw, Sc=M,
-T=N), an R x C array takes (2R + C + T - 2) * ceil(Sr/R) * ceil(Sc/C) cycles. Buffer reads
+T=N), an R x C array takes (2R + C + T - 2) * ceil(Sr/R) * ceil(Sc/C) cycles when the
+operands fold (Eq. 3) and 2Sr + Sc + T - 2 when they fit (Eq. 2); in general
+(2 min(R, Sr) + min(C, Sc) + T - 2) * ceil(Sr/R) * ceil(Sc/C). The fill term means a
+larger array can be slower on a small layer, as in SCALE-Sim. Buffer reads
 follow SCALE-Sim's operand-matrix accounting: the stationary operand is read once
 (Sr*Sc), the operand entering along the rows T*Sr*ceil(Sc/C) times, the one entering
 along the columns T*Sc*ceil(Sr/R) times; ws/is write T*Sc*ceil(Sr/R) partial sums.
@@ -49,7 +52,8 @@ def systolic(l: dict, rows: np.ndarray, cols: np.ndarray, df: np.ndarray) -> dic
     Sc = np.where(df == DF_CODES["is"], M, N)
     T = np.where(os_, Kw, np.where(ws, M, N))
     fr, fc = _cdiv(Sr, rows), _cdiv(Sc, cols)
-    cycles = G * (2 * rows + cols + T - 2) * fr * fc
+    # Eq. 2 when the operands fit the array (2Sr + Sc + T - 2), Eq. 3 when they fold
+    cycles = G * (2 * np.minimum(rows, Sr) + np.minimum(cols, Sc) + T - 2) * fr * fc
     stationary = Sr * Sc
     row_stream = T * Sr * fc
     col_stream = T * Sc * fr

@@ -1,0 +1,175 @@
+"""Hand-computed layers for every dataflow, and the estimator's invariants."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch.nn as nn
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sc_accel.hw import (WorkLayer, evaluate, evaluate_pairs, pack_accels, pack_layers, sc_array, spatial,
+                         systolic, workload)
+from sc_accel.hw.tables import DEFAULT_TABLE, mult_pj
+
+BIG = dict(gbuf_kib=4096.0, dram_bytes_per_cycle=1e9, gbuf_bytes_per_cycle=1e9)  # compute-bound
+
+
+def conv_layer() -> WorkLayer:
+    """Conv 4 -> 10 channels, 3x3, 7x7 input, no padding: 5x5 outputs (M=25, Kw=36, N=10)."""
+    return workload(nn.Conv2d(4, 10, 3), (1, 4, 7, 7))[0]
+
+
+def one(layer: WorkLayer, accel) -> dict:
+    r = evaluate_pairs([layer], [accel])
+    return {k: v[0] for k, v in r.items()}
+
+
+@pytest.mark.parametrize("df,cycles,in_reads,w_reads,out_writes", [
+    # os: Sr=M=25, Sc=N=10, T=Kw=36 -> folds 4 x 3; (2*8 + 4 + 36 - 2) * 12
+    ("os", 648, 36 * 25 * 3, 36 * 10 * 4, 250),
+    # ws: Sr=Kw=36, Sc=10, T=M=25 -> folds 5 x 3; (16 + 4 + 25 - 2) * 15; weights read once
+    ("ws", 645, 25 * 36 * 3, 360, 25 * 10 * 5),
+    # is: Sr=36, Sc=M=25, T=N=10 -> folds 5 x 7; (16 + 4 + 10 - 2) * 35; inputs read once
+    ("is", 980, 36 * 25, 10 * 36 * 7, 10 * 25 * 5),
+])
+def test_systolic_hand_computed(df, cycles, in_reads, w_reads, out_writes):
+    from sc_accel.hw.dataflows import systolic as sys_model
+    layer = conv_layer()
+    a = pack_accels([systolic(8, 4, df, **BIG)])
+    r = sys_model(pack_layers([layer]), a["rows"], a["cols"], a["df"])
+    assert (r["cycles"][0], r["in_reads"][0], r["w_reads"][0], r["out_writes"][0]) == \
+        (cycles, in_reads, w_reads, out_writes)
+    assert one(layer, systolic(8, 4, df, **BIG))["compute_cycles"] == cycles
+
+
+def test_systolic_fitting_layer_uses_eq2():
+    # Linear 6 -> 3 on an 8x4 ws array: Sr=6, Sc=3, T=1 fit, so 2*6 + 3 + 1 - 2 = 14 cycles
+    layer = workload(nn.Linear(6, 3), (1, 6))[0]
+    assert one(layer, systolic(8, 4, "ws", **BIG))["compute_cycles"] == 14
+
+
+def test_depthwise_runs_groups_one_after_another():
+    # 8 groups of a 1-filter GEMM: Sr=Kw=9, Sc=1, T=M=36 on 4x4 ws: folds 3 x 1,
+    # per group (2*4 + 1 + 36 - 2) * 3 = 129
+    layer = workload(nn.Conv2d(8, 8, 3, groups=8), (1, 8, 8, 8))[0]
+    assert layer.op == "dwconv"
+    assert one(layer, systolic(4, 4, "ws", **BIG))["compute_cycles"] == 8 * 129
+
+
+@pytest.mark.parametrize("make,cycles", [
+    # kcp 4x2: K folds ceil(10/4)=3, C folds ceil(4/2)=2, temporal B*P*Q*R*S = 225
+    (lambda: spatial(4, 2, "kcp", **BIG), 3 * 2 * 225),
+    # rs 6x2: filter rows R=3 replicated 2x over channels -> ceil(4/2)=2 passes, output rows
+    # ceil(5/2)=3 folds, each PE N*Q*S = 10*5*3 cycles
+    (lambda: spatial(6, 2, "rs", **BIG), 2 * 3 * 150),
+    # os 4x2: output tiles ceil(5/4) x ceil(5/2) = 2 x 3, each N*C*R*S = 360 cycles
+    (lambda: spatial(4, 2, "os", **BIG), 6 * 360),
+    # SC kcp with L = 16: the binary schedule, bit-serial
+    (lambda: sc_array(4, 2, "kcp", stream_length=16, **BIG), 16 * 1350),
+])
+def test_spatial_and_sc_hand_computed(make, cycles):
+    assert one(conv_layer(), make())["compute_cycles"] == cycles
+
+
+LAYER = st.builds(
+    lambda c, k, g, hw, ksz, b: workload(nn.Conv2d(c * g, k * g, ksz, groups=g), (b, c * g, hw, hw))[0],
+    st.integers(1, 12), st.integers(1, 12), st.sampled_from([1, 1, 2, 3]), st.integers(3, 12),
+    st.sampled_from([1, 3]), st.integers(1, 2))
+ACCEL = st.builds(
+    lambda kind, df, r, c, gbuf, bw, L: (
+        systolic(r, c, ["ws", "os", "is"][df], gbuf_kib=gbuf, dram_bytes_per_cycle=bw) if kind == 0 else
+        spatial(r, c, ["kcp", "rs", "os"][df], gbuf_kib=gbuf, dram_bytes_per_cycle=bw) if kind == 1 else
+        sc_array(r, c, ["kcp", "rs", "os"][df], stream_length=L, gbuf_kib=gbuf, dram_bytes_per_cycle=bw)),
+    st.integers(0, 2), st.integers(0, 2), st.integers(1, 16), st.integers(1, 16),
+    st.sampled_from([2.0, 16.0, 256.0]), st.sampled_from([1.0, 8.0, 64.0]), st.sampled_from([8, 64, 256]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(LAYER, ACCEL)
+def test_invariants(layer, accel):
+    r = one(layer, accel)
+    L = accel.sc.stream_length if accel.sc else 1
+    # a layer never exceeds PEs MACs per cycle (bit-products for SC)
+    assert r["compute_cycles"] * accel.pes >= layer.macs * L
+    assert r["latency_cycles"] >= r["compute_cycles"]
+    assert 0 < r["utilization"] <= 1
+    # energy >= MACs x the arithmetic energy of one MAC
+    per_mac = DEFAULT_TABLE.and_pj * L if accel.kind == "sc" else mult_pj(accel.word_bits) + DEFAULT_TABLE.add32_pj
+    assert r["energy_pj"] >= layer.macs * per_mac
+    # every operand crosses DRAM at least once
+    assert r["dram_bytes"] >= layer.w_elems + layer.in_elems + layer.out_elems
+    # more DRAM or buffer bandwidth is never slower
+    faster = one(layer, accel.with_(memory__dram_bytes_per_cycle=accel.memory.dram_bytes_per_cycle * 4,
+                                    memory__gbuf_bytes_per_cycle=accel.memory.gbuf_bytes_per_cycle * 4))
+    assert faster["latency_cycles"] <= r["latency_cycles"]
+    # a bigger buffer never adds DRAM traffic
+    bigger = one(layer, accel.with_(memory__gbuf_kib=accel.memory.gbuf_kib * 8))
+    assert bigger["dram_bytes"] <= r["dram_bytes"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(LAYER, ACCEL, st.sampled_from(["rows", "cols"]))
+def test_more_pes_never_slower_on_spatial_and_sc(layer, accel, dim):
+    if accel.kind == "systolic":
+        accel = spatial(accel.rows, accel.cols, "kcp", **BIG)
+    grown = dataclasses.replace(accel, **{dim: getattr(accel, dim) * 2},
+                                memory=dataclasses.replace(accel.memory, gbuf_kib=4096.0))
+    assert one(layer, grown)["compute_cycles"] <= one(layer, accel)["compute_cycles"]
+
+
+def test_systolic_fill_term():
+    # os, Linear 64 -> 64: Sr=M=1, Sc=64, T=64. 16x16: 4 column folds x (2*1 + 16 + 64 - 2) = 320;
+    # 128x128 fits (Eq. 2): 2*1 + 64 + 64 - 2 = 128
+    layer = workload(nn.Linear(64, 64), (1, 64))[0]
+    assert one(layer, systolic(16, 16, "os", **BIG))["compute_cycles"] == 320
+    assert one(layer, systolic(128, 128, "os", **BIG))["compute_cycles"] == 128
+    # ws, Linear 24 -> 1: Sr=24, Sc=1, T=1. Rows 8: 3 folds x (16 + 1 + 1 - 2) = 48; rows 16:
+    # 2 folds x (32 + 1 + 1 - 2) = 64, so the larger array is slower (SCALE-Sim's fill cost)
+    layer = workload(nn.Linear(24, 1), (1, 24))[0]
+    assert one(layer, systolic(8, 1, "ws", **BIG))["compute_cycles"] == 48
+    assert one(layer, systolic(16, 1, "ws", **BIG))["compute_cycles"] == 64
+
+
+@pytest.mark.parametrize("op_model,op", [(nn.MaxPool2d(2), "maxpool"), (nn.AvgPool2d(2), "avgpool")])
+@pytest.mark.parametrize("accel", [systolic(8, 8, "ws"), spatial(8, 8, "rs"),
+                                   sc_array(8, 8, stream_length=64, maxpool="binary")])
+def test_zero_mac_layers_cost_only_traffic(op_model, op, accel):
+    layer = workload(op_model, (1, 4, 8, 8))[0]
+    assert layer.op == op and layer.macs == 0
+    r = one(layer, accel)
+    assert r["compute_cycles"] == 0
+    m = accel.memory
+    assert r["latency_cycles"] == pytest.approx(max(r["dram_bytes"] / m.dram_bytes_per_cycle,
+                                                    r["sram_bytes"] / m.gbuf_bytes_per_cycle))
+    assert r["energy_pj"] == pytest.approx(r["energy_sram_pj"] + r["energy_dram_pj"])
+    assert r["dram_bytes"] == layer.in_elems + layer.out_elems  # 8-bit words
+
+
+def test_stream_domain_max_pool_on_sc_costs_gates():
+    layer = workload(nn.MaxPool2d(2), (1, 4, 8, 8))[0]
+    r = one(layer, sc_array(8, 8, stream_length=64, maxpool="or"))
+    # 64 outputs x 4-input OR windows = 256 ORs over 64 PEs = 4 binary cycles x L
+    assert r["compute_cycles"] == 4 * 64
+    assert r["energy_stream_pool_pj"] == pytest.approx(256 * 64 * DEFAULT_TABLE.or_pj)
+
+
+def test_dram_refetch_when_neither_operand_fits():
+    layer = workload(nn.Conv2d(64, 64, 3, padding=1), (1, 64, 32, 32))[0]
+    W, I, O = layer.w_elems, layer.in_elems, layer.out_elems  # 36864, 65536, 65536 bytes
+    r = one(layer, spatial(4, 4, "kcp", gbuf_kib=32.0))  # half = 16 KiB: W in 3 chunks, I in 4
+    assert r["dram_bytes"] == O + min(W + I * 3, I + W * 4)
+    r = one(layer, spatial(4, 4, "kcp", gbuf_kib=128.0))  # W fits half the buffer: one pass
+    assert r["dram_bytes"] == W + I + O
+
+
+def test_batch_rows_equal_scalar_calls():
+    layers = [conv_layer(), workload(nn.Linear(30, 7), (2, 30))[0]]
+    accels = [systolic(8, 8, "is"), sc_array(4, 4, "rs", stream_length=32, share=4)]
+    pairs = [(l, a) for l in layers for a in accels]
+    batch = evaluate(pack_layers([p[0] for p in pairs]), pack_accels([p[1] for p in pairs]))
+    for i, (l, a) in enumerate(pairs):
+        single = one(l, a)
+        assert all(np.isclose(batch[k][i], single[k]) for k in single)
