@@ -43,6 +43,7 @@ test: setup data
 bench: setup
 	$(VENV)/bin/scnas bench kernels
 	$(VENV)/bin/scnas bench emulate
+	$(VENV)/bin/scnas bench estimator
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -35,5 +35,5 @@ def estimate_table(results: str | Path | dict) -> str:
         L = t["stream_length"] if t["kind"] == "sc" else "-"
         lines.append(f"| {t['accel']} | {t['kind']} | {t['dataflow']} | {L} | {1e6 * t['latency_s']:.1f} | "
                      f"{t['energy_pj'] / 1e6:.2f} | {t['area_um2'] / 1e6:.2f} | {t['dram_bytes'] / 1e3:.1f} | "
-                     f"{100 * t['utilization']:.0f}% | {t['energy_pj'] / 1e6 * t['latency_s'] * 1e6:.3g} |")
+                     f"{100 * t['utilization']:.1f}% | {t['energy_pj'] / 1e6 * t['latency_s'] * 1e6:.3g} |")
     return "\n".join(lines)
