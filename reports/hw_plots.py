@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -10,6 +9,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from reports.plots import read_results, save_figure  # noqa: E402
 
 __all__ = ["plot_estimate"]
 
@@ -29,10 +30,7 @@ def _layer_bars(res: dict, key: str, ylabel: str, path: Path) -> Path:
     ax.set_ylabel(ylabel)
     ax.set_title(f"{res['model']} {tuple(res['input_shape'])}: per-layer {ylabel.split(' (')[0]}")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)
 
 
 def _breakdown(res: dict, path: Path) -> Path:
@@ -49,18 +47,12 @@ def _breakdown(res: dict, path: Path) -> Path:
     ax.set_title(f"{res['model']}: energy by component")
     ax.tick_params(axis="x", rotation=30, labelsize=7)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)
 
 
 def plot_estimate(results: str | Path, out_dir: str | Path | None = None) -> list[Path]:
     """latency_per_layer.png, energy_per_layer.png and energy_breakdown.png."""
-    results = Path(results)
-    res = json.loads(results.read_text())
-    out = Path(out_dir) if out_dir else results.parent
-    out.mkdir(parents=True, exist_ok=True)
+    res, out = read_results(results, out_dir)
     return [_layer_bars(res, "latency_s", "latency (s)", out / "latency_per_layer.png"),
             _layer_bars(res, "energy_pj", "energy (pJ)", out / "energy_per_layer.png"),
             _breakdown(res, out / "energy_breakdown.png")]

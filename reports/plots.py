@@ -11,7 +11,23 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["plot_emulation", "curves"]
+__all__ = ["plot_emulation", "curves", "read_results", "save_figure"]
+
+
+def read_results(results: str | Path, out_dir: str | Path | None) -> tuple[dict, Path]:
+    """(parsed results.json, directory for the figures: out_dir, else the run directory)."""
+    results = Path(results)
+    out = Path(out_dir) if out_dir else results.parent
+    out.mkdir(parents=True, exist_ok=True)
+    return json.loads(results.read_text()), out
+
+
+def save_figure(fig: plt.Figure, path: Path, dpi: int = 150) -> Path:
+    """Lay out, write and close a figure; return its path."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
 
 
 def _label(c: dict) -> str:
@@ -34,10 +50,7 @@ def curves(res: dict, metric: str) -> dict[str, list[tuple[int, float]]]:
 
 def plot_emulation(results: str | Path, out_dir: str | Path | None = None) -> list[Path]:
     """accuracy_vs_length.png and error_vs_length.png next to results.json (or in out_dir)."""
-    results = Path(results)
-    res = json.loads(results.read_text())
-    out = Path(out_dir) if out_dir else results.parent
-    out.mkdir(parents=True, exist_ok=True)
+    res, out = read_results(results, out_dir)
     files = [_accuracy_plot(res, out / "accuracy_vs_length.png"), _error_plot(res, out / "error_vs_length.png")]
     return files
 
@@ -55,10 +68,7 @@ def _accuracy_plot(res: dict, path: Path) -> Path:
     ax.set_title(f"{res['model']} on {res['dataset']}: SC accuracy vs stream length")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _error_plot(res: dict, path: Path) -> Path:
@@ -79,7 +89,4 @@ def _error_plot(res: dict, path: Path) -> Path:
     ax.set_title(f"{res['model']}: layer error vs float activations")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3, which="both")
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -4,7 +4,9 @@ Every class subclasses both `UserError` (so the CLI can tell them from bugs) and
 the builtin a caller would expect (`ValueError`, `FileNotFoundError`).
 """
 
-__all__ = ["UserError", "InvalidInputError", "DataFileError"]
+from collections.abc import Iterable
+
+__all__ = ["UserError", "InvalidInputError", "DataFileError", "check_known"]
 
 
 class UserError(Exception):
@@ -17,3 +19,12 @@ class InvalidInputError(UserError, ValueError):
 
 class DataFileError(UserError, FileNotFoundError):
     """A data file is missing or corrupt; the message names the path and the fix."""
+
+
+def check_known(given: Iterable[str], known: Iterable[str], what: str,
+                error: type[UserError] = InvalidInputError, hint: str | None = None) -> None:
+    """Raise `error` naming the keys of `given` outside `known` (config dicts, keyword sets)."""
+    known = set(known)
+    bad = sorted(set(given) - known)
+    if bad:
+        raise error(f"unknown {what} {', '.join(bad)}; {hint or 'known: ' + ', '.join(sorted(known))}.")

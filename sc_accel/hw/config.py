@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
 
-from sc_accel.errors import InvalidInputError
+from sc_accel.errors import InvalidInputError, check_known
 
 __all__ = ["AccelConfig", "MemoryConfig", "OperatingPoint", "SCHardware", "LayerResources",
            "HardwareConfigError", "DATAFLOWS", "KINDS", "systolic", "spatial", "sc_array",
@@ -185,10 +185,7 @@ class AccelConfig:
                 kw[key] = _build(typ, d.pop(key), key)
         if "layers" in d:
             kw["layers"] = {k: LayerResources(int(v[0]), float(v[1]) or None) for k, v in d.pop("layers").items()}
-        known = {f.name for f in fields(cls)}
-        bad = sorted(set(d) - known)
-        if bad:
-            raise HardwareConfigError(f"unknown accelerator settings {bad}; known: {sorted(known)}.")
+        check_known(d, (f.name for f in fields(cls)), "accelerator settings", HardwareConfigError)
         return cls(**d, **kw)
 
     def with_(self, **changes: object) -> "AccelConfig":
@@ -202,10 +199,7 @@ class AccelConfig:
 
 
 def _build(typ: type, d: dict, where: str) -> object:
-    known = {f.name for f in fields(typ)}
-    bad = sorted(set(d) - known)
-    if bad:
-        raise HardwareConfigError(f"unknown {where} settings {bad}; known: {sorted(known)}.")
+    check_known(d, (f.name for f in fields(typ)), f"{where} settings", HardwareConfigError)
     return typ(**d)
 
 
@@ -226,11 +220,8 @@ def _split(kw: dict) -> dict:
         out["memory"] = MemoryConfig(**m)
     if o:
         out["op"] = OperatingPoint(**o)
-    known = {f.name for f in fields(AccelConfig)}
-    bad = sorted(set(kw) - known)
-    if bad:
-        raise HardwareConfigError(f"unknown accelerator settings {bad}; memory settings are "
-                                  f"{sorted(mem)}, operating-point settings {sorted(opp)}.")
+    check_known(kw, (f.name for f in fields(AccelConfig)), "accelerator settings", HardwareConfigError,
+                hint=f"memory settings are {sorted(mem)}, operating-point settings {sorted(opp)}")
     return {**kw, **out}
 
 

@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
+from sc_accel.errors import check_known
+
 __all__ = ["CostTable", "DEFAULT_TABLE", "SOURCES", "V_NOM", "NODE_NM", "sram_pj_per_byte",
            "mult_pj", "energy_scale", "area_scale"]
 
@@ -93,11 +95,7 @@ class CostTable:
     @classmethod
     def from_dict(cls, d: dict) -> "CostTable":
         """Inverse of to_dict; unknown keys are an error."""
-        names = {f.name for f in fields(cls)}
-        bad = sorted(set(d) - names)
-        if bad:
-            from sc_accel.errors import InvalidInputError
-            raise InvalidInputError(f"unknown cost-table entries {bad}; known: {sorted(names)}.")
+        check_known(d, (f.name for f in fields(cls)), "cost-table entries")
         return cls(**d)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields, replace
 
-from sc_accel.errors import InvalidInputError
+from sc_accel.errors import InvalidInputError, check_known
 from sc_accel.streams.generators import SNG_KINDS, check_width, default_width
 from sc_accel.streams.packing import check_length
 
@@ -87,11 +87,7 @@ class SCConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "SCConfig":
         """Inverse of to_dict; unknown keys are an error."""
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise InvalidInputError(f"unknown SCConfig field(s) {', '.join(unknown)}; "
-                                    f"valid fields are {', '.join(sorted(names))}.")
+        check_known(d, (f.name for f in fields(cls)), "SCConfig field(s)")
         return cls(**d)
 
 
