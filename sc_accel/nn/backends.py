@@ -26,6 +26,7 @@ from sc_accel.kernels.pool import or_pool, selector_pool
 from sc_accel.nn.config import SCConfig
 from sc_accel.nn.graph import Layer, LayerGraph
 from sc_accel.nn.plan import Conversion, Plan
+from sc_accel.nn.run import apply_mac
 from sc_accel.streams.bank import build_bank, encode_thresholds, role_generator_ids, table_bytes
 from sc_accel.streams.coding import encode
 from sc_accel.streams.packing import tail_mask
@@ -46,13 +47,6 @@ def weight_levels(w: np.ndarray, w_scale: float, width: int) -> tuple[np.ndarray
     return levels(np.abs(w) / w_scale, width), w < 0
 
 
-def _mac_float(layer: Layer, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    a = layer.attrs
-    if layer.op == "conv":
-        return F.conv2d(x, w, None, a["stride"], a["padding"], 1, a["groups"])
-    return F.linear(x, w)
-
-
 def _bias(layer: Layer, ndim: int) -> torch.Tensor:
     return torch.as_tensor(layer.attrs["bias"]).reshape((1, -1) + (1,) * (ndim - 2))
 
@@ -71,13 +65,17 @@ class FixedPointBackend:
         q = float(1 << self.width)
         return torch.as_tensor(np.where(neg, -t, t) / q), conv.scale, mp.w_scale, q
 
-    def __call__(self, layer: Layer, env: dict) -> torch.Tensor:
-        wq, s, s_w, q = self.quantised(layer)
-        x = env[layer.inputs[0]] / s
-        xq = torch.round(x.clamp(-1.0, 1.0) * q) / q
+    def quantised_input(self, layer: Layer, x: torch.Tensor, s: float, q: float) -> torch.Tensor:
+        """x / s on the comparator grid, clipped to [-1, 1] ([0, 1] for an unsigned conversion)."""
+        xq = torch.round((x / s).clamp(-1.0, 1.0) * q) / q
         if not self.plan.conversions[self.plan.macs[layer.name].conversion].signed:
             xq = xq.clamp_min(0.0)
-        y = _mac_float(layer, xq, wq) * (s * s_w)
+        return xq
+
+    def __call__(self, layer: Layer, env: dict) -> torch.Tensor:
+        wq, s, s_w, q = self.quantised(layer)
+        xq = self.quantised_input(layer, env[layer.inputs[0]], s, q)
+        y = apply_mac(layer, xq, wq) * (s * s_w)
         return y + _bias(layer, y.ndim)
 
 
@@ -201,7 +199,7 @@ class BitBackend:
                 raw = linear_counts(words.reshape(words.shape[0], -1, words.shape[-1]),
                                     w_words.reshape(w_words.shape[0], -1, w_words.shape[-1]))
                 cnt = cnt.reshape(cnt.shape[0], -1)
-            diff = torch.as_tensor(raw.astype(np.float64)) - _mac_float(layer, cnt, negmask).double()
+            diff = torch.as_tensor(raw.astype(np.float64)) - apply_mac(layer, cnt, negmask).double()
             total = sign * diff if total is None else total + sign * diff
         y = total * (conv.scale * mp.w_scale / self.L)
         return y + _bias(layer, y.ndim)
@@ -223,11 +221,9 @@ class ExpectedBackend(FixedPointBackend):
     def __call__(self, layer: Layer, env: dict) -> tuple[torch.Tensor, torch.Tensor]:
         wq, s, s_w, q = self.quantised(layer)
         m, v = env[layer.inputs[0]]
-        xq = torch.round((m / s).clamp(-1.0, 1.0) * q) / q
-        if not self.plan.conversions[self.plan.macs[layer.name].conversion].signed:
-            xq = xq.clamp_min(0.0)
-        mean = _mac_float(layer, xq, wq) * (s * s_w)
-        p_var = _mac_float(layer, xq.abs(), wq.abs()) - _mac_float(layer, xq * xq, wq * wq)
+        xq = self.quantised_input(layer, m, s, q)
+        mean = apply_mac(layer, xq, wq) * (s * s_w)
+        p_var = apply_mac(layer, xq.abs(), wq.abs()) - apply_mac(layer, xq * xq, wq * wq)
         var = p_var.clamp_min(0.0) * (self.factor * (s * s_w) ** 2 / self.L)
-        var = var + _mac_float(layer, v, (wq * s_w) ** 2)
+        var = var + apply_mac(layer, v, (wq * s_w) ** 2)
         return mean + _bias(layer, mean.ndim), var

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from sc_accel.nn.graph import Layer, LayerGraph
 from sc_accel.nn.ops import binary_op
 
-__all__ = ["run_graph", "float_forward", "float_mac"]
+__all__ = ["run_graph", "float_forward", "float_mac", "apply_mac"]
 
 Recorder = Callable[[Layer, object], None]
 
@@ -31,14 +31,18 @@ def run_graph(graph: LayerGraph, x: object, mac: Callable[[Layer, dict], object]
     return env[graph.output]
 
 
-def float_mac(layer: Layer, env: dict) -> torch.Tensor:
-    """Reference float64 conv/linear."""
+def apply_mac(layer: Layer, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
+    """The layer's conv/linear with weights w (and bias b) on x: one place for its geometry."""
     a = layer.attrs
-    x = env[layer.inputs[0]]
-    w, b = torch.as_tensor(a["weight"]), torch.as_tensor(a["bias"])
     if layer.op == "conv":
         return F.conv2d(x, w, b, a["stride"], a["padding"], 1, a["groups"])
     return F.linear(x, w, b)
+
+
+def float_mac(layer: Layer, env: dict) -> torch.Tensor:
+    """Reference float64 conv/linear."""
+    a = layer.attrs
+    return apply_mac(layer, env[layer.inputs[0]], torch.as_tensor(a["weight"]), torch.as_tensor(a["bias"]))
 
 
 def float_forward(graph: LayerGraph, x: torch.Tensor, record: Recorder | None = None) -> torch.Tensor:
