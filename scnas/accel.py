@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sc_accel.errors import InvalidInputError
 from sc_accel.hw import AccelConfig, presets
-from scnas.config import read_json, read_toml, write_json, write_toml
+from scnas.config import read_config, write_json, write_toml
 
 __all__ = ["ACCEL_DIR", "load_accel", "save_accel", "preset_names"]
 
@@ -26,12 +26,13 @@ def load_accel(spec: str | Path) -> AccelConfig:
         if not p.is_file():
             raise InvalidInputError(f"accelerator file {p} does not exist; give a preset name "
                                     f"({', '.join(preset_names())}) or an existing .toml/.json file.")
-        return AccelConfig.from_dict(read_toml(p) if p.suffix == ".toml" else read_json(p))
+        return AccelConfig.from_dict(read_config(p))
     f = ACCEL_DIR / f"{spec}.toml"
     if f.is_file():
-        return AccelConfig.from_dict(read_toml(f))
-    if str(spec) in presets():
-        return presets()[str(spec)]
+        return AccelConfig.from_dict(read_config(f))
+    builtin = presets()
+    if str(spec) in builtin:
+        return builtin[str(spec)]
     raise InvalidInputError(f"unknown accelerator {spec!r}; give a preset name ({', '.join(preset_names())}) "
                             "or a .toml/.json file.")
 

@@ -130,7 +130,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     from reports import estimate_table, plot_estimate
     from sc_accel.hw import SCHardware
     from scnas.accel import load_accel
-    from scnas.config import read_json, read_toml
+    from scnas.config import read_config
     from scnas.estimate_run import expand_stream_lengths, resolve_model, run_estimate
 
     specs = args.compare or args.accel
@@ -141,11 +141,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     sc = None
     if args.sc_config:
         from sc_accel.nn import SCConfig
-        d = read_json(args.sc_config) if args.sc_config.endswith(".json") else read_toml(args.sc_config)
-        try:
-            sc = SCHardware.from_sc_config(SCConfig(**d))
-        except TypeError as e:
-            raise _BadArgument(f"--sc-config {args.sc_config} has a setting SCConfig does not know ({e}).") from None
+        sc = SCHardware.from_sc_config(SCConfig.from_dict(read_config(args.sc_config)))
     lengths = _parse_list(args.stream_length, int, "stream-length") if args.stream_length else None
     accels = expand_stream_lengths(accels, lengths, sc)
     model, name, shape = resolve_model(args.model, shape)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sc_accel.errors import InvalidInputError
 
-__all__ = ["write_toml", "read_toml", "write_json", "read_json"]
+__all__ = ["write_toml", "read_toml", "write_json", "read_json", "read_config"]
 
 
 def _value(v: object) -> str:
@@ -53,6 +53,11 @@ def read_json(path: str | Path) -> dict:
         return json.loads(Path(path).read_text())
     except json.JSONDecodeError as e:
         raise InvalidInputError(f"{path} is not valid JSON ({e}); fix or delete it.") from None
+
+
+def read_config(path: str | Path) -> dict:
+    """A settings file by its suffix: .json as JSON, anything else as TOML."""
+    return read_json(path) if str(path).endswith(".json") else read_toml(path)
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -97,8 +97,7 @@ def _traffic(l: dict, a: dict, conv: dict, is_conv: np.ndarray) -> dict:
     w_r = np.where(is_conv, conv["w_reads"], 0)
     psum = np.where(is_conv, conv["out_writes"] - l["out_elems"] + conv["psum_reads"], 0)
     sram = (in_r + w_r + l["out_elems"]) * wb + psum * ab + dram
-    return {"dram_bytes": dram.astype(np.float64), "sram_bytes": sram.astype(np.float64),
-            "in_reads": in_r, "w_reads": w_r}
+    return {"dram_bytes": dram.astype(np.float64), "sram_bytes": sram.astype(np.float64)}
 
 
 def _sc_gates(l: dict, a: dict, conv: dict, is_conv: np.ndarray, pool_stream: np.ndarray) -> dict:

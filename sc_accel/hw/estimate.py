@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch.nn as tnn
 
-from sc_accel.hw.config import AccelConfig
+from sc_accel.hw.config import AccelConfig, HardwareConfigError
 from sc_accel.hw.cost import AREA_PARTS, ENERGY_PARTS, evaluate, pack_accels, pack_layers
 from sc_accel.hw.tables import DEFAULT_TABLE, CostTable
 from sc_accel.hw.workload import WorkLayer, workload
@@ -64,24 +64,23 @@ def evaluate_pairs(layers: list[WorkLayer], accels: list[AccelConfig], table: Co
     return evaluate(pack_layers(layers), pack_accels(accels, names), table)
 
 
-def _bound(row: dict) -> str:
-    if row["latency_cycles"] <= row["compute_cycles"]:
-        return "compute"
-    return "dram" if row["dram_cycles"] >= row["sram_cycles"] else "sram"
+def _bound(r: dict[str, np.ndarray], a: AccelConfig) -> np.ndarray:
+    """Which limit sets each layer's latency: compute, DRAM or buffer bandwidth."""
+    dram = r["dram_bytes"] / a.memory.dram_bytes_per_cycle
+    sram = r["sram_bytes"] / a.memory.gbuf_bytes_per_cycle
+    return np.where(r["latency_cycles"] <= r["compute_cycles"], "compute", np.where(dram >= sram, "dram", "sram"))
 
 
 def _records(layers: list[WorkLayer], r: dict[str, np.ndarray], a: AccelConfig) -> list[dict]:
+    """One dict per layer: RECORD_FIELDS first, then the energy and area parts."""
+    cols = {"bound": _bound(r, a), **r}
     out = []
     for i, l in enumerate(layers):
         row = {"name": l.name, "op": l.op, "macs": int(l.macs)}
-        for k, v in r.items():
+        for k, v in cols.items():
             x = v[i].item()
             row[k] = int(x) if k.endswith(("_cycles", "_bytes")) and float(x).is_integer() else x
-        row["dram_cycles"] = r["dram_bytes"][i] / a.memory.dram_bytes_per_cycle
-        row["sram_cycles"] = r["sram_bytes"][i] / a.memory.gbuf_bytes_per_cycle
-        row["bound"] = _bound(row)
-        del row["dram_cycles"], row["sram_cycles"]
-        out.append({k: row[k] for k in RECORD_FIELDS} | {k: v for k, v in row.items() if k not in RECORD_FIELDS})
+        out.append({k: row[k] for k in RECORD_FIELDS} | row)
     return out
 
 
@@ -112,7 +111,6 @@ def estimate(model: tnn.Module | list[WorkLayer], input_shape: tuple[int, ...] |
     layers = model if isinstance(model, list) else workload(model, input_shape)
     unknown = sorted(set(accel.layers) - {l.name for l in layers})
     if unknown:
-        from sc_accel.hw.config import HardwareConfigError
         raise HardwareConfigError(f"per-layer resources name layers {unknown} that the model does not have; "
                                   f"its layers are {[l.name for l in layers]}.")
     r = evaluate_pairs(layers, [accel] * len(layers), table)

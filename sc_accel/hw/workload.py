@@ -97,7 +97,6 @@ def workload(model: tnn.Module, input_shape: tuple[int, ...]) -> list[WorkLayer]
         graph = trace(model, torch.zeros(shape))
     except UnsupportedOpError as e:
         raise UnsupportedOpError(str(e).replace("the SC converter", "the hardware estimator")) from None
-    shapes = {l.name: l.shape for l in graph.layers}
     name_map: dict[str, str] = {}
     out: list[WorkLayer] = []
     for layer in graph.layers:
@@ -107,7 +106,7 @@ def workload(model: tnn.Module, input_shape: tuple[int, ...]) -> list[WorkLayer]
             src = layer.inputs[0]
             name_map[layer.name] = name_map.get(src, src)
             continue
-        rec = _record(layer, [shapes[i] for i in layer.inputs], shape[0], name_map)
+        rec = _record(layer, [graph.by_name[i].shape for i in layer.inputs], shape[0], name_map)
         if rec is None:
             raise UnsupportedOpError(f"op {layer.op!r} at node '{layer.name}' has no hardware model; the "
                                      f"estimator supports {', '.join(OPS)}.")
