@@ -128,7 +128,6 @@ def _cmd_emulate(args: argparse.Namespace) -> int:
 
 def _cmd_estimate(args: argparse.Namespace) -> int:
     from reports import estimate_table, plot_estimate
-    from sc_accel.hw import SCHardware
     from scnas.accel import load_accel
     from scnas.config import read_config
     from scnas.estimate_run import expand_stream_lengths, resolve_model, run_estimate
@@ -141,7 +140,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     sc = None
     if args.sc_config:
         from sc_accel.nn import SCConfig
-        sc = SCHardware.from_sc_config(SCConfig.from_dict(read_config(args.sc_config)))
+        sc = SCConfig.from_dict(read_config(args.sc_config))
     lengths = _parse_list(args.stream_length, int, "stream-length") if args.stream_length else None
     accels = expand_stream_lengths(accels, lengths, sc)
     model, name, shape = resolve_model(args.model, shape)

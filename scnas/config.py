@@ -8,7 +8,7 @@ import os
 import tomllib
 from pathlib import Path
 
-from sc_accel.errors import InvalidInputError
+from sc_accel.errors import DataFileError, InvalidInputError
 
 __all__ = ["write_toml", "read_toml", "write_json", "read_json", "read_config"]
 
@@ -37,7 +37,7 @@ def write_toml(data: dict, path: str | Path) -> None:
 def read_toml(path: str | Path) -> dict:
     """Parse a TOML file, with a one-sentence error when it is malformed."""
     try:
-        return tomllib.loads(Path(path).read_text())
+        return tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as e:
         raise InvalidInputError(f"{path} is not valid TOML ({e}); fix or delete it.") from None
 
@@ -50,9 +50,16 @@ def write_json(data: object, path: str | Path) -> None:
 def read_json(path: str | Path) -> dict:
     """Parse a JSON file, with a one-sentence error when it is malformed."""
     try:
-        return json.loads(Path(path).read_text())
+        return json.loads(_read_text(path))
     except json.JSONDecodeError as e:
         raise InvalidInputError(f"{path} is not valid JSON ({e}); fix or delete it.") from None
+
+
+def _read_text(path: str | Path) -> str:
+    p = Path(path)
+    if not p.is_file():
+        raise DataFileError(f"{p} does not exist; check the path.")
+    return p.read_text()
 
 
 def read_config(path: str | Path) -> dict:

@@ -9,6 +9,7 @@ import torch.nn as tnn
 
 from sc_accel.errors import InvalidInputError
 from sc_accel.hw import AccelConfig, SCHardware, estimate, workload
+from sc_accel.nn import SCConfig
 from scnas.accel import save_accel
 from scnas.config import write_json, write_toml
 
@@ -32,18 +33,19 @@ def resolve_model(spec: str, input_shape: tuple[int, ...] | None) -> tuple[tnn.M
 
 
 def expand_stream_lengths(accels: list[AccelConfig], lengths: list[int] | None,
-                          sc: SCHardware | None = None) -> list[AccelConfig]:
-    """Each SC accelerator once per stream length (named ...-L<n>); `sc` replaces its SC settings."""
+                          sc_config: SCConfig | None = None) -> list[AccelConfig]:
+    """Each SC accelerator once per stream length (named ...-L<n>); `sc_config` replaces its SC
+    settings. The comparator width follows each L unless `sc_config` sets one."""
     out = []
     for a in accels:
-        if a.kind != "sc":
+        if a.kind != "sc" or (lengths is None and sc_config is None):
             out.append(a)
             continue
-        base = sc if sc is not None else a.sc
+        base = SCHardware.from_sc_config(sc_config) if sc_config is not None else a.sc
+        width = sc_config.width if sc_config is not None else None
+        stem = a.name.rsplit("-L", 1)[0] if "-L" in a.name else a.name
         for L in lengths or [base.stream_length]:
-            hw = replace(base, stream_length=L, width=None if sc is None or sc.width is None else base.width)
-            stem = a.name.rsplit("-L", 1)[0] if "-L" in a.name else a.name
-            out.append(replace(a, sc=hw, name=f"{stem}-L{L}" if lengths or sc else a.name))
+            out.append(replace(a, sc=replace(base, stream_length=L, width=width), name=f"{stem}-L{L}"))
     return out
 
 

@@ -39,6 +39,16 @@ def test_estimate_with_sc_config_and_file(tmp_path):
     assert res["input_shape"] == [1, 3, 32, 32]
 
 
+def test_sc_config_width_follows_each_stream_length(tmp_path):
+    (tmp_path / "sc.toml").write_text('stream_length = 128\nshare = 2\n')
+    assert main(["estimate", "--accel", "sc-64x64-L64", "--sc-config", str(tmp_path / "sc.toml"),
+                 "--stream-length", "64,1024", "--out", str(tmp_path / "r")]) == 0
+    res = json.loads((tmp_path / "r" / "results.json").read_text())
+    got = [(e["accel"]["sc"]["stream_length"], e["accel"]["sc"]["width"], e["accel"]["sc"]["share"])
+           for e in res["estimates"]]
+    assert got == [(64, 6, 2), (1024, 10, 2)]
+
+
 @pytest.mark.parametrize("argv,msg", [
     (["--accel", "nope"], "unknown accelerator 'nope'"),
     (["--accel", "missing.toml"], "does not exist"),
@@ -46,6 +56,7 @@ def test_estimate_with_sc_config_and_file(tmp_path):
     (["--input-shape", "0,1,28,28"], "positive sizes"),
     (["--stream-length", "abc"], "--stream-length value 'abc'"),
     (["--model", "nonexistent_dir"], "no trained model"),
+    (["--sc-config", "missing.toml"], "missing.toml does not exist"),
 ])
 def test_estimate_bad_input_exit_2(tmp_path, capsys, argv, msg):
     rc = main(["estimate", "--out", str(tmp_path / "r")] + argv)
