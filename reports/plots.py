@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["plot_emulation", "curves", "read_results", "save_figure"]
+__all__ = ["plot_emulation", "curves", "read_results", "save_figure", "setting_label"]
 
 
 def read_results(results: str | Path, out_dir: str | Path | None) -> tuple[dict, Path]:
@@ -30,7 +30,8 @@ def save_figure(fig: plt.Figure, path: Path, dpi: int = 150) -> Path:
     return path
 
 
-def _label(c: dict) -> str:
+def setting_label(c: dict) -> str:
+    """Short name of an emulation setting without its stream length (one curve per label)."""
     return (f"{c['sng']} share={c['share']} {'upscale' if c['upscale'] else 'no-upscale'} "
             f"max={c['maxpool']} {c['mode']}")
 
@@ -44,7 +45,7 @@ def curves(res: dict, metric: str) -> dict[str, list[tuple[int, float]]]:
         else:
             errs = list(s["layer_error"].values())
             v = sum(errs) / len(errs) if errs else float("nan")
-        out[_label(s["config"])].append((s["config"]["stream_length"], v))
+        out[setting_label(s["config"])].append((s["config"]["stream_length"], v))
     return {k: sorted(v) for k, v in out.items()}
 
 

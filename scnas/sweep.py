@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from reports.plots import setting_label
 from sc_accel.nn import LayerError, SCConfig, convert, fixed_point
 from scnas.config import read_json, write_json, write_toml
 from scnas.data import Dataset
@@ -31,14 +32,9 @@ def settings_grid(lengths: list[int], sngs: list[str], shares: list[int], upscal
             for g, s, u, p, m, L in itertools.product(sngs, shares, upscales, maxpools, modes, lengths)]
 
 
-def setting_label(c: dict) -> str:
-    """Short name of a setting without its stream length (one curve per label)."""
-    return (f"{c['sng']} share={c['share']} {'upscale' if c['upscale'] else 'no-upscale'} "
-            f"max={c['maxpool']} {c['mode']}")
-
-
-def _key(cfg: SCConfig) -> str:
-    return json.dumps(cfg.to_dict(), sort_keys=True)
+def _key(config: dict) -> str:
+    """Identity of a setting in results.json (its config dict, key order ignored)."""
+    return json.dumps(config, sort_keys=True)
 
 
 def _evaluate(model: torch.nn.Module, cfg: SCConfig, calib: torch.Tensor, x: torch.Tensor,
@@ -84,9 +80,9 @@ def run_sweep(model: torch.nn.Module, model_name: str, ds: Dataset, configs: lis
         res["float_accuracy"] = _float_accuracy(model, x, y)
         res["fixed_point"] = {"bits": fxp_bits, "accuracy": float((fx(x).argmax(1).numpy() == y).mean())}
         write_json(res, path)
-    done = {json.dumps(s["config"], sort_keys=True) for s in res["settings"]}
+    done = {_key(s["config"]) for s in res["settings"]}
     for cfg in tqdm(configs, desc="settings"):
-        if _key(cfg) in done:
+        if _key(cfg.to_dict()) in done:
             continue
         res["settings"].append(_evaluate(model, cfg, calib, x, y))
         write_json(res, path)

@@ -21,16 +21,17 @@ from sc_accel.kernels.bitops import U0, U1, popcount64
 __all__ = ["or_pool", "selector_pool", "pool_windows"]
 
 
-def _out_size(n: int, k: int, s: int) -> int:
-    return (n - k) // s + 1
+def _pooled_size(x: np.ndarray, kernel: int, stride: int) -> tuple[int, int]:
+    """(OH, OW) of pooling x (B, C, H, W, words) without padding; raises on a bad window."""
+    if x.ndim != 5 or kernel < 1 or stride < 1 or kernel > min(x.shape[2], x.shape[3]):
+        raise InvalidInputError(f"cannot pool streams of shape {x.shape} with kernel {kernel} "
+                                f"and stride {stride}.")
+    return (x.shape[2] - kernel) // stride + 1, (x.shape[3] - kernel) // stride + 1
 
 
 def pool_windows(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
     """(B, C, OH, OW, k*k, words) view-copy of the pooling windows of x (B, C, H, W, words)."""
-    if x.ndim != 5 or kernel < 1 or stride < 1 or kernel > min(x.shape[2], x.shape[3]):
-        raise InvalidInputError(f"cannot pool streams of shape {x.shape} with kernel {kernel} "
-                                f"and stride {stride}.")
-    oh, ow = _out_size(x.shape[2], kernel, stride), _out_size(x.shape[3], kernel, stride)
+    oh, ow = _pooled_size(x, kernel, stride)
     parts = [x[:, :, dy:dy + stride * (oh - 1) + 1:stride, dx:dx + stride * (ow - 1) + 1:stride]
              for dy in range(kernel) for dx in range(kernel)]
     return np.stack(parts, axis=4)
@@ -55,10 +56,7 @@ def _or_pool(x, k, s, out):
 
 def or_pool(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
     """Max pooling by an OR gate over each window's streams."""
-    if x.ndim != 5 or kernel < 1 or stride < 1 or kernel > min(x.shape[2], x.shape[3]):
-        raise InvalidInputError(f"cannot pool streams of shape {x.shape} with kernel {kernel} "
-                                f"and stride {stride}.")
-    oh, ow = _out_size(x.shape[2], kernel, stride), _out_size(x.shape[3], kernel, stride)
+    oh, ow = _pooled_size(x, kernel, stride)
     out = np.empty(x.shape[:2] + (oh, ow, x.shape[4]), dtype=np.uint64)
     _or_pool(np.ascontiguousarray(x), int(kernel), int(stride), out)
     return out

@@ -27,7 +27,7 @@ from sc_accel.nn.config import SCConfig
 from sc_accel.nn.graph import Layer, LayerGraph
 from sc_accel.nn.plan import Conversion, Plan
 from sc_accel.nn.run import apply_mac
-from sc_accel.streams.bank import build_bank, encode_thresholds, role_generator_ids, table_bytes
+from sc_accel.streams.bank import build_bank, encode_thresholds, role_generator_ids
 from sc_accel.streams.coding import encode
 from sc_accel.streams.packing import tail_mask
 from sc_accel.streams.sharing import SharingMap
@@ -118,10 +118,9 @@ class BitBackend:
         """(bank, source per element, source per pooling site)."""
         site = _site_ids(conv)
         ids, rot = _sources(self.cfg.sng, self.cfg, self._seed(conv.index, 0), 0, int(site.max()) + 1)
-        n_src = len(np.unique(np.stack([ids, rot % self.width], 1), axis=0))
-        limit = self.table_budget if table_bytes(n_src, self.L, self.width) <= self.table_budget else -1
+        # the table is built only when it fits what is left of the model's table budget
         bank, src = build_bank(self.cfg.sng, self.L, self.width, self._seed(conv.index, 0), ids[site], rot[site],
-                               table_limit=limit)
+                               table_limit=self.table_budget)
         if bank.table is not None:
             self.table_budget -= bank.table.nbytes
         src_site = np.zeros(int(site.max()) + 1, dtype=np.int64)
