@@ -37,16 +37,30 @@ def _positive(owner: str, name: str, v: object, integer: bool = False) -> None:
 
 @dataclass(frozen=True)
 class MemoryConfig:
-    """Global buffer (SRAM) size and bandwidths; PE-local storage per PE; DRAM bandwidth."""
+    """Global buffer (SRAM) size and bandwidths; PE-local storage per PE; DRAM bandwidth.
+    `split` gives the relative sizes of the buffer's ifmap, filter and ofmap parts (SCALE-Sim
+    keeps three SRAMs); each input part is double-buffered, so half of it holds the working tile."""
 
     gbuf_kib: float = 256.0
     local_bytes: int = 64
     dram_bytes_per_cycle: float = 16.0
     gbuf_bytes_per_cycle: float = 128.0
+    split: tuple[float, float, float] = (1.0, 1.0, 1.0)
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            _positive("memory", f.name, getattr(self, f.name), f.name == "local_bytes")
+            if f.name != "split":
+                _positive("memory", f.name, getattr(self, f.name), f.name == "local_bytes")
+        split = tuple(self.split) if isinstance(self.split, (list, tuple)) else ()
+        if len(split) != 3 or any(isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0 for v in split):
+            raise HardwareConfigError(f"memory.split={self.split!r} must be three positive numbers, the relative "
+                                      "sizes of the ifmap, filter and ofmap buffers, e.g. [1, 1, 1].")
+        object.__setattr__(self, "split", tuple(float(v) for v in split))
+
+    def part_bytes(self) -> tuple[float, float, float]:
+        """Bytes of the ifmap, filter and ofmap buffers."""
+        total = sum(self.split)
+        return tuple(self.gbuf_kib * 1024.0 * v / total for v in self.split)
 
 
 @dataclass(frozen=True)
@@ -165,7 +179,7 @@ class AccelConfig:
         """Plain nested dict (one level of sub-tables; layers as name -> [pes, gbuf_kib])."""
         d = {f.name: getattr(self, f.name) for f in fields(self)
              if f.name not in ("memory", "op", "sc", "layers")}
-        d["memory"] = asdict(self.memory)
+        d["memory"] = asdict(self.memory) | {"split": list(self.memory.split)}
         d["op"] = asdict(self.op)
         if self.sc is not None:
             d["sc"] = asdict(self.sc)

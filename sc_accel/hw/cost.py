@@ -5,10 +5,11 @@
 it, so a scalar estimate and a batch of a million candidates use the same formulas.
 
 Memory hierarchy, per layer (layer-by-layer execution, nothing fused across layers):
-- DRAM: outputs written once; weights and inputs fetched once when the layer's working
-  set fits the global buffer or one operand fits half of it (double-buffered), otherwise
-  the cheaper of the two tilings, which re-fetches one operand once per buffer-sized
-  chunk of the other.
+- DRAM: follows the dataflow's loop order and the buffer split into ifmap, filter and
+  ofmap parts (`dataflows`): the stationary/outer operand is fetched once when its tile
+  fits half its part, the streamed operand once when all of it fits, otherwise once per
+  pass of the loop that re-reads it; partial sums that do not fit the ofmap part spill
+  (written and read back once per extra accumulation fold); outputs are written once.
 - global buffer: the dataflow's operand reads, output writes and partial-sum spills
   (`dataflows`), plus the DRAM fills and drains.
 - PE-local: two operand reads and a partial-sum read-modify-write per MAC (binary PEs);
@@ -56,7 +57,7 @@ def _accel_row(a: AccelConfig, layer: str | None) -> dict:
     sc = a.sc
     wb = -(-a.word_bits // 8)
     return {"kind": KIND_CODES[a.kind], "df": DF_CODES[df], "rows": rows, "cols": cols,
-            "gbuf_bytes": gbuf * 1024.0, "local_bytes": a.memory.local_bytes,
+            "gbuf_bytes": gbuf * 1024.0, **_parts(a.memory.split, gbuf), "local_bytes": a.memory.local_bytes,
             "local_words": a.memory.local_bytes // wb, "word_bits": a.word_bits,
             "word_bytes": wb, "acc_bytes": -(-a.acc_bits // 8),
             "dram_bw": a.memory.dram_bytes_per_cycle, "gbuf_bw": a.memory.gbuf_bytes_per_cycle,
@@ -64,6 +65,11 @@ def _accel_row(a: AccelConfig, layer: str | None) -> dict:
             "L": sc.stream_length if sc else 1, "share": sc.share if sc else 1,
             "width": sc.width if sc else a.word_bits, "sng": _SNG[sc.sng] if sc else 0,
             "stream_pool": int(bool(sc) and sc.maxpool == "or")}
+
+
+def _parts(split: tuple[float, float, float], gbuf_kib: float) -> dict:
+    total = sum(split)
+    return {f"{k}_buf_bytes": gbuf_kib * 1024.0 * v / total for k, v in zip(("i", "w", "o"), split)}
 
 
 def pack_accels(accels: list[AccelConfig], layer_names: list[str | None] | None = None) -> dict[str, np.ndarray]:
@@ -78,26 +84,29 @@ def pack_accels(accels: list[AccelConfig], layer_names: list[str | None] | None 
     return {k: np.array([r[k] for r in rows])[index] for k in rows[0]}
 
 
-def _dram_bytes(W: np.ndarray, I: np.ndarray, O: np.ndarray, gbuf: np.ndarray) -> np.ndarray:
-    half = gbuf / 2.0
-    once = (W + I + O <= gbuf) | (W <= half) | (I <= half)
-    chunks_w = np.ceil(W / half)
-    chunks_i = np.ceil(I / half)
-    tiled = np.minimum(W + I * chunks_w, I + W * chunks_i)
-    return O + np.where(once, W + I, tiled)
+def _dram_bytes(l: dict, a: dict, conv: dict, is_conv: np.ndarray) -> np.ndarray:
+    """DRAM bytes of a layer under its dataflow's loop order (`dataflows` module docstring):
+    an operand is re-fetched `passes` times unless its reused tile fits half of its buffer
+    part; partial sums that do not fit the output part are written and read back per extra
+    fold. Zero-MAC layers read their inputs and write their outputs once."""
+    wb, ab, G = a["word_bytes"], a["acc_bytes"], l["G"]
+    W, I, O = l["w_elems"] * wb, l["in_elems"] * wb, l["out_elems"] * wb
+    w_mult = np.where(conv["w_tile"] * wb <= a["w_buf_bytes"] / 2, 1, conv["w_passes"])
+    i_mult = np.where(conv["i_tile"] * wb <= a["i_buf_bytes"] / 2, 1, conv["i_passes"])
+    spill = (conv["psum_folds"] > 1) & (conv["psum_tile"] * ab > a["o_buf_bytes"])
+    psum = np.where(spill, 2 * (conv["psum_folds"] - 1) * l["out_elems"] * ab, 0)
+    gemm = W * w_mult + I * i_mult + O + psum
+    return np.where(is_conv, gemm, I + O).astype(np.float64)
 
 
 def _traffic(l: dict, a: dict, conv: dict, is_conv: np.ndarray) -> dict:
     wb, ab = a["word_bytes"], a["acc_bytes"]
-    W = l["w_elems"] * wb
-    I = l["in_elems"] * wb
-    O = l["out_elems"] * wb
-    dram = _dram_bytes(W, I, O, a["gbuf_bytes"])
+    dram = _dram_bytes(l, a, conv, is_conv)
     in_r = np.where(is_conv, conv["in_reads"], l["in_elems"])
     w_r = np.where(is_conv, conv["w_reads"], 0)
     psum = np.where(is_conv, conv["out_writes"] - l["out_elems"] + conv["psum_reads"], 0)
     sram = (in_r + w_r + l["out_elems"]) * wb + psum * ab + dram
-    return {"dram_bytes": dram.astype(np.float64), "sram_bytes": sram.astype(np.float64)}
+    return {"dram_bytes": dram, "sram_bytes": sram.astype(np.float64)}
 
 
 def _sc_gates(l: dict, a: dict, conv: dict, is_conv: np.ndarray, pool_stream: np.ndarray) -> dict:

@@ -6,15 +6,26 @@ cover all groups and the whole batch. A grouped conv runs its G groups one after
 other, each as its own GEMM: M = B*P*Q output pixels, Kw = (C/G)*R*S window, N = K/G
 filters.
 
-Systolic (SCALE-Sim, Samajdar et al., ISPASS 2020, Eq. 3 and Table I): with the operand
-matrices of the dataflow (ws: Sr=Kw, Sc=N, T=M; os: Sr=M, Sc=N, T=Kw; is: Sr=Kw, Sc=M,
-T=N), an R x C array takes (2R + C + T - 2) * ceil(Sr/R) * ceil(Sc/C) cycles when the
-operands fold (Eq. 3) and 2Sr + Sc + T - 2 when they fit (Eq. 2); in general
-(2 min(R, Sr) + min(C, Sc) + T - 2) * ceil(Sr/R) * ceil(Sc/C). The fill term means a
-larger array can be slower on a small layer, as in SCALE-Sim. Buffer reads
-follow SCALE-Sim's operand-matrix accounting: the stationary operand is read once
+Systolic: SCALE-Sim the tool (v3, compute/systolic_compute_{ws,os,is}.py), not only the
+paper's Eq. 2-3 (Samajdar et al., ISPASS 2020). With the operand matrices of the dataflow
+(ws: Sr=Kw, Sc=N, T=M; os: Sr=M, Sc=N, T=Kw; is: Sr=Kw, Sc=M, T=N) an R x C array runs
+ceil(Sr/R) * ceil(Sc/C) folds, outer loop over column folds, inner over row folds. A fold
+takes 2R + C + T - 2 cycles for ws and is (R cycles to preload the stationary operand, T
+to stream, R + C - 2 of skew and drain) and R + C + T - 2 for os (nothing to preload).
+SCALE-Sim pads a partial fold to the full array, so R and C appear whole even when the
+operands fill only part of it (a larger array is then slower on a small layer). SCALE-Sim
+reports the index of the last cycle, one less than this count, per simulated layer.
+Buffer reads follow its operand-matrix accounting: the stationary operand is read once
 (Sr*Sc), the operand entering along the rows T*Sr*ceil(Sc/C) times, the one entering
 along the columns T*Sc*ceil(Sr/R) times; ws/is write T*Sc*ceil(Sr/R) partial sums.
+
+DRAM reuse (`reuse` below) follows the same loop order: the operand kept across the inner
+loop is fetched once when its tile fits its buffer half (double buffering), otherwise
+once per inner iteration; the operand streamed in the inner loop is fetched once when
+the whole of it fits, otherwise once per outer iteration (ws: once per column fold and
+kernel position, since each row fold holds other taps of the same pixels); partial sums
+accumulated over row folds stay on chip when their tile fits the output buffer and are
+otherwise written and read back once per extra fold.
 
 Spatial (loop-nest models in the spirit of MAESTRO's data-centric directives):
 - kcp (NVDLA-like): K over rows, C over columns, weights stationary; one MAC per PE per
@@ -25,6 +36,10 @@ Spatial (loop-nest models in the spirit of MAESTRO's data-centric directives):
   re-read once per group of filters that fits the PE-local store.
 - os (ShiDianNao-like): output pixels P x Q over the array, each PE accumulates one output
   over C*R*S cycles; weights broadcast every cycle, inputs shifted between neighbours.
+DRAM reuse of the spatial dataflows in the same terms: kcp keeps weights (once) and
+re-streams the inputs per K fold, accumulating over C folds; rs re-streams weights per
+output-row fold and inputs per filter group, accumulating over its passes; os keeps
+outputs and re-streams weights per output tile.
 """
 
 from __future__ import annotations
@@ -44,27 +59,37 @@ def _cdiv(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def systolic(l: dict, rows: np.ndarray, cols: np.ndarray, df: np.ndarray) -> dict:
-    """SCALE-Sim cycles and buffer reads/writes (words) for ws / os / is."""
+    """SCALE-Sim cycles, buffer reads/writes (words) and DRAM reuse for ws / os / is."""
     G, M = l["G"], l["B"] * l["P"] * l["Q"]
     Kw, N = (l["C"] // G) * l["R"] * l["S"], l["K"] // G
-    os_, ws = df == DF_CODES["os"], df == DF_CODES["ws"]
+    os_, ws, is_ = df == DF_CODES["os"], df == DF_CODES["ws"], df == DF_CODES["is"]
     Sr = np.where(os_, M, Kw)
-    Sc = np.where(df == DF_CODES["is"], M, N)
+    Sc = np.where(is_, M, N)
     T = np.where(os_, Kw, np.where(ws, M, N))
     fr, fc = _cdiv(Sr, rows), _cdiv(Sc, cols)
-    # Eq. 2 when the operands fit the array (2Sr + Sc + T - 2), Eq. 3 when they fold
-    cycles = G * (2 * np.minimum(rows, Sr) + np.minimum(cols, Sc) + T - 2) * fr * fc
+    fill = np.where(os_, rows + cols, 2 * rows + cols)  # full array: partial folds are padded
+    cycles = G * (fill + T - 2) * fr * fc
     stationary = Sr * Sc
     row_stream = T * Sr * fc
     col_stream = T * Sc * fr
     # os: inputs along rows, weights along columns, outputs stay; ws: weights stay, inputs
     # along rows; is: inputs stay, weights along rows. ws/is spill partial sums per row fold.
-    in_reads = np.where(df == DF_CODES["is"], stationary, row_stream)
+    in_reads = np.where(is_, stationary, row_stream)
     w_reads = np.where(os_, col_stream, np.where(ws, stationary, row_stream))
     out_writes = np.where(os_, Sr * Sc, col_stream)
     psum_reads = np.where(os_, 0, T * Sc * (fr - 1))
+    one = np.ones_like(fr)
+    taps = np.minimum(fr, l["R"] * l["S"])
+    reuse = {  # per group; tiles in words
+        "w_tile": np.where(ws, 0, np.where(is_, Kw * N, Kw * np.minimum(cols, N))),
+        "w_passes": np.where(ws, one, np.where(is_, fc, fr)),
+        "i_tile": np.where(is_, 0, l["in_elems"] // G),
+        "i_passes": np.where(is_, one, np.where(ws, fc * taps, fc)),
+        "psum_tile": np.where(os_, 0, T * np.minimum(cols, Sc)),
+        "psum_folds": np.where(os_, one, fr),
+    }
     return {"cycles": cycles, "in_reads": G * in_reads, "w_reads": G * w_reads,
-            "out_writes": G * out_writes, "psum_reads": G * psum_reads}
+            "out_writes": G * out_writes, "psum_reads": G * psum_reads, **reuse}
 
 
 def spatial(l: dict, rows: np.ndarray, cols: np.ndarray, df: np.ndarray, local_words: np.ndarray) -> dict:
@@ -77,19 +102,26 @@ def spatial(l: dict, rows: np.ndarray, cols: np.ndarray, df: np.ndarray, local_w
     fk, fcin = _cdiv(N, rows), _cdiv(Cg, cols)
     kcp = {"cycles": G * fk * fcin * B * P * Q * R * S, "w_reads": w_total,
            "in_reads": G * fk * Cg * B * P * Q * R * S, "out_writes": outs * fcin,
-           "psum_reads": outs * (fcin - 1)}
+           "psum_reads": outs * (fcin - 1),
+           "w_tile": 0 * fk, "w_passes": 1 + 0 * fk, "i_tile": l["in_elems"] // G, "i_passes": fk,
+           "psum_tile": B * P * Q * np.minimum(rows, N), "psum_folds": fcin}
     # rs
     rep = np.maximum(rows // R, 1)
     frow, fch, fp = _cdiv(R, rows), _cdiv(Cg, rep), _cdiv(P, cols)
     filters_local = np.clip(local_words // np.maximum(S, 1), 1, None)
     rs_passes = frow * fch
+    in_passes = _cdiv(N, np.minimum(filters_local, N))
     rs = {"cycles": G * B * N * Q * S * rs_passes * fp, "w_reads": w_total * fp * B,
-          "in_reads": l["in_elems"] * _cdiv(N, np.minimum(filters_local, N)),
-          "out_writes": outs * rs_passes, "psum_reads": outs * (rs_passes - 1)}
+          "in_reads": l["in_elems"] * in_passes,
+          "out_writes": outs * rs_passes, "psum_reads": outs * (rs_passes - 1),
+          "w_tile": N * Cg * R * S, "w_passes": fp * B, "i_tile": l["in_elems"] // G, "i_passes": in_passes,
+          "psum_tile": N * B * P * Q, "psum_folds": rs_passes}
     # os (ShiDianNao)
     fpp, fq = _cdiv(P, rows), _cdiv(Q, cols)
     sos = {"cycles": G * B * N * fpp * fq * Cg * R * S, "w_reads": w_total * B * fpp * fq,
-           "in_reads": l["in_elems"] * N, "out_writes": outs, "psum_reads": 0 * outs}
+           "in_reads": l["in_elems"] * N, "out_writes": outs, "psum_reads": 0 * outs,
+           "w_tile": N * Cg * R * S, "w_passes": B * fpp * fq, "i_tile": 0 * fpp, "i_passes": 1 + 0 * fpp,
+           "psum_tile": 0 * fpp, "psum_folds": 1 + 0 * fpp}
     pick_kcp, pick_rs = df == DF_CODES["kcp"], df == DF_CODES["rs"]
     return {k: np.where(pick_kcp, kcp[k], np.where(pick_rs, rs[k], sos[k])) for k in kcp}
 

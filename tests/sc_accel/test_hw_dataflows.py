@@ -28,8 +28,8 @@ def one(layer: WorkLayer, accel) -> dict:
 
 
 @pytest.mark.parametrize("df,cycles,in_reads,w_reads,out_writes", [
-    # os: Sr=M=25, Sc=N=10, T=Kw=36 -> folds 4 x 3; (2*8 + 4 + 36 - 2) * 12
-    ("os", 648, 36 * 25 * 3, 36 * 10 * 4, 250),
+    # os: Sr=M=25, Sc=N=10, T=Kw=36 -> folds 4 x 3; no preload: (8 + 4 + 36 - 2) * 12
+    ("os", 552, 36 * 25 * 3, 36 * 10 * 4, 250),
     # ws: Sr=Kw=36, Sc=10, T=M=25 -> folds 5 x 3; (16 + 4 + 25 - 2) * 15; weights read once
     ("ws", 645, 25 * 36 * 3, 360, 25 * 10 * 5),
     # is: Sr=36, Sc=M=25, T=N=10 -> folds 5 x 7; (16 + 4 + 10 - 2) * 35; inputs read once
@@ -45,18 +45,24 @@ def test_systolic_hand_computed(df, cycles, in_reads, w_reads, out_writes):
     assert one(layer, systolic(8, 4, df, **BIG))["compute_cycles"] == cycles
 
 
-def test_systolic_fitting_layer_uses_eq2():
-    # Linear 6 -> 3 on an 8x4 ws array: Sr=6, Sc=3, T=1 fit, so 2*6 + 3 + 1 - 2 = 14 cycles
+def test_partial_fold_is_padded_to_the_full_array():
+    # Linear 6 -> 3 on an 8x4 ws array: Sr=6, Sc=3, T=1 fill one partial fold, which SCALE-Sim
+    # pads to the whole array: 2*8 + 4 + 1 - 2 = 19 cycles (not 2*6 + 3 + 1 - 2 = 14)
     layer = workload(nn.Linear(6, 3), (1, 6))[0]
-    assert one(layer, systolic(8, 4, "ws", **BIG))["compute_cycles"] == 14
+    assert one(layer, systolic(8, 4, "ws", **BIG))["compute_cycles"] == 19
+    # os: Sr=M=1, Sc=3, T=Kw=6: 8 + 4 + 6 - 2 = 16; is: Sr=6, Sc=M=1, T=N=3: 16 + 4 + 3 - 2 = 21
+    assert one(layer, systolic(8, 4, "os", **BIG))["compute_cycles"] == 16
+    assert one(layer, systolic(8, 4, "is", **BIG))["compute_cycles"] == 21
 
 
 def test_depthwise_runs_groups_one_after_another():
     # 8 groups of a 1-filter GEMM: Sr=Kw=9, Sc=1, T=M=36 on 4x4 ws: folds 3 x 1,
-    # per group (2*4 + 1 + 36 - 2) * 3 = 129
+    # per group (2*4 + 4 + 36 - 2) * 3 = 138 (the one used column padded to four)
     layer = workload(nn.Conv2d(8, 8, 3, groups=8), (1, 8, 8, 8))[0]
     assert layer.op == "dwconv"
-    assert one(layer, systolic(4, 4, "ws", **BIG))["compute_cycles"] == 8 * 129
+    assert one(layer, systolic(4, 4, "ws", **BIG))["compute_cycles"] == 8 * 138
+    # os: Sr=M=36, Sc=1, T=9: folds 9 x 1 of (4 + 4 + 9 - 2) = 15 -> 135 per group
+    assert one(layer, systolic(4, 4, "os", **BIG))["compute_cycles"] == 8 * 135
 
 
 @pytest.mark.parametrize("make,cycles", [
@@ -121,16 +127,21 @@ def test_more_pes_never_slower_on_spatial_and_sc(layer, accel, dim):
 
 
 def test_systolic_fill_term():
-    # os, Linear 64 -> 64: Sr=M=1, Sc=64, T=64. 16x16: 4 column folds x (2*1 + 16 + 64 - 2) = 320;
-    # 128x128 fits (Eq. 2): 2*1 + 64 + 64 - 2 = 128
+    # os, Linear 64 -> 64: Sr=M=1, Sc=64, T=64. 16x16: 4 column folds x (16 + 16 + 64 - 2) = 376;
+    # 128x128: one fold padded to the array, 128 + 128 + 64 - 2 = 318
     layer = workload(nn.Linear(64, 64), (1, 64))[0]
-    assert one(layer, systolic(16, 16, "os", **BIG))["compute_cycles"] == 320
-    assert one(layer, systolic(128, 128, "os", **BIG))["compute_cycles"] == 128
+    assert one(layer, systolic(16, 16, "os", **BIG))["compute_cycles"] == 376
+    assert one(layer, systolic(128, 128, "os", **BIG))["compute_cycles"] == 318
     # ws, Linear 24 -> 1: Sr=24, Sc=1, T=1. Rows 8: 3 folds x (16 + 1 + 1 - 2) = 48; rows 16:
     # 2 folds x (32 + 1 + 1 - 2) = 64, so the larger array is slower (SCALE-Sim's fill cost)
     layer = workload(nn.Linear(24, 1), (1, 24))[0]
     assert one(layer, systolic(8, 1, "ws", **BIG))["compute_cycles"] == 48
     assert one(layer, systolic(16, 1, "ws", **BIG))["compute_cycles"] == 64
+    # ws, Linear 64 -> 10 on 8x8: 8 x 2 folds of (16 + 8 + 1 - 2) = 368; on 128x128 one padded
+    # fold of 256 + 128 + 1 - 2 = 383
+    layer = workload(nn.Linear(64, 10), (1, 64))[0]
+    assert one(layer, systolic(8, 8, "ws", **BIG))["compute_cycles"] == 368
+    assert one(layer, systolic(128, 128, "ws", **BIG))["compute_cycles"] == 383
 
 
 @pytest.mark.parametrize("op_model,op", [(nn.MaxPool2d(2), "maxpool"), (nn.AvgPool2d(2), "avgpool")])
@@ -156,13 +167,71 @@ def test_stream_domain_max_pool_on_sc_costs_gates():
     assert r["energy_stream_pool_pj"] == pytest.approx(256 * 64 * DEFAULT_TABLE.or_pj)
 
 
-def test_dram_refetch_when_neither_operand_fits():
-    layer = workload(nn.Conv2d(64, 64, 3, padding=1), (1, 64, 32, 32))[0]
-    W, I, O = layer.w_elems, layer.in_elems, layer.out_elems  # 36864, 65536, 65536 bytes
-    r = one(layer, spatial(4, 4, "kcp", gbuf_kib=32.0))  # half = 16 KiB: W in 3 chunks, I in 4
-    assert r["dram_bytes"] == O + min(W + I * 3, I + W * 4)
-    r = one(layer, spatial(4, 4, "kcp", gbuf_kib=128.0))  # W fits half the buffer: one pass
-    assert r["dram_bytes"] == W + I + O
+def big_conv() -> WorkLayer:
+    """Conv 64 -> 64, 3x3, padding 1, 32x32: W 36,864, I 65,536, O 65,536 bytes (8-bit words)."""
+    return workload(nn.Conv2d(64, 64, 3, padding=1), (1, 64, 32, 32))[0]
+
+
+# 48 KiB split 1:1:1 -> 16 KiB per operand, 8 KiB of it the working half
+SMALL = dict(gbuf_kib=48.0, dram_bytes_per_cycle=1e9, gbuf_bytes_per_cycle=1e9)
+W_, I_, O_ = 36864, 65536, 65536
+
+
+@pytest.mark.parametrize("df,expected", [
+    # ws on 8x8: Sr=Kw=576 (72 row folds), Sc=64 (8 column folds), T=M=1024. Weights once;
+    # the 64 KiB ifmap misses its 8 KiB half, so it streams once per column fold and kernel
+    # tap (min(72, 9) = 9): 8 * 9 = 72 passes. Partial sums of a column fold, 1024 x 8 x 4 B
+    # = 32 KiB, exceed the 16 KiB ofmap part: 71 extra folds written and read back.
+    ("ws", W_ + 72 * I_ + O_ + 2 * 71 * 65536 * 4),
+    # os: the filter tile of a column fold (Kw x 8 = 4,608 B) fits its half: weights once;
+    # the ifmap streams once per column fold (8); outputs stay in the array.
+    ("os", W_ + 8 * I_ + O_),
+    # is: all 36,864 B of weights are re-streamed per column fold (M=1024 / 8 = 128); inputs
+    # once; partial sums of a fold, N x 8 x 4 B = 2 KiB, stay in the ofmap part.
+    ("is", 128 * W_ + I_ + O_),
+])
+def test_systolic_dram_follows_loop_order(df, expected):
+    assert one(big_conv(), systolic(8, 8, df, **SMALL))["dram_bytes"] == expected
+    # a buffer that holds everything fetches every operand once
+    assert one(big_conv(), systolic(8, 8, df, **BIG))["dram_bytes"] == W_ + I_ + O_
+
+
+def test_buffer_split_decides_which_operand_fits():
+    # os on 8x8 with 192 KiB: split 1:1:1 gives the ifmap 64 KiB, whose 32 KiB working half
+    # misses the 64 KiB ifmap (one pass per column fold, 8); 14:1:1 gives it 168 KiB: one pass
+    base = dict(dram_bytes_per_cycle=1e9, gbuf_bytes_per_cycle=1e9)
+    r = one(big_conv(), systolic(8, 8, "os", gbuf_kib=192.0, split=(1.0, 1.0, 1.0), **base))
+    assert r["dram_bytes"] == W_ + 8 * I_ + O_
+    r = one(big_conv(), systolic(8, 8, "os", gbuf_kib=192.0, split=(14.0, 1.0, 1.0), **base))
+    assert r["dram_bytes"] == W_ + I_ + O_
+
+
+def test_projection_fetches_its_weights_once_on_ws():
+    # ResNet-50's 1x1/2 projection, 1024 -> 2048 channels, 14x14 -> 7x7, with 4 KiB per operand:
+    # ws keeps each weight tile in the array, so the 2 MiB of weights cross DRAM once (the old
+    # tiling re-fetched them 33 times); the ifmap (200,704 B) streams once per column fold (64).
+    layer = workload(nn.Conv2d(1024, 2048, 1, 2), (1, 1024, 14, 14))[0]
+    r = one(layer, systolic(32, 32, "ws", gbuf_kib=12.0, dram_bytes_per_cycle=1e9, gbuf_bytes_per_cycle=1e9))
+    psum = 2 * (32 - 1) * layer.out_elems * 4  # 49 x 32 x 4 B = 6 KiB of partial sums > 4 KiB
+    assert r["dram_bytes"] == layer.w_elems + 64 * layer.in_elems + layer.out_elems + psum
+
+
+def test_kcp_dram_refetch_and_psum_spill():
+    # spatial kcp 4x4, 48 KiB split 1:1:1: weights stationary (once); the ifmap misses its 8 KiB
+    # half and streams once per K fold (64 / 4 = 16); a K fold's partial sums, 1024 pixels x 4
+    # filters x 4 B = 16 KiB, do not exceed the 16 KiB ofmap part: no spill.
+    r = one(big_conv(), spatial(4, 4, "kcp", **SMALL))
+    assert r["dram_bytes"] == W_ + 16 * I_ + O_
+    # at 36 KiB (12 KiB parts) they do: 15 extra C folds (64 / 4 - 1) written and read back
+    r = one(big_conv(), spatial(4, 4, "kcp", **{**SMALL, "gbuf_kib": 36.0}))
+    assert r["dram_bytes"] == W_ + 16 * I_ + O_ + 2 * 15 * O_ * 4
+
+
+def test_sos_refetches_weights_per_output_tile():
+    # ShiDianNao-style os on 4x4: 8 x 8 output tiles, each re-streams all 36,864 B of weights
+    # (they miss the 8 KiB half); inputs once
+    r = one(big_conv(), spatial(4, 4, "os", **SMALL))
+    assert r["dram_bytes"] == 64 * W_ + I_ + O_
 
 
 def test_batch_rows_equal_scalar_calls():
