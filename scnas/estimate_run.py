@@ -41,7 +41,7 @@ def expand_stream_lengths(accels: list[AccelConfig], lengths: list[int] | None,
         if a.kind != "sc" or (lengths is None and sc_config is None):
             out.append(a)
             continue
-        base = SCHardware.from_sc_config(sc_config) if sc_config is not None else a.sc
+        base = SCHardware.from_sc_config(sc_config, base=a.sc) if sc_config is not None else a.sc
         width = sc_config.width if sc_config is not None else None
         stem = a.name.rsplit("-L", 1)[0] if "-L" in a.name else a.name
         for L in lengths or [base.stream_length]:

@@ -47,3 +47,44 @@ def validation_layers() -> list[WorkLayer]:
         _one(tnn.Conv2d(192, 32, 1), (1, 192, 28, 28), "mbv2_pw1x1"),
         _one(tnn.Linear(1280, 1000), (1, 1280), "fc1280x1000"),
     ]
+
+
+def _estimator_rows(layers: list[WorkLayer], pairs: list[dict]) -> list[dict]:
+    by_name = {l.name: l for l in layers}
+    wanted = [(by_name[p["layer"]], systolic(p["rows"], p["cols"], p["dataflow"], gbuf_kib=float(sum(p["buffer_kib"])),
+                                             split=tuple(float(k) for k in p["buffer_kib"])))
+              for p in pairs]
+    r = evaluate_pairs([w[0] for w in wanted], [w[1] for w in wanted], per_layer=False)
+    from sc_accel.hw.cost import pack_accels, pack_layers
+    from sc_accel.hw.dataflows import systolic as systolic_model
+    a = pack_accels([w[1] for w in wanted])
+    d = systolic_model(pack_layers([w[0] for w in wanted]), a["rows"], a["cols"], a["df"])
+    return [{"cycles": int(r["compute_cycles"][i]), "in_reads": int(d["in_reads"][i]),
+             "w_reads": int(d["w_reads"][i]), "out_writes": int(d["out_writes"][i])} for i in range(len(pairs))]
+
+
+def compare(golden: str | Path = GOLDEN) -> list[dict]:
+    """One row per golden pair: SCALE-Sim's cycles as a count (reported + one per simulated
+    layer) beside the estimator's, and the buffer reads and writes of both."""
+    data = json.loads(Path(golden).read_text())
+    pairs = data["pairs"]
+    est = _estimator_rows(validation_layers(), pairs)
+    rows = []
+    for p, e in zip(pairs, est):
+        count = p["cycles_reported"] + p["simulated_layers"]
+        rows.append({"layer": p["layer"], "array": f"{p['rows']}x{p['cols']}", "dataflow": p["dataflow"],
+                     "simulated_layers": p["simulated_layers"], "scalesim_cycles": count,
+                     "estimator_cycles": e["cycles"], "cycle_diff": e["cycles"] - count,
+                     "sram_ifmap": (p["sram_ifmap_reads"], e["in_reads"]),
+                     "sram_filter": (p["sram_filter_reads"], e["w_reads"]),
+                     "sram_ofmap": (p["sram_ofmap_writes"], e["out_writes"])})
+    return rows
+
+
+def summary(rows: list[dict]) -> dict:
+    """Pairs, exact matches, within one cycle per simulated layer, worst relative error."""
+    rel = [abs(r["cycle_diff"]) / r["scalesim_cycles"] for r in rows]
+    return {"pairs": len(rows), "exact": sum(r["cycle_diff"] == 0 for r in rows),
+            "within_one_per_layer": sum(abs(r["cycle_diff"]) <= r["simulated_layers"] for r in rows),
+            "worst_rel_error": max(rel, default=0.0),
+            "sram_exact": {k: sum(r[k][0] == r[k][1] for r in rows) for k in ("sram_ifmap", "sram_filter", "sram_ofmap")}}

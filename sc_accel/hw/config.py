@@ -22,6 +22,8 @@ KINDS = ("systolic", "spatial", "sc")
 DATAFLOWS = {"systolic": ("ws", "os", "is"), "spatial": ("kcp", "rs", "os"), "sc": ("kcp", "rs", "os")}
 SC_SNGS = ("lfsr", "sobol", "vdc", "counter", "bernoulli")
 SC_MAXPOOL = ("or", "selector", "binary")
+WEIGHT_STREAMS = ("regen", "buffer", "broadcast")
+SNG_SHARE = ("lane", "row", "column", "array")
 
 
 class HardwareConfigError(InvalidInputError):
@@ -82,28 +84,62 @@ class OperatingPoint:
 @dataclass(frozen=True)
 class SCHardware:
     """SC settings the hardware sees: stream length, SNG kind and sharing, comparator width,
-    and whether max pooling runs in the stream domain (OR gates) or the counter domain."""
+    whether max pooling runs in the stream domain (OR gates) or the counter domain, and the
+    design choices that decide SC's cost against binary (each costed in `cost`):
+
+    - `weight_stream`: how a PE gets its weight's stream. "regen": the PE's comparator
+      regenerates it for every product (the stationary weight stays binary); "buffer": it is
+      generated once per weight load into an L-bit stream buffer in the PE and replayed;
+      "broadcast": one stream per weight read, fanned out to every PE that uses it at once
+      (only mappings that share a weight across PEs, i.e. os). None: the mapping's own
+      choice, regen for kcp/rs, broadcast for os.
+    - `sng_share`: which lanes one SNG source feeds: "lane" (`share` consecutive lanes),
+      "row" / "column" (every lane of a PE row / column), "array" (one source per operand).
+    - `counter_bits`: output counter width (None: comparator width + 4 bits of headroom).
+    - `edt_fraction`: early decision termination (progressive precision, Kim et al., DAC
+      2016): the mean fraction of the stream a layer runs before its result is decided
+      (1.0 = off); each output counter then pays a decision check every cycle.
+    """
 
     stream_length: int = 256
     share: int = 1
     sng: str = "lfsr"
     width: int | None = None
     maxpool: str = "or"
+    weight_stream: str | None = None
+    sng_share: str = "lane"
+    counter_bits: int | None = None
+    edt_fraction: float = 1.0
+
+    @property
+    def counter_width(self) -> int:
+        """Output counter bits: `counter_bits`, or the comparator width plus 4 bits of headroom."""
+        return self.counter_bits if self.counter_bits is not None else self.width + 4
 
     def __post_init__(self) -> None:
         if self.width is None:  # comparator bits to address every threshold of the stream
             object.__setattr__(self, "width", max(1, (int(self.stream_length) - 1).bit_length()))
         for name in ("stream_length", "share", "width"):
             _positive("sc", name, getattr(self, name), integer=True)
-        if self.sng not in SC_SNGS:
-            raise HardwareConfigError(f"sc.sng={self.sng!r} is unknown; use one of {SC_SNGS}.")
-        if self.maxpool not in SC_MAXPOOL:
-            raise HardwareConfigError(f"sc.maxpool={self.maxpool!r} is unknown; use one of {SC_MAXPOOL}.")
+        if self.counter_bits is not None:
+            _positive("sc", "counter_bits", self.counter_bits, integer=True)
+        for name, allowed in (("sng", SC_SNGS), ("maxpool", SC_MAXPOOL), ("sng_share", SNG_SHARE)):
+            if getattr(self, name) not in allowed:
+                raise HardwareConfigError(f"sc.{name}={getattr(self, name)!r} is unknown; use one of {allowed}.")
+        if self.weight_stream is not None and self.weight_stream not in WEIGHT_STREAMS:
+            raise HardwareConfigError(f"sc.weight_stream={self.weight_stream!r} is unknown; use one of "
+                                      f"{WEIGHT_STREAMS} (or leave it out for the mapping's own choice).")
+        f = self.edt_fraction
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f <= 1:
+            raise HardwareConfigError(f"sc.edt_fraction={f!r} must be in (0, 1]: the mean fraction of the "
+                                      "stream run before early termination (1 = off).")
 
     @classmethod
-    def from_sc_config(cls, cfg: object) -> "SCHardware":
-        """The hardware view of an `sc_accel.nn.SCConfig`."""
-        return cls(int(cfg.stream_length), int(cfg.share), cfg.sng, cfg.width, cfg.maxpool)
+    def from_sc_config(cls, cfg: object, base: "SCHardware | None" = None) -> "SCHardware":
+        """The hardware view of an `sc_accel.nn.SCConfig`; hardware-only choices come from `base`."""
+        keep = {} if base is None else {k: getattr(base, k) for k in
+                                        ("weight_stream", "sng_share", "counter_bits", "edt_fraction")}
+        return cls(int(cfg.stream_length), int(cfg.share), cfg.sng, cfg.width, cfg.maxpool, **keep)
 
 
 @dataclass(frozen=True)
@@ -146,6 +182,10 @@ class AccelConfig:
                                       f"array; use one of {DATAFLOWS[self.kind]}.")
         if self.kind == "sc" and self.sc is None:
             object.__setattr__(self, "sc", SCHardware())
+        if self.kind == "sc" and self.sc.weight_stream == "broadcast" and self.dataflow != "os":
+            raise HardwareConfigError(f"sc.weight_stream='broadcast' needs a mapping that uses one weight in "
+                                      f"many PEs at once (dataflow 'os'); the {self.dataflow} mapping keeps a "
+                                      "different weight in every PE, so use 'regen' or 'buffer'.")
         if self.kind != "sc" and self.sc is not None:
             raise HardwareConfigError(f"a {self.kind} array has no SC settings; use kind='sc'.")
         if self.layers and self.kind == "systolic":
@@ -253,10 +293,13 @@ def spatial(rows: int = 16, cols: int = 16, dataflow: str = "kcp", **kw: object)
 
 def sc_array(rows: int = 64, cols: int = 64, dataflow: str = "kcp", stream_length: int = 256,
              share: int = 1, sng: str = "lfsr", maxpool: str = "or", width: int | None = None,
-             sc_config: object = None, **kw: object) -> AccelConfig:
-    """An SC PE array (AND gates + counters); `sc_config` (an SCConfig) overrides the SC keywords."""
-    sc = (SCHardware.from_sc_config(sc_config) if sc_config is not None
-          else SCHardware(stream_length, share, sng, width, maxpool))
+             weight_stream: str | None = None, sng_share: str = "lane", counter_bits: int | None = None,
+             edt_fraction: float = 1.0, sc_config: object = None, **kw: object) -> AccelConfig:
+    """An SC PE array (AND gates + counters); `sc_config` (an SCConfig) overrides the stream
+    settings (length, SNG, sharing degree, width, max-pool domain)."""
+    sc = SCHardware(stream_length, share, sng, width, maxpool, weight_stream, sng_share, counter_bits, edt_fraction)
+    if sc_config is not None:
+        sc = SCHardware.from_sc_config(sc_config, base=sc)
     kw.setdefault("name", f"sc-{rows}x{cols}-L{sc.stream_length}")
     return AccelConfig(kind="sc", rows=rows, cols=cols, dataflow=dataflow, sc=sc, **_split(kw))
 

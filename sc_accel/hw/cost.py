@@ -32,9 +32,11 @@ from sc_accel.hw.workload import WorkLayer
 __all__ = ["pack_layers", "pack_accels", "evaluate", "ENERGY_PARTS", "AREA_PARTS", "LAYER_FIELDS"]
 
 LAYER_FIELDS = ("op", "B", "C", "K", "G", "P", "Q", "R", "S", "in_elems", "out_elems", "w_elems", "macs")
-ENERGY_PARTS = ("mac", "local", "sram", "dram", "sng", "stream_pool")
+ENERGY_PARTS = ("mac", "local", "sram", "dram", "sng", "stream_buf", "edt", "stream_pool")
 AREA_PARTS = ("pe", "local", "gbuf", "sng")
 _SNG = {"lfsr": 0, "sobol": 1, "vdc": 2, "counter": 2, "bernoulli": 0}
+WSTREAM_CODES = {"regen": 0, "buffer": 1, "broadcast": 2}
+SNG_SHARE_CODES = {"lane": 0, "row": 1, "column": 2, "array": 3}
 
 
 def pack_layers(layers: list[WorkLayer]) -> dict[str, np.ndarray]:
@@ -64,7 +66,16 @@ def _accel_row(a: AccelConfig, layer: str | None) -> dict:
             "freq_hz": a.op.freq_mhz * 1e6, "voltage": a.op.voltage, "node_nm": a.op.node_nm,
             "L": sc.stream_length if sc else 1, "share": sc.share if sc else 1,
             "width": sc.width if sc else a.word_bits, "sng": _SNG[sc.sng] if sc else 0,
-            "stream_pool": int(bool(sc) and sc.maxpool == "or")}
+            "stream_pool": int(bool(sc) and sc.maxpool == "or"),
+            "wstream": WSTREAM_CODES[_weight_stream(a)], "sng_share": SNG_SHARE_CODES[sc.sng_share] if sc else 0,
+            "counter_bits": sc.counter_width if sc else 0, "edt": sc.edt_fraction if sc else 1.0}
+
+
+def _weight_stream(a: AccelConfig) -> str:
+    """The SC weight-stream option, resolved: regen for kcp/rs, broadcast for os when unset."""
+    if a.sc is None or a.sc.weight_stream is None:
+        return "broadcast" if a.dataflow == "os" else "regen"
+    return a.sc.weight_stream
 
 
 def _parts(split: tuple[float, float, float], gbuf_kib: float) -> dict:
@@ -109,26 +120,46 @@ def _traffic(l: dict, a: dict, conv: dict, is_conv: np.ndarray) -> dict:
     return {"dram_bytes": dram, "sram_bytes": sram.astype(np.float64)}
 
 
+def _sc_sources(a: dict, in_lanes: np.ndarray, w_lanes: np.ndarray) -> np.ndarray:
+    """SNG sources: `share` lanes per source, one per PE row / column, or one per operand."""
+    share = a["sng_share"]
+    lane = -(-in_lanes // a["share"]) + -(-w_lanes // a["share"])
+    row = np.minimum(in_lanes, a["rows"]) + np.minimum(w_lanes, a["rows"])
+    col = np.minimum(in_lanes, a["cols"]) + np.minimum(w_lanes, a["cols"])
+    return np.select([share == 0, share == 1, share == 2], [lane, row, col], 2 + 0 * lane)
+
+
 def _sc_gates(l: dict, a: dict, conv: dict, is_conv: np.ndarray, pool_stream: np.ndarray) -> dict:
     """Bit-cycle counts of the SC datapath: AND gates, counter increments, comparator
-    conversions, SNG source steps, OR gates (stream pooling)."""
+    conversions, SNG source steps, stream-buffer writes/reads, EDT checks, OR gates."""
     L = a["L"]
     pes = a["rows"] * a["cols"]
+    # early decision termination: a conv layer runs ceil(edt * L) cycles of its stream
+    L_run = np.where(is_conv, np.ceil(a["edt"] * L), L).astype(np.int64)
     binary_cycles = np.where(is_conv, conv["cycles"], 0)
-    # the streamed operand is converted once per buffer read; a stationary weight is re-streamed
-    # by its comparator for every product (kcp, rs); os broadcasts one weight stream per read.
-    weight_streams = np.where(a["df"] == DF_CODES["sos"], conv["w_reads"], l["macs"])
+    # weights: regen re-streams the stationary weight for every product; buffer converts each
+    # weight read once into the PE's stream buffer and replays it; broadcast converts each
+    # weight read once and fans it out (os). The streamed operand is converted once per read.
+    regen = a["wstream"] == WSTREAM_CODES["regen"]
+    buffered = a["wstream"] == WSTREAM_CODES["buffer"]
+    weight_streams = np.where(regen, l["macs"], conv["w_reads"])
     window = l["R"] * l["S"]
     pool_bits = np.where(pool_stream, l["out_elems"] * window, 0)
     pool_cycles = np.where(pool_stream, -(-(l["out_elems"] * window) // pes), 0)
     in_lanes, w_lanes = sc_lanes(a["rows"], a["cols"], a["df"])
-    sources = -(-in_lanes // a["share"]) + -(-w_lanes // a["share"])
-    cycles = (binary_cycles + pool_cycles) * L
-    conversions = np.where(is_conv, conv["in_reads"] + weight_streams, 0) + pool_bits
-    # sources are clock-gated with their lanes: one step feeds `share` active comparators
-    return {"cycles": cycles, "and_bits": l["macs"] * L, "counter_bits": (l["macs"] + l["out_elems"] * pool_stream) * L,
-            "compare_bits": conversions * L, "source_steps": -(-(conversions * L) // a["share"]), "or_bits": pool_bits * L,
-            "converters": in_lanes + w_lanes, "sources": sources}
+    # buffer: one loading converter per column; regen on os: every PE regenerates its copy
+    w_lanes = np.where(buffered, a["cols"], np.where(regen, np.maximum(w_lanes, pes), w_lanes))
+    sources = _sc_sources(a, in_lanes, w_lanes)
+    compare_bits = np.where(is_conv, (conv["in_reads"] + weight_streams) * L_run, 0) + pool_bits * L
+    fanout = (in_lanes + w_lanes) / sources  # comparators one source step feeds
+    return {"cycles": binary_cycles * L_run + pool_cycles * L, "and_bits": l["macs"] * L_run,
+            "counter_bits": l["macs"] * L_run + l["out_elems"] * pool_stream * L,
+            "compare_bits": compare_bits, "source_steps": np.ceil(compare_bits / fanout),
+            "buf_write_bits": np.where(buffered & is_conv, conv["w_reads"] * L_run, 0),
+            "buf_read_bits": np.where(buffered, l["macs"] * L_run, 0),
+            "edt_checks": np.where(is_conv & (a["edt"] < 1.0), l["out_elems"] * L_run, 0),
+            "or_bits": pool_bits * L, "converters": in_lanes + w_lanes, "sources": sources,
+            "buffered": buffered}
 
 
 def _sng_step_pj(a: dict, t: CostTable) -> np.ndarray:
@@ -141,12 +172,26 @@ def _sng_step_pj(a: dict, t: CostTable) -> np.ndarray:
 
 
 def _sc_area_parts(a: dict, gates: dict, t: CostTable) -> dict:
+    """Per-PE area (AND gate, counter, stream buffer of L latches when buffered, calibration
+    extra) and the converters' and sources' area."""
     w = a["width"]
-    counter_bits = w + a["acc_bytes"]  # product count plus headroom for the C-fold sum
-    pe = t.and_um2 + counter_bits * (t.dff_um2 + t.ha_um2)
+    pe = (t.and_um2 + a["counter_bits"] * (t.dff_um2 + t.ha_um2) + t.sc_pe_extra_um2
+          + np.where(gates["buffered"], a["L"] * t.latch_um2, 0.0))
     comparator = t.add8_um2 * w / 8.0
     source = np.where(a["sng"] == 1, 2 * w * t.dff_um2 + w * t.xor_um2, w * t.dff_um2 + 3 * t.xor_um2)
     return {"pe": pe, "sng": gates["converters"] * comparator + gates["sources"] * source}
+
+
+def _sc_energy_parts(a: dict, gates: dict, t: CostTable) -> dict:
+    """SC energies (pJ at 45 nm, 0.9 V) by part. A stream-buffer read is a log2(L)-level
+    multiplexer (one gate per level), a write one latch toggle; an EDT check compares the
+    counter against the decision threshold (one gate per counter bit)."""
+    mac = (gates["and_bits"] * t.and_pj + gates["counter_bits"] * t.counter_pj
+           + gates["and_bits"] * t.sc_pe_extra_pj)
+    sng = gates["compare_bits"] * t.comparator8_pj * a["width"] / 8.0 + gates["source_steps"] * _sng_step_pj(a, t)
+    buf = gates["buf_write_bits"] * t.latch_pj + gates["buf_read_bits"] * t.and_pj * a["width"]
+    return {"mac": mac, "sng": sng, "stream_buf": buf, "edt": gates["edt_checks"] * t.and_pj * a["counter_bits"],
+            "stream_pool": gates["or_bits"] * t.or_pj}
 
 
 def evaluate(l: dict, a: dict, table: CostTable = DEFAULT_TABLE) -> dict[str, np.ndarray]:
@@ -163,15 +208,14 @@ def evaluate(l: dict, a: dict, table: CostTable = DEFAULT_TABLE) -> dict[str, np
     latency = np.maximum(compute, np.maximum(tr["dram_bytes"] / a["dram_bw"], tr["sram_bytes"] / a["gbuf_bw"]))
     escale = energy_scale(a["voltage"], a["node_nm"])
     mac_bin = mult_pj(a["word_bits"], t) + t.add32_pj
-    sc_mac = gates["and_bits"] * t.and_pj + gates["counter_bits"] * t.counter_pj
+    sc_e = _sc_energy_parts(a, gates, t)
+    zero = np.zeros(len(is_sc))
     energy = {
-        "mac": np.where(is_sc, sc_mac, l["macs"] * mac_bin) * escale,
+        "mac": np.where(is_sc, sc_e["mac"], l["macs"] * mac_bin) * escale,
         "local": np.where(is_sc, 0.0, l["macs"] * (2 * a["word_bytes"] + 2 * a["acc_bytes"]) * t.rf_pj_per_byte) * escale,
         "sram": tr["sram_bytes"] * sram_pj_per_byte(a["gbuf_bytes"], t) * escale,
         "dram": tr["dram_bytes"] * t.dram_pj_per_byte,
-        "sng": np.where(is_sc, gates["compare_bits"] * t.comparator8_pj * a["width"] / 8.0
-                        + gates["source_steps"] * _sng_step_pj(a, t), 0.0) * escale,
-        "stream_pool": np.where(is_sc, gates["or_bits"] * t.or_pj, 0.0) * escale,
+        **{k: np.where(is_sc, sc_e[k], zero) * escale for k in ("sng", "stream_buf", "edt", "stream_pool")},
     }
     ascale = area_scale(a["node_nm"])
     sc_area = _sc_area_parts(a, gates, t)
@@ -184,7 +228,8 @@ def evaluate(l: dict, a: dict, table: CostTable = DEFAULT_TABLE) -> dict[str, np
     }
     out = {"pes": pes, "compute_cycles": compute, "latency_cycles": latency, "latency_s": latency / a["freq_hz"],
            "dram_bytes": tr["dram_bytes"], "sram_bytes": tr["sram_bytes"],
-           "utilization": np.where(compute > 0, l["macs"] * np.where(is_sc, a["L"], 1) / np.maximum(compute * pes, 1), 0.0),
+           "utilization": np.where(compute > 0, np.where(is_sc, gates["and_bits"], l["macs"]) / np.maximum(compute * pes, 1),
+                                   0.0),
            "energy_pj": sum(energy.values()), "area_um2": sum(area.values())}
     out.update({f"energy_{k}_pj": v for k, v in energy.items()})
     out.update({f"area_{k}_um2": v for k, v in area.items()})

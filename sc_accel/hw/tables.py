@@ -55,6 +55,12 @@ SOURCES: dict[str, str] = {
               "NanGate 45 nm cell (clock pin ~0.9 fF plus internal nodes)",
     "comparator8_pj": "8-bit magnitude comparator = an 8-bit subtractor: Horowitz's 8-bit add, 0.03 pJ "
                       "per comparison (scaled by width / 8); upper-bound estimate",
+    "latch_um2": f"DLH_X1 (latch) 2.926 um^2 per stream-buffer bit; {_NAN}",
+    "latch_pj": "one latch write ~ 3 fJ at 0.9 V; estimate from the NanGate 45 nm DLH_X1 cell",
+    "sc_pe_extra_um2": "0 by default; `usystolic_calibrated()` sets it so the SC/binary PE area ratio "
+                       "matches uSystolic's (Wu and San Miguel, HPCA 2022)",
+    "sc_pe_extra_pj": "0 by default (per PE per active cycle); `usystolic_calibrated()` sets it so the "
+                      "SC/binary PE energy-per-cycle ratio matches uSystolic's",
     "counter_pj": "one product bit into the counter: a full-adder slice of the parallel counter "
                   "(8-bit add / 8 = 0.00375 pJ) plus one flip-flop toggle (0.005 pJ); estimate",
 }
@@ -87,6 +93,10 @@ class CostTable:
     dff_pj: float = 0.005
     comparator8_pj: float = 0.03
     counter_pj: float = 0.00875
+    latch_um2: float = 2.926
+    latch_pj: float = 0.003
+    sc_pe_extra_um2: float = 0.0
+    sc_pe_extra_pj: float = 0.0
 
     def to_dict(self) -> dict:
         """Plain dict (for results files)."""
