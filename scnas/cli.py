@@ -145,7 +145,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     accels = expand_stream_lengths(accels, lengths, sc)
     model, name, shape = resolve_model(args.model, shape)
     out = args.out or f"runs/estimate-{name}"
-    res = run_estimate(model, name, shape, accels, out)
+    res = run_estimate(model, name, shape, accels, out, table=args.cost_table)
     print(estimate_table(res))
     for f in plot_estimate(f"{out}/results.json"):
         print(f"wrote {f}")
@@ -201,6 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", nargs="+", metavar="PRESET_OR_FILE",
                    help="several accelerators side by side (same as giving several to --accel)")
     p.add_argument("--sc-config", help="TOML/JSON of SCConfig settings applied to the SC accelerators")
+    p.add_argument("--cost-table", default="default",
+                   help="energy/area table: default, or the SC PE calibrated to uSystolic (HPCA 2022)")
     p.add_argument("--stream-length", help="comma-separated L values; each SC accelerator runs once per L")
     p.add_argument("--out", help="run directory (default runs/estimate-MODEL)")
     p.set_defaults(func=_cmd_estimate)

@@ -8,7 +8,8 @@ from pathlib import Path
 import torch.nn as tnn
 
 from sc_accel.errors import InvalidInputError
-from sc_accel.hw import AccelConfig, SCHardware, estimate, workload
+from sc_accel.hw import DEFAULT_TABLE, AccelConfig, CostTable, SCHardware, estimate, workload
+from sc_accel.hw.calibration import usystolic_calibrated
 from sc_accel.nn import SCConfig
 from scnas.accel import save_accel
 from scnas.config import write_json, write_toml
@@ -49,8 +50,19 @@ def expand_stream_lengths(accels: list[AccelConfig], lengths: list[int] | None,
     return out
 
 
+COST_TABLES = ("default", "usystolic")
+
+
+def cost_table(name: str) -> CostTable:
+    """The estimator's energy/area table by name: "default" (Horowitz 45 nm + NanGate cells) or
+    "usystolic" (the SC PE calibrated to uSystolic's SC/binary PE ratios)."""
+    if name not in COST_TABLES:
+        raise InvalidInputError(f"unknown cost table {name!r}; use one of {', '.join(COST_TABLES)}.")
+    return usystolic_calibrated() if name == "usystolic" else DEFAULT_TABLE
+
+
 def run_estimate(model: tnn.Module, name: str, input_shape: tuple[int, ...], accels: list[AccelConfig],
-                 out: str | Path) -> dict:
+                 out: str | Path, table: str = "default") -> dict:
     """Estimate on every accelerator; write results.json, layers-<accel>.csv, accel-<accel>.toml
     and config.toml in `out`; return the results dict."""
     out = Path(out)
@@ -59,13 +71,15 @@ def run_estimate(model: tnn.Module, name: str, input_shape: tuple[int, ...], acc
     names = [a.name for a in accels]
     if len(set(names)) != len(names):
         raise InvalidInputError(f"accelerator names {names} repeat; give each a distinct name.")
-    res = {"model": name, "input_shape": list(input_shape), "estimates": []}
+    costs = cost_table(table)
+    res = {"model": name, "input_shape": list(input_shape), "cost_table": table, "estimates": []}
     for a in accels:
-        est = estimate(layers, None, a)
+        est = estimate(layers, None, a, costs)
         est.to_csv(out / f"layers-{a.name}.csv")
         save_accel(a, out / f"accel-{a.name}.toml")
         res["estimates"].append({"accel": a.to_dict(), "total": est.total, "layers": est.layers})
-    write_toml({"command": "estimate", "model": name, "input_shape": list(input_shape), "accels": names},
+    write_toml({"command": "estimate", "model": name, "input_shape": list(input_shape), "accels": names,
+                "cost_table": table},
                out / "config.toml")
     write_json(res, out / "results.json")
     return res

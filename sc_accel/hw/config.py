@@ -315,4 +315,6 @@ def presets() -> dict[str, AccelConfig]:
         "sc-64x64-L64": sc_array(64, 64, stream_length=64, name="sc-64x64-L64"),
         "sc-64x64-L256": sc_array(64, 64, stream_length=256, name="sc-64x64-L256"),
         "sc-64x64-L1024": sc_array(64, 64, stream_length=1024, name="sc-64x64-L1024"),
+        "sc-64x64-buf-L256": sc_array(64, 64, stream_length=256, weight_stream="buffer", name="sc-64x64-buf-L256"),
+        "sc-64x64-os-L256": sc_array(64, 64, "os", stream_length=256, name="sc-64x64-os-L256"),
     }

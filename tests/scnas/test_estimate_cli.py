@@ -57,6 +57,7 @@ def test_sc_config_width_follows_each_stream_length(tmp_path):
     (["--stream-length", "abc"], "--stream-length value 'abc'"),
     (["--model", "nonexistent_dir"], "no trained model"),
     (["--sc-config", "missing.toml"], "missing.toml does not exist"),
+    (["--cost-table", "mine"], "unknown cost table 'mine'"),
 ])
 def test_estimate_bad_input_exit_2(tmp_path, capsys, argv, msg):
     rc = main(["estimate", "--out", str(tmp_path / "r")] + argv)
@@ -69,3 +70,20 @@ def test_estimate_bad_accel_file_exit_2(tmp_path, capsys):
     (tmp_path / "bad.toml").write_text('kind = "systolic"\nrows = 32\ncols = 32\n[memory]\ngbuf_kib = 0.5\n')
     assert main(["estimate", "--accel", str(tmp_path / "bad.toml"), "--out", str(tmp_path / "r")]) == 2
     assert "minimum tile" in capsys.readouterr().err
+
+
+def test_sc_sweep_draws_sc_against_binary_and_calibrated_table(tmp_path):
+    runs = {}
+    for table in ("default", "usystolic"):
+        out = tmp_path / table
+        assert main(["estimate", "--model", "lenet5", "--compare", "systolic-32x32-os", "sc-64x64-buf-L256",
+                     "sc-64x64-os-L256", "--stream-length", "16,256", "--cost-table", table, "--out", str(out)]) == 0
+        assert (out / "sc_vs_binary.png").stat().st_size > 0
+        runs[table] = json.loads((out / "results.json").read_text())
+        assert runs[table]["cost_table"] == table
+    t = {k: {e["total"]["accel"]: e["total"] for e in r["estimates"]} for k, r in runs.items()}
+    # the calibration adds SC PE energy and area and leaves the binary design alone
+    assert t["usystolic"]["sc-64x64-os-L256"]["energy_mac_pj"] > t["default"]["sc-64x64-os-L256"]["energy_mac_pj"]
+    assert t["usystolic"]["sc-64x64-buf-L16"]["area_pe_um2"] > t["default"]["sc-64x64-buf-L16"]["area_pe_um2"]
+    assert t["usystolic"]["systolic-32x32-os"]["energy_pj"] == t["default"]["systolic-32x32-os"]["energy_pj"]
+    assert runs["default"]["estimates"][1]["accel"]["sc"]["weight_stream"] == "buffer"
