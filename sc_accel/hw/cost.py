@@ -25,13 +25,13 @@ from __future__ import annotations
 import numpy as np
 
 from sc_accel.hw.config import AccelConfig
-from sc_accel.hw.dataflows import DF_CODES, KIND_CODES, OP_CODES, conv_dataflow, sc_lanes
+from sc_accel.hw.dataflows import DF_CODES, KIND_CODES, OP_CODES, conv_dataflow, sc_lanes, touched_inputs
 from sc_accel.hw.tables import DEFAULT_TABLE, CostTable, area_scale, energy_scale, mult_pj, sram_pj_per_byte
 from sc_accel.hw.workload import WorkLayer
 
 __all__ = ["pack_layers", "pack_accels", "evaluate", "ENERGY_PARTS", "AREA_PARTS", "LAYER_FIELDS"]
 
-LAYER_FIELDS = ("op", "B", "C", "K", "G", "P", "Q", "R", "S", "in_elems", "out_elems", "w_elems", "macs")
+LAYER_FIELDS = ("op", "B", "C", "K", "G", "P", "Q", "R", "S", "stride", "in_elems", "out_elems", "w_elems", "macs")
 ENERGY_PARTS = ("mac", "local", "sram", "dram", "sng", "stream_buf", "edt", "stream_pool")
 AREA_PARTS = ("pe", "local", "gbuf", "sng")
 _SNG = {"lfsr": 0, "sobol": 1, "vdc": 2, "counter": 2, "bernoulli": 0}
@@ -103,10 +103,11 @@ def _dram_bytes(l: dict, a: dict, conv: dict, is_conv: np.ndarray) -> np.ndarray
     wb, ab, G = a["word_bytes"], a["acc_bytes"], l["G"]
     W, I, O = l["w_elems"] * wb, l["in_elems"] * wb, l["out_elems"] * wb
     w_mult = np.where(conv["w_tile"] * wb <= a["w_buf_bytes"] / 2, 1, conv["w_passes"])
-    i_mult = np.where(conv["i_tile"] * wb <= a["i_buf_bytes"] / 2, 1, conv["i_passes"])
+    i_once = touched_inputs(l) * wb
+    inputs = np.where(conv["i_tile"] * wb <= a["i_buf_bytes"] / 2, i_once, conv["i_passes"] * conv["i_pass"] * G * wb)
     spill = (conv["psum_folds"] > 1) & (conv["psum_tile"] * ab > a["o_buf_bytes"])
     psum = np.where(spill, 2 * (conv["psum_folds"] - 1) * l["out_elems"] * ab, 0)
-    gemm = W * w_mult + I * i_mult + O + psum
+    gemm = W * w_mult + inputs + O + psum
     return np.where(is_conv, gemm, I + O).astype(np.float64)
 
 

@@ -22,8 +22,9 @@ along the columns T*Sc*ceil(Sr/R) times; ws/is write T*Sc*ceil(Sr/R) partial sum
 DRAM reuse (`reuse` below) follows the same loop order: the operand kept across the inner
 loop is fetched once when its tile fits its buffer half (double buffering), otherwise
 once per inner iteration; the operand streamed in the inner loop is fetched once when
-the whole of it fits, otherwise once per outer iteration (ws: once per column fold and
-kernel position, since each row fold holds other taps of the same pixels); partial sums
+the whole of it fits, otherwise once per outer iteration (ws: when a row fold holds only
+part of the window, each fold streams its slice of the unrolled input, so a pass costs
+Kw * M words). Inputs a strided conv skips are never fetched. Partial sums
 accumulated over row folds stay on chip when their tile fits the output buffer and are
 otherwise written and read back once per extra fold.
 
@@ -58,6 +59,13 @@ def _cdiv(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return -(-a // b)
 
 
+def touched_inputs(l: dict) -> np.ndarray:
+    """Input elements a conv reads at all: a stride larger than the kernel skips pixels
+    (a 1x1 conv at stride 2 touches a quarter of its input)."""
+    s = np.maximum(l["stride"], 1)
+    return l["in_elems"] * np.minimum(l["R"], s) * np.minimum(l["S"], s) // (s * s)
+
+
 def systolic(l: dict, rows: np.ndarray, cols: np.ndarray, df: np.ndarray) -> dict:
     """SCALE-Sim cycles, buffer reads/writes (words) and DRAM reuse for ws / os / is."""
     G, M = l["G"], l["B"] * l["P"] * l["Q"]
@@ -79,12 +87,14 @@ def systolic(l: dict, rows: np.ndarray, cols: np.ndarray, df: np.ndarray) -> dic
     out_writes = np.where(os_, Sr * Sc, col_stream)
     psum_reads = np.where(os_, 0, T * Sc * (fr - 1))
     one = np.ones_like(fr)
-    taps = np.minimum(fr, l["R"] * l["S"])
+    touched = touched_inputs(l) // G
     reuse = {  # per group; tiles in words
         "w_tile": np.where(ws, 0, np.where(is_, Kw * N, Kw * np.minimum(cols, N))),
         "w_passes": np.where(ws, one, np.where(is_, fc, fr)),
-        "i_tile": np.where(is_, 0, l["in_elems"] // G),
-        "i_passes": np.where(is_, one, np.where(ws, fc * taps, fc)),
+        "i_tile": np.where(is_, 0, touched),
+        # ws: a row fold holding part of the window streams its slice of the unrolled input
+        "i_pass": np.where(ws & (fr > 1), Kw * M, touched),
+        "i_passes": np.where(is_, one, fc),
         "psum_tile": np.where(os_, 0, T * np.minimum(cols, Sc)),
         "psum_folds": np.where(os_, one, fr),
     }
@@ -97,13 +107,15 @@ def spatial(l: dict, rows: np.ndarray, cols: np.ndarray, df: np.ndarray, local_w
     G, B, P, Q, R, S = l["G"], l["B"], l["P"], l["Q"], l["R"], l["S"]
     Cg, N = l["C"] // G, l["K"] // G
     outs = G * N * B * P * Q
+    touched = touched_inputs(l) // G
     w_total = G * N * Cg * R * S
     # kcp
     fk, fcin = _cdiv(N, rows), _cdiv(Cg, cols)
     kcp = {"cycles": G * fk * fcin * B * P * Q * R * S, "w_reads": w_total,
            "in_reads": G * fk * Cg * B * P * Q * R * S, "out_writes": outs * fcin,
            "psum_reads": outs * (fcin - 1),
-           "w_tile": 0 * fk, "w_passes": 1 + 0 * fk, "i_tile": l["in_elems"] // G, "i_passes": fk,
+           "w_tile": 0 * fk, "w_passes": 1 + 0 * fk, "i_tile": touched, "i_pass": touched,
+           "i_passes": fk,
            "psum_tile": B * P * Q * np.minimum(rows, N), "psum_folds": fcin}
     # rs
     rep = np.maximum(rows // R, 1)
@@ -114,13 +126,15 @@ def spatial(l: dict, rows: np.ndarray, cols: np.ndarray, df: np.ndarray, local_w
     rs = {"cycles": G * B * N * Q * S * rs_passes * fp, "w_reads": w_total * fp * B,
           "in_reads": l["in_elems"] * in_passes,
           "out_writes": outs * rs_passes, "psum_reads": outs * (rs_passes - 1),
-          "w_tile": N * Cg * R * S, "w_passes": fp * B, "i_tile": l["in_elems"] // G, "i_passes": in_passes,
+          "w_tile": N * Cg * R * S, "w_passes": fp * B, "i_tile": touched, "i_pass": touched,
+          "i_passes": in_passes,
           "psum_tile": N * B * P * Q, "psum_folds": rs_passes}
     # os (ShiDianNao)
     fpp, fq = _cdiv(P, rows), _cdiv(Q, cols)
     sos = {"cycles": G * B * N * fpp * fq * Cg * R * S, "w_reads": w_total * B * fpp * fq,
            "in_reads": l["in_elems"] * N, "out_writes": outs, "psum_reads": 0 * outs,
-           "w_tile": N * Cg * R * S, "w_passes": B * fpp * fq, "i_tile": 0 * fpp, "i_passes": 1 + 0 * fpp,
+           "w_tile": N * Cg * R * S, "w_passes": B * fpp * fq, "i_tile": 0 * fpp, "i_pass": touched,
+           "i_passes": 1 + 0 * fpp,
            "psum_tile": 0 * fpp, "psum_folds": 1 + 0 * fpp}
     pick_kcp, pick_rs = df == DF_CODES["kcp"], df == DF_CODES["rs"]
     return {k: np.where(pick_kcp, kcp[k], np.where(pick_rs, rs[k], sos[k])) for k in kcp}

@@ -179,8 +179,8 @@ W_, I_, O_ = 36864, 65536, 65536
 
 @pytest.mark.parametrize("df,expected", [
     # ws on 8x8: Sr=Kw=576 (72 row folds), Sc=64 (8 column folds), T=M=1024. Weights once;
-    # the 64 KiB ifmap misses its 8 KiB half, so it streams once per column fold and kernel
-    # tap (min(72, 9) = 9): 8 * 9 = 72 passes. Partial sums of a column fold, 1024 x 8 x 4 B
+    # the 64 KiB ifmap misses its 8 KiB half and a row fold holds 8 of the 576 window taps, so
+    # each of the 8 column-fold passes streams the unrolled input, Kw * M = 9 x 64 KiB. Partial sums of a column fold, 1024 x 8 x 4 B
     # = 32 KiB, exceed the 16 KiB ofmap part: 71 extra folds written and read back.
     ("ws", W_ + 72 * I_ + O_ + 2 * 71 * 65536 * 4),
     # os: the filter tile of a column fold (Kw x 8 = 4,608 B) fits its half: weights once;
@@ -209,11 +209,15 @@ def test_buffer_split_decides_which_operand_fits():
 def test_projection_fetches_its_weights_once_on_ws():
     # ResNet-50's 1x1/2 projection, 1024 -> 2048 channels, 14x14 -> 7x7, with 4 KiB per operand:
     # ws keeps each weight tile in the array, so the 2 MiB of weights cross DRAM once (the old
-    # tiling re-fetched them 33 times); the ifmap (200,704 B) streams once per column fold (64).
+    # tiling re-fetched them 33 times); the ifmap streams once per column fold (64), and only the
+    # quarter of it that a 1x1 conv at stride 2 touches (1024 x 7 x 7 = 50,176 B)
     layer = workload(nn.Conv2d(1024, 2048, 1, 2), (1, 1024, 14, 14))[0]
     r = one(layer, systolic(32, 32, "ws", gbuf_kib=12.0, dram_bytes_per_cycle=1e9, gbuf_bytes_per_cycle=1e9))
     psum = 2 * (32 - 1) * layer.out_elems * 4  # 49 x 32 x 4 B = 6 KiB of partial sums > 4 KiB
-    assert r["dram_bytes"] == layer.w_elems + 64 * layer.in_elems + layer.out_elems + psum
+    assert r["dram_bytes"] == layer.w_elems + 64 * 50176 + layer.out_elems + psum
+    # with room for everything, the touched quarter is fetched once
+    r = one(layer, systolic(32, 32, "ws", **BIG))
+    assert r["dram_bytes"] == layer.w_elems + 50176 + layer.out_elems
 
 
 def test_kcp_dram_refetch_and_psum_spill():
