@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 FASHION := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 
-.PHONY: setup data demo test bench clean
+.PHONY: setup data demo test bench clean scalesim-golden
 
 setup: $(STAMP)
 
@@ -44,6 +44,16 @@ bench: setup
 	$(VENV)/bin/scnas bench kernels
 	$(VENV)/bin/scnas bench emulate
 	$(VENV)/bin/scnas bench estimator
+
+# The estimator's golden file against SCALE-Sim 3 (its own venv: it needs numpy < 2). Takes
+# about 25 minutes on 2 cores; resumes if interrupted. tests/ compare against the result.
+SS_VENV := .venv-scalesim
+scalesim-golden: setup
+	[ -x $(SS_VENV)/bin/python ] || ($(PY_SYS) -m venv $(SS_VENV) && $(SS_VENV)/bin/pip install --quiet "numpy<2" scalesim==3.0.0)
+	$(PY) -c "from scnas.scalesim_check import validation_layers; from sc_accel.hw.scalesim import write_topology; \
+	  write_topology(validation_layers(), 'tests/sc_accel/data/scalesim_topology.csv')"
+	$(SS_VENV)/bin/python scripts/scalesim_golden.py tests/sc_accel/data/scalesim_topology.csv \
+	  tests/sc_accel/data/scalesim_golden.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import torch.nn as tnn
 
-from sc_accel.hw import WorkLayer, evaluate_pairs, systolic, workload
-from sc_accel.hw.scalesim import topology_rows
+from sc_accel.hw import WorkLayer, evaluate, pack_accels, pack_layers, systolic, workload
+from sc_accel.hw.cost import dram_parts
+from sc_accel.hw.dataflows import conv_dataflow, touched_inputs
 from scnas.zoo import create_model
 
 __all__ = ["validation_layers", "ARRAYS", "DATAFLOWS", "BUFFER_KIB", "GOLDEN", "compare", "summary"]
@@ -49,42 +51,65 @@ def validation_layers() -> list[WorkLayer]:
     ]
 
 
+def _scalesim_touched(l: WorkLayer) -> int:
+    """Distinct ifmap elements SCALE-Sim reads on the exported (padded) input of layer l."""
+    s = max(l.stride, 1)
+    rows = l.P * l.R if l.R < s else (l.P - 1) * s + l.R
+    cols = l.Q * l.S if l.S < s else (l.Q - 1) * s + l.S
+    return l.C * rows * cols
+
+
 def _estimator_rows(layers: list[WorkLayer], pairs: list[dict]) -> list[dict]:
+    """The estimator on every golden pair: cycles, buffer reads/writes (words) and DRAM bytes
+    by operand, through the same functions `evaluate` uses."""
     by_name = {l.name: l for l in layers}
-    wanted = [(by_name[p["layer"]], systolic(p["rows"], p["cols"], p["dataflow"], gbuf_kib=float(sum(p["buffer_kib"])),
-                                             split=tuple(float(k) for k in p["buffer_kib"])))
-              for p in pairs]
-    r = evaluate_pairs([w[0] for w in wanted], [w[1] for w in wanted], per_layer=False)
-    from sc_accel.hw.cost import pack_accels, pack_layers
-    from sc_accel.hw.dataflows import systolic as systolic_model
-    a = pack_accels([w[1] for w in wanted])
-    d = systolic_model(pack_layers([w[0] for w in wanted]), a["rows"], a["cols"], a["df"])
-    return [{"cycles": int(r["compute_cycles"][i]), "in_reads": int(d["in_reads"][i]),
-             "w_reads": int(d["w_reads"][i]), "out_writes": int(d["out_writes"][i])} for i in range(len(pairs))]
+    ls = [by_name[p["layer"]] for p in pairs]
+    accels = [systolic(p["rows"], p["cols"], p["dataflow"], gbuf_kib=float(sum(p["buffer_kib"])),
+                       split=tuple(float(k) for k in p["buffer_kib"])) for p in pairs]
+    l, a = pack_layers(ls), pack_accels(accels)
+    r = evaluate(l, a)
+    conv = conv_dataflow(l, a)
+    dram = dram_parts(l, a, conv, np.ones(len(pairs), dtype=bool))
+    return [{"cycles": int(r["compute_cycles"][i]), "in_reads": int(conv["in_reads"][i]),
+             "w_reads": int(conv["w_reads"][i]), "out_writes": int(conv["out_writes"][i]),
+             "ifmap_passes": dram["inputs"][i] / int(touched_inputs(l)[i]),
+             "filter_passes": dram["weights"][i] / ls[i].w_elems} for i in range(len(pairs))]
 
 
 def compare(golden: str | Path = GOLDEN) -> list[dict]:
     """One row per golden pair: SCALE-Sim's cycles as a count (reported + one per simulated
-    layer) beside the estimator's, and the buffer reads and writes of both."""
-    data = json.loads(Path(golden).read_text())
-    pairs = data["pairs"]
-    est = _estimator_rows(validation_layers(), pairs)
+    layer) beside the estimator's; buffer reads and writes of both; DRAM reads of each
+    input operand as passes over its distinct elements (8-bit words) for both."""
+    pairs = json.loads(Path(golden).read_text())["pairs"]
+    layers = validation_layers()
+    by_name = {l.name: l for l in layers}
     rows = []
-    for p, e in zip(pairs, est):
+    for p, e in zip(pairs, _estimator_rows(layers, pairs)):
+        lay = by_name[p["layer"]]
         count = p["cycles_reported"] + p["simulated_layers"]
         rows.append({"layer": p["layer"], "array": f"{p['rows']}x{p['cols']}", "dataflow": p["dataflow"],
-                     "simulated_layers": p["simulated_layers"], "scalesim_cycles": count,
+                     "kernel": lay.R, "simulated_layers": p["simulated_layers"], "scalesim_cycles": count,
                      "estimator_cycles": e["cycles"], "cycle_diff": e["cycles"] - count,
                      "sram_ifmap": (p["sram_ifmap_reads"], e["in_reads"]),
                      "sram_filter": (p["sram_filter_reads"], e["w_reads"]),
-                     "sram_ofmap": (p["sram_ofmap_writes"], e["out_writes"])})
+                     "sram_ofmap": (p["sram_ofmap_writes"], e["out_writes"]),
+                     "dram_ifmap_passes": (p["dram_ifmap_reads"] / _scalesim_touched(lay), e["ifmap_passes"]),
+                     "dram_filter_passes": (p["dram_filter_reads"] / lay.w_elems, e["filter_passes"])})
     return rows
 
 
+def _close(pair: tuple[float, float], rel: float) -> bool:
+    return abs(pair[0] - pair[1]) <= rel * pair[1]
+
+
 def summary(rows: list[dict]) -> dict:
-    """Pairs, exact matches, within one cycle per simulated layer, worst relative error."""
+    """Pairs, exact cycle matches, within one cycle per simulated layer, worst relative error;
+    exact buffer counts; DRAM passes within 2% and within 30% of SCALE-Sim's."""
     rel = [abs(r["cycle_diff"]) / r["scalesim_cycles"] for r in rows]
+    dram = lambda tol: int(sum(_close(r["dram_ifmap_passes"], tol) and _close(r["dram_filter_passes"], tol)  # noqa: E731
+                           for r in rows))
     return {"pairs": len(rows), "exact": sum(r["cycle_diff"] == 0 for r in rows),
             "within_one_per_layer": sum(abs(r["cycle_diff"]) <= r["simulated_layers"] for r in rows),
             "worst_rel_error": max(rel, default=0.0),
-            "sram_exact": {k: sum(r[k][0] == r[k][1] for r in rows) for k in ("sram_ifmap", "sram_filter", "sram_ofmap")}}
+            "sram_exact": {k: sum(r[k][0] == r[k][1] for r in rows) for k in ("sram_ifmap", "sram_filter", "sram_ofmap")},
+            "dram_within_2pct": dram(0.02), "dram_within_30pct": dram(0.30)}

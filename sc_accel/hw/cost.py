@@ -29,7 +29,7 @@ from sc_accel.hw.dataflows import DF_CODES, KIND_CODES, OP_CODES, conv_dataflow,
 from sc_accel.hw.tables import DEFAULT_TABLE, CostTable, area_scale, energy_scale, mult_pj, sram_pj_per_byte
 from sc_accel.hw.workload import WorkLayer
 
-__all__ = ["pack_layers", "pack_accels", "evaluate", "ENERGY_PARTS", "AREA_PARTS", "LAYER_FIELDS"]
+__all__ = ["pack_layers", "pack_accels", "evaluate", "dram_parts", "ENERGY_PARTS", "AREA_PARTS", "LAYER_FIELDS"]
 
 LAYER_FIELDS = ("op", "B", "C", "K", "G", "P", "Q", "R", "S", "stride", "in_elems", "out_elems", "w_elems", "macs")
 ENERGY_PARTS = ("mac", "local", "sram", "dram", "sng", "stream_buf", "edt", "stream_pool")
@@ -95,25 +95,27 @@ def pack_accels(accels: list[AccelConfig], layer_names: list[str | None] | None 
     return {k: np.array([r[k] for r in rows])[index] for k in rows[0]}
 
 
-def _dram_bytes(l: dict, a: dict, conv: dict, is_conv: np.ndarray) -> np.ndarray:
-    """DRAM bytes of a layer under its dataflow's loop order (`dataflows` module docstring):
-    an operand is re-fetched `passes` times unless its reused tile fits half of its buffer
-    part; partial sums that do not fit the output part are written and read back per extra
-    fold. Zero-MAC layers read their inputs and write their outputs once."""
+def dram_parts(l: dict, a: dict, conv: dict, is_conv: np.ndarray) -> dict[str, np.ndarray]:
+    """DRAM bytes of a layer by operand (weights, inputs, outputs, psum spills) under its
+    dataflow's loop order (`dataflows` module docstring): an operand is re-fetched per pass
+    unless its reused tile fits half of its buffer part; partial sums that do not fit the
+    output part are written and read back per extra fold. Zero-MAC layers read their inputs
+    and write their outputs once."""
     wb, ab, G = a["word_bytes"], a["acc_bytes"], l["G"]
-    W, I, O = l["w_elems"] * wb, l["in_elems"] * wb, l["out_elems"] * wb
     w_mult = np.where(conv["w_tile"] * wb <= a["w_buf_bytes"] / 2, 1, conv["w_passes"])
-    i_once = touched_inputs(l) * wb
-    inputs = np.where(conv["i_tile"] * wb <= a["i_buf_bytes"] / 2, i_once, conv["i_passes"] * conv["i_pass"] * G * wb)
+    i_fits = conv["i_tile"] * wb <= a["i_buf_bytes"] / 2
+    inputs = np.where(i_fits, touched_inputs(l), conv["i_passes"] * conv["i_pass"] * G) * wb
     spill = (conv["psum_folds"] > 1) & (conv["psum_tile"] * ab > a["o_buf_bytes"])
     psum = np.where(spill, 2 * (conv["psum_folds"] - 1) * l["out_elems"] * ab, 0)
-    gemm = W * w_mult + inputs + O + psum
-    return np.where(is_conv, gemm, I + O).astype(np.float64)
+    return {"weights": np.where(is_conv, l["w_elems"] * wb * w_mult, 0).astype(np.float64),
+            "inputs": np.where(is_conv, inputs, l["in_elems"] * wb).astype(np.float64),
+            "outputs": (l["out_elems"] * wb).astype(np.float64),
+            "psum": np.where(is_conv, psum, 0).astype(np.float64)}
 
 
 def _traffic(l: dict, a: dict, conv: dict, is_conv: np.ndarray) -> dict:
     wb, ab = a["word_bytes"], a["acc_bytes"]
-    dram = _dram_bytes(l, a, conv, is_conv)
+    dram = sum(dram_parts(l, a, conv, is_conv).values())
     in_r = np.where(is_conv, conv["in_reads"], l["in_elems"])
     w_r = np.where(is_conv, conv["w_reads"], 0)
     psum = np.where(is_conv, conv["out_writes"] - l["out_elems"] + conv["psum_reads"], 0)

@@ -23,8 +23,8 @@ DRAM reuse (`reuse` below) follows the same loop order: the operand kept across 
 loop is fetched once when its tile fits its buffer half (double buffering), otherwise
 once per inner iteration; the operand streamed in the inner loop is fetched once when
 the whole of it fits, otherwise once per outer iteration (ws: when a row fold holds only
-part of the window, each fold streams its slice of the unrolled input, so a pass costs
-Kw * M words). Inputs a strided conv skips are never fetched. Partial sums
+part of the window, each fold streams the input planes of the channels it covers, at
+most its slice of the unrolled input, Kw * M words over a pass). Inputs a strided conv skips are never fetched. Partial sums
 accumulated over row folds stay on chip when their tile fits the output buffer and are
 otherwise written and read back once per extra fold.
 
@@ -88,12 +88,17 @@ def systolic(l: dict, rows: np.ndarray, cols: np.ndarray, df: np.ndarray) -> dic
     psum_reads = np.where(os_, 0, T * Sc * (fr - 1))
     one = np.ones_like(fr)
     touched = touched_inputs(l) // G
+    Cg = l["C"] // G
+    # a ws row fold covers `rows` window columns (channel fastest): its distinct inputs are
+    # the planes of the channels it covers, at most its slice of the unrolled input
+    per_fold = np.minimum(rows * M, np.minimum(Cg, rows) * (touched // np.maximum(Cg, 1)))
+    ws_pass = np.minimum(Kw * M, fr * per_fold)
     reuse = {  # per group; tiles in words
         "w_tile": np.where(ws, 0, np.where(is_, Kw * N, Kw * np.minimum(cols, N))),
         "w_passes": np.where(ws, one, np.where(is_, fc, fr)),
         "i_tile": np.where(is_, 0, touched),
         # ws: a row fold holding part of the window streams its slice of the unrolled input
-        "i_pass": np.where(ws & (fr > 1), Kw * M, touched),
+        "i_pass": np.where(ws & (fr > 1), ws_pass, touched),
         "i_passes": np.where(is_, one, fc),
         "psum_tile": np.where(os_, 0, T * np.minimum(cols, Sc)),
         "psum_folds": np.where(os_, one, fr),
