@@ -1,6 +1,7 @@
 """The estimator against SCALE-Sim itself: the 270-pair layer set and the comparison.
 
-`validation_layers()` is the workload (30 layers), `PAIRS` the arrays and dataflows;
+`validation_layers()` is the workload (30 layers), `ARRAYS` x `DATAFLOWS` the designs,
+`BUFFER_KIB` the SRAM sizes the golden run used (the runner's default);
 `scripts/scalesim_golden.py` runs SCALE-Sim 3 on them (in its own venv, numpy < 2) and
 writes `tests/sc_accel/data/scalesim_golden.json`; `compare(golden)` puts the estimator
 beside it, row by row. SCALE-Sim reports the index of the last cycle of each simulated
@@ -10,6 +11,7 @@ layer (one per group), one less than the cycle count the estimator gives.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +32,7 @@ _GEMM = ("conv", "dwconv", "linear")
 
 
 def _one(module: tnn.Module, shape: tuple[int, ...], name: str) -> WorkLayer:
-    layer = workload(module, shape)[0]
-    return WorkLayer(**{**layer.__dict__, "name": name})
+    return replace(workload(module, shape)[0], name=name)
 
 
 def validation_layers() -> list[WorkLayer]:

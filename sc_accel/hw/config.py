@@ -59,11 +59,6 @@ class MemoryConfig:
                                       "sizes of the ifmap, filter and ofmap buffers, e.g. [1, 1, 1].")
         object.__setattr__(self, "split", tuple(float(v) for v in split))
 
-    def part_bytes(self) -> tuple[float, float, float]:
-        """Bytes of the ifmap, filter and ofmap buffers."""
-        total = sum(self.split)
-        return tuple(self.gbuf_kib * 1024.0 * v / total for v in self.split)
-
 
 @dataclass(frozen=True)
 class OperatingPoint:
