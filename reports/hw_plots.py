@@ -68,8 +68,8 @@ def _sc_series(res: dict) -> dict[str, list[tuple[int, dict]]]:
         t = e["total"]
         if t.get("kind") == "sc":
             stem = t["accel"].rsplit("-L", 1)[0]
-            ws = (e["accel"].get("sc") or {}).get("weight_stream") or ("broadcast" if t["dataflow"] == "os" else "regen")
-            out.setdefault(f"{stem} ({t['dataflow']}, {ws} weights)", []).append((int(t["stream_length"]), t))
+            ws = f", {t['weight_stream']} weights" if t.get("weight_stream") else ""  # older runs lack it
+            out.setdefault(f"{stem} ({t['dataflow']}{ws})", []).append((int(t["stream_length"]), t))
     return {k: sorted(v, key=lambda p: p[0]) for k, v in out.items() if len(v) >= 2}
 
 

@@ -65,13 +65,13 @@ def run_estimate(model: tnn.Module, name: str, input_shape: tuple[int, ...], acc
                  out: str | Path, table: str = "default") -> dict:
     """Estimate on every accelerator; write results.json, layers-<accel>.csv, accel-<accel>.toml
     and config.toml in `out`; return the results dict."""
+    costs = cost_table(table)  # a bad name fails before the run directory exists
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     layers = workload(model, input_shape)
     names = [a.name for a in accels]
     if len(set(names)) != len(names):
         raise InvalidInputError(f"accelerator names {names} repeat; give each a distinct name.")
-    costs = cost_table(table)
     res = {"model": name, "input_shape": list(input_shape), "cost_table": table, "estimates": []}
     for a in accels:
         est = estimate(layers, None, a, costs)

@@ -66,8 +66,8 @@ FIELDS = ("cycles_reported", "sram_ifmap_reads", "sram_filter_reads", "sram_ofma
           "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes")
 
 
-def _layers(topology: Path) -> dict[str, list[str]]:
-    """Layer name -> its topology rows (one per group), in file order."""
+def _layers(topology: Path) -> tuple[dict[str, list[str]], str]:
+    """Layer name -> its topology rows (one per group), in file order; and the header line."""
     lines = topology.read_text().splitlines()
     out: dict[str, list[str]] = {}
     for line in lines[1:]:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sc_accel.hw.tables import DEFAULT_TABLE, CostTable, mult_pj
+from sc_accel.hw.cost import binary_mac_pj, binary_pe_um2, sc_pe_um2
+from sc_accel.hw.tables import DEFAULT_TABLE, CostTable
 
 __all__ = ["USYSTOLIC", "pe_figures", "usystolic_calibrated"]
 
@@ -37,9 +38,9 @@ def pe_figures(table: CostTable = DEFAULT_TABLE, word_bits: int = 8, width: int 
     t = table
     comparator_um2 = t.add8_um2 * width / 8.0
     return {
-        "binary_pe_um2": t.mult8_um2 * (word_bits / 8.0) ** 2 + t.add32_um2,
-        "binary_pe_pj_per_cycle": float(mult_pj(word_bits, t)) + t.add32_pj,
-        "sc_pe_um2": t.and_um2 + cbits * (t.dff_um2 + t.ha_um2) + comparator_um2 + t.sc_pe_extra_um2,
+        "binary_pe_um2": float(binary_pe_um2(word_bits, t)),
+        "binary_pe_pj_per_cycle": float(binary_mac_pj(word_bits, t)),
+        "sc_pe_um2": float(sc_pe_um2(cbits, t)) + comparator_um2,
         "sc_pe_pj_per_cycle": t.and_pj + t.counter_pj + t.comparator8_pj * width / 8.0 + t.sc_pe_extra_pj,
     }
 

@@ -192,6 +192,14 @@ class AccelConfig:
             self.check_buffer(res.gbuf_kib or self.memory.gbuf_kib, r, c, f"layers.{lname}")
 
     @property
+    def weight_stream(self) -> str | None:
+        """The SC weight-stream option in force: `sc.weight_stream`, else the mapping's own
+        (broadcast for os, regen for kcp/rs); None for binary arrays."""
+        if self.sc is None:
+            return None
+        return self.sc.weight_stream or ("broadcast" if self.dataflow == "os" else "regen")
+
+    @property
     def pes(self) -> int:
         """Processing elements (MAC units, or AND-gate multipliers with counters)."""
         return self.rows * self.cols

@@ -29,7 +29,7 @@ from sc_accel.hw.dataflows import DF_CODES, KIND_CODES, OP_CODES, conv_dataflow,
 from sc_accel.hw.tables import DEFAULT_TABLE, CostTable, area_scale, energy_scale, mult_pj, sram_pj_per_byte
 from sc_accel.hw.workload import WorkLayer
 
-__all__ = ["pack_layers", "pack_accels", "evaluate", "dram_parts", "ENERGY_PARTS", "AREA_PARTS", "LAYER_FIELDS"]
+__all__ = ["pack_layers", "pack_accels", "evaluate", "dram_parts", "binary_pe_um2", "binary_mac_pj", "sc_pe_um2", "ENERGY_PARTS", "AREA_PARTS", "LAYER_FIELDS"]
 
 LAYER_FIELDS = ("op", "B", "C", "K", "G", "P", "Q", "R", "S", "stride", "in_elems", "out_elems", "w_elems", "macs")
 ENERGY_PARTS = ("mac", "local", "sram", "dram", "sng", "stream_buf", "edt", "stream_pool")
@@ -67,15 +67,8 @@ def _accel_row(a: AccelConfig, layer: str | None) -> dict:
             "L": sc.stream_length if sc else 1, "share": sc.share if sc else 1,
             "width": sc.width if sc else a.word_bits, "sng": _SNG[sc.sng] if sc else 0,
             "stream_pool": int(bool(sc) and sc.maxpool == "or"),
-            "wstream": WSTREAM_CODES[_weight_stream(a)], "sng_share": SNG_SHARE_CODES[sc.sng_share] if sc else 0,
+            "wstream": WSTREAM_CODES.get(a.weight_stream, 0), "sng_share": SNG_SHARE_CODES[sc.sng_share] if sc else 0,
             "counter_bits": sc.counter_width if sc else 0, "edt": sc.edt_fraction if sc else 1.0}
-
-
-def _weight_stream(a: AccelConfig) -> str:
-    """The SC weight-stream option, resolved: regen for kcp/rs, broadcast for os when unset."""
-    if a.sc is None or a.sc.weight_stream is None:
-        return "broadcast" if a.dataflow == "os" else "regen"
-    return a.sc.weight_stream
 
 
 def _parts(split: tuple[float, float, float], gbuf_kib: float) -> dict:
@@ -174,12 +167,26 @@ def _sng_step_pj(a: dict, t: CostTable) -> np.ndarray:
     return dffs * t.dff_pj + 3 * t.and_pj
 
 
+def binary_pe_um2(word_bits: np.ndarray | int, t: CostTable = DEFAULT_TABLE) -> np.ndarray:
+    """One binary PE: multiplier (scaled by (bits / 8)^2) and 32-bit adder."""
+    return t.mult8_um2 * (np.asarray(word_bits, dtype=np.float64) / 8.0) ** 2 + t.add32_um2
+
+
+def binary_mac_pj(word_bits: np.ndarray | int, t: CostTable = DEFAULT_TABLE) -> np.ndarray:
+    """One binary MAC: multiply and 32-bit add."""
+    return mult_pj(word_bits, t) + t.add32_pj
+
+
+def sc_pe_um2(counter_bits: np.ndarray | int, t: CostTable = DEFAULT_TABLE) -> np.ndarray:
+    """One SC PE without a stream buffer: AND gate, counter, calibration extra."""
+    return t.and_um2 + np.asarray(counter_bits) * (t.dff_um2 + t.ha_um2) + t.sc_pe_extra_um2
+
+
 def _sc_area_parts(a: dict, gates: dict, t: CostTable) -> dict:
     """Per-PE area (AND gate, counter, stream buffer of L latches when buffered, calibration
     extra) and the converters' and sources' area."""
     w = a["width"]
-    pe = (t.and_um2 + a["counter_bits"] * (t.dff_um2 + t.ha_um2) + t.sc_pe_extra_um2
-          + np.where(gates["buffered"], a["L"] * t.latch_um2, 0.0))
+    pe = sc_pe_um2(a["counter_bits"], t) + np.where(gates["buffered"], a["L"] * t.latch_um2, 0.0)
     comparator = t.add8_um2 * w / 8.0
     source = np.where(a["sng"] == 1, 2 * w * t.dff_um2 + w * t.xor_um2, w * t.dff_um2 + 3 * t.xor_um2)
     return {"pe": pe, "sng": gates["converters"] * comparator + gates["sources"] * source}
@@ -210,7 +217,7 @@ def evaluate(l: dict, a: dict, table: CostTable = DEFAULT_TABLE) -> dict[str, np
     tr = _traffic(l, a, conv, is_conv)
     latency = np.maximum(compute, np.maximum(tr["dram_bytes"] / a["dram_bw"], tr["sram_bytes"] / a["gbuf_bw"]))
     escale = energy_scale(a["voltage"], a["node_nm"])
-    mac_bin = mult_pj(a["word_bits"], t) + t.add32_pj
+    mac_bin = binary_mac_pj(a["word_bits"], t)
     sc_e = _sc_energy_parts(a, gates, t)
     zero = np.zeros(len(is_sc))
     energy = {
@@ -222,7 +229,7 @@ def evaluate(l: dict, a: dict, table: CostTable = DEFAULT_TABLE) -> dict[str, np
     }
     ascale = area_scale(a["node_nm"])
     sc_area = _sc_area_parts(a, gates, t)
-    bin_pe = t.mult8_um2 * (a["word_bits"] / 8.0) ** 2 + t.add32_um2
+    bin_pe = binary_pe_um2(a["word_bits"], t)
     area = {
         "pe": pes * np.where(is_sc, sc_area["pe"], bin_pe) * ascale,
         "local": np.where(is_sc, 0.0, pes * a["local_bytes"] * 8 * t.rf_um2_per_bit) * ascale,

@@ -24,9 +24,9 @@ loop is fetched once when its tile fits its buffer half (double buffering), othe
 once per inner iteration; the operand streamed in the inner loop is fetched once when
 the whole of it fits, otherwise once per outer iteration (ws: when a row fold holds only
 part of the window, each fold streams the input planes of the channels it covers, at
-most its slice of the unrolled input, Kw * M words over a pass). Inputs a strided conv skips are never fetched. Partial sums
-accumulated over row folds stay on chip when their tile fits the output buffer and are
-otherwise written and read back once per extra fold.
+most its slice of the unrolled input, Kw * M words over a pass). Inputs a strided conv
+skips are never fetched. Partial sums accumulated over row folds stay on chip when their
+tile fits the output buffer and are otherwise written and read back once per extra fold.
 
 Spatial (loop-nest models in the spirit of MAESTRO's data-centric directives):
 - kcp (NVDLA-like): K over rows, C over columns, weights stationary; one MAC per PE per

@@ -94,7 +94,7 @@ def _totals(records: list[dict], a: AccelConfig) -> dict:
            "area_um2": max((r["area_um2"] for r in records), default=0.0),
            "dram_bytes": s("dram_bytes"), "sram_bytes": s("sram_bytes"),
            "utilization": s("macs") * L / pe_cycles if pe_cycles else 0.0,
-           "stream_length": L}
+           "stream_length": L, "weight_stream": a.weight_stream}
     tot["edp_pj_s"] = tot["energy_pj"] * tot["latency_s"]
     for p in ENERGY_PARTS:
         tot[f"energy_{p}_pj"] = s(f"energy_{p}_pj")
