@@ -110,6 +110,24 @@ def _run(job: tuple) -> dict:
     return res
 
 
+def _resume(ckpt: Path) -> dict:
+    """Finished pairs from the checkpoint; a line torn by a kill mid-write is dropped (rerun)."""
+    done = {}
+    if ckpt.exists():
+        lines = ckpt.read_text().splitlines()
+        good = []
+        for line in lines:
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            good.append(line)
+            done[(r["layer"], r["rows"], r["dataflow"])] = r
+        if len(good) != len(lines):
+            ckpt.write_text("".join(g + "\n" for g in good))
+    return done
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("topology", type=Path)
@@ -119,16 +137,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--buffer-kib", default="64,64,64", help="ifmap, filter, ofmap SRAM sizes")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args(argv)
-    layers, header = _layers(args.topology)
-    kb = tuple(int(x) for x in args.buffer_kib.split(","))
+    try:
+        layers, header = _layers(args.topology)
+        kb = tuple(int(x) for x in args.buffer_kib.split(","))
+        arrays = [int(x) for x in args.arrays.split(",")]
+    except (OSError, ValueError) as e:
+        print(f"scalesim_golden: error: {e}; give an existing topology CSV and comma-separated integers "
+              "for --arrays and --buffer-kib.", file=sys.stderr)
+        return 2
+    dataflows = args.dataflows.split(",")
+    if len(kb) != 3 or min(kb + tuple(arrays)) < 1 or not set(dataflows) <= {"ws", "os", "is"} or not layers:
+        print("scalesim_golden: error: need three positive --buffer-kib sizes, positive --arrays, dataflows "
+              "from ws,os,is and a topology with at least one layer.", file=sys.stderr)
+        return 2
     ckpt = args.out.with_suffix(".partial.jsonl")
-    done = {}
-    if ckpt.exists():
-        for line in ckpt.read_text().splitlines():
-            r = json.loads(line)
-            done[(r["layer"], r["rows"], r["dataflow"])] = r
-    jobs = [(name, rows_txt, header, n, n, df, kb) for n in map(int, args.arrays.split(","))
-            for df in args.dataflows.split(",") for name, rows_txt in layers.items()
+    done = _resume(ckpt)
+    jobs = [(name, rows_txt, header, n, n, df, kb) for n in arrays
+            for df in dataflows for name, rows_txt in layers.items()
             if (name, n, df) not in done]
     # biggest first, so the two workers finish together
     jobs.sort(key=lambda j: -len(j[1]) * (1 + 128 // j[3]))
