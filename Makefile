@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 FASHION := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 
-.PHONY: setup data demo test bench clean scalesim-golden
+.PHONY: setup data browser demo test bench clean scalesim-golden
 
 setup: $(STAMP)
 
@@ -30,14 +30,28 @@ data:
 	  else echo "no apt-get as root: Fashion-MNIST not installed, scnas falls back to digits"; fi; \
 	fi
 
+# Debian's Chromium and ChromeDriver, for the test that opens the report in a real browser
+# (tests/reports/test_browser.py); without root or apt that test is skipped and says why.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
+	      >/dev/null) || echo "could not install chromium; the browser test will be skipped"; \
+	  else echo "no apt-get as root: chromium not installed, the browser test will be skipped"; fi; \
+	fi
+
 # The main job: train LeNet-5 on the default data (cached in runs/teachers), emulate it
-# bit-true on the SC accelerator at L = 32..1024, print the table, write the plots.
+# bit-true on the SC accelerator at L = 32..1024, score it on binary and SC accelerators,
+# and gather the runs into one HTML report (runs/report/index.html).
 demo: setup data
 	$(VENV)/bin/scnas data
 	$(VENV)/bin/scnas emulate --model lenet5 --dataset default \
 	  --stream-length 32,64,128,256,512,1024 --sng lfsr,sobol --limit 2000 --out runs/demo
+	$(VENV)/bin/scnas estimate --model lenet5 --compare systolic-32x32-ws spatial-16x16-kcp \
+	  sc-64x64-L256 sc-64x64-os-L256 --stream-length 32,64,128,256,512,1024 --out runs/demo-estimate
+	$(VENV)/bin/scnas report runs/teachers/lenet5-* runs/demo runs/demo-estimate --out runs/report
 
-test: setup data
+test: setup data browser
 	$(PY) -m pytest -q
 
 bench: setup

@@ -17,6 +17,11 @@ setup(
         "tqdm>=4.60",
         "scikit-learn>=1.2",  # only for its bundled digits data set (last data fallback)
     ],
-    extras_require={"test": ["pytest>=7", "hypothesis>=6"]},
+    extras_require={
+        # selenium drives the system's Chromium to check the report page (tests, reports.browser);
+        # 4.52 needs a certifi release the package mirror here does not have yet.
+        "test": ["pytest>=7", "hypothesis>=6", "selenium>=4.20,<4.52"],
+        "browser": ["selenium>=4.20,<4.52"],
+    },
     entry_points={"console_scripts": ["scnas=scnas.cli:main"]},
 )

@@ -1,7 +1,11 @@
-"""reports: read run directories (JSON/CSV) and draw plots; imports none of the simulator."""
+"""reports: read run directories (JSON/CSV) and draw plots, tables and an HTML report.
 
-from reports.hw_plots import plot_estimate
-from reports.plots import curves, plot_emulation
+It imports none of the simulator (sc_accel), recast or nas: everything comes from files.
+"""
+
+from reports.fig_emulation import plot_emulation
+from reports.fig_estimate import plot_estimate
+from reports.plots import curves
 from reports.tables import emulation_table, estimate_table
 
 __all__ = ["plot_emulation", "curves", "emulation_table", "plot_estimate", "estimate_table"]

@@ -1,4 +1,5 @@
-"""Plots of `scnas emulate` results, read from results.json (no import of the simulator)."""
+"""Helpers shared by the figure modules: reading a results file, saving a figure, labelling
+an emulation setting and grouping its results into curves (no import of the simulator)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["plot_emulation", "curves", "read_results", "save_figure", "setting_label"]
+__all__ = ["curves", "read_results", "save_figure", "setting_label"]
 
 
 def read_results(results: str | Path, out_dir: str | Path | None) -> tuple[dict, Path]:
@@ -47,47 +48,3 @@ def curves(res: dict, metric: str) -> dict[str, list[tuple[int, float]]]:
             v = sum(errs) / len(errs) if errs else float("nan")
         out[setting_label(s["config"])].append((s["config"]["stream_length"], v))
     return {k: sorted(v) for k, v in out.items()}
-
-
-def plot_emulation(results: str | Path, out_dir: str | Path | None = None) -> list[Path]:
-    """accuracy_vs_length.png and error_vs_length.png next to results.json (or in out_dir)."""
-    res, out = read_results(results, out_dir)
-    files = [_accuracy_plot(res, out / "accuracy_vs_length.png"), _error_plot(res, out / "error_vs_length.png")]
-    return files
-
-
-def _accuracy_plot(res: dict, path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for label, pts in curves(res, "accuracy").items():
-        ax.plot([p[0] for p in pts], [100 * p[1] for p in pts], marker="o", label=label)
-    ax.axhline(100 * res["float_accuracy"], color="k", ls="--", lw=1, label="float")
-    fx = res["fixed_point"]
-    ax.axhline(100 * fx["accuracy"], color="gray", ls=":", lw=1, label=f"fixed point {fx['bits']}-bit")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("stream length L (bits)")
-    ax.set_ylabel("top-1 accuracy (%)")
-    ax.set_title(f"{res['model']} on {res['dataset']}: SC accuracy vs stream length")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    return save_figure(fig, path)
-
-
-def _error_plot(res: dict, path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    anchor = None
-    for label, pts in curves(res, "error").items():
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
-        if anchor is None or pts[0][1] > anchor[1]:
-            anchor = pts[0]
-    if anchor is not None:
-        ls = sorted({s["config"]["stream_length"] for s in res["settings"]})
-        ref = [anchor[1] * (anchor[0] / L) ** 0.5 for L in ls]
-        ax.plot(ls, ref, "k--", lw=1, label="1/sqrt(L) reference")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("stream length L (bits)")
-    ax.set_ylabel("mean relative RMS error of layer outputs")
-    ax.set_title(f"{res['model']}: layer error vs float activations")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3, which="both")
-    return save_figure(fig, path)

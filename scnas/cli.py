@@ -1,4 +1,4 @@
-"""The one `scnas` command. Subcommands: data, bench, train, emulate, estimate.
+"""The one `scnas` command. Subcommands: data, bench, train, emulate, estimate, report.
 
 User errors (sc_accel.errors.UserError) print one sentence and exit 2; library code
 never exits.
@@ -11,6 +11,7 @@ import importlib
 import sys
 
 from sc_accel.errors import UserError
+from scnas.config import set_command_line
 
 __all__ = ["main", "build_parser"]
 
@@ -152,6 +153,23 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from reports.report import ReportError, build_report
+    from scnas.config import run_meta
+
+    try:
+        rep = build_report(args.runs, args.out, argv=run_meta()["argv"])
+    except ReportError as e:
+        raise _BadArgument(str(e)) from None
+    for w in rep.warnings:
+        print(f"scnas report: warning: {w}", file=sys.stderr)
+    print(f"{len(rep.figures)} figures from {len(rep.runs)} runs "
+          f"({', '.join(sorted({r.kind for r in rep.runs})) or 'none readable'}); "
+          f"{len(rep.warnings)} warnings")
+    print(f"report: {rep.index.resolve()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with all subcommands."""
     parser = argparse.ArgumentParser(prog="scnas", description="CNN and stochastic-computing "
@@ -206,12 +224,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stream-length", help="comma-separated L values; each SC accelerator runs once per L")
     p.add_argument("--out", help="run directory (default runs/estimate-MODEL)")
     p.set_defaults(func=_cmd_estimate)
+    p = sub.add_parser("report", help="gather run directories into one HTML page with paper-ready figures")
+    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories written by scnas commands")
+    p.add_argument("--out", default="runs/report", help="report directory (index.html, figures/)")
+    p.set_defaults(func=_cmd_report)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `scnas` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
+    set_command_line(sys.argv[1:] if argv is None else list(argv))
     try:
         return args.func(args)
     except UserError as e:

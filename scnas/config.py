@@ -5,12 +5,34 @@ from __future__ import annotations
 import json
 import math
 import os
+import shlex
 import tomllib
+from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 
 from sc_accel.errors import DataFileError, InvalidInputError
 
-__all__ = ["write_toml", "read_toml", "write_json", "read_json", "read_config"]
+__all__ = ["write_toml", "read_toml", "write_json", "read_json", "read_config", "run_meta", "set_command_line"]
+
+_COMMAND_LINE = ""
+
+
+def set_command_line(argv: list[str]) -> None:
+    """Remember the command line (the CLI calls this) so run directories can record it."""
+    global _COMMAND_LINE
+    _COMMAND_LINE = "scnas " + " ".join(shlex.quote(a) for a in argv)
+
+
+def run_meta() -> dict:
+    """The [run] table of a config.toml: command line, package version and date (UTC), so a
+    report can say how each run was made."""
+    try:
+        version = metadata.version("scnas")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return {"argv": _COMMAND_LINE or "(Python API)", "version": version,
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
 def _value(v: object) -> str:

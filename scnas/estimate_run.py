@@ -12,7 +12,7 @@ from sc_accel.hw import DEFAULT_TABLE, AccelConfig, CostTable, SCHardware, estim
 from sc_accel.hw.calibration import usystolic_calibrated
 from sc_accel.nn import SCConfig
 from scnas.accel import save_accel
-from scnas.config import write_json, write_toml
+from scnas.config import run_meta, write_json, write_toml
 
 __all__ = ["expand_stream_lengths", "run_estimate", "resolve_model"]
 
@@ -79,7 +79,7 @@ def run_estimate(model: tnn.Module, name: str, input_shape: tuple[int, ...], acc
         save_accel(a, out / f"accel-{a.name}.toml")
         res["estimates"].append({"accel": a.to_dict(), "total": est.total, "layers": est.layers})
     write_toml({"command": "estimate", "model": name, "input_shape": list(input_shape), "accels": names,
-                "cost_table": table},
+                "cost_table": table, "run": run_meta()},
                out / "config.toml")
     write_json(res, out / "results.json")
     return res

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from reports.plots import setting_label
 from sc_accel.nn import LayerError, SCConfig, convert, fixed_point
-from scnas.config import read_json, write_json, write_toml
+from scnas.config import read_json, run_meta, write_json, write_toml
 from scnas.data import Dataset
 
 __all__ = ["settings_grid", "run_sweep", "setting_label", "print_table"]
@@ -70,7 +70,9 @@ def run_sweep(model: torch.nn.Module, model_name: str, ds: Dataset, configs: lis
     calib = torch.as_tensor(ds.x_train[:calib_n]).double()
     write_toml({"command": "emulate", "model": model_name, "dataset": ds.name, "n_images": n,
                 "calib_images": int(calib.shape[0]), "fxp_bits": fxp_bits,
-                "settings": [c.to_dict()["stream_length"] for c in configs]}, out / "config.toml")
+                "seed": configs[0].seed if configs else None,
+                "settings": [c.to_dict()["stream_length"] for c in configs], "run": run_meta()},
+               out / "config.toml")
     path = out / "results.json"
     res = read_json(path) if path.exists() else {}
     if res.get("model") != model_name or res.get("dataset") != ds.name or res.get("n_images") != n:

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from sc_accel.errors import DataFileError, InvalidInputError
-from scnas.config import write_json, write_toml
+from scnas.config import run_meta, write_json, write_toml
 from scnas.data import Dataset
 from scnas.zoo import create_model
 
@@ -78,7 +78,7 @@ def train(ds: Dataset, cfg: TrainConfig, run_dir: str | Path) -> dict:
     """Train cfg.model on ds into run_dir, resuming from checkpoint.pt; returns the results."""
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
-    write_toml({"command": "train", **asdict(cfg), "dataset": ds.name}, run / "config.toml")
+    write_toml({"command": "train", **asdict(cfg), "dataset": ds.name, "run": run_meta()}, run / "config.toml")
     c, h = ds.x_train.shape[1], ds.x_train.shape[2]
     model = create_model(cfg.model, c, len(ds.classes), h)
     opt = torch.optim.AdamW(model.parameters(), cfg.lr, weight_decay=cfg.weight_decay)

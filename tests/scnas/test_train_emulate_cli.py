@@ -74,7 +74,8 @@ def test_plots_from_a_hand_written_results_file(tmp_path):
                         for L, a, e in ((64, 0.5, 0.2), (256, 0.8, 0.1), (1024, 0.88, 0.05))]}
     (tmp_path / "results.json").write_text(json.dumps(res))
     files = plot_emulation(tmp_path / "results.json")
-    assert [f.name for f in files] == ["accuracy_vs_length.png", "error_vs_length.png"]
+    assert [f.name for f in files] == ["accuracy_vs_length.png", "error_vs_length.png", "layer_error.png"]
+    assert all(f.stat().st_size > 0 for f in files)
     assert curves(res, "error")["lfsr share=1 upscale max=or bit"] == [(64, 0.2), (256, 0.1), (1024, 0.05)]
 
 

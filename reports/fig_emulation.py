@@ -1,0 +1,116 @@
+"""Figures of `scnas emulate` runs: accuracy and error against stream length, per-layer error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+from reports.figure import Figure
+from reports.plots import curves, read_results, save_figure, setting_label
+from reports.style import PALETTE, color, marker, styled
+
+__all__ = ["accuracy_vs_length", "error_vs_length", "layer_error", "emulation_figures", "plot_emulation"]
+
+_SETTING_COLUMNS = ["setting", "sng", "share", "upscale", "maxpool", "mode", "stream_length"]
+
+
+def _setting_row(s: dict) -> dict:
+    c = s["config"]
+    return {"setting": setting_label(c), **{k: c[k] for k in _SETTING_COLUMNS[1:]}}
+
+
+def accuracy_vs_length(res: dict, name: str = "emulate") -> Figure:
+    """Top-1 accuracy over L, one curve per generator / sharing / up-scaling setting; float
+    and fixed point as horizontal lines."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for i, (label, pts) in enumerate(curves(res, "accuracy").items()):
+        ax.plot([p[0] for p in pts], [100 * p[1] for p in pts], color=color(i), marker=marker(i), label=label)
+    fx = res["fixed_point"]
+    ax.axhline(100 * res["float_accuracy"], color=PALETTE[-1], ls="--", lw=1, label="float")
+    ax.axhline(100 * fx["accuracy"], color="0.45", ls=":", lw=1.2, label=f"fixed point {fx['bits']}-bit")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("stream length L (bits)")
+    ax.set_ylabel("top-1 accuracy (%)")
+    ax.legend()
+    title = f"{res['model']} on {res['dataset']} ({res.get('n_images', '?')} images): SC accuracy vs L"
+    ax.set_title(title)
+    rows = [{**_setting_row(s), "accuracy": s["accuracy"], "float_accuracy": res["float_accuracy"],
+             "fixed_point_accuracy": fx["accuracy"]} for s in res["settings"]]
+    return Figure(f"{name}-accuracy-vs-length", title, fig,
+                  _SETTING_COLUMNS + ["accuracy", "float_accuracy", "fixed_point_accuracy"], rows,
+                  "Bit-true SC accuracy against stream length; dashed: float, dotted: fixed point.")
+
+
+def error_vs_length(res: dict, name: str = "emulate") -> Figure:
+    """Mean relative RMS error of the layer outputs over L on log axes, with a 1/sqrt(L) line
+    through the worst shortest-L point (the Bernoulli rate; low-discrepancy streams fall faster)."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    anchor = None
+    for i, (label, pts) in enumerate(curves(res, "error").items()):
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], color=color(i), marker=marker(i), label=label)
+        if pts and (anchor is None or pts[0][1] > anchor[1]):
+            anchor = pts[0]
+    if anchor is not None:
+        ls = sorted({s["config"]["stream_length"] for s in res["settings"]})
+        ax.plot(ls, [anchor[1] * (anchor[0] / L) ** 0.5 for L in ls], color=PALETTE[-1], ls="--", lw=1,
+                marker="", label="1/sqrt(L) reference")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("stream length L (bits)")
+    ax.set_ylabel("mean relative RMS error of layer outputs")
+    ax.legend()
+    title = f"{res['model']}: layer error vs float activations"
+    ax.set_title(title)
+    rows = [{**_setting_row(s), "mean_relative_rmse": _mean(s["layer_error"].values())} for s in res["settings"]]
+    return Figure(f"{name}-error-vs-length", title, fig, _SETTING_COLUMNS + ["mean_relative_rmse"], rows,
+                  "Error falls with L; the dashed line has slope -1/2 (independent Bernoulli bits).")
+
+
+def layer_error(res: dict, name: str = "emulate") -> Figure:
+    """Relative RMS error of each layer's output, one line per L, for the first setting
+    (the CSV holds every setting)."""
+    settings = res["settings"]
+    first = setting_label(settings[0]["config"]) if settings else ""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    shown = sorted((s for s in settings if setting_label(s["config"]) == first),
+                   key=lambda s: s["config"]["stream_length"])
+    for i, s in enumerate(shown):
+        layers = list(s["layer_error"])
+        ax.plot(range(len(layers)), list(s["layer_error"].values()), color=color(i), marker=marker(i),
+                label=f"L={s['config']['stream_length']}")
+        ax.set_xticks(range(len(layers)), layers, rotation=45, ha="right")
+    ax.set_yscale("log")
+    ax.set_xlabel("layer (network order)")
+    ax.set_ylabel("relative RMS error of layer output")
+    ax.legend(ncols=2)
+    title = f"{res['model']}: per-layer error ({first})"
+    ax.set_title(title)
+    rows = [{**_setting_row(s), "layer": k, "relative_rmse": v}
+            for s in settings for k, v in s["layer_error"].items()]
+    return Figure(f"{name}-layer-error", title, fig, _SETTING_COLUMNS + ["layer", "relative_rmse"], rows,
+                  "Where the error enters and how it grows through the network.")
+
+
+def emulation_figures(res: dict, name: str = "emulate") -> list[Figure]:
+    """The three figures of one emulate run (none when it has no setting yet)."""
+    if not res["settings"]:
+        return []
+    return [accuracy_vs_length(res, name), error_vs_length(res, name), layer_error(res, name)]
+
+
+def plot_emulation(results: str | Path, out_dir: str | Path | None = None) -> list[Path]:
+    """accuracy_vs_length.png, error_vs_length.png and layer_error.png next to results.json
+    (or in out_dir): what `scnas emulate` draws into its run directory."""
+    res, out = read_results(results, out_dir)
+    paths = []
+    with styled():
+        for fig in emulation_figures(res):
+            stem = fig.name.removeprefix("emulate-").replace("-", "_")
+            paths.append(save_figure(fig.fig, out / f"{stem}.png"))
+    return paths
+
+
+def _mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values) if values else float("nan")

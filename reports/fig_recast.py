@@ -1,0 +1,118 @@
+"""Figures of `scnas recast` runs (block-wise network recasting).
+
+The results.json they read (written by recast/):
+  {"teacher": str, "dataset": str, "plan": str, "seed": int,
+   "models": [{"name": str, "role": "teacher" | "student" | "baseline", "accuracy": float,
+               "params": int, "macs": int, "activation_bytes": int, "cpu_latency_s": float,
+               "latency_s": {"binary": float, "sc": float}, "energy_pj": {...}}],
+   "block_history": [{"block": int, "epoch": int, "loss": float}]}
+Several runs (seeds, plans) are drawn together; the teacher of each run is its reference.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+
+from reports.figure import Figure
+from reports.style import color, marker
+
+__all__ = ["accuracy_vs_latency", "reduction_vs_speedup", "matching_loss", "recast_figures"]
+
+_ROLES = ("teacher", "student", "baseline")
+
+
+def accuracy_vs_latency(runs: list[tuple[str, dict]]) -> Figure:
+    """Accuracy against estimated latency on each scored accelerator kind; colour = model,
+    marker = role (teacher, recast student, baseline)."""
+    kinds = sorted({k for _, r in runs for m in r["models"] for k in m["latency_s"]})
+    fig, axes = plt.subplots(1, len(kinds), figsize=(5.6 * len(kinds), 4.2), squeeze=False)
+    names = sorted({m["name"] for _, r in runs for m in r["models"]})
+    rows = []
+    for ax, kind in zip(axes[0], kinds):
+        for run, r in runs:
+            for m in r["models"]:
+                i = names.index(m["name"])
+                ax.plot(1e6 * m["latency_s"][kind], 100 * m["accuracy"], marker(_ROLES.index(m["role"])),
+                        color=color(i), ms=8, ls="")
+                rows.append({"run": run, "model": m["name"], "role": m["role"], "accel_kind": kind,
+                             "latency_s": m["latency_s"][kind], "accuracy": m["accuracy"]})
+        ax.set_xscale("log")
+        ax.set_xlabel(f"estimated latency on the {kind} preset (us)")
+        ax.set_ylabel("top-1 accuracy (%)")
+    for i, n in enumerate(names):
+        axes[0][0].plot([], [], "o", color=color(i), label=n)
+    for j, role in enumerate(_ROLES):
+        axes[0][0].plot([], [], marker(j), color="0.4", label=role)
+    axes[0][0].legend(ncols=2)
+    title = "Recasting: accuracy against estimated latency"
+    fig.suptitle(title)
+    return Figure("recast-accuracy-vs-latency", title, fig,
+                  ["run", "model", "role", "accel_kind", "latency_s", "accuracy"], rows,
+                  "Up and to the left is better; each point is one model of one run.")
+
+
+def reduction_vs_speedup(runs: list[tuple[str, dict]]) -> Figure:
+    """Parameter and activation reduction against measured CPU speed-up, both relative to the
+    run's teacher: pruning cuts parameters without a matching speed-up, recasting should not."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    rows = []
+    for run, r in runs:
+        t = next(m for m in r["models"] if m["role"] == "teacher")
+        for m in r["models"]:
+            if m is t:
+                continue
+            row = {"run": run, "model": m["name"], "role": m["role"],
+                   "param_reduction": t["params"] / m["params"],
+                   "activation_reduction": t["activation_bytes"] / m["activation_bytes"],
+                   "measured_speedup": t["cpu_latency_s"] / m["cpu_latency_s"]}
+            rows.append(row)
+    names = sorted({r["model"] for r in rows})
+    for row in rows:
+        i = names.index(row["model"])
+        ax.plot(row["param_reduction"], row["measured_speedup"], "o", color=color(i), ms=8)
+        ax.plot(row["activation_reduction"], row["measured_speedup"], "^", color=color(i), mfc="white", ms=8)
+    for i, n in enumerate(names):
+        ax.plot([], [], "s", color=color(i), label=n)
+    ax.plot([], [], "o", color="0.4", label="parameter reduction")
+    ax.plot([], [], "^", color="0.4", mfc="white", label="activation reduction")
+    lim = max([1.0] + [max(r["param_reduction"], r["activation_reduction"], r["measured_speedup"]) for r in rows])
+    ax.plot([1, lim], [1, lim], color="0.6", ls=":", marker="", lw=1, label="speed-up = reduction")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("reduction against the teacher (x)")
+    ax.set_ylabel("measured CPU speed-up (x)")
+    ax.legend(ncols=2)
+    title = "Recasting: what the reduction buys in measured speed"
+    ax.set_title(title)
+    return Figure("recast-reduction-vs-speedup", title, fig,
+                  ["run", "model", "role", "param_reduction", "activation_reduction", "measured_speedup"], rows,
+                  "Points below the dotted line save less time than their parameter or activation cut suggests.")
+
+
+def matching_loss(runs: list[tuple[str, dict]]) -> Figure:
+    """MSE matching loss per block over its epochs, one line per block (and run)."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    rows = []
+    for k, (run, r) in enumerate(runs):
+        blocks = sorted({h["block"] for h in r["block_history"]})
+        for b in blocks:
+            pts = sorted((h["epoch"], h["loss"]) for h in r["block_history"] if h["block"] == b)
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], color=color(b), marker=marker(k),
+                    label=f"{run} block {b}" if len(runs) > 1 else f"block {b}")
+            rows += [{"run": run, "block": b, "epoch": e, "loss": v} for e, v in pts]
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch of the block's matching step")
+    ax.set_ylabel("feature matching loss (MSE)")
+    ax.legend(ncols=2)
+    title = "Recasting: matching loss per block"
+    ax.set_title(title)
+    return Figure("recast-matching-loss", title, fig, ["run", "block", "epoch", "loss"], rows,
+                  "Each block's student is trained to reproduce the teacher's activation after the next block.")
+
+
+def recast_figures(runs: list[tuple[str, dict]]) -> list[Figure]:
+    """All recasting figures over the given (run name, results) pairs."""
+    figs = [accuracy_vs_latency(runs), reduction_vs_speedup(runs)]
+    if any(r.get("block_history") for _, r in runs):
+        figs.append(matching_loss(runs))
+    return figs

@@ -1,0 +1,78 @@
+"""A report figure: the matplotlib figure plus the table behind it, saved as PNG, SVG, PDF and CSV."""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+__all__ = ["Figure", "FORMATS", "save_figure_set", "slug"]
+
+FORMATS = ("png", "svg", "pdf")
+
+
+@dataclass
+class Figure:
+    """One plot of a report. `rows` (dicts with the keys of `columns`) are the data drawn,
+    written beside the images as CSV so a paper's numbers can be checked or replotted."""
+
+    name: str                 # file stem, unique within a report
+    title: str
+    fig: plt.Figure
+    columns: list[str]
+    rows: list[dict] = field(default_factory=list)
+    caption: str = ""
+    show_table: bool = False  # also print the rows as an HTML table on the page
+
+
+def slug(text: str) -> str:
+    """A file-name-safe stem: lowercase letters, digits, '-' and '_'."""
+    s = re.sub(r"[^a-z0-9_-]+", "-", str(text).lower()).strip("-")
+    return s or "run"
+
+
+def save_figure_set(figure: Figure, out_dir: str | Path, formats: tuple[str, ...] = FORMATS,
+                    dpi: int = 150) -> dict[str, Path]:
+    """Write the figure in every format and its table as CSV; close the figure. Returns
+    {format: path} including "csv"."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    figure.fig.tight_layout()
+    for fmt in formats:
+        paths[fmt] = out / f"{figure.name}.{fmt}"
+        figure.fig.savefig(paths[fmt], dpi=dpi, metadata=_metadata(fmt))
+    plt.close(figure.fig)
+    paths["csv"] = out / f"{figure.name}.csv"
+    write_table(figure.columns, figure.rows, paths["csv"])
+    return paths
+
+
+def write_table(columns: list[str], rows: list[dict], path: Path) -> None:
+    """CSV with a header; floats to 6 significant digits; missing cells left empty."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(columns)
+        for r in rows:
+            w.writerow([_cell(r.get(c)) for c in columns])
+
+
+def _cell(v: object) -> object:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return "" if v is None else v
+
+
+def _metadata(fmt: str) -> dict | None:
+    """Drop the creation date from SVG/PDF so the same runs give the same files."""
+    if fmt == "svg":
+        return {"Date": None}
+    if fmt == "pdf":
+        return {"CreationDate": None}
+    return None

@@ -1,0 +1,97 @@
+"""`scnas report`: every run directory given, gathered into one HTML page with paper figures.
+
+Reads only result files. Each figure goes to OUT/figures/ as PNG (for the page), SVG and PDF
+(for papers) and CSV (the numbers drawn). A run whose files are missing or malformed is named
+in a warning on the page; the rest of the report is still written.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+from reports.fig_dse import dse_figures
+from reports.fig_emulation import emulation_figures
+from reports.fig_estimate import estimate_figures
+from reports.fig_nas import nas_figures
+from reports.fig_recast import recast_figures
+from reports.fig_train import training_curves
+from reports.figure import Figure, save_figure_set, slug
+from reports.html import SECTIONS, write_page
+from reports.runs import Run, load_runs
+from reports.style import styled
+
+__all__ = ["ReportError", "Report", "build_report"]
+
+
+class ReportError(ValueError):
+    """The report cannot be written (its output path is unusable); the message says why."""
+
+
+@dataclass
+class Report:
+    """What was written: the page, the runs shown, the figures' files and the warnings."""
+
+    index: Path
+    runs: list[Run]
+    figures: list[tuple[Figure, dict[str, Path]]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+# Per-run figure builders and builders over all runs of a kind (seeds, methods side by side).
+_PER_RUN = {"train": lambda run: [training_curves(run.results, slug(run.name))],
+            "emulate": lambda run: emulation_figures(run.results, slug(run.name)),
+            "estimate": lambda run: estimate_figures(run.results, slug(run.name))}
+_PER_KIND = {"recast": recast_figures, "search": nas_figures, "dse": dse_figures}
+_MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError, StopIteration)
+
+
+def build_report(run_dirs: list[str | Path], out: str | Path, argv: str = "") -> Report:
+    """Read the runs, draw their figures into out/figures and write out/index.html."""
+    out = _prepare(Path(out))
+    runs, warnings = load_runs(run_dirs)
+    figures: dict[str, list[tuple[Figure, dict[str, Path]]]] = {k: [] for k in SECTIONS}
+    with styled():
+        for run in runs:
+            if run.kind in _PER_RUN:
+                figures[run.kind] += _draw(lambda r=run: _PER_RUN[r.kind](r), [run], out, warnings)
+        for kind, build in _PER_KIND.items():
+            mine = [r for r in runs if r.kind == kind]
+            if mine:
+                figures[kind] += _draw(lambda m=mine, b=build: b([(slug(r.name), r.results) for r in m]),
+                                       mine, out, warnings)
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    index = write_page(out / "index.html", runs, figures, warnings, argv=argv, date=now)
+    return Report(index, runs, [f for fs in figures.values() for f in fs], warnings)
+
+
+def _draw(build, runs: list[Run], out: Path, warnings: list[str]) -> list[tuple[Figure, dict[str, Path]]]:
+    """Run one figure builder; a malformed results file becomes a warning naming it."""
+    try:
+        figs = build()
+    except _MALFORMED as e:
+        plt.close("all")  # whatever the builder had drawn before it failed
+        where = traceback.extract_tb(e.__traceback__)[-1]
+        files = ", ".join(str(r.path / "results.json") for r in runs)
+        warnings.append(f"{files}: malformed {runs[0].kind} results ({type(e).__name__}: {e} in "
+                        f"{Path(where.filename).stem}.{where.name}); its figures are left out.")
+        return []
+    return [(f, save_figure_set(f, out / "figures")) for f in figs]
+
+
+def _prepare(out: Path) -> Path:
+    """Create the output directory or say in one sentence why it cannot be used."""
+    if out.exists() and not out.is_dir():
+        raise ReportError(f"--out {out} is a file; give a directory for the report.")
+    try:
+        (out / "figures").mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise ReportError(f"cannot write the report to {out} ({e.strerror}); choose another --out.") from None
+    return out

@@ -1,0 +1,113 @@
+"""Run directories as the report sees them: results.json, config.toml and CSVs, nothing else.
+
+A run's kind comes from `command` in its config.toml (written by every `scnas` command) or,
+for a directory without one, from the shape of its results.json. Whatever cannot be read is
+returned as a warning naming the file, so one bad run never stops a report.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+__all__ = ["Run", "KINDS", "load_run", "load_runs"]
+
+# command in config.toml -> report section; "search" is InheritedNAS, "dse" the accelerator searches.
+KINDS = ("train", "emulate", "estimate", "recast", "search", "dse")
+
+# Keys that identify a results.json when config.toml is missing (older or copied runs).
+_SIGNATURES = (("emulate", ("settings", "float_accuracy")), ("estimate", ("estimates",)),
+               ("recast", ("models", "block_history")), ("search", ("method", "final")),
+               ("dse", ("search", "history")), ("train", ("history", "test_accuracy")))
+
+
+@dataclass
+class Run:
+    """One run directory: its parsed results and config, and what identifies it on the page."""
+
+    path: Path
+    name: str
+    kind: str
+    results: dict
+    config: dict = field(default_factory=dict)
+    csvs: list[Path] = field(default_factory=list)
+
+    @property
+    def meta(self) -> dict:
+        """command line, package version, date and seed, as far as the run recorded them."""
+        run = self.config.get("run", {}) if isinstance(self.config.get("run"), dict) else {}
+        date = run.get("date") or _mtime(self.path / "results.json")
+        seed = self.config.get("seed", self.results.get("seed"))
+        return {"command": run.get("argv") or f"scnas {self.kind}", "version": run.get("version", "unknown"),
+                "date": date, "seed": "-" if seed is None else seed}
+
+
+def load_run(path: str | Path) -> tuple[Run | None, list[str]]:
+    """(run, warnings); run is None when the directory has no readable results.json."""
+    p = Path(path)
+    if not p.is_dir():
+        return None, [f"{p}: not a run directory (it does not exist or is a file); skipped."]
+    results, warn = _read_json(p / "results.json")
+    if results is None:
+        return None, [warn]
+    config, warns = {}, []
+    if (p / "config.toml").is_file():
+        try:
+            config = tomllib.loads((p / "config.toml").read_text())
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            warns.append(f"{p / 'config.toml'}: not valid TOML ({e}); the run is shown without its config.")
+    kind = config.get("command") if config.get("command") in KINDS else _kind_from_results(results)
+    if kind is None:
+        return None, warns + [f"{p / 'results.json'}: not a results file of any scnas command "
+                              f"(keys: {', '.join(sorted(results)[:8]) or 'none'}); skipped."]
+    return Run(p, p.name, kind, results, config, sorted(p.glob("*.csv"))), warns
+
+
+def load_runs(paths: list[str | Path]) -> tuple[list[Run], list[str]]:
+    """Every readable run, names made unique (a/demo, b/demo -> demo, demo-2), and all warnings."""
+    runs, warnings, seen = [], [], set()
+    for path in paths:
+        run, warns = load_run(path)
+        warnings += warns
+        if run is None:
+            continue
+        if Path(run.path).resolve() in {r.path.resolve() for r in runs}:
+            warnings.append(f"{run.path}: given twice; shown once.")
+            continue
+        base, n = run.name, 1
+        while run.name in seen:
+            n += 1
+            run.name = f"{base}-{n}"
+        seen.add(run.name)
+        runs.append(run)
+    return runs, warnings
+
+
+def _read_json(path: Path) -> tuple[dict | None, str]:
+    if not path.is_file():
+        return None, f"{path}: missing, so this run has no results yet; skipped."
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        return None, f"{path}: not valid JSON ({e}); skipped."
+    if not isinstance(data, dict):
+        return None, f"{path}: holds a {type(data).__name__}, not the object a results file holds; skipped."
+    return data, ""
+
+
+def _kind_from_results(results: dict) -> str | None:
+    for kind, keys in _SIGNATURES:
+        if all(k in results for k in keys):
+            return kind
+    return None
+
+
+def _mtime(path: Path) -> str:
+    try:
+        t = path.stat().st_mtime
+    except OSError:
+        return "unknown"
+    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

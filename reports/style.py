@@ -1,0 +1,44 @@
+"""One look for every report figure: readable fonts, a colour-blind-safe palette, grids.
+
+The palette is Okabe & Ito's eight colours ("Color Universal Design", 2008), which stay
+distinct under the common colour-vision deficiencies; markers and line styles cycle with
+them so curves are told apart in greyscale print too.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from cycler import cycler  # noqa: E402
+
+__all__ = ["PALETTE", "MARKERS", "LINESTYLES", "STYLE", "color", "marker", "styled"]
+
+# Okabe-Ito, black last (kept for reference lines).
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+LINESTYLES = ("-", "--", "-.", ":")
+
+STYLE = {
+    "font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "legend.fontsize": 8,
+    "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.grid": True, "grid.alpha": 0.3,
+    "axes.spines.top": False, "axes.spines.right": False, "figure.dpi": 100,
+    "savefig.bbox": "tight", "svg.fonttype": "none", "pdf.fonttype": 42,
+    "axes.prop_cycle": cycler(color=PALETTE[:7]) + cycler(marker=MARKERS[:7]),
+}
+
+
+def color(i: int) -> str:
+    """The i-th palette colour (black excluded), cycling."""
+    return PALETTE[i % (len(PALETTE) - 1)]
+
+
+def marker(i: int) -> str:
+    """The i-th marker, cycling."""
+    return MARKERS[i % len(MARKERS)]
+
+
+def styled():
+    """Context manager: draw and save inside it so every figure gets the report style."""
+    return plt.rc_context(STYLE)

@@ -1,0 +1,172 @@
+"""Each figure function on small synthetic results: the table it writes holds the numbers it
+should draw, and every format is written."""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from reports.fig_dse import confuciux_table, convergence, evolver_choice
+from reports.fig_emulation import accuracy_vs_length, error_vs_length, layer_error
+from reports.fig_estimate import energy_breakdown, layer_bars, sc_vs_binary, totals
+from reports.fig_nas import ops_per_stage, pareto, pareto_front
+from reports.fig_recast import accuracy_vs_latency, matching_loss, reduction_vs_speedup
+from reports.fig_train import training_curves
+from reports.figure import FORMATS, save_figure_set
+from reports.style import PALETTE, styled
+from tests.reports import synthetic as syn
+
+
+def _saved(fig, tmp_path):
+    with styled():
+        paths = save_figure_set(fig, tmp_path)
+    assert set(paths) == set(FORMATS) | {"csv"}
+    assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert paths["pdf"].read_bytes()[:5] == b"%PDF-"
+    ET.parse(paths["svg"])  # well-formed XML
+    header = paths["csv"].read_text().splitlines()[0].split(",")
+    assert header == fig.columns
+    assert len(paths["csv"].read_text().splitlines()) == len(fig.rows) + 1
+    return paths
+
+
+def test_accuracy_vs_length_rows_and_reference_lines(tmp_path):
+    fig = accuracy_vs_length(syn.emulate_results(), "run")
+    assert len(fig.rows) == 6
+    sobol = sorted((r["stream_length"], r["accuracy"]) for r in fig.rows if r["sng"] == "sobol")
+    assert sobol == [(64, 0.70), (256, 0.86), (1024, 0.89)]
+    assert {r["float_accuracy"] for r in fig.rows} == {0.9}
+    labels = [t.get_text() for t in fig.fig.axes[0].get_legend().get_texts()]
+    assert "float" in labels and "fixed point 8-bit" in labels
+    assert fig.fig.axes[0].get_xscale() == "log"
+    _saved(fig, tmp_path)
+
+
+def test_error_vs_length_mean_error_and_sqrt_reference(tmp_path):
+    fig = error_vs_length(syn.emulate_results(), "run")
+    r = next(r for r in fig.rows if r["sng"] == "lfsr" and r["stream_length"] == 256)
+    assert r["mean_relative_rmse"] == pytest.approx((0.05 + 0.1 + 0.15) / 3)
+    ax = fig.fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    ref = next(line for line in ax.get_lines() if line.get_label() == "1/sqrt(L) reference")
+    x, y = ref.get_data()
+    assert y[0] / y[-1] == pytest.approx(math.sqrt(x[-1] / x[0]))  # slope -1/2
+    _saved(fig, tmp_path)
+
+
+def test_layer_error_lists_every_setting_and_layer(tmp_path):
+    fig = layer_error(syn.emulate_results(), "run")
+    assert len(fig.rows) == 6 * 3
+    assert {r["layer"] for r in fig.rows} == {"conv1", "conv2", "fc"}
+    assert len(fig.fig.axes[0].get_lines()) == 3  # one line per L of the first setting
+    _saved(fig, tmp_path)
+
+
+def test_estimate_layer_bars_and_totals(tmp_path):
+    res = syn.estimate_results()
+    fig = layer_bars(res, "energy_pj", "est")
+    assert len(fig.rows) == 5 * 3 and fig.name == "est-energy-per-layer"
+    _saved(fig, tmp_path)
+    t = totals(res, "est")
+    sc = [r for r in t.rows if r["kind"] == "sc"]
+    assert [r["stream_length"] for r in sc] == [32, 128, 512]
+    assert all(r["stream_length"] is None for r in t.rows if r["kind"] != "sc")
+    assert t.fig.axes[0].get_yscale() == "log"  # latency spans 100 us .. 51 ms
+    assert t.fig.axes[2].get_yscale() == "linear"  # areas within 3x
+    _saved(t, tmp_path)
+
+
+def test_energy_breakdown_parts_sum_to_total(tmp_path):
+    res = syn.estimate_results()
+    fig = energy_breakdown(res, "est")
+    for e in res["estimates"]:
+        parts = sum(r["energy_pj"] for r in fig.rows if r["accel"] == e["total"]["accel"])
+        assert parts == pytest.approx(e["total"]["energy_pj"])
+    _saved(fig, tmp_path)
+
+
+def test_sc_vs_binary_marks_where_sc_wins(tmp_path):
+    fig = sc_vs_binary(syn.estimate_results(), "est")
+    rows = {r["stream_length"]: r for r in fig.rows}
+    # binary best energy 2e7 pJ; SC energy 1e7 * L / 32 -> below only at L = 32
+    assert [rows[L]["energy_pj_below_binary"] for L in (32, 128, 512)] == [True, False, False]
+    assert all(r["area_um2_below_binary"] for r in fig.rows)  # 1.5 mm^2 < 2 mm^2
+    assert "(kcp, regen weights)" in fig.rows[0]["design"]  # the mapping is shown
+    _saved(fig, tmp_path)
+
+
+def test_sc_vs_binary_absent_with_one_length():
+    res = syn.estimate_results()
+    res["estimates"] = [e for e in res["estimates"] if e["total"]["accel"] != "sc-64x64-L128"][:3]
+    assert sc_vs_binary(res) is None
+
+
+def test_training_curves(tmp_path):
+    fig = training_curves(syn.train_results(), "t")
+    assert [r["epoch"] for r in fig.rows] == [1, 2, 3]
+    assert "90.00% final" in fig.title
+    _saved(fig, tmp_path)
+
+
+def test_recast_figures(tmp_path):
+    runs = [("seed0", syn.recast_results(0)), ("seed1", syn.recast_results(1))]
+    acc = accuracy_vs_latency(runs)
+    assert {r["accel_kind"] for r in acc.rows} == {"binary", "sc"} and len(acc.fig.axes) == 2
+    assert len(acc.rows) == 2 * 4 * 2
+    _saved(acc, tmp_path)
+    red = reduction_vs_speedup(runs)
+    pruned = next(r for r in red.rows if r["model"] == "pruned")
+    assert pruned["param_reduction"] == pytest.approx(3.0)
+    assert pruned["measured_speedup"] == pytest.approx(4e-3 / 3.6e-3)
+    assert len(red.rows) == 2 * 3  # teacher is the reference, not a point
+    _saved(red, tmp_path)
+    loss = matching_loss(runs)
+    assert len(loss.rows) == 2 * 9 and len(loss.fig.axes[0].get_lines()) == 2 * 3
+    _saved(loss, tmp_path)
+
+
+def test_pareto_front_keeps_only_undominated_points():
+    pts = [(1.0, 0.5), (2.0, 0.7), (3.0, 0.6), (0.5, 0.4), (2.0, 0.65), (4.0, 0.9)]
+    assert pareto_front(pts) == [(0.5, 0.4), (1.0, 0.5), (2.0, 0.7), (4.0, 0.9)]
+
+
+def test_nas_pareto_per_method_with_seeds(tmp_path):
+    runs = [(f"{m}-{s}", syn.search_results(m, s)) for m in ("inheritednas-latency", "random") for s in (0, 1)]
+    fig = pareto(runs)
+    finals = [r for r in fig.rows if r["point"] == "final"]
+    assert sorted((r["method"], r["seed"]) for r in finals) == [("inheritednas-latency", 0), ("inheritednas-latency", 1),
+                                                                 ("random", 0), ("random", 1)]
+    front = [(r["latency_s"], r["accuracy"]) for r in fig.rows if r["point"] == "front" and r["method"] == "random"]
+    assert (4e-4, 0.81) not in front and front == sorted(front)
+    _saved(fig, tmp_path)
+    ops = ops_per_stage("a", syn.search_results())
+    count = {(r["stage"], r["op"]): r["count"] for r in ops.rows}
+    assert count[("stage1", "sep_conv_3x3")] == 2 and count[("stage2", "sep_conv_3x3")] == 0
+    _saved(ops, tmp_path)
+
+
+def test_dse_convergence_is_the_running_best(tmp_path):
+    fig = convergence([("c", syn.dse_confuciux())])
+    rl = [r["best"] for r in fig.rows if r["method"] == "rl"]
+    assert rl == [9.0, 7.0, 7.0, 5.0]
+    _saved(fig, tmp_path)
+
+
+def test_confuciux_table_shown_on_the_page(tmp_path):
+    fig = confuciux_table([("c", syn.dse_confuciux())])
+    assert fig.show_table and len(fig.rows) == 6
+    assert {"pes", "buffer_bytes", "latency_cycles"} <= set(fig.columns)
+    _saved(fig, tmp_path)
+
+
+def test_evolver_skip_ratio_and_precisions(tmp_path):
+    fig = evolver_choice("e", syn.dse_evolver())
+    assert "37.0% skipped" in fig.fig.axes[1].get_title()
+    assert fig.rows[:2] == [{"layer": "conv1", "stream_length": 256}, {"layer": "fc", "stream_length": 64}]
+    _saved(fig, tmp_path)
+
+
+def test_palette_is_okabe_ito():
+    assert PALETTE[:3] == ("#0072B2", "#E69F00", "#009E73") and len(set(PALETTE)) == 8

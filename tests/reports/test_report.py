@@ -1,0 +1,150 @@
+"""`scnas report` end to end on synthetic run directories: the page, its files and warnings."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from reports.report import ReportError, build_report
+from reports.runs import load_runs
+from scnas.cli import main
+from tests.reports import synthetic as syn
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.src, self.href = [], []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.src.append(a["src"])
+        if tag == "a" and not a.get("href", "#").startswith("#"):
+            self.href.append(a["href"])
+
+
+def _all_runs(root: Path) -> list[Path]:
+    return [syn.write_run(root, "emu", syn.emulate_results(), "emulate"),
+            syn.write_run(root, "est", syn.estimate_results(), "estimate"),
+            syn.write_run(root, "teacher", syn.train_results(), "train"),
+            syn.write_run(root, "recast-s0", syn.recast_results(0), "recast"),
+            syn.write_run(root, "nas-lat", syn.search_results(), "search"),
+            syn.write_run(root, "nas-rand", syn.search_results("random"), "search"),
+            syn.write_run(root, "cfx", syn.dse_confuciux(), "dse"),
+            syn.write_run(root, "evo", syn.dse_evolver(), "dse")]
+
+
+def test_page_lists_every_run_and_every_file_it_links_exists(tmp_path):
+    runs = _all_runs(tmp_path / "runs")
+    rep = build_report(runs, tmp_path / "out")
+    page = rep.index.read_text()
+    assert not rep.warnings
+    for r in runs:
+        assert f"id='run-{r.name}'" in page and str(r) in page
+    for section in ("SC emulation", "Hardware estimator", "Recasting", "Architecture search", "design-space"):
+        assert section in page
+    links = _Links()
+    links.feed(page)
+    assert len(links.src) == len(rep.figures) >= 18
+    for ref in links.src + links.href:
+        assert (rep.index.parent / ref).is_file(), ref
+    assert {Path(h).suffix for h in links.href} == {".svg", ".pdf", ".csv"}
+    assert "scnas emulate --out emu" in page and "2026-12-01 10:00 UTC" in page  # run metadata
+    assert page.count("<table>") == 2  # runs, and the ConfuciuX table
+
+
+def test_kind_from_results_when_config_is_missing(tmp_path):
+    run = syn.write_run(tmp_path, "old", syn.emulate_results())
+    runs, warnings = load_runs([run])
+    assert runs[0].kind == "emulate" and not warnings
+    assert runs[0].meta["command"] == "scnas emulate" and runs[0].meta["version"] == "unknown"
+
+
+def test_malformed_and_missing_files_become_warnings(tmp_path):
+    good = syn.write_run(tmp_path, "good", syn.emulate_results(), "emulate")
+    bad_json = tmp_path / "badjson"
+    bad_json.mkdir()
+    (bad_json / "results.json").write_text('{"settings": [')
+    no_results = tmp_path / "empty"
+    no_results.mkdir()
+    broken = syn.emulate_results()
+    del broken["settings"][0]["layer_error"]
+    missing_key = syn.write_run(tmp_path, "missing-key", broken, "emulate")
+    listed = syn.write_run(tmp_path, "list", [1, 2])
+    rep = build_report([good, bad_json, no_results, missing_key, listed, tmp_path / "nowhere"], tmp_path / "out")
+    page = rep.index.read_text()
+    assert len(rep.warnings) == 5
+    for needle in (f"{bad_json}/results.json: not valid JSON", f"{no_results}/results.json: missing",
+                   f"{missing_key}/results.json: malformed emulate results (KeyError: 'layer_error'",
+                   f"{listed}/results.json: holds a list", f"{tmp_path / 'nowhere'}: not a run directory"):
+        assert any(w.startswith(needle) for w in rep.warnings), needle
+        assert needle.split(":")[0] in page
+    assert "Warnings (5)" in page
+    assert [r.name for r in rep.runs] == ["good", "missing-key"]
+    assert len(rep.figures) == 3  # the good run's figures are still there
+
+
+def test_same_named_runs_get_distinct_names_and_files(tmp_path):
+    a = syn.write_run(tmp_path / "a", "demo", syn.emulate_results(), "emulate")
+    b = syn.write_run(tmp_path / "b", "demo", syn.emulate_results(), "emulate")
+    rep = build_report([a, b, a], tmp_path / "out")
+    assert [r.name for r in rep.runs] == ["demo", "demo-2"]
+    assert len({paths["png"] for _, paths in rep.figures}) == 6
+    assert any("given twice" in w for w in rep.warnings)
+
+
+def test_cli_report_prints_the_page_path(tmp_path, capsys):
+    runs = _all_runs(tmp_path / "runs")[:2]
+    assert main(["report", *map(str, runs), "--out", str(tmp_path / "rep")]) == 0
+    out = capsys.readouterr().out
+    assert f"report: {(tmp_path / 'rep' / 'index.html').resolve()}" in out
+
+
+def test_cli_out_that_is_a_file_exits_2(tmp_path, capsys):
+    run = syn.write_run(tmp_path, "emu", syn.emulate_results(), "emulate")
+    (tmp_path / "f").write_text("x")
+    assert main(["report", str(run), "--out", str(tmp_path / "f")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"scnas: error: --out {tmp_path / 'f'} is a file; give a directory for the report."
+    with pytest.raises(ReportError, match="cannot write the report"):
+        build_report([run], tmp_path / "f" / "sub")
+
+
+def test_real_commands_record_how_they_were_made(tmp_path, capsys):
+    out = tmp_path / "est"
+    assert main(["estimate", "--model", "lenet5", "--accel", "systolic-32x32-ws", "--out", str(out)]) == 0
+    rep = build_report([out], tmp_path / "rep")
+    meta = rep.runs[0].meta
+    assert meta["command"].startswith("scnas estimate --model lenet5") and meta["version"] != "unknown"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", meta["date"])
+    assert not rep.warnings and len(rep.figures) == 4
+
+
+def test_reports_imports_none_of_the_simulator():
+    for path in (ROOT / "reports").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not [n for n in names if n.split(".")[0] in ("sc_accel", "recast", "nas", "scnas")], path
+    code = ("import sys, reports.report; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sc_accel', 'recast', 'nas', 'scnas')))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          check=True).stdout.strip() == "[]"
+
+
+def test_results_json_is_only_read(tmp_path):
+    run = syn.write_run(tmp_path, "emu", syn.emulate_results(), "emulate")
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    build_report([run], tmp_path / "out")
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+    assert json.loads((run / "results.json").read_text())["model"] == "lenet5"
