@@ -73,11 +73,14 @@ def evolver_choice(run: str, r: dict) -> Figure:
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 4.0), gridspec_kw={"width_ratios": [3, 1]})
     key = "stream_length" if all("stream_length" in x for x in ev["layers"]) else "bits"
     names = [x["layer"] for x in ev["layers"]]
-    ax.bar(range(len(names)), [x[key] for x in ev["layers"]], color=color(0))
+    vals = [x[key] for x in ev["layers"]]
+    bars = ax.bar(range(len(names)), vals, color=color(0))
+    ax.bar_label(bars, fontsize=8)
     ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
     ax.set_ylabel("stream length L (bits)" if key == "stream_length" else "bits")
     if key == "stream_length":
         ax.set_yscale("log", base=2)
+        ax.set_ylim(min(vals) / 4, max(vals) * 2)  # log bars need a floor below the shortest
     op = ev.get("operating_point", {})
     ax.set_title(f"chosen per layer; V/F {op.get('voltage_v', '?')} V / {op.get('frequency_hz', 0) / 1e6:.0f} MHz")
     skipped, total = ev["skipped"], ev["policies"]

@@ -8,9 +8,9 @@ import matplotlib.pyplot as plt
 
 from reports.figure import Figure
 from reports.plots import curves, read_results, save_figure, setting_label
-from reports.style import PALETTE, color, marker, styled
+from reports.style import LINESTYLES, PALETTE, color, marker, styled
 
-__all__ = ["accuracy_vs_length", "error_vs_length", "layer_error", "emulation_figures", "plot_emulation"]
+__all__ = ["curve_styles", "accuracy_vs_length", "error_vs_length", "layer_error", "emulation_figures", "plot_emulation"]
 
 _SETTING_COLUMNS = ["setting", "sng", "share", "upscale", "maxpool", "mode", "stream_length"]
 
@@ -20,12 +20,30 @@ def _setting_row(s: dict) -> dict:
     return {"setting": setting_label(c), **{k: c[k] for k in _SETTING_COLUMNS[1:]}}
 
 
+def curve_styles(res: dict) -> dict[str, dict]:
+    """Line style per setting label: colour = generator kind, line style = sharing degree,
+    marker filled = up-scaling on, marker shape = max pooling and mode; so the three
+    dimensions a reader compares stay apart in one plot."""
+    configs = {setting_label(s["config"]): s["config"] for s in res["settings"]}
+    sngs = sorted({c["sng"] for c in configs.values()})
+    shares = sorted({c["share"] for c in configs.values()})
+    rest = sorted({(c["maxpool"], c["mode"]) for c in configs.values()})
+    out = {}
+    for label, c in configs.items():
+        col = color(sngs.index(c["sng"]))
+        out[label] = {"color": col, "ls": LINESTYLES[shares.index(c["share"]) % len(LINESTYLES)],
+                      "marker": marker(rest.index((c["maxpool"], c["mode"]))),
+                      "mfc": col if c["upscale"] else "white"}
+    return out
+
+
 def accuracy_vs_length(res: dict, name: str = "emulate") -> Figure:
-    """Top-1 accuracy over L, one curve per generator / sharing / up-scaling setting; float
-    and fixed point as horizontal lines."""
+    """Top-1 accuracy over L, one curve per setting (colour: generator kind, line: sharing,
+    filled marker: up-scaling); float and fixed point as horizontal lines."""
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for i, (label, pts) in enumerate(curves(res, "accuracy").items()):
-        ax.plot([p[0] for p in pts], [100 * p[1] for p in pts], color=color(i), marker=marker(i), label=label)
+    styles = curve_styles(res)
+    for label, pts in curves(res, "accuracy").items():
+        ax.plot([p[0] for p in pts], [100 * p[1] for p in pts], label=label, **styles[label])
     fx = res["fixed_point"]
     ax.axhline(100 * res["float_accuracy"], color=PALETTE[-1], ls="--", lw=1, label="float")
     ax.axhline(100 * fx["accuracy"], color="0.45", ls=":", lw=1.2, label=f"fixed point {fx['bits']}-bit")
@@ -47,8 +65,9 @@ def error_vs_length(res: dict, name: str = "emulate") -> Figure:
     through the worst shortest-L point (the Bernoulli rate; low-discrepancy streams fall faster)."""
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     anchor = None
-    for i, (label, pts) in enumerate(curves(res, "error").items()):
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], color=color(i), marker=marker(i), label=label)
+    styles = curve_styles(res)
+    for label, pts in curves(res, "error").items():
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], label=label, **styles[label])
         if pts and (anchor is None or pts[0][1] > anchor[1]):
             anchor = pts[0]
     if anchor is not None:

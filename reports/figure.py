@@ -12,7 +12,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["Figure", "FORMATS", "save_figure_set", "slug"]
+from reports.style import plain_log  # noqa: E402
+
+__all__ = ["Figure", "FORMATS", "save_figure_set", "slug", "finish", "write_table"]
 
 FORMATS = ("png", "svg", "pdf")
 
@@ -44,7 +46,7 @@ def save_figure_set(figure: Figure, out_dir: str | Path, formats: tuple[str, ...
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
-    figure.fig.tight_layout()
+    finish(figure.fig)
     for fmt in formats:
         paths[fmt] = out / f"{figure.name}.{fmt}"
         figure.fig.savefig(paths[fmt], dpi=dpi, metadata=_metadata(fmt))
@@ -52,6 +54,13 @@ def save_figure_set(figure: Figure, out_dir: str | Path, formats: tuple[str, ...
     paths["csv"] = out / f"{figure.name}.csv"
     write_table(figure.columns, figure.rows, paths["csv"])
     return paths
+
+
+def finish(fig: plt.Figure) -> None:
+    """Last touches before saving: plain numbers on log axes, tight layout."""
+    for ax in fig.axes:
+        plain_log(ax)
+    fig.tight_layout()
 
 
 def write_table(columns: list[str], rows: list[dict], path: Path) -> None:

@@ -24,9 +24,11 @@ table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0}
 th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}
 th{background:#eef4fa}.warn{background:#fff4e0;border-left:4px solid #D55E00;padding:.6rem 1rem}
 figure{margin:1.4rem 0;padding:.6rem;border:1px solid #e3e3e3;border-radius:4px}
-figure img{max-width:min(100%,900px);height:auto;display:block}figcaption{font-size:.9rem;margin-top:.4rem}
+figure img{max-width:100%;height:auto;display:block}figcaption{font-size:.9rem;margin-top:.4rem}
 .files a{margin-right:.8rem}pre{background:#f6f6f6;padding:.5rem;overflow-x:auto;font-size:.8rem}
 code{font-size:.85rem}nav a{margin-right:1rem}
+.figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,500px),1fr));gap:0 1rem}
+.figs figure.wide{grid-column:1/-1}.skipped td{color:#8a4b00}
 """
 
 
@@ -41,7 +43,7 @@ def _version() -> str:
         return "unknown"
 
 
-def _runs_table(runs: list[Run], out: Path) -> str:
+def _runs_table(runs: list[Run], skipped: list[Path]) -> str:
     head = "<tr><th>run</th><th>kind</th><th>model</th><th>dataset</th><th>seed</th><th>command</th>" \
            "<th>scnas version</th><th>date</th><th>config</th></tr>"
     rows = []
@@ -54,6 +56,8 @@ def _runs_table(runs: list[Run], out: Path) -> str:
                     f"<td>{_e(m['seed'])}</td><td><code>{_e(m['command'])}</code></td><td>{_e(m['version'])}</td>"
                     f"<td>{_e(m['date'])}</td><td><details><summary>config.toml</summary><pre>{_e(config)}</pre>"
                     "</details></td></tr>")
+    rows += [f"<tr class='skipped'><td><small>{_e(p)}</small></td><td colspan='8'>not shown: "
+             "<a href='#warnings'>see the warnings</a></td></tr>" for p in skipped]
     return f"<table>{head}{''.join(rows)}</table>"
 
 
@@ -72,15 +76,17 @@ def _figure(fig: Figure, files: dict[str, Path], out: Path) -> str:
     rel = {k: Path(os.path.relpath(p, out)).as_posix() for k, p in files.items()}
     links = " ".join(f"<a href='{_e(rel[k])}'>{k.upper()}</a>" for k in ("svg", "pdf", "csv") if k in rel)
     table = _table(fig) if fig.show_table else ""
-    return (f"<figure id='{_e(fig.name)}'><img src='{_e(rel['png'])}' alt='{_e(fig.title)}'>"
+    w, h = fig.fig.get_size_inches()
+    wide = " class='wide'" if fig.show_table or w / h > 2 or w > 8 else ""
+    return (f"<figure id='{_e(fig.name)}'{wide}><img src='{_e(rel['png'])}' alt='{_e(fig.title)}'>"
             f"<figcaption><b>{_e(fig.title)}</b>. {_e(fig.caption)} <span class='files'>{links}</span>"
             f"</figcaption>{table}</figure>")
 
 
 def write_page(path: Path, runs: list[Run], figures: dict[str, list[tuple[Figure, dict[str, Path]]]],
-               warnings: list[str], argv: str = "", date: str = "") -> Path:
-    """Write index.html: header with how it was made, warnings, the runs, then one section per
-    kind of run that has figures."""
+               warnings: list[str], argv: str = "", date: str = "", skipped: list[Path] = ()) -> Path:
+    """Write index.html: header with how it was made, warnings, the runs (and the directories
+    given that could not be shown), then one section per kind of run that has figures."""
     out = path.parent
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>scnas report</title>"
              f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{_CSS}</style>"
@@ -93,10 +99,10 @@ def write_page(path: Path, runs: list[Run], figures: dict[str, list[tuple[Figure
     if warnings:
         items = "".join(f"<li>{_e(w)}</li>" for w in warnings)
         parts.append(f"<div class='warn' id='warnings'><b>Warnings ({len(warnings)})</b><ul>{items}</ul></div>")
-    parts.append(f"<h2 id='runs'>Runs</h2>{_runs_table(runs, out)}")
+    parts.append(f"<h2 id='runs'>Runs</h2>{_runs_table(runs, list(skipped))}")
     for k in shown:
-        parts.append(f"<h2 id='{k}'>{_e(SECTIONS[k])}</h2>")
-        parts += [_figure(f, files, out) for f, files in figures[k]]
+        parts.append(f"<h2 id='{k}'>{_e(SECTIONS[k])}</h2><div class='figs'>")
+        parts += [_figure(f, files, out) for f, files in figures[k]] + ["</div>"]
     parts.append("</body></html>")
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text("\n".join(parts) + "\n")

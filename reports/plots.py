@@ -12,6 +12,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from reports.figure import finish  # noqa: E402
+
 __all__ = ["curves", "read_results", "save_figure", "setting_label"]
 
 
@@ -25,7 +27,7 @@ def read_results(results: str | Path, out_dir: str | Path | None) -> tuple[dict,
 
 def save_figure(fig: plt.Figure, path: Path, dpi: int = 150) -> Path:
     """Lay out, write and close a figure; return its path."""
-    fig.tight_layout()
+    finish(fig)
     fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path

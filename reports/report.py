@@ -20,7 +20,7 @@ from reports.fig_estimate import estimate_figures
 from reports.fig_nas import nas_figures
 from reports.fig_recast import recast_figures
 from reports.fig_train import training_curves
-from reports.figure import Figure, save_figure_set, slug
+from reports.figure import FORMATS, Figure, save_figure_set, slug
 from reports.html import SECTIONS, write_page
 from reports.runs import Run, load_runs
 from reports.style import styled
@@ -65,7 +65,9 @@ def build_report(run_dirs: list[str | Path], out: str | Path, argv: str = "") ->
                 figures[kind] += _draw(lambda m=mine, b=build: b([(slug(r.name), r.results) for r in m]),
                                        mine, out, warnings)
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    index = write_page(out / "index.html", runs, figures, warnings, argv=argv, date=now)
+    shown = {r.path.resolve() for r in runs}
+    skipped = list(dict.fromkeys(Path(p) for p in run_dirs if Path(p).resolve() not in shown))
+    index = write_page(out / "index.html", runs, figures, warnings, argv=argv, date=now, skipped=skipped)
     return Report(index, runs, [f for fs in figures.values() for f in fs], warnings)
 
 
@@ -92,6 +94,9 @@ def _prepare(out: Path) -> Path:
         probe = out / ".write-test"
         probe.write_text("")
         probe.unlink()
+        for old in (out / "figures").iterdir():  # a rerun into the same directory shows no stale figure
+            if old.is_file() and old.suffix.lstrip(".") in (*FORMATS, "csv"):
+                old.unlink()
     except OSError as e:
         raise ReportError(f"cannot write the report to {out} ({e.strerror}); choose another --out.") from None
     return out

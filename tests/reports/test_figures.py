@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from reports.fig_dse import confuciux_table, convergence, evolver_choice
-from reports.fig_emulation import accuracy_vs_length, error_vs_length, layer_error
+from reports.fig_emulation import accuracy_vs_length, curve_styles, error_vs_length, layer_error
 from reports.fig_estimate import energy_breakdown, layer_bars, sc_vs_binary, totals
 from reports.fig_nas import ops_per_stage, pareto, pareto_front
 from reports.fig_recast import accuracy_vs_latency, matching_loss, reduction_vs_speedup
@@ -170,3 +170,25 @@ def test_evolver_skip_ratio_and_precisions(tmp_path):
 
 def test_palette_is_okabe_ito():
     assert PALETTE[:3] == ("#0072B2", "#E69F00", "#009E73") and len(set(PALETTE)) == 8
+
+
+def test_curve_styles_encode_generator_sharing_and_upscaling():
+    res = syn.emulate_results()
+    extra = []
+    for s in res["settings"][:3]:
+        extra.append({**s, "config": {**s["config"], "share": 8, "upscale": False}})
+    res["settings"] += extra
+    st = curve_styles(res)
+    lfsr1, sobol1 = st["lfsr share=1 upscale max=or bit"], st["sobol share=1 upscale max=or bit"]
+    lfsr8 = st["lfsr share=8 no-upscale max=or bit"]
+    assert lfsr1["color"] != sobol1["color"] and lfsr1["ls"] == sobol1["ls"]
+    assert lfsr8["color"] == lfsr1["color"] and lfsr8["ls"] != lfsr1["ls"]
+    assert lfsr1["mfc"] == lfsr1["color"] and lfsr8["mfc"] == "white"
+
+
+def test_log_axes_get_plain_tick_labels(tmp_path):
+    fig = error_vs_length(syn.emulate_results(), "run")
+    _saved(fig, tmp_path)
+    ax = fig.fig.axes[0]
+    labels = [t.get_text() for t in ax.xaxis.get_ticklabels() if t.get_text()]
+    assert "256" in labels and not any("^" in t for t in labels)

@@ -90,6 +90,7 @@ def test_malformed_and_missing_files_become_warnings(tmp_path):
         assert any(w.startswith(needle) for w in rep.warnings), needle
         assert needle.split(":")[0] in page
     assert "Warnings (5)" in page
+    assert page.count("<tr class='skipped'>") == 4  # every run given is listed, shown or not
     assert [r.name for r in rep.runs] == ["good", "missing-key"]
     assert len(rep.figures) == 3  # the good run's figures are still there
 
@@ -148,3 +149,31 @@ def test_results_json_is_only_read(tmp_path):
     build_report([run], tmp_path / "out")
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before
     assert json.loads((run / "results.json").read_text())["model"] == "lenet5"
+
+
+def test_rerun_into_the_same_directory_drops_stale_figures(tmp_path):
+    emu = syn.write_run(tmp_path, "emu", syn.emulate_results(), "emulate")
+    est = syn.write_run(tmp_path, "est", syn.estimate_results(), "estimate")
+    first = build_report([emu, est], tmp_path / "out")
+    second = build_report([emu], tmp_path / "out")
+    left = sorted(p.name for p in (tmp_path / "out" / "figures").iterdir())
+    assert len(first.figures) == 8 and len(second.figures) == 3
+    assert left == sorted(p.name for _, files in second.figures for p in files.values())
+
+
+def test_hostile_names_and_files_are_escaped_or_warned(tmp_path):
+    evil = syn.write_run(tmp_path, "<script>alert(1)</script>", syn.emulate_results(), "emulate")
+    (evil / "config.toml").write_text('command = "emulate"\nseed = 1\nnote = "</pre><img src=x onerror=alert(2)>"\n')
+    binary = tmp_path / "binary"
+    binary.mkdir()
+    (binary / "results.json").write_bytes(b"\xff\xfe\x00garbage")
+    bad_toml = syn.write_run(tmp_path, "badtoml", syn.train_results())
+    (bad_toml / "config.toml").write_text("command = [unclosed\n")
+    rep = build_report([evil, binary, bad_toml], tmp_path / "out")
+    page = rep.index.read_text()
+    assert "<script>" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;" in page
+    assert any(w.startswith(f"{binary}/results.json: not valid JSON") for w in rep.warnings)
+    assert any(w.startswith(f"{bad_toml}/config.toml: not valid TOML") for w in rep.warnings)
+    assert [r.kind for r in rep.runs] == ["emulate", "train"]  # the bad config falls back to the results
+    assert all(paths["png"].parent == tmp_path / "out" / "figures" for _, paths in rep.figures)
