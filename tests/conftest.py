@@ -1,4 +1,8 @@
-"""Shared fixtures: deterministic RNGs and a thread-count switch for numba."""
+"""Shared fixtures: deterministic RNGs and a thread-count switch for numba.
+
+Hypothesis runs derandomized with no example database, so every property test draws the same
+examples on every machine and a failure reproduces (the suite's seeds are all fixed).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,10 @@ import contextlib
 import numba
 import numpy as np
 import pytest
+from hypothesis import settings
+
+settings.register_profile("scnas", derandomize=True, database=None)
+settings.load_profile("scnas")
 
 
 @pytest.fixture

@@ -93,7 +93,8 @@ class _Cat(nn.Module):
         return torch.cat([x, torch.relu(self.conv(x))], 1)
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True,
+          database=None)
 @given(net_specs())
 def test_random_nets_error_falls_like_one_over_sqrt_length(desc):
     cin, spec, n_flat, n_out, seed = desc
@@ -106,7 +107,7 @@ def test_random_nets_error_falls_like_one_over_sqrt_length(desc):
     # carries the quantisation error); total error: against the float model.
     twin = {L: fixed_point(net, x, int(np.log2(L)))(x) for L in (64, 1024)}
     noise, total = {}, {}
-    for sng, seeds in (("bernoulli", 4), ("sobol", 1)):
+    for sng, seeds in (("bernoulli", 8), ("sobol", 1)):
         y = {L: [emulate(net, x, SCConfig(sng=sng, seed=seed + k, stream_length=L)) for k in range(seeds)]
              for L in (64, 1024)}
         noise[sng] = {L: float(np.sqrt(np.mean([_rel_err(v, twin[L]) ** 2 for v in y[L]]))) for L in y}
@@ -114,9 +115,10 @@ def test_random_nets_error_falls_like_one_over_sqrt_length(desc):
     assume(noise["bernoulli"][1024] > 0)  # all-zero activations: nothing stochastic left
     # Bernoulli: RMS error ~ 1/sqrt(L), a 4x drop from 64 to 1024 bits. When ReLUs leave only
     # a few active units, all outputs share those few noise terms, so the mean square is taken
-    # over 4 seeds; the ratio is then 4 within about +-35% even with 2 active units (the
-    # spread of a chi-square with 8 degrees of freedom), so more than 2.5x is required.
-    assert noise["bernoulli"][64] / noise["bernoulli"][1024] > 2.5, noise
+    # over 8 seeds: with k >= 2 active units each mean square is a chi-square with >= 16
+    # degrees of freedom, the ratio of the two RMS values is 4 sqrt(F(16, 16)), and its 0.1%
+    # quantile is 1.75. (Hypothesis is derandomized: the same nets on every run.)
+    assert noise["bernoulli"][64] / noise["bernoulli"][1024] > 1.75, noise
     # Low-discrepancy streams: error ~ 1/L per product, so they beat Bernoulli at 1024 bits.
     assert noise["sobol"][1024] < noise["bernoulli"][1024], noise
     for sng in total:
