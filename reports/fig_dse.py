@@ -50,7 +50,7 @@ def confuciux_table(runs: list[tuple[str, dict]]) -> Figure:
     rows = [{"run": run, **t} for run, r in runs for t in r["table"]]
     groups = list(dict.fromkeys((t["platform"], t["model"]) for t in rows))
     methods = list(dict.fromkeys(t["method"] for t in rows))
-    fig, ax = plt.subplots(figsize=(max(6.4, 1.6 * len(groups) + 2), 4.2))
+    fig, ax = plt.subplots(figsize=(min(24.0, max(6.4, 1.6 * len(groups) + 2)), 4.2))
     w = 0.8 / len(methods)
     for j, m in enumerate(methods):
         vals = [next((t["latency_cycles"] for t in rows if (t["platform"], t["model"]) == g and t["method"] == m),
@@ -86,7 +86,7 @@ def evolver_choice(run: str, r: dict) -> Figure:
     skipped, total = ev["skipped"], ev["policies"]
     ax2.bar(["evaluated", "skipped"], [total - skipped, skipped], color=[color(2), color(3)])
     ax2.set_ylabel("policies")
-    ax2.set_title(f"{100 * skipped / total:.1f}% skipped as outliers")
+    ax2.set_title(f"{100 * skipped / total:.1f}% skipped as outliers" if total else "no policy tried")
     title = f"Evolver ({run}): chosen precision and outlier skipping"
     fig.suptitle(title)
     rows = [{"layer": x["layer"], key: x[key]} for x in ev["layers"]]

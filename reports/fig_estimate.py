@@ -25,14 +25,15 @@ def _label(t: dict) -> str:
 def layer_bars(res: dict, key: str, name: str = "estimate") -> Figure:
     """Per-layer latency_s or energy_pj, one bar group per layer, one bar per accelerator."""
     ests = res["estimates"]
-    names = [r["name"] for r in ests[0]["layers"]]
+    names = list(dict.fromkeys(r["name"] for e in ests for r in e["layers"]))  # all layers, in order
     x = np.arange(len(names))
     width = 0.8 / len(ests)
     unit, scale = ("latency (us)", 1e6) if key == "latency_s" else ("energy (uJ)", 1e-6)
-    fig, ax = plt.subplots(figsize=(max(6.4, 0.35 * len(names) + 2), 4.2))
+    fig, ax = plt.subplots(figsize=(min(24.0, max(6.4, 0.35 * len(names) + 2)), 4.2))
     for i, e in enumerate(ests):
         t = e["total"]
-        ax.bar(x + i * width, [r[key] * scale for r in e["layers"]], width, color=color(i),
+        by_name = {r["name"]: r[key] * scale for r in e["layers"]}
+        ax.bar(x + i * width, [by_name.get(n, np.nan) for n in names], width, color=color(i),
                hatch=_HATCH.get(t.get("kind"), ""), edgecolor="white", lw=0, label=_label(t))
     ax.set_yscale("log")
     ax.set_xticks(x + 0.4 - width / 2, names, rotation=90)
@@ -74,7 +75,7 @@ def totals(res: dict, name: str = "estimate") -> Figure:
 def energy_breakdown(res: dict, name: str = "estimate") -> Figure:
     """Energy per accelerator stacked by component (MACs, local, SRAM, DRAM, SNGs, ...)."""
     ts = [e["total"] for e in res["estimates"]]
-    fig, ax = plt.subplots(figsize=(max(6.4, 0.9 * len(ts) + 2), 4.2))
+    fig, ax = plt.subplots(figsize=(min(24.0, max(6.4, 0.9 * len(ts) + 2)), 4.2))
     bottom = np.zeros(len(ts))
     rows = []
     for j, part in enumerate(PARTS):

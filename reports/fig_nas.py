@@ -69,7 +69,7 @@ def ops_per_stage(run: str, r: dict) -> Figure:
     stages = r["stages"]
     ops = sorted({op for s in stages for op in s["ops"]})
     counts = np.array([[Counter(s["ops"])[op] for s in stages] for op in ops])
-    fig, ax = plt.subplots(figsize=(max(4.5, 1.1 * len(stages) + 3), max(3.0, 0.4 * len(ops) + 1.5)))
+    fig, ax = plt.subplots(figsize=(min(24.0, max(4.5, 1.1 * len(stages) + 3)), min(24.0, max(3.0, 0.4 * len(ops) + 1.5))))
     im = ax.imshow(counts, cmap="cividis", aspect="auto")
     ax.set_xticks(range(len(stages)), [s["name"] for s in stages])
     ax.set_yticks(range(len(ops)), ops)
@@ -87,4 +87,5 @@ def ops_per_stage(run: str, r: dict) -> Figure:
 
 def nas_figures(runs: list[tuple[str, dict]]) -> list[Figure]:
     """The Pareto figure over all search runs and the op map of each run that lists stages."""
-    return [pareto(runs)] + [ops_per_stage(run, r) for run, r in runs if r.get("stages")]
+    return [pareto(runs)] + [ops_per_stage(run, r) for run, r in runs
+                             if any(s["ops"] for s in r.get("stages") or [])]

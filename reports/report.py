@@ -8,6 +8,7 @@ in a warning on the page; the rest of the report is still written.
 from __future__ import annotations
 
 import traceback
+import warnings as warnings_module
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,6 +24,7 @@ from reports.fig_train import training_curves
 from reports.figure import FORMATS, Figure, save_figure_set, slug
 from reports.html import SECTIONS, write_page
 from reports.runs import Run, load_runs
+from reports.schema import problems
 from reports.style import styled
 
 __all__ = ["ReportError", "Report", "build_report"]
@@ -43,7 +45,7 @@ class Report:
 
 
 # Per-run figure builders and builders over all runs of a kind (seeds, methods side by side).
-_PER_RUN = {"train": lambda run: [training_curves(run.results, slug(run.name))],
+_PER_RUN = {"train": lambda run: [training_curves(run.results, slug(run.name))] if run.results["history"] else [],
             "emulate": lambda run: emulation_figures(run.results, slug(run.name)),
             "estimate": lambda run: estimate_figures(run.results, slug(run.name))}
 _PER_KIND = {"recast": recast_figures, "search": nas_figures, "dse": dse_figures}
@@ -54,13 +56,18 @@ def build_report(run_dirs: list[str | Path], out: str | Path, argv: str = "") ->
     """Read the runs, draw their figures into out/figures and write out/index.html."""
     out = _prepare(Path(out))
     runs, warnings = load_runs(run_dirs)
+    drawable = [r for r in runs if _valid(r, warnings)]
     figures: dict[str, list[tuple[Figure, dict[str, Path]]]] = {k: [] for k in SECTIONS}
-    with styled():
-        for run in runs:
+    with styled(), warnings_module.catch_warnings():
+        warnings_module.filterwarnings("ignore", message="Tight layout not applied")  # huge figures
+        for run in drawable:
             if run.kind in _PER_RUN:
-                figures[run.kind] += _draw(lambda r=run: _PER_RUN[r.kind](r), [run], out, warnings)
+                drawn = _draw(lambda r=run: _PER_RUN[r.kind](r), [run], out, warnings)
+                if not drawn:
+                    warnings.append(f"{run.path / 'results.json'}: nothing to draw yet (an unfinished run?).")
+                figures[run.kind] += drawn
         for kind, build in _PER_KIND.items():
-            mine = [r for r in runs if r.kind == kind]
+            mine = [r for r in drawable if r.kind == kind]
             if mine:
                 figures[kind] += _draw(lambda m=mine, b=build: b([(slug(r.name), r.results) for r in m]),
                                        mine, out, warnings)
@@ -69,6 +76,15 @@ def build_report(run_dirs: list[str | Path], out: str | Path, argv: str = "") ->
     skipped = list(dict.fromkeys(Path(p) for p in run_dirs if Path(p).resolve() not in shown))
     index = write_page(out / "index.html", runs, figures, warnings, argv=argv, date=now, skipped=skipped)
     return Report(index, runs, [f for fs in figures.values() for f in fs], warnings)
+
+
+def _valid(run: Run, warnings: list[str]) -> bool:
+    """Check the run's results against its kind's layout; a problem becomes a warning."""
+    found = problems(run.kind, run.results)
+    if found:
+        warnings.append(f"{run.path / 'results.json'}: malformed {run.kind} results: {'; '.join(found)}; "
+                        "its figures are left out.")
+    return not found
 
 
 def _draw(build, runs: list[Run], out: Path, warnings: list[str]) -> list[tuple[Figure, dict[str, Path]]]:

@@ -85,7 +85,7 @@ def test_malformed_and_missing_files_become_warnings(tmp_path):
     page = rep.index.read_text()
     assert len(rep.warnings) == 5
     for needle in (f"{bad_json}/results.json: not valid JSON", f"{no_results}/results.json: missing",
-                   f"{missing_key}/results.json: malformed emulate results (KeyError: 'layer_error'",
+                   f"{missing_key}/results.json: malformed emulate results: settings[0].layer_error is missing",
                    f"{listed}/results.json: holds a list", f"{tmp_path / 'nowhere'}: not a run directory"):
         assert any(w.startswith(needle) for w in rep.warnings), needle
         assert needle.split(":")[0] in page
@@ -177,3 +177,38 @@ def test_hostile_names_and_files_are_escaped_or_warned(tmp_path):
     assert any(w.startswith(f"{bad_toml}/config.toml: not valid TOML") for w in rep.warnings)
     assert [r.kind for r in rep.runs] == ["emulate", "train"]  # the bad config falls back to the results
     assert all(paths["png"].parent == tmp_path / "out" / "figures" for _, paths in rep.figures)
+
+
+@pytest.mark.parametrize("kind,mutate,message", [
+    ("emulate", lambda r: r["settings"][1].update(accuracy="high"),
+     "settings[1].accuracy is 'high', not a finite number"),
+    ("emulate", lambda r: r.update(settings=None), "settings is None, not a list"),
+    ("emulate", lambda r: r["settings"][0]["layer_error"].update(fc=float("inf")),
+     "settings[0].layer_error['fc'] is inf, not a finite number"),
+    ("estimate", lambda r: r["estimates"][2]["total"].pop("area_um2"), "estimates[2].total.area_um2 is missing"),
+    ("recast", lambda r: r["models"].pop(0), "models hold 0 teachers; the figures need exactly one per run"),
+    ("search", lambda r: r["stages"][0]["ops"].append(3), "stages[0].ops[3] is 3, not a string"),
+    ("dse", lambda r: r["evolver"].update(skipped=101), "evolver.skipped 101 is outside 0..policies (100)"),
+])
+def test_wrong_fields_are_named_in_the_warning(tmp_path, kind, mutate, message):
+    make = {"emulate": syn.emulate_results, "estimate": syn.estimate_results, "recast": syn.recast_results,
+            "search": syn.search_results, "dse": syn.dse_evolver}[kind]
+    good = syn.write_run(tmp_path, "good", make(), kind)
+    res = make()
+    mutate(res)
+    bad = syn.write_run(tmp_path, "bad", res, kind)
+    rep = build_report([good, bad], tmp_path / "out")
+    assert rep.warnings == [f"{bad}/results.json: malformed {kind} results: {message}; its figures are left out."]
+    assert [r.name for r in rep.runs] == ["good", "bad"] and rep.figures  # the good run is still drawn
+
+
+def test_unfinished_and_uneven_runs(tmp_path):
+    empty = syn.emulate_results()
+    empty["settings"] = []
+    unfinished = syn.write_run(tmp_path, "unfinished", empty, "emulate")
+    est = syn.estimate_results()
+    est["estimates"][1]["layers"] = est["estimates"][1]["layers"][:1]  # a layer missing on one design
+    uneven = syn.write_run(tmp_path, "uneven", est, "estimate")
+    rep = build_report([unfinished, uneven], tmp_path / "out")
+    assert rep.warnings == [f"{unfinished}/results.json: nothing to draw yet (an unfinished run?)."]
+    assert len(rep.figures) == 5

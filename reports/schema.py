@@ -1,0 +1,111 @@
+"""What each kind of results.json must hold before it is drawn, checked in one place so a
+malformed file gets a warning that names the field ("settings[2].accuracy is 'high', not a
+number") instead of a plotting error or, worse, a silently wrong figure.
+
+A spec maps a dotted path to a type name; "[]" walks every item of a list, "{}" every value
+of a mapping. Optional top-level parts are checked only when present.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["SPECS", "OPTIONAL", "problems"]
+
+SPECS: dict[str, dict[str, str]] = {
+    "train": {"model": "str", "dataset": "str", "test_accuracy": "num", "history": "list",
+              "history[].epoch": "num", "history[].loss": "num", "history[].test_accuracy": "num"},
+    "emulate": {"model": "str", "dataset": "str", "float_accuracy": "num", "fixed_point.bits": "num",
+                "fixed_point.accuracy": "num", "settings": "list", "settings[].config": "dict",
+                "settings[].config.stream_length": "num", "settings[].config.sng": "str",
+                "settings[].config.share": "num", "settings[].config.upscale": "bool",
+                "settings[].config.maxpool": "str", "settings[].config.mode": "str",
+                "settings[].accuracy": "num", "settings[].layer_error": "dict", "settings[].layer_error{}": "num"},
+    "estimate": {"model": "str", "input_shape": "list", "estimates": "list", "estimates[].total.accel": "str",
+                 "estimates[].total.dataflow": "str", "estimates[].total.latency_s": "num",
+                 "estimates[].total.energy_pj": "num", "estimates[].total.area_um2": "num",
+                 "estimates[].layers": "list", "estimates[].layers[].name": "str",
+                 "estimates[].layers[].latency_s": "num", "estimates[].layers[].energy_pj": "num"},
+    "recast": {"models": "list", "models[].name": "str", "models[].role": "str", "models[].accuracy": "num",
+               "models[].params": "num", "models[].activation_bytes": "num", "models[].cpu_latency_s": "num",
+               "models[].latency_s": "dict", "models[].latency_s{}": "num"},
+    "search": {"method": "str", "final.accuracy": "num", "final.latency_s": "num"},
+    "dse": {"search": "str", "history": "list", "history[].method": "str", "history[].evaluation": "num",
+            "history[].value": "num"},
+}
+OPTIONAL: dict[str, dict[str, str]] = {
+    "recast": {"block_history": "list", "block_history[].block": "num", "block_history[].epoch": "num",
+               "block_history[].loss": "num"},
+    "search": {"candidates": "list", "candidates[].accuracy": "num", "candidates[].latency_s": "num",
+               "stages": "list", "stages[].name": "str", "stages[].ops": "list", "stages[].ops[]": "str"},
+    "dse": {"table": "list", "table[].platform": "str", "table[].model": "str", "table[].method": "str",
+            "table[].latency_cycles": "num", "evolver.policies": "num", "evolver.skipped": "num",
+            "evolver.layers": "list", "evolver.layers[].layer": "str"},
+}
+
+_TYPES = {"str": (str,), "num": (int, float), "bool": (bool,), "list": (list,), "dict": (dict,)}
+
+
+def problems(kind: str, results: dict, limit: int = 3) -> list[str]:
+    """The first `limit` fields of `results` that are missing or of the wrong type for `kind`."""
+    out: list[str] = []
+    for path, want in SPECS.get(kind, {}).items():
+        out += _check(results, _split(path), want, "")
+    for path, want in OPTIONAL.get(kind, {}).items():
+        if _split(path)[0] in results:
+            out += _check(results, _split(path), want, "")
+    if not out and kind in _RULES:
+        out += _RULES[kind](results)
+    return list(dict.fromkeys(out))[:limit]
+
+
+def _recast_rules(results: dict) -> list[str]:
+    roles = [m["role"] for m in results["models"]]
+    bad = sorted({r for r in roles if r not in ("teacher", "student", "baseline")})
+    out = [f"models hold role(s) {', '.join(bad)}; use teacher, student or baseline"] if bad else []
+    if roles.count("teacher") != 1:
+        out.append(f"models hold {roles.count('teacher')} teachers; the figures need exactly one per run")
+    return out
+
+
+def _dse_rules(results: dict) -> list[str]:
+    ev = results.get("evolver")
+    if ev and not 0 <= ev["skipped"] <= ev["policies"]:
+        return [f"evolver.skipped {ev['skipped']} is outside 0..policies ({ev['policies']})"]
+    return []
+
+
+_RULES = {"recast": _recast_rules, "dse": _dse_rules}
+
+
+def _split(path: str) -> list[str]:
+    return path.replace("[]", ".[]").replace("{}", ".{}").split(".")
+
+
+def _check(value: object, parts: list[str], want: str, where: str) -> list[str]:
+    if not parts:
+        ok = isinstance(value, _TYPES[want]) and not (want == "num" and isinstance(value, bool))
+        if want == "num" and ok and isinstance(value, float) and math.isinf(value):
+            ok = False
+        return [] if ok else [f"{where or 'the file'} is {_show(value)}, not a {_NAMES[want]}"]
+    head, rest = parts[0], parts[1:]
+    if head in ("[]", "{}"):
+        kind = list if head == "[]" else dict
+        if not isinstance(value, kind):
+            return [f"{where} is {_show(value)}, not a {'list' if kind is list else 'mapping'}"]
+        items = enumerate(value) if kind is list else value.items()
+        return [p for k, v in items for p in _check(v, rest, want, f"{where}[{k!r}]" if kind is dict
+                                                     else f"{where}[{k}]")]
+    if not isinstance(value, dict):
+        return [f"{where or 'the file'} is {_show(value)}, not a mapping"]
+    if head not in value:
+        return [f"{(where + '.' if where else '') + head} is missing"]
+    return _check(value[head], rest, want, (where + "." if where else "") + head)
+
+
+_NAMES = {"str": "string", "num": "finite number", "bool": "true/false", "list": "list", "dict": "mapping"}
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
