@@ -10,7 +10,8 @@ from reports.figure import Figure
 from reports.plots import curves, read_results, save_figure, setting_label
 from reports.style import LINESTYLES, PALETTE, color, marker, styled
 
-__all__ = ["curve_styles", "accuracy_vs_length", "error_vs_length", "layer_error", "emulation_figures", "plot_emulation"]
+__all__ = ["curve_styles", "accuracy_vs_length", "error_vs_length", "layer_error", "emulation_figures",
+           "compare_runs", "plot_emulation"]
 
 _SETTING_COLUMNS = ["setting", "sng", "share", "upscale", "maxpool", "mode", "stream_length"]
 
@@ -116,6 +117,30 @@ def emulation_figures(res: dict, name: str = "emulate") -> list[Figure]:
     if not res["settings"]:
         return []
     return [accuracy_vs_length(res, name), error_vs_length(res, name), layer_error(res, name)]
+
+
+def compare_runs(runs: list[tuple[str, dict]]) -> Figure:
+    """Accuracy loss against float over L for several emulate runs (models, datasets, seeds
+    or settings run separately), one curve per run and setting."""
+    fig, ax = plt.subplots(figsize=(6.8, 4.4))
+    rows, i = [], 0
+    for run, res in runs:
+        for label, pts in curves(res, "accuracy").items():
+            drop = [100 * (a - res["float_accuracy"]) for _, a in pts]
+            ax.plot([p[0] for p in pts], drop, color=color(i), marker=marker(i), label=f"{run}: {label}")
+            rows += [{"run": run, "model": res["model"], "dataset": res["dataset"], "setting": label,
+                      "stream_length": L, "accuracy": a, "vs_float": a - res["float_accuracy"]} for L, a in pts]
+            i += 1
+    ax.axhline(0, color=PALETTE[-1], ls="--", lw=1, label="float")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("stream length L (bits)")
+    ax.set_ylabel("accuracy minus float accuracy (points)")
+    ax.legend(fontsize=7)
+    title = "SC emulation across runs: accuracy lost against float"
+    ax.set_title(title)
+    return Figure("emulate-comparison", title, fig,
+                  ["run", "model", "dataset", "setting", "stream_length", "accuracy", "vs_float"], rows,
+                  "Each run against its own float model, so different networks compare on one scale.")
 
 
 def plot_emulation(results: str | Path, out_dir: str | Path | None = None) -> list[Path]:

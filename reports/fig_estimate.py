@@ -69,7 +69,8 @@ def totals(res: dict, name: str = "estimate") -> Figure:
     cols = ["accel", "kind", "dataflow", "stream_length", "latency_s", "energy_pj", "area_um2", "dram_bytes",
             "utilization"]
     rows = [{c: t.get(c) if c != "stream_length" or t.get("kind") == "sc" else None for c in cols} for t in ts]
-    return Figure(f"{name}-totals", title, fig, cols, rows, "Latency, energy and area of the whole network.")
+    return Figure(f"{name}-totals", title, fig, cols, rows, "Latency, energy and area of the whole network.",
+                  show_table=True)
 
 
 def energy_breakdown(res: dict, name: str = "estimate") -> Figure:

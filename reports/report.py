@@ -7,6 +7,8 @@ in a warning on the page; the rest of the report is still written.
 
 from __future__ import annotations
 
+import json
+import os
 import traceback
 import warnings as warnings_module
 from dataclasses import dataclass, field
@@ -16,7 +18,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from reports.fig_dse import dse_figures
-from reports.fig_emulation import emulation_figures
+from reports.fig_emulation import compare_runs, emulation_figures
 from reports.fig_estimate import estimate_figures
 from reports.fig_nas import nas_figures
 from reports.fig_recast import recast_figures
@@ -40,15 +42,21 @@ class Report:
 
     index: Path
     runs: list[Run]
-    figures: list[tuple[Figure, dict[str, Path]]] = field(default_factory=list)
+    sections: dict[str, list[tuple[Figure, dict[str, Path]]]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def figures(self) -> list[tuple[Figure, dict[str, Path]]]:
+        """Every figure with its files, in page order."""
+        return [f for fs in self.sections.values() for f in fs]
 
 
 # Per-run figure builders and builders over all runs of a kind (seeds, methods side by side).
 _PER_RUN = {"train": lambda run: [training_curves(run.results, slug(run.name))] if run.results["history"] else [],
             "emulate": lambda run: emulation_figures(run.results, slug(run.name)),
             "estimate": lambda run: estimate_figures(run.results, slug(run.name))}
-_PER_KIND = {"recast": recast_figures, "search": nas_figures, "dse": dse_figures}
+_PER_KIND = {"emulate": lambda runs: [compare_runs(runs)] if len(runs) > 1 else [],
+             "recast": recast_figures, "search": nas_figures, "dse": dse_figures}
 _MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError, StopIteration)
 
 
@@ -67,7 +75,7 @@ def build_report(run_dirs: list[str | Path], out: str | Path, argv: str = "") ->
                     warnings.append(f"{run.path / 'results.json'}: nothing to draw yet (an unfinished run?).")
                 figures[run.kind] += drawn
         for kind, build in _PER_KIND.items():
-            mine = [r for r in drawable if r.kind == kind]
+            mine = [r for r in drawable if r.kind == kind and (kind != "emulate" or r.results["settings"])]
             if mine:
                 figures[kind] += _draw(lambda m=mine, b=build: b([(slug(r.name), r.results) for r in m]),
                                        mine, out, warnings)
@@ -75,7 +83,22 @@ def build_report(run_dirs: list[str | Path], out: str | Path, argv: str = "") ->
     shown = {r.path.resolve() for r in runs}
     skipped = list(dict.fromkeys(Path(p) for p in run_dirs if Path(p).resolve() not in shown))
     index = write_page(out / "index.html", runs, figures, warnings, argv=argv, date=now, skipped=skipped)
-    return Report(index, runs, [f for fs in figures.values() for f in fs], warnings)
+    rep = Report(index, runs, figures, warnings)
+    _write_manifest(rep, out / "report.json", argv, now)
+    return rep
+
+
+def _write_manifest(rep: Report, path: Path, argv: str, date: str) -> None:
+    """report.json: the page's content for scripts (runs, figures with their files, warnings)."""
+    data = {"command": argv, "date": date,
+            "runs": [{"name": r.name, "path": str(r.path), "kind": r.kind, **r.meta} for r in rep.runs],
+            "figures": [{"name": f.name, "title": f.title, "section": section,
+                         "files": {k: p.relative_to(path.parent).as_posix() for k, p in files.items()}}
+                        for section, figs in rep.sections.items() for f, files in figs],
+            "warnings": rep.warnings}
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=str) + "\n")
+    os.replace(tmp, path)
 
 
 def _valid(run: Run, warnings: list[str]) -> bool:

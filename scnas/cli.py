@@ -240,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:
         print(f"scnas: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("scnas: interrupted; what was already saved in the run directory is kept.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

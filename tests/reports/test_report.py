@@ -60,7 +60,7 @@ def test_page_lists_every_run_and_every_file_it_links_exists(tmp_path):
         assert (rep.index.parent / ref).is_file(), ref
     assert {Path(h).suffix for h in links.href} == {".svg", ".pdf", ".csv"}
     assert "scnas emulate --out emu" in page and "2026-12-01 10:00 UTC" in page  # run metadata
-    assert page.count("<table>") == 2  # runs, and the ConfuciuX table
+    assert page.count("<table>") == 3  # runs, the estimate totals and the ConfuciuX table
 
 
 def test_kind_from_results_when_config_is_missing(tmp_path):
@@ -100,7 +100,7 @@ def test_same_named_runs_get_distinct_names_and_files(tmp_path):
     b = syn.write_run(tmp_path / "b", "demo", syn.emulate_results(), "emulate")
     rep = build_report([a, b, a], tmp_path / "out")
     assert [r.name for r in rep.runs] == ["demo", "demo-2"]
-    assert len({paths["png"] for _, paths in rep.figures}) == 6
+    assert len({paths["png"] for _, paths in rep.figures}) == 7  # 3 each and their comparison
     assert any("given twice" in w for w in rep.warnings)
 
 
@@ -212,3 +212,30 @@ def test_unfinished_and_uneven_runs(tmp_path):
     rep = build_report([unfinished, uneven], tmp_path / "out")
     assert rep.warnings == [f"{unfinished}/results.json: nothing to draw yet (an unfinished run?)."]
     assert len(rep.figures) == 5
+
+
+def test_several_emulate_runs_get_a_comparison_and_a_manifest(tmp_path):
+    other = syn.emulate_results()
+    other["model"], other["float_accuracy"] = "resnet20", 0.92
+    a = syn.write_run(tmp_path, "a", syn.emulate_results(), "emulate")
+    b = syn.write_run(tmp_path, "b", other, "emulate")
+    rep = build_report([a, b], tmp_path / "out")
+    comp = next(f for f, _ in rep.figures if f.name == "emulate-comparison")
+    row = next(r for r in comp.rows if r["run"] == "b" and r["stream_length"] == 1024 and "sobol" in r["setting"])
+    assert row["vs_float"] == pytest.approx(0.89 - 0.92)
+    manifest = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [r["name"] for r in manifest["runs"]] == ["a", "b"]
+    assert len(manifest["figures"]) == 7 and {f["section"] for f in manifest["figures"]} == {"emulate"}
+    for f in manifest["figures"]:
+        assert all((tmp_path / "out" / p).is_file() for p in f["files"].values())
+
+
+def test_ctrl_c_stops_with_one_line_and_exit_130(tmp_path, capsys, monkeypatch):
+    import reports.report
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(reports.report, "build_report", interrupted)
+    run = syn.write_run(tmp_path, "emu", syn.emulate_results(), "emulate")
+    assert main(["report", str(run), "--out", str(tmp_path / "out")]) == 130
+    assert capsys.readouterr().err == "scnas: interrupted; what was already saved in the run directory is kept.\n"
