@@ -10,7 +10,7 @@ import numpy as np
 
 from reports.figure import Figure
 from reports.plots import read_results, save_figure
-from reports.style import PALETTE, color, marker, styled
+from reports.style import color, marker, styled
 
 __all__ = ["layer_bars", "totals", "energy_breakdown", "sc_vs_binary", "estimate_figures", "plot_estimate"]
 

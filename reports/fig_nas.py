@@ -69,7 +69,8 @@ def ops_per_stage(run: str, r: dict) -> Figure:
     stages = r["stages"]
     ops = sorted({op for s in stages for op in s["ops"]})
     counts = np.array([[Counter(s["ops"])[op] for s in stages] for op in ops])
-    fig, ax = plt.subplots(figsize=(min(24.0, max(4.5, 1.1 * len(stages) + 3)), min(24.0, max(3.0, 0.4 * len(ops) + 1.5))))
+    size = (min(24.0, max(4.5, 1.1 * len(stages) + 3)), min(24.0, max(3.0, 0.4 * len(ops) + 1.5)))
+    fig, ax = plt.subplots(figsize=size)
     im = ax.imshow(counts, cmap="cividis", aspect="auto")
     ax.set_xticks(range(len(stages)), [s["name"] for s in stages])
     ax.set_yticks(range(len(ops)), ops)

@@ -121,7 +121,12 @@ def _draw(build, runs: list[Run], out: Path, warnings: list[str]) -> list[tuple[
         warnings.append(f"{files}: malformed {runs[0].kind} results ({type(e).__name__}: {e} in "
                         f"{Path(where.filename).stem}.{where.name}); its figures are left out.")
         return []
-    return [(f, save_figure_set(f, out / "figures")) for f in figs]
+    try:
+        return [(f, save_figure_set(f, out / "figures")) for f in figs]
+    except OSError as e:  # disk full, directory removed under us: nothing sensible to draw into
+        plt.close("all")
+        raise ReportError(f"cannot write figures to {out / 'figures'} ({e.strerror}); free space or choose "
+                          "another --out.") from None
 
 
 def _prepare(out: Path) -> Path:

@@ -136,8 +136,8 @@ def test_nas_pareto_per_method_with_seeds(tmp_path):
     runs = [(f"{m}-{s}", syn.search_results(m, s)) for m in ("inheritednas-latency", "random") for s in (0, 1)]
     fig = pareto(runs)
     finals = [r for r in fig.rows if r["point"] == "final"]
-    assert sorted((r["method"], r["seed"]) for r in finals) == [("inheritednas-latency", 0), ("inheritednas-latency", 1),
-                                                                 ("random", 0), ("random", 1)]
+    assert sorted((r["method"], r["seed"]) for r in finals) == [
+        ("inheritednas-latency", 0), ("inheritednas-latency", 1), ("random", 0), ("random", 1)]
     front = [(r["latency_s"], r["accuracy"]) for r in fig.rows if r["point"] == "front" and r["method"] == "random"]
     assert (4e-4, 0.81) not in front and front == sorted(front)
     _saved(fig, tmp_path)

@@ -239,3 +239,14 @@ def test_ctrl_c_stops_with_one_line_and_exit_130(tmp_path, capsys, monkeypatch):
     run = syn.write_run(tmp_path, "emu", syn.emulate_results(), "emulate")
     assert main(["report", str(run), "--out", str(tmp_path / "out")]) == 130
     assert capsys.readouterr().err == "scnas: interrupted; what was already saved in the run directory is kept.\n"
+
+
+def test_a_figure_that_cannot_be_written_is_one_sentence(tmp_path, monkeypatch):
+    import reports.report
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(reports.report, "save_figure_set", full)
+    run = syn.write_run(tmp_path, "emu", syn.emulate_results(), "emulate")
+    with pytest.raises(ReportError, match=r"cannot write figures to .*\(No space left on device\); free space"):
+        build_report([run], tmp_path / "out")
