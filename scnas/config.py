@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shlex
 import tomllib
 from datetime import datetime, timezone
@@ -12,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 from sc_accel.errors import DataFileError, InvalidInputError
+from scnas.rundir import atomic_write_bytes
 
 __all__ = ["write_toml", "read_toml", "write_json", "read_json", "read_config", "run_meta", "set_command_line"]
 
@@ -90,7 +90,4 @@ def read_config(path: str | Path) -> dict:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, text.encode())

@@ -13,6 +13,7 @@ from sc_accel.hw.calibration import usystolic_calibrated
 from sc_accel.nn import SCConfig
 from scnas.accel import save_accel
 from scnas.config import run_meta, write_json, write_toml
+from scnas.rundir import claim_run_dir
 
 __all__ = ["expand_stream_lengths", "run_estimate", "resolve_model"]
 
@@ -66,8 +67,12 @@ def run_estimate(model: tnn.Module, name: str, input_shape: tuple[int, ...], acc
     """Estimate on every accelerator; write results.json, layers-<accel>.csv, accel-<accel>.toml
     and config.toml in `out`; return the results dict."""
     costs = cost_table(table)  # a bad name fails before the run directory exists
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    with claim_run_dir(out, "estimate") as out:
+        return _run_estimate(model, name, input_shape, accels, out, table, costs)
+
+
+def _run_estimate(model: tnn.Module, name: str, input_shape: tuple[int, ...], accels: list[AccelConfig],
+                  out: Path, table: str, costs: CostTable) -> dict:
     layers = workload(model, input_shape)
     names = [a.name for a in accels]
     if len(set(names)) != len(names):

@@ -7,6 +7,7 @@ interrupted sweep resumes), per-layer errors to RUN/layer_errors.csv, plots via 
 from __future__ import annotations
 
 import csv
+import hashlib
 import itertools
 import json
 import time
@@ -17,11 +18,13 @@ import torch
 from tqdm import tqdm
 
 from reports.plots import setting_label
+from sc_accel.errors import InvalidInputError
 from sc_accel.nn import LayerError, SCConfig, convert, fixed_point
 from scnas.config import read_json, run_meta, write_json, write_toml
 from scnas.data import Dataset
+from scnas.rundir import claim_run_dir
 
-__all__ = ["settings_grid", "run_sweep", "setting_label", "print_table"]
+__all__ = ["settings_grid", "run_sweep", "setting_label", "print_table", "model_hash"]
 
 
 def settings_grid(lengths: list[int], sngs: list[str], shares: list[int], upscales: list[bool],
@@ -60,23 +63,41 @@ def _float_accuracy(model: torch.nn.Module, x: torch.Tensor, y: np.ndarray) -> f
         return float((model(x.float()).argmax(1).numpy() == y).mean())
 
 
+def model_hash(model: torch.nn.Module) -> str:
+    """SHA-256 of the model's parameters and buffers (names, dtypes, shapes and values): the
+    identity a resumed sweep is checked against, so a retrained model is never mixed in."""
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        a = t.detach().cpu().contiguous().numpy()
+        h.update(f"{name}:{a.dtype}:{a.shape};".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def run_sweep(model: torch.nn.Module, model_name: str, ds: Dataset, configs: list[SCConfig],
               out: str | Path, limit: int | None = None, calib_n: int = 1000, fxp_bits: int = 8) -> dict:
-    """Evaluate every config on the test set (first `limit` images), resuming from out/results.json."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    n = len(ds.x_test) if limit is None else min(int(limit), len(ds.x_test))
+    """Evaluate every config on the test set (first `limit` images), resuming from out/results.json.
+    A resumed run must hold results of the same model (by content), data and calibration."""
+    if isinstance(calib_n, bool) or not isinstance(calib_n, int) or calib_n < 1:
+        raise InvalidInputError(f"--calib {calib_n!r} must be a positive number of training images.")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise InvalidInputError(f"--limit {limit!r} must be a positive number of test images.")
+    with claim_run_dir(out, "emulate") as out:
+        return _sweep(model, model_name, ds, configs, out, limit, calib_n, fxp_bits)
+
+
+def _sweep(model, model_name: str, ds: Dataset, configs: list[SCConfig], out: Path, limit: int | None,
+           calib_n: int, fxp_bits: int) -> dict:
+    n = len(ds.x_test) if limit is None else min(limit, len(ds.x_test))
     x, y = torch.as_tensor(ds.x_test[:n]).double(), ds.y_test[:n]
     calib = torch.as_tensor(ds.x_train[:calib_n]).double()
-    write_toml({"command": "emulate", "model": model_name, "dataset": ds.name, "n_images": n,
-                "calib_images": int(calib.shape[0]), "fxp_bits": fxp_bits,
-                "seed": configs[0].seed if configs else None,
+    identity = {"model": model_name, "model_sha256": model_hash(model), "dataset": ds.name, "n_images": n,
+                "calib_images": int(calib.shape[0]), "fxp_bits": fxp_bits}
+    path = out / "results.json"
+    res = _resume(path, identity)
+    write_toml({"command": "emulate", **identity, "seed": configs[0].seed if configs else None,
                 "settings": [c.to_dict()["stream_length"] for c in configs], "run": run_meta()},
                out / "config.toml")
-    path = out / "results.json"
-    res = read_json(path) if path.exists() else {}
-    if res.get("model") != model_name or res.get("dataset") != ds.name or res.get("n_images") != n:
-        res = {"model": model_name, "dataset": ds.name, "n_images": n, "settings": []}
     if "float_accuracy" not in res:
         fx = fixed_point(model, calib, fxp_bits)
         res["float_accuracy"] = _float_accuracy(model, x, y)
@@ -89,6 +110,27 @@ def run_sweep(model: torch.nn.Module, model_name: str, ds: Dataset, configs: lis
         res["settings"].append(_evaluate(model, cfg, calib, x, y))
         write_json(res, path)
     _write_layer_csv(res, out / "layer_errors.csv")
+    return res
+
+
+def _resume(path: Path, identity: dict) -> dict:
+    """The results to extend: a new dict, or the saved ones when they were made with the same
+    identity; otherwise one sentence naming what changed (nothing saved is dropped)."""
+    fresh = {**{k: identity[k] for k in ("model", "dataset", "n_images")}, "identity": identity, "settings": []}
+    if not path.exists():
+        return fresh
+    res = read_json(path)
+    if not isinstance(res, dict) or not isinstance(res.get("settings"), list):
+        raise InvalidInputError(f"{path} is not a results file of scnas emulate; delete it or give another --out.")
+    saved = res.get("identity") or {k: res.get(k) for k in ("model", "dataset", "n_images")}
+    changed = [f"{k} {saved[k]!r} -> {identity[k]!r}" for k in saved if saved[k] != identity.get(k)]
+    if changed and res["settings"]:
+        raise InvalidInputError(f"{path.parent} holds results of another model or setup ({'; '.join(changed)}); "
+                                "give another --out, or delete its results.json to recompute.")
+    if changed:  # another setup, but no setting finished yet: start over
+        return fresh
+    if "identity" not in res:  # written before identities were kept: adopt its settings
+        return {**fresh, "settings": res["settings"]}
     return res
 
 

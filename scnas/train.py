@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from sc_accel.errors import DataFileError, InvalidInputError
 from scnas.config import run_meta, write_json, write_toml
+from scnas.rundir import atomic_torch_save, claim_run_dir
 from scnas.data import Dataset
 from scnas.zoo import create_model
 
@@ -75,10 +76,14 @@ def _epoch(model, opt, sched, ds: Dataset, cfg: TrainConfig, epoch: int) -> floa
 
 
 def train(ds: Dataset, cfg: TrainConfig, run_dir: str | Path) -> dict:
-    """Train cfg.model on ds into run_dir, resuming from checkpoint.pt; returns the results."""
-    run = Path(run_dir)
-    run.mkdir(parents=True, exist_ok=True)
-    write_toml({"command": "train", **asdict(cfg), "dataset": ds.name, "run": run_meta()}, run / "config.toml")
+    """Train cfg.model on ds into run_dir, resuming from checkpoint.pt; returns the results.
+    A resumed run must have the same settings, except that --epochs may grow (the cosine
+    schedule is then stretched to the new end); any other change is refused by name."""
+    with claim_run_dir(run_dir, "train") as run:
+        return _train(ds, cfg, run)
+
+
+def _train(ds: Dataset, cfg: TrainConfig, run: Path) -> dict:
     c, h = ds.x_train.shape[1], ds.x_train.shape[2]
     model = create_model(cfg.model, c, len(ds.classes), h)
     opt = torch.optim.AdamW(model.parameters(), cfg.lr, weight_decay=cfg.weight_decay)
@@ -86,13 +91,21 @@ def train(ds: Dataset, cfg: TrainConfig, run_dir: str | Path) -> dict:
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     start, history = 0, []
     ckpt = run / "checkpoint.pt"
+    settings = {**asdict(cfg), "dataset": ds.name}
     if ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
+        state = _load_checkpoint(ckpt, settings)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         start, history = state["epoch"] + 1, state["history"]
+        if cfg.epochs < start:
+            raise InvalidInputError(f"{run} has already trained {start} epochs; give --epochs {start} or more "
+                                    "to resume, or another --out.")
+        if sched.T_max != steps:  # more epochs asked: stretch the cosine over the new length from here
+            print(f"extending the learning-rate schedule to {cfg.epochs} epochs")
+            sched.T_max = steps
         print(f"resuming {cfg.model} from epoch {start + 1}")
+    write_toml({"command": "train", **settings, "run": run_meta()}, run / "config.toml")
     torch.manual_seed(cfg.seed)
     for epoch in range(start, cfg.epochs):
         t0 = time.perf_counter()
@@ -101,15 +114,36 @@ def train(ds: Dataset, cfg: TrainConfig, run_dir: str | Path) -> dict:
         history.append({"epoch": epoch + 1, "loss": loss, "test_accuracy": acc,
                         "seconds": time.perf_counter() - t0})
         print(f"epoch {epoch + 1}/{cfg.epochs}: loss {loss:.4f}, test accuracy {acc:.4f}")
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                    "epoch": epoch, "history": history}, ckpt)
+        atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                           "scheduler": sched.state_dict(), "epoch": epoch, "history": history,
+                           "settings": settings}, ckpt)
     result = {"model": cfg.model, "dataset": ds.name, "test_accuracy": accuracy(model, ds.x_test, ds.y_test),
               "history": history}
-    torch.save({"arch": cfg.model, "in_channels": c, "n_classes": len(ds.classes), "image_size": h,
-                "dataset": ds.name, "state_dict": model.state_dict(),
-                "test_accuracy": result["test_accuracy"]}, run / "model.pt")
+    atomic_torch_save({"arch": cfg.model, "in_channels": c, "n_classes": len(ds.classes), "image_size": h,
+                       "dataset": ds.name, "state_dict": model.state_dict(),
+                       "test_accuracy": result["test_accuracy"]}, run / "model.pt")
     write_json(result, run / "results.json")
     return result
+
+
+def _load_checkpoint(ckpt: Path, settings: dict) -> dict:
+    """The checkpoint's state, or a one-sentence error when it is damaged or was made with
+    other settings than `settings` (what changed is named; only --epochs may grow)."""
+    try:
+        state = torch.load(ckpt, weights_only=False)
+        keys = {"model", "optimizer", "scheduler", "epoch", "history"}
+        if not isinstance(state, dict) or not keys <= set(state):
+            raise ValueError("it lacks the model, optimiser or epoch")
+    except Exception as e:  # noqa: BLE001 (torch raises many types for a damaged file)
+        raise DataFileError(f"checkpoint {ckpt} is damaged ({type(e).__name__}: {str(e)[:80]}); delete it to "
+                            "train from the start.") from None
+    saved = state.get("settings")
+    changed = ", ".join(f"{k} {saved.get(k)!r} -> {settings.get(k)!r}" for k in settings
+                        if saved is not None and k != "epochs" and saved.get(k) != settings.get(k))
+    if changed:
+        raise InvalidInputError(f"{ckpt.parent} was trained with other settings ({changed}); resume with the "
+                                "same ones or give another --out.")
+    return state
 
 
 def load_model(path: str | Path) -> tuple[torch.nn.Module, dict]:
@@ -124,6 +158,7 @@ def load_model(path: str | Path) -> tuple[torch.nn.Module, dict]:
         meta = torch.load(p, weights_only=False)
         model = create_model(meta["arch"], meta["in_channels"], meta["n_classes"], meta["image_size"])
         model.load_state_dict(meta["state_dict"])
-    except (KeyError, RuntimeError, EOFError, ValueError) as e:
-        raise DataFileError(f"{p} is not a model checkpoint written by scnas train ({e}).") from None
+    except Exception as e:  # noqa: BLE001 (a damaged file raises pickle, zip, key or type errors)
+        raise DataFileError(f"{p} is not a model checkpoint written by scnas train "
+                            f"({type(e).__name__}: {str(e)[:80]}).") from None
     return model.eval(), {k: v for k, v in meta.items() if k != "state_dict"}

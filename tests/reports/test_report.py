@@ -116,7 +116,7 @@ def test_cli_out_that_is_a_file_exits_2(tmp_path, capsys):
     (tmp_path / "f").write_text("x")
     assert main(["report", str(run), "--out", str(tmp_path / "f")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == f"scnas: error: --out {tmp_path / 'f'} is a file; give a directory for the report."
+    assert err == f"scnas: error: --out {tmp_path / 'f'} is a file; give a directory for the run."
     with pytest.raises(ReportError, match="cannot write the report"):
         build_report([run], tmp_path / "f" / "sub")
 

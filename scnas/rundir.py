@@ -1,0 +1,109 @@
+"""Run directories that survive kills and concurrent use.
+
+Every file a run keeps is written atomically (temporary file in the same directory, fsync,
+rename), so a kill leaves the old file or the new one, never half of one. A command takes an
+exclusive lock on its run directory for as long as it writes there, and refuses a directory
+that another command made (config.toml names it), so two runs never interleave and an emulate
+run never overwrites a train run's results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import io
+import os
+import tempfile
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+from sc_accel.errors import InvalidInputError
+
+__all__ = ["RunDirError", "atomic_write_bytes", "atomic_torch_save", "claim_run_dir"]
+
+
+class RunDirError(InvalidInputError):
+    """The run directory cannot be used: not a directory, not writable, another command's, busy."""
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Replace `path` with `data` so that readers and a crash see the old or the new file only."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+def atomic_torch_save(obj: object, path: str | Path) -> None:
+    """torch.save, atomically (a checkpoint is whole or absent, never 0 bytes)."""
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _usable_dir(out: Path) -> None:
+    """Create `out` or raise one sentence saying why it cannot be a run directory."""
+    for parent in [out, *out.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                where = "is a file" if parent == out else f"is under the file {parent}"
+                raise RunDirError(f"--out {out} {where}; give a directory for the run.")
+            break
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(out / ".write-test", b"")
+        (out / ".write-test").unlink()
+    except OSError as e:
+        raise RunDirError(f"cannot write to run directory {out} ({e.strerror}); choose another --out.") from None
+
+
+def _owner(out: Path) -> str | None:
+    """The command recorded in out/config.toml, or None for a new or foreign directory."""
+    cfg = out / "config.toml"
+    if not cfg.is_file():
+        return None
+    try:
+        return tomllib.loads(cfg.read_text(errors="replace")).get("command")
+    except tomllib.TOMLDecodeError:
+        return None
+
+
+@contextlib.contextmanager
+def claim_run_dir(out: str | Path, command: str) -> Iterator[Path]:
+    """Use `out` as the run directory of `command`: create it, refuse another command's
+    directory, and hold an exclusive lock while the block runs (a second run on the same
+    directory stops at once with a sentence instead of interleaving its writes)."""
+    out = Path(out)
+    _usable_dir(out)
+    owner = _owner(out)
+    if owner not in (None, command):
+        raise RunDirError(f"{out} is a run directory of `scnas {owner}`; give `scnas {command}` "
+                          "another --out so that run is not overwritten.")
+    lock = open(out / ".lock", "a+")  # noqa: SIM115 (held for the whole block)
+    try:
+        try:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunDirError(f"another scnas command is writing to {out}; wait for it to finish or give "
+                              "another --out.") from None
+        yield out
+    finally:
+        lock.close()  # closing releases the lock
