@@ -9,6 +9,7 @@ location (Debian's `dataset-fashion-mnist` installs /usr/share/datasets/fashion-
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import pickle
 import struct
@@ -88,7 +89,7 @@ def load_idx(path: str | Path, how: str = "download it again") -> np.ndarray:
         raise DataFileError(f"data file {path} is truncated in its header; {how}.")
     dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
-    expected = int(np.prod(dims)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize  # Python ints: huge header sizes cannot wrap
     body = raw[4 + 4 * ndim:]
     if len(body) != expected:
         raise DataFileError(
@@ -106,31 +107,58 @@ def _idx_path(directory: Path, stem: str) -> Path:
 def _load_idx_dir(directory: Path, name: str) -> Dataset:
     how = DATASETS[name].how_to_get
     arrays = {key: load_idx(_idx_path(directory, stem), how) for key, stem in IDX_FILES.items()}
+    classes = FASHION_CLASSES if name == "fashion-mnist" else tuple(str(i) for i in range(10))
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.ndim != 3 or y.ndim != 1 or x.shape[0] != y.shape[0]:
             raise DataFileError(
                 f"IDX files in {directory} disagree: {split} images {x.shape} vs labels {y.shape}; {how}.")
-    classes = FASHION_CLASSES if name == "fashion-mnist" else tuple(str(i) for i in range(10))
+        if x.shape[0] == 0 or min(x.shape[1:]) == 0:
+            raise DataFileError(f"IDX files in {directory} hold no {split} images ({x.shape}); {how}.")
+        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= len(classes):
+            raise DataFileError(f"IDX {split} labels in {directory} are outside 0..{len(classes) - 1} "
+                                f"(found {y.min()}..{y.max()}); {how}.")
+    if arrays["x_train"].shape[1:] != arrays["x_test"].shape[1:]:
+        raise DataFileError(f"IDX files in {directory} disagree: train images are {arrays['x_train'].shape[1:]} "
+                            f"but test images {arrays['x_test'].shape[1:]}; {how}.")
     to_x = lambda a: (a.astype(np.float32) / 255.0)[:, None]  # (N, 1, H, W)
     return Dataset(name, to_x(arrays["x_train"]), arrays["y_train"].astype(np.int64),
                    to_x(arrays["x_test"]), arrays["y_test"].astype(np.int64), classes, str(directory))
 
 
 # ---------------------------------------------------------------- CIFAR-10 python batches
+class _BatchUnpickler(pickle.Unpickler):
+    """Unpickles only what a CIFAR-10 python batch holds (dicts, lists, bytes, ints and one
+    numpy uint8 array): a crafted file cannot name any other callable, so it cannot run code."""
+
+    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+                ("numpy._core.multiarray", "scalar"), ("_codecs", "encode")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(f"it names {module}.{name}, which a CIFAR-10 batch never holds")
+        return super().find_class(module, name)
+
+
 def _load_cifar_batch(path: Path, how: str) -> tuple[np.ndarray, np.ndarray]:
     try:
         with open(path, "rb") as f:
-            d = pickle.load(f, encoding="bytes")
+            d = _BatchUnpickler(f, encoding="bytes").load()
     except FileNotFoundError:
         raise DataFileError(f"data file {path} is missing; {how}.") from None
-    except (pickle.UnpicklingError, EOFError, OSError, ValueError) as e:
+    except (pickle.UnpicklingError, EOFError, OSError, ValueError, TypeError, AttributeError, IndexError,
+            KeyError, MemoryError, RecursionError) as e:
         raise DataFileError(f"data file {path} is not a CIFAR-10 batch ({e}); {how}.") from None
     d = d if isinstance(d, dict) else {}
-    data = np.asarray(d.get(b"data", np.empty((0, 0))))
-    labels = np.asarray(d.get(b"labels", []), dtype=np.int64)
-    if data.ndim != 2 or data.shape[1] != 3072 or data.shape[0] == 0 or len(labels) != data.shape[0]:
-        raise DataFileError(f"data file {path} lacks CIFAR-10 'data' (N, 3072) and 'labels'; {how}.")
+    try:
+        data = np.asarray(d.get(b"data", np.empty((0, 0))))
+        labels = np.asarray(d.get(b"labels", []), dtype=np.int64)
+    except (TypeError, ValueError, OverflowError):
+        data, labels = np.empty((0, 0)), np.empty(0, np.int64)
+    if (data.ndim != 2 or data.shape[1] != 3072 or data.shape[0] == 0 or labels.ndim != 1
+            or len(labels) != data.shape[0] or labels.min() < 0 or labels.max() > 9):
+        raise DataFileError(f"data file {path} lacks CIFAR-10 'data' (N, 3072) and 'labels' in 0..9; {how}.")
     x = data.astype(np.uint8).reshape(-1, 3, 32, 32).astype(np.float32) / 255.0
     return x, labels
 
@@ -211,6 +239,9 @@ def resolve_default(data_dir: str | Path | None = None) -> str:
 def load_dataset(name: str = "default", data_dir: str | Path | None = None) -> Dataset:
     """Load a dataset by name ('default' picks Fashion-MNIST, falling back to digits)."""
     if name == "default":
+        if data_dir is not None and find_dir("fashion-mnist", data_dir) is None:
+            raise DataFileError(f"--data-dir {data_dir} holds no Fashion-MNIST IDX files (the default data); "
+                                "fix the path, name the dataset with --dataset, or drop --data-dir.")
         name = resolve_default(data_dir)
     spec = _spec(name)
     directory = find_dir(name, data_dir)

@@ -2,13 +2,15 @@
 
 import gzip
 import pickle
+import re
 import struct
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from sc_accel.errors import DataFileError, InvalidInputError
-from scnas.data import CIFAR_FILES, IDX_FILES, load_dataset, load_idx, resolve_default
+from scnas.data import CIFAR_FILES, DATASETS, IDX_FILES, load_dataset, load_idx, resolve_default
 
 
 def write_idx(path, array, compress=False):
@@ -80,11 +82,56 @@ def test_digits_is_always_there_and_split_is_fixed():
     assert np.array_equal(a.y_test, b.y_test) and 0 <= a.x_train.min() and a.x_train.max() <= 1
 
 
-def test_default_falls_back_to_digits_when_fashion_is_absent(tmp_path):
+def test_default_falls_back_to_digits_only_without_a_data_dir(tmp_path, monkeypatch):
     assert resolve_default(tmp_path) == "digits"
-    assert load_dataset("default", tmp_path).name == "digits"
+    with pytest.raises(DataFileError, match=rf"--data-dir {tmp_path}/typo holds no Fashion-MNIST IDX files"):
+        load_dataset("default", tmp_path / "typo")  # a mistyped --data-dir is not silently digits
+    monkeypatch.setitem(DATASETS, "fashion-mnist", replace(DATASETS["fashion-mnist"], system_dirs=(str(tmp_path),)))
+    monkeypatch.delenv("SCNAS_DATA", raising=False)
+    assert load_dataset("default").name == "digits"
 
 
 def test_unknown_dataset():
     with pytest.raises(InvalidInputError, match="unknown dataset 'imagenet'"):
         load_dataset("imagenet")
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"x_train": np.zeros((0, 28, 28)), "y_train": np.zeros(0)}, "hold no train images"),
+    ({"x_test": np.zeros((4, 20, 20))}, re.escape("train images are (28, 28) but test images (20, 20)")),
+    ({"y_test": np.array([0, 1, 2, 10])}, "test labels in .* are outside 0..9 \\(found 0..10\\)"),
+])
+def test_bad_idx_sets_are_one_sentence(tmp_path, change, message):
+    make_mnist_dir(tmp_path, False)
+    for key, array in change.items():
+        write_idx(tmp_path / IDX_FILES[key], array)
+    with pytest.raises(DataFileError, match=message):
+        load_dataset("mnist", tmp_path)
+
+
+def test_idx_header_sizes_that_overflow_are_refused(tmp_path):
+    path = tmp_path / "huge"
+    path.write_bytes(bytes([0, 0, 0x08, 4]) + struct.pack(">4I", *[2**32 - 1] * 4) + b"\0" * 16)
+    with pytest.raises(DataFileError, match="holds 16 data bytes but its header promises 3402823"):
+        load_idx(path)
+
+
+class _Exploit:
+    def __reduce__(self):
+        import os
+        return (os.system, ("touch PWNED",))
+
+
+def test_cifar_loader_never_runs_code_from_a_crafted_batch(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(1)
+    for name in CIFAR_FILES:
+        d = {b"data": rng.integers(0, 256, (3, 3072)).astype(np.uint8), b"labels": [1, 2, 3]}
+        (tmp_path / name).write_bytes(pickle.dumps(d))
+    (tmp_path / "data_batch_2").write_bytes(pickle.dumps({b"data": _Exploit(), b"labels": [1]}))
+    with pytest.raises(DataFileError, match="data_batch_2 is not a CIFAR-10 batch \\(it names posix.system"):
+        load_dataset("cifar10", tmp_path)
+    assert not (tmp_path / "PWNED").exists()
+    (tmp_path / "data_batch_2").write_bytes(pickle.dumps({b"data": np.zeros((1, 3072), np.uint8), b"labels": [11]}))
+    with pytest.raises(DataFileError, match="'labels' in 0..9"):
+        load_dataset("cifar10", tmp_path)
