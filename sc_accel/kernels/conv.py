@@ -100,19 +100,32 @@ def _tile4x2(a, b, m0, n0, acc):
 L2_BYTES = 512 << 10  # patch buffer budget per thread
 
 
+def _check_words(x: np.ndarray, w: np.ndarray, what: str) -> None:
+    """Both operands must be packed uint64 streams (checked before the jitted kernels see them)."""
+    for name, a in (("x", x), ("w", w)):
+        if not isinstance(a, np.ndarray) or a.dtype != np.uint64:
+            raise InvalidInputError(f"{what} needs packed np.uint64 streams for {name}, got "
+                                    f"{getattr(a, 'dtype', type(a))}; use sc_accel.streams.encode.")
+
+
 def conv_counts(x: np.ndarray, w: np.ndarray, stride: tuple[int, int] = (1, 1),
                 groups: int = 1) -> np.ndarray:
     """Counter values (B, N, OH, OW) int64 for padded input streams x (B, C, Hp, Wp, W)
     and weight streams w (N, C/groups, kh, kw, W); padding must already be applied (zero words)."""
+    _check_words(x, w, "conv_counts")
     if x.ndim != 5 or w.ndim != 5 or x.shape[-1] != w.shape[-1]:
         raise InvalidInputError(f"conv_counts needs x (B, C, H, W, words) and w (N, Cg, kh, kw, words) "
                                 f"with equal words; got {x.shape} and {w.shape}.")
     nb, c, hp, wp, nw = x.shape
     n, cg, kh, kw, _ = w.shape
-    if c != cg * groups or n % groups:
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1 \
+            or c != cg * groups or n % groups:
         raise InvalidInputError(f"{c} input and {n} output channels do not split into {groups} groups "
                                 f"of {cg} input channels.")
     sh, sw = int(stride[0]), int(stride[1])
+    if sh < 1 or sw < 1 or kh > hp or kw > wp or min(x.shape + w.shape) == 0:
+        raise InvalidInputError(f"conv_counts cannot slide a {kh}x{kw} kernel with stride {stride} over a "
+                                f"{hp}x{wp} input (shapes {x.shape}, {w.shape}).")
     oh, ow = (hp - kh) // sh + 1, (wp - kw) // sw + 1
     wf = pad_rows(w.reshape(groups, n // groups, cg * kh * kw * nw))
     out = np.empty((nb, n, oh, ow), dtype=np.int64)
@@ -123,7 +136,8 @@ def conv_counts(x: np.ndarray, w: np.ndarray, stride: tuple[int, int] = (1, 1),
 
 def linear_counts(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Counter values (B, N) int64 for input streams x (B, K, W) and weight streams w (N, K, W)."""
-    if x.ndim != 3 or w.ndim != 3 or x.shape[1:] != w.shape[1:]:
+    _check_words(x, w, "linear_counts")
+    if x.ndim != 3 or w.ndim != 3 or x.shape[1:] != w.shape[1:] or min(x.shape[1:]) == 0:
         raise InvalidInputError(f"linear_counts needs x (B, K, W) and w (N, K, W); got {x.shape} and {w.shape}.")
     n = w.shape[0]
     wf = pad_rows(w.reshape(n, -1))

@@ -22,8 +22,15 @@ __all__ = ["or_pool", "selector_pool", "pool_windows"]
 
 
 def _pooled_size(x: np.ndarray, kernel: int, stride: int) -> tuple[int, int]:
-    """(OH, OW) of pooling x (B, C, H, W, words) without padding; raises on a bad window."""
-    if x.ndim != 5 or kernel < 1 or stride < 1 or kernel > min(x.shape[2], x.shape[3]):
+    """(OH, OW) of pooling x (B, C, H, W, words) without padding; raises on a bad window or
+    on anything but packed uint64 streams (checked here, before any jitted code sees them)."""
+    if not isinstance(x, np.ndarray) or x.dtype != np.uint64:
+        raise InvalidInputError(f"pooling needs packed np.uint64 streams, got {getattr(x, 'dtype', type(x))}; "
+                                "use sc_accel.streams.encode.")
+    for name, v in (("kernel", kernel), ("stride", stride)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise InvalidInputError(f"pooling {name} {v!r} must be an integer.")
+    if x.ndim != 5 or x.shape[4] == 0 or kernel < 1 or stride < 1 or kernel > min(x.shape[2], x.shape[3]):
         raise InvalidInputError(f"cannot pool streams of shape {x.shape} with kernel {kernel} "
                                 f"and stride {stride}.")
     return (x.shape[2] - kernel) // stride + 1, (x.shape[3] - kernel) // stride + 1
@@ -102,9 +109,12 @@ def _selector(win, length, segment, out):
 
 def selector_pool(x: np.ndarray, kernel: int, stride: int, length: int, segment: int = 16) -> np.ndarray:
     """Max pooling by the segment-counter selector (see module docstring)."""
-    if int(segment) < 1:
+    if isinstance(segment, bool) or not isinstance(segment, (int, np.integer)) or segment < 1:
         raise InvalidInputError(f"selector segment {segment!r} must be a positive number of bits.")
     win = pool_windows(x, kernel, stride)
+    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or not 1 <= length <= 64 * x.shape[4]:
+        raise InvalidInputError(f"selector length {length!r} must be from 1 to the {64 * x.shape[4]} bits "
+                                f"the streams' {x.shape[4]} words hold.")
     shape = win.shape
     flat = np.ascontiguousarray(win.reshape(-1, shape[4], shape[5]))
     out = np.empty((flat.shape[0], shape[5]), dtype=np.uint64)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from sc_accel.errors import InvalidInputError
 from sc_accel.kernels.bitops import U0, U1, rotl
 from sc_accel.streams import _sng_kernels as K
 from sc_accel.streams.generators import _DIRS, generator_params, kind_code
@@ -172,9 +173,19 @@ def _lookup(thr, src, table, out):
 
 def encode_thresholds(thr: np.ndarray, src: np.ndarray, bank: SourceBank) -> np.ndarray:
     """Streams (len(thr), W) for integer thresholds (clipped to [0, 2^width]); stream s uses src[s % len(src)]."""
+    thr, src = np.asarray(thr), np.asarray(src)
+    for name, a in (("thresholds", thr), ("source indices", src)):
+        if a.size and not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.bool_)):
+            raise InvalidInputError(f"encode_thresholds needs integer {name}, got dtype {a.dtype}.")
     thr = np.ascontiguousarray(thr, dtype=np.int64).reshape(-1)
+    src = np.ascontiguousarray(src, dtype=np.int64).reshape(-1)
     out = np.empty((thr.size, n_words(bank.length)), dtype=np.uint64)
-    src = np.ascontiguousarray(src, dtype=np.int64)
+    if thr.size == 0:
+        return out
+    if src.size == 0 or src.min() < 0 or src.max() >= bank.n_sources:
+        got = "none" if src.size == 0 else f"{src.min()}..{src.max()}"
+        raise InvalidInputError(f"encode_thresholds needs source indices in 0..{bank.n_sources - 1} (the "
+                                f"bank's sources); got {got}.")
     if bank.table is not None:
         _lookup(thr, src, bank.table, out)
     else:

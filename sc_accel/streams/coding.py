@@ -17,7 +17,10 @@ PRECOMPUTE_LIMIT = 1 << 22  # generator-sequence entries below which sequences a
 
 
 def _check_values(values: object) -> np.ndarray:
-    v = np.asarray(values, dtype=np.float64)
+    raw = np.asarray(values)
+    if raw.dtype.kind not in "biuf":  # complex parts, strings and objects are not probabilities
+        raise InvalidInputError(f"values of dtype {raw.dtype} cannot be encoded; give real numbers in [0, 1].")
+    v = raw.astype(np.float64, copy=False)
     bad = ~np.isfinite(v) | (v < 0.0) | (v > 1.0)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
