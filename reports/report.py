@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import traceback
 import warnings as warnings_module
 from dataclasses import dataclass, field
@@ -135,9 +136,8 @@ def _prepare(out: Path) -> Path:
         raise ReportError(f"--out {out} is a file; give a directory for the report.")
     try:
         (out / "figures").mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("")
-        probe.unlink()
+        with tempfile.TemporaryFile(dir=out):  # a private probe file: concurrent runs cannot race on it
+            pass
         for old in (out / "figures").iterdir():  # a rerun into the same directory shows no stale figure
             if old.is_file() and old.suffix.lstrip(".") in (*FORMATS, "csv"):
                 old.unlink()

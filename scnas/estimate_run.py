@@ -28,6 +28,9 @@ def resolve_model(spec: str, input_shape: tuple[int, ...] | None) -> tuple[tnn.M
         shape = input_shape or ((1, 1, 28, 28) if spec == "lenet5" else (1, 3, 32, 32))
         if len(shape) != 4:
             raise InvalidInputError(f"--input-shape {shape} must be B,C,H,W for zoo model {spec}.")
+        if shape[2] != shape[3] or not 8 <= shape[2] <= 1024 or not 1 <= shape[1] <= 64:
+            raise InvalidInputError(f"--input-shape {shape}: zoo models take square images of 8 to 1024 pixels "
+                                    "with 1 to 64 channels; give such a shape.")
         return create_model(spec, shape[1], 10, shape[2]), spec, tuple(shape)
     model, meta = load_model(spec)
     shape = input_shape or (1, meta["in_channels"], meta["image_size"], meta["image_size"])

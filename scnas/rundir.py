@@ -69,8 +69,8 @@ def _usable_dir(out: Path) -> None:
             break
     try:
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(out / ".write-test", b"")
-        (out / ".write-test").unlink()
+        with tempfile.TemporaryFile(dir=out):  # a private probe: concurrent runs cannot race on it
+            pass
     except OSError as e:
         raise RunDirError(f"cannot write to run directory {out} ({e.strerror}); choose another --out.") from None
 

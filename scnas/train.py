@@ -7,6 +7,7 @@ plus what is needed to rebuild the model) and results.json.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,8 +43,10 @@ class TrainConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise InvalidInputError(f"{name}={v!r} must be a positive integer.")
-        if not self.lr > 0:
-            raise InvalidInputError(f"lr={self.lr!r} must be positive.")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 1 << 32:
+            raise InvalidInputError(f"seed={self.seed!r} must be an integer from 0 to 2^32 - 1.")
+        if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not 0 < self.lr < math.inf:
+            raise InvalidInputError(f"lr={self.lr!r} must be a positive finite number.")
 
 
 def accuracy(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, batch: int = 1000) -> float:
@@ -70,8 +73,8 @@ def _epoch(model, opt, sched, ds: Dataset, cfg: TrainConfig, epoch: int) -> floa
         loss.backward()
         opt.step()
         sched.step()
-        total += float(loss) * len(idx)
-        bar.set_postfix(loss=f"{float(loss):.3f}")
+        total += loss.item() * len(idx)
+        bar.set_postfix(loss=f"{loss.item():.3f}")
     return total / len(perm)
 
 

@@ -10,6 +10,7 @@ resources layer by layer; PEs are then laid out in rows of `cols` (the cluster s
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from sc_accel.errors import InvalidInputError, check_known
@@ -26,14 +27,17 @@ WEIGHT_STREAMS = ("regen", "buffer", "broadcast")
 SNG_SHARE = ("lane", "row", "column", "array")
 
 
+MAX_STREAM_LENGTH = 1 << 24  # bit-cycle counts (MACs x L) must stay inside int64
+
+
 class HardwareConfigError(InvalidInputError):
     """An accelerator configuration that cannot describe real hardware."""
 
 
 def _positive(owner: str, name: str, v: object, integer: bool = False) -> None:
-    ok = isinstance(v, int) if integer else isinstance(v, (int, float))
+    ok = isinstance(v, int) if integer else isinstance(v, (int, float)) and math.isfinite(v)
     if isinstance(v, bool) or not ok or v <= 0:
-        kind = "a positive integer" if integer else "a positive number"
+        kind = "a positive integer" if integer else "a positive finite number"
         raise HardwareConfigError(f"{owner}.{name}={v!r} must be {kind}.")
 
 
@@ -54,7 +58,8 @@ class MemoryConfig:
             if f.name != "split":
                 _positive("memory", f.name, getattr(self, f.name), f.name == "local_bytes")
         split = tuple(self.split) if isinstance(self.split, (list, tuple)) else ()
-        if len(split) != 3 or any(isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0 for v in split):
+        if len(split) != 3 or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+                                  or v <= 0 for v in split):
             raise HardwareConfigError(f"memory.split={self.split!r} must be three positive numbers, the relative "
                                       "sizes of the ifmap, filter and ofmap buffers, e.g. [1, 1, 1].")
         object.__setattr__(self, "split", tuple(float(v) for v in split))
@@ -116,6 +121,10 @@ class SCHardware:
             object.__setattr__(self, "width", max(1, (int(self.stream_length) - 1).bit_length()))
         for name in ("stream_length", "share", "width"):
             _positive("sc", name, getattr(self, name), integer=True)
+        if self.stream_length > MAX_STREAM_LENGTH or self.width > 32:
+            raise HardwareConfigError(f"sc.stream_length={self.stream_length} (comparator width {self.width}) is "
+                                      f"beyond the {MAX_STREAM_LENGTH} bits (2^24) the estimator's 64-bit "
+                                      "bit-cycle counts hold; SC designs use far shorter streams.")
         if self.counter_bits is not None:
             _positive("sc", "counter_bits", self.counter_bits, integer=True)
         for name, allowed in (("sng", SC_SNGS), ("maxpool", SC_MAXPOOL), ("sng_share", SNG_SHARE)):
@@ -234,6 +243,10 @@ class AccelConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "AccelConfig":
         """Inverse of to_dict; unknown keys give a HardwareConfigError naming them."""
+        if not isinstance(d, dict) or not d:
+            what = "an empty file" if isinstance(d, dict) else f"a {type(d).__name__}"
+            raise HardwareConfigError(f"an accelerator description must be a table of settings (kind, rows, "
+                                      f"cols, dataflow, ...), not {what}; see configs/accel/*.toml.")
         d = dict(d)
         sub = {"memory": MemoryConfig, "op": OperatingPoint, "sc": SCHardware}
         kw: dict = {}
@@ -241,7 +254,7 @@ class AccelConfig:
             if key in d:
                 kw[key] = _build(typ, d.pop(key), key)
         if "layers" in d:
-            kw["layers"] = {k: LayerResources(int(v[0]), float(v[1]) or None) for k, v in d.pop("layers").items()}
+            kw["layers"] = _layers(d.pop("layers"))
         check_known(d, (f.name for f in fields(cls)), "accelerator settings", HardwareConfigError)
         return cls(**d, **kw)
 
@@ -255,7 +268,17 @@ class AccelConfig:
         return replace(self, **top)
 
 
+def _layers(d: object) -> dict[str, LayerResources]:
+    """[layers] as name -> [pes, gbuf_kib (0 = the array's)]."""
+    try:
+        return {str(k): LayerResources(int(v[0]), float(v[1]) or None) for k, v in d.items()}
+    except (AttributeError, TypeError, ValueError, IndexError, OverflowError):
+        raise HardwareConfigError(f"[layers] must map layer names to [pes, gbuf_kib] pairs, not {d!r}.") from None
+
+
 def _build(typ: type, d: dict, where: str) -> object:
+    if not isinstance(d, dict):
+        raise HardwareConfigError(f"[{where}] must be a table of settings, not {d!r}.")
     check_known(d, (f.name for f in fields(typ)), f"{where} settings", HardwareConfigError)
     return typ(**d)
 

@@ -9,6 +9,8 @@ GEMM terms (B, C, K, G, P, Q, R, S), MACs and element counts of weights, inputs,
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import asdict, dataclass
 
 import networkx as nx
@@ -87,14 +89,23 @@ def _record(layer, in_shapes: list[tuple], B: int, name_map: dict) -> WorkLayer 
     return None
 
 
+MAX_SAMPLE_ELEMS = 1 << 24  # values in one input sample (3 x 2365 x 2365): the trace runs a real forward pass
+MAX_BATCH = 1 << 20
+
+
 def workload(model: tnn.Module, input_shape: tuple[int, ...]) -> list[WorkLayer]:
     """Hardware layers of `model` run on a batch shaped `input_shape` = (B, C, H, W) or (B, F)."""
     shape = tuple(int(s) for s in input_shape)
     if len(shape) < 2 or any(s < 1 for s in shape):
         raise InvalidInputError(f"input_shape={input_shape!r} must be (batch, channels, height, width) "
                                 "or (batch, features) with positive sizes.")
-    try:
-        graph = trace(model, torch.zeros(shape))
+    per_sample = math.prod(shape[1:])
+    if per_sample > MAX_SAMPLE_ELEMS or shape[0] > MAX_BATCH:
+        raise InvalidInputError(f"input_shape={input_shape!r} ({per_sample:,} values per sample, batch "
+                                f"{shape[0]:,}) is beyond what the estimator traces ({MAX_SAMPLE_ELEMS:,} values "
+                                f"per sample, batch {MAX_BATCH:,}); give a realistic input size.")
+    try:  # one sample is traced: layer shapes do not depend on the batch, which _record applies
+        graph = trace(model, torch.zeros((1,) + shape[1:]))
     except UnsupportedOpError as e:
         raise UnsupportedOpError(str(e).replace("the SC converter", "the hardware estimator")) from None
     name_map: dict[str, str] = {}

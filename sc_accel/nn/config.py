@@ -12,6 +12,7 @@ from sc_accel.streams.packing import check_length
 __all__ = ["SCConfig", "MODES", "MAXPOOL_MODES"]
 
 MODES = ("bit", "expected")
+MAX_SEED = 1 << 32
 MAXPOOL_MODES = ("or", "selector", "binary")
 
 
@@ -57,6 +58,8 @@ class SCConfig:
             lo = 0 if name == "seed" else 1
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
                 raise InvalidInputError(f"SCConfig.{name}={v!r} must be an integer >= {lo}.")
+        if self.seed >= MAX_SEED:
+            raise InvalidInputError(f"SCConfig.seed={self.seed} must be below 2^32 (SNG seeds are 32-bit).")
         if self.width is not None:
             check_width(self.width, self.sng)
             check_width(self.width, self.weight_sng)

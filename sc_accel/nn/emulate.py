@@ -12,6 +12,7 @@ from sc_accel.errors import InvalidInputError
 from sc_accel.nn.backends import BitBackend, ExpectedBackend, FixedPointBackend
 from sc_accel.nn.config import SCConfig
 from sc_accel.nn.graph import Layer, LayerGraph, trace
+from sc_accel.nn.memory import USABLE_FRACTION, MemoryLimitError, available_bytes, fit_batch
 from sc_accel.nn.ops import moment_op
 from sc_accel.nn.plan import Plan, make_plan, node_stats
 from sc_accel.nn.run import float_forward, run_graph
@@ -47,8 +48,14 @@ def _check_input(x: object, graph: LayerGraph | None = None) -> torch.Tensor:
 
 
 def variance_factor(cfg: SCConfig, n_pairs: int = 4096) -> float:
-    """Measured Var(AND count) / (L p (1 - p)) for the config's activation and weight SNGs."""
+    """Measured Var(AND count) / (L p (1 - p)) for the config's activation and weight SNGs
+    (on fewer pairs at long streams, so the measurement stays within 256 MiB)."""
     w, L = cfg.comparator_width, cfg.stream_length
+    per_pair = 2 * 8 * (L + (w + 1) * ((L + 63) // 64))  # sequences, planes and streams of both operands
+    n_pairs = int(max(16, min(n_pairs, (256 << 20) // per_pair)))
+    if n_pairs * per_pair > USABLE_FRACTION * available_bytes():
+        raise MemoryLimitError(f"measuring the stream variance at L={L} needs {n_pairs * per_pair / 2**30:.1f} GiB, "
+                               "more than this machine has free; use a shorter stream.")
     rng = np.random.default_rng(cfg.seed)
     ta, tw = rng.integers(0, (1 << w) + 1, n_pairs), rng.integers(0, (1 << w) + 1, n_pairs)
     streams = []
@@ -122,6 +129,9 @@ def convert(model: object, config: SCConfig, calib: object) -> SCModel:
     stats = node_stats(graph, calib, config.calib_percentile)
     plan = make_plan(graph, config, stats)
     if config.mode == "bit":
+        batch = fit_batch(graph, plan, config)  # refuses what cannot fit, before any allocation
+        if batch < config.batch_size:
+            config = config.replace(batch_size=int(batch))  # same bits, smaller batches
         backend = BitBackend(graph, plan, config)
     else:
         backend = ExpectedBackend(graph, plan, config, variance_factor(config))

@@ -1,0 +1,86 @@
+"""How much memory a bit-true run needs, checked before anything is allocated.
+
+A bit-true model holds its weight streams and, per conversion, one generator sequence and
+bit planes per SNG source; a batch adds the streams of every conversion of every image. All
+grow with the stream length L, so a long L on a real network can need far more memory than
+the machine has. `fit_batch` refuses a request whose fixed part cannot fit, naming the
+figure, and otherwise picks the largest batch (up to the configured one) that fits; the
+batch size never changes the bits, so results stay the same.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from sc_accel.errors import InvalidInputError
+from sc_accel.nn.config import SCConfig
+from sc_accel.nn.graph import LayerGraph
+from sc_accel.nn.plan import Plan
+from sc_accel.streams.packing import n_words
+
+__all__ = ["MemoryLimitError", "available_bytes", "bit_memory", "fit_batch", "USABLE_FRACTION"]
+
+USABLE_FRACTION = 0.6  # of the memory available now; the rest is left to torch, numba and the OS
+
+
+class MemoryLimitError(InvalidInputError):
+    """The request cannot fit in this machine's memory; the message names the figures."""
+
+
+def available_bytes() -> int:
+    """Memory available to new allocations (MemAvailable on Linux, else physical memory)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+def _sites(shape: tuple[int, ...], pool: tuple[int, int] | None) -> int:
+    """SNG sites of a conversion: one per element, one per pooling window when pooled in streams."""
+    if pool is None or len(shape) != 3:
+        return math.prod(shape)
+    c, h, w = shape
+    k, s = pool
+    return c * ((h - k) // s + 1) * ((w - k) // s + 1)
+
+
+def bit_memory(graph: LayerGraph, plan: Plan, cfg: SCConfig) -> tuple[int, int]:
+    """(bytes held whatever the batch, bytes per image in a batch) of a bit-true run."""
+    L, width = cfg.stream_length, cfg.comparator_width
+    words = n_words(L)
+    weights = sum(int(np.asarray(graph.by_name[name].attrs["weight"]).size) for name in plan.macs)
+    fixed = weights * words * 8 * 2  # streams, plus their sources while they are made
+    per_image = 0
+    for conv in plan.conversions.values():
+        sources = _sites(conv.shape, conv.pool)
+        fixed += sources * (L * 8 + width * words * 8)  # generator sequence and bit planes
+        parts = 2 if conv.signed else 1
+        per_image += math.prod(conv.shape) * words * 8 * parts * 2  # streams and their padded copy
+    return fixed, per_image
+
+
+def fit_batch(graph: LayerGraph, plan: Plan, cfg: SCConfig, available: int | None = None) -> int:
+    """The batch size to run `cfg` with: cfg.batch_size, or fewer images when that many would
+    not fit; a MemoryLimitError when not even one image fits."""
+    budget = int(USABLE_FRACTION * (available_bytes() if available is None else available))
+    fixed, per_image = bit_memory(graph, plan, cfg)
+    if fixed + per_image > budget:
+        raise MemoryLimitError(
+            f"a bit-true run at L={cfg.stream_length} needs about {_gib(fixed + per_image)} "
+            f"({_gib(fixed)} for SNG sources and weight streams, {_gib(per_image)} per image) but "
+            f"{_gib(budget)} is usable here; use a shorter stream, more SNG sharing or mode='expected'.")
+    return max(1, min(cfg.batch_size, (budget - fixed) // max(per_image, 1)))
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.2f} GiB" if n >= 2**28 else f"{n / 2**20:.1f} MiB"
