@@ -38,9 +38,15 @@ class LayerError:
 
 def _check_input(x: object, graph: LayerGraph | None = None) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
-        x = torch.as_tensor(np.asarray(x))
-    if x.ndim < 2 or not torch.isfinite(x).all():
-        raise InvalidInputError(f"inputs must be a finite (batch, ...) tensor; got shape {tuple(x.shape)}.")
+        a = np.asarray(x)
+        if a.dtype.kind not in "biuf":
+            raise InvalidInputError(f"inputs must be real numbers, not an array of dtype {a.dtype}.")
+        x = torch.as_tensor(a)
+    if x.is_complex():
+        raise InvalidInputError("inputs must be real numbers, not a complex tensor.")
+    if x.ndim < 2 or x.shape[0] == 0 or not torch.isfinite(x).all():
+        raise InvalidInputError(f"inputs must be a finite (batch, ...) tensor with at least one sample; got shape "
+                                f"{tuple(x.shape)}.")
     if graph is not None and tuple(x.shape[1:]) != graph.input_shape:
         raise InvalidInputError(f"inputs have shape {tuple(x.shape[1:])} per sample but the model was "
                                 f"converted for {graph.input_shape}.")

@@ -204,6 +204,12 @@ def trace(model: tnn.Module, example: torch.Tensor) -> LayerGraph:
         raise UnsupportedOpError(f"torch.fx cannot trace {type(model).__name__}: {e}; the SC converter "
                                  "needs a model without data-dependent Python control flow.") from None
     with torch.no_grad():
+        try:  # a plain forward first: ShapeProp prints a traceback of its own before raising
+            gm(example.float())
+        except (RuntimeError, ValueError, IndexError, TypeError) as e:
+            raise InvalidInputError(f"{type(model).__name__} cannot run on inputs shaped "
+                                    f"{tuple(example.shape[1:])} per sample ({str(e).splitlines()[0][:160]}); "
+                                    "give inputs of the shape it was built for.") from None
         ShapeProp(gm).propagate(example.float())
     nodes = list(gm.graph.nodes)
     modules = dict(gm.named_modules())
@@ -232,7 +238,17 @@ def trace(model: tnn.Module, example: torch.Tensor) -> LayerGraph:
             raise _unsupported(f"{node.op} {node.target}", node, i, len(nodes))
         layers.append(Layer(node.name, op, ins, attrs, shape))
     graph = LayerGraph(layers, output, tuple(example.shape[1:]))
+    _check_finite(graph)
     return fold_batchnorm(graph)
+
+
+def _check_finite(graph: LayerGraph) -> None:
+    """Weights, biases and BN parameters must be finite: an inf or NaN has no stream."""
+    for layer in graph.layers:
+        for key, value in layer.attrs.items():
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f" and not np.isfinite(value).all():
+                raise InvalidInputError(f"layer '{layer.name}' has non-finite {key} values (inf or NaN); "
+                                        "an SC accelerator cannot encode them, so fix the model's weights.")
 
 
 def fold_batchnorm(graph: LayerGraph) -> LayerGraph:

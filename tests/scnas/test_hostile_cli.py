@@ -113,3 +113,11 @@ def test_mistyped_data_dir_with_the_default_dataset(tmp_path, capsys):
     assert main(["train", "--dataset", "default", "--data-dir", str(tmp_path / "typo"), "--epochs", "1",
                  "--out", str(tmp_path / "t")]) == 2
     assert "holds no Fashion-MNIST IDX files" in _one_sentence(capsys)
+
+
+@pytest.mark.parametrize("out,why", [("/proc/scnas-test-run", "No such file or directory"),
+                                     ("/sys/kernel/scnas-test-run", "Operation not permitted")])
+def test_out_on_a_path_that_cannot_be_written(capsys, out, why):
+    for cmd in (["estimate", "--model", "lenet5"], ["report", "/nonexistent"]):
+        assert main([*cmd, "--out", out]) == 2
+        assert f"cannot write to run directory {out} ({why})" in _one_sentence(capsys)
