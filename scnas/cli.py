@@ -67,6 +67,7 @@ def _parse_list(text: str, kind: type, name: str) -> list:
 
 
 _EXAMPLES = {"stream-length": "64,256,1024", "sng": "lfsr,sobol", "share": "1,8", "upscale": "on,off",
+             "decorrelate": "xor,rotate",
              "maxpool": "or,selector", "mode": "bit,expected", "input-shape": "1,3,32,32"}
 
 
@@ -115,7 +116,8 @@ def _cmd_emulate(args: argparse.Namespace) -> int:
     configs = settings_grid(_parse_list(args.stream_length, int, "stream-length"),
                             _parse_list(args.sng, str, "sng"), _parse_list(args.share, int, "share"),
                             _parse_list(args.upscale, bool, "upscale"), _parse_list(args.maxpool, str, "maxpool"),
-                            _parse_list(args.mode, str, "mode"), args.seed)
+                            _parse_list(args.mode, str, "mode"), args.seed,
+                            decorrelates=_parse_list(args.decorrelate, str, "decorrelate"))
     if args.limit is not None and args.limit < 1:
         raise _BadArgument(f"--limit {args.limit} must be a positive number of test images.")
     model, name = _teacher(args.model, ds, args)
@@ -204,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stream-length", default="32,64,128,256,512,1024", help="comma-separated L values")
     p.add_argument("--sng", default="lfsr", help="generator kinds: lfsr, sobol, vdc, bernoulli, counter")
     p.add_argument("--share", default="1", help="SNG sharing degrees")
+    p.add_argument("--decorrelate", default="xor", help="how consumers of a shared SNG re-wire it: xor, rotate, none")
     p.add_argument("--upscale", default="on", help="weight/activation up-scaling: on, off")
     p.add_argument("--maxpool", default="or", help="max pooling: or, selector, binary")
     p.add_argument("--mode", default="bit", help="bit (bit-true) or expected (analytic proxy)")

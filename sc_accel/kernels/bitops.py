@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["popcount64", "rotl", "splitmix64", "U0", "U1"]
+__all__ = ["popcount64", "rotl", "rewire", "splitmix64", "U0", "U1"]
 
 U0 = np.uint64(0)
 U1 = np.uint64(1)
@@ -42,6 +42,14 @@ def rotl(x, r, width):
     rr = np.uint64(r)
     mask = (U1 << w) - U1
     return ((x << rr) | (x >> (w - rr))) & mask
+
+
+@njit(inline="always", cache=True)
+def rewire(x, code, width):
+    """A consumer's view of a shared generator's number: rotate the low `width` bits left by
+    code & 0xFF, then XOR them with code >> 8 (both free wiring: crossed wires, inverters)."""
+    c = np.uint64(code)
+    return rotl(x, c & np.uint64(0xFF), width) ^ (c >> np.uint64(8))
 
 
 @njit(inline="always", cache=True)

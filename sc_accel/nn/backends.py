@@ -93,11 +93,12 @@ def _site_ids(conv: Conversion) -> np.ndarray:
     return site.reshape(-1).astype(np.int64)
 
 
-def _sources(sng: str, cfg: SCConfig, seed: int, role: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(generator ids, rotations) for n consumers under the config's sharing degree."""
-    smap = SharingMap.shared(n, cfg.share)
+def _sources(sng: str, cfg: SCConfig, seed: int, role: int, n: int) -> SharingMap:
+    """Generator ids (of this role's family) and wiring of n consumers under the config's
+    sharing degree and decorrelation."""
+    smap = SharingMap.shared(n, cfg.share, cfg.decorrelate)
     ids = role_generator_ids(sng, cfg.comparator_width, seed, role, smap.n_generators)
-    return ids[smap.generator], smap.rotation
+    return SharingMap(ids[smap.generator], smap.rotation, smap.mask)
 
 
 class BitBackend:
@@ -117,10 +118,10 @@ class BitBackend:
     def _conversion_bank(self, conv: Conversion):
         """(bank, source per element, source per pooling site)."""
         site = _site_ids(conv)
-        ids, rot = _sources(self.cfg.sng, self.cfg, self._seed(conv.index, 0), 0, int(site.max()) + 1)
+        smap = _sources(self.cfg.sng, self.cfg, self._seed(conv.index, 0), 0, int(site.max()) + 1)
         # the table is built only when it fits what is left of the model's table budget
-        bank, src = build_bank(self.cfg.sng, self.L, self.width, self._seed(conv.index, 0), ids[site], rot[site],
-                               table_limit=self.table_budget)
+        bank, src = build_bank(self.cfg.sng, self.L, self.width, self._seed(conv.index, 0), smap.generator[site],
+                               smap.wiring(self.width)[site], table_limit=self.table_budget)
         if bank.table is not None:
             self.table_budget -= bank.table.nbytes
         src_site = np.zeros(int(site.max()) + 1, dtype=np.int64)
@@ -142,10 +143,10 @@ class BitBackend:
         t, neg = weight_levels(w, mp.w_scale, self.width)
         t, negf = t.reshape(-1), neg.reshape(-1)
         sng, seed = self.cfg.weight_sng, self._seed(mp.index, 1)
-        ids, rot = _sources(sng, self.cfg, seed, 1, t.size)
+        smap = _sources(sng, self.cfg, seed, 1, t.size)
         # each weight stream is made once: the plain comparator path, no bank
         out = encode(t / float(1 << self.width), self.L, sng=sng, seed=seed, width=self.width,
-                     share=SharingMap(ids, rot)).reshape(t.size, -1)
+                     share=smap).reshape(t.size, -1)
         out[negf] = ~out[negf]
         out[negf, -1] &= tail_mask(self.L)
         return out.reshape(w.shape + (out.shape[1],)), torch.as_tensor(neg.astype(np.float64))

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from sc_accel.errors import InvalidInputError, check_known
 from sc_accel.streams.generators import SNG_KINDS, check_width, default_width
 from sc_accel.streams.packing import check_length
+from sc_accel.streams.sharing import DECORRELATE
 
 __all__ = ["SCConfig", "MODES", "MAXPOOL_MODES"]
 
@@ -25,10 +26,12 @@ class SCConfig:
     sng / sng_weight: generator kind of the activation / weight SNGs (sng_weight None =
     same as sng; the two operands of every AND always come from unrelated generators).
     width: comparator bits (None = ceil(log2 L)). share: SNG sharing degree, the number of
-    activation sites (and weight streams) one generator feeds, each through its own output
-    rotation. upscale: scale each layer's weights and activations by a power of two so
-    they fill [0, 1] (undone exactly after the counter); without it values are only
-    scaled down when they exceed 1. maxpool: "or" (OR gate over streams from a shared
+    activation sites (and weight streams) one generator feeds; decorrelate: how each
+    consumer re-wires the shared numbers, "xor" (XOR mask: keeps a Sobol prefix stratified;
+    the default), "rotate" (output rotation) or "none", see sc_accel.streams.sharing.
+    upscale: scale each layer's weights and activations by a power of two so they fill
+    [0, 1] (undone exactly after the counter); without it values are only scaled down
+    when they exceed 1. maxpool: "or" (OR gate over streams from a shared
     generator), "selector" (segment-counter selector) or "binary" (max of counter values
     before conversion). selector_segment: bits per selector segment. calib_percentile:
     percentile of calibration activations mapped to 1. batch_size: images per batch.
@@ -41,6 +44,7 @@ class SCConfig:
     sng_weight: str | None = None
     width: int | None = None
     share: int = 1
+    decorrelate: str = "xor"
     upscale: bool = True
     maxpool: str = "or"
     selector_segment: int = 16
@@ -53,6 +57,7 @@ class SCConfig:
         _choice("sng", self.sng, tuple(SNG_KINDS))
         _choice("sng_weight", self.weight_sng, tuple(SNG_KINDS))
         _choice("maxpool", self.maxpool, MAXPOOL_MODES)
+        _choice("decorrelate", self.decorrelate, DECORRELATE)
         for name in ("seed", "share", "selector_segment", "batch_size"):
             v = getattr(self, name)
             lo = 0 if name == "seed" else 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from sc_accel.kernels.bitops import U0, U1, popcount64, rotl, splitmix64
+from sc_accel.kernels.bitops import U0, U1, popcount64, rewire, rotl, splitmix64
 
 LFSR, SOBOL, VDC, COUNTER, BERNOULLI = 0, 1, 2, 3, 4
 SOBOL_BITS = 16
@@ -79,7 +79,7 @@ def fill_sequence(kind, width, p, dirs, out):
 
 @njit(inline="always", cache=True)
 def compare_pack(seq, rot, width, thr, row):
-    """Comparator SNG: bit_t = rotl(r_t, rot) < thr, packed LSB-first into row.
+    """Comparator SNG: bit_t = rewire(r_t, rot) < thr, packed LSB-first into row.
 
     Each word's 64 inputs are sliced first so the inner index starts at 0 (numba then
     skips wrap-around code and LLVM vectorises the compare); rot == 0 is its own loop.
@@ -93,7 +93,7 @@ def compare_pack(seq, rot, width, thr, row):
                 word |= np.uint64(s[b] < thr) << np.uint64(b)
         else:
             for b in range(s.shape[0]):
-                word |= np.uint64(rotl(s[b], rot, width) < thr) << np.uint64(b)
+                word |= np.uint64(rewire(s[b], rot, width) < thr) << np.uint64(b)
         row[w] = word
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit, prange
 
 from sc_accel.errors import InvalidInputError
-from sc_accel.kernels.bitops import U0, U1, rotl
+from sc_accel.kernels.bitops import U0, U1, rewire
 from sc_accel.streams import _sng_kernels as K
 from sc_accel.streams.generators import _DIRS, generator_params, kind_code
 from sc_accel.streams.lfsr import poly_table
@@ -75,11 +75,11 @@ def role_generator_ids(sng: str, width: int, seed: int, role: int, n: int, n_rol
 
 @njit(parallel=True, cache=True)
 def _planes(seqs, rot, width, length, out):
-    """out[p, j] = packed bit j of rotl(seqs[p], rot[p])."""
+    """out[p, j] = packed bit j of rewire(seqs[p], rot[p]) (rotation and XOR mask)."""
     for p in prange(seqs.shape[0]):
         r = np.empty(length, dtype=np.uint64)
         for t in range(length):
-            r[t] = rotl(seqs[p, t], np.uint64(rot[p]), width)
+            r[t] = rewire(seqs[p, t], rot[p], width)
         for w in range(out.shape[2]):
             s = r[w * 64:min(w * 64 + 64, length)]  # sliced so the bit loop vectorises
             for j in range(width):
@@ -91,13 +91,13 @@ def _planes(seqs, rot, width, length, out):
 
 @njit(parallel=True, cache=True)
 def _tables(seqs, rot, width, length, out):
-    """out[p, T] = packed (rotl(r_t) < T) for every threshold T, by a cumulative OR over values."""
+    """out[p, T] = packed (rewire(r_t) < T) for every threshold T, by a cumulative OR over values."""
     nw = out.shape[2]
     for p in prange(seqs.shape[0]):
         tab = out[p]
         tab[:, :] = U0
         for t in range(length):
-            v = rotl(seqs[p, t], np.uint64(rot[p]), width)
+            v = rewire(seqs[p, t], rot[p], width)
             tab[np.int64(v) + 1, t >> 6] |= U1 << np.uint64(t & 63)
         for T in range(1, tab.shape[0]):
             for w in range(nw):
@@ -111,12 +111,14 @@ def table_bytes(n_sources: int, length: int, width: int) -> int:
 
 def build_bank(sng: str, length: int, width: int, seed: int, gen_ids: np.ndarray,
                rotations: np.ndarray, table_limit: int = TABLE_LIMIT_BYTES) -> tuple[SourceBank, np.ndarray]:
-    """Bank of the distinct (generator id, rotation) pairs, and each stream's source index.
+    """Bank of the distinct (generator id, wiring) pairs, and each stream's source index; a
+    wiring code is a rotation (low byte) and an XOR mask (above it), see SharingMap.wiring.
 
     The threshold table is built when it takes at most `table_limit` bytes.
     """
     gen_ids = np.asarray(gen_ids, dtype=np.int64).reshape(-1)
-    rot = np.asarray(rotations, dtype=np.int64).reshape(-1) % width
+    code = np.asarray(rotations, dtype=np.int64).reshape(-1)
+    rot = ((code & 0xFF) % width) | (((code >> 8) & ((1 << width) - 1)) << 8)
     pairs, src = np.unique(np.stack([gen_ids, rot], axis=1), axis=0, return_inverse=True)
     params = generator_params(sng, width, seed, pairs[:, 0])
     seqs = np.empty((pairs.shape[0], length), dtype=np.uint64)

@@ -69,11 +69,11 @@ def encode(values: object, length: int, sng: str = "lfsr", seed: int = 0,
     if ids.size * length <= PRECOMPUTE_LIMIT:
         seqs = np.empty((ids.size, length), dtype=np.uint64)
         K.fill_sequences(code, width, params, _DIRS, seqs)
-        K.encode_from_sequences(thr, smap.rotation % width, local.astype(np.int64), seqs, width, out)
+        K.encode_from_sequences(thr, smap.wiring(width), local.astype(np.int64), seqs, width, out)
     else:
         order = np.argsort(local, kind="stable").astype(np.int64)
         starts = np.searchsorted(local[order], np.arange(ids.size + 1)).astype(np.int64)
-        K.encode_grouped(thr, smap.rotation % width, order, starts, code, width, params,
+        K.encode_grouped(thr, smap.wiring(width), order, starts, code, width, params,
                          _DIRS, length, out)
     return out.reshape(v.shape + (n_words(length),))
 

@@ -180,10 +180,12 @@ def test_curve_styles_encode_generator_sharing_and_upscaling():
     res["settings"] += extra
     st = curve_styles(res)
     lfsr1, sobol1 = st["lfsr share=1 upscale max=or bit"], st["sobol share=1 upscale max=or bit"]
-    lfsr8 = st["lfsr share=8 no-upscale max=or bit"]
+    lfsr8 = st["lfsr share=8 rotate no-upscale max=or bit"]
     assert lfsr1["color"] != sobol1["color"] and lfsr1["ls"] == sobol1["ls"]
     assert lfsr8["color"] == lfsr1["color"] and lfsr8["ls"] != lfsr1["ls"]
     assert lfsr1["mfc"] == lfsr1["color"] and lfsr8["mfc"] == "white"
+    res["settings"] += [{**s, "config": {**s["config"], "decorrelate": "xor"}} for s in extra]
+    assert curve_styles(res)["lfsr share=8 xor no-upscale max=or bit"]["ls"] != lfsr8["ls"]
 
 
 def test_log_axes_get_plain_tick_labels(tmp_path):

@@ -20,14 +20,18 @@ from sc_accel.streams.sharing import SharingMap
 
 @pytest.mark.parametrize("sng", ["lfsr", "sobol", "bernoulli", "vdc"])
 @pytest.mark.parametrize("length,width", [(100, 7), (64, 6), (256, 8)])
-def test_bank_matches_encode_by_table_and_by_planes(sng, length, width, rng):
+@pytest.mark.parametrize("with_masks", [False, True])
+def test_bank_matches_encode_by_table_and_by_planes(sng, length, width, rng, with_masks):
     ids = role_generator_ids(sng, width, 3, 1, 40)
     rot = np.arange(40) % 5
-    bank, src = build_bank(sng, length, width, 3, ids, rot)
+    mask = rng.integers(0, 1 << 16, 40) if with_masks else np.zeros(40, np.int64)
+    smap = SharingMap(ids, rot, mask)
+    bank, src = build_bank(sng, length, width, 3, ids, smap.wiring(width))
     assert bank.table is not None
     thr = rng.integers(-3, (1 << width) + 4, 400)  # out-of-range thresholds clip
     ref = encode((np.clip(thr, 0, 1 << width) / (1 << width)).reshape(10, 40), length, sng=sng, seed=3,
-                 width=width, share=SharingMap(np.tile(ids, 10), np.tile(rot, 10))).reshape(400, -1)
+                 width=width, share=SharingMap(np.tile(ids, 10), np.tile(rot, 10), np.tile(mask, 10))
+                 ).reshape(400, -1)
     assert np.array_equal(encode_thresholds(thr, src, bank), ref)
     planes_only = SourceBank(bank.planes, width, length)
     assert np.array_equal(encode_thresholds(thr, src, planes_only), ref)
