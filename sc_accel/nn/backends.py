@@ -12,6 +12,14 @@ The bit backend computes C+ - C- from packed streams; negative weights are store
 complemented streams, since popcount(x & ~w) = popcount(x) - popcount(x & w), so a single
 unsigned product pass plus a correction sum(popcount(x)) over negative taps gives the
 same integer as the two counters.
+
+With `encoding="bipolar"` a value v in [-1, 1] is one stream of P(1) = (v + 1) / 2 (T =
+round((v + 1) / 2 * 2^w)), weights and signed activations alike, and the multiplier is an
+XNOR gate: E[popcount(XNOR)] / L = (1 + x w) / 2. One counter per output counts the XNOR
+ones C over the K valid (unpadded) taps, and y = bias + s * s_w * (2 C - K L) / L. The bit
+backend gets C from the same AND + popcount kernels, since popcount(XNOR(x, w)) =
+L - popcount(x) - popcount(w) + 2 popcount(x & w); padded taps are skipped, as hardware
+that does not clock its counter on them.
 """
 
 from __future__ import annotations
@@ -47,6 +55,12 @@ def weight_levels(w: np.ndarray, w_scale: float, width: int) -> tuple[np.ndarray
     return levels(np.abs(w) / w_scale, width), w < 0
 
 
+def bipolar_levels(v: np.ndarray, width: int, lo: float = -1.0) -> np.ndarray:
+    """Bipolar comparator thresholds T = round((clip(v, lo, 1) + 1) / 2 * 2^w), int64; lo = 0
+    for an unsigned conversion (the stochastic ReLU)."""
+    return np.rint((np.clip(v, lo, 1.0) + 1.0) * float(1 << (width - 1))).astype(np.int64)
+
+
 def _bias(layer: Layer, ndim: int) -> torch.Tensor:
     return torch.as_tensor(layer.attrs["bias"]).reshape((1, -1) + (1,) * (ndim - 2))
 
@@ -54,23 +68,27 @@ def _bias(layer: Layer, ndim: int) -> torch.Tensor:
 class FixedPointBackend:
     """Binary twin: exact products of the quantised operands (what E[count] / L would be)."""
 
-    def __init__(self, graph: LayerGraph, plan: Plan, width: int) -> None:
+    def __init__(self, graph: LayerGraph, plan: Plan, width: int, encoding: str = "unipolar") -> None:
         self.graph, self.plan, self.width = graph, plan, int(width)
+        self.bipolar = encoding == "bipolar"
 
     def quantised(self, layer: Layer) -> tuple[torch.Tensor, float, float, float]:
         """(signed quantised weights in [-1, 1], s, s_w, 2^w) of a MAC layer."""
         mp = self.plan.macs[layer.name]
         conv = self.plan.conversions[mp.conversion]
-        t, neg = weight_levels(layer.attrs["weight"], mp.w_scale, self.width)
         q = float(1 << self.width)
+        if self.bipolar:  # grid of 2 / 2^w over [-1, 1]
+            return (torch.as_tensor(2.0 * bipolar_levels(layer.attrs["weight"] / mp.w_scale, self.width) / q - 1.0),
+                    conv.scale, mp.w_scale, q)
+        t, neg = weight_levels(layer.attrs["weight"], mp.w_scale, self.width)
         return torch.as_tensor(np.where(neg, -t, t) / q), conv.scale, mp.w_scale, q
 
     def quantised_input(self, layer: Layer, x: torch.Tensor, s: float, q: float) -> torch.Tensor:
         """x / s on the comparator grid, clipped to [-1, 1] ([0, 1] for an unsigned conversion)."""
-        xq = torch.round((x / s).clamp(-1.0, 1.0) * q) / q
-        if not self.plan.conversions[self.plan.macs[layer.name].conversion].signed:
-            xq = xq.clamp_min(0.0)
-        return xq
+        lo = -1.0 if self.plan.conversions[self.plan.macs[layer.name].conversion].signed else 0.0
+        if self.bipolar:
+            return 2.0 * torch.round(((x / s).clamp(lo, 1.0) + 1.0) * (q / 2)) / q - 1.0
+        return torch.round((x / s).clamp(lo, 1.0) * q) / q
 
     def __call__(self, layer: Layer, env: dict) -> torch.Tensor:
         wq, s, s_w, q = self.quantised(layer)
@@ -107,6 +125,7 @@ class BitBackend:
     def __init__(self, graph: LayerGraph, plan: Plan, cfg: SCConfig) -> None:
         self.graph, self.plan, self.cfg = graph, plan, cfg
         self.L, self.width = cfg.stream_length, cfg.comparator_width
+        self.bipolar = cfg.encoding == "bipolar"
         self.table_budget = TABLE_BUDGET_BYTES
         self.banks = {k: self._conversion_bank(c) for k, c in plan.conversions.items()}
         self.weights = {name: self._weight_streams(graph.by_name[name]) for name in plan.macs}
@@ -137,10 +156,14 @@ class BitBackend:
         return conv.pool is not None and self.cfg.maxpool == "or" and conv.pool[0] == conv.pool[1]
 
     def _weight_streams(self, layer: Layer) -> tuple[np.ndarray, torch.Tensor]:
-        """(streams with negative taps complemented, negative-tap mask as float64)."""
+        """Unipolar: (streams with negative taps complemented, negative-tap mask as float64);
+        bipolar: (streams of (w + 1) / 2, each weight stream's popcount as float64)."""
         mp = self.plan.macs[layer.name]
         w = layer.attrs["weight"]
-        t, neg = weight_levels(w, mp.w_scale, self.width)
+        if self.bipolar:
+            t, neg = bipolar_levels(w / mp.w_scale, self.width), np.zeros(w.shape, bool)
+        else:
+            t, neg = weight_levels(w, mp.w_scale, self.width)
         t, negf = t.reshape(-1), neg.reshape(-1)
         sng, seed = self.cfg.weight_sng, self._seed(mp.index, 1)
         smap = _sources(sng, self.cfg, seed, 1, t.size)
@@ -149,7 +172,10 @@ class BitBackend:
                      share=smap).reshape(t.size, -1)
         out[negf] = ~out[negf]
         out[negf, -1] &= tail_mask(self.L)
-        return out.reshape(w.shape + (out.shape[1],)), torch.as_tensor(neg.astype(np.float64))
+        words = out.reshape(w.shape + (out.shape[1],))
+        if self.bipolar:
+            return words, torch.as_tensor(stream_counts(words, self.L).astype(np.float64))
+        return words, torch.as_tensor(neg.astype(np.float64))
 
     def reset(self) -> None:
         """Forget the streams of the previous batch."""
@@ -162,10 +188,13 @@ class BitBackend:
         conv = self.plan.conversions[key]
         bank, src, src_site = self.banks[key]
         v = env[conv.tensor].numpy() / conv.scale
-        parts = [(v, 1.0), (-v, -1.0)] if conv.signed else [(v, 1.0)]
+        parts = [(v, 1.0), (-v, -1.0)] if conv.signed and not self.bipolar else [(v, 1.0)]
         out = []
         for values, sign in parts:
-            t = levels(values, self.width)
+            if self.bipolar:  # one stream per value, either sign
+                t = bipolar_levels(values, self.width, -1.0 if conv.signed else 0.0)
+            else:
+                t = levels(values, self.width)
             if self._fused_or(conv):
                 k = conv.pool[0]
                 t = F.max_pool2d(torch.as_tensor(t.astype(np.float64)), k, k).numpy().astype(np.int64)
@@ -182,24 +211,36 @@ class BitBackend:
         self.cache[key] = out
         return out
 
+    def _and_counts(self, layer: Layer, words: np.ndarray, w_words: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(sum over taps of popcount(x & w) per output as float64, per-input stream popcounts
+        as float32: counts and their tap sums stay below 2^24, so float32 convolutions are exact)."""
+        a = layer.attrs
+        cnt = torch.as_tensor(stream_counts(words, self.L).astype(np.float32))
+        if layer.op == "conv":
+            ph, pw = a["padding"]
+            xp = np.pad(words, ((0, 0), (0, 0), (ph, ph), (pw, pw), (0, 0)))
+            raw = conv_counts(xp, w_words, a["stride"], a["groups"])
+        else:
+            raw = linear_counts(words.reshape(words.shape[0], -1, words.shape[-1]),
+                                w_words.reshape(w_words.shape[0], -1, w_words.shape[-1]))
+            cnt = cnt.reshape(cnt.shape[0], -1)
+        return torch.as_tensor(raw.astype(np.float64)), cnt
+
     def __call__(self, layer: Layer, env: dict) -> torch.Tensor:
         mp = self.plan.macs[layer.name]
         conv = self.plan.conversions[mp.conversion]
-        w_words, negmask = self.weights[layer.name]
-        negmask = negmask.float()  # counts < 2^24: float32 sums of them are exact
-        a = layer.attrs
+        w_words, w_side = self.weights[layer.name]
+        w_side = w_side.float()
         total = None
         for words, sign in self.streams(mp.conversion, env):
-            cnt = torch.as_tensor(stream_counts(words, self.L).astype(np.float32))
-            if layer.op == "conv":
-                ph, pw = a["padding"]
-                xp = np.pad(words, ((0, 0), (0, 0), (ph, ph), (pw, pw), (0, 0)))
-                raw = conv_counts(xp, w_words, a["stride"], a["groups"])
-            else:
-                raw = linear_counts(words.reshape(words.shape[0], -1, words.shape[-1]),
-                                    w_words.reshape(w_words.shape[0], -1, w_words.shape[-1]))
-                cnt = cnt.reshape(cnt.shape[0], -1)
-            diff = torch.as_tensor(raw.astype(np.float64)) - apply_mac(layer, cnt, negmask).double()
+            raw, cnt = self._and_counts(layer, words, w_words)
+            if self.bipolar:  # 2 C - K L with C the XNOR ones over the valid taps
+                ones_x, ones_w = torch.ones_like(cnt), torch.ones_like(w_side)
+                diff = (4.0 * raw - 2.0 * apply_mac(layer, cnt, ones_w).double()
+                        - 2.0 * apply_mac(layer, ones_x, w_side).double()
+                        + self.L * apply_mac(layer, ones_x, ones_w).double())
+            else:  # C+ - C-: one unsigned pass minus the complemented taps' input popcounts
+                diff = raw - apply_mac(layer, cnt, w_side).double()
             total = sign * diff if total is None else total + sign * diff
         y = total * (conv.scale * mp.w_scale / self.L)
         return y + _bias(layer, y.ndim)
@@ -208,14 +249,16 @@ class BitBackend:
 class ExpectedBackend(FixedPointBackend):
     """Analytic mean and variance of the counter output, propagated as (mean, var) pairs.
 
-    Count variance is factor * L * sum_k p_k (1 - p_k) with p_k the AND-gate probability;
+    Count variance is factor * L * sum_k p_k (1 - p_k) with p_k the gate's probability: AND
+    |x w| (unipolar), so p(1 - p) = |x w| - x^2 w^2; XNOR (1 + x w) / 2 (bipolar), so with
+    y = (2 C - K L) / L it is 1 - x^2 w^2 per valid tap, four times the unipolar term near 0.
     `factor` is measured once on the config's own generators (1 for independent
     Bernoulli streams, far below 1 for low-discrepancy ones). Upstream variance adds
     sum_k w_k^2 var(x_k) (errors of different inputs taken as independent).
     """
 
     def __init__(self, graph: LayerGraph, plan: Plan, cfg: SCConfig, factor: float) -> None:
-        super().__init__(graph, plan, cfg.comparator_width)
+        super().__init__(graph, plan, cfg.comparator_width, cfg.encoding)
         self.L, self.factor = cfg.stream_length, float(factor)
 
     def __call__(self, layer: Layer, env: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -223,7 +266,10 @@ class ExpectedBackend(FixedPointBackend):
         m, v = env[layer.inputs[0]]
         xq = self.quantised_input(layer, m, s, q)
         mean = apply_mac(layer, xq, wq) * (s * s_w)
-        p_var = apply_mac(layer, xq.abs(), wq.abs()) - apply_mac(layer, xq * xq, wq * wq)
+        if self.bipolar:
+            p_var = apply_mac(layer, torch.ones_like(xq), torch.ones_like(wq)) - apply_mac(layer, xq * xq, wq * wq)
+        else:
+            p_var = apply_mac(layer, xq.abs(), wq.abs()) - apply_mac(layer, xq * xq, wq * wq)
         var = p_var.clamp_min(0.0) * (self.factor * (s * s_w) ** 2 / self.L)
         var = var + apply_mac(layer, v, (wq * s_w) ** 2)
         return mean + _bias(layer, mean.ndim), var

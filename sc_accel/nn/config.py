@@ -10,19 +10,23 @@ from sc_accel.streams.generators import SNG_KINDS, check_width, default_width
 from sc_accel.streams.packing import check_length
 from sc_accel.streams.sharing import DECORRELATE
 
-__all__ = ["SCConfig", "MODES", "MAXPOOL_MODES"]
+__all__ = ["SCConfig", "MODES", "MAXPOOL_MODES", "ENCODINGS"]
 
 MODES = ("bit", "expected")
+ENCODINGS = ("unipolar", "bipolar")
 MAX_SEED = 1 << 32
 MAXPOOL_MODES = ("or", "selector", "binary")
 
 
 @dataclass(frozen=True)
 class SCConfig:
-    """How a network runs on the emulated unipolar SC accelerator.
+    """How a network runs on the emulated SC accelerator.
 
     stream_length: bits per stream L. mode: "bit" (bit-true streams) or "expected"
-    (analytic mean and variance, a fast proxy). seed: all SNG parameters derive from it.
+    (analytic mean and variance, a fast proxy). encoding: "unipolar" (the thesis's choice:
+    streams of |v|, sign-magnitude weights, AND gates, two counters, x+/x- passes for signed
+    inputs) or "bipolar" (streams of (v + 1) / 2, XNOR gates, one counter; see backends).
+    seed: all SNG parameters derive from it.
     sng / sng_weight: generator kind of the activation / weight SNGs (sng_weight None =
     same as sng; the two operands of every AND always come from unrelated generators).
     width: comparator bits (None = ceil(log2 L)). share: SNG sharing degree, the number of
@@ -39,6 +43,7 @@ class SCConfig:
 
     stream_length: int = 256
     mode: str = "bit"
+    encoding: str = "unipolar"
     seed: int = 0
     sng: str = "lfsr"
     sng_weight: str | None = None
@@ -54,6 +59,7 @@ class SCConfig:
     def __post_init__(self) -> None:
         check_length(self.stream_length)
         _choice("mode", self.mode, MODES)
+        _choice("encoding", self.encoding, ENCODINGS)
         _choice("sng", self.sng, tuple(SNG_KINDS))
         _choice("sng_weight", self.weight_sng, tuple(SNG_KINDS))
         _choice("maxpool", self.maxpool, MAXPOOL_MODES)

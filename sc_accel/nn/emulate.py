@@ -54,7 +54,8 @@ def _check_input(x: object, graph: LayerGraph | None = None) -> torch.Tensor:
 
 
 def variance_factor(cfg: SCConfig, n_pairs: int = 4096) -> float:
-    """Measured Var(AND count) / (L p (1 - p)) for the config's activation and weight SNGs
+    """Measured Var(gate count) / (L p (1 - p)) for the config's activation and weight SNGs and
+    its multiplier (AND, or XNOR when bipolar)
     (on fewer pairs at long streams, so the measurement stays within 256 MiB)."""
     w, L = cfg.comparator_width, cfg.stream_length
     per_pair = 2 * 8 * (L + (w + 1) * ((L + 63) // 64))  # sequences, planes and streams of both operands
@@ -69,8 +70,13 @@ def variance_factor(cfg: SCConfig, n_pairs: int = 4096) -> float:
         ids = role_generator_ids(sng, w, cfg.seed, role, n_pairs)
         bank, src = build_bank(sng, L, w, cfg.seed, ids, np.zeros(n_pairs, dtype=np.int64))
         streams.append(encode_thresholds(t, src, bank))
-    p = ta * tw / float(1 << (2 * w))
-    c = stream_counts(streams[0] & streams[1], L)
+    pa, pb = ta / float(1 << w), tw / float(1 << w)
+    if cfg.encoding == "bipolar":  # XNOR: ones where both streams agree
+        p = pa * pb + (1 - pa) * (1 - pb)
+        c = L - stream_counts(streams[0] ^ streams[1], L)
+    else:
+        p = pa * pb
+        c = stream_counts(streams[0] & streams[1], L)
     denom = float(np.sum(L * p * (1 - p)))
     return float(np.sum((c - L * p) ** 2) / denom) if denom > 0 else 1.0
 
@@ -144,13 +150,16 @@ def convert(model: object, config: SCConfig, calib: object) -> SCModel:
     return SCModel(graph, config, plan, backend)
 
 
-def fixed_point(model: object, calib: object, bits: int = 8, upscale: bool = True) -> SCModel:
-    """The binary fixed-point twin at `bits` bits (same scales and quantisation rules)."""
+def fixed_point(model: object, calib: object, bits: int = 8, upscale: bool = True,
+                encoding: str = "unipolar") -> SCModel:
+    """The binary fixed-point twin at `bits` bits (same scales and quantisation rules; the
+    bipolar grid of 2 / 2^bits when `encoding` is "bipolar")."""
     calib = _check_input(calib)
     graph = _as_graph(model, calib)
-    cfg = SCConfig(stream_length=1 << bits, width=bits, upscale=upscale, maxpool="binary", mode="expected")
+    cfg = SCConfig(stream_length=1 << bits, width=bits, upscale=upscale, maxpool="binary", mode="expected",
+                   encoding=encoding)
     plan = make_plan(graph, cfg, node_stats(graph, calib, cfg.calib_percentile))
-    return _FixedModel(graph, cfg, plan, FixedPointBackend(graph, plan, bits))
+    return _FixedModel(graph, cfg, plan, FixedPointBackend(graph, plan, bits, encoding))
 
 
 class _FixedModel(SCModel):
