@@ -23,19 +23,24 @@ def _setting_row(s: dict) -> dict:
 
 def curve_styles(res: dict) -> dict[str, dict]:
     """Line style per setting label: colour = generator kind, line style = sharing degree and
-    decorrelation, marker filled = up-scaling on, marker shape = max pooling and mode; so the
-    dimensions a reader compares stay apart in one plot."""
+    decorrelation, marker filled = up-scaling on, marker shape = encoding, max pooling and
+    mode; so the dimensions a reader compares stay apart in one plot."""
     configs = {setting_label(s["config"]): s["config"] for s in res["settings"]}
     sngs = sorted({c["sng"] for c in configs.values()})
     shares = sorted({_sharing(c) for c in configs.values()})
-    rest = sorted({(c["maxpool"], c["mode"]) for c in configs.values()})
+    rest = sorted({_shape(c) for c in configs.values()})
     out = {}
     for label, c in configs.items():
         col = color(sngs.index(c["sng"]))
         out[label] = {"color": col, "ls": LINESTYLES[shares.index(_sharing(c)) % len(LINESTYLES)],
-                      "marker": marker(rest.index((c["maxpool"], c["mode"]))),
+                      "marker": marker(rest.index(_shape(c))),
                       "mfc": col if c["upscale"] else "white"}
     return out
+
+
+def _shape(c: dict) -> tuple[str, str, str]:
+    """What the marker shape tells apart: encoding, max pooling and mode."""
+    return c.get("encoding", "unipolar"), c["maxpool"], c["mode"]
 
 
 def _sharing(c: dict) -> tuple[int, str]:

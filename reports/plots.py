@@ -36,7 +36,8 @@ def save_figure(fig: plt.Figure, path: Path, dpi: int = 150) -> Path:
 def setting_label(c: dict) -> str:
     """Short name of an emulation setting without its stream length (one curve per label)."""
     share = f"share={c['share']}" + (f" {c.get('decorrelate', 'rotate')}" if c["share"] > 1 else "")
-    return f"{c['sng']} {share} {'upscale' if c['upscale'] else 'no-upscale'} max={c['maxpool']} {c['mode']}"
+    sng = c["sng"] + (" bipolar" if c.get("encoding", "unipolar") == "bipolar" else "")
+    return f"{sng} {share} {'upscale' if c['upscale'] else 'no-upscale'} max={c['maxpool']} {c['mode']}"
 
 
 def curves(res: dict, metric: str) -> dict[str, list[tuple[int, float]]]:

@@ -20,7 +20,8 @@ def emulation_table(results: str | Path | dict) -> str:
                                                      not s["config"]["upscale"], s["config"]["stream_length"])):
         c = s["config"]
         share = "private" if c["share"] == 1 else f"{c['share']} per SNG, {c.get('decorrelate', 'rotate')}"
-        lines.append(f"| SC {c['mode']} | {c['sng']} | {share} | {'yes' if c['upscale'] else 'no'} | "
+        enc = " bipolar" if c.get("encoding", "unipolar") == "bipolar" else ""
+        lines.append(f"| SC {c['mode']}{enc} | {c['sng']} | {share} | {'yes' if c['upscale'] else 'no'} | "
                      f"{c['stream_length']} | {100 * s['accuracy']:.2f}% | {100 * (s['accuracy'] - fl):+.2f} |")
     return "\n".join(lines)
 

@@ -67,7 +67,7 @@ def _parse_list(text: str, kind: type, name: str) -> list:
 
 
 _EXAMPLES = {"stream-length": "64,256,1024", "sng": "lfsr,sobol", "share": "1,8", "upscale": "on,off",
-             "decorrelate": "xor,rotate",
+             "decorrelate": "xor,rotate", "encoding": "unipolar,bipolar",
              "maxpool": "or,selector", "mode": "bit,expected", "input-shape": "1,3,32,32"}
 
 
@@ -117,7 +117,8 @@ def _cmd_emulate(args: argparse.Namespace) -> int:
                             _parse_list(args.sng, str, "sng"), _parse_list(args.share, int, "share"),
                             _parse_list(args.upscale, bool, "upscale"), _parse_list(args.maxpool, str, "maxpool"),
                             _parse_list(args.mode, str, "mode"), args.seed,
-                            decorrelates=_parse_list(args.decorrelate, str, "decorrelate"))
+                            decorrelates=_parse_list(args.decorrelate, str, "decorrelate"),
+                            encodings=_parse_list(args.encoding, str, "encoding"))
     if args.limit is not None and args.limit < 1:
         raise _BadArgument(f"--limit {args.limit} must be a positive number of test images.")
     model, name = _teacher(args.model, ds, args)
@@ -210,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--upscale", default="on", help="weight/activation up-scaling: on, off")
     p.add_argument("--maxpool", default="or", help="max pooling: or, selector, binary")
     p.add_argument("--mode", default="bit", help="bit (bit-true) or expected (analytic proxy)")
+    p.add_argument("--encoding", default="unipolar", help="unipolar (AND, sign-magnitude) or bipolar (XNOR)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, help="use only the first N test images")
     p.add_argument("--calib", type=int, default=1000, help="training images used to calibrate scales")

@@ -29,13 +29,14 @@ __all__ = ["settings_grid", "run_sweep", "setting_label", "print_table", "model_
 
 def settings_grid(lengths: list[int], sngs: list[str], shares: list[int], upscales: list[bool],
                   maxpools: list[str], modes: list[str], seed: int, batch_size: int = 250,
-                  decorrelates: list[str] | None = None) -> list[SCConfig]:
+                  decorrelates: list[str] | None = None, encodings: list[str] | None = None) -> list[SCConfig]:
     """Every combination, stream length varying fastest; private SNGs (share 1) once, since
     decorrelation only re-wires shared ones."""
-    decs = decorrelates or ["xor"]
+    decs, encs = decorrelates or ["xor"], encodings or ["unipolar"]
     return [SCConfig(stream_length=L, sng=g, share=s, decorrelate=d, upscale=u, maxpool=p, mode=m, seed=seed,
-                     batch_size=batch_size)
-            for g, s, d, u, p, m, L in itertools.product(sngs, shares, decs, upscales, maxpools, modes, lengths)
+                     batch_size=batch_size, encoding=e)
+            for e, g, s, d, u, p, m, L in itertools.product(encs, sngs, shares, decs, upscales, maxpools, modes,
+                                                            lengths)
             if s > 1 or d == decs[0]]
 
 

@@ -25,6 +25,7 @@ SC_SNGS = ("lfsr", "sobol", "vdc", "counter", "bernoulli")
 SC_MAXPOOL = ("or", "selector", "binary")
 WEIGHT_STREAMS = ("regen", "buffer", "broadcast")
 SNG_SHARE = ("lane", "row", "column", "array")
+SC_ENCODINGS = ("unipolar", "bipolar")
 
 
 MAX_STREAM_LENGTH = 1 << 24  # bit-cycle counts (MACs x L) must stay inside int64
@@ -96,6 +97,8 @@ class SCHardware:
     - `sng_share`: which lanes one SNG source feeds: "lane" (`share` consecutive lanes),
       "row" / "column" (every lane of a PE row / column), "array" (one source per operand).
     - `counter_bits`: output counter width (None: comparator width + 4 bits of headroom).
+    - `encoding`: "unipolar" (AND-gate multiplier; the thesis's sign-magnitude design) or
+      "bipolar" (XNOR-gate multiplier on streams of (v + 1) / 2; same counters and SNGs).
     - `edt_fraction`: early decision termination (progressive precision, Kim et al., DAC
       2016): the mean fraction of the stream a layer runs before its result is decided
       (1.0 = off); each output counter then pays a decision check every cycle.
@@ -110,6 +113,7 @@ class SCHardware:
     sng_share: str = "lane"
     counter_bits: int | None = None
     edt_fraction: float = 1.0
+    encoding: str = "unipolar"
 
     @property
     def counter_width(self) -> int:
@@ -127,7 +131,8 @@ class SCHardware:
                                       "bit-cycle counts hold; SC designs use far shorter streams.")
         if self.counter_bits is not None:
             _positive("sc", "counter_bits", self.counter_bits, integer=True)
-        for name, allowed in (("sng", SC_SNGS), ("maxpool", SC_MAXPOOL), ("sng_share", SNG_SHARE)):
+        for name, allowed in (("sng", SC_SNGS), ("maxpool", SC_MAXPOOL), ("sng_share", SNG_SHARE),
+                              ("encoding", SC_ENCODINGS)):
             if getattr(self, name) not in allowed:
                 raise HardwareConfigError(f"sc.{name}={getattr(self, name)!r} is unknown; use one of {allowed}.")
         if self.weight_stream is not None and self.weight_stream not in WEIGHT_STREAMS:
@@ -143,7 +148,8 @@ class SCHardware:
         """The hardware view of an `sc_accel.nn.SCConfig`; hardware-only choices come from `base`."""
         keep = {} if base is None else {k: getattr(base, k) for k in
                                         ("weight_stream", "sng_share", "counter_bits", "edt_fraction")}
-        return cls(int(cfg.stream_length), int(cfg.share), cfg.sng, cfg.width, cfg.maxpool, **keep)
+        return cls(int(cfg.stream_length), int(cfg.share), cfg.sng, cfg.width, cfg.maxpool, **keep,
+                   encoding=getattr(cfg, "encoding", "unipolar"))
 
 
 @dataclass(frozen=True)
@@ -320,10 +326,12 @@ def spatial(rows: int = 16, cols: int = 16, dataflow: str = "kcp", **kw: object)
 def sc_array(rows: int = 64, cols: int = 64, dataflow: str = "kcp", stream_length: int = 256,
              share: int = 1, sng: str = "lfsr", maxpool: str = "or", width: int | None = None,
              weight_stream: str | None = None, sng_share: str = "lane", counter_bits: int | None = None,
-             edt_fraction: float = 1.0, sc_config: object = None, **kw: object) -> AccelConfig:
-    """An SC PE array (AND gates + counters); `sc_config` (an SCConfig) overrides the stream
-    settings (length, SNG, sharing degree, width, max-pool domain)."""
-    sc = SCHardware(stream_length, share, sng, width, maxpool, weight_stream, sng_share, counter_bits, edt_fraction)
+             edt_fraction: float = 1.0, sc_config: object = None, encoding: str = "unipolar",
+             **kw: object) -> AccelConfig:
+    """An SC PE array (AND gates, XNOR when bipolar, + counters); `sc_config` (an SCConfig)
+    overrides the stream settings (length, SNG, sharing degree, width, max-pool domain, encoding)."""
+    sc = SCHardware(stream_length, share, sng, width, maxpool, weight_stream, sng_share, counter_bits, edt_fraction,
+                    encoding)
     if sc_config is not None:
         sc = SCHardware.from_sc_config(sc_config, base=sc)
     kw.setdefault("name", f"sc-{rows}x{cols}-L{sc.stream_length}")

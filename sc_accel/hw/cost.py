@@ -68,7 +68,8 @@ def _accel_row(a: AccelConfig, layer: str | None) -> dict:
             "width": sc.width if sc else a.word_bits, "sng": _SNG[sc.sng] if sc else 0,
             "stream_pool": int(bool(sc) and sc.maxpool == "or"),
             "wstream": WSTREAM_CODES.get(a.weight_stream, 0), "sng_share": SNG_SHARE_CODES[sc.sng_share] if sc else 0,
-            "counter_bits": sc.counter_width if sc else 0, "edt": sc.edt_fraction if sc else 1.0}
+            "counter_bits": sc.counter_width if sc else 0, "edt": sc.edt_fraction if sc else 1.0,
+            "bipolar": int(bool(sc) and sc.encoding == "bipolar")}
 
 
 def _parts(split: tuple[float, float, float], gbuf_kib: float) -> dict:
@@ -177,16 +178,18 @@ def binary_mac_pj(word_bits: np.ndarray | int, t: CostTable = DEFAULT_TABLE) -> 
     return mult_pj(word_bits, t) + t.add32_pj
 
 
-def sc_pe_um2(counter_bits: np.ndarray | int, t: CostTable = DEFAULT_TABLE) -> np.ndarray:
-    """One SC PE without a stream buffer: AND gate, counter, calibration extra."""
-    return t.and_um2 + np.asarray(counter_bits) * (t.dff_um2 + t.ha_um2) + t.sc_pe_extra_um2
+def sc_pe_um2(counter_bits: np.ndarray | int, t: CostTable = DEFAULT_TABLE,
+              bipolar: np.ndarray | int = 0) -> np.ndarray:
+    """One SC PE without a stream buffer: AND gate (XNOR when bipolar), counter, calibration extra."""
+    gate = np.where(np.asarray(bipolar) > 0, t.xnor_um2, t.and_um2)
+    return gate + np.asarray(counter_bits) * (t.dff_um2 + t.ha_um2) + t.sc_pe_extra_um2
 
 
 def _sc_area_parts(a: dict, gates: dict, t: CostTable) -> dict:
     """Per-PE area (AND gate, counter, stream buffer of L latches when buffered, calibration
     extra) and the converters' and sources' area."""
     w = a["width"]
-    pe = sc_pe_um2(a["counter_bits"], t) + np.where(gates["buffered"], a["L"] * t.latch_um2, 0.0)
+    pe = sc_pe_um2(a["counter_bits"], t, a["bipolar"]) + np.where(gates["buffered"], a["L"] * t.latch_um2, 0.0)
     comparator = t.add8_um2 * w / 8.0
     source = np.where(a["sng"] == 1, 2 * w * t.dff_um2 + w * t.xor_um2, w * t.dff_um2 + 3 * t.xor_um2)
     return {"pe": pe, "sng": gates["converters"] * comparator + gates["sources"] * source}
@@ -196,7 +199,8 @@ def _sc_energy_parts(a: dict, gates: dict, t: CostTable) -> dict:
     """SC energies (pJ at 45 nm, 0.9 V) by part. A stream-buffer read is a log2(L)-level
     multiplexer (one gate per level), a write one latch toggle; an EDT check compares the
     counter against the decision threshold (one gate per counter bit)."""
-    mac = (gates["and_bits"] * t.and_pj + gates["counter_bits"] * t.counter_pj
+    gate_pj = np.where(a["bipolar"] > 0, t.xnor_pj, t.and_pj)  # the multiplier: AND, or XNOR when bipolar
+    mac = (gates["and_bits"] * gate_pj + gates["counter_bits"] * t.counter_pj
            + gates["and_bits"] * t.sc_pe_extra_pj)
     sng = gates["compare_bits"] * t.comparator8_pj * a["width"] / 8.0 + gates["source_steps"] * _sng_step_pj(a, t)
     buf = gates["buf_write_bits"] * t.latch_pj + gates["buf_read_bits"] * t.and_pj * a["width"]

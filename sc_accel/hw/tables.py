@@ -47,10 +47,13 @@ SOURCES: dict[str, str] = {
     "or_um2": f"OR2_X1 1.064 um^2; {_NAN}",
     "dff_um2": f"DFF_X1 4.522 um^2; {_NAN}",
     "xor_um2": f"XOR2_X1 1.596 um^2; {_NAN}",
+    "xnor_um2": f"XNOR2_X1 1.596 um^2 (the bipolar multiplier); {_NAN}",
     "ha_um2": f"HA_X1 (half adder) 2.660 um^2; {_NAN}",
     "and_pj": "AND2_X1 output switching, ~2 fF total load x (0.9 V)^2 x activity 1/2 ~ 0.001 pJ "
               "per bit-cycle; estimate from the NanGate 45 nm cell capacitances",
     "or_pj": "OR2_X1, as AND2_X1; estimate",
+    "xnor_pj": "XNOR2_X1 ~1.5x the AND2_X1 switched capacitance (its area ratio, 1.596 / 1.064) ~ 0.0015 pJ "
+               "per bit-cycle; estimate",
     "dff_pj": "DFF_X1 clock and data switching ~ 5 fJ per clocked bit at 0.9 V; estimate from the "
               "NanGate 45 nm cell (clock pin ~0.9 fF plus internal nodes)",
     "comparator8_pj": "8-bit magnitude comparator = an 8-bit subtractor: Horowitz's 8-bit add, 0.03 pJ "
@@ -87,9 +90,11 @@ class CostTable:
     or_um2: float = 1.064
     dff_um2: float = 4.522
     xor_um2: float = 1.596
+    xnor_um2: float = 1.596
     ha_um2: float = 2.660
     and_pj: float = 0.001
     or_pj: float = 0.001
+    xnor_pj: float = 0.0015
     dff_pj: float = 0.005
     comparator8_pj: float = 0.03
     counter_pj: float = 0.00875

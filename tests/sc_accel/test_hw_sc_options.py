@@ -122,3 +122,19 @@ def test_usystolic_calibration_matches_its_ratios():
     t = usystolic_calibrated()
     assert calr["energy_mac_pj"] - base["energy_mac_pj"] == pytest.approx(MACS * L * t.sc_pe_extra_pj)
     assert calr["area_pe_um2"] - base["area_pe_um2"] == pytest.approx(8 * t.sc_pe_extra_um2)
+
+
+def test_bipolar_swaps_the_and_gate_for_an_xnor_and_nothing_else():
+    uni, bip = one(sc()), one(sc(encoding="bipolar"))
+    assert bip["area_pe_um2"] - uni["area_pe_um2"] == pytest.approx(8 * (T.xnor_um2 - T.and_um2))
+    assert bip["energy_mac_pj"] - uni["energy_mac_pj"] == pytest.approx(MACS * L * (T.xnor_pj - T.and_pj))
+    for key in ("latency_cycles", "energy_sng_pj", "energy_dram_pj", "area_sng_um2"):
+        assert bip[key] == pytest.approx(uni[key]), key
+    with pytest.raises(HardwareConfigError, match="encoding"):
+        sc(encoding="ternary")
+
+
+def test_sc_config_encoding_reaches_the_hardware():
+    from sc_accel.hw.config import SCHardware
+    from sc_accel.nn import SCConfig
+    assert SCHardware.from_sc_config(SCConfig(encoding="bipolar")).encoding == "bipolar"

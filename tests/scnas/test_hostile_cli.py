@@ -121,3 +121,18 @@ def test_out_on_a_path_that_cannot_be_written(capsys, out, why):
     for cmd in (["estimate", "--model", "lenet5"], ["report", "/nonexistent"]):
         assert main([*cmd, "--out", out]) == 2
         assert f"cannot write to run directory {out} ({why})" in _one_sentence(capsys)
+
+
+def test_emulate_encoding_and_decorrelation_flags(tmp_path, capsys, teacher):
+    out = tmp_path / "e"
+    assert main(["emulate", "--dataset", "digits", "--model", str(teacher), "--limit", "20", "--stream-length", "64",
+                 "--encoding", "unipolar,bipolar", "--share", "1,4", "--decorrelate", "xor,rotate",
+                 "--out", str(out)]) == 0
+    cfgs = [s["config"] for s in json.loads((out / "results.json").read_text())["settings"]]
+    # per encoding: private once, shared once per decorrelation
+    assert sorted((c["encoding"], c["share"], c["decorrelate"]) for c in cfgs) == sorted(
+        (e, s, d) for e in ("unipolar", "bipolar") for s, d in ((1, "xor"), (4, "xor"), (4, "rotate")))
+    for flag, value in (("--encoding", "ternary"), ("--decorrelate", "shuffle")):
+        assert main(["emulate", "--dataset", "digits", "--model", str(teacher), "--limit", "20",
+                     flag, value, "--out", str(tmp_path / "bad")]) == 2
+        assert value in _one_sentence(capsys)
