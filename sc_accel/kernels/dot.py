@@ -12,6 +12,7 @@ popcount where available) and uses POPCNT for scalar remainders.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -19,7 +20,7 @@ from sc_accel.errors import InvalidInputError
 from sc_accel.kernels.bitops import U0, popcount64
 from sc_accel.kernels.convert import as_streams
 
-__all__ = ["sc_matmul", "sc_dot", "fxp_matmul", "fxp_dot", "matmul_words", "tile4x4", "CHUNK_WORDS"]
+__all__ = ["words_matmul", "sc_matmul", "sc_dot", "fxp_matmul", "fxp_dot", "matmul_words", "tile4x4", "CHUNK_WORDS"]
 
 CHUNK_WORDS = 512  # reduction chunk (words per row): 4 b-rows x 4 KiB sit in L1
 
@@ -104,8 +105,19 @@ def sc_matmul(a: np.ndarray, b: np.ndarray, length: int) -> np.ndarray:
     if a.ndim != 3 or b.ndim != 3 or a.shape[1] != b.shape[1]:
         raise InvalidInputError(
             f"sc_matmul needs a (M, K, W) and b (N, K, W) with equal K; got {a.shape} and {b.shape}.")
+    return words_matmul(a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1))
+
+
+def words_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Counts (M, N) int64 of popcount(a (M, J) & b (N, J)) summed over J, on every thread:
+    matmul_words runs its threads over blocks of 4 b-rows, so when b has too few rows to
+    give each thread one (a batch of 1 against a weight matrix), the operands are swapped."""
+    if b.shape[0] < 4 * numba.get_num_threads() and a.shape[0] > b.shape[0]:
+        out = np.empty((b.shape[0], a.shape[0]), dtype=np.uint64)
+        matmul_words(np.ascontiguousarray(b), np.ascontiguousarray(a), out)
+        return out.T.astype(np.int64)
     out = np.empty((a.shape[0], b.shape[0]), dtype=np.uint64)
-    matmul_words(a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1), out)
+    matmul_words(np.ascontiguousarray(a), np.ascontiguousarray(b), out)
     return out.astype(np.int64)
 
 

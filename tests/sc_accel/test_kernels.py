@@ -112,3 +112,20 @@ def test_kernel_input_errors(rng):
         sc_mul(a, a[:1], 64)
     with pytest.raises(InvalidInputError, match="select"):
         sc_mux_sum(a, np.full(64, 7), 64)
+
+
+def test_batch_of_one_runs_on_the_wide_axis(monkeypatch):
+    """matmul_words spreads blocks of 4 b-rows over the threads; one input against a weight
+    matrix must put the weights on that axis, and the counts must not change."""
+    import sc_accel.kernels.dot as dot
+    from sc_accel.streams import encode as enc
+
+    rng = np.random.default_rng(3)
+    w = enc(rng.random((64, 40)), 300, "lfsr", seed=1)
+    x = enc(rng.random((1, 40)), 300, "lfsr", seed=2)
+    ref = np.array([[np.sum([bin(int(v)).count("1") for v in (w[m] & x[0]).ravel()])] for m in range(64)])
+    calls = []
+    real = dot.matmul_words
+    monkeypatch.setattr(dot, "matmul_words", lambda a, b, out: (calls.append(b.shape[0]), real(a, b, out)))
+    assert np.array_equal(dot.sc_matmul(w, x, 300), ref)
+    assert calls == [64]  # the 64 weight rows are the parallel axis, not the single input
