@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import platform
+import statistics
 import time
 from typing import Callable
 
@@ -30,3 +32,52 @@ def print_table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
 def print_result(name: str, figures: dict, targets: dict, met: bool) -> None:
     """The closing JSON line every benchmark prints last."""
     print(json.dumps({"benchmark": name, "figures": figures, "targets": targets, "met": bool(met)}))
+
+
+def timed_rate(fn: Callable[[int], object], work_per_rep: float, min_seconds: float = 0.05,
+               repeats: int = 7) -> dict:
+    """Rate (work units / s) of fn(reps), each timed call sized from a measured rate to last at
+    least `min_seconds`, so thread start-up and timer noise stay small against it. Returns
+    best, median and worst rate over `repeats` calls and the seconds per call."""
+    reps = 1
+    while True:  # grow until one call takes a tenth of the target, then scale
+        t0 = time.perf_counter()
+        fn(reps)
+        dt = time.perf_counter() - t0
+        if dt >= min_seconds / 10 or reps >= 1 << 40:
+            break
+        reps *= 8
+    reps = max(1, int(reps * min_seconds / max(dt, 1e-9)))
+    rates, secs = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn(reps)
+        dt = time.perf_counter() - t0
+        secs.append(dt)
+        rates.append(reps * work_per_rep / dt)
+    return {"best": max(rates), "median": statistics.median(rates), "worst": min(rates),
+            "seconds_per_call": statistics.median(secs), "reps": reps}
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo, else platform)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (empty off Linux)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()

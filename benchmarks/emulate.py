@@ -21,9 +21,10 @@ import numpy as np
 import torch
 
 from benchmarks.common import print_result, print_table
-from benchmarks.sc_kernels import roofline
+from benchmarks.common import cpu_name
+from benchmarks.sc_kernels import kernel_path, roofline_stats
 
-TARGETS = {"seconds_max": 60.0, "peak_rss_gb_max": 2.0}
+TARGETS = {"seconds_max": 60.0, "peak_rss_gb_max": 2.0, "frac_roofline": 0.5}
 TEACHER = Path("runs/teachers/lenet5-fashion-mnist")
 
 
@@ -74,13 +75,15 @@ def run(quick: bool = False) -> dict:
     t2 = time.perf_counter()
     seconds = t2 - t0
     bitmacs = macs_per_image(model) * n * L / (t2 - t1)
-    roof = roofline(0.3)
+    roof_stats = roofline_stats(0.05, 7)
+    roof = roof_stats["best"]
     rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
     acc = float((logits.argmax(1).numpy() == y).mean()) if y is not None else None
     return {"images": n, "stream_length": L, "model": kind, "data": source, "seconds": seconds,
             "convert_seconds": t1 - t0, "images_per_s": n / (t2 - t1), "bitmacs_per_s": bitmacs,
-            "roofline_bitmacs_per_s": roof, "frac_roofline": bitmacs / roof, "peak_rss_gb": rss_gb,
-            "accuracy": acc}
+            "roofline_bitmacs_per_s": roof, "roofline_median_bitmacs_per_s": roof_stats["median"],
+            "roofline_worst_bitmacs_per_s": roof_stats["worst"], "frac_roofline": bitmacs / roof,
+            "peak_rss_gb": rss_gb, "accuracy": acc, "cpu": cpu_name(), "kernel_path": kernel_path()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,13 +91,16 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="scnas bench emulate")
     p.add_argument("--quick", action="store_true", help="1,000 images instead of 10,000")
     f = run(p.parse_args(argv).quick)
-    met = f["seconds"] <= TARGETS["seconds_max"] * f["images"] / 10000 and f["peak_rss_gb"] <= TARGETS["peak_rss_gb_max"]
+    met = (f["seconds"] <= TARGETS["seconds_max"] * f["images"] / 10000 and f["peak_rss_gb"] <= TARGETS["peak_rss_gb_max"]
+           and f["frac_roofline"] >= TARGETS["frac_roofline"])
+    print(f"CPU: {f['cpu']}; kernel path: {f['kernel_path']}")
     rows = [("images", str(f["images"]), f"{f['data']}, {f['model']} LeNet-5, L = {f['stream_length']}"),
             ("wall time (convert + run)", f"{f['seconds']:.1f} s", f"target < {TARGETS['seconds_max']:.0f} s for 10k"),
             ("  of which convert (SNG banks, weights)", f"{f['convert_seconds']:.1f} s", ""),
             ("images/s", f"{f['images_per_s']:.0f}", ""),
-            ("bit-MACs/s", f"{f['bitmacs_per_s'] / 1e9:.1f} G", f"{f['frac_roofline']:.0%} of the kernel roofline "
-             f"({f['roofline_bitmacs_per_s'] / 1e9:.0f} G, same process)"),
+            ("bit-MACs/s", f"{f['bitmacs_per_s'] / 1e9:.1f} G", f"{f['frac_roofline']:.0%} of the tile ceiling "
+             f"({f['roofline_bitmacs_per_s'] / 1e9:.0f} G best, median {f['roofline_median_bitmacs_per_s'] / 1e9:.0f}, "
+             f"worst {f['roofline_worst_bitmacs_per_s'] / 1e9:.0f}; same process); target >= 50%"),
             ("peak memory (max RSS)", f"{f['peak_rss_gb']:.2f} GB", f"target < {TARGETS['peak_rss_gb_max']:.0f} GB"),
             ("accuracy", "-" if f["accuracy"] is None else f"{100 * f['accuracy']:.2f}%", "")]
     print_table(rows, ("figure", "value", "note"))

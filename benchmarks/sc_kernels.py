@@ -21,12 +21,13 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from benchmarks.common import best_time, print_result, print_table
+from benchmarks.common import best_time, cpu_name, print_result, print_table, timed_rate
 from sc_accel.kernels.bitops import U0, popcount64
 from sc_accel.kernels.dot import _and_count, sc_matmul, tile4x4
 from sc_accel.streams import encode, unpack_bits
 
-TARGETS = {"x_torch_per_cycle": 100.0, "x_numpy_bool": 10.0, "frac_roofline": 0.5}
+TARGETS = {"x_torch_per_cycle": 100.0, "x_numpy_bool": 10.0, "frac_roofline": 0.5,
+           "batch1_thread_scaling": 0.75, "encode_public_vs_kernel": 0.25}
 
 
 @njit(parallel=True, cache=True)
@@ -51,20 +52,40 @@ def _roof_pair(rows, span, reps, out):
         out[th] = c
 
 
-def roofline(seconds: float = 0.5) -> float:
-    """Peak AND + popcount bit-MACs/s on L1-resident data, max over two microkernels."""
+def roofline_stats(min_seconds: float = 0.05, repeats: int = 7) -> dict:
+    """AND + popcount bit-MACs/s on L1-resident data, all threads, for the better of two
+    microkernels: every timed call lasts at least `min_seconds` (sized from a measured rate),
+    and best / median / worst over `repeats` calls are returned (the ceiling is the best)."""
     threads = numba.get_num_threads()
     rng = np.random.default_rng(0)
     span = 256
     rows = rng.integers(0, 2**63, (threads, 8, span + 64), dtype=np.uint64)
     out = np.zeros(threads, dtype=np.uint64)
-    best = 0.0
+    stats = None
     for kernel, per_rep in ((_roof_tile, 16), (_roof_pair, 1)):
         kernel(rows, span, 1, out)
-        reps = max(1, int(seconds * 1e9 / (per_rep * span * 64)))
-        dt = best_time(lambda: kernel(rows, span, reps, out), 5)
-        best = max(best, threads * reps * per_rep * span * 64 / dt)
-    return best
+        s = timed_rate(lambda reps, k=kernel: k(rows, span, reps, out), threads * per_rep * span * 64,
+                       min_seconds, repeats)
+        if stats is None or s["best"] > stats["best"]:
+            stats = s
+    return stats
+
+
+def roofline(seconds: float = 0.05) -> float:
+    """Peak AND + popcount bit-MACs/s on L1-resident data (the best of calls of >= `seconds`)."""
+    return roofline_stats(seconds)["best"]
+
+
+def kernel_path() -> str:
+    """Which popcount the tile kernel compiles to here, in words."""
+    insn = popcount_instructions()
+    if insn["tile_vpopcntq"]:
+        return "AVX-512 VPOPCNTQ (vector popcount)"
+    if insn["tile_vpshufb_lookup"]:
+        return "vector nibble lookup (VPSHUFB + VPSADBW)"
+    if insn["tile_popcnt"]:
+        return "scalar POPCNT"
+    return "no popcount instruction found (bit-trick fallback)"
 
 
 def popcount_instructions() -> dict:
@@ -85,6 +106,25 @@ def popcount_instructions() -> dict:
     return {"scalar_popcnt": count("popcnt", scalar_asm), "tile_popcnt": count("popcnt"),
             "tile_vpopcntq": count("vpopcntq"),
             "tile_vpshufb_lookup": min(count("vpshufb"), count("vpsadbw"))}
+
+
+def _encode_rates(k: int, positions: int, length: int, quick: bool) -> dict:
+    """Stream bits made per second by the public encode() (one private LFSR per value) and by
+    an SNG bank's threshold table (what emulate() uses), on the benchmark's input streams."""
+    from sc_accel.streams.bank import build_bank, encode_thresholds, role_generator_ids
+
+    rng = np.random.default_rng(1)
+    v = rng.random((positions, k))
+    bits = v.size * length
+    public = timed_rate(lambda reps: [encode(v, length, "lfsr", seed=2) for _ in range(reps)], bits, 0.05,
+                        3 if quick else 5)["median"]
+    ids = role_generator_ids("lfsr", 10, 2, 0, k)
+    bank, src = build_bank("lfsr", length, 10, 2, ids, np.zeros(k, np.int64))
+    thr = np.rint(v * 1024).astype(np.int64).reshape(-1)
+    srcs = np.tile(src, positions)
+    bank_rate = timed_rate(lambda reps: [encode_thresholds(thr, srcs, bank) for _ in range(reps)], bits, 0.05,
+                           3 if quick else 5)["median"]
+    return {"public": public, "bank": bank_rate}
 
 
 def numpy_bool_counts(w_bool: np.ndarray, x_bool: np.ndarray) -> np.ndarray:
@@ -118,8 +158,19 @@ def run(quick: bool = False) -> dict:
     w = encode(rng.random((m, k)), length, "lfsr", seed=1)
     x = encode(rng.random((positions, k)), length, "lfsr", seed=2)
     counts = sc_matmul(w, x, length)
-    t_packed = best_time(lambda: sc_matmul(w, x, length), 7)
-    packed = m * positions * k * length / t_packed
+    packed_stats = timed_rate(lambda reps: [sc_matmul(w, x, length) for _ in range(reps)],
+                              m * positions * k * length, 0.05, 5 if quick else 7)
+    packed = packed_stats["median"]
+    x1 = x[:1]
+    sc_matmul(w, x1, length)
+    batch1 = timed_rate(lambda reps: [sc_matmul(w, x1, length) for _ in range(reps)], m * k * length,
+                        0.05, 5)["median"]
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    batch1_one = timed_rate(lambda reps: [sc_matmul(w, x1, length) for _ in range(reps)], m * k * length,
+                            0.05, 5)["median"]
+    numba.set_num_threads(threads)
+    enc = _encode_rates(k, positions, length, quick)
 
     w_bool, x_bool = unpack_bits(w, length), unpack_bits(x[:sub_pos], length)
     ref = numpy_bool_counts(w_bool, x_bool)
@@ -129,7 +180,8 @@ def run(quick: bool = False) -> dict:
     torch_counts = torch_per_cycle_counts(w_bool, x_bool, sub_cycles)
     t_torch = best_time(lambda: torch_per_cycle_counts(w_bool, x_bool, sub_cycles), 2)
     ntorch = m * sub_pos * k * sub_cycles / t_torch
-    roof = roofline(0.2 if quick else 0.5)
+    roof_stats = roofline_stats(0.05, 5 if quick else 7)
+    roof = roof_stats["best"]
     agree = bool(np.array_equal(ref, counts[:, :sub_pos]) and np.array_equal(torch_counts, partial))
     insn = popcount_instructions()
 
@@ -138,12 +190,32 @@ def run(quick: bool = False) -> dict:
         "torch_per_cycle_bitmacs_per_s": ntorch, "roofline_bitmacs_per_s": roof,
         "x_torch_per_cycle": packed / ntorch, "x_numpy_bool": packed / nbool,
         "frac_roofline": packed / roof, "threads": numba.get_num_threads(),
+        "packed_best_bitmacs_per_s": packed_stats["best"], "packed_worst_bitmacs_per_s": packed_stats["worst"],
+        "batch1_bitmacs_per_s": batch1, "batch1_vs_batch": batch1 / packed,
+        "batch1_thread_scaling": batch1 / batch1_one / threads,
+        "encode_public_bits_per_s": enc["public"], "encode_bank_bits_per_s": enc["bank"],
+        # time of the kernel that consumes the input streams / time to encode them (>= 0.25: encoding
+        # the inputs costs at most 4x the products they feed)
+        "encode_public_vs_kernel": m * enc["public"] / packed, "encode_bank_vs_kernel": m * enc["bank"] / packed,
+        "roofline_median_bitmacs_per_s": roof_stats["median"], "roofline_worst_bitmacs_per_s": roof_stats["worst"],
+        "roofline_seconds_per_call": roof_stats["seconds_per_call"], "cpu": cpu_name(), "kernel_path": kernel_path(),
         "counts_agree": agree, **{f"asm_{k_}": v for k_, v in insn.items()},
     }
-    rows = [("packed AND+popcount (numba)", f"{packed / 1e9:.2f}", "1.00"),
+    rows = [("packed AND+popcount (numba), median", f"{packed / 1e9:.2f}", "1.00"),
+            ("  best / worst of the calls", f"{packed_stats['best'] / 1e9:.0f} / {packed_stats['worst'] / 1e9:.0f}",
+             f"{packed_stats['seconds_per_call'] * 1e3:.0f} ms per call"),
+            ("batch 1: one input against 64 weight rows", f"{batch1 / 1e9:.2f}",
+             f"{batch1 / packed:.0%} of batch; {batch1 / batch1_one:.2f}x one thread"),
+            ("encode(lfsr) of the inputs, public API", f"{enc['public'] / 1e9:.3f} Gbit/s",
+             f"kernel/encode time {m * enc['public'] / packed:.2f}"),
+            ("encode of the inputs, SNG bank table", f"{enc['bank'] / 1e9:.2f} Gbit/s",
+             f"kernel/encode time {m * enc['bank'] / packed:.2f}"),
             ("numpy bool per bit", f"{nbool / 1e9:.3f}", f"{packed / nbool:.0f}x"),
             ("torch float per bit, per cycle", f"{ntorch / 1e9:.4f}", f"{packed / ntorch:.0f}x"),
-            ("roofline (L1-resident tile)", f"{roof / 1e9:.2f}", f"{packed / roof:.0%} of it")]
+            ("roofline (L1-resident tile), best", f"{roof / 1e9:.2f}", f"{packed / roof:.0%} of it"),
+            ("  median / worst of the calls", f"{roof_stats['median'] / 1e9:.0f} / {roof_stats['worst'] / 1e9:.0f}",
+             f"{roof_stats['seconds_per_call'] * 1e3:.0f} ms per call")]
+    print(f"CPU: {figures['cpu']}; kernel path: {figures['kernel_path']}")
     print(f"conv dot product: {m} outputs x {k} inputs x {positions} positions, L = {length}, "
           f"{figures['threads']} threads")
     print_table(rows, ("kernel", "G bit-MAC/s", "packed is"))

@@ -120,3 +120,52 @@ def encode_grouped(thr, rot, order, starts, kind, width, params, dirs, length, o
         for j in range(starts[g], starts[g + 1]):
             s = order[j]
             compare_pack(seq, rot[s], width, thr[s], out[s])
+
+
+@njit(inline="always", cache=True)
+def _lfsr_bit(state, taps, mask, prot, code, width, thr):
+    """(next state, comparator bit) of one LFSR cycle."""
+    r = rewire(rotl(state, prot, width) - U1, code, width)
+    fb = popcount64(state & taps) & U1
+    return ((state << U1) | fb) & mask, np.uint64(r < thr)
+
+
+@njit(parallel=True, cache=True)
+def encode_lfsr_private(thr, code, params, width, length, out):
+    """Streams whose LFSR feeds no other stream: generate and compare in one pass, no sequence
+    kept. The LFSR step is a serial chain of a few cycles, so four streams advance in lockstep
+    (independent chains the core overlaps). Bits equal filling each sequence and comparing."""
+    mask = (U1 << np.uint64(width)) - U1
+    n, nw = out.shape[0], out.shape[1]
+    for q in prange((n + 3) // 4):
+        s0 = q * 4
+        m = min(4, n - s0)
+        st = np.zeros(4, dtype=np.uint64)
+        tp = np.zeros(4, dtype=np.uint64)
+        pr = np.zeros(4, dtype=np.uint64)
+        th = np.zeros(4, dtype=np.uint64)
+        cd = np.zeros(4, dtype=np.int64)
+        for j in range(m):
+            st[j], tp[j], pr[j], th[j], cd[j] = params[s0 + j, 0], params[s0 + j, 1], params[s0 + j, 2], \
+                thr[s0 + j], code[s0 + j]
+        a, b, c, d = st[0], st[1], st[2], st[3]
+        ta, tb, tc, td = tp[0], tp[1], tp[2], tp[3]
+        ra, rb, rc, rd = pr[0], pr[1], pr[2], pr[3]
+        ha, hb, hc, hd = th[0], th[1], th[2], th[3]
+        ca, cb, cc, cdd = cd[0], cd[1], cd[2], cd[3]
+        for w in range(nw):
+            nbits = min(64, length - w * 64)
+            wa = wb = wc = wd = U0
+            for k in range(nbits):
+                kk = np.uint64(k)
+                a, ba = _lfsr_bit(a, ta, mask, ra, ca, width, ha)
+                b, bb = _lfsr_bit(b, tb, mask, rb, cb, width, hb)
+                c, bc = _lfsr_bit(c, tc, mask, rc, cc, width, hc)
+                d, bd = _lfsr_bit(d, td, mask, rd, cdd, width, hd)
+                wa |= ba << kk
+                wb |= bb << kk
+                wc |= bc << kk
+                wd |= bd << kk
+            words = (wa, wb, wc, wd)
+            for j in range(m):
+                out[s0 + j, w] = words[j]

@@ -66,7 +66,9 @@ def encode(values: object, length: int, sng: str = "lfsr", seed: int = 0,
     thr = thresholds(v, width)
     ids, local = np.unique(smap.generator, return_inverse=True)
     params = generator_params(sng, width, seed, ids)
-    if ids.size * length <= PRECOMPUTE_LIMIT:
+    if code == K.LFSR and ids.size == v.size:  # private LFSRs: generate and compare in one pass
+        K.encode_lfsr_private(thr, smap.wiring(width), params[local], width, length, out)
+    elif ids.size * length <= PRECOMPUTE_LIMIT:
         seqs = np.empty((ids.size, length), dtype=np.uint64)
         K.fill_sequences(code, width, params, _DIRS, seqs)
         K.encode_from_sequences(thr, smap.wiring(width), local.astype(np.int64), seqs, width, out)

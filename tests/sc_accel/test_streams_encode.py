@@ -183,3 +183,24 @@ def test_sharing_map_round_trips_through_dict():
     assert SharingMap.from_dict(m.to_dict()) == m
     assert m.n_generators == 4 and m.rotation.tolist()[:4] == [0, 1, 2, 0]
     assert n_words(65) == 2
+
+
+@pytest.mark.parametrize("length", [1, 63, 64, 200, 1024])
+def test_private_lfsr_fast_path_equals_sequence_then_compare(rng, length):
+    """encode() runs private LFSRs through a fused generate-and-compare kernel; its bits must
+    equal filling each generator's sequence and comparing, with rotations and XOR masks."""
+    from sc_accel.streams import _sng_kernels as K
+    from sc_accel.streams.generators import _DIRS, generator_params
+    from sc_accel.streams.packing import n_words
+
+    n, width = 300, 9
+    v = rng.random(n)
+    smap = SharingMap(np.arange(n) * 3 + 1, rng.integers(0, 20, n), rng.integers(0, 1 << 16, n))
+    got = encode(v, length, "lfsr", seed=5, width=width, share=smap)
+    params = generator_params("lfsr", width, 5, smap.generator)
+    seqs = np.empty((n, length), dtype=np.uint64)
+    K.fill_sequences(K.LFSR, width, params, _DIRS, seqs)
+    ref = np.zeros((n, n_words(length)), dtype=np.uint64)
+    thr = np.ceil(v * (1 << width)).astype(np.uint64)
+    K.encode_from_sequences(thr, smap.wiring(width), np.arange(n), seqs, width, ref)
+    assert np.array_equal(got, ref)
