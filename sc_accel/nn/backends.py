@@ -35,7 +35,7 @@ from sc_accel.nn.config import SCConfig
 from sc_accel.nn.graph import Layer, LayerGraph
 from sc_accel.nn.plan import Conversion, Plan
 from sc_accel.nn.run import apply_mac
-from sc_accel.streams.bank import build_bank, encode_thresholds, role_generator_ids
+from sc_accel.streams.bank import build_bank, encode_thresholds, role_generator_ids, threshold_counts
 from sc_accel.streams.coding import encode
 from sc_accel.streams.packing import tail_mask
 from sc_accel.streams.sharing import SharingMap
@@ -181,8 +181,9 @@ class BitBackend:
         """Forget the streams of the previous batch."""
         self.cache = {}
 
-    def streams(self, key: str, env: dict) -> list[tuple[np.ndarray, float]]:
-        """[(streams (B, ...shape, W), sign)] of a conversion on this batch (positive, negative part)."""
+    def streams(self, key: str, env: dict) -> list[tuple[np.ndarray, float, np.ndarray | None]]:
+        """[(streams (B, ...shape, W), sign, their popcounts or None)] of a conversion on this
+        batch (positive, negative part); popcounts come from the bank's table when it has one."""
         if key in self.cache:
             return self.cache[key]
         conv = self.plan.conversions[key]
@@ -196,29 +197,38 @@ class BitBackend:
             else:
                 t = levels(values, self.width)
             if self._fused_or(conv):
-                k = conv.pool[0]
-                t = F.max_pool2d(torch.as_tensor(t.astype(np.float64)), k, k).numpy().astype(np.int64)
+                k = conv.pool[0]  # thresholds <= 2^16: exact in float32
+                t = F.max_pool2d(torch.as_tensor(t.astype(np.float32)), k, k).numpy().astype(np.int64)
                 words = encode_thresholds(t.reshape(-1), src_site, bank)
-                out.append((words.reshape(t.shape + (words.shape[-1],)), sign))
+                cnt = threshold_counts(t, src_site, bank)
+                out.append((words.reshape(t.shape + (words.shape[-1],)), sign,
+                            None if cnt is None else cnt.reshape(t.shape)))
                 continue
             words = encode_thresholds(t.reshape(-1), src, bank)
             words = words.reshape(values.shape + (words.shape[-1],))
+            cnt = threshold_counts(t, src, bank)
             if conv.pool is not None:
                 k, s = conv.pool
                 words = (or_pool(words, k, s) if self.cfg.maxpool == "or"
                          else selector_pool(words, k, s, self.L, self.cfg.selector_segment))
-            out.append((words, sign))
+                cnt = None  # pooled streams: count them
+            out.append((words, sign, None if cnt is None else cnt.reshape(values.shape)))
         self.cache[key] = out
         return out
 
-    def _and_counts(self, layer: Layer, words: np.ndarray, w_words: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    def _and_counts(self, layer: Layer, words: np.ndarray, w_words: np.ndarray,
+                    counts: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(sum over taps of popcount(x & w) per output as float64, per-input stream popcounts
         as float32: counts and their tap sums stay below 2^24, so float32 convolutions are exact)."""
         a = layer.attrs
-        cnt = torch.as_tensor(stream_counts(words, self.L).astype(np.float32))
+        cnt = torch.as_tensor((stream_counts(words, self.L) if counts is None else counts).astype(np.float32))
         if layer.op == "conv":
             ph, pw = a["padding"]
-            xp = np.pad(words, ((0, 0), (0, 0), (ph, ph), (pw, pw), (0, 0)))
+            xp = words
+            if ph or pw:  # zero words around the image (np.pad's generic path is several times slower)
+                b, c, h, w, nw = words.shape
+                xp = np.zeros((b, c, h + 2 * ph, w + 2 * pw, nw), dtype=np.uint64)
+                xp[:, :, ph:ph + h, pw:pw + w] = words
             raw = conv_counts(xp, w_words, a["stride"], a["groups"])
         else:
             raw = linear_counts(words.reshape(words.shape[0], -1, words.shape[-1]),
@@ -232,8 +242,8 @@ class BitBackend:
         w_words, w_side = self.weights[layer.name]
         w_side = w_side.float()
         total = None
-        for words, sign in self.streams(mp.conversion, env):
-            raw, cnt = self._and_counts(layer, words, w_words)
+        for words, sign, counts in self.streams(mp.conversion, env):
+            raw, cnt = self._and_counts(layer, words, w_words, counts)
             if self.bipolar:  # 2 C - K L with C the XNOR ones over the valid taps
                 ones_x, ones_w = torch.ones_like(cnt), torch.ones_like(w_side)
                 diff = (4.0 * raw - 2.0 * apply_mac(layer, cnt, ones_w).double()

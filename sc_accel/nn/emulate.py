@@ -97,7 +97,10 @@ class SCModel:
 
     def forward_batch(self, x: torch.Tensor, errors: dict[str, LayerError] | None = None) -> torch.Tensor:
         """Logits of one batch; with `errors`, accumulate per-layer error against float."""
-        x = _check_input(x, self.graph)
+        return self._forward(_check_input(x, self.graph), errors)
+
+    def _forward(self, x: torch.Tensor, errors: dict[str, LayerError] | None = None) -> torch.Tensor:
+        """forward_batch on an already checked float64 batch."""
         ref: dict[str, torch.Tensor] = {}
         if errors is not None:
             float_forward(self.graph, x, record=lambda l, v: ref.__setitem__(l.name, v))
@@ -120,8 +123,8 @@ class SCModel:
         return y
 
     def __call__(self, x: object, errors: dict[str, LayerError] | None = None) -> torch.Tensor:
-        x = _check_input(x, self.graph)
-        return torch.cat([self.forward_batch(b, errors) for b in self.batches(x)])
+        x = _check_input(x, self.graph)  # checked once, not again per batch
+        return torch.cat([self._forward(b, errors) for b in self.batches(x)])
 
 
 def _as_graph(model: object, example: torch.Tensor) -> LayerGraph:
@@ -163,8 +166,8 @@ def fixed_point(model: object, calib: object, bits: int = 8, upscale: bool = Tru
 
 
 class _FixedModel(SCModel):
-    def forward_batch(self, x: torch.Tensor, errors: dict[str, LayerError] | None = None) -> torch.Tensor:
-        return run_graph(self.graph, _check_input(x, self.graph), self.backend)
+    def _forward(self, x: torch.Tensor, errors: dict[str, LayerError] | None = None) -> torch.Tensor:
+        return run_graph(self.graph, x, self.backend)
 
 
 def emulate(model: object, x: object, config: SCConfig, calib: object | None = None) -> torch.Tensor:

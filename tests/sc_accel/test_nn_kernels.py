@@ -115,3 +115,14 @@ def test_selector_tracks_the_max_within_the_bernoulli_bound(rng):
     # least as many ones: count difference mean 9.6, sd 3.8 over 32 bits, so <= 1% of
     # segments, each losing at most 0.7; hence the 0.007 allowance besides the Bernoulli term.
     assert abs(est - 0.7) <= 5 * np.sqrt(0.7 * 0.3 / L) + 0.007
+
+
+def test_threshold_counts_equal_the_popcounts_of_the_encoded_streams(rng):
+    from sc_accel.kernels.convert import stream_counts
+    from sc_accel.streams.bank import threshold_counts
+
+    ids = role_generator_ids("sobol", 8, 3, 0, 30)
+    bank, src = build_bank("sobol", 200, 8, 3, ids, np.arange(30) % 3)
+    thr = rng.integers(-5, 300, 30 * 7)
+    assert np.array_equal(threshold_counts(thr, src, bank), stream_counts(encode_thresholds(thr, src, bank), 200))
+    assert threshold_counts(thr, src, SourceBank(bank.planes, 8, 200)) is None
