@@ -18,7 +18,7 @@ from numba import njit, prange
 from sc_accel.errors import InvalidInputError
 from sc_accel.kernels.bitops import U0, U1, popcount64
 
-__all__ = ["or_pool", "selector_pool", "pool_windows"]
+__all__ = ["or_pool", "selector_pool", "pool_windows", "max_pool_thresholds"]
 
 
 def _pooled_size(x: np.ndarray, kernel: int, stride: int) -> tuple[int, int]:
@@ -120,3 +120,30 @@ def selector_pool(x: np.ndarray, kernel: int, stride: int, length: int, segment:
     out = np.empty((flat.shape[0], shape[5]), dtype=np.uint64)
     _selector(flat, int(length), int(segment), out)
     return out.reshape(shape[:4] + (shape[5],))
+
+
+@njit(parallel=True, cache=True)
+def _max_pool_int(t, k, out):
+    nb, c, oh, ow = out.shape
+    for item in prange(nb * c):
+        b = item // c
+        ch = item - b * c
+        for oy in range(oh):
+            for ox in range(ow):
+                m = t[b, ch, oy * k, ox * k]
+                for dy in range(k):
+                    for dx in range(k):
+                        m = max(m, t[b, ch, oy * k + dy, ox * k + dx])
+                out[b, ch, oy, ox] = m
+
+
+def max_pool_thresholds(t: np.ndarray, kernel: int) -> np.ndarray:
+    """Non-overlapping k x k max of integer thresholds t (B, C, H, W): the threshold whose
+    stream equals the OR of the window's streams when they share one source."""
+    t = np.ascontiguousarray(t, dtype=np.int64)
+    if t.ndim != 4 or isinstance(kernel, bool) or not isinstance(kernel, (int, np.integer)) \
+            or not 1 <= kernel <= min(t.shape[2], t.shape[3]):
+        raise InvalidInputError(f"cannot max-pool thresholds of shape {t.shape} with kernel {kernel!r}.")
+    out = np.empty(t.shape[:2] + (t.shape[2] // kernel, t.shape[3] // kernel), dtype=np.int64)
+    _max_pool_int(t, int(kernel), out)
+    return out

@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from sc_accel.kernels.conv import conv_counts, linear_counts
 from sc_accel.kernels.convert import stream_counts
-from sc_accel.kernels.pool import or_pool, selector_pool
+from sc_accel.kernels.pool import max_pool_thresholds, or_pool, selector_pool
 from sc_accel.nn.config import SCConfig
 from sc_accel.nn.graph import Layer, LayerGraph
 from sc_accel.nn.plan import Conversion, Plan
@@ -197,8 +196,7 @@ class BitBackend:
             else:
                 t = levels(values, self.width)
             if self._fused_or(conv):
-                k = conv.pool[0]  # thresholds <= 2^16: exact in float32
-                t = F.max_pool2d(torch.as_tensor(t.astype(np.float32)), k, k).numpy().astype(np.int64)
+                t = max_pool_thresholds(t, conv.pool[0])
                 words = encode_thresholds(t.reshape(-1), src_site, bank)
                 cnt = threshold_counts(t, src_site, bank)
                 out.append((words.reshape(t.shape + (words.shape[-1],)), sign,

@@ -80,3 +80,16 @@ def test_encode_refuses_complex_strings_and_objects(bad):
 def test_encode_accepts_real_numbers_of_any_dtype():
     for v in ([True, False], np.array([0, 1], np.uint8), np.array([0.25, 1.0], np.float32)):
         assert encode(v, 64).shape == (2, 1)
+
+
+def test_max_pool_thresholds_equals_torch_and_checks_its_window(rng):
+    import torch
+    import torch.nn.functional as F
+
+    from sc_accel.kernels.pool import max_pool_thresholds
+
+    t = rng.integers(0, 1025, (2, 3, 9, 8))
+    want = F.max_pool2d(torch.as_tensor(t.astype(np.float64)), 2, 2).numpy().astype(np.int64)
+    assert np.array_equal(max_pool_thresholds(t, 2), want)
+    with pytest.raises(InvalidInputError, match="cannot max-pool thresholds"):
+        max_pool_thresholds(t, 10)
