@@ -14,7 +14,7 @@ from numba import njit, prange
 
 from sc_accel.errors import InvalidInputError
 from sc_accel.kernels.bitops import U0, popcount64
-from sc_accel.kernels.dot import _full_tile, matmul_words
+from sc_accel.kernels.dot import _full_tile, matmul_words, tile4x4
 
 __all__ = ["conv_counts", "linear_counts", "pad_rows"]
 
@@ -98,6 +98,69 @@ def _tile4x2(a, b, m0, n0, acc):
 
 
 L2_BYTES = 512 << 10  # patch buffer budget per thread
+DIRECT_MIN_WORDS = 32  # the direct (copy-free) path needs kernel rows of at least this many words
+DIRECT_MAX_OUT = 8     # ... and at most this many outputs per group (more reuse pays for the patch copy)
+
+
+@njit(inline="always", cache=True)
+def _tile4x2s(a0, a1, a2, a3, b0, b1, acc):
+    """acc[:, :2] += popcount(a_i & b_j) over equal-length rows (a 4 x 4 tile's half)."""
+    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = U0
+    for j in range(a0.shape[0]):
+        y0 = b0[j]
+        y1 = b1[j]
+        c00 += popcount64(a0[j] & y0); c01 += popcount64(a0[j] & y1)
+        c10 += popcount64(a1[j] & y0); c11 += popcount64(a1[j] & y1)
+        c20 += popcount64(a2[j] & y0); c21 += popcount64(a2[j] & y1)
+        c30 += popcount64(a3[j] & y0); c31 += popcount64(a3[j] & y1)
+    acc[0, 0] += c00; acc[0, 1] += c01; acc[1, 0] += c10; acc[1, 1] += c11
+    acc[2, 0] += c20; acc[2, 1] += c21; acc[3, 0] += c30; acc[3, 1] += c31
+
+
+@njit(parallel=True, cache=True)
+def _conv_direct(x, wf, kh, kw, sh, sw, out):
+    """Implicit GEMM, no patch copies: the kw inputs of one kernel row are adjacent words of
+    an input row, so each (channel, dy) term of 4 output positions x 4 weights is one tile
+    over slices of x and of the weight rows. x (B, C, Hp, Wp*W); wf (G, Ngp, Cg*kh*kw*W)."""
+    nb, c = x.shape[0], x.shape[1]
+    groups, ngp, jlen = wf.shape
+    cg = c // groups
+    nw = jlen // (cg * kh * kw)
+    n, oh, ow = out.shape[1], out.shape[2], out.shape[3]
+    ng = n // groups
+    seg = kw * nw
+    for item in prange(nb * groups * oh):
+        b = item // (groups * oh)
+        rem = item - b * groups * oh
+        g = rem // oh
+        oy = rem - g * oh
+        acc = np.zeros((4, 4), dtype=np.uint64)
+        wg = wf[g]
+        for ox0 in range(0, ow, 4):
+            p0 = ox0 * sw * nw  # positions past the edge repeat the last one; their sums are dropped
+            p1 = min(ox0 + 1, ow - 1) * sw * nw
+            p2 = min(ox0 + 2, ow - 1) * sw * nw
+            p3 = min(ox0 + 3, ow - 1) * sw * nw
+            for n0 in range(0, ngp, 4):
+                acc[:] = 0
+                half = ng - n0 <= 2
+                for ci in range(cg):
+                    for dy in range(kh):
+                        row = x[b, g * cg + ci, oy * sh + dy]
+                        wo = (ci * kh + dy) * seg
+                        if half:
+                            _tile4x2s(row[p0:p0 + seg], row[p1:p1 + seg], row[p2:p2 + seg], row[p3:p3 + seg],
+                                      wg[n0, wo:wo + seg], wg[n0 + 1, wo:wo + seg], acc)
+                        else:
+                            tile4x4(row[p0:p0 + seg], row[p1:p1 + seg], row[p2:p2 + seg], row[p3:p3 + seg],
+                                    wg[n0, wo:wo + seg], wg[n0 + 1, wo:wo + seg], wg[n0 + 2, wo:wo + seg],
+                                    wg[n0 + 3, wo:wo + seg], acc)
+                for i in range(4):
+                    if ox0 + i >= ow:
+                        break
+                    for k in range(4):
+                        if n0 + k < ng:
+                            out[b, g * ng + n0 + k, oy, ox0 + i] = np.int64(acc[i, k])
 
 
 def _check_words(x: np.ndarray, w: np.ndarray, what: str) -> None:
@@ -129,8 +192,13 @@ def conv_counts(x: np.ndarray, w: np.ndarray, stride: tuple[int, int] = (1, 1),
     oh, ow = (hp - kh) // sh + 1, (wp - kw) // sw + 1
     wf = pad_rows(w.reshape(groups, n // groups, cg * kh * kw * nw))
     out = np.empty((nb, n, oh, ow), dtype=np.int64)
+    xr = np.ascontiguousarray(x).reshape(nb, c, hp, wp * nw)
+    if kw * nw >= DIRECT_MIN_WORDS and n // groups <= DIRECT_MAX_OUT:
+        # few outputs reuse each patch too little to pay for copying it: tiles straight off the input rows
+        _conv_direct(xr, wf, kh, kw, sh, sw, out)
+        return out
     rows = int(max(4, min(oh * ow + 3, L2_BYTES // (wf.shape[2] * 8))) // 4 * 4)
-    _conv(np.ascontiguousarray(x).reshape(nb, c, hp, wp * nw), wf, kh, kw, sh, sw, rows, out)
+    _conv(xr, wf, kh, kw, sh, sw, rows, out)
     return out
 
 

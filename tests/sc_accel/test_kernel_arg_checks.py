@@ -93,3 +93,18 @@ def test_max_pool_thresholds_equals_torch_and_checks_its_window(rng):
     assert np.array_equal(max_pool_thresholds(t, 2), want)
     with pytest.raises(InvalidInputError, match="cannot max-pool thresholds"):
         max_pool_thresholds(t, 10)
+
+
+@pytest.mark.parametrize("c,n,k,s,g,L,h", [(1, 6, 5, 1, 1, 1024, 12), (6, 16, 5, 1, 1, 1024, 9), (4, 8, 3, 2, 2, 2048, 9),
+                                           (3, 5, 3, 1, 1, 4096, 7), (8, 8, 3, 1, 8, 1024, 6), (2, 3, 1, 1, 1, 2048, 5)])
+def test_direct_and_unrolled_convolutions_count_the_same(monkeypatch, c, n, k, s, g, L, h):
+    import sc_accel.kernels.conv as conv
+
+    rng = np.random.default_rng(c * 100 + n)
+    x = encode(rng.random((2, c, h, h)), L, "lfsr", seed=1)
+    w = encode(rng.random((n, c // g, k, k)), L, "lfsr", seed=2)
+    monkeypatch.setattr(conv, "DIRECT_MIN_WORDS", 10**9)
+    unrolled = conv.conv_counts(x, w, (s, s), g)
+    monkeypatch.setattr(conv, "DIRECT_MIN_WORDS", 0)
+    monkeypatch.setattr(conv, "DIRECT_MAX_OUT", 10**9)
+    assert np.array_equal(conv.conv_counts(x, w, (s, s), g), unrolled)
