@@ -9,6 +9,8 @@ from sc_accel.streams import _sng_kernels as K
 from sc_accel.streams.generators import (_DIRS, check_width, default_width, generator_params,
                                          kind_code)
 from sc_accel.streams.packing import check_length, n_words
+from sc_accel.streams.bank import encode_thresholds
+from sc_accel.streams.bank_cache import cached_bank
 from sc_accel.streams.sharing import SharingMap
 
 __all__ = ["encode", "decode", "thresholds"]
@@ -53,7 +55,8 @@ def encode(values: object, length: int, sng: str = "lfsr", seed: int = 0,
     Each stream's generator comes from `share` (None: one private generator per value;
     an int d: groups of d consecutive values share a generator, rotated per member; or a
     SharingMap). Bits depend only on (sng, width, seed, generator id, t): reproducible
-    at any thread count.
+    at any thread count. Calls that repeat a generator set (batch after batch with one seed)
+    reuse its generator outputs from a small cache (bank_cache), with the same bits.
     """
     length = check_length(length)
     code = kind_code(sng)
@@ -64,6 +67,11 @@ def encode(values: object, length: int, sng: str = "lfsr", seed: int = 0,
     if v.size == 0:
         return out.reshape(v.shape + (n_words(length),))
     thr = thresholds(v, width)
+    cached = cached_bank(sng, length, width, seed, smap.generator, smap.wiring(width))
+    if cached is not None:  # the same generators as an earlier call: comparator only
+        bank, src = cached
+        out[:] = encode_thresholds(thr.astype(np.int64), src, bank)
+        return out.reshape(v.shape + (n_words(length),))
     ids, local = np.unique(smap.generator, return_inverse=True)
     params = generator_params(sng, width, seed, ids)
     if code == K.LFSR and ids.size == v.size:  # private LFSRs: generate and compare in one pass
