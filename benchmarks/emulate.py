@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="scnas bench emulate")
     p.add_argument("--quick", action="store_true", help="1,000 images instead of 10,000")
     f = run(p.parse_args(argv).quick)
-    met = (f["seconds"] <= TARGETS["seconds_max"] * f["images"] / 10000 and f["peak_rss_gb"] <= TARGETS["peak_rss_gb_max"]
-           and f["frac_roofline"] >= TARGETS["frac_roofline"])
+    met = (f["seconds"] <= TARGETS["seconds_max"] * f["images"] / 10000
+           and f["peak_rss_gb"] <= TARGETS["peak_rss_gb_max"] and f["frac_roofline"] >= TARGETS["frac_roofline"])
     print(f"CPU: {f['cpu']}; kernel path: {f['kernel_path']}")
     rows = [("images", str(f["images"]), f"{f['data']}, {f['model']} LeNet-5, L = {f['stream_length']}"),
             ("wall time (convert + run)", f"{f['seconds']:.1f} s", f"target < {TARGETS['seconds_max']:.0f} s for 10k"),
