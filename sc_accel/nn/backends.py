@@ -41,6 +41,7 @@ from sc_accel.streams.sharing import SharingMap
 
 __all__ = ["FixedPointBackend", "BitBackend", "ExpectedBackend", "levels", "weight_levels"]
 
+FLOAT32_EXACT = 1 << 24  # integers below this are exact in float32
 TABLE_BUDGET_BYTES = 768 << 20  # threshold tables of all conversions of one model together
 
 
@@ -216,10 +217,12 @@ class BitBackend:
 
     def _and_counts(self, layer: Layer, words: np.ndarray, w_words: np.ndarray,
                     counts: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(sum over taps of popcount(x & w) per output as float64, per-input stream popcounts
-        as float32: counts and their tap sums stay below 2^24, so float32 convolutions are exact)."""
+        """(sum over taps of popcount(x & w) per output as float64, per-input stream popcounts as
+        float32 when fan-in x L < 2^24, so the correction convolutions over them are exact, else
+        float64)."""
         a = layer.attrs
-        cnt = torch.as_tensor((stream_counts(words, self.L) if counts is None else counts).astype(np.float32))
+        dtype = np.float32 if int(np.prod(w_words.shape[1:-1])) * self.L < FLOAT32_EXACT else np.float64
+        cnt = torch.as_tensor((stream_counts(words, self.L) if counts is None else counts).astype(dtype))
         if layer.op == "conv":
             ph, pw = a["padding"]
             xp = words
@@ -238,10 +241,10 @@ class BitBackend:
         mp = self.plan.macs[layer.name]
         conv = self.plan.conversions[mp.conversion]
         w_words, w_side = self.weights[layer.name]
-        w_side = w_side.float()
         total = None
         for words, sign, counts in self.streams(mp.conversion, env):
             raw, cnt = self._and_counts(layer, words, w_words, counts)
+            w_side = w_side.to(cnt.dtype)
             if self.bipolar:  # 2 C - K L with C the XNOR ones over the valid taps
                 ones_x, ones_w = torch.ones_like(cnt), torch.ones_like(w_side)
                 diff = (4.0 * raw - 2.0 * apply_mac(layer, cnt, ones_w).double()

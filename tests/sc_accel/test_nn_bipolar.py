@@ -99,3 +99,17 @@ def test_bipolar_network_converges_to_its_twin_with_length(sng):
         e[L] = float(((y - ref) ** 2).sum() / (ref ** 2).sum()) ** 0.5
     # 64x the length: errors fall ~8x (1/sqrt(L)) for LFSR, faster for Sobol; half that is required
     assert e[4096] < e[64] / 4, e
+
+
+@pytest.mark.parametrize("encoding", ["unipolar", "bipolar"])
+def test_wide_layers_at_long_streams_keep_exact_counts(rng, encoding, monkeypatch):
+    """Fan-in 12,000 at L = 4096: the correction sums (~2.2e7 and more) pass 2^24, so they must
+    not round; the result equals the all-float64 computation exactly."""
+    import sc_accel.nn.backends as backends
+
+    weights = rng.uniform(-1, 1, (3, 12000))
+    x = torch.as_tensor(rng.uniform(0.8, 1, (2, 12000)))
+    cfg = SCConfig(stream_length=4096, sng="bernoulli", encoding=encoding, seed=1)
+    got = convert(_linear(weights), cfg, x)(x)
+    monkeypatch.setattr(backends, "FLOAT32_EXACT", 0)  # float64 everywhere
+    assert torch.equal(got, convert(_linear(weights), cfg, x)(x))
