@@ -67,8 +67,10 @@ def _conv(x, wf, kh, kw, sh, sw, rows, out):
             _unroll(x, b, g * cg, cg, kh, kw, sh, sw, ow, nw, r0, r1, patches)
             for m0 in range(0, r1 - r0, 4):
                 for n0 in range(0, ngp, 4):
-                    if ng - n0 <= 2:
-                        _tile4x2(patches, wg, m0, n0, acc)
+                    if ng - n0 <= 2:  # the last 2 outputs of a group: half a tile
+                        acc[:] = 0
+                        _tile4x2s(patches[m0], patches[m0 + 1], patches[m0 + 2], patches[m0 + 3],
+                                  wg[n0], wg[n0 + 1], acc)
                     else:
                         _full_tile(patches, wg, m0, n0, acc)
                     for i in range(4):
@@ -78,23 +80,6 @@ def _conv(x, wf, kh, kw, sh, sw, rows, out):
                         for k in range(4):
                             if n0 + k < ng:
                                 out[b, g * ng + n0 + k, m // ow, m % ow] = np.int64(acc[i, k])
-
-
-@njit(inline="always", cache=True)
-def _tile4x2(a, b, m0, n0, acc):
-    """acc[:, :2] = popcount(a_i & b_j) for 4 a-rows and 2 b-rows (a 4 x 4 tile's half)."""
-    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = U0
-    a0, a1, a2, a3 = a[m0], a[m0 + 1], a[m0 + 2], a[m0 + 3]
-    b0, b1 = b[n0], b[n0 + 1]
-    for j in range(a0.shape[0]):
-        y0 = b0[j]
-        y1 = b1[j]
-        c00 += popcount64(a0[j] & y0); c01 += popcount64(a0[j] & y1)
-        c10 += popcount64(a1[j] & y0); c11 += popcount64(a1[j] & y1)
-        c20 += popcount64(a2[j] & y0); c21 += popcount64(a2[j] & y1)
-        c30 += popcount64(a3[j] & y0); c31 += popcount64(a3[j] & y1)
-    acc[0, 0] = c00; acc[0, 1] = c01; acc[1, 0] = c10; acc[1, 1] = c11
-    acc[2, 0] = c20; acc[2, 1] = c21; acc[3, 0] = c30; acc[3, 1] = c31
 
 
 L2_BYTES = 512 << 10  # patch buffer budget per thread
