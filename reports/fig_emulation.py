@@ -7,18 +7,20 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from reports.figure import Figure
-from reports.plots import curves, read_results, save_figure, setting_label
-from reports.style import LINESTYLES, PALETTE, color, marker, styled
+from reports.plots import curves, mean_layer_error, read_results, save_run_pngs, setting_label
+from reports.style import LINESTYLES, PALETTE, color, marker
 
 __all__ = ["curve_styles", "accuracy_vs_length", "error_vs_length", "layer_error", "emulation_figures",
            "compare_runs", "plot_emulation"]
 
-_SETTING_COLUMNS = ["setting", "sng", "share", "upscale", "maxpool", "mode", "stream_length"]
+_SETTING_COLUMNS = ["setting", "sng", "encoding", "share", "decorrelate", "upscale", "maxpool", "mode",
+                    "stream_length"]
+_OLDER = {"encoding": "unipolar", "decorrelate": "rotate"}  # what results written before these keys ran
 
 
 def _setting_row(s: dict) -> dict:
     c = s["config"]
-    return {"setting": setting_label(c), **{k: c[k] for k in _SETTING_COLUMNS[1:]}}
+    return {"setting": setting_label(c), **{k: c.get(k, _OLDER.get(k)) for k in _SETTING_COLUMNS[1:]}}
 
 
 def curve_styles(res: dict) -> dict[str, dict]:
@@ -91,7 +93,7 @@ def error_vs_length(res: dict, name: str = "emulate") -> Figure:
     ax.legend()
     title = f"{res['model']}: layer error vs float activations"
     ax.set_title(title)
-    rows = [{**_setting_row(s), "mean_relative_rmse": _mean(s["layer_error"].values())} for s in res["settings"]]
+    rows = [{**_setting_row(s), "mean_relative_rmse": mean_layer_error(s)} for s in res["settings"]]
     return Figure(f"{name}-error-vs-length", title, fig, _SETTING_COLUMNS + ["mean_relative_rmse"], rows,
                   "Error falls with L; the dashed line has slope -1/2 (independent Bernoulli bits).")
 
@@ -156,14 +158,4 @@ def plot_emulation(results: str | Path, out_dir: str | Path | None = None) -> li
     """accuracy_vs_length.png, error_vs_length.png and layer_error.png next to results.json
     (or in out_dir): what `scnas emulate` draws into its run directory."""
     res, out = read_results(results, out_dir)
-    paths = []
-    with styled():
-        for fig in emulation_figures(res):
-            stem = fig.name.removeprefix("emulate-").replace("-", "_")
-            paths.append(save_figure(fig.fig, out / f"{stem}.png"))
-    return paths
-
-
-def _mean(values) -> float:
-    values = list(values)
-    return sum(values) / len(values) if values else float("nan")
+    return save_run_pngs(emulation_figures(res), "emulate", out)

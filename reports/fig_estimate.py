@@ -9,8 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from reports.figure import Figure
-from reports.plots import read_results, save_figure
-from reports.style import color, marker, styled
+from reports.plots import read_results, save_run_pngs
+from reports.style import color, marker
 
 __all__ = ["layer_bars", "totals", "energy_breakdown", "sc_vs_binary", "estimate_figures", "plot_estimate"]
 
@@ -152,14 +152,8 @@ def estimate_figures(res: dict, name: str = "estimate") -> list[Figure]:
     return figs + ([sc] if sc is not None else [])
 
 
-_LEGACY = {"latency-per-layer": "latency_per_layer", "energy-per-layer": "energy_per_layer",
-           "totals": "totals", "energy-breakdown": "energy_breakdown", "sc-vs-binary": "sc_vs_binary"}
-
-
 def plot_estimate(results: str | Path, out_dir: str | Path | None = None) -> list[Path]:
     """latency_per_layer.png, energy_per_layer.png, totals.png, energy_breakdown.png and, when an
     SC design was run at two or more stream lengths, sc_vs_binary.png (what `scnas estimate` draws)."""
     res, out = read_results(results, out_dir)
-    with styled():
-        return [save_figure(f.fig, out / f"{_LEGACY[f.name.removeprefix('estimate-')]}.png", dpi=120)
-                for f in estimate_figures(res)]
+    return save_run_pngs(estimate_figures(res), "estimate", out, dpi=120)

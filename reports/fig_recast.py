@@ -39,11 +39,8 @@ def accuracy_vs_latency(runs: list[tuple[str, dict]]) -> Figure:
         ax.set_xscale("log")
         ax.set_xlabel(f"estimated latency on the {kind} preset (us)")
         ax.set_ylabel("top-1 accuracy (%)")
-    for i, n in enumerate(names):
-        axes[0][0].plot([], [], "o", color=color(i), label=n)
-    for j, role in enumerate(_ROLES):
-        axes[0][0].plot([], [], marker(j), color="0.4", label=role)
-    axes[0][0].legend(ncols=2)
+    _legend(axes[0][0], [("o", {"color": color(i)}, n) for i, n in enumerate(names)]
+            + [(marker(j), {"color": "0.4"}, role) for j, role in enumerate(_ROLES)])
     title = "Recasting: accuracy against estimated latency"
     fig.suptitle(title)
     return Figure("recast-accuracy-vs-latency", title, fig,
@@ -71,17 +68,15 @@ def reduction_vs_speedup(runs: list[tuple[str, dict]]) -> Figure:
         i = names.index(row["model"])
         ax.plot(row["param_reduction"], row["measured_speedup"], "o", color=color(i), ms=8)
         ax.plot(row["activation_reduction"], row["measured_speedup"], "^", color=color(i), mfc="white", ms=8)
-    for i, n in enumerate(names):
-        ax.plot([], [], "s", color=color(i), label=n)
-    ax.plot([], [], "o", color="0.4", label="parameter reduction")
-    ax.plot([], [], "^", color="0.4", mfc="white", label="activation reduction")
     lim = max([1.0] + [max(r["param_reduction"], r["activation_reduction"], r["measured_speedup"]) for r in rows])
     ax.plot([1, lim], [1, lim], color="0.6", ls=":", marker="", lw=1, label="speed-up = reduction")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("reduction against the teacher (x)")
     ax.set_ylabel("measured CPU speed-up (x)")
-    ax.legend(ncols=2)
+    _legend(ax, [("s", {"color": color(i)}, n) for i, n in enumerate(names)]
+            + [("o", {"color": "0.4"}, "parameter reduction"),
+               ("^", {"color": "0.4", "mfc": "white"}, "activation reduction")])
     title = "Recasting: what the reduction buys in measured speed"
     ax.set_title(title)
     return Figure("recast-reduction-vs-speedup", title, fig,
@@ -108,6 +103,14 @@ def matching_loss(runs: list[tuple[str, dict]]) -> Figure:
     ax.set_title(title)
     return Figure("recast-matching-loss", title, fig, ["run", "block", "epoch", "loss"], rows,
                   "Each block's student is trained to reproduce the teacher's activation after the next block.")
+
+
+def _legend(ax, entries: list[tuple[str, dict, str]]) -> None:
+    """A two-column legend of marker-only entries (fmt, style, label): the figures' points are
+    drawn one by one, so their legend is built from these proxies (plus any labelled lines)."""
+    for fmt, style, label in entries:
+        ax.plot([], [], fmt, label=label, **style)
+    ax.legend(ncols=2)
 
 
 def recast_figures(runs: list[tuple[str, dict]]) -> list[Figure]:

@@ -50,8 +50,7 @@ def _runs_table(runs: list[Run], skipped: list[Path]) -> str:
     for r in runs:
         m, res = r.meta, r.results
         model = res.get("model") or res.get("teacher") or "-"
-        cfg_file = r.path / "config.toml"
-        config = cfg_file.read_text(errors="replace") if cfg_file.is_file() else "(no config.toml)"
+        config = r.config_text or "(no config.toml)"
         rows.append(f"<tr id='run-{_e(r.name)}'><td><code>{_e(r.name)}</code><br><small>{_e(r.path)}</small></td>"
                     f"<td>{_e(r.kind)}</td><td>{_e(model)}</td><td>{_e(res.get('dataset', '-'))}</td>"
                     f"<td>{_e(m['seed'])}</td><td><code>{_e(m['command'])}</code></td><td>{_e(m['version'])}</td>"

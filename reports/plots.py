@@ -13,8 +13,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from reports.figure import finish  # noqa: E402
+from reports.style import styled  # noqa: E402
 
-__all__ = ["curves", "read_results", "save_figure", "setting_label"]
+__all__ = ["curves", "read_results", "save_figure", "save_run_pngs", "setting_label", "mean_layer_error"]
 
 
 def read_results(results: str | Path, out_dir: str | Path | None) -> tuple[dict, Path]:
@@ -33,6 +34,20 @@ def save_figure(fig: plt.Figure, path: Path, dpi: int = 150) -> Path:
     return path
 
 
+def save_run_pngs(figures: list, prefix: str, out: Path, dpi: int = 150) -> list[Path]:
+    """Save report Figures as the PNGs a command writes into its run directory, named after the
+    figure without the run prefix ("estimate-sc-vs-binary" -> sc_vs_binary.png)."""
+    with styled():
+        return [save_figure(f.fig, out / f"{f.name.removeprefix(prefix + '-').replace('-', '_')}.png", dpi=dpi)
+                for f in figures]
+
+
+def mean_layer_error(setting: dict) -> float:
+    """Mean relative RMS error over the layers of one emulation setting (NaN without layers)."""
+    errs = list(setting["layer_error"].values())
+    return sum(errs) / len(errs) if errs else float("nan")
+
+
 def setting_label(c: dict) -> str:
     """Short name of an emulation setting without its stream length (one curve per label)."""
     share = f"share={c['share']}" + (f" {c.get('decorrelate', 'rotate')}" if c["share"] > 1 else "")
@@ -44,10 +59,6 @@ def curves(res: dict, metric: str) -> dict[str, list[tuple[int, float]]]:
     """label -> [(L, value)] sorted by L; metric 'accuracy' or 'error' (mean layer relative RMSE)."""
     out: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for s in res["settings"]:
-        if metric == "accuracy":
-            v = s["accuracy"]
-        else:
-            errs = list(s["layer_error"].values())
-            v = sum(errs) / len(errs) if errs else float("nan")
+        v = s["accuracy"] if metric == "accuracy" else mean_layer_error(s)
         out[setting_label(s["config"])].append((s["config"]["stream_length"], v))
     return {k: sorted(v) for k, v in out.items()}

@@ -1,4 +1,4 @@
-"""Run directories as the report sees them: results.json, config.toml and CSVs, nothing else.
+"""Run directories as the report sees them: results.json and config.toml, nothing else.
 
 A run's kind comes from `command` in its config.toml (written by every `scnas` command) or,
 for a directory without one, from the shape of its results.json. Whatever cannot be read is
@@ -33,7 +33,7 @@ class Run:
     kind: str
     results: dict
     config: dict = field(default_factory=dict)
-    csvs: list[Path] = field(default_factory=list)
+    config_text: str = ""  # config.toml as written, shown on the page
 
     @property
     def meta(self) -> dict:
@@ -53,17 +53,18 @@ def load_run(path: str | Path) -> tuple[Run | None, list[str]]:
     results, warn = _read_json(p / "results.json")
     if results is None:
         return None, [warn]
-    config, warns = {}, []
+    config, text, warns = {}, "", []
     if (p / "config.toml").is_file():
+        text = (p / "config.toml").read_text(errors="replace")
         try:
-            config = tomllib.loads((p / "config.toml").read_text())
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            config = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
             warns.append(f"{p / 'config.toml'}: not valid TOML ({e}); the run is shown without its config.")
     kind = config.get("command") if config.get("command") in KINDS else _kind_from_results(results)
     if kind is None:
         return None, warns + [f"{p / 'results.json'}: not a results file of any scnas command "
                               f"(keys: {', '.join(sorted(results)[:8]) or 'none'}); skipped."]
-    return Run(p, p.name, kind, results, config, sorted(p.glob("*.csv"))), warns
+    return Run(p, p.name, kind, results, config, text), warns
 
 
 def load_runs(paths: list[str | Path]) -> tuple[list[Run], list[str]]:
