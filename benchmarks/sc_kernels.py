@@ -71,11 +71,6 @@ def roofline_stats(min_seconds: float = 0.05, repeats: int = 7) -> dict:
     return stats
 
 
-def roofline(seconds: float = 0.05) -> float:
-    """Peak AND + popcount bit-MACs/s on L1-resident data (the best of calls of >= `seconds`)."""
-    return roofline_stats(seconds)["best"]
-
-
 def kernel_path() -> str:
     """Which popcount the tile kernel compiles to here, in words."""
     insn = popcount_instructions()

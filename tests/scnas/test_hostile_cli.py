@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from sc_accel.hw import AccelConfig
 from sc_accel.hw.config import HardwareConfigError
 from scnas.cli import main
-
-
-def _one_sentence(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.startswith("scnas: error:") and "Traceback" not in err
-    return err
-
-
-@pytest.fixture(scope="module")
-def teacher(tmp_path_factory) -> Path:
-    run = tmp_path_factory.mktemp("teacher") / "t"
-    assert main(["train", "--model", "lenet5", "--dataset", "digits", "--epochs", "1", "--out", str(run)]) == 0
-    return run
+from tests.scnas.helpers import cli_error
 
 
 @pytest.mark.parametrize("content,message", [
@@ -42,7 +29,7 @@ def test_bad_accelerator_files(tmp_path, capsys, content, message):
     f = tmp_path / f"accel{suffix}"
     f.write_text(content)
     assert main(["estimate", "--model", "lenet5", "--accel", str(f), "--out", str(tmp_path / "o")]) == 2
-    assert message in _one_sentence(capsys)
+    assert message in cli_error(capsys, whole=False)
 
 
 def test_estimates_stay_finite_and_positive_up_to_the_longest_stream():
@@ -68,7 +55,7 @@ def test_estimates_stay_finite_and_positive_up_to_the_longest_stream():
 def test_absurd_input_shapes(tmp_path, capsys, shape, message):
     model = "lenet5" if "100000,100000" in shape else "resnet20"
     assert main(["estimate", "--model", model, "--input-shape", shape, "--out", str(tmp_path / "o")]) == 2
-    assert message in _one_sentence(capsys)
+    assert message in cli_error(capsys, whole=False)
 
 
 @pytest.mark.parametrize("args,message", [
@@ -79,7 +66,7 @@ def test_absurd_input_shapes(tmp_path, capsys, shape, message):
 ])
 def test_bad_training_settings(tmp_path, capsys, args, message):
     assert main([*args, "--dataset", "digits", "--epochs", "1", "--out", str(tmp_path / "t")]) == 2
-    assert message in _one_sentence(capsys)
+    assert message in cli_error(capsys, whole=False)
     assert not (tmp_path / "t").exists()  # refused before the run directory was made
 
 
@@ -91,7 +78,7 @@ def test_bad_emulation_settings(tmp_path, capsys, teacher, args, message):
     out = tmp_path / "e"
     assert main(["emulate", "--dataset", "digits", "--model", str(teacher), "--limit", "10",
                  "--stream-length", "32", *args, "--out", str(out)]) == 2
-    assert message in _one_sentence(capsys)
+    assert message in cli_error(capsys, whole=False)
 
 
 def test_damaged_results_file_is_one_sentence_and_kept(tmp_path, capsys, teacher):
@@ -101,18 +88,18 @@ def test_damaged_results_file_is_one_sentence_and_kept(tmp_path, capsys, teacher
     (out / "results.json").write_text('{"settings": [')
     assert main(["emulate", "--dataset", "digits", "--model", str(teacher), "--limit", "10",
                  "--stream-length", "32", "--out", str(out)]) == 2
-    assert "is not valid JSON" in _one_sentence(capsys)
+    assert "is not valid JSON" in cli_error(capsys, whole=False)
     assert (out / "results.json").read_text() == '{"settings": ['
     (out / "results.json").write_text(json.dumps([1, 2]))
     assert main(["emulate", "--dataset", "digits", "--model", str(teacher), "--limit", "10",
                  "--stream-length", "32", "--out", str(out)]) == 2
-    assert "is not a results file of scnas emulate" in _one_sentence(capsys)
+    assert "is not a results file of scnas emulate" in cli_error(capsys, whole=False)
 
 
 def test_mistyped_data_dir_with_the_default_dataset(tmp_path, capsys):
     assert main(["train", "--dataset", "default", "--data-dir", str(tmp_path / "typo"), "--epochs", "1",
                  "--out", str(tmp_path / "t")]) == 2
-    assert "holds no Fashion-MNIST IDX files" in _one_sentence(capsys)
+    assert "holds no Fashion-MNIST IDX files" in cli_error(capsys, whole=False)
 
 
 @pytest.mark.parametrize("out,why", [("/proc/scnas-test-run", "No such file or directory"),
@@ -120,7 +107,7 @@ def test_mistyped_data_dir_with_the_default_dataset(tmp_path, capsys):
 def test_out_on_a_path_that_cannot_be_written(capsys, out, why):
     for cmd in (["estimate", "--model", "lenet5"], ["report", "/nonexistent"]):
         assert main([*cmd, "--out", out]) == 2
-        assert f"cannot write to run directory {out} ({why})" in _one_sentence(capsys)
+        assert f"cannot write to run directory {out} ({why})" in cli_error(capsys, whole=False)
 
 
 def test_emulate_encoding_and_decorrelation_flags(tmp_path, capsys, teacher):
@@ -135,4 +122,4 @@ def test_emulate_encoding_and_decorrelation_flags(tmp_path, capsys, teacher):
     for flag, value in (("--encoding", "ternary"), ("--decorrelate", "shuffle")):
         assert main(["emulate", "--dataset", "digits", "--model", str(teacher), "--limit", "20",
                      flag, value, "--out", str(tmp_path / "bad")]) == 2
-        assert value in _one_sentence(capsys)
+        assert value in cli_error(capsys, whole=False)

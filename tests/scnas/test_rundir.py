@@ -14,23 +14,11 @@ import pytest
 import torch
 
 from scnas.cli import main
+from tests.scnas.helpers import cli_error
 from scnas.rundir import RunDirError, atomic_torch_save, atomic_write_bytes, claim_run_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 EMULATE = ["emulate", "--dataset", "digits", "--stream-length", "32", "--limit", "20", "--calib", "50"]
-
-
-def _err(capsys) -> str:
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("scnas: error:") and "\n" not in err and "Traceback" not in err
-    return err
-
-
-@pytest.fixture(scope="module")
-def teacher(tmp_path_factory) -> Path:
-    run = tmp_path_factory.mktemp("teacher") / "t"
-    assert main(["train", "--model", "lenet5", "--dataset", "digits", "--epochs", "1", "--out", str(run)]) == 0
-    return run
 
 
 def test_atomic_write_leaves_old_or_new_under_kill_9(tmp_path):
@@ -78,7 +66,7 @@ def test_second_run_on_a_locked_directory_stops_with_a_sentence(tmp_path, teache
     capsys.readouterr()
     with claim_run_dir(out, "emulate"):
         assert main([*EMULATE, "--model", str(teacher), "--out", str(out)]) == 2
-        assert "another scnas command is writing to" in _err(capsys)
+        assert "another scnas command is writing to" in cli_error(capsys)
     assert main([*EMULATE, "--model", str(teacher), "--out", str(out)]) == 0  # lock released
 
 
@@ -102,7 +90,7 @@ def test_a_run_directory_of_another_command_is_refused(teacher, capsys):
     capsys.readouterr()
     before = (teacher / "results.json").read_bytes()
     assert main([*EMULATE, "--model", str(teacher), "--out", str(teacher)]) == 2
-    assert f"{teacher} is a run directory of `scnas train`" in _err(capsys)
+    assert f"{teacher} is a run directory of `scnas train`" in cli_error(capsys)
     assert main(["estimate", "--model", "lenet5", "--out", str(teacher)]) == 2
     assert (teacher / "results.json").read_bytes() == before
 
@@ -116,9 +104,9 @@ def test_emulate_resume_refuses_a_changed_model(tmp_path, teacher, capsys):
                  "--out", str(other)]) == 0
     capsys.readouterr()
     assert main([*EMULATE, "--model", str(other), "--out", str(out)]) == 2
-    assert "holds results of another model or setup (model_sha256" in _err(capsys)
+    assert "holds results of another model or setup (model_sha256" in cli_error(capsys)
     assert main([*EMULATE[:-2], "--calib", "60", "--model", str(teacher), "--out", str(out)]) == 2
-    assert "calib_images 50 -> 60" in _err(capsys)
+    assert "calib_images 50 -> 60" in cli_error(capsys)
     assert (out / "results.json").read_bytes() == before
 
 
@@ -126,7 +114,7 @@ def test_emulate_resume_refuses_a_changed_model(tmp_path, teacher, capsys):
 def test_calib_must_be_positive(tmp_path, teacher, capsys, calib):
     capsys.readouterr()
     assert main([*EMULATE[:-2], "--calib", calib, "--model", str(teacher), "--out", str(tmp_path / "e")]) == 2
-    assert f"--calib {calib} must be a positive number" in _err(capsys)
+    assert f"--calib {calib} must be a positive number" in cli_error(capsys)
 
 
 def test_train_resume_with_changed_settings(tmp_path, capsys):
@@ -136,9 +124,9 @@ def test_train_resume_with_changed_settings(tmp_path, capsys):
     before = (run / "checkpoint.pt").read_bytes()
     capsys.readouterr()
     assert main([*base, "--epochs", "2", "--lr", "0.01"]) == 2
-    assert "was trained with other settings (lr 0.002 -> 0.01)" in _err(capsys)
+    assert "was trained with other settings (lr 0.002 -> 0.01)" in cli_error(capsys)
     assert main([*base, "--epochs", "1"]) == 2
-    assert "has already trained 2 epochs" in _err(capsys)
+    assert "has already trained 2 epochs" in cli_error(capsys)
     assert (run / "checkpoint.pt").read_bytes() == before
     assert main([*base, "--epochs", "3"]) == 0
     assert "extending the learning-rate schedule to 3 epochs" in capsys.readouterr().out
@@ -151,17 +139,17 @@ def test_damaged_checkpoint_and_model_files(tmp_path, capsys, content):
     run.mkdir()
     (run / "checkpoint.pt").write_bytes(content)
     assert main(["train", "--model", "lenet5", "--dataset", "digits", "--epochs", "1", "--out", str(run)]) == 2
-    assert f"checkpoint {run / 'checkpoint.pt'} is damaged" in _err(capsys)
+    assert f"checkpoint {run / 'checkpoint.pt'} is damaged" in cli_error(capsys)
     (run / "model.pt").write_bytes(content)
     assert main([*EMULATE, "--model", str(run / "model.pt"), "--out", str(tmp_path / "e")]) == 2
-    assert "is not a model checkpoint written by scnas train" in _err(capsys)
+    assert "is not a model checkpoint written by scnas train" in cli_error(capsys)
 
 
 def test_out_that_is_or_is_under_a_file(tmp_path, capsys):
     (tmp_path / "f").write_text("x")
     for out, what in ((tmp_path / "f", "is a file"), (tmp_path / "f" / "sub", f"is under the file {tmp_path / 'f'}")):
         assert main(["estimate", "--model", "lenet5", "--out", str(out)]) == 2
-        assert f"--out {out} {what}; give a directory for the run." in _err(capsys)
+        assert f"--out {out} {what}; give a directory for the run." in cli_error(capsys)
     with pytest.raises(RunDirError):
         with claim_run_dir(tmp_path / "f", "x"):
             pass
