@@ -140,19 +140,13 @@ def encode_lfsr_private(thr, code, params, width, length, out):
     for q in prange((n + 3) // 4):
         s0 = q * 4
         m = min(4, n - s0)
-        st = np.zeros(4, dtype=np.uint64)
-        tp = np.zeros(4, dtype=np.uint64)
-        pr = np.zeros(4, dtype=np.uint64)
-        th = np.zeros(4, dtype=np.uint64)
-        cd = np.zeros(4, dtype=np.int64)
-        for j in range(m):
-            st[j], tp[j], pr[j], th[j], cd[j] = params[s0 + j, 0], params[s0 + j, 1], params[s0 + j, 2], \
-                thr[s0 + j], code[s0 + j]
-        a, b, c, d = st[0], st[1], st[2], st[3]
-        ta, tb, tc, td = tp[0], tp[1], tp[2], tp[3]
-        ra, rb, rc, rd = pr[0], pr[1], pr[2], pr[3]
-        ha, hb, hc, hd = th[0], th[1], th[2], th[3]
-        ca, cb, cc, cdd = cd[0], cd[1], cd[2], cd[3]
+        # lanes past the end repeat the last stream; their words are not stored
+        i0, i1, i2, i3 = s0, min(s0 + 1, n - 1), min(s0 + 2, n - 1), min(s0 + 3, n - 1)
+        a, b, c, d = params[i0, 0], params[i1, 0], params[i2, 0], params[i3, 0]
+        ta, tb, tc, td = params[i0, 1], params[i1, 1], params[i2, 1], params[i3, 1]
+        ra, rb, rc, rd = params[i0, 2], params[i1, 2], params[i2, 2], params[i3, 2]
+        ha, hb, hc, hd = thr[i0], thr[i1], thr[i2], thr[i3]
+        ca, cb, cc, cdd = code[i0], code[i1], code[i2], code[i3]
         for w in range(nw):
             nbits = min(64, length - w * 64)
             wa = wb = wc = wd = U0

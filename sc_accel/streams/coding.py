@@ -63,29 +63,29 @@ def encode(values: object, length: int, sng: str = "lfsr", seed: int = 0,
     width = default_width(length) if width is None else check_width(width, sng)
     v = _check_values(values)
     smap = _as_map(share, v.size)
-    out = np.zeros((v.size, n_words(length)), dtype=np.uint64)
+    shape = v.shape + (n_words(length),)
     if v.size == 0:
-        return out.reshape(v.shape + (n_words(length),))
+        return np.zeros(shape, dtype=np.uint64)
     thr = thresholds(v, width)
-    cached = cached_bank(sng, length, width, seed, smap.generator, smap.wiring(width))
+    wiring = smap.wiring(width)
+    cached = cached_bank(sng, length, width, seed, smap.generator, wiring)
     if cached is not None:  # the same generators as an earlier call: comparator only
         bank, src = cached
-        out[:] = encode_thresholds(thr.astype(np.int64), src, bank)
-        return out.reshape(v.shape + (n_words(length),))
+        return encode_thresholds(thr.astype(np.int64), src, bank).reshape(shape)
+    out = np.zeros((v.size, n_words(length)), dtype=np.uint64)
     ids, local = np.unique(smap.generator, return_inverse=True)
     params = generator_params(sng, width, seed, ids)
     if code == K.LFSR and ids.size == v.size:  # private LFSRs: generate and compare in one pass
-        K.encode_lfsr_private(thr, smap.wiring(width), params[local], width, length, out)
+        K.encode_lfsr_private(thr, wiring, params[local], width, length, out)
     elif ids.size * length <= PRECOMPUTE_LIMIT:
         seqs = np.empty((ids.size, length), dtype=np.uint64)
         K.fill_sequences(code, width, params, _DIRS, seqs)
-        K.encode_from_sequences(thr, smap.wiring(width), local.astype(np.int64), seqs, width, out)
+        K.encode_from_sequences(thr, wiring, local.astype(np.int64), seqs, width, out)
     else:
         order = np.argsort(local, kind="stable").astype(np.int64)
         starts = np.searchsorted(local[order], np.arange(ids.size + 1)).astype(np.int64)
-        K.encode_grouped(thr, smap.wiring(width), order, starts, code, width, params,
-                         _DIRS, length, out)
-    return out.reshape(v.shape + (n_words(length),))
+        K.encode_grouped(thr, wiring, order, starts, code, width, params, _DIRS, length, out)
+    return out.reshape(shape)
 
 
 def decode(bits: np.ndarray, length: int) -> np.ndarray:

@@ -185,15 +185,16 @@ def test_sharing_map_round_trips_through_dict():
     assert n_words(65) == 2
 
 
+@pytest.mark.parametrize("n", [1, 7, 300])  # 4 lanes per step: remainders of 1 and 3 too
 @pytest.mark.parametrize("length", [1, 63, 64, 200, 1024])
-def test_private_lfsr_fast_path_equals_sequence_then_compare(rng, length):
+def test_private_lfsr_fast_path_equals_sequence_then_compare(rng, length, n):
     """encode() runs private LFSRs through a fused generate-and-compare kernel; its bits must
     equal filling each generator's sequence and comparing, with rotations and XOR masks."""
     from sc_accel.streams import _sng_kernels as K
     from sc_accel.streams.generators import _DIRS, generator_params
     from sc_accel.streams.packing import n_words
 
-    n, width = 300, 9
+    width = 9
     v = rng.random(n)
     smap = SharingMap(np.arange(n) * 3 + 1, rng.integers(0, 20, n), rng.integers(0, 1 << 16, n))
     got = encode(v, length, "lfsr", seed=5, width=width, share=smap)
