@@ -6,7 +6,9 @@ the builtin a caller would expect (`ValueError`, `FileNotFoundError`).
 
 from collections.abc import Iterable
 
-__all__ = ["UserError", "InvalidInputError", "DataFileError", "check_known"]
+import numpy as np
+
+__all__ = ["UserError", "InvalidInputError", "DataFileError", "check_known", "is_int"]
 
 
 class UserError(Exception):
@@ -28,3 +30,8 @@ def check_known(given: Iterable[str], known: Iterable[str], what: str,
     bad = sorted(set(given) - known)
     if bad:
         raise error(f"unknown {what} {', '.join(bad)}; {hint or 'known: ' + ', '.join(sorted(known))}.")
+
+
+def is_int(value: object) -> bool:
+    """An integer argument: a Python or numpy integer, not a bool (True is an int in Python)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))

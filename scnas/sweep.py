@@ -18,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from reports.plots import setting_label
-from sc_accel.errors import InvalidInputError
+from sc_accel.errors import InvalidInputError, is_int
 from sc_accel.nn import LayerError, SCConfig, convert, fixed_point
 from scnas.config import read_json, run_meta, write_json, write_toml
 from scnas.data import Dataset
@@ -83,9 +83,9 @@ def run_sweep(model: torch.nn.Module, model_name: str, ds: Dataset, configs: lis
               out: str | Path, limit: int | None = None, calib_n: int = 1000, fxp_bits: int = 8) -> dict:
     """Evaluate every config on the test set (first `limit` images), resuming from out/results.json.
     A resumed run must hold results of the same model (by content), data and calibration."""
-    if isinstance(calib_n, bool) or not isinstance(calib_n, int) or calib_n < 1:
+    if not is_int(calib_n) or calib_n < 1:
         raise InvalidInputError(f"--calib {calib_n!r} must be a positive number of training images.")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+    if limit is not None and (not is_int(limit) or limit < 1):
         raise InvalidInputError(f"--limit {limit!r} must be a positive number of test images.")
     with claim_run_dir(out, "emulate") as out:
         return _sweep(model, model_name, ds, configs, out, limit, calib_n, fxp_bits)

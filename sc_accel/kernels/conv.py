@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from sc_accel.errors import InvalidInputError
+from sc_accel.errors import InvalidInputError, is_int
 from sc_accel.kernels.bitops import U0, popcount64
 from sc_accel.kernels.dot import _full_tile, matmul_words, tile4x4
 
@@ -166,8 +166,7 @@ def conv_counts(x: np.ndarray, w: np.ndarray, stride: tuple[int, int] = (1, 1),
                                 f"with equal words; got {x.shape} and {w.shape}.")
     nb, c, hp, wp, nw = x.shape
     n, cg, kh, kw, _ = w.shape
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1 \
-            or c != cg * groups or n % groups:
+    if not is_int(groups) or groups < 1 or c != cg * groups or n % groups:
         raise InvalidInputError(f"{c} input and {n} output channels do not split into {groups} groups "
                                 f"of {cg} input channels.")
     sh, sw = int(stride[0]), int(stride[1])

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from sc_accel.errors import InvalidInputError
+from sc_accel.errors import InvalidInputError, is_int
 from sc_accel.kernels.bitops import U0, U1, popcount64
 
 __all__ = ["or_pool", "selector_pool", "pool_windows", "max_pool_thresholds"]
@@ -28,7 +28,7 @@ def _pooled_size(x: np.ndarray, kernel: int, stride: int) -> tuple[int, int]:
         raise InvalidInputError(f"pooling needs packed np.uint64 streams, got {getattr(x, 'dtype', type(x))}; "
                                 "use sc_accel.streams.encode.")
     for name, v in (("kernel", kernel), ("stride", stride)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        if not is_int(v):
             raise InvalidInputError(f"pooling {name} {v!r} must be an integer.")
     if x.ndim != 5 or x.shape[4] == 0 or kernel < 1 or stride < 1 or kernel > min(x.shape[2], x.shape[3]):
         raise InvalidInputError(f"cannot pool streams of shape {x.shape} with kernel {kernel} "
@@ -109,10 +109,10 @@ def _selector(win, length, segment, out):
 
 def selector_pool(x: np.ndarray, kernel: int, stride: int, length: int, segment: int = 16) -> np.ndarray:
     """Max pooling by the segment-counter selector (see module docstring)."""
-    if isinstance(segment, bool) or not isinstance(segment, (int, np.integer)) or segment < 1:
+    if not is_int(segment) or segment < 1:
         raise InvalidInputError(f"selector segment {segment!r} must be a positive number of bits.")
     win = pool_windows(x, kernel, stride)
-    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or not 1 <= length <= 64 * x.shape[4]:
+    if not is_int(length) or not 1 <= length <= 64 * x.shape[4]:
         raise InvalidInputError(f"selector length {length!r} must be from 1 to the {64 * x.shape[4]} bits "
                                 f"the streams' {x.shape[4]} words hold.")
     shape = win.shape
@@ -141,8 +141,7 @@ def max_pool_thresholds(t: np.ndarray, kernel: int) -> np.ndarray:
     """Non-overlapping k x k max of integer thresholds t (B, C, H, W): the threshold whose
     stream equals the OR of the window's streams when they share one source."""
     t = np.ascontiguousarray(t, dtype=np.int64)
-    if t.ndim != 4 or isinstance(kernel, bool) or not isinstance(kernel, (int, np.integer)) \
-            or not 1 <= kernel <= min(t.shape[2], t.shape[3]):
+    if t.ndim != 4 or not is_int(kernel) or not 1 <= kernel <= min(t.shape[2], t.shape[3]):
         raise InvalidInputError(f"cannot max-pool thresholds of shape {t.shape} with kernel {kernel!r}.")
     out = np.empty(t.shape[:2] + (t.shape[2] // kernel, t.shape[3] // kernel), dtype=np.int64)
     _max_pool_int(t, int(kernel), out)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sc_accel.errors import InvalidInputError
+from sc_accel.errors import InvalidInputError, is_int
 from sc_accel.streams import _sng_kernels as K
 from sc_accel.streams.generators import (_DIRS, check_width, default_width, generator_params,
                                          kind_code)
@@ -43,7 +43,7 @@ def _as_map(share: SharingMap | int | None, n: int) -> SharingMap:
     if isinstance(share, SharingMap):
         share.check(n)
         return share
-    if isinstance(share, (int, np.integer)) and not isinstance(share, bool):
+    if is_int(share):
         return SharingMap.shared(n, int(share))
     raise InvalidInputError(f"share={share!r} is not a SharingMap or a sharing degree; give either.")
 

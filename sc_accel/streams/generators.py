@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from sc_accel.errors import InvalidInputError
+from sc_accel.errors import InvalidInputError, is_int
 from sc_accel.streams import _sng_kernels as K
 from sc_accel.streams.lfsr import MAX_WIDTH, MIN_WIDTH, poly_table
 from sc_accel.streams.packing import check_length
@@ -53,14 +53,14 @@ def default_width(length: int) -> int:
 def check_width(width: object, sng: str) -> int:
     """Validate a comparator width for the given generator kind."""
     lo = MIN_WIDTH if sng == "lfsr" else 1
-    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or not lo <= int(width) <= MAX_WIDTH:
+    if not is_int(width) or not lo <= int(width) <= MAX_WIDTH:
         raise InvalidInputError(
             f"width {width!r} is not supported for SNG {sng!r}; give an integer from {lo} to {MAX_WIDTH}.")
     return int(width)
 
 
 def _check_seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or int(seed) < 0:
+    if not is_int(seed) or int(seed) < 0:
         raise InvalidInputError(f"seed {seed!r} is not a non-negative integer; give e.g. seed=0.")
     return int(seed)
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from sc_accel.errors import InvalidInputError
+from sc_accel.errors import InvalidInputError, is_int
 
 __all__ = ["n_words", "check_length", "pack_bits", "unpack_bits", "tail_mask"]
 
 
 def check_length(length: object) -> int:
     """Return `length` as an int >= 1, or raise naming the bad value."""
-    if isinstance(length, (bool, np.bool_)) or not isinstance(length, (int, np.integer)):
+    if not is_int(length):
         raise InvalidInputError(f"stream length {length!r} is not an integer; give an integer >= 1.")
     if int(length) < 1:
         raise InvalidInputError(f"stream length {int(length)} is too small; give an integer >= 1.")

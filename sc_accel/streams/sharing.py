@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sc_accel.errors import InvalidInputError
+from sc_accel.errors import InvalidInputError, is_int
 
 __all__ = ["SharingMap", "DECORRELATE", "member_masks"]
 
@@ -98,7 +98,7 @@ class SharingMap:
         with a fixed pseudo-random 16-bit mask (member 0 unmasked); False / "none": all
         members see the same numbers.
         """
-        if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 1:
+        if not is_int(degree) or degree < 1:
             raise InvalidInputError(f"sharing degree {degree!r} must be a positive integer.")
         scheme = "rotate" if decorrelate is True else "none" if decorrelate is False else decorrelate
         if scheme not in DECORRELATE:
