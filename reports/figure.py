@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from reports.style import plain_log  # noqa: E402
 
-__all__ = ["Figure", "FORMATS", "save_figure_set", "slug", "finish", "write_table"]
+__all__ = ["Figure", "FORMATS", "save_figure_set", "slug", "finish", "write_table", "write_text_atomic"]
 
 FORMATS = ("png", "svg", "pdf")
 
@@ -70,6 +72,16 @@ def write_table(columns: list[str], rows: list[dict], path: Path) -> None:
         w.writerow(columns)
         for r in rows:
             w.writerow([_cell(r.get(c)) for c in columns])
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write `text` through a private temporary file in the same directory and rename it, so a
+    half-written page or manifest never replaces a good one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    return path
 
 
 def _cell(v: object) -> object:

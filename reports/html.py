@@ -7,7 +7,7 @@ import os
 from importlib import metadata
 from pathlib import Path
 
-from reports.figure import Figure
+from reports.figure import Figure, write_text_atomic
 from reports.runs import Run
 
 __all__ = ["SECTIONS", "write_page"]
@@ -104,7 +104,4 @@ def write_page(path: Path, runs: list[Run], figures: dict[str, list[tuple[Figure
         parts.append(f"<h2 id='{k}'>{_e(SECTIONS[k])}</h2><div class='figs'>")
         parts += [_figure(f, files, out) for f, files in figures[k]] + ["</div>"]
     parts.append("</body></html>")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(parts) + "\n")
-    os.replace(tmp, path)  # a half-written page never replaces a good one
-    return path
+    return write_text_atomic(path, "\n".join(parts) + "\n")

@@ -8,7 +8,6 @@ in a warning on the page; the rest of the report is still written.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import traceback
 import warnings as warnings_module
@@ -24,7 +23,7 @@ from reports.fig_estimate import estimate_figures
 from reports.fig_nas import nas_figures
 from reports.fig_recast import recast_figures
 from reports.fig_train import training_curves
-from reports.figure import FORMATS, Figure, save_figure_set, slug
+from reports.figure import FORMATS, Figure, save_figure_set, slug, write_text_atomic
 from reports.html import SECTIONS, write_page
 from reports.runs import Run, load_runs
 from reports.schema import problems
@@ -97,9 +96,7 @@ def _write_manifest(rep: Report, path: Path, argv: str, date: str) -> None:
                          "files": {k: p.relative_to(path.parent).as_posix() for k, p in files.items()}}
                         for section, figs in rep.sections.items() for f, files in figs],
             "warnings": rep.warnings}
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=1, default=str) + "\n")
 
 
 def _valid(run: Run, warnings: list[str]) -> bool:

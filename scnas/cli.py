@@ -161,13 +161,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from scnas.config import run_meta, write_toml
     from scnas.rundir import claim_run_dir
 
+    meta = run_meta()
     with claim_run_dir(args.out, "report") as out:
         try:
-            rep = build_report(args.runs, out, argv=run_meta()["argv"])
+            rep = build_report(args.runs, out, argv=meta["argv"])
         except ReportError as e:
             raise _BadArgument(str(e)) from None
-        write_toml({"command": "report", "runs": [str(r) for r in args.runs], "run": run_meta()},
-                   out / "config.toml")
+        write_toml({"command": "report", "runs": [str(r) for r in args.runs], "run": meta}, out / "config.toml")
     for w in rep.warnings:
         print(f"scnas report: warning: {w}", file=sys.stderr)
     print(f"{len(rep.figures)} figures from {len(rep.runs)} runs "
