@@ -101,7 +101,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from scnas.zoo import MODELS
     if args.model not in MODELS:
         raise _BadArgument(f"unknown model {args.model!r}; choose one of {', '.join(sorted(MODELS))}.")
-    out = args.out or f"runs/train-{args.model}-{ds.name}"
+    out = f"runs/train-{args.model}-{ds.name}" if args.out is None else args.out
     res = train(ds, cfg, out)
     print(f"{args.model} on {ds.name}: test accuracy {100 * res['test_accuracy']:.2f}%; model in {out}/model.pt")
     return 0
@@ -122,7 +122,7 @@ def _cmd_emulate(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise _BadArgument(f"--limit {args.limit} must be a positive number of test images.")
     model, name = _teacher(args.model, ds, args)
-    out = args.out or f"runs/emulate-{name}-{ds.name}"
+    out = f"runs/emulate-{name}-{ds.name}" if args.out is None else args.out
     res = run_sweep(model, name, ds, configs, out, limit=args.limit, calib_n=args.calib)
     print_table(res)
     for f in plot_emulation(f"{out}/results.json"):
@@ -148,7 +148,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     lengths = _parse_list(args.stream_length, int, "stream-length") if args.stream_length else None
     accels = expand_stream_lengths(accels, lengths, sc)
     model, name, shape = resolve_model(args.model, shape)
-    out = args.out or f"runs/estimate-{name}"
+    out = f"runs/estimate-{name}" if args.out is None else args.out
     res = run_estimate(model, name, shape, accels, out, table=args.cost_table)
     print(estimate_table(res))
     for f in plot_estimate(f"{out}/results.json"):

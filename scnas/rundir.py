@@ -91,6 +91,8 @@ def claim_run_dir(out: str | Path, command: str) -> Iterator[Path]:
     """Use `out` as the run directory of `command`: create it, refuse another command's
     directory, and hold an exclusive lock while the block runs (a second run on the same
     directory stops at once with a sentence instead of interleaving its writes)."""
+    if not str(out).strip():  # Path("") would quietly be the current directory
+        raise RunDirError("--out is empty; give a directory for the run.")
     out = Path(out)
     _usable_dir(out)
     owner = _owner(out)

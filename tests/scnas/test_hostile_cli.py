@@ -123,3 +123,11 @@ def test_emulate_encoding_and_decorrelation_flags(tmp_path, capsys, teacher):
         assert main(["emulate", "--dataset", "digits", "--model", str(teacher), "--limit", "20",
                      flag, value, "--out", str(tmp_path / "bad")]) == 2
         assert value in cli_error(capsys, whole=False)
+
+
+@pytest.mark.parametrize("cmd", [["estimate", "--model", "lenet5"], ["report", "/nonexistent"]])
+def test_empty_out_is_refused_not_the_current_directory(tmp_path, capsys, monkeypatch, cmd):
+    monkeypatch.chdir(tmp_path)
+    assert main([*cmd, "--out", ""]) == 2
+    assert "--out is empty; give a directory for the run." in cli_error(capsys)
+    assert list(tmp_path.iterdir()) == []
