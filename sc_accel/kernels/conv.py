@@ -16,7 +16,7 @@ from sc_accel.errors import InvalidInputError, is_int
 from sc_accel.kernels.bitops import U0, popcount64
 from sc_accel.kernels.dot import _full_tile, matmul_words, tile4x4
 
-__all__ = ["conv_counts", "linear_counts", "pad_rows"]
+__all__ = ["conv_counts", "conv_counts_table", "linear_counts", "pad_rows"]
 
 
 def pad_rows(a: np.ndarray, multiple: int = 4) -> np.ndarray:
@@ -44,42 +44,49 @@ def _unroll(x, b, c0, cg, kh, kw, sh, sw, ow, nw, m0, m1, patches):
     patches[m1 - m0:, :] = 0
 
 
+@njit(cache=True)
+def _patch_item(x, xi, wf, g, kh, kw, sh, sw, patches, acc, out, ob):
+    """One (image, group) of the im2col path: image xi of x (B, C, Hp, Wp*W) against the
+    group's weight rows wf[g]; writes out[ob]. Patch rows are unrolled patches.shape[0] at a
+    time (a multiple of 4) so the buffer stays in L2."""
+    c = x.shape[1]
+    groups, ngp, jlen = wf.shape
+    cg = c // groups
+    nw = jlen // (cg * kh * kw)
+    n, oh, ow = out.shape[1], out.shape[2], out.shape[3]
+    ng = n // groups
+    npos = oh * ow
+    rows = patches.shape[0]
+    wg = wf[g]
+    for r0 in range(0, npos, rows):
+        r1 = min(r0 + rows, npos)
+        _unroll(x, xi, g * cg, cg, kh, kw, sh, sw, ow, nw, r0, r1, patches)
+        for m0 in range(0, r1 - r0, 4):
+            for n0 in range(0, ngp, 4):
+                if ng - n0 <= 2:  # the last 2 outputs of a group: half a tile
+                    acc[:] = 0
+                    _tile4x2s(patches[m0], patches[m0 + 1], patches[m0 + 2], patches[m0 + 3],
+                              wg[n0], wg[n0 + 1], acc)
+                else:
+                    _full_tile(patches, wg, m0, n0, acc)
+                for i in range(4):
+                    m = r0 + m0 + i
+                    if m >= r1:
+                        break
+                    for k in range(4):
+                        if n0 + k < ng:
+                            out[ob, g * ng + n0 + k, m // ow, m % ow] = acc[i, k]
+
+
 @njit(parallel=True, cache=True)
 def _conv(x, wf, kh, kw, sh, sw, rows, out):
-    """x (B, C, Hp, Wp*W) padded streams; wf (G, Ngp, Cg*kh*kw*W) zero-padded rows; out (B, N, OH, OW).
-
-    Patch rows are unrolled `rows` at a time (a multiple of 4) so the buffer stays in L2.
-    """
-    nb, c = x.shape[0], x.shape[1]
-    groups, ngp, jlen = wf.shape
-    nw = jlen // (c // groups * kh * kw)
-    n, oh, ow = out.shape[1], out.shape[2], out.shape[3]
-    ng, cg = n // groups, c // groups
-    npos = oh * ow
-    for item in prange(nb * groups):
+    """x (B, C, Hp, Wp*W) padded streams; wf (G, Ngp, Cg*kh*kw*W) zero-padded rows; out (B, N, OH, OW)."""
+    groups = wf.shape[0]
+    for item in prange(x.shape[0] * groups):
         b = item // groups
-        g = item - b * groups
-        patches = np.empty((rows, jlen), dtype=np.uint64)
+        patches = np.empty((rows, wf.shape[2]), dtype=np.uint64)
         acc = np.zeros((4, 4), dtype=np.uint64)
-        wg = wf[g]
-        for r0 in range(0, npos, rows):
-            r1 = min(r0 + rows, npos)
-            _unroll(x, b, g * cg, cg, kh, kw, sh, sw, ow, nw, r0, r1, patches)
-            for m0 in range(0, r1 - r0, 4):
-                for n0 in range(0, ngp, 4):
-                    if ng - n0 <= 2:  # the last 2 outputs of a group: half a tile
-                        acc[:] = 0
-                        _tile4x2s(patches[m0], patches[m0 + 1], patches[m0 + 2], patches[m0 + 3],
-                                  wg[n0], wg[n0 + 1], acc)
-                    else:
-                        _full_tile(patches, wg, m0, n0, acc)
-                    for i in range(4):
-                        m = r0 + m0 + i
-                        if m >= r1:
-                            break
-                        for k in range(4):
-                            if n0 + k < ng:
-                                out[b, g * ng + n0 + k, m // ow, m % ow] = np.int64(acc[i, k])
+        _patch_item(x, b, wf, item - b * groups, kh, kw, sh, sw, patches, acc, out, b)
 
 
 L2_BYTES = 512 << 10  # patch buffer budget per thread
@@ -102,50 +109,88 @@ def _tile4x2s(a0, a1, a2, a3, b0, b1, acc):
     acc[2, 0] += c20; acc[2, 1] += c21; acc[3, 0] += c30; acc[3, 1] += c31
 
 
-@njit(parallel=True, cache=True)
-def _conv_direct(x, wf, kh, kw, sh, sw, out):
-    """Implicit GEMM, no patch copies: the kw inputs of one kernel row are adjacent words of
-    an input row, so each (channel, dy) term of 4 output positions x 4 weights is one tile
-    over slices of x and of the weight rows. x (B, C, Hp, Wp*W); wf (G, Ngp, Cg*kh*kw*W)."""
-    nb, c = x.shape[0], x.shape[1]
+@njit(cache=True)
+def _direct_row(x, xi, wf, g, oy, kh, kw, sh, sw, acc, out, ob):
+    """Implicit GEMM for output row oy of group g of image xi, no patch copies: the kw inputs
+    of one kernel row are adjacent words of an input row, so each (channel, dy) term of 4
+    output positions x 4 weights is one tile over slices of x and of the weight rows.
+    x (B, C, Hp, Wp*W); wf (G, Ngp, Cg*kh*kw*W); writes out[ob]."""
+    c = x.shape[1]
     groups, ngp, jlen = wf.shape
     cg = c // groups
     nw = jlen // (cg * kh * kw)
-    n, oh, ow = out.shape[1], out.shape[2], out.shape[3]
+    n, ow = out.shape[1], out.shape[3]
     ng = n // groups
     seg = kw * nw
-    for item in prange(nb * groups * oh):
+    wg = wf[g]
+    for ox0 in range(0, ow, 4):
+        p0 = ox0 * sw * nw  # positions past the edge repeat the last one; their sums are dropped
+        p1 = min(ox0 + 1, ow - 1) * sw * nw
+        p2 = min(ox0 + 2, ow - 1) * sw * nw
+        p3 = min(ox0 + 3, ow - 1) * sw * nw
+        for n0 in range(0, ngp, 4):
+            acc[:] = 0
+            half = ng - n0 <= 2
+            for ci in range(cg):
+                for dy in range(kh):
+                    row = x[xi, g * cg + ci, oy * sh + dy]
+                    wo = (ci * kh + dy) * seg
+                    if half:
+                        _tile4x2s(row[p0:p0 + seg], row[p1:p1 + seg], row[p2:p2 + seg], row[p3:p3 + seg],
+                                  wg[n0, wo:wo + seg], wg[n0 + 1, wo:wo + seg], acc)
+                    else:
+                        tile4x4(row[p0:p0 + seg], row[p1:p1 + seg], row[p2:p2 + seg], row[p3:p3 + seg],
+                                wg[n0, wo:wo + seg], wg[n0 + 1, wo:wo + seg], wg[n0 + 2, wo:wo + seg],
+                                wg[n0 + 3, wo:wo + seg], acc)
+            for i in range(4):
+                if ox0 + i >= ow:
+                    break
+                for k in range(4):
+                    if n0 + k < ng:
+                        out[ob, g * ng + n0 + k, oy, ox0 + i] = acc[i, k]
+
+
+@njit(parallel=True, cache=True)
+def _conv_direct(x, wf, kh, kw, sh, sw, out):
+    """The direct path over every (image, group, output row); shapes as in _direct_row."""
+    groups = wf.shape[0]
+    oh = out.shape[2]
+    for item in prange(x.shape[0] * groups * oh):
         b = item // (groups * oh)
         rem = item - b * groups * oh
-        g = rem // oh
-        oy = rem - g * oh
         acc = np.zeros((4, 4), dtype=np.uint64)
-        wg = wf[g]
-        for ox0 in range(0, ow, 4):
-            p0 = ox0 * sw * nw  # positions past the edge repeat the last one; their sums are dropped
-            p1 = min(ox0 + 1, ow - 1) * sw * nw
-            p2 = min(ox0 + 2, ow - 1) * sw * nw
-            p3 = min(ox0 + 3, ow - 1) * sw * nw
-            for n0 in range(0, ngp, 4):
-                acc[:] = 0
-                half = ng - n0 <= 2
-                for ci in range(cg):
-                    for dy in range(kh):
-                        row = x[b, g * cg + ci, oy * sh + dy]
-                        wo = (ci * kh + dy) * seg
-                        if half:
-                            _tile4x2s(row[p0:p0 + seg], row[p1:p1 + seg], row[p2:p2 + seg], row[p3:p3 + seg],
-                                      wg[n0, wo:wo + seg], wg[n0 + 1, wo:wo + seg], acc)
-                        else:
-                            tile4x4(row[p0:p0 + seg], row[p1:p1 + seg], row[p2:p2 + seg], row[p3:p3 + seg],
-                                    wg[n0, wo:wo + seg], wg[n0 + 1, wo:wo + seg], wg[n0 + 2, wo:wo + seg],
-                                    wg[n0 + 3, wo:wo + seg], acc)
-                for i in range(4):
-                    if ox0 + i >= ow:
-                        break
-                    for k in range(4):
-                        if n0 + k < ng:
-                            out[b, g * ng + n0 + k, oy, ox0 + i] = np.int64(acc[i, k])
+        _direct_row(x, b, wf, rem // oh, rem - (rem // oh) * oh, kh, kw, sh, sw, acc, out, b)
+
+
+@njit(parallel=True, cache=True)
+def _conv_table(thr, src, table, ph, pw, wf, kh, kw, sh, sw, rows, direct, out):
+    """Encode and convolve one image per task: image b's streams table[src[e], thr[b, e]] are
+    copied into a zero-padded per-thread buffer (it stays in cache) and convolved at once, so
+    the batch's streams are never written out and read back. thr (B, C, H, W) int64."""
+    nb, c, h, w = thr.shape
+    nw = table.shape[2]
+    top = table.shape[1] - 1
+    groups = wf.shape[0]
+    oh = out.shape[2]
+    for b in prange(nb):
+        x = np.zeros((1, c, h + 2 * ph, (w + 2 * pw) * nw), dtype=np.uint64)
+        for ci in range(c):
+            for y in range(h):
+                row = x[0, ci, y + ph]
+                for xx in range(w):
+                    t = thr[b, ci, y, xx]
+                    if t > 0:  # threshold 0 is the all-zero stream the buffer already holds
+                        o = (xx + pw) * nw
+                        row[o:o + nw] = table[src[(ci * h + y) * w + xx], min(t, top)]
+        acc = np.zeros((4, 4), dtype=np.uint64)
+        if direct:
+            for g in range(groups):
+                for oy in range(oh):
+                    _direct_row(x, 0, wf, g, oy, kh, kw, sh, sw, acc, out, b)
+        else:
+            patches = np.empty((rows, wf.shape[2]), dtype=np.uint64)
+            for g in range(groups):
+                _patch_item(x, 0, wf, g, kh, kw, sh, sw, patches, acc, out, b)
 
 
 def _check_words(x: np.ndarray, w: np.ndarray, what: str) -> None:
@@ -154,6 +199,26 @@ def _check_words(x: np.ndarray, w: np.ndarray, what: str) -> None:
         if not isinstance(a, np.ndarray) or a.dtype != np.uint64:
             raise InvalidInputError(f"{what} needs packed np.uint64 streams for {name}, got "
                                     f"{getattr(a, 'dtype', type(a))}; use sc_accel.streams.encode.")
+
+
+def _weight_rows(w: np.ndarray, c: int, hp: int, wp: int, stride: tuple[int, int], groups: int,
+                 x_shape: tuple) -> tuple[np.ndarray, int, int, bool, int]:
+    """Checked geometry of a conv over a padded (C, hp, wp) input: (weight rows (G, Ngp, J),
+    OH, OW, whether the direct path fits, patch rows per unroll)."""
+    n, cg, kh, kw, nw = w.shape
+    if not is_int(groups) or groups < 1 or c != cg * groups or n % groups:
+        raise InvalidInputError(f"{c} input and {n} output channels do not split into {groups} groups "
+                                f"of {cg} input channels.")
+    sh, sw = int(stride[0]), int(stride[1])
+    if sh < 1 or sw < 1 or kh > hp or kw > wp or min(tuple(x_shape) + w.shape) == 0:
+        raise InvalidInputError(f"conv_counts cannot slide a {kh}x{kw} kernel with stride {stride} over a "
+                                f"{hp}x{wp} input (shapes {tuple(x_shape)}, {w.shape}).")
+    oh, ow = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+    wf = pad_rows(w.reshape(groups, n // groups, cg * kh * kw * nw))
+    # few outputs reuse each patch too little to pay for copying it: tiles straight off the input rows
+    direct = kw * nw >= DIRECT_MIN_WORDS and n // groups <= DIRECT_MAX_OUT
+    rows = int(max(4, min(oh * ow + 3, L2_BYTES // (wf.shape[2] * 8))) // 4 * 4)
+    return wf, oh, ow, direct, rows
 
 
 def conv_counts(x: np.ndarray, w: np.ndarray, stride: tuple[int, int] = (1, 1),
@@ -165,24 +230,54 @@ def conv_counts(x: np.ndarray, w: np.ndarray, stride: tuple[int, int] = (1, 1),
         raise InvalidInputError(f"conv_counts needs x (B, C, H, W, words) and w (N, Cg, kh, kw, words) "
                                 f"with equal words; got {x.shape} and {w.shape}.")
     nb, c, hp, wp, nw = x.shape
-    n, cg, kh, kw, _ = w.shape
-    if not is_int(groups) or groups < 1 or c != cg * groups or n % groups:
-        raise InvalidInputError(f"{c} input and {n} output channels do not split into {groups} groups "
-                                f"of {cg} input channels.")
-    sh, sw = int(stride[0]), int(stride[1])
-    if sh < 1 or sw < 1 or kh > hp or kw > wp or min(x.shape + w.shape) == 0:
-        raise InvalidInputError(f"conv_counts cannot slide a {kh}x{kw} kernel with stride {stride} over a "
-                                f"{hp}x{wp} input (shapes {x.shape}, {w.shape}).")
-    oh, ow = (hp - kh) // sh + 1, (wp - kw) // sw + 1
-    wf = pad_rows(w.reshape(groups, n // groups, cg * kh * kw * nw))
-    out = np.empty((nb, n, oh, ow), dtype=np.int64)
+    wf, oh, ow, direct, rows = _weight_rows(w, c, hp, wp, stride, groups, x.shape)
+    out = np.empty((nb, w.shape[0], oh, ow), dtype=np.int64)
     xr = np.ascontiguousarray(x).reshape(nb, c, hp, wp * nw)
-    if kw * nw >= DIRECT_MIN_WORDS and n // groups <= DIRECT_MAX_OUT:
-        # few outputs reuse each patch too little to pay for copying it: tiles straight off the input rows
-        _conv_direct(xr, wf, kh, kw, sh, sw, out)
-        return out
-    rows = int(max(4, min(oh * ow + 3, L2_BYTES // (wf.shape[2] * 8))) // 4 * 4)
-    _conv(xr, wf, kh, kw, sh, sw, rows, out)
+    kh, kw = w.shape[2:4]
+    if direct:
+        _conv_direct(xr, wf, kh, kw, int(stride[0]), int(stride[1]), out)
+    else:
+        _conv(xr, wf, kh, kw, int(stride[0]), int(stride[1]), rows, out)
+    return out
+
+
+def conv_counts_table(thr: np.ndarray, src: np.ndarray, table: np.ndarray, w: np.ndarray,
+                      stride: tuple[int, int] = (1, 1), padding: tuple[int, int] = (0, 0),
+                      groups: int = 1, dtype: type = np.int64) -> np.ndarray:
+    """conv_counts of the streams table[src[e], thr[b, e]] (an SNG bank's threshold table,
+    thresholds clipped to it), zero-padded by `padding`, without materialising them.
+
+    thr (B, C, H, W) integer thresholds; src (C*H*W,) source index of each element (the same
+    for every image); table (P, T, W) uint64; w (N, C/groups, kh, kw, W). Each image is
+    encoded into a per-thread buffer and convolved there, one image per thread, so use it
+    for batches of several images per thread. Same counts as encoding and then conv_counts,
+    as int64 or (exact below 2^53, with no conversion pass for a float consumer) float64.
+    Row 0 of every source is the all-zero stream (threshold 0), as in an SNG bank's table.
+    """
+    if dtype not in (np.int64, np.float64):
+        raise InvalidInputError(f"conv_counts_table gives int64 or float64 counts, not {dtype}.")
+    _check_words(table, w, "conv_counts_table")
+    thr = np.ascontiguousarray(thr, dtype=np.int64)
+    src = np.ascontiguousarray(src, dtype=np.int64).reshape(-1)
+    if (thr.ndim != 4 or table.ndim != 3 or w.ndim != 5 or table.shape[-1] != w.shape[-1]
+            or src.size != int(np.prod(thr.shape[1:]))):
+        raise InvalidInputError(f"conv_counts_table needs thr (B, C, H, W), src (C*H*W,), table (P, T, words) and "
+                                f"w (N, Cg, kh, kw, words); got {thr.shape}, {src.shape}, {table.shape}, {w.shape}.")
+    if src.size and (src.min() < 0 or src.max() >= table.shape[0]):
+        raise InvalidInputError(f"conv_counts_table needs source indices in 0..{table.shape[0] - 1}; got "
+                                f"{src.min()}..{src.max()}.")
+    ph, pw = int(padding[0]), int(padding[1])
+    if ph < 0 or pw < 0:
+        raise InvalidInputError(f"padding must be non-negative, got {padding}.")
+    nb, c, h, wd = thr.shape
+    wf, oh, ow, direct, rows = _weight_rows(w, c, h + 2 * ph, wd + 2 * pw, stride, groups, thr.shape)
+    if table[:, 0].any():
+        raise InvalidInputError("conv_counts_table needs row 0 of every source (threshold 0) to be the all-zero "
+                                "stream, as an SNG bank's table has it.")
+    out = np.empty((nb, w.shape[0], oh, ow), dtype=dtype)
+    table = np.ascontiguousarray(table)
+    _conv_table(thr, src, table, ph, pw, wf, w.shape[2], w.shape[3], int(stride[0]), int(stride[1]), rows,
+                direct, out)
     return out
 
 

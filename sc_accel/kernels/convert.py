@@ -13,7 +13,7 @@ from numba import njit, prange
 from sc_accel.errors import InvalidInputError
 from sc_accel.kernels.bitops import U0, popcount64
 
-__all__ = ["stream_counts", "counts_to_values", "quantize", "as_streams"]
+__all__ = ["stream_counts", "counts_to_values", "quantize", "as_streams", "comparator_levels"]
 
 
 def as_streams(bits: np.ndarray, length: int) -> np.ndarray:
@@ -61,3 +61,23 @@ def counts_to_values(counts: np.ndarray, length: int) -> np.ndarray:
 def quantize(values: np.ndarray, width: int) -> np.ndarray:
     """The value a width-bit comparator realises against a uniform full-period source."""
     return np.ceil(np.asarray(values, dtype=np.float64) * (1 << width)) / float(1 << width)
+
+
+@njit(parallel=True, cache=True)
+def _levels(v, sign, scale, lo, offset, mult, out):
+    for i in prange(v.shape[0]):
+        x = min(max(sign * v[i] / scale, lo), 1.0)
+        out[i] = np.int64(np.rint((x + offset) * mult))
+
+
+def comparator_levels(values: np.ndarray, scale: float, width: int, sign: float = 1.0, lo: float = 0.0,
+                      bipolar: bool = False) -> np.ndarray:
+    """Comparator thresholds (int64, the shape of `values`) of sign * values / scale in one pass:
+    unipolar T = round(clip(x, lo, 1) * 2^w), bipolar T = round((clip(x, lo, 1) + 1) * 2^(w-1));
+    rounding half to even, as np.rint. For finite values."""
+    v = np.ascontiguousarray(values, dtype=np.float64)
+    out = np.empty(v.shape, dtype=np.int64)
+    offset, mult = (1.0, float(1 << (width - 1))) if bipolar else (0.0, float(1 << width))
+    if v.size:
+        _levels(v.reshape(-1), float(sign), float(scale), float(lo), offset, mult, out.reshape(-1))
+    return out

@@ -24,25 +24,29 @@ that does not clock its counter on them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
+from numba import get_num_threads
 
-from sc_accel.kernels.conv import conv_counts, linear_counts
-from sc_accel.kernels.convert import stream_counts
+from sc_accel.kernels.conv import conv_counts, conv_counts_table, linear_counts
+from sc_accel.kernels.convert import comparator_levels, stream_counts
 from sc_accel.kernels.pool import max_pool_thresholds, or_pool, selector_pool
 from sc_accel.nn.config import SCConfig
 from sc_accel.nn.graph import Layer, LayerGraph
 from sc_accel.nn.plan import Conversion, Plan
 from sc_accel.nn.run import apply_mac
-from sc_accel.streams.bank import build_bank, encode_thresholds, role_generator_ids, threshold_counts
+from sc_accel.streams.bank import SourceBank, build_bank, encode_thresholds, role_generator_ids, threshold_counts
 from sc_accel.streams.coding import encode
 from sc_accel.streams.packing import tail_mask
 from sc_accel.streams.sharing import SharingMap
 
-__all__ = ["FixedPointBackend", "BitBackend", "ExpectedBackend", "levels", "weight_levels"]
+__all__ = ["FixedPointBackend", "BitBackend", "StreamPart", "dead_layers", "ExpectedBackend", "levels", "weight_levels"]
 
 FLOAT32_EXACT = 1 << 24  # integers below this are exact in float32
-TABLE_BUDGET_BYTES = 768 << 20  # threshold tables of all conversions of one model together
+TABLE_BUDGET_BYTES = 768 << 20
+FUSED_IMAGES_PER_THREAD = 4  # batches with fewer images per thread convolve materialised streams (all threads busy)  # threshold tables of all conversions of one model together
 
 
 def levels(v: np.ndarray, width: int) -> np.ndarray:
@@ -97,6 +101,25 @@ class FixedPointBackend:
         return y + _bias(layer, y.ndim)
 
 
+def dead_layers(graph: LayerGraph, plan: Plan) -> frozenset[str]:
+    """Non-MAC layers whose binary value nothing reads in bit mode: a max pool done on
+    streams reads its input through the conversion, so the binary pool (and anything only
+    it feeds) need not run. Found by walking back from the output through what MACs read."""
+    needed = {graph.output}
+    for layer in reversed(graph.layers):
+        if layer.name not in needed:
+            continue
+        if layer.op in ("conv", "linear"):
+            needed.add(plan.conversions[plan.macs[layer.name].conversion].tensor)
+        else:
+            needed.update(layer.inputs)
+    return frozenset(l.name for l in graph.layers if l.name not in needed and l.op not in ("conv", "linear"))
+
+
+def _shaped(counts: np.ndarray | None, like: np.ndarray) -> np.ndarray | None:
+    return None if counts is None else counts.reshape(like.shape)
+
+
 def _site_ids(conv: Conversion) -> np.ndarray:
     """Site of each element: elements of one stream-pooling window share a site."""
     n = int(np.prod(conv.shape))
@@ -119,6 +142,31 @@ def _sources(sng: str, cfg: SCConfig, seed: int, role: int, n: int) -> SharingMa
     return SharingMap(ids[smap.generator], smap.rotation, smap.mask)
 
 
+@dataclass(eq=False)
+class StreamPart:
+    """One signed part of a conversion on a batch: its thresholds against SNG sources, or
+    streams already made (after pooling in the stream domain). `words()` encodes on demand
+    and keeps the result, so consumers that convolve straight from the table never make them."""
+
+    sign: float
+    bank: SourceBank
+    thr: np.ndarray | None = None        # (B, ...) thresholds; None when `encoded` is given
+    src: np.ndarray | None = None        # source of each element of one image
+    counts: np.ndarray | None = None     # ones in each stream (from the bank's table), or None
+    encoded: np.ndarray | None = None    # (B, ..., W) streams, once made
+
+    def from_table(self) -> bool:
+        """Whether the streams are rows of the bank's threshold table not yet pooled."""
+        return self.thr is not None and self.bank.table is not None and self.counts is not None
+
+    def words(self) -> np.ndarray:
+        """The packed streams (B, ..., W)."""
+        if self.encoded is None:
+            w = encode_thresholds(self.thr.reshape(-1), self.src, self.bank)
+            self.encoded = w.reshape(self.thr.shape + (w.shape[-1],))
+        return self.encoded
+
+
 class BitBackend:
     """Bit-true SC: every conversion is an SNG bank, every MAC an AND + counter pass."""
 
@@ -129,7 +177,8 @@ class BitBackend:
         self.table_budget = TABLE_BUDGET_BYTES
         self.banks = {k: self._conversion_bank(c) for k, c in plan.conversions.items()}
         self.weights = {name: self._weight_streams(graph.by_name[name]) for name in plan.macs}
-        self.cache: dict[str, list[tuple[np.ndarray, float]]] = {}
+        self.cache: dict[str, list[StreamPart]] = {}
+        self.dead = dead_layers(graph, plan)
 
     def _seed(self, index: int, role: int) -> int:
         return self.cfg.seed * 65536 + 2 * index + role
@@ -181,47 +230,47 @@ class BitBackend:
         """Forget the streams of the previous batch."""
         self.cache = {}
 
-    def streams(self, key: str, env: dict) -> list[tuple[np.ndarray, float, np.ndarray | None]]:
-        """[(streams (B, ...shape, W), sign, their popcounts or None)] of a conversion on this
-        batch (positive, negative part); popcounts come from the bank's table when it has one."""
+    def streams(self, key: str, env: dict) -> list[StreamPart]:
+        """The parts (positive, negative) of a conversion on this batch; popcounts come from the
+        bank's table when it has one, and streams are encoded only when a consumer asks."""
         if key in self.cache:
             return self.cache[key]
         conv = self.plan.conversions[key]
         bank, src, src_site = self.banks[key]
-        v = env[conv.tensor].numpy() / conv.scale
-        parts = [(v, 1.0), (-v, -1.0)] if conv.signed and not self.bipolar else [(v, 1.0)]
+        v = env[conv.tensor].numpy()
+        signs = (1.0, -1.0) if conv.signed and not self.bipolar else (1.0,)
         out = []
-        for values, sign in parts:
-            if self.bipolar:  # one stream per value, either sign
-                t = bipolar_levels(values, self.width, -1.0 if conv.signed else 0.0)
-            else:
-                t = levels(values, self.width)
+        for sign in signs:  # bipolar: one stream per value, either sign
+            lo = -1.0 if self.bipolar and conv.signed else 0.0
+            t = comparator_levels(v, conv.scale, self.width, sign, lo, self.bipolar)
             if self._fused_or(conv):
                 t = max_pool_thresholds(t, conv.pool[0])
-                words = encode_thresholds(t.reshape(-1), src_site, bank)
-                cnt = threshold_counts(t, src_site, bank)
-                out.append((words.reshape(t.shape + (words.shape[-1],)), sign,
-                            None if cnt is None else cnt.reshape(t.shape)))
+                out.append(StreamPart(sign, bank, t, src_site, _shaped(threshold_counts(t, src_site, bank), t)))
                 continue
-            words = encode_thresholds(t.reshape(-1), src, bank)
-            words = words.reshape(values.shape + (words.shape[-1],))
-            cnt = threshold_counts(t, src, bank)
+            part = StreamPart(sign, bank, t, src, _shaped(threshold_counts(t, src, bank), t))
             if conv.pool is not None:
                 k, s = conv.pool
+                words = part.words()
                 words = (or_pool(words, k, s) if self.cfg.maxpool == "or"
                          else selector_pool(words, k, s, self.L, self.cfg.selector_segment))
-                cnt = None  # pooled streams: count them
-            out.append((words, sign, None if cnt is None else cnt.reshape(values.shape)))
+                part = StreamPart(sign, bank, counts=None, encoded=words)  # pooled streams: count them
+            out.append(part)
         self.cache[key] = out
         return out
 
-    def _and_counts(self, layer: Layer, words: np.ndarray, w_words: np.ndarray,
-                    counts: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def _and_counts(self, layer: Layer, part: StreamPart, w_words: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """(sum over taps of popcount(x & w) per output as float64, per-input stream popcounts as
         float32 when fan-in x L < 2^24, so the correction convolutions over them are exact, else
         float64)."""
         a = layer.attrs
         dtype = np.float32 if int(np.prod(w_words.shape[1:-1])) * self.L < FLOAT32_EXACT else np.float64
+        counts = part.counts
+        if layer.op == "conv" and part.from_table() and part.thr.shape[0] >= FUSED_IMAGES_PER_THREAD * get_num_threads():
+            # enough images for every thread: encode each image next to its convolution
+            raw = conv_counts_table(part.thr, part.src, part.bank.table, w_words, a["stride"], a["padding"],
+                                    a["groups"], dtype=np.float64)
+            return torch.as_tensor(raw), torch.as_tensor(counts.astype(dtype))
+        words = part.words()
         cnt = torch.as_tensor((stream_counts(words, self.L) if counts is None else counts).astype(dtype))
         if layer.op == "conv":
             ph, pw = a["padding"]
@@ -242,8 +291,8 @@ class BitBackend:
         conv = self.plan.conversions[mp.conversion]
         w_words, w_side = self.weights[layer.name]
         total = None
-        for words, sign, counts in self.streams(mp.conversion, env):
-            raw, cnt = self._and_counts(layer, words, w_words, counts)
+        for part in self.streams(mp.conversion, env):
+            raw, cnt = self._and_counts(layer, part, w_words)
             w_side = w_side.to(cnt.dtype)
             if self.bipolar:  # 2 C - K L with C the XNOR ones over the valid taps
                 ones_x, ones_w = torch.ones_like(cnt), torch.ones_like(w_side)
@@ -252,6 +301,7 @@ class BitBackend:
                         + self.L * apply_mac(layer, ones_x, ones_w).double())
             else:  # C+ - C-: one unsigned pass minus the complemented taps' input popcounts
                 diff = raw - apply_mac(layer, cnt, w_side).double()
+            sign = part.sign
             total = sign * diff if total is None else total + sign * diff
         y = total * (conv.scale * mp.w_scale / self.L)
         return y + _bias(layer, y.ndim)

@@ -112,7 +112,7 @@ class SCModel:
 
         if self.config.mode == "bit":
             self.backend.reset()
-            y = run_graph(self.graph, x, self.backend, record=record)
+            y = run_graph(self.graph, x, self.backend, record=record, skip=self.backend.dead)
         else:
             y = run_graph(self.graph, (x, torch.zeros_like(x)), self.backend, other=moment_op, record=record)[0]
         for name, value in outs.items():

@@ -16,10 +16,14 @@ Recorder = Callable[[Layer, object], None]
 
 
 def run_graph(graph: LayerGraph, x: object, mac: Callable[[Layer, dict], object],
-              other: Callable = binary_op, record: Recorder | None = None) -> object:
-    """Evaluate the graph on x; `mac(layer, env)` computes conv/linear layers."""
+              other: Callable = binary_op, record: Recorder | None = None,
+              skip: frozenset[str] = frozenset()) -> object:
+    """Evaluate the graph on x; `mac(layer, env)` computes conv/linear layers; the non-MAC
+    layers named in `skip` are not evaluated (nothing the backend reads depends on them)."""
     env: dict[str, object] = {}
     for layer in graph.layers:
+        if layer.name in skip:
+            continue
         if layer.op == "input":
             env[layer.name] = x
         elif layer.op in ("conv", "linear"):

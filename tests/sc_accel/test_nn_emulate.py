@@ -125,7 +125,7 @@ def test_or_pool_fused_path_equals_explicit_or_of_streams():
     sc.backend.reset()
     from sc_accel.nn.run import run_graph
     run_graph(sc.graph, x.double(), be, record=lambda l, v: env.__setitem__(l.name, v))
-    fused = be.cache[key][0][0]
+    fused = be.cache[key][0].words()
     bank, src, _ = be.banks[key]
     from sc_accel.streams.bank import encode_thresholds
     t = levels(env[conv.tensor].numpy() / conv.scale, be.width)
