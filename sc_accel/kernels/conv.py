@@ -45,53 +45,53 @@ def _unroll(x, b, c0, cg, kh, kw, sh, sw, ow, nw, m0, m1, patches):
 
 
 @njit(cache=True)
-def _patch_item(x, xi, wf, g, kh, kw, sh, sw, patches, acc, out, ob):
-    """One (image, group) of the im2col path: image xi of x (B, C, Hp, Wp*W) against the
-    group's weight rows wf[g]; writes out[ob]. Patch rows are unrolled patches.shape[0] at a
-    time (a multiple of 4) so the buffer stays in L2."""
+def _patch_block(x, xi, wf, g, kh, kw, sh, sw, r0, r1, patches, acc, out, ob):
+    """Output positions r0..r1 (at most patches.shape[0], a multiple of 4, so the buffer
+    stays in L2) of one (image, group) on the im2col path: image xi of x (B, C, Hp, Wp*W)
+    against the group's weight rows wf[g]; writes out[ob]."""
     c = x.shape[1]
     groups, ngp, jlen = wf.shape
     cg = c // groups
     nw = jlen // (cg * kh * kw)
-    n, oh, ow = out.shape[1], out.shape[2], out.shape[3]
+    n, ow = out.shape[1], out.shape[3]
     ng = n // groups
-    npos = oh * ow
-    rows = patches.shape[0]
     wg = wf[g]
-    for r0 in range(0, npos, rows):
-        r1 = min(r0 + rows, npos)
-        _unroll(x, xi, g * cg, cg, kh, kw, sh, sw, ow, nw, r0, r1, patches)
-        for m0 in range(0, r1 - r0, 4):
-            for n0 in range(0, ngp, 4):
-                if ng - n0 <= 2:  # the last 2 outputs of a group: half a tile
-                    acc[:] = 0
-                    _tile4x2s(patches[m0], patches[m0 + 1], patches[m0 + 2], patches[m0 + 3],
-                              wg[n0], wg[n0 + 1], acc)
-                else:
-                    _full_tile(patches, wg, m0, n0, acc)
-                for i in range(4):
-                    m = r0 + m0 + i
-                    if m >= r1:
-                        break
-                    for k in range(4):
-                        if n0 + k < ng:
-                            out[ob, g * ng + n0 + k, m // ow, m % ow] = acc[i, k]
+    _unroll(x, xi, g * cg, cg, kh, kw, sh, sw, ow, nw, r0, r1, patches)
+    for m0 in range(0, r1 - r0, 4):
+        for n0 in range(0, ngp, 4):
+            if ng - n0 <= 2:  # the last 2 outputs of a group: half a tile
+                acc[:] = 0
+                _tile4x2s(patches[m0], patches[m0 + 1], patches[m0 + 2], patches[m0 + 3],
+                          wg[n0], wg[n0 + 1], acc)
+            else:
+                _full_tile(patches, wg, m0, n0, acc)
+            for i in range(4):
+                m = r0 + m0 + i
+                if m >= r1:
+                    break
+                for k in range(4):
+                    if n0 + k < ng:
+                        out[ob, g * ng + n0 + k, m // ow, m % ow] = acc[i, k]
 
 
 @njit(parallel=True, cache=True)
 def _conv(x, wf, kh, kw, sh, sw, rows, out):
     """x (B, C, Hp, Wp*W) padded streams; wf (G, Ngp, Cg*kh*kw*W) zero-padded rows; out (B, N, OH, OW)."""
     groups = wf.shape[0]
+    npos = out.shape[2] * out.shape[3]
     for item in prange(x.shape[0] * groups):
         b = item // groups
         patches = np.empty((rows, wf.shape[2]), dtype=np.uint64)
         acc = np.zeros((4, 4), dtype=np.uint64)
-        _patch_item(x, b, wf, item - b * groups, kh, kw, sh, sw, patches, acc, out, b)
+        for r0 in range(0, npos, rows):
+            _patch_block(x, b, wf, item - b * groups, kh, kw, sh, sw, r0, min(r0 + rows, npos), patches, acc,
+                         out, b)
 
 
 L2_BYTES = 512 << 10  # patch buffer budget per thread
 DIRECT_MIN_WORDS = 32  # the direct (copy-free) path needs kernel rows of at least this many words
 DIRECT_MAX_OUT = 8     # ... and at most this many outputs per group (more reuse pays for the patch copy)
+TABLE_PATCH_ROWS = 4   # conv_counts_table unrolls one tile's rows at a time: they stay in L1 beside the image
 
 
 @njit(inline="always", cache=True)
@@ -162,35 +162,45 @@ def _conv_direct(x, wf, kh, kw, sh, sw, out):
         _direct_row(x, b, wf, rem // oh, rem - (rem // oh) * oh, kh, kw, sh, sw, acc, out, b)
 
 
-@njit(parallel=True, cache=True)
-def _conv_table(thr, src, table, ph, pw, wf, kh, kw, sh, sw, rows, direct, out):
-    """Encode and convolve one image per task: image b's streams table[src[e], thr[b, e]] are
-    copied into a zero-padded per-thread buffer (it stays in cache) and convolved at once, so
-    the batch's streams are never written out and read back. thr (B, C, H, W) int64."""
-    nb, c, h, w = thr.shape
+@njit(cache=True)
+def _encode_image(thr, src, table, b, ph, pw, x):
+    """x[0, c, y + ph, (x + pw) * W:...] = table[src[e], thr[b, e]] for element e = (c, y, x);
+    x starts zeroed, and threshold 0 is the all-zero stream, so those rows are left alone."""
+    c, h, w = x.shape[1], x.shape[2] - 2 * ph, x.shape[3] // table.shape[2] - 2 * pw
     nw = table.shape[2]
     top = table.shape[1] - 1
+    for ci in range(c):
+        for y in range(h):
+            row = x[0, ci, y + ph]
+            for xx in range(w):
+                e = (ci * h + y) * w + xx
+                t = thr[b, e]
+                if t > 0:
+                    o = (xx + pw) * nw
+                    row[o:o + nw] = table[src[e], min(t, top)]
+
+
+@njit(parallel=True, cache=True)
+def _conv_table(thr, src, table, c, h, ph, pw, wf, kh, kw, sh, sw, rows, direct, out):
+    """Encode and convolve one image per task: image b's streams table[src[e], thr[b, e]] are
+    copied into a zero-padded per-thread buffer (it stays in cache) and convolved at once, so
+    the batch's streams are never written out and read back. thr (B, C*H*W) int64."""
+    nb, ne = thr.shape
+    w = ne // (c * h)
     groups = wf.shape[0]
-    oh = out.shape[2]
+    oh, npos = out.shape[2], out.shape[2] * out.shape[3]
     for b in prange(nb):
-        x = np.zeros((1, c, h + 2 * ph, (w + 2 * pw) * nw), dtype=np.uint64)
-        for ci in range(c):
-            for y in range(h):
-                row = x[0, ci, y + ph]
-                for xx in range(w):
-                    t = thr[b, ci, y, xx]
-                    if t > 0:  # threshold 0 is the all-zero stream the buffer already holds
-                        o = (xx + pw) * nw
-                        row[o:o + nw] = table[src[(ci * h + y) * w + xx], min(t, top)]
+        x = np.zeros((1, c, h + 2 * ph, (w + 2 * pw) * table.shape[2]), dtype=np.uint64)
+        _encode_image(thr, src, table, b, ph, pw, x)
         acc = np.zeros((4, 4), dtype=np.uint64)
-        if direct:
-            for g in range(groups):
+        patches = np.empty((4 if direct else rows, wf.shape[2]), dtype=np.uint64)
+        for g in range(groups):
+            if direct:
                 for oy in range(oh):
                     _direct_row(x, 0, wf, g, oy, kh, kw, sh, sw, acc, out, b)
-        else:
-            patches = np.empty((rows, wf.shape[2]), dtype=np.uint64)
-            for g in range(groups):
-                _patch_item(x, 0, wf, g, kh, kw, sh, sw, patches, acc, out, b)
+            else:
+                for r0 in range(0, npos, rows):
+                    _patch_block(x, 0, wf, g, kh, kw, sh, sw, r0, min(r0 + rows, npos), patches, acc, out, b)
 
 
 def _check_words(x: np.ndarray, w: np.ndarray, what: str) -> None:
@@ -276,8 +286,8 @@ def conv_counts_table(thr: np.ndarray, src: np.ndarray, table: np.ndarray, w: np
                                 "stream, as an SNG bank's table has it.")
     out = np.empty((nb, w.shape[0], oh, ow), dtype=dtype)
     table = np.ascontiguousarray(table)
-    _conv_table(thr, src, table, ph, pw, wf, w.shape[2], w.shape[3], int(stride[0]), int(stride[1]), rows,
-                direct, out)
+    _conv_table(thr.reshape(nb, -1), src, table, c, h, ph, pw, wf, w.shape[2], w.shape[3], int(stride[0]),
+                int(stride[1]), TABLE_PATCH_ROWS, direct, out)
     return out
 
 
