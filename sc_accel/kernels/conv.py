@@ -14,7 +14,7 @@ from numba import njit, prange
 
 from sc_accel.errors import InvalidInputError, is_int
 from sc_accel.kernels.bitops import U0, popcount64
-from sc_accel.kernels.dot import _full_tile, matmul_words, tile4x4
+from sc_accel.kernels.dot import _block, _full_tile, matmul_words, tile4x4
 
 __all__ = ["conv_counts", "conv_counts_table", "linear_counts", "pad_rows"]
 
@@ -299,5 +299,5 @@ def linear_counts(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     n = w.shape[0]
     wf = pad_rows(w.reshape(n, -1))
     out = np.empty((x.shape[0], wf.shape[0]), dtype=np.uint64)
-    matmul_words(np.ascontiguousarray(x.reshape(x.shape[0], -1)), wf, out)
+    matmul_words(np.ascontiguousarray(x.reshape(x.shape[0], -1)), wf, out, _block(wf.shape[0]))
     return out[:, :n].astype(np.int64)

@@ -76,27 +76,43 @@ def _full_tile(a, b, m0, n0, acc):
 
 
 @njit(parallel=True, cache=True)
-def matmul_words(a, b, out):
+def matmul_words(a, b, out, block=4):
     """out (M, N) uint64 = sum over J of popcount(a (M, J) & b (N, J)).
 
-    Parallel over blocks of 4 b-rows (each thread keeps its b-rows in cache and
-    streams the a-rows); edges that do not fill a 4 x 4 tile use the plain loop.
+    Parallel over blocks of `block` b-rows (a multiple of 4). Each thread walks the reduction
+    in chunks, and within a chunk takes every a-row tile against all its b-rows, so each a
+    chunk comes from memory once per block, not once per 4 b-rows; edges that do not fill a
+    4 x 4 tile use the plain loop.
     """
-    M = a.shape[0]
+    M, J = a.shape
     N = b.shape[0]
-    for nb in prange((N + 3) // 4):
-        n0 = nb * 4
+    mt = M - M % 4
+    for nb in prange((N + block - 1) // block):
+        n0b = nb * block
+        n1b = min(n0b + block, N)
+        nt = n1b - (n1b - n0b) % 4
         acc = np.zeros((4, 4), dtype=np.uint64)
-        for m0 in range(0, M, 4):
-            if m0 + 4 <= M and n0 + 4 <= N:
-                _full_tile(a, b, m0, n0, acc)
-                for i in range(4):
-                    for k in range(4):
-                        out[m0 + i, n0 + k] = acc[i, k]
-            else:
-                for m in range(m0, min(m0 + 4, M)):
-                    for n in range(n0, min(n0 + 4, N)):
-                        out[m, n] = _and_count(a[m], b[n])
+        sums = np.zeros((M, block), dtype=np.uint64)
+        for j0 in range(0, J, CHUNK_WORDS):
+            j1 = min(j0 + CHUNK_WORDS, J)
+            for m0 in range(0, mt, 4):
+                for n0 in range(n0b, nt, 4):
+                    acc[:] = 0
+                    tile4x4(a[m0, j0:j1], a[m0 + 1, j0:j1], a[m0 + 2, j0:j1], a[m0 + 3, j0:j1],
+                            b[n0, j0:j1], b[n0 + 1, j0:j1], b[n0 + 2, j0:j1], b[n0 + 3, j0:j1], acc)
+                    for i in range(4):
+                        for k in range(4):
+                            sums[m0 + i, n0 - n0b + k] += acc[i, k]
+        for m in range(M):
+            for n in range(n0b, n1b):
+                if m >= mt or n >= nt:
+                    sums[m, n - n0b] = _and_count(a[m], b[n])
+                out[m, n] = sums[m, n - n0b]
+
+
+def _block(n_rows: int) -> int:
+    """b-rows per thread task: 16 when that still gives every thread two tasks, else 4."""
+    return 16 if n_rows >= 32 * numba.get_num_threads() else 4
 
 
 def sc_matmul(a: np.ndarray, b: np.ndarray, length: int) -> np.ndarray:
@@ -114,10 +130,10 @@ def words_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     give each thread one (a batch of 1 against a weight matrix), the operands are swapped."""
     if b.shape[0] < 4 * numba.get_num_threads() and a.shape[0] > b.shape[0]:
         out = np.empty((b.shape[0], a.shape[0]), dtype=np.uint64)
-        matmul_words(np.ascontiguousarray(b), np.ascontiguousarray(a), out)
+        matmul_words(np.ascontiguousarray(b), np.ascontiguousarray(a), out, _block(a.shape[0]))
         return out.T.astype(np.int64)
     out = np.empty((a.shape[0], b.shape[0]), dtype=np.uint64)
-    matmul_words(np.ascontiguousarray(a), np.ascontiguousarray(b), out)
+    matmul_words(np.ascontiguousarray(a), np.ascontiguousarray(b), out, _block(b.shape[0]))
     return out.astype(np.int64)
 
 

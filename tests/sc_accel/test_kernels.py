@@ -126,6 +126,21 @@ def test_batch_of_one_runs_on_the_wide_axis(monkeypatch):
     ref = np.array([[np.sum([bin(int(v)).count("1") for v in (w[m] & x[0]).ravel()])] for m in range(64)])
     calls = []
     real = dot.matmul_words
-    monkeypatch.setattr(dot, "matmul_words", lambda a, b, out: (calls.append(b.shape[0]), real(a, b, out)))
+    monkeypatch.setattr(dot, "matmul_words",
+                        lambda a, b, out, block=4: (calls.append(b.shape[0]), real(a, b, out, block)))
     assert np.array_equal(dot.sc_matmul(w, x, 300), ref)
     assert calls == [64]  # the 64 weight rows are the parallel axis, not the single input
+
+
+@pytest.mark.parametrize("m,n,j", [(37, 50, 700), (4, 16, 513), (9, 3, 64), (1, 33, 1030)])
+@pytest.mark.parametrize("block", [4, 16])
+def test_matmul_words_blocks_give_the_same_counts(m, n, j, block):
+    """Every b-row block size, with edges that fill no 4 x 4 tile and a reduction longer than a chunk."""
+    from sc_accel.kernels.dot import matmul_words
+    rng = np.random.default_rng(m * n + j)
+    a = rng.integers(0, 2**63, (m, j), dtype=np.uint64)
+    b = rng.integers(0, 2**63, (n, j), dtype=np.uint64)
+    ref = np.array([[sum(bin(int(v)).count("1") for v in a[r] & b[c]) for c in range(n)] for r in range(m)])
+    out = np.empty((m, n), np.uint64)
+    matmul_words(a, b, out, block)
+    assert np.array_equal(out.astype(np.int64), ref)
