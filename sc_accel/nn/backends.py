@@ -45,8 +45,8 @@ from sc_accel.streams.sharing import SharingMap
 __all__ = ["FixedPointBackend", "BitBackend", "StreamPart", "dead_layers", "ExpectedBackend", "levels", "weight_levels"]
 
 FLOAT32_EXACT = 1 << 24  # integers below this are exact in float32
-TABLE_BUDGET_BYTES = 768 << 20
-FUSED_IMAGES_PER_THREAD = 4  # batches with fewer images per thread convolve materialised streams (all threads busy)  # threshold tables of all conversions of one model together
+TABLE_BUDGET_BYTES = 768 << 20  # threshold tables of all conversions of one model together
+FUSED_IMAGES_PER_THREAD = 4  # fewer images per thread: convolve materialised streams (keeps all threads busy)
 
 
 def levels(v: np.ndarray, width: int) -> np.ndarray:
@@ -265,7 +265,8 @@ class BitBackend:
         a = layer.attrs
         dtype = np.float32 if int(np.prod(w_words.shape[1:-1])) * self.L < FLOAT32_EXACT else np.float64
         counts = part.counts
-        if layer.op == "conv" and part.from_table() and part.thr.shape[0] >= FUSED_IMAGES_PER_THREAD * get_num_threads():
+        enough = part.thr is not None and part.thr.shape[0] >= FUSED_IMAGES_PER_THREAD * get_num_threads()
+        if layer.op == "conv" and part.from_table() and enough:
             # enough images for every thread: encode each image next to its convolution
             raw = conv_counts_table(part.thr, part.src, part.bank.table, w_words, a["stride"], a["padding"],
                                     a["groups"], dtype=np.float64)
