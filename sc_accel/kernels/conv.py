@@ -44,17 +44,22 @@ def _unroll(x, b, c0, cg, kh, kw, sh, sw, ow, nw, m0, m1, patches):
     patches[m1 - m0:, :] = 0
 
 
+@njit(inline="always", cache=True)
+def _group_geometry(x, wf, kh, kw, out):
+    """(input channels per group, words per stream, outputs per group) of a conv whose padded
+    input is x (B, C, Hp, Wp*W), weight rows wf (G, Ngp, Cg*kh*kw*W) and output out (B, N, OH, OW)."""
+    groups, jlen = wf.shape[0], wf.shape[2]
+    cg = x.shape[1] // groups
+    return cg, jlen // (cg * kh * kw), out.shape[1] // groups
+
+
 @njit(cache=True)
 def _patch_block(x, xi, wf, g, kh, kw, sh, sw, r0, r1, patches, acc, out, ob):
     """Output positions r0..r1 (at most patches.shape[0], a multiple of 4, so the buffer
     stays in L2) of one (image, group) on the im2col path: image xi of x (B, C, Hp, Wp*W)
     against the group's weight rows wf[g]; writes out[ob]."""
-    c = x.shape[1]
-    groups, ngp, jlen = wf.shape
-    cg = c // groups
-    nw = jlen // (cg * kh * kw)
-    n, ow = out.shape[1], out.shape[3]
-    ng = n // groups
+    cg, nw, ng = _group_geometry(x, wf, kh, kw, out)
+    ngp, ow = wf.shape[1], out.shape[3]
     wg = wf[g]
     _unroll(x, xi, g * cg, cg, kh, kw, sh, sw, ow, nw, r0, r1, patches)
     for m0 in range(0, r1 - r0, 4):
@@ -115,12 +120,8 @@ def _direct_row(x, xi, wf, g, oy, kh, kw, sh, sw, acc, out, ob):
     of one kernel row are adjacent words of an input row, so each (channel, dy) term of 4
     output positions x 4 weights is one tile over slices of x and of the weight rows.
     x (B, C, Hp, Wp*W); wf (G, Ngp, Cg*kh*kw*W); writes out[ob]."""
-    c = x.shape[1]
-    groups, ngp, jlen = wf.shape
-    cg = c // groups
-    nw = jlen // (cg * kh * kw)
-    n, ow = out.shape[1], out.shape[3]
-    ng = n // groups
+    cg, nw, ng = _group_geometry(x, wf, kh, kw, out)
+    ngp, ow = wf.shape[1], out.shape[3]
     seg = kw * nw
     wg = wf[g]
     for ox0 in range(0, ow, 4):
