@@ -6,11 +6,12 @@ import numpy as np
 
 from sc_accel.errors import InvalidInputError, is_int
 from sc_accel.streams import _sng_kernels as K
-from sc_accel.streams.generators import (_DIRS, check_width, default_width, generator_params,
-                                         kind_code)
+from sc_accel.streams.generators import (_DIRS, _check_seed, check_width, default_width,
+                                         generator_params, kind_code)
 from sc_accel.streams.packing import check_length, n_words
 from sc_accel.streams.bank import encode_thresholds
 from sc_accel.streams.bank_cache import cached_bank
+from sc_accel.streams.lfsr_sliced import encode_lfsr_sliced
 from sc_accel.streams.sharing import SharingMap
 
 __all__ = ["encode", "decode", "thresholds"]
@@ -55,8 +56,10 @@ def encode(values: object, length: int, sng: str = "lfsr", seed: int = 0,
     Each stream's generator comes from `share` (None: one private generator per value;
     an int d: groups of d consecutive values share a generator, rotated per member; or a
     SharingMap). Bits depend only on (sng, width, seed, generator id, t): reproducible
-    at any thread count. Calls that repeat a generator set (batch after batch with one seed)
-    reuse its generator outputs from a small cache (bank_cache), with the same bits.
+    at any thread count. LFSR streams are computed bit-sliced from one m-sequence per
+    polynomial (lfsr_sliced), nothing stored per generator; for the other kinds, calls that
+    repeat a generator set (batch after batch with one seed) reuse its generator outputs from
+    a small cache (bank_cache). The bits are the same either way.
     """
     length = check_length(length)
     code = kind_code(sng)
@@ -68,6 +71,8 @@ def encode(values: object, length: int, sng: str = "lfsr", seed: int = 0,
         return np.zeros(shape, dtype=np.uint64)
     thr = thresholds(v, width)
     wiring = smap.wiring(width)
+    if code == K.LFSR:
+        return encode_lfsr_sliced(thr, smap.generator, wiring, _check_seed(seed), width, length).reshape(shape)
     cached = cached_bank(sng, length, width, seed, smap.generator, wiring)
     if cached is not None:  # the same generators as an earlier call: comparator only
         bank, src = cached
@@ -75,9 +80,7 @@ def encode(values: object, length: int, sng: str = "lfsr", seed: int = 0,
     out = np.zeros((v.size, n_words(length)), dtype=np.uint64)
     ids, local = np.unique(smap.generator, return_inverse=True)
     params = generator_params(sng, width, seed, ids)
-    if code == K.LFSR and ids.size == v.size:  # private LFSRs: generate and compare in one pass
-        K.encode_lfsr_private(thr, wiring, params[local], width, length, out)
-    elif ids.size * length <= PRECOMPUTE_LIMIT:
+    if ids.size * length <= PRECOMPUTE_LIMIT:
         seqs = np.empty((ids.size, length), dtype=np.uint64)
         K.fill_sequences(code, width, params, _DIRS, seqs)
         K.encode_from_sequences(thr, wiring, local.astype(np.int64), seqs, width, out)
