@@ -126,3 +126,25 @@ def test_threshold_counts_equal_the_popcounts_of_the_encoded_streams(rng):
     thr = rng.integers(-5, 300, 30 * 7)
     assert np.array_equal(threshold_counts(thr, src, bank), stream_counts(encode_thresholds(thr, src, bank), 200))
     assert threshold_counts(thr, src, SourceBank(bank.planes, 8, 200)) is None
+
+
+@pytest.mark.parametrize("n_out,groups", [(1, 1), (2, 1), (3, 1), (5, 1), (6, 1), (7, 1), (8, 1), (12, 2), (6, 3)])
+@pytest.mark.parametrize("direct", [True, False])
+def test_every_tile_split_of_the_outputs_counts_right(n_out, groups, direct, rng, monkeypatch):
+    """Outputs per group of 1..8 take 4-, 3- and 2-row tiles (6 as 3 + 3) on both conv paths,
+    from materialised streams and from an SNG table; all equal the per-bit reference."""
+    from sc_accel.kernels import conv as conv_mod
+    from sc_accel.kernels.conv import conv_counts_table
+    from sc_accel.streams.bank import build_bank
+
+    monkeypatch.setattr(conv_mod, "DIRECT_MIN_WORDS", 1 if direct else 10 ** 9)
+    B, C, H, k, L = 2, 2 * groups, 7, 3, 96
+    x = pack_bits(rng.random((B, C, H, H, L)) < 0.5)
+    w = pack_bits(rng.random((n_out, C // groups, k, k, L)) < 0.5)
+    ref = _bits_conv(x, w, L, 1, groups).astype(np.int64)
+    assert np.array_equal(conv_counts(x, w, (1, 1), groups), ref)
+    bank, src = build_bank("lfsr", L, 7, 1, np.arange(C * H * H), np.zeros(C * H * H, np.int64))
+    thr = rng.integers(0, 129, (B, C, H, H))
+    xs = bank.table[src, thr.reshape(B, -1)].reshape(B, C, H, H, -1)
+    got = conv_counts_table(thr, src, bank.table, w, (1, 1), (0, 0), groups)
+    assert np.array_equal(got, _bits_conv(xs, w, L, 1, groups).astype(np.int64))
