@@ -206,52 +206,58 @@ def _conv_direct(x, wf, kh, kw, sh, sw, out):
         _direct_row(x, b, wf, rem // oh, rem - (rem // oh) * oh, kh, kw, sh, sw, acc, out, b)
 
 
-@njit(inline="always", cache=True)
-def _prefetch_row(thr, src, table, b, e, top):
-    """Ask for the table row of element e of image b (both cache lines of a 16-word row)."""
-    if e < src.shape[0]:
-        base = (src[e] * table.shape[1] + min(thr[b, e], top)) * table.shape[2]
-        flat = table.reshape(-1)
-        prefetch(flat, base)
-        prefetch(flat, base + table.shape[2] - 1)
-
-
 @njit(cache=True)
-def _encode_image(thr, src, table, b, ph, pw, x):
-    """x[0, c, y + ph, (x + pw) * W:...] = table[src[e], thr[b, e]] for element e = (c, y, x);
-    x starts zeroed, and threshold 0 is the all-zero stream, so those rows are left alone.
-    The rows are spread over the whole table, so each is prefetched GATHER_AHEAD elements early."""
-    c, h, w = x.shape[1], x.shape[2] - 2 * ph, x.shape[3] // table.shape[2] - 2 * pw
-    nw = table.shape[2]
-    top = table.shape[1] - 1
-    for e in range(GATHER_AHEAD):
-        _prefetch_row(thr, src, table, b, e, top)
+def _encode_image(thr, src, table, b, c, ph, pw, x):
+    """Image b's streams table[src[e], thr[b, e]] (element e = (c, y, x)) into the zeroed,
+    zero-padded buffer x: x[0, c, y + ph, (x + pw) * W:...] when x has C planes, or channels
+    innermost, x[0, 0, y + ph, ((x + pw) * C + c) * W:...], when it has one (HWC). Threshold 0 is
+    the all-zero stream, so those rows are left alone. The rows are spread over the whole
+    table, so each is prefetched GATHER_AHEAD elements early."""
+    hwc = x.shape[1] == 1 and c > 1
+    h = x.shape[2] - 2 * ph
+    w = x.shape[3] // (table.shape[2] * (c if hwc else 1)) - 2 * pw
+    nw, rows = table.shape[2], table.shape[1]
+    top = rows - 1
+    flat = table.reshape(-1)
+    ne = c * h * w
+    for e in range(min(GATHER_AHEAD, ne)):
+        base = (src[e] * rows + min(thr[b, e], top)) * nw
+        prefetch(flat, base)
+        prefetch(flat, base + nw - 1)
     for ci in range(c):
         for y in range(h):
-            row = x[0, ci, y + ph]
+            row = x[0, 0 if hwc else ci, y + ph]
             for xx in range(w):
                 e = (ci * h + y) * w + xx
-                _prefetch_row(thr, src, table, b, e + GATHER_AHEAD, top)
+                if e + GATHER_AHEAD < ne:
+                    base = (src[e + GATHER_AHEAD] * rows + min(thr[b, e + GATHER_AHEAD], top)) * nw
+                    prefetch(flat, base)
+                    prefetch(flat, base + nw - 1)
                 t = thr[b, e]
                 if t > 0:
-                    d = row[(xx + pw) * nw:(xx + pw + 1) * nw]
+                    o = ((xx + pw) * c + ci) * nw if hwc else (xx + pw) * nw
+                    d = row[o:o + nw]
                     r = table[src[e], min(t, top)]
                     for k in range(nw):
                         d[k] = r[k]
 
 
 @njit(parallel=True, cache=True)
-def _conv_table(thr, src, table, c, h, ph, pw, wf, kh, kw, sh, sw, rows, direct, out):
+def _conv_table(thr, src, table, c, h, ph, pw, wf, kh, kw, sh, sw, rows, direct, hwc, out):
     """Encode and convolve one image per task: image b's streams table[src[e], thr[b, e]] are
     copied into a zero-padded per-thread buffer (it stays in cache) and convolved at once, so
-    the batch's streams are never written out and read back. thr (B, C*H*W) int64."""
+    the batch's streams are never written out and read back. thr (B, C*H*W) int64. With `hwc`
+    the buffer keeps channels innermost and wf holds (kh, kw, C) ordered rows: a kernel row of
+    all channels is then one run of kw*C*W words, so the direct path's tiles are C times longer
+    and nothing is unrolled."""
     nb, ne = thr.shape
     w = ne // (c * h)
     groups = wf.shape[0]
     oh, npos = out.shape[2], out.shape[2] * out.shape[3]
+    planes = 1 if hwc else c
     for b in prange(nb):
-        x = np.zeros((1, c, h + 2 * ph, (w + 2 * pw) * table.shape[2]), dtype=np.uint64)
-        _encode_image(thr, src, table, b, ph, pw, x)
+        x = np.zeros((1, planes, h + 2 * ph, (w + 2 * pw) * table.shape[2] * (c // planes)), dtype=np.uint64)
+        _encode_image(thr, src, table, b, c, ph, pw, x)
         acc = np.zeros((4, 4), dtype=np.uint64)
         patches = np.empty((4 if direct else rows, wf.shape[2]), dtype=np.uint64)
         for g in range(groups):
@@ -346,8 +352,11 @@ def conv_counts_table(thr: np.ndarray, src: np.ndarray, table: np.ndarray, w: np
                                 "stream, as an SNG bank's table has it.")
     out = np.empty((nb, w.shape[0], oh, ow), dtype=dtype)
     table = np.ascontiguousarray(table)
+    hwc = groups == 1 and c > 1 and w.shape[3] * c * w.shape[4] >= DIRECT_MIN_WORDS
+    if hwc:  # channels innermost: weight rows in (kh, kw, C) order, the direct path on C*W-word pixels
+        wf, direct = pad_rows(np.ascontiguousarray(w.transpose(0, 2, 3, 1, 4)).reshape(1, w.shape[0], -1)), True
     _conv_table(thr.reshape(nb, -1), src, table, c, h, ph, pw, wf, w.shape[2], w.shape[3], int(stride[0]),
-                int(stride[1]), TABLE_PATCH_ROWS, direct, out)
+                int(stride[1]), TABLE_PATCH_ROWS, direct, hwc, out)
     return out
 
 

@@ -10,7 +10,6 @@ import torch.nn.functional as F
 from sc_accel.kernels.conv import conv_counts, linear_counts
 from sc_accel.kernels.pool import or_pool, selector_pool
 from sc_accel.kernels.reference import ref_matmul
-from sc_accel.streams import _sng_kernels as K
 from sc_accel.streams.bank import SourceBank, build_bank, encode_thresholds, role_generator_ids
 from sc_accel.streams.coding import encode
 from sc_accel.streams.generators import generator_params
@@ -135,7 +134,6 @@ def test_every_tile_split_of_the_outputs_counts_right(n_out, groups, direct, rng
     from materialised streams and from an SNG table; all equal the per-bit reference."""
     from sc_accel.kernels import conv as conv_mod
     from sc_accel.kernels.conv import conv_counts_table
-    from sc_accel.streams.bank import build_bank
 
     monkeypatch.setattr(conv_mod, "DIRECT_MIN_WORDS", 1 if direct else 10 ** 9)
     B, C, H, k, L = 2, 2 * groups, 7, 3, 96
