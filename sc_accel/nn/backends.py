@@ -301,11 +301,13 @@ class BitBackend:
                         - 2.0 * apply_mac(layer, ones_x, w_side).double()
                         + self.L * apply_mac(layer, ones_x, ones_w).double())
             else:  # C+ - C-: one unsigned pass minus the complemented taps' input popcounts
-                diff = raw - apply_mac(layer, cnt, w_side).double()
-            sign = part.sign
-            total = sign * diff if total is None else total + sign * diff
-        y = total * (conv.scale * mp.w_scale / self.L)
-        return y + _bias(layer, y.ndim)
+                diff = raw.sub_(apply_mac(layer, cnt, w_side))  # in place: raw is this call's own float64
+            if total is None:
+                total = diff if part.sign == 1.0 else diff.neg_()
+            else:
+                total.add_(diff, alpha=part.sign)
+        # in place: each pass over a (B, N, OH, OW) float64 tensor is memory-bound
+        return total.mul_(conv.scale * mp.w_scale / self.L).add_(_bias(layer, total.ndim))
 
 
 class ExpectedBackend(FixedPointBackend):
