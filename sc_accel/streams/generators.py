@@ -62,6 +62,8 @@ def check_width(width: object, sng: str) -> int:
 def _check_seed(seed: object) -> int:
     if not is_int(seed) or int(seed) < 0:
         raise InvalidInputError(f"seed {seed!r} is not a non-negative integer; give e.g. seed=0.")
+    if int(seed) >= 1 << 63:  # the kernels take it as int64
+        raise InvalidInputError(f"seed {seed} is too large; give a seed below 2^63.")
     return int(seed)
 
 

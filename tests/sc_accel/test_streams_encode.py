@@ -170,6 +170,10 @@ def test_bad_generator_width_seed_and_share():
         encode([0.5], 64, sng="lfsr", width=2)
     with pytest.raises(InvalidInputError, match="seed"):
         encode([0.5], 64, seed=-1)
+    for sng in ("lfsr", "sobol"):
+        with pytest.raises(InvalidInputError, match="below 2\\^63"):
+            encode([0.5], 64, sng=sng, seed=1 << 63)
+    assert encode([0.5], 64, seed=(1 << 63) - 1).shape == (1, 1)
     with pytest.raises(InvalidInputError, match="sharing map covers"):
         encode([0.5, 0.2], 64, share=SharingMap.private(3))
     with pytest.raises(InvalidInputError, match="sharing degree"):
