@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import statistics
 import time
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from benchmarks.sc_kernels import kernel_path, roofline_stats
 
 TARGETS = {"seconds_max": 60.0, "peak_rss_gb_max": 2.0, "frac_roofline": 0.5}
 TEACHER = Path("runs/teachers/lenet5-fashion-mnist")
+RUNS = 3  # timed runs over all images: on a shared VM one run can lose 15% to a neighbour
 
 
 def _data(n: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, str]:
@@ -70,17 +72,23 @@ def run(quick: bool = False) -> dict:
     warm(torch.as_tensor(x[:8]))  # compile / load the numba kernels outside the timing
     t0 = time.perf_counter()
     sc = convert(model, cfg, torch.as_tensor(calib))
-    t1 = time.perf_counter()
-    logits = sc(torch.as_tensor(x))
-    t2 = time.perf_counter()
-    seconds = t2 - t0
-    bitmacs = macs_per_image(model) * n * L / (t2 - t1)
+    convert_s = time.perf_counter() - t0
+    runs = []
+    for _ in range(1 if quick else RUNS):  # the whole set each time; the median run is reported
+        t1 = time.perf_counter()
+        logits = sc(torch.as_tensor(x))
+        runs.append(time.perf_counter() - t1)
+    run_s = statistics.median(runs)
+    seconds = convert_s + run_s
+    bitmacs = macs_per_image(model) * n * L / run_s
     roof_stats = roofline_stats(0.05, 7)
     roof = roof_stats["best"]
     rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
     acc = float((logits.argmax(1).numpy() == y).mean()) if y is not None else None
     return {"images": n, "stream_length": L, "model": kind, "data": source, "seconds": seconds,
-            "convert_seconds": t1 - t0, "images_per_s": n / (t2 - t1), "bitmacs_per_s": bitmacs,
+            "convert_seconds": convert_s, "images_per_s": n / run_s, "bitmacs_per_s": bitmacs,
+            "run_seconds": runs, "bitmacs_per_s_best": bitmacs * run_s / min(runs),
+            "bitmacs_per_s_worst": bitmacs * run_s / max(runs),
             "roofline_bitmacs_per_s": roof, "roofline_median_bitmacs_per_s": roof_stats["median"],
             "roofline_worst_bitmacs_per_s": roof_stats["worst"], "frac_roofline": bitmacs / roof,
             "peak_rss_gb": rss_gb, "accuracy": acc, "cpu": cpu_name(), "kernel_path": kernel_path()}
@@ -95,11 +103,14 @@ def main(argv: list[str] | None = None) -> int:
            and f["peak_rss_gb"] <= TARGETS["peak_rss_gb_max"] and f["frac_roofline"] >= TARGETS["frac_roofline"])
     print(f"CPU: {f['cpu']}; kernel path: {f['kernel_path']}")
     rows = [("images", str(f["images"]), f"{f['data']}, {f['model']} LeNet-5, L = {f['stream_length']}"),
-            ("wall time (convert + run)", f"{f['seconds']:.1f} s", f"target < {TARGETS['seconds_max']:.0f} s for 10k"),
+            ("wall time (convert + 1 run)", f"{f['seconds']:.1f} s",
+             f"target < {TARGETS['seconds_max']:.0f} s for 10k"),
             ("  of which convert (SNG banks, weights)", f"{f['convert_seconds']:.1f} s", ""),
-            ("images/s", f"{f['images_per_s']:.0f}", ""),
-            ("bit-MACs/s", f"{f['bitmacs_per_s'] / 1e9:.1f} G", f"{f['frac_roofline']:.0%} of the tile ceiling "
-             f"({f['roofline_bitmacs_per_s'] / 1e9:.0f} G best, median {f['roofline_median_bitmacs_per_s'] / 1e9:.0f}, "
+            ("images/s", f"{f['images_per_s']:.0f}", f"median of {len(f['run_seconds'])} timed runs"),
+            ("bit-MACs/s", f"{f['bitmacs_per_s'] / 1e9:.1f} G", f"runs best {f['bitmacs_per_s_best'] / 1e9:.0f} G, "
+             f"worst {f['bitmacs_per_s_worst'] / 1e9:.0f} G"),
+            ("  share of the tile ceiling", f"{f['frac_roofline']:.0%}", "median run / best ceiling "
+             f"({f['roofline_bitmacs_per_s'] / 1e9:.0f} G; median {f['roofline_median_bitmacs_per_s'] / 1e9:.0f}, "
              f"worst {f['roofline_worst_bitmacs_per_s'] / 1e9:.0f}; same process); target >= 50%"),
             ("peak memory (max RSS)", f"{f['peak_rss_gb']:.2f} GB", f"target < {TARGETS['peak_rss_gb_max']:.0f} GB"),
             ("accuracy", "-" if f["accuracy"] is None else f"{100 * f['accuracy']:.2f}%", "")]
