@@ -3,7 +3,7 @@
 Copying SNG-table rows picked by thresholds is a chain of cache misses the hardware
 prefetchers cannot predict (the rows are spread over a table of 100+ MB); asking for the
 row a few elements ahead keeps several misses in flight. Measured on the LeNet-5 layers: the
-gather ran 3-4x faster with a distance of 8-16 rows (benchmarks/emulate.py shows the effect
+gather ran 2-4x faster with a distance of 6-12 rows (benchmarks/emulate.py shows the effect
 on the whole network).
 """
 
