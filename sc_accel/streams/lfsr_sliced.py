@@ -28,11 +28,23 @@ from sc_accel.kernels.bitops import U0, U1, splitmix64
 from sc_accel.streams.lfsr import poly_table
 from sc_accel.streams.packing import n_words, tail_mask
 
-__all__ = ["encode_lfsr_sliced", "msequence_tables"]
+__all__ = ["encode_lfsr_sliced", "msequence_tables", "fits", "TABLE_LIMIT_BYTES"]
 
 _POLYS, _N_POLYS = poly_table()
 _TABLES: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 STREAMS_PER_TASK = 64  # streams one parallel task encodes, sharing its scratch planes
+TABLE_LIMIT_BYTES = 64 << 20  # m-sequence tables grow with L; longer streams use the sequential path
+
+
+def _table_words(width: int, length: int) -> int:
+    return (2 * ((1 << width) - 1) + n_words(length) * 64 + 127) // 64
+
+
+def fits(width: int, length: int) -> bool:
+    """Whether the m-sequence tables for (width, length) stay within TABLE_LIMIT_BYTES (every
+    stream length a network uses does: 16 polynomials x 4 MB at L = 2^25)."""
+    n_polys = int(_N_POLYS[width])
+    return n_polys * (_table_words(width, length) * 8 + (8 << width)) <= TABLE_LIMIT_BYTES
 
 
 @njit(cache=True)
@@ -65,7 +77,7 @@ def msequence_tables(width: int, length: int) -> tuple[np.ndarray, np.ndarray]:
     """(useq, phase) for every polynomial of `width`: useq (n_polys, words) holds the m-sequence
     over 2P + L + 64 bits (any phase minus any plane offset, plus a stream, plus the next word
     a shifted read touches); phase (n_polys, 2^w) int64 maps a state to its cycle. Cached."""
-    words = (2 * ((1 << width) - 1) + n_words(length) * 64 + 127) // 64
+    words = _table_words(width, length)
     key = (int(width), int(words))
     if key not in _TABLES:
         polys = _POLYS[width, :_N_POLYS[width]].copy()

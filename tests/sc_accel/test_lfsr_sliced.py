@@ -80,3 +80,14 @@ def test_public_encode_takes_the_sliced_path_with_sharing(rng):
         thr = np.ceil(v * 512).astype(np.uint64)
         ref = _reference(thr, smap.generator, smap.wiring(9), 4, 9, 500)
         assert np.array_equal(got, ref)
+
+
+def test_lengths_past_the_table_budget_take_the_sequential_path_with_the_same_bits(rng, monkeypatch):
+    from sc_accel.streams import lfsr_sliced
+
+    v = rng.random(30)
+    sliced = encode(v, 700, "lfsr", seed=2, share=3)
+    assert lfsr_sliced.fits(10, 700)
+    monkeypatch.setattr(lfsr_sliced, "TABLE_LIMIT_BYTES", 1000)
+    assert not lfsr_sliced.fits(10, 700)
+    assert np.array_equal(encode(v, 700, "lfsr", seed=2, share=3), sliced)
