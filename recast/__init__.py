@@ -1,3 +1,9 @@
-"""recast: see ../shared/DESIGN.md; filled in by later issues."""
+"""recast: block-wise network recasting (Yu, Kang and Choi, AAAI 2019) of any model with a
+stem, blocks and a head into other block types or widths, scored by sc_accel.hw."""
 
-__all__: list[str] = []
+from recast.blocks import BLOCKS, block_type_of, create_block, list_blocks, register_block
+from recast.plan import PRESETS, BlockPlan, resolve_plan
+from recast.procedure import RecastConfig, RecastNet, RecastResult, build_student, recast, split_model
+
+__all__ = ["BLOCKS", "block_type_of", "create_block", "list_blocks", "register_block", "PRESETS", "BlockPlan",
+           "resolve_plan", "RecastConfig", "RecastNet", "RecastResult", "build_student", "recast", "split_model"]

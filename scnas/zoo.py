@@ -141,6 +141,11 @@ class CifarResNet(nn.Module):
         self.stages = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, n_classes))
 
+    @property
+    def blocks(self) -> nn.Sequential:
+        """The residual blocks in order (recast/ replaces them; `stages` keeps checkpoint keys)."""
+        return self.stages
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.stages(self.stem(x)))
 

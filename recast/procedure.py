@@ -1,0 +1,372 @@
+"""Block-wise network recasting (Yu, Kang and Choi, "Network Recasting: A Universal Method for
+Network Architecture Transformation", AAAI 2019).
+
+For block i of the teacher, in order: put a fresh block of the plan's type in its place,
+re-initialise block i + 1 when its input width changed (or, with `adaptor`, keep it behind a
+1x1 conv back to the old width), and train student blocks 0..i+1 so that the activation after
+block i + 1 matches the teacher's there (MSE, Adam). After the last block the head plays the
+part of block i + 1 and the logits are matched. Then the whole student is fine-tuned on MSE
+to the teacher's logits plus cross-entropy.
+
+Every epoch of every step is checkpointed (student weights, the architecture so far, the
+optimiser, the history); a killed run resumes at the step it was on and ends with the same
+student and history as an uninterrupted one (the data order and every initialisation are
+seeded by step).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from sc_accel.errors import DataFileError, InvalidInputError
+from sc_accel.fileio import atomic_torch_save
+from recast.blocks import block_type_of, create_block, scaled_channels
+from recast.plan import BlockPlan, plan_to_dict, resolve_plan
+
+__all__ = ["RecastConfig", "RecastResult", "RecastNet", "recast", "split_model", "build_student", "block_shapes"]
+
+
+@dataclass(frozen=True)
+class RecastConfig:
+    """Recasting settings; defaults follow the reference code (Adam at lr 1e-3)."""
+
+    epochs_per_block: int = 1
+    finetune_epochs: int = 2
+    lr: float = 1e-3
+    batch_size: int = 128
+    seed: int = 0
+    adaptor: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("epochs_per_block", "finetune_epochs", "batch_size"):
+            v = getattr(self, name)
+            low = 1 if name == "batch_size" else 0
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                raise InvalidInputError(f"{name}={v!r} must be an integer >= {low}.")
+        if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not 0 < self.lr < math.inf:
+            raise InvalidInputError(f"lr={self.lr!r} must be a positive finite number.")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 1 << 32:
+            raise InvalidInputError(f"seed={self.seed!r} must be an integer from 0 to 2^32 - 1.")
+        if not isinstance(self.adaptor, bool):
+            raise InvalidInputError(f"adaptor={self.adaptor!r} must be true or false.")
+
+    def to_dict(self) -> dict:
+        """Plain dict (TOML/JSON)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RecastConfig":
+        """Inverse of to_dict; unknown keys are refused by name."""
+        names = {f.name for f in fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise InvalidInputError(f"unknown recast settings {sorted(unknown)}; known: {sorted(names)}.")
+        return cls(**data)
+
+
+@dataclass
+class RecastResult:
+    """The student (a plain nn.Module, eval mode) and the matching loss per block and epoch."""
+
+    student: nn.Module
+    history: list[dict] = field(default_factory=list)            # {"block", "epoch", "loss"}
+    finetune_history: list[dict] = field(default_factory=list)   # {"epoch", "loss"}
+    plan: list[BlockPlan] = field(default_factory=list)
+    spec: list[dict] = field(default_factory=list)
+
+
+class RecastNet(nn.Module):
+    """stem -> blocks -> head: the teacher's layout with blocks replaced."""
+
+    def __init__(self, stem: nn.Module, blocks: list[nn.Module], head: nn.Module) -> None:
+        super().__init__()
+        self.stem, self.blocks, self.head = stem, nn.ModuleList(blocks), head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        for b in self.blocks:
+            x = b(x)
+        return self.head(x)
+
+
+def split_model(model: nn.Module) -> tuple[nn.Module, list[nn.Module], nn.Module]:
+    """(stem, blocks, head) of a model that exposes them (zoo ResNets, RecastNet)."""
+    parts = [getattr(model, n, None) for n in ("stem", "blocks", "head")]
+    if any(p is None for p in parts) or not isinstance(parts[1], Iterable):
+        raise InvalidInputError(f"{type(model).__name__} has no `stem`, `blocks` and `head` to recast; use a zoo "
+                                "model with blocks (resnet20, resnet56, resnet_bottleneck) or one that has them.")
+    blocks = list(parts[1])
+    if not blocks:
+        raise InvalidInputError(f"{type(model).__name__} has no blocks to recast.")
+    return parts[0], blocks, parts[2]
+
+
+def block_shapes(model: nn.Module, x: torch.Tensor) -> list[tuple[int, int, int]]:
+    """(in channels, out channels, stride) of each block, from one forward pass on x."""
+    stem, blocks, _ = split_model(model)
+    shapes = []
+    with torch.no_grad():
+        h = stem(x)
+        for b in blocks:
+            y = b(h)
+            stride = max(1, h.shape[-1] // y.shape[-1])
+            shapes.append((int(h.shape[1]), int(y.shape[1]), int(stride)))
+            h = y
+    return shapes
+
+
+def _head_for(head: nn.Module, in_ch: int) -> nn.Module:
+    """A copy of the teacher's head whose first linear/conv layer takes in_ch inputs (fresh
+    weights when that changed)."""
+    head = copy.deepcopy(head)
+    for name, m in head.named_modules():
+        if isinstance(m, nn.Linear) and m.in_features != in_ch:
+            new = nn.Linear(in_ch, m.out_features, bias=m.bias is not None)
+        elif isinstance(m, nn.Conv2d) and m.in_channels != in_ch:
+            new = nn.Conv2d(in_ch, m.out_channels, m.kernel_size, m.stride, m.padding, bias=m.bias is not None)
+        elif isinstance(m, (nn.Linear, nn.Conv2d)):
+            return head
+        else:
+            continue
+        if name == "":
+            return new
+        parent = head.get_submodule(name.rsplit(".", 1)[0]) if "." in name else head
+        setattr(parent, name.rsplit(".", 1)[-1], new)
+        return head
+    return head
+
+
+def _block_from_spec(s: dict, teacher_blocks: list[nn.Module]) -> nn.Module:
+    if s["source"] == "teacher":
+        block = copy.deepcopy(teacher_blocks[s["index"]])
+    else:
+        block = create_block(s["type"], s["in"], s["out"], s["stride"], s["width"])
+    if s.get("adaptor_to"):
+        block = nn.Sequential(block, nn.Conv2d(scaled_channels(s["out"], s["width"]), s["adaptor_to"], 1, bias=False),
+                              nn.BatchNorm2d(s["adaptor_to"]), nn.ReLU())
+    return block
+
+
+def build_student(teacher: nn.Module, spec: list[dict], head_in: int) -> RecastNet:
+    """The student described by `spec` (one dict per block) around the teacher's stem and head;
+    weights are the teacher's for its own blocks and fresh for the others."""
+    stem, blocks, head = split_model(teacher)
+    return RecastNet(copy.deepcopy(stem), [_block_from_spec(s, blocks) for s in spec], _head_for(head, head_in))
+
+
+def _batches(data: object, batch_size: int, seed: int) -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
+    """One epoch of (x, y) batches: a DataLoader as it comes, an (x, y) pair shuffled by `seed`."""
+    if isinstance(data, tuple) and len(data) == 2:
+        x, y = (torch.as_tensor(np.asarray(a)) for a in data)
+        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+        for i in range(0, len(x), batch_size):
+            idx = order[i:i + batch_size]
+            yield x[idx].float(), y[idx].long()
+        return
+    for batch in data:
+        yield batch[0].float(), batch[1].long()
+
+
+def _check_data(data: object) -> tuple[torch.Tensor, int]:
+    """A sample input batch and the number of batches' worth of checks; refuses what is not data."""
+    if isinstance(data, tuple) and len(data) == 2:
+        x, y = np.asarray(data[0]), np.asarray(data[1])
+        if x.ndim != 4 or len(x) != len(y) or len(x) == 0:
+            raise InvalidInputError(f"train_data must be (x (N, C, H, W), y (N,)) with N > 0; got shapes "
+                                    f"{x.shape} and {y.shape}.")
+        return torch.as_tensor(x[:2]).float(), len(x)
+    try:
+        first = next(iter(data))
+        return first[0][:2].float(), -1
+    except (TypeError, StopIteration, IndexError):
+        raise InvalidInputError("train_data must be a DataLoader of (x, y) batches or an (x, y) pair.") from None
+
+
+def _teacher_hash(teacher: nn.Module) -> str:
+    h = hashlib.blake2b(digest_size=12)
+    for k, v in teacher.state_dict().items():
+        h.update(k.encode())
+        h.update(v.detach().cpu().numpy().tobytes())
+    return h.hexdigest()
+
+
+@dataclass
+class _State:
+    """What a checkpoint holds: the architecture so far, its weights, the step reached."""
+
+    spec: list[dict]
+    head_in: int
+    step: int = -1                       # index of the last finished (phase, block, epoch) step
+    history: list[dict] = field(default_factory=list)
+    finetune_history: list[dict] = field(default_factory=list)
+
+
+def _steps(n: int, cfg: RecastConfig) -> list[tuple[str, int, int]]:
+    return ([("block", i, e) for i in range(n) for e in range(cfg.epochs_per_block)]
+            + [("finetune", n, e) for e in range(cfg.finetune_epochs)])
+
+
+def _initial_spec(shapes: list[tuple[int, int, int]]) -> list[dict]:
+    return [{"source": "teacher", "index": i, "type": None, "in": c, "out": o, "stride": s, "width": 1.0}
+            for i, (c, o, s) in enumerate(shapes)]
+
+
+def _out_width(s: dict) -> int:
+    """Channels a spec'd block hands on (its adaptor's when it has one)."""
+    return s.get("adaptor_to") or scaled_channels(s["out"], s["width"])
+
+
+def _replace_block(state: _State, i: int, plan: list[BlockPlan], shapes: list, cfg: RecastConfig) -> list[int]:
+    """Spec of step i: block i becomes the plan's type; block i + 1 is re-initialised for a new
+    input width (its teacher type, else its own plan type), or the head is (-1). Returns the
+    indices that changed."""
+    c_in, c_out, stride = shapes[i]
+    if i:
+        c_in = _out_width(state.spec[i - 1])
+    new_out = scaled_channels(c_out, plan[i].width)
+    last = i + 1 == len(shapes)
+    adaptor = cfg.adaptor and new_out != c_out and not last
+    state.spec[i] = {"source": "new", "index": i, "type": plan[i].type, "in": c_in, "out": c_out, "stride": stride,
+                     "width": plan[i].width, "adaptor_to": c_out if adaptor else 0}
+    changed = [i]
+    if last:
+        if new_out != state.head_in:
+            state.head_in = new_out
+            changed.append(-1)
+    elif _out_width(state.spec[i]) != state.spec[i + 1]["in"]:
+        nxt = state.spec[i + 1]
+        kind = nxt.get("teacher_type") or plan[i + 1].type
+        state.spec[i + 1] = {**nxt, "source": "new", "type": kind, "in": _out_width(state.spec[i]), "width": 1.0,
+                             "adaptor_to": 0}
+        changed.append(i + 1)
+    return changed
+
+
+def recast(teacher: nn.Module, plan: object, train_data: object, config: RecastConfig | None = None,
+           out: str | Path | None = None, progress: bool = True) -> RecastResult:
+    """Recast `teacher` block by block into the blocks `plan` names (a preset, a .toml file, a
+    dict or a list of BlockPlan), training on `train_data` (a DataLoader or an (x, y) pair).
+    With `out`, every epoch is checkpointed to out/checkpoint.pt and a rerun resumes there."""
+    cfg = RecastConfig() if config is None else config
+    if not isinstance(cfg, RecastConfig):
+        raise InvalidInputError(f"config must be a RecastConfig, not {type(cfg).__name__}.")
+    teacher = teacher.eval()
+    _, tblocks, _ = split_model(teacher)
+    plan = resolve_plan(plan, [block_type_of(b) for b in tblocks])
+    sample, _ = _check_data(train_data)
+    shapes = block_shapes(teacher, sample)
+    settings = {"config": cfg.to_dict(), "plan": plan_to_dict(plan), "teacher": _teacher_hash(teacher)}
+    ckpt = None if out is None else Path(out) / "checkpoint.pt"
+    state, saved = _load(ckpt, settings) if ckpt is not None and ckpt.exists() else (None, None)
+    if state is None:
+        state = _State(_initial_spec(shapes), shapes[-1][1])
+        for s, t in zip(state.spec, tblocks):
+            s["teacher_type"] = block_type_of(t)
+    return _run(teacher, plan, train_data, cfg, state, saved, shapes, ckpt, settings, progress)
+
+
+def _run(teacher, plan, data, cfg, state: _State, saved, shapes, ckpt, settings, progress) -> RecastResult:
+    steps = _steps(len(shapes), cfg)
+    _, tblocks, thead = split_model(teacher)
+    student = build_student(teacher, state.spec, state.head_in)
+    start, opt = state.step + 1, None
+    if saved is not None:  # resume: the architecture so far is rebuilt, then its weights loaded
+        student.load_state_dict(saved["student"])
+        if start < len(steps) and steps[start][2] > 0:  # mid-step: its optimiser too
+            opt = _optimizer(student, steps[start], cfg)
+            opt.load_state_dict(saved["optimizer"])
+    bar = tqdm(total=len(steps), initial=start, disable=not progress, desc="recast")
+    for k in range(start, len(steps)):
+        phase, i, epoch = steps[k]
+        if epoch == 0:  # a new step: its blocks, seeded by the step, so a resumed run builds the same ones
+            torch.manual_seed(cfg.seed * 7919 + 31 * i + 1)
+            if phase == "block":
+                for j in _replace_block(state, i, plan, shapes, cfg):
+                    if j < 0:
+                        student.head = _head_for(thead, state.head_in)
+                    else:
+                        student.blocks[j] = _block_from_spec(state.spec[j], tblocks)
+            opt = _optimizer(student, steps[k], cfg)
+        bar.set_description(f"block {i + 1}/{len(shapes)} epoch {epoch + 1}" if phase == "block"
+                            else f"fine-tune epoch {epoch + 1}")
+        torch.manual_seed(cfg.seed * 104729 + k)
+        loss = _epoch(teacher, student, opt, data, cfg, phase, i, cfg.seed * 1000003 + k)
+        if phase == "block":
+            state.history.append({"block": i, "epoch": epoch, "loss": loss})
+        else:
+            state.finetune_history.append({"epoch": epoch, "loss": loss})
+        state.step = k
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.4g}")
+        if ckpt is not None:
+            atomic_torch_save({"state": asdict(state), "student": student.state_dict(),
+                               "optimizer": opt.state_dict(), "settings": settings}, ckpt)
+    bar.close()
+    return RecastResult(student.eval(), state.history, state.finetune_history, plan, state.spec)
+
+
+def _optimizer(student: RecastNet, step: tuple, cfg: RecastConfig) -> torch.optim.Optimizer:
+    phase, i, _ = step
+    if phase == "finetune":
+        params = list(student.parameters())
+    else:
+        mods = list(student.blocks[:i + 2]) + ([student.head] if i + 1 >= len(student.blocks) else [])
+        params = [p for m in mods for p in m.parameters()]
+    return torch.optim.Adam(params, lr=cfg.lr)
+
+
+def _forward_to(model: nn.Module, x: torch.Tensor, upto: int) -> torch.Tensor:
+    """Activation after block `upto` (the logits when upto >= number of blocks)."""
+    stem, blocks, head = split_model(model)
+    h = stem(x)
+    for b in blocks[:upto + 1]:
+        h = b(h)
+    return head(h) if upto >= len(blocks) else h
+
+
+def _epoch(teacher, student: RecastNet, opt, data, cfg: RecastConfig, phase: str, i: int, seed: int) -> float:
+    n = len(student.blocks)
+    student.train()
+    if phase == "block":
+        student.stem.eval()  # the stem is the teacher's and is not trained per block
+    total, count = 0.0, 0
+    for x, y in _batches(data, cfg.batch_size, seed):
+        with torch.no_grad():
+            target = _forward_to(teacher, x, n if phase == "finetune" else i + 1)
+        out = _forward_to(student, x, n if phase == "finetune" else i + 1)
+        loss = F.mse_loss(out, target)
+        if phase == "finetune":
+            loss = loss + F.cross_entropy(out, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(x)
+        count += len(x)
+    return total / max(count, 1)
+
+
+def _load(ckpt: Path, settings: dict) -> tuple[_State, dict]:
+    """(state, the whole checkpoint) of a run with these settings; a damaged file or other
+    settings are refused by name."""
+    try:
+        saved = torch.load(ckpt, weights_only=False)
+        state = _State(**saved["state"])
+    except Exception as e:  # noqa: BLE001 (a damaged file raises pickle, zip, key or type errors)
+        raise DataFileError(f"recast checkpoint {ckpt} is damaged ({type(e).__name__}); delete it to start "
+                            "again.") from None
+    if saved.get("settings") != settings:
+        changed = [k for k in settings if saved.get("settings", {}).get(k) != settings[k]]
+        raise InvalidInputError(f"{ckpt.parent} was recast with another {', '.join(changed)}; resume with the same "
+                                "teacher, plan and settings, or give another --out.")
+    return state, saved
