@@ -83,7 +83,8 @@ class RecastResult:
     history: list[dict] = field(default_factory=list)            # {"block", "epoch", "loss"}
     finetune_history: list[dict] = field(default_factory=list)   # {"epoch", "loss"}
     plan: list[BlockPlan] = field(default_factory=list)
-    spec: list[dict] = field(default_factory=list)
+    spec: list[dict] = field(default_factory=list)               # the student's blocks (build_student)
+    head_in: int = 0                                              # channels into the head
 
 
 class RecastNet(nn.Module):
@@ -313,7 +314,7 @@ def _run(teacher, plan, data, cfg, state: _State, saved, shapes, ckpt, settings,
             atomic_torch_save({"state": asdict(state), "student": student.state_dict(),
                                "optimizer": opt.state_dict(), "settings": settings}, ckpt)
     bar.close()
-    return RecastResult(student.eval(), state.history, state.finetune_history, plan, state.spec)
+    return RecastResult(student.eval(), state.history, state.finetune_history, plan, state.spec, state.head_in)
 
 
 def _optimizer(student: RecastNet, step: tuple, cfg: RecastConfig) -> torch.optim.Optimizer:

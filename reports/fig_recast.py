@@ -11,12 +11,15 @@ Several runs (seeds, plans) are drawn together; the teacher of each run is its r
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 
 from reports.figure import Figure
+from reports.plots import read_results, save_run_pngs
 from reports.style import color, marker
 
-__all__ = ["accuracy_vs_latency", "reduction_vs_speedup", "matching_loss", "recast_figures"]
+__all__ = ["accuracy_vs_latency", "reduction_vs_speedup", "matching_loss", "recast_figures", "plot_recast"]
 
 _ROLES = ("teacher", "student", "baseline")
 
@@ -119,3 +122,10 @@ def recast_figures(runs: list[tuple[str, dict]]) -> list[Figure]:
     if any(r.get("block_history") for _, r in runs):
         figs.append(matching_loss(runs))
     return figs
+
+
+def plot_recast(results: str | Path, out_dir: str | Path | None = None) -> list[Path]:
+    """accuracy_vs_latency.png, reduction_vs_speedup.png and matching_loss.png next to
+    results.json (or in out_dir): what `scnas recast` draws into its run directory."""
+    res, out = read_results(results, out_dir)
+    return save_run_pngs(recast_figures([(Path(results).parent.name, res)]), "recast", out)

@@ -1,4 +1,4 @@
-"""The one `scnas` command. Subcommands: data, bench, train, emulate, estimate, report.
+"""The one `scnas` command. Subcommands: data, bench, train, emulate, estimate, recast, report.
 
 User errors (sc_accel.errors.UserError) print one sentence and exit 2; library code
 never exits.
@@ -71,8 +71,9 @@ _EXAMPLES = {"stream-length": "64,256,1024", "sng": "lfsr,sobol", "share": "1,8"
              "maxpool": "or,selector", "mode": "bit,expected", "input-shape": "1,3,32,32"}
 
 
-def _teacher(spec: str, ds, args: argparse.Namespace):
-    """(model, name): a checkpoint path / run directory, or a zoo name (trained once and cached)."""
+def _teacher(spec: str, ds, args: argparse.Namespace, with_path: bool = False):
+    """(model, name): a checkpoint path / run directory, or a zoo name (trained once and cached);
+    with_path: (model, name, the model.pt it came from)."""
     from pathlib import Path
 
     from scnas.train import TrainConfig, load_model, train
@@ -83,12 +84,14 @@ def _teacher(spec: str, ds, args: argparse.Namespace):
         if meta.get("dataset") not in (None, ds.name):
             raise _BadArgument(f"model {spec} was trained on {meta['dataset']}, not {ds.name}; "
                                "pass a matching --dataset.")
-        return model, meta.get("arch", Path(spec).stem)
+        name = meta.get("arch", Path(spec).stem)
+        return (model, name, str(Path(spec).resolve())) if with_path else (model, name)
     run = Path(args.teacher_dir) / f"{spec}-{ds.name}"
     if not (run / "model.pt").exists():
         print(f"training teacher {spec} on {ds.name} into {run} (cached for later runs)")
         train(ds, TrainConfig(model=spec, dataset=ds.name, epochs=args.epochs, seed=args.seed), run)
-    return load_model(run)[0], spec
+    model = load_model(run)[0]
+    return (model, spec, str((run / "model.pt").resolve())) if with_path else (model, spec)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -153,6 +156,31 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     print(estimate_table(res))
     for f in plot_estimate(f"{out}/results.json"):
         print(f"wrote {f}")
+    return 0
+
+
+def _cmd_recast(args: argparse.Namespace) -> int:
+    from recast import RecastConfig, block_type_of, resolve_plan, split_model
+    from reports import plot_recast
+    from scnas.data import load_dataset
+    from scnas.recast_run import print_summary, run_recast
+
+    ds = load_dataset(args.dataset, args.data_dir)
+    for name in ("train_limit", "sc_limit", "sc_length"):
+        v = getattr(args, name)
+        if v is not None and v < 1:
+            raise _BadArgument(f"--{name.replace('_', '-')} {v} must be a positive integer.")
+    cfg = RecastConfig(epochs_per_block=args.epochs_per_block, finetune_epochs=args.finetune_epochs, lr=args.lr,
+                       batch_size=args.batch_size, seed=args.seed, adaptor=args.adaptor)
+    model, name, ref = _teacher(args.teacher, ds, args, with_path=True)
+    resolve_plan(args.plan, [block_type_of(b) for b in split_model(model)[1]])  # refuse a bad plan first
+    out = f"runs/recast-{name}-{args.plan.replace('/', '_')}-{ds.name}" if args.out is None else args.out
+    res = run_recast(model, name, ref, ds, args.plan, cfg, out, sc_length=args.sc_length, sc_limit=args.sc_limit,
+                     train_limit=args.train_limit)
+    print_summary(res)
+    for f in plot_recast(f"{out}/results.json"):
+        print(f"wrote {f}")
+    print(f"student in {out}/student.pt")
     return 0
 
 
@@ -233,6 +261,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stream-length", help="comma-separated L values; each SC accelerator runs once per L")
     p.add_argument("--out", help="run directory (default runs/estimate-MODEL)")
     p.set_defaults(func=_cmd_estimate)
+    p = sub.add_parser("recast", help="recast a trained CNN block by block into other block types (resumable)")
+    p.add_argument("--teacher", default="resnet20", help="zoo name (trained once into --teacher-dir), a model.pt "
+                   "or a train run directory")
+    p.add_argument("--plan", default="plain", help="preset (plain, basic, bottleneck, dense, dwsep, mbconv, "
+                   "half-width) or a .toml plan")
+    p.add_argument("--dataset", default="default")
+    p.add_argument("--epochs-per-block", type=int, default=1)
+    p.add_argument("--finetune-epochs", type=int, default=2)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--adaptor", action="store_true", help="a 1x1 adaptor instead of re-initialising the next block")
+    p.add_argument("--train-limit", type=int, help="recast on the first N training images only")
+    p.add_argument("--sc-length", type=int, default=256, help="stream length of the bit-true SC check")
+    p.add_argument("--sc-limit", type=int, default=500, help="test images of the bit-true SC check")
+    p.add_argument("--epochs", type=int, default=8, help="epochs when the teacher must be trained")
+    p.add_argument("--teacher-dir", default="runs/teachers", help="cache of trained zoo teachers")
+    p.add_argument("--data-dir", help="directory holding the dataset's files")
+    p.add_argument("--out", help="run directory (default runs/recast-TEACHER-PLAN-DATASET)")
+    p.set_defaults(func=_cmd_recast)
     p = sub.add_parser("report", help="gather run directories into one HTML page with paper-ready figures")
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories written by scnas commands")
     p.add_argument("--out", default="runs/report", help="report directory (index.html, figures/)")

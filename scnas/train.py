@@ -150,18 +150,27 @@ def _load_checkpoint(ckpt: Path, settings: dict) -> dict:
 
 
 def load_model(path: str | Path) -> tuple[torch.nn.Module, dict]:
-    """(model in eval mode, metadata) from a model.pt written by train(), or its run directory."""
+    """(model in eval mode, metadata) from a model.pt written by train(), a student.pt written by
+    `scnas recast` (its teacher is loaded from where the student records it), or a run directory."""
     p = Path(path)
     if p.is_dir():
-        p = p / "model.pt"
+        p = p / ("student.pt" if (p / "student.pt").is_file() and not (p / "model.pt").is_file() else "model.pt")
     if not p.is_file():
         raise DataFileError(f"no trained model at {p}; train one with "
                             "`scnas train --model lenet5 --dataset fashion-mnist --out RUN`.")
     try:
         meta = torch.load(p, weights_only=False)
-        model = create_model(meta["arch"], meta["in_channels"], meta["n_classes"], meta["image_size"])
+        if meta.get("kind") == "recast-student":  # the teacher's stem and head around the recast blocks
+            from recast import build_student
+            teacher, tmeta = load_model(meta["teacher"])
+            model = build_student(teacher, meta["spec"], meta["head_in"])
+            meta = {**{k: tmeta[k] for k in ("in_channels", "n_classes", "image_size")}, **meta}
+        else:
+            model = create_model(meta["arch"], meta["in_channels"], meta["n_classes"], meta["image_size"])
         model.load_state_dict(meta["state_dict"])
+    except DataFileError:
+        raise
     except Exception as e:  # noqa: BLE001 (a damaged file raises pickle, zip, key or type errors)
-        raise DataFileError(f"{p} is not a model checkpoint written by scnas train "
+        raise DataFileError(f"{p} is not a model checkpoint written by scnas train or recast "
                             f"({type(e).__name__}: {str(e)[:80]}).") from None
     return model.eval(), {k: v for k, v in meta.items() if k != "state_dict"}

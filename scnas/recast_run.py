@@ -1,0 +1,125 @@
+"""`scnas recast`: recast a trained teacher block by block, then score teacher and student the
+same way (test accuracy, parameters, MACs, activation bytes, measured CPU latency, latency and
+energy on one binary and one SC preset of the shared estimator, bit-true SC accuracy), and
+write RUN/student.pt, RUN/results.json (the layout reports/fig_recast.py reads) and the plots.
+
+The recasting itself checkpoints every epoch in RUN/checkpoint.pt, so a killed run resumes
+where it stopped; the scoring is short and is redone.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from recast import RecastConfig, block_type_of, recast, resolve_plan, split_model
+from recast.plan import BlockPlan
+from sc_accel.hw import estimate
+from sc_accel.hw.workload import workload
+from scnas.accel import load_accel
+from scnas.config import run_meta, write_json, write_toml
+from scnas.data import Dataset
+from scnas.rundir import atomic_torch_save, claim_run_dir
+from scnas.train import accuracy
+
+__all__ = ["run_recast", "score_model", "cpu_latency", "BINARY_PRESET", "SC_PRESET"]
+
+BINARY_PRESET = "systolic-32x32-ws"
+SC_PRESET = "sc-64x64-L256"
+LATENCY_REPEATS = 30
+ACTIVATION_BYTES = 4  # float32 activations on the CPU; the accelerators' own widths are in their estimates
+
+
+def cpu_latency(model: torch.nn.Module, shape: tuple[int, ...], repeats: int = LATENCY_REPEATS) -> float:
+    """Median seconds of one forward pass on a batch of `shape` (after 3 warm-up passes)."""
+    x = torch.zeros(shape)
+    model.eval()
+    times = []
+    with torch.no_grad():
+        for i in range(repeats + 3):
+            t0 = time.perf_counter()
+            model(x)
+            if i >= 3:
+                times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def sc_accuracy(model: torch.nn.Module, ds: Dataset, length: int, limit: int) -> float:
+    """Bit-true SC accuracy (LFSR, private SNGs) on the first `limit` test images, scales
+    calibrated on 500 training images."""
+    from sc_accel.nn import SCConfig, emulate
+
+    x, y = ds.x_test[:limit], ds.y_test[:limit]
+    logits = emulate(model, x, SCConfig(stream_length=length), calib=ds.x_train[:500])
+    return float((logits.argmax(1).numpy() == y).mean())
+
+
+def score_model(model: torch.nn.Module, name: str, role: str, ds: Dataset, accels: dict) -> dict:
+    """One entry of results.json "models": accuracy, size, measured and estimated cost."""
+    shape = (1,) + tuple(ds.x_test.shape[1:])
+    layers = workload(model, shape)
+    row = {"name": name, "role": role, "accuracy": accuracy(model, ds.x_test, ds.y_test),
+           "params": int(sum(p.numel() for p in model.parameters())),
+           "macs": int(sum(l.macs for l in layers)),
+           "activation_bytes": int(ACTIVATION_BYTES * sum(l.out_elems for l in layers)),
+           "cpu_latency_s": cpu_latency(model, shape), "latency_s": {}, "energy_pj": {}}
+    for kind, accel in accels.items():
+        total = estimate(layers, None, accel).total
+        row["latency_s"][kind] = total["latency_s"]
+        row["energy_pj"][kind] = total["energy_pj"]
+    return row
+
+
+def _plan_name(spec: object, plan: list[BlockPlan]) -> str:
+    if isinstance(spec, (str, Path)) and not str(spec).endswith(".toml"):
+        return str(spec)
+    return Path(str(spec)).stem if isinstance(spec, (str, Path)) else "+".join(f"{b.type}:{b.width:g}" for b in plan)
+
+
+def run_recast(teacher: torch.nn.Module, teacher_name: str, teacher_ref: str, ds: Dataset, plan_spec: object,
+               cfg: RecastConfig, out: str | Path, sc_length: int = 256, sc_limit: int = 500,
+               train_limit: int | None = None, progress: bool = True) -> dict:
+    """Recast `teacher` (trained on ds; `teacher_ref` is the model.pt it was loaded from) with
+    `plan_spec` into `out`; returns the results. The plan is checked before anything is written."""
+    plan = resolve_plan(plan_spec, [block_type_of(b) for b in split_model(teacher)[1]])
+    name = _plan_name(plan_spec, plan)
+    with claim_run_dir(out, "recast") as run:
+        write_toml({"command": "recast", "teacher": teacher_ref, "dataset": ds.name, "plan": name,
+                    "blocks": [f"{b.type}:{b.width:g}" for b in plan], "train_limit": train_limit or 0,
+                    **cfg.to_dict(), "run": run_meta()}, run / "config.toml")
+        n = len(ds.x_train) if train_limit is None else min(train_limit, len(ds.x_train))
+        res = recast(teacher, plan, (ds.x_train[:n], ds.y_train[:n]), cfg, out=run, progress=progress)
+        atomic_torch_save({"kind": "recast-student", "teacher": teacher_ref, "arch": f"{teacher_name}-{name}",
+                           "dataset": ds.name, "spec": res.spec, "head_in": res.head_in,
+                           "state_dict": res.student.state_dict()}, run / "student.pt")
+        accels = {"binary": load_accel(BINARY_PRESET), "sc": load_accel(SC_PRESET)}
+        models = [score_model(teacher, teacher_name, "teacher", ds, accels),
+                  score_model(res.student, f"{teacher_name} -> {name}", "student", ds, accels)]
+        limit = min(sc_limit, len(ds.x_test))
+        results = {"teacher": teacher_name, "dataset": ds.name, "plan": name, "seed": cfg.seed,
+                   "config": cfg.to_dict(), "train_images": n, "models": models,
+                   "block_history": res.history, "finetune_history": res.finetune_history,
+                   "presets": {"binary": BINARY_PRESET, "sc": SC_PRESET},
+                   "sc_emulation": {"stream_length": sc_length, "images": limit,
+                                    "teacher_accuracy": sc_accuracy(teacher, ds, sc_length, limit),
+                                    "student_accuracy": sc_accuracy(res.student, ds, sc_length, limit)}}
+        write_json(results, run / "results.json")
+    return results
+
+
+def print_summary(results: dict) -> None:
+    """The models side by side, one line each."""
+    print(f"{'model':<28} {'acc %':>6} {'params':>9} {'MACs':>11} {'act KB':>8} {'cpu ms':>7} "
+          f"{'bin us':>8} {'sc us':>8}")
+    for m in results["models"]:
+        print(f"{m['name']:<28} {100 * m['accuracy']:6.2f} {m['params']:9d} {m['macs']:11d} "
+              f"{m['activation_bytes'] / 1024:8.1f} {1e3 * m['cpu_latency_s']:7.2f} "
+              f"{1e6 * m['latency_s']['binary']:8.1f} {1e6 * m['latency_s']['sc']:8.1f}")
+    sc = results["sc_emulation"]
+    print(f"bit-true SC accuracy at L = {sc['stream_length']} on {sc['images']} test images: teacher "
+          f"{100 * sc['teacher_accuracy']:.2f}%, student {100 * sc['student_accuracy']:.2f}%")
+
+
