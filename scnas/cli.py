@@ -176,7 +176,7 @@ def _cmd_recast(args: argparse.Namespace) -> int:
     resolve_plan(args.plan, [block_type_of(b) for b in split_model(model)[1]])  # refuse a bad plan first
     out = f"runs/recast-{name}-{args.plan.replace('/', '_')}-{ds.name}" if args.out is None else args.out
     res = run_recast(model, name, ref, ds, args.plan, cfg, out, sc_length=args.sc_length, sc_limit=args.sc_limit,
-                     train_limit=args.train_limit)
+                     train_limit=args.train_limit, baselines=args.baselines)
     print_summary(res)
     for f in plot_recast(f"{out}/results.json"):
         print(f"wrote {f}")
@@ -273,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--adaptor", action="store_true", help="a 1x1 adaptor instead of re-initialising the next block")
+    p.add_argument("--baselines", action="store_true", help="also train the student from scratch, with KD, and "
+                   "the teacher pruned to the student's size, at the same total epochs")
     p.add_argument("--train-limit", type=int, help="recast on the first N training images only")
     p.add_argument("--sc-length", type=int, default=256, help="stream length of the bit-true SC check")
     p.add_argument("--sc-limit", type=int, default=500, help="test images of the bit-true SC check")

@@ -79,9 +79,27 @@ def _plan_name(spec: object, plan: list[BlockPlan]) -> str:
     return Path(str(spec)).stem if isinstance(spec, (str, Path)) else "+".join(f"{b.type}:{b.width:g}" for b in plan)
 
 
+def _baselines(teacher: torch.nn.Module, student: torch.nn.Module, data: tuple, cfg: RecastConfig, n_blocks: int,
+               run: Path) -> list[tuple[str, torch.nn.Module, dict]]:
+    """(name, model, extra fields) of the scratch, KD and pruned baselines at the recasting's
+    total epochs, each checkpointed per epoch in run/baseline-NAME.pt."""
+    from recast.baselines import fresh_copy, params, prune_filters, train_baseline
+
+    epochs = n_blocks * cfg.epochs_per_block + cfg.finetune_epochs
+    out = []
+    for kind, kd in (("scratch", None), ("kd", teacher)):
+        model, hist = train_baseline(fresh_copy(student, cfg.seed + 1), data, epochs, cfg, teacher=kd,
+                                     ckpt=run / f"baseline-{kind}.pt")
+        out.append((kind, model, {"epochs": epochs, "history": hist}))
+    pruned, kept = prune_filters(teacher, params(student))
+    model, hist = train_baseline(pruned, data, epochs, cfg, ckpt=run / "baseline-pruned.pt")
+    out.append(("pruned", model, {"epochs": epochs, "history": hist, "kept_filter_fraction": kept}))
+    return out
+
+
 def run_recast(teacher: torch.nn.Module, teacher_name: str, teacher_ref: str, ds: Dataset, plan_spec: object,
                cfg: RecastConfig, out: str | Path, sc_length: int = 256, sc_limit: int = 500,
-               train_limit: int | None = None, progress: bool = True) -> dict:
+               train_limit: int | None = None, progress: bool = True, baselines: bool = False) -> dict:
     """Recast `teacher` (trained on ds; `teacher_ref` is the model.pt it was loaded from) with
     `plan_spec` into `out`; returns the results. The plan is checked before anything is written."""
     plan = resolve_plan(plan_spec, [block_type_of(b) for b in split_model(teacher)[1]])
@@ -98,6 +116,11 @@ def run_recast(teacher: torch.nn.Module, teacher_name: str, teacher_ref: str, ds
         accels = {"binary": load_accel(BINARY_PRESET), "sc": load_accel(SC_PRESET)}
         models = [score_model(teacher, teacher_name, "teacher", ds, accels),
                   score_model(res.student, f"{teacher_name} -> {name}", "student", ds, accels)]
+        if baselines:
+            data = (ds.x_train[:n], ds.y_train[:n])
+            for kind, model, extra in _baselines(teacher, res.student, data, cfg, len(res.spec), run):
+                label = f"pruned {teacher_name}" if kind == "pruned" else f"{name} {kind}"
+                models.append({**score_model(model, label, "baseline", ds, accels), "baseline": kind, **extra})
         limit = min(sc_limit, len(ds.x_test))
         results = {"teacher": teacher_name, "dataset": ds.name, "plan": name, "seed": cfg.seed,
                    "config": cfg.to_dict(), "train_images": n, "models": models,

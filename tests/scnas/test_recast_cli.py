@@ -1,0 +1,71 @@
+"""`scnas recast` end to end on digits: results.json in the report layout, a loadable student,
+resume from the run directory, and bad plans refused with exit 2 before anything is written."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from reports.schema import problems
+from scnas.cli import main
+from scnas.data import load_dataset
+from scnas.train import accuracy, load_model
+
+ARGS = ["recast", "--teacher", "resnet20", "--dataset", "digits", "--epochs", "1", "--train-limit", "256",
+        "--finetune-epochs", "1", "--sc-length", "32", "--sc-limit", "40"]
+
+
+@pytest.fixture(scope="module")
+def teacher_dir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("teachers"))
+
+
+def test_recast_run_writes_results_student_and_plots(tmp_path, teacher_dir, capsys):
+    out = tmp_path / "run"
+    assert main(ARGS + ["--plan", "half-width", "--baselines", "--teacher-dir", teacher_dir, "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert problems("recast", res) == []
+    roles = [m["role"] for m in res["models"]]
+    assert roles == ["teacher", "student", "baseline", "baseline", "baseline"]
+    assert [m.get("baseline") for m in res["models"][2:]] == ["scratch", "kd", "pruned"]
+    teacher, student = res["models"][:2]
+    assert student["params"] < 0.5 * teacher["params"] and student["macs"] < 0.5 * teacher["macs"]
+    assert res["models"][4]["params"] <= student["params"]  # pruned to the student's size
+    assert len(res["block_history"]) == 9 and all(np.isfinite(h["loss"]) for h in res["block_history"])
+    for f in ("student.pt", "accuracy_vs_latency.png", "reduction_vs_speedup.png", "matching_loss.png"):
+        assert (out / f).is_file()
+    model, meta = load_model(out)  # the run directory's student.pt, rebuilt around its teacher
+    ds = load_dataset("digits")
+    assert accuracy(model, ds.x_test, ds.y_test) == pytest.approx(student["accuracy"])
+    assert model(torch.as_tensor(ds.x_test[:2])).shape == (2, 10)
+    # a rerun on the same directory resumes from the finished checkpoint: same student and history
+    assert main(ARGS + ["--plan", "half-width", "--baselines", "--teacher-dir", teacher_dir, "--out", str(out)]) == 0
+    again = json.loads((out / "results.json").read_text())
+    assert again["block_history"] == res["block_history"]
+    assert again["models"][1]["accuracy"] == student["accuracy"]
+
+
+@pytest.mark.parametrize("plan,match", [("hexagonal", "neither a preset"), ("missing.toml", "does not exist")])
+def test_bad_plan_exits_2_and_writes_nothing(tmp_path, teacher_dir, capsys, plan, match):
+    out = tmp_path / "run"
+    assert main(ARGS + ["--plan", plan, "--teacher-dir", teacher_dir, "--out", str(out)]) == 2
+    assert match in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_plan_file_with_the_wrong_block_count_exits_2(tmp_path, teacher_dir, capsys):
+    plan = tmp_path / "plan.toml"
+    plan.write_text('[[block]]\ntype = "plain"\n')
+    assert main(ARGS + ["--plan", str(plan), "--teacher-dir", teacher_dir, "--out", str(tmp_path / "run")]) == 2
+    assert "lists 1 blocks but the teacher has 9" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_teacher_without_blocks_exits_2(tmp_path, teacher_dir, capsys):
+    args = [a if a != "resnet20" else "lenet5" for a in ARGS]
+    assert main(args + ["--teacher-dir", teacher_dir, "--out", str(tmp_path / "run")]) == 2
+    assert "no `stem`, `blocks` and `head`" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
