@@ -179,17 +179,16 @@ def _batches(data: object, batch_size: int, seed: int) -> Iterable[tuple[torch.T
         yield batch[0].float(), batch[1].long()
 
 
-def _check_data(data: object) -> tuple[torch.Tensor, int]:
-    """A sample input batch and the number of batches' worth of checks; refuses what is not data."""
+def _check_data(data: object) -> torch.Tensor:
+    """Two input samples (to probe the block shapes); refuses what is not training data."""
     if isinstance(data, tuple) and len(data) == 2:
         x, y = np.asarray(data[0]), np.asarray(data[1])
         if x.ndim != 4 or len(x) != len(y) or len(x) == 0:
             raise InvalidInputError(f"train_data must be (x (N, C, H, W), y (N,)) with N > 0; got shapes "
                                     f"{x.shape} and {y.shape}.")
-        return torch.as_tensor(x[:2]).float(), len(x)
+        return torch.as_tensor(x[:2]).float()
     try:
-        first = next(iter(data))
-        return first[0][:2].float(), -1
+        return next(iter(data))[0][:2].float()
     except (TypeError, StopIteration, IndexError):
         raise InvalidInputError("train_data must be a DataLoader of (x, y) batches or an (x, y) pair.") from None
 
@@ -265,7 +264,7 @@ def recast(teacher: nn.Module, plan: object, train_data: object, config: RecastC
     teacher = teacher.eval()
     _, tblocks, _ = split_model(teacher)
     plan = resolve_plan(plan, [block_type_of(b) for b in tblocks])
-    sample, _ = _check_data(train_data)
+    sample = _check_data(train_data)
     shapes = block_shapes(teacher, sample)
     settings = {"config": cfg.to_dict(), "plan": plan_to_dict(plan), "teacher": _teacher_hash(teacher)}
     ckpt = None if out is None else Path(out) / "checkpoint.pt"

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from sc_accel.errors import InvalidInputError
 from sc_accel.kernels.bitops import U0, U1, splitmix64
 from sc_accel.streams.lfsr import poly_table
 from sc_accel.streams.packing import n_words, tail_mask
@@ -149,6 +150,8 @@ def _compare_wired(u, phase0, prot, wire, t, width, period, planes, lt, eq, borr
 
 @njit(parallel=True, cache=True)
 def _encode(thr, gen, wire, seed, width, tail, polys, useq, phase, out):
+    """out[s] = stream of generator gen[s] under `seed` through wiring wire[s] at threshold thr[s];
+    tasks of STREAMS_PER_TASK streams share one set of scratch rows."""
     n, nw = out.shape[0], out.shape[1]
     period = (1 << width) - 1
     top = U1 << np.uint64(width)
@@ -192,7 +195,7 @@ def encode_lfsr_sliced(thr: np.ndarray, gen: np.ndarray, wiring: np.ndarray, see
     gen = np.ascontiguousarray(gen, dtype=np.int64).reshape(-1)
     wiring = np.ascontiguousarray(wiring, dtype=np.int64).reshape(-1)
     if not thr.size == gen.size == wiring.size:
-        raise ValueError("encode_lfsr_sliced needs one generator and one wiring code per threshold.")
+        raise InvalidInputError("encode_lfsr_sliced needs one generator and one wiring code per threshold.")
     polys = _POLYS[width, :_N_POLYS[width]].copy()
     out = np.empty((thr.size, n_words(length)), dtype=np.uint64)
     if thr.size:

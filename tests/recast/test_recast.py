@@ -128,3 +128,14 @@ def test_config_round_trips_and_refuses_bad_values():
     for bad in ({"lr": 0}, {"batch_size": 0}, {"seed": -1}, {"epochs_per_block": 1.5}):
         with pytest.raises(InvalidInputError):
             RecastConfig(**bad)
+
+
+def test_a_dataloader_trains_like_a_pair_in_the_same_order():
+    from torch.utils.data import DataLoader, TensorDataset
+
+    x, y = _data()
+    loader = DataLoader(TensorDataset(torch.as_tensor(x), torch.as_tensor(y)), batch_size=12, shuffle=False)
+    res = recast(_teacher("basic"), "dwsep", loader, QUICK, progress=False)
+    assert len(res.history) == 2 and res.student(torch.as_tensor(x[:2])).shape == (2, 10)
+    with pytest.raises(InvalidInputError, match="DataLoader"):
+        recast(_teacher("basic"), "dwsep", [1, 2, 3], QUICK, progress=False)
