@@ -51,7 +51,7 @@ class RecastConfig:
     def __post_init__(self) -> None:
         for name in ("epochs_per_block", "finetune_epochs", "batch_size"):
             v = getattr(self, name)
-            low = 1 if name == "batch_size" else 0
+            low = 0 if name == "finetune_epochs" else 1  # every block needs an epoch to be replaced
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise InvalidInputError(f"{name}={v!r} must be an integer >= {low}.")
         if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not 0 < self.lr < math.inf:

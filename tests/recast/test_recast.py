@@ -120,12 +120,16 @@ def test_a_teacher_without_blocks_is_refused(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_config_round_trips_and_refuses_bad_values():
+def test_config_round_trips_and_refuses_bad_values(tmp_path):
+    from scnas.config import read_toml, write_toml
+
     cfg = RecastConfig(epochs_per_block=3, adaptor=True, lr=5e-4)
     assert RecastConfig.from_dict(cfg.to_dict()) == cfg
+    write_toml(cfg.to_dict(), tmp_path / "recast.toml")
+    assert RecastConfig.from_dict(read_toml(tmp_path / "recast.toml")) == cfg
     with pytest.raises(InvalidInputError, match="unknown recast settings"):
         RecastConfig.from_dict({"epochs": 3})
-    for bad in ({"lr": 0}, {"batch_size": 0}, {"seed": -1}, {"epochs_per_block": 1.5}):
+    for bad in ({"lr": 0}, {"batch_size": 0}, {"seed": -1}, {"epochs_per_block": 1.5}, {"epochs_per_block": 0}):
         with pytest.raises(InvalidInputError):
             RecastConfig(**bad)
 
