@@ -206,6 +206,15 @@ def _conv_direct(x, wf, kh, kw, sh, sw, out):
         _direct_row(x, b, wf, rem // oh, rem - (rem // oh) * oh, kh, kw, sh, sw, acc, out, b)
 
 
+@njit(inline="always", cache=True)
+def _prefetch_row(flat, thr, src, b, e, rows, nw):
+    """Ask for both cache lines of element e's table row (flat: the table raveled, `rows`
+    thresholds per source, nw words per stream)."""
+    base = (src[e] * rows + min(thr[b, e], rows - 1)) * nw
+    prefetch(flat, base)
+    prefetch(flat, base + nw - 1)
+
+
 @njit(cache=True)
 def _encode_image(thr, src, table, b, c, ph, pw, x):
     """Image b's streams table[src[e], thr[b, e]] (element e = (c, y, x)) into the zeroed,
@@ -221,18 +230,14 @@ def _encode_image(thr, src, table, b, c, ph, pw, x):
     flat = table.reshape(-1)
     ne = c * h * w
     for e in range(min(GATHER_AHEAD, ne)):
-        base = (src[e] * rows + min(thr[b, e], top)) * nw
-        prefetch(flat, base)
-        prefetch(flat, base + nw - 1)
+        _prefetch_row(flat, thr, src, b, e, rows, nw)
     for ci in range(c):
         for y in range(h):
             row = x[0, 0 if hwc else ci, y + ph]
             for xx in range(w):
                 e = (ci * h + y) * w + xx
                 if e + GATHER_AHEAD < ne:
-                    base = (src[e + GATHER_AHEAD] * rows + min(thr[b, e + GATHER_AHEAD], top)) * nw
-                    prefetch(flat, base)
-                    prefetch(flat, base + nw - 1)
+                    _prefetch_row(flat, thr, src, b, e + GATHER_AHEAD, rows, nw)
                 t = thr[b, e]
                 if t > 0:
                     o = ((xx + pw) * c + ci) * nw if hwc else (xx + pw) * nw
@@ -278,9 +283,10 @@ def _check_words(x: np.ndarray, w: np.ndarray, what: str) -> None:
 
 
 def _weight_rows(w: np.ndarray, c: int, hp: int, wp: int, stride: tuple[int, int], groups: int,
-                 x_shape: tuple) -> tuple[np.ndarray, int, int, bool, int]:
+                 x_shape: tuple, channels_last: bool = False) -> tuple[np.ndarray, int, int, bool, int]:
     """Checked geometry of a conv over a padded (C, hp, wp) input: (weight rows (G, Ngp, J),
-    OH, OW, whether the direct path fits, patch rows per unroll)."""
+    OH, OW, whether the direct path fits, patch rows per unroll). `channels_last` (one group)
+    orders each row (kh, kw, C) for an HWC input, which always takes the direct path."""
     n, cg, kh, kw, nw = w.shape
     if not is_int(groups) or groups < 1 or c != cg * groups or n % groups:
         raise InvalidInputError(f"{c} input and {n} output channels do not split into {groups} groups "
@@ -290,9 +296,9 @@ def _weight_rows(w: np.ndarray, c: int, hp: int, wp: int, stride: tuple[int, int
         raise InvalidInputError(f"conv_counts cannot slide a {kh}x{kw} kernel with stride {stride} over a "
                                 f"{hp}x{wp} input (shapes {tuple(x_shape)}, {w.shape}).")
     oh, ow = (hp - kh) // sh + 1, (wp - kw) // sw + 1
-    wf = pad_rows(w.reshape(groups, n // groups, cg * kh * kw * nw))
+    wf = pad_rows((w.transpose(0, 2, 3, 1, 4) if channels_last else w).reshape(groups, n // groups, -1))
     # few outputs reuse each patch too little to pay for copying it: tiles straight off the input rows
-    direct = kw * nw >= DIRECT_MIN_WORDS and n // groups <= DIRECT_MAX_OUT
+    direct = channels_last or (kw * nw >= DIRECT_MIN_WORDS and n // groups <= DIRECT_MAX_OUT)
     rows = int(max(4, min(oh * ow + 3, L2_BYTES // (wf.shape[2] * 8))) // 4 * 4)
     return wf, oh, ow, direct, rows
 
@@ -346,15 +352,14 @@ def conv_counts_table(thr: np.ndarray, src: np.ndarray, table: np.ndarray, w: np
     if ph < 0 or pw < 0:
         raise InvalidInputError(f"padding must be non-negative, got {padding}.")
     nb, c, h, wd = thr.shape
-    wf, oh, ow, direct, rows = _weight_rows(w, c, h + 2 * ph, wd + 2 * pw, stride, groups, thr.shape)
+    # ungrouped: channels innermost, so a kernel row over all channels is one run of kw*C*W words
+    hwc = groups == 1 and c > 1 and w.shape[3] * c * w.shape[4] >= DIRECT_MIN_WORDS
+    wf, oh, ow, direct, rows = _weight_rows(w, c, h + 2 * ph, wd + 2 * pw, stride, groups, thr.shape, hwc)
     if table[:, 0].any():
         raise InvalidInputError("conv_counts_table needs row 0 of every source (threshold 0) to be the all-zero "
                                 "stream, as an SNG bank's table has it.")
     out = np.empty((nb, w.shape[0], oh, ow), dtype=dtype)
     table = np.ascontiguousarray(table)
-    hwc = groups == 1 and c > 1 and w.shape[3] * c * w.shape[4] >= DIRECT_MIN_WORDS
-    if hwc:  # channels innermost: weight rows in (kh, kw, C) order, the direct path on C*W-word pixels
-        wf, direct = pad_rows(np.ascontiguousarray(w.transpose(0, 2, 3, 1, 4)).reshape(1, w.shape[0], -1)), True
     _conv_table(thr.reshape(nb, -1), src, table, c, h, ph, pw, wf, w.shape[2], w.shape[3], int(stride[0]),
                 int(stride[1]), TABLE_PATCH_ROWS, direct, hwc, out)
     return out
