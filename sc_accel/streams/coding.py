@@ -11,8 +11,7 @@ from sc_accel.streams.generators import (_DIRS, _check_seed, check_width, defaul
 from sc_accel.streams.packing import check_length, n_words
 from sc_accel.streams.bank import encode_thresholds
 from sc_accel.streams.bank_cache import cached_bank
-from sc_accel.streams import lfsr_sliced
-from sc_accel.streams.lfsr_sliced import encode_lfsr_sliced
+from sc_accel.streams.lfsr_sliced import encode_lfsr_sliced, fits as sliced_fits
 from sc_accel.streams.sharing import SharingMap
 
 __all__ = ["encode", "decode", "thresholds"]
@@ -72,7 +71,7 @@ def encode(values: object, length: int, sng: str = "lfsr", seed: int = 0,
         return np.zeros(shape, dtype=np.uint64)
     thr = thresholds(v, width)
     wiring = smap.wiring(width)
-    if code == K.LFSR and lfsr_sliced.fits(width, length):
+    if code == K.LFSR and sliced_fits(width, length):
         return encode_lfsr_sliced(thr, smap.generator, wiring, _check_seed(seed), width, length).reshape(shape)
     cached = cached_bank(sng, length, width, seed, smap.generator, wiring)
     if cached is not None:  # the same generators as an earlier call: comparator only
