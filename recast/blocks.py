@@ -26,7 +26,8 @@ import torch.nn as nn
 
 from sc_accel.errors import InvalidInputError
 
-__all__ = ["list_blocks", "create_block", "register_block", "block_type_of", "scaled_channels", "BLOCKS"]
+__all__ = ["list_blocks", "create_block", "register_block", "block_type_of", "scaled_channels", "BLOCKS",
+           "DenseLayer"]
 
 BLOCKS: dict[str, Callable[[int, int, int], nn.Module]] = {}
 MBCONV_EXPANSION = 4  # MobileNet v2 uses 6; 4 keeps the recast blocks near the teacher's cost
@@ -92,7 +93,10 @@ class _Residual(nn.Module):
         return self.relu(self.body(x) + self.short(x))
 
 
-class _DenseLayer(nn.Module):
+class DenseLayer(nn.Module):
+    """BN-ReLU-conv1x1(4k)-BN-ReLU-conv3x3(k), output concatenated to the input (also the zoo's
+    densenet_bc layer)."""
+
     def __init__(self, cin: int, growth: int) -> None:
         super().__init__()
         self.body = nn.Sequential(nn.BatchNorm2d(cin), nn.ReLU(), nn.Conv2d(cin, 4 * growth, 1, bias=False),
@@ -123,7 +127,7 @@ def _dense(cin: int, cout: int, stride: int) -> nn.Module:
     layers: list[nn.Module] = []
     c = cin
     for _ in range(DENSE_LAYERS):
-        layers.append(_DenseLayer(c, growth))
+        layers.append(DenseLayer(c, growth))
         c += growth
     layers += [nn.BatchNorm2d(c), nn.ReLU(), nn.Conv2d(c, cout, 1, bias=False)]  # the transition
     if stride == 2:

@@ -21,6 +21,7 @@ from typing import Callable
 import torch
 import torch.nn as nn
 
+from recast.blocks import DenseLayer
 from sc_accel.errors import InvalidInputError
 
 __all__ = ["MODELS", "create_model", "register_model"]
@@ -166,19 +167,6 @@ def resnet56(cin: int, n_classes: int, size: int) -> nn.Module:
 def resnet_bottleneck(cin: int, n_classes: int, size: int) -> nn.Module:
     """ResNet-29 with bottleneck blocks (3 per stage)."""
     return CifarResNet(cin, n_classes, 3, bottleneck=True)
-
-
-class DenseLayer(nn.Module):
-    """BN-ReLU-conv1x1(4k)-BN-ReLU-conv3x3(k), output concatenated to the input."""
-
-    def __init__(self, cin: int, growth: int) -> None:
-        super().__init__()
-        self.body = nn.Sequential(nn.BatchNorm2d(cin), nn.ReLU(), nn.Conv2d(cin, 4 * growth, 1, bias=False),
-                                  nn.BatchNorm2d(4 * growth), nn.ReLU(),
-                                  nn.Conv2d(4 * growth, growth, 3, padding=1, bias=False))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([x, self.body(x)], 1)
 
 
 @register_model("densenet_bc")
