@@ -128,16 +128,16 @@ def _encode_rates(k: int, positions: int, length: int, quick: bool) -> dict:
     v = batches[0]
     bits = v.size * length
     bank_cache.clear()
-    cold = timed_rate(_dropping(lambda i: (bank_cache.clear(), encode(v, length, "lfsr", seed=2))), bits, 0.05, 3)
+    cold = timed_rate(_dropping(lambda i: (bank_cache.clear(), encode(v, length, "lfsr", seed=2))), bits, 0.05,
+                      3)["median"]
     public = timed_rate(_dropping(lambda i: encode(batches[i % 3], length, "lfsr", seed=2)), bits, 0.05,
-                        3 if quick else 5)
+                        3 if quick else 5)["median"]
     ids = role_generator_ids("lfsr", 10, 2, 0, k)
     bank, src = build_bank("lfsr", length, 10, 2, ids, np.zeros(k, np.int64))
     thr = np.rint(v * 1024).astype(np.int64).reshape(-1)
     srcs = np.tile(src, positions)
     bank_rate = timed_rate(_dropping(lambda i: encode_thresholds(thr, srcs, bank)), bits, 0.05,
                            3 if quick else 5)["median"]
-    public, cold = public["median"], cold["median"]
     return {"public": public, "cold": cold, "bank": bank_rate}
 
 

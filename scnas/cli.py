@@ -160,7 +160,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
 
 
 def _cmd_recast(args: argparse.Namespace) -> int:
-    from recast import RecastConfig, block_type_of, resolve_plan, split_model
+    from recast import RecastConfig
     from reports import plot_recast
     from scnas.data import load_dataset
     from scnas.recast_run import print_summary, run_recast
@@ -173,7 +173,6 @@ def _cmd_recast(args: argparse.Namespace) -> int:
     cfg = RecastConfig(epochs_per_block=args.epochs_per_block, finetune_epochs=args.finetune_epochs, lr=args.lr,
                        batch_size=args.batch_size, seed=args.seed, adaptor=args.adaptor)
     model, name, ref = _teacher(args.teacher, ds, args, with_path=True)
-    resolve_plan(args.plan, [block_type_of(b) for b in split_model(model)[1]])  # refuse a bad plan first
     out = f"runs/recast-{name}-{args.plan.replace('/', '_')}-{ds.name}" if args.out is None else args.out
     res = run_recast(model, name, ref, ds, args.plan, cfg, out, sc_length=args.sc_length, sc_limit=args.sc_limit,
                      train_limit=args.train_limit, baselines=args.baselines)
@@ -203,6 +202,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
           f"{len(rep.warnings)} warnings")
     print(f"report: {rep.index.resolve()}")
     return 0
+
+
+def _teacher_options(p: argparse.ArgumentParser) -> None:
+    """Options of commands that take a teacher by zoo name (see _teacher) and a dataset."""
+    p.add_argument("--epochs", type=int, default=8, help="epochs when the teacher must be trained")
+    p.add_argument("--teacher-dir", default="runs/teachers", help="cache of trained zoo teachers")
+    p.add_argument("--data-dir", help="directory holding the dataset's files")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -243,9 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, help="use only the first N test images")
     p.add_argument("--calib", type=int, default=1000, help="training images used to calibrate scales")
-    p.add_argument("--epochs", type=int, default=8, help="epochs when the teacher must be trained")
-    p.add_argument("--teacher-dir", default="runs/teachers", help="cache of trained zoo teachers")
-    p.add_argument("--data-dir", help="directory holding the dataset's files")
+    _teacher_options(p)
     p.add_argument("--out", help="run directory (default runs/emulate-MODEL-DATASET)")
     p.set_defaults(func=_cmd_emulate)
     p = sub.add_parser("estimate", help="latency/energy/area of a model on accelerator presets or files")
@@ -278,9 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-limit", type=int, help="recast on the first N training images only")
     p.add_argument("--sc-length", type=int, default=256, help="stream length of the bit-true SC check")
     p.add_argument("--sc-limit", type=int, default=500, help="test images of the bit-true SC check")
-    p.add_argument("--epochs", type=int, default=8, help="epochs when the teacher must be trained")
-    p.add_argument("--teacher-dir", default="runs/teachers", help="cache of trained zoo teachers")
-    p.add_argument("--data-dir", help="directory holding the dataset's files")
+    _teacher_options(p)
     p.add_argument("--out", help="run directory (default runs/recast-TEACHER-PLAN-DATASET)")
     p.set_defaults(func=_cmd_recast)
     p = sub.add_parser("report", help="gather run directories into one HTML page with paper-ready figures")

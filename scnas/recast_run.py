@@ -74,9 +74,10 @@ def score_model(model: torch.nn.Module, name: str, role: str, ds: Dataset, accel
 
 
 def _plan_name(spec: object, plan: list[BlockPlan]) -> str:
-    if isinstance(spec, (str, Path)) and not str(spec).endswith(".toml"):
-        return str(spec)
-    return Path(str(spec)).stem if isinstance(spec, (str, Path)) else "+".join(f"{b.type}:{b.width:g}" for b in plan)
+    """A preset's name, a plan file's stem, or the blocks spelled out."""
+    if isinstance(spec, (str, Path)):
+        return Path(spec).stem if str(spec).endswith(".toml") else str(spec)
+    return "+".join(f"{b.type}:{b.width:g}" for b in plan)
 
 
 def _baselines(teacher: torch.nn.Module, student: torch.nn.Module, data: tuple, cfg: RecastConfig, n_blocks: int,
