@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from sc_accel.errors import DataFileError
 from sc_accel.fileio import atomic_torch_save
-from recast.procedure import RecastConfig, _batches, split_model
+from recast.procedure import RecastConfig, _batches, fit_epoch, split_model
 
 __all__ = ["fresh_copy", "train_baseline", "prune_filters", "params", "KD_TEMPERATURE", "KD_ALPHA"]
 
@@ -45,6 +45,13 @@ def fresh_copy(model: nn.Module, seed: int) -> nn.Module:
         if hasattr(m, "reset_parameters"):
             m.reset_parameters()
     return model
+
+
+def _logits(teacher: nn.Module | None, x: torch.Tensor) -> torch.Tensor | None:
+    if teacher is None:
+        return None
+    with torch.no_grad():
+        return teacher(x)
 
 
 def _loss(logits: torch.Tensor, y: torch.Tensor, t_logits: torch.Tensor | None) -> torch.Tensor:
@@ -74,19 +81,9 @@ def train_baseline(model: nn.Module, data: object, epochs: int, cfg: RecastConfi
     for epoch in range(len(history), epochs):
         torch.manual_seed(cfg.seed * 104729 + 7 * epoch + 3)
         model.train()
-        total, count = 0.0, 0
-        for x, y in _batches(data, cfg.batch_size, cfg.seed * 1000003 + 5 * epoch + 1):
-            t_logits = None
-            if teacher is not None:
-                with torch.no_grad():
-                    t_logits = teacher(x)
-            loss = _loss(model(x), y, t_logits)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(x)
-            count += len(x)
-        history.append({"epoch": epoch, "loss": total / max(count, 1)})
+        loss = fit_epoch(opt, _batches(data, cfg.batch_size, cfg.seed * 1000003 + 5 * epoch + 1),
+                         lambda x, y: _loss(model(x), y, _logits(teacher, x)))
+        history.append({"epoch": epoch, "loss": loss})
         if ckpt is not None:
             atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "history": history}, ckpt)
     return model.eval(), history

@@ -335,25 +335,34 @@ def _forward_to(model: nn.Module, x: torch.Tensor, upto: int) -> torch.Tensor:
     return head(h) if upto >= len(blocks) else h
 
 
-def _epoch(teacher, student: RecastNet, opt, data, cfg: RecastConfig, phase: str, i: int, seed: int) -> float:
-    n = len(student.blocks)
-    student.train()
-    if phase == "block":
-        student.stem.eval()  # the stem is the teacher's and is not trained per block
+def fit_epoch(opt: torch.optim.Optimizer, batches: Iterable, loss_of) -> float:
+    """One pass over `batches` with a step per batch on loss_of(x, y); the mean loss per sample
+    (the recasting steps and the baselines train through this one loop)."""
     total, count = 0.0, 0
-    for x, y in _batches(data, cfg.batch_size, seed):
-        with torch.no_grad():
-            target = _forward_to(teacher, x, n if phase == "finetune" else i + 1)
-        out = _forward_to(student, x, n if phase == "finetune" else i + 1)
-        loss = F.mse_loss(out, target)
-        if phase == "finetune":
-            loss = loss + F.cross_entropy(out, y)
+    for x, y in batches:
+        loss = loss_of(x, y)
         opt.zero_grad()
         loss.backward()
         opt.step()
         total += loss.item() * len(x)
         count += len(x)
     return total / max(count, 1)
+
+
+def _epoch(teacher, student: RecastNet, opt, data, cfg: RecastConfig, phase: str, i: int, seed: int) -> float:
+    upto = len(student.blocks) if phase == "finetune" else i + 1
+    student.train()
+    if phase == "block":
+        student.stem.eval()  # the stem is the teacher's and is not trained per block
+
+    def loss_of(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            target = _forward_to(teacher, x, upto)
+        out = _forward_to(student, x, upto)
+        loss = F.mse_loss(out, target)
+        return loss + F.cross_entropy(out, y) if phase == "finetune" else loss
+
+    return fit_epoch(opt, _batches(data, cfg.batch_size, seed), loss_of)
 
 
 def _load(ckpt: Path, settings: dict) -> tuple[_State, dict]:
