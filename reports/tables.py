@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
-__all__ = ["emulation_table", "estimate_table"]
+__all__ = ["emulation_table", "estimate_table", "recast_rows", "recast_table"]
 
 
 def emulation_table(results: str | Path | dict) -> str:
@@ -37,4 +38,59 @@ def estimate_table(results: str | Path | dict) -> str:
         lines.append(f"| {t['accel']} | {t['kind']} | {t['dataflow']} | {L} | {1e6 * t['latency_s']:.1f} | "
                      f"{t['energy_pj'] / 1e6:.2f} | {t['area_um2'] / 1e6:.2f} | {t['dram_bytes'] / 1e3:.1f} | "
                      f"{100 * t['utilization']:.1f}% | {t['energy_pj'] / 1e6 * t['latency_s'] * 1e6:.3g} |")
+    return "\n".join(lines)
+
+
+_RECAST_ORDER = {"teacher": 0, "student": 1, "scratch": 2, "kd": 3, "pruned": 4}
+
+
+def _mean_std(values: list[float], scale: float, fmt: str) -> str:
+    """"m ± s" over seeds (sample std); one value prints alone."""
+    m = statistics.fmean(values) * scale
+    if len(values) < 2:
+        return format(m, fmt)
+    return f"{format(m, fmt)} ± {format(statistics.stdev(values) * scale, fmt)}"
+
+
+def recast_rows(results: list[dict]) -> list[dict]:
+    """`scnas recast` results of several seeds grouped by (plan, model kind): teacher, recast
+    student, and each baseline; every measured column as a list over the seeds."""
+    groups: dict[tuple[str, str], dict] = {}
+    for res in results:
+        sc = res.get("sc_emulation", {})
+        for m in res["models"]:
+            kind = m.get("baseline", m["role"])
+            g = groups.setdefault((res["plan"], kind), {"plan": res["plan"], "kind": kind, "name": m["name"],
+                                                       "seeds": [], "columns": {}})
+            g["seeds"].append(res.get("seed", 0))
+            cols = {"accuracy": m["accuracy"], "params": m["params"], "macs": m["macs"],
+                    "activation_bytes": m["activation_bytes"], "cpu_latency_s": m["cpu_latency_s"],
+                    **{f"latency_{k}_s": v for k, v in m["latency_s"].items()},
+                    **{f"energy_{k}_pj": v for k, v in m["energy_pj"].items()}}
+            sc_key = {"teacher": "teacher_accuracy", "student": "student_accuracy"}.get(kind)
+            if sc_key in sc:
+                cols["sc_accuracy"] = sc[sc_key]
+            for k, v in cols.items():
+                g["columns"].setdefault(k, []).append(v)
+    return sorted(groups.values(), key=lambda g: (g["plan"], _RECAST_ORDER.get(g["kind"], 9), g["kind"]))
+
+
+def recast_table(results: list[str | Path | dict]) -> str:
+    """Markdown, one row per (plan, model kind) over the given runs (e.g. 3 seeds of 3 plans):
+    mean ± std of accuracy, size and the measured and estimated costs."""
+    res = [r if isinstance(r, dict) else json.loads(Path(r).read_text()) for r in results]
+    lines = ["| plan | model | seeds | accuracy (%) | params | MACs (M) | activations (KB) | CPU latency (ms) "
+             "| binary latency (us) | binary energy (uJ) | SC latency (us) | SC energy (uJ) | bit-true SC (%) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for g in recast_rows(res):
+        c = g["columns"]
+        cell = {k: _mean_std(c[k], s, f) if k in c else "-" for k, s, f in (
+            ("accuracy", 100, ".2f"), ("cpu_latency_s", 1e3, ".2f"), ("latency_binary_s", 1e6, ".0f"),
+            ("energy_binary_pj", 1e-6, ".0f"), ("latency_sc_s", 1e6, ".0f"), ("energy_sc_pj", 1e-6, ".0f"),
+            ("sc_accuracy", 100, ".1f"))}
+        size = {k: statistics.fmean(c[k]) for k in ("params", "macs", "activation_bytes")}
+        lines.append(f"| {g['plan']} | {g['kind']} | {len(g['seeds'])} | {cell['accuracy']} | {size['params']:,.0f} "
+                     f"| {size['macs'] / 1e6:.2f} | {size['activation_bytes'] / 1024:.0f} | {cell['cpu_latency_s']} "
+                     f"| {cell['latency_binary_s']} | {cell['energy_binary_pj']} | {cell['latency_sc_s']} "
+                     f"| {cell['energy_sc_pj']} | {cell['sc_accuracy']} |")
     return "\n".join(lines)

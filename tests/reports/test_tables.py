@@ -1,0 +1,51 @@
+"""Markdown tables from result files: the recasting table over seeds."""
+
+from __future__ import annotations
+
+import statistics
+
+from reports.tables import recast_rows, recast_table
+from tests.reports import synthetic as syn
+
+
+def _seeds() -> list[dict]:
+    runs = []
+    for seed, acc in ((0, 0.90), (1, 0.91), (2, 0.95)):
+        r = syn.recast_results(seed)
+        r["models"][1]["accuracy"] = acc
+        r["sc_emulation"] = {"stream_length": 256, "images": 100, "teacher_accuracy": 0.9,
+                             "student_accuracy": acc - 0.1}
+        runs.append(r)
+    return runs
+
+
+def test_recast_rows_group_seeds_by_plan_and_kind():
+    rows = recast_rows(_seeds())
+    assert [g["kind"] for g in rows] == ["teacher", "student", "baseline"]  # syn baselines carry no kind
+    student = rows[1]
+    assert student["seeds"] == [0, 1, 2]
+    assert student["columns"]["accuracy"] == [0.90, 0.91, 0.95]
+    assert student["columns"]["sc_accuracy"] == [0.80, 0.81, 0.85]
+    assert "sc_accuracy" not in rows[2]["columns"]  # the bit-true check runs on teacher and student only
+    assert len(rows[2]["columns"]["accuracy"]) == 6  # two baselines per run, no "baseline" key: one group
+
+
+def test_recast_table_prints_mean_and_sample_std():
+    runs = _seeds()
+    for r in runs:
+        r["models"][2]["baseline"] = "scratch"
+        r["models"][3]["baseline"] = "pruned"
+    table = recast_table(runs).splitlines()
+    assert len(table) == 2 + 4
+    student = next(line for line in table if "| student |" in line)
+    m, s = 100 * statistics.fmean([0.90, 0.91, 0.95]), 100 * statistics.stdev([0.90, 0.91, 0.95])
+    assert f"{m:.2f} ± {s:.2f}" in student
+    assert [line.split("|")[2].strip() for line in table[2:]] == ["teacher", "student", "scratch", "pruned"]
+
+
+def test_recast_table_single_run_has_no_spread(tmp_path):
+    path = tmp_path / "results.json"
+    import json
+    path.write_text(json.dumps(syn.recast_results(0)))
+    line = next(x for x in recast_table([path]).splitlines() if "| student |" in x)
+    assert "±" not in line and "91.50" in line
