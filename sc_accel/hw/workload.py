@@ -1,6 +1,6 @@
 """Workload: any torch model and input shape -> one record per hardware layer.
 
-The torch.fx trace of `sc_accel.nn.graph` (BatchNorm folded) is reduced to the layers an
+The torch.fx trace of `sc_accel.graph` (BatchNorm folded) is reduced to the layers an
 accelerator executes: conv, dwconv (groups == channels), linear, maxpool, avgpool (global
 average pooling included), add, concat and eltwise (an unfoldable BatchNorm). ReLU, flatten,
 dropout and identity are fused into their producer. Each record carries its shapes in
@@ -19,7 +19,7 @@ import torch
 import torch.nn as tnn
 
 from sc_accel.errors import InvalidInputError
-from sc_accel.nn.graph import UnsupportedOpError, trace
+from sc_accel.graph import UnsupportedOpError, trace
 
 __all__ = ["WorkLayer", "workload", "workload_graph", "OPS"]
 

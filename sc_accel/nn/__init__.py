@@ -2,7 +2,7 @@
 
 from sc_accel.nn.config import SCConfig
 from sc_accel.nn.emulate import LayerError, SCModel, convert, emulate, fixed_point, variance_factor
-from sc_accel.nn.graph import LayerGraph, UnsupportedOpError, trace
+from sc_accel.graph import LayerGraph, UnsupportedOpError, trace
 
 __all__ = ["SCConfig", "SCModel", "LayerGraph", "LayerError", "UnsupportedOpError", "convert", "emulate",
            "fixed_point", "trace", "variance_factor"]

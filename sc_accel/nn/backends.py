@@ -34,7 +34,7 @@ from sc_accel.kernels.conv import conv_counts, conv_counts_table, linear_counts
 from sc_accel.kernels.convert import comparator_levels, stream_counts
 from sc_accel.kernels.pool import max_pool_thresholds, or_pool, selector_pool
 from sc_accel.nn.config import SCConfig
-from sc_accel.nn.graph import Layer, LayerGraph
+from sc_accel.graph import Layer, LayerGraph
 from sc_accel.nn.plan import Conversion, Plan
 from sc_accel.nn.run import apply_mac
 from sc_accel.streams.bank import SourceBank, build_bank, encode_thresholds, role_generator_ids, threshold_counts

@@ -11,7 +11,7 @@ import torch
 from sc_accel.errors import InvalidInputError
 from sc_accel.nn.backends import BitBackend, ExpectedBackend, FixedPointBackend
 from sc_accel.nn.config import SCConfig
-from sc_accel.nn.graph import Layer, LayerGraph, trace
+from sc_accel.graph import Layer, LayerGraph, trace
 from sc_accel.nn.memory import USABLE_FRACTION, MemoryLimitError, available_bytes, fit_batch
 from sc_accel.nn.ops import moment_op
 from sc_accel.nn.plan import Plan, make_plan, node_stats

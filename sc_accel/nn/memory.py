@@ -17,7 +17,7 @@ import numpy as np
 
 from sc_accel.errors import InvalidInputError
 from sc_accel.nn.config import SCConfig
-from sc_accel.nn.graph import LayerGraph
+from sc_accel.graph import LayerGraph
 from sc_accel.nn.plan import Plan
 from sc_accel.streams.packing import n_words
 

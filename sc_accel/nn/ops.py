@@ -13,7 +13,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from sc_accel.nn.graph import Layer
+from sc_accel.graph import Layer
 
 __all__ = ["binary_op", "moment_op"]
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from sc_accel.nn.config import SCConfig
-from sc_accel.nn.graph import Layer, LayerGraph
+from sc_accel.graph import Layer, LayerGraph
 
 __all__ = ["Conversion", "MacPlan", "Plan", "make_plan", "pow2_scale", "node_stats"]
 

@@ -7,7 +7,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from sc_accel.nn.graph import Layer, LayerGraph
+from sc_accel.graph import Layer, LayerGraph
 from sc_accel.nn.ops import binary_op
 
 __all__ = ["run_graph", "float_forward", "float_mac", "apply_mac"]

@@ -11,7 +11,7 @@ import torch.nn as nn
 
 from sc_accel.nn import SCConfig, convert, emulate
 from sc_accel.nn.emulate import variance_factor
-from sc_accel.nn.graph import trace
+from sc_accel.graph import trace
 from sc_accel.nn.memory import MemoryLimitError, bit_memory, fit_batch
 from sc_accel.nn.plan import make_plan, node_stats
 

@@ -1,4 +1,8 @@
-"""torch model -> layer graph: one node per layer, with its parameters and output shape.
+"""torch model -> fx graph -> layer graph: the one place models are traced (shared by the SC
+converter in nn/, the estimator in hw/ and recast/; nas/ is to use it too).
+
+`fx_graph(model, leaves)` is torch.fx symbolic tracing with chosen submodules kept whole (recast/
+cuts a model at its named blocks with it).
 
 `trace(model, example)` runs torch.fx symbolic tracing and shape propagation and maps
 every fx node onto a small op set (conv, linear, affine, relu, maxpool, avgpool, gap,
@@ -11,6 +15,7 @@ The same graph feeds the SC emulator (nn/) and the hardware estimator (hw/).
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -18,12 +23,12 @@ import numpy as np
 import torch
 import torch.nn as tnn
 import torch.nn.functional as F
-from torch.fx import symbolic_trace
+from torch.fx import GraphModule, Tracer, symbolic_trace
 from torch.fx.passes.shape_prop import ShapeProp
 
 from sc_accel.errors import InvalidInputError
 
-__all__ = ["Layer", "LayerGraph", "UnsupportedOpError", "trace", "SUPPORTED"]
+__all__ = ["Layer", "LayerGraph", "UnsupportedOpError", "trace", "fx_graph", "SUPPORTED"]
 
 SUPPORTED = ("Conv2d", "Linear", "ReLU", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d(1)",
              "BatchNorm1d/2d", "Flatten", "Dropout", "Identity", "add", "cat")
@@ -193,16 +198,36 @@ def _tensor_inputs(node: torch.fx.Node) -> list[torch.fx.Node]:
     return [a for a in flat if isinstance(a, torch.fx.Node) and "tensor_meta" in a.meta]
 
 
+class _LeafTracer(Tracer):
+    """fx tracer that keeps the submodules named in `leaves` as single call_module nodes."""
+
+    def __init__(self, leaves: frozenset[str]) -> None:
+        super().__init__()
+        self.leaves = leaves
+
+    def is_leaf_module(self, m: tnn.Module, qualified_name: str) -> bool:
+        return qualified_name in self.leaves or super().is_leaf_module(m, qualified_name)
+
+
+def fx_graph(model: tnn.Module, leaves: Iterable[str] = ()) -> GraphModule:
+    """torch.fx GraphModule of `model`, with the submodules named in `leaves` (dotted paths)
+    kept whole; a model fx cannot trace raises UnsupportedOpError naming why."""
+    leaves = frozenset(leaves)
+    try:
+        if not leaves:
+            return symbolic_trace(model)
+        return GraphModule(model, _LeafTracer(leaves).trace(model), type(model).__name__)
+    except Exception as e:  # fx raises many types for data-dependent control flow
+        raise UnsupportedOpError(f"torch.fx cannot trace {type(model).__name__}: {e}; the model must not have "
+                                 "data-dependent Python control flow.") from None
+
+
 def trace(model: tnn.Module, example: torch.Tensor) -> LayerGraph:
     """Layer graph of `model` for inputs shaped like `example` (B, C, H, W); BN folded."""
     model = model.eval()
     if not list(model.children()):  # a bare layer traces as F.* calls on get_attr parameters
         model = tnn.Sequential(model)
-    try:
-        gm = symbolic_trace(model)
-    except Exception as e:  # fx raises many types for data-dependent control flow
-        raise UnsupportedOpError(f"torch.fx cannot trace {type(model).__name__}: {e}; the SC converter "
-                                 "needs a model without data-dependent Python control flow.") from None
+    gm = fx_graph(model)
     with torch.no_grad():
         try:  # a plain forward first: ShapeProp prints a traceback of its own before raising
             gm(example.float())
