@@ -8,6 +8,7 @@ name, a TOML file, or data:
     [[block]]               # optional: one table per teacher block, overriding the above
     type = "plain"
     width = 0.5
+    modules = ["layer1.0", "layer1.1"]   # optional: the blocks of a model without stem/blocks/head
 
 Presets: "plain", "basic", "bottleneck", "dense", "dwsep", "mbconv" (every block becomes that
 type at width 1) and "half-width" (every block keeps its type at width 0.5).
@@ -22,7 +23,7 @@ from pathlib import Path
 from sc_accel.errors import InvalidInputError
 from recast.blocks import BLOCKS, list_blocks
 
-__all__ = ["BlockPlan", "resolve_plan", "plan_to_dict", "PRESETS"]
+__all__ = ["BlockPlan", "resolve_plan", "plan_to_dict", "plan_modules", "PRESETS"]
 
 PRESETS = ("plain", "basic", "bottleneck", "dense", "dwsep", "mbconv", "half-width")
 
@@ -51,9 +52,10 @@ def plan_to_dict(plan: list[BlockPlan]) -> dict:
 def _from_data(data: dict, teacher_types: list[str | None]) -> list[BlockPlan]:
     if not isinstance(data, dict):
         raise InvalidInputError("a plan must be a table with `type`, `width` and/or [[block]] entries.")
-    unknown = set(data) - {"type", "width", "block"}
+    unknown = set(data) - {"type", "width", "block", "modules"}
     if unknown:
-        raise InvalidInputError(f"plan keys {sorted(unknown)} are not known; use type, width and [[block]].")
+        raise InvalidInputError(f"plan keys {sorted(unknown)} are not known; use type, width, modules and "
+                                "[[block]].")
     n = len(teacher_types)
     blocks = data.get("block")
     if blocks is not None:
@@ -90,6 +92,20 @@ def _read_toml(path: Path) -> dict:
         return tomllib.loads(path.read_text(errors="replace"))
     except tomllib.TOMLDecodeError as e:
         raise InvalidInputError(f"plan file {path} is not valid TOML ({e}).") from None
+
+
+def plan_modules(spec: str | Path | dict | list) -> list[str] | None:
+    """The block module paths a plan file or dict names under `modules` (None: the model's own
+    `blocks`)."""
+    data = spec if isinstance(spec, dict) else None
+    if isinstance(spec, (str, Path)) and str(spec).endswith(".toml"):
+        data = _read_toml(Path(spec))
+    mods = None if data is None else data.get("modules")
+    if mods is None:
+        return None
+    if not isinstance(mods, list) or not mods or not all(isinstance(m, str) and m for m in mods):
+        raise InvalidInputError("the plan's `modules` must be a non-empty list of module paths like \"layer1.0\".")
+    return list(mods)
 
 
 def resolve_plan(spec: str | Path | dict | list, teacher_types: list[str | None]) -> list[BlockPlan]:

@@ -32,7 +32,8 @@ from tqdm import tqdm
 from sc_accel.errors import DataFileError, InvalidInputError
 from sc_accel.fileio import atomic_torch_save
 from recast.blocks import block_type_of, create_block, scaled_channels
-from recast.plan import BlockPlan, plan_to_dict, resolve_plan
+from recast.named import recastable
+from recast.plan import BlockPlan, plan_modules, plan_to_dict, resolve_plan
 
 __all__ = ["RecastConfig", "RecastResult", "RecastNet", "recast", "split_model", "build_student", "block_shapes"]
 
@@ -85,6 +86,7 @@ class RecastResult:
     plan: list[BlockPlan] = field(default_factory=list)
     spec: list[dict] = field(default_factory=list)               # the student's blocks (build_student)
     head_in: int = 0                                              # channels into the head
+    modules: list[str] | None = None                              # the teacher's block paths, if named
 
 
 class RecastNet(nn.Module):
@@ -105,8 +107,9 @@ def split_model(model: nn.Module) -> tuple[nn.Module, list[nn.Module], nn.Module
     """(stem, blocks, head) of a model that exposes them (zoo ResNets, RecastNet)."""
     parts = [getattr(model, n, None) for n in ("stem", "blocks", "head")]
     if any(p is None for p in parts) or not isinstance(parts[1], Iterable):
-        raise InvalidInputError(f"{type(model).__name__} has no `stem`, `blocks` and `head` to recast; use a zoo "
-                                "model with blocks (resnet20, resnet56, resnet_bottleneck) or one that has them.")
+        raise InvalidInputError(f"{type(model).__name__} has no `stem`, `blocks` and `head` to recast; name its "
+                                "block modules in a plan file (modules = [\"layer1.0\", ...]) or use a zoo model "
+                                "with blocks (resnet20, resnet56, resnet_bottleneck).")
     blocks = list(parts[1])
     if not blocks:
         raise InvalidInputError(f"{type(model).__name__} has no blocks to recast.")
@@ -261,19 +264,24 @@ def recast(teacher: nn.Module, plan: object, train_data: object, config: RecastC
     cfg = RecastConfig() if config is None else config
     if not isinstance(cfg, RecastConfig):
         raise InvalidInputError(f"config must be a RecastConfig, not {type(cfg).__name__}.")
-    teacher = teacher.eval()
+    modules = None if isinstance(plan, list) else plan_modules(plan)
+    teacher = recastable(teacher.eval(), modules)
     _, tblocks, _ = split_model(teacher)
     plan = resolve_plan(plan, [block_type_of(b) for b in tblocks])
     sample = _check_data(train_data)
     shapes = block_shapes(teacher, sample)
     settings = {"config": cfg.to_dict(), "plan": plan_to_dict(plan), "teacher": _teacher_hash(teacher)}
+    if modules:
+        settings["modules"] = modules
     ckpt = None if out is None else Path(out) / "checkpoint.pt"
     state, saved = _load(ckpt, settings) if ckpt is not None and ckpt.exists() else (None, None)
     if state is None:
         state = _State(_initial_spec(shapes), shapes[-1][1])
         for s, t in zip(state.spec, tblocks):
             s["teacher_type"] = block_type_of(t)
-    return _run(teacher, plan, train_data, cfg, state, saved, shapes, ckpt, settings, progress)
+    res = _run(teacher, plan, train_data, cfg, state, saved, shapes, ckpt, settings, progress)
+    res.modules = modules
+    return res
 
 
 def _run(teacher, plan, data, cfg, state: _State, saved, shapes, ckpt, settings, progress) -> RecastResult:

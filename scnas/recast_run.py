@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 
 from recast import RecastConfig, block_type_of, recast, resolve_plan, split_model
+from recast.named import recastable
+from recast.plan import plan_modules
 from recast.plan import BlockPlan
 from sc_accel.hw import estimate
 from sc_accel.hw.workload import workload
@@ -103,23 +105,25 @@ def run_recast(teacher: torch.nn.Module, teacher_name: str, teacher_ref: str, ds
                train_limit: int | None = None, progress: bool = True, baselines: bool = False) -> dict:
     """Recast `teacher` (trained on ds; `teacher_ref` is the model.pt it was loaded from) with
     `plan_spec` into `out`; returns the results. The plan is checked before anything is written."""
-    plan = resolve_plan(plan_spec, [block_type_of(b) for b in split_model(teacher)[1]])
+    modules = plan_modules(plan_spec)
+    cut = recastable(teacher, modules)  # the teacher as stem/blocks/head
+    plan = resolve_plan(plan_spec, [block_type_of(b) for b in split_model(cut)[1]])
     name = _plan_name(plan_spec, plan)
     with claim_run_dir(out, "recast") as run:
         write_toml({"command": "recast", "teacher": teacher_ref, "dataset": ds.name, "plan": name,
                     "blocks": [f"{b.type}:{b.width:g}" for b in plan], "train_limit": train_limit or 0,
                     **cfg.to_dict(), "run": run_meta()}, run / "config.toml")
         n = len(ds.x_train) if train_limit is None else min(train_limit, len(ds.x_train))
-        res = recast(teacher, plan, (ds.x_train[:n], ds.y_train[:n]), cfg, out=run, progress=progress)
+        res = recast(cut, plan, (ds.x_train[:n], ds.y_train[:n]), cfg, out=run, progress=progress)
         atomic_torch_save({"kind": "recast-student", "teacher": teacher_ref, "arch": f"{teacher_name}-{name}",
-                           "dataset": ds.name, "spec": res.spec, "head_in": res.head_in,
+                           "dataset": ds.name, "spec": res.spec, "head_in": res.head_in, "modules": modules,
                            "state_dict": res.student.state_dict()}, run / "student.pt")
         accels = {"binary": load_accel(BINARY_PRESET), "sc": load_accel(SC_PRESET)}
         models = [score_model(teacher, teacher_name, "teacher", ds, accels),
                   score_model(res.student, f"{teacher_name} -> {name}", "student", ds, accels)]
         if baselines:
             data = (ds.x_train[:n], ds.y_train[:n])
-            for kind, model, extra in _baselines(teacher, res.student, data, cfg, len(res.spec), run):
+            for kind, model, extra in _baselines(cut, res.student, data, cfg, len(res.spec), run):
                 label = f"pruned {teacher_name}" if kind == "pruned" else f"{name} {kind}"
                 models.append({**score_model(model, label, "baseline", ds, accels), "baseline": kind, **extra})
         limit = min(sc_limit, len(ds.x_test))

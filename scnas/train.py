@@ -162,8 +162,9 @@ def load_model(path: str | Path) -> tuple[torch.nn.Module, dict]:
         meta = torch.load(p, weights_only=False)
         if meta.get("kind") == "recast-student":  # the teacher's stem and head around the recast blocks
             from recast import build_student
+            from recast.named import recastable
             teacher, tmeta = load_model(meta["teacher"])
-            model = build_student(teacher, meta["spec"], meta["head_in"])
+            model = build_student(recastable(teacher, meta.get("modules")), meta["spec"], meta["head_in"])
             meta = {**{k: tmeta[k] for k in ("in_channels", "n_classes", "image_size")}, **meta}
         else:
             model = create_model(meta["arch"], meta["in_channels"], meta["n_classes"], meta["image_size"])

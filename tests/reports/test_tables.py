@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 
 from reports.tables import recast_rows, recast_table
@@ -45,7 +46,6 @@ def test_recast_table_prints_mean_and_sample_std():
 
 def test_recast_table_single_run_has_no_spread(tmp_path):
     path = tmp_path / "results.json"
-    import json
     path.write_text(json.dumps(syn.recast_results(0)))
     line = next(x for x in recast_table([path]).splitlines() if "| student |" in x)
     assert "±" not in line and "91.50" in line

@@ -69,3 +69,24 @@ def test_a_teacher_without_blocks_exits_2(tmp_path, teacher_dir, capsys):
     assert main(args + ["--teacher-dir", teacher_dir, "--out", str(tmp_path / "run")]) == 2
     assert "no `stem`, `blocks` and `head`" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_model_without_blocks_recasts_by_named_modules(tmp_path, teacher_dir, capsys):
+    """vgg_small is a bare Sequential: the plan names its blocks; the student reloads from its run."""
+    plan = tmp_path / "plan.toml"
+    plan.write_text('type = "dwsep"\nmodules = ["3", "4"]\n')
+    out = tmp_path / "run"
+    args = [a if a != "resnet20" else "vgg_small" for a in ARGS]
+    assert main(args + ["--plan", str(plan), "--baselines", "--teacher-dir", teacher_dir, "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert len(res["block_history"]) == 2 and [m.get("baseline") for m in res["models"][2:]] == ["scratch", "kd",
+                                                                                                   "pruned"]
+    model, meta = load_model(out)
+    assert meta["modules"] == ["3", "4"]
+    ds = load_dataset("digits")
+    assert accuracy(model, ds.x_test, ds.y_test) == pytest.approx(res["models"][1]["accuracy"])
+    plan.write_text('type = "dwsep"\nmodules = ["3", "9"]\n')  # 9 is a flatten: not a chain of blocks
+    bad = tmp_path / "bad"
+    assert main(args + ["--plan", str(plan), "--teacher-dir", teacher_dir, "--out", str(bad)]) == 2
+    assert "feed each other directly" in capsys.readouterr().err
+    assert not bad.exists()
