@@ -11,15 +11,19 @@ Several runs (seeds, plans) are drawn together; the teacher of each run is its r
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 from reports.figure import Figure
 from reports.plots import read_results, save_run_pngs
 from reports.style import color, marker
+from reports.tables import recast_rows
 
-__all__ = ["accuracy_vs_latency", "reduction_vs_speedup", "matching_loss", "recast_figures", "plot_recast"]
+__all__ = ["accuracy_vs_latency", "reduction_vs_speedup", "matching_loss", "seed_summary", "recast_figures",
+           "plot_recast"]
 
 _ROLES = ("teacher", "student", "baseline")
 
@@ -108,6 +112,49 @@ def matching_loss(runs: list[tuple[str, dict]]) -> Figure:
                   "Each block's student is trained to reproduce the teacher's activation after the next block.")
 
 
+def _spread(v: list[float]) -> float:
+    return statistics.stdev(v) if len(v) > 1 else 0.0
+
+
+def seed_summary(runs: list[tuple[str, dict]]) -> Figure:
+    """Mean ± std over seeds of accuracy and estimated latency (binary and SC presets) per
+    plan and model kind (teacher, recast student, each baseline); the page shows the table."""
+    groups = recast_rows([r for _, r in runs])
+    kinds = list(dict.fromkeys(g["kind"] for g in groups))
+    plans = list(dict.fromkeys(g["plan"] for g in groups))
+    panels = [("accuracy", 100, "accuracy (%)")] + [
+        (k, 1e6, f"estimated latency, {k.split('_')[1]} preset (us)") for k in ("latency_binary_s", "latency_sc_s")
+        if all(k in g["columns"] for g in groups)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(min(24.0, 2.2 + 1.4 * len(plans) * len(panels)), 4.2),
+                             squeeze=False)
+    w = 0.8 / len(kinds)
+    for ax, (key, scale, label) in zip(axes[0], panels):
+        for j, kind in enumerate(kinds):
+            vals = [next((g["columns"][key] for g in groups if g["plan"] == p and g["kind"] == kind), []) for p in plans]
+            ax.bar(np.arange(len(plans)) + j * w, [scale * statistics.fmean(v) if v else np.nan for v in vals], w,
+                   yerr=[scale * _spread(v) if v else 0 for v in vals], color=color(j), label=kind, capsize=3)
+        ax.set_xticks(np.arange(len(plans)) + 0.4 - w / 2, plans)
+        ax.set_ylabel(label)
+        if key == "accuracy":
+            lo = min(100 * min(g["columns"]["accuracy"]) for g in groups)
+            ax.set_ylim(max(0.0, lo - 5), 100)
+    axes[0][0].legend(ncols=2)
+    rows = []
+    for g in groups:
+        c = g["columns"]
+        rows.append({"plan": g["plan"], "model": g["kind"], "seeds": len(g["seeds"]),
+                     "accuracy_mean": statistics.fmean(c["accuracy"]), "accuracy_std": _spread(c["accuracy"]),
+                     "params": int(statistics.fmean(c["params"])), "macs": int(statistics.fmean(c["macs"])),
+                     **{f"{k}_mean": statistics.fmean(c[k]) for k in ("latency_binary_s", "latency_sc_s",
+                                                                       "cpu_latency_s") if k in c}})
+    title = "Recasting over seeds: accuracy and estimated latency (mean ± std)"
+    fig.suptitle(title)
+    cols = ["plan", "model", "seeds", "accuracy_mean", "accuracy_std", "params", "macs", "latency_binary_s_mean",
+            "latency_sc_s_mean", "cpu_latency_s_mean"]
+    return Figure("recast-seed-summary", title, fig, cols, rows,
+                  "Error bars are the sample standard deviation over the runs (seeds) of each plan.", show_table=True)
+
+
 def _legend(ax, entries: list[tuple[str, dict, str]]) -> None:
     """A two-column legend of marker-only entries (fmt, style, label): the figures' points are
     drawn one by one, so their legend is built from these proxies (plus any labelled lines)."""
@@ -121,6 +168,8 @@ def recast_figures(runs: list[tuple[str, dict]]) -> list[Figure]:
     figs = [accuracy_vs_latency(runs), reduction_vs_speedup(runs)]
     if any(r.get("block_history") for _, r in runs):
         figs.append(matching_loss(runs))
+    if len(runs) > 1:
+        figs.append(seed_summary(runs))
     return figs
 
 

@@ -12,7 +12,7 @@ from reports.fig_dse import confuciux_table, convergence, evolver_choice
 from reports.fig_emulation import accuracy_vs_length, curve_styles, error_vs_length, layer_error
 from reports.fig_estimate import energy_breakdown, layer_bars, sc_vs_binary, totals
 from reports.fig_nas import ops_per_stage, pareto, pareto_front
-from reports.fig_recast import accuracy_vs_latency, matching_loss, reduction_vs_speedup
+from reports.fig_recast import accuracy_vs_latency, matching_loss, reduction_vs_speedup, seed_summary
 from reports.fig_train import training_curves
 from reports.figure import FORMATS, save_figure_set
 from reports.style import PALETTE, styled
@@ -125,6 +125,20 @@ def test_recast_figures(tmp_path):
     loss = matching_loss(runs)
     assert len(loss.rows) == 2 * 9 and len(loss.fig.axes[0].get_lines()) == 2 * 3
     _saved(loss, tmp_path)
+
+
+def test_recast_seed_summary_means_and_spreads(tmp_path):
+    runs = [(f"seed{s}", syn.recast_results(s)) for s in range(3)]
+    for (_, r), acc in zip(runs, (0.90, 0.92, 0.97)):
+        r["models"][1]["accuracy"] = acc
+    fig = seed_summary(runs)
+    student = next(r for r in fig.rows if r["model"] == "student")
+    assert student["seeds"] == 3 and student["accuracy_mean"] == pytest.approx(0.93)
+    assert student["accuracy_std"] == pytest.approx(math.sqrt((0.03 ** 2 + 0.01 ** 2 + 0.04 ** 2) / 2))
+    assert fig.show_table and len(fig.fig.axes) == 3  # accuracy, binary and SC latency
+    bars = fig.fig.axes[0].patches
+    assert len(bars) == 3 and bars[1].get_height() == pytest.approx(93.0)  # teacher, student, baselines
+    _saved(fig, tmp_path)
 
 
 def test_pareto_front_keeps_only_undominated_points():
