@@ -130,7 +130,8 @@ def seed_summary(runs: list[tuple[str, dict]]) -> Figure:
     w = 0.8 / len(kinds)
     for ax, (key, scale, label) in zip(axes[0], panels):
         for j, kind in enumerate(kinds):
-            vals = [next((g["columns"][key] for g in groups if g["plan"] == p and g["kind"] == kind), []) for p in plans]
+            by_plan = {g["plan"]: g["columns"][key] for g in groups if g["kind"] == kind}
+            vals = [by_plan.get(p, []) for p in plans]
             ax.bar(np.arange(len(plans)) + j * w, [scale * statistics.fmean(v) if v else np.nan for v in vals], w,
                    yerr=[scale * _spread(v) if v else 0 for v in vals], color=color(j), label=kind, capsize=3)
         ax.set_xticks(np.arange(len(plans)) + 0.4 - w / 2, plans)
