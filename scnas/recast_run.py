@@ -17,8 +17,7 @@ import torch
 
 from recast import RecastConfig, block_type_of, recast, resolve_plan, split_model
 from recast.named import recastable
-from recast.plan import plan_modules
-from recast.plan import BlockPlan
+from recast.plan import BlockPlan, plan_modules
 from sc_accel.hw import estimate
 from sc_accel.hw.workload import workload
 from scnas.accel import load_accel
