@@ -9,6 +9,7 @@ where it stopped; the scoring is short and is redone.
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ import torch
 from recast import RecastConfig, block_type_of, recast, resolve_plan, split_model
 from recast.named import recastable
 from recast.plan import BlockPlan, plan_modules
+from sc_accel.errors import InvalidInputError
 from sc_accel.hw import estimate
 from sc_accel.hw.workload import workload
 from scnas.accel import load_accel
@@ -26,7 +28,8 @@ from scnas.data import Dataset
 from scnas.rundir import atomic_torch_save, claim_run_dir
 from scnas.train import accuracy
 
-__all__ = ["run_recast", "score_model", "cpu_latency", "BINARY_PRESET", "SC_PRESET"]
+__all__ = ["run_recast", "score_model", "cpu_latency", "cpu_latencies", "run_models", "remeasure_cpu_latency",
+           "BINARY_PRESET", "SC_PRESET"]
 
 BINARY_PRESET = "systolic-32x32-ws"
 SC_PRESET = "sc-64x64-L256"
@@ -36,16 +39,25 @@ ACTIVATION_BYTES = 4  # float32 activations on the CPU; the accelerators' own wi
 
 def cpu_latency(model: torch.nn.Module, shape: tuple[int, ...], repeats: int = LATENCY_REPEATS) -> float:
     """Median seconds of one forward pass on a batch of `shape` (after 3 warm-up passes)."""
+    return cpu_latencies([model], shape, repeats)[0]
+
+
+def cpu_latencies(models: list[torch.nn.Module], shape: tuple[int, ...], repeats: int = LATENCY_REPEATS) -> list[float]:
+    """Median seconds of one forward pass of each model on a batch of `shape`, the models
+    timed in turn within each repeat (3 warm-up rounds first), so a slow spell of the machine
+    falls on all of them alike instead of on whichever was being timed."""
     x = torch.zeros(shape)
-    model.eval()
-    times = []
+    times: list[list[float]] = [[] for _ in models]
     with torch.no_grad():
-        for i in range(repeats + 3):
-            t0 = time.perf_counter()
-            model(x)
-            if i >= 3:
-                times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for m in models:
+            m.eval()
+        for r in range(repeats + 3):
+            for m, t in zip(models, times):
+                t0 = time.perf_counter()
+                m(x)
+                if r >= 3:
+                    t.append(time.perf_counter() - t0)
+    return [statistics.median(t) for t in times]
 
 
 def sc_accuracy(model: torch.nn.Module, ds: Dataset, length: int, limit: int) -> float:
@@ -58,15 +70,17 @@ def sc_accuracy(model: torch.nn.Module, ds: Dataset, length: int, limit: int) ->
     return float((logits.argmax(1).numpy() == y).mean())
 
 
-def score_model(model: torch.nn.Module, name: str, role: str, ds: Dataset, accels: dict) -> dict:
-    """One entry of results.json "models": accuracy, size, measured and estimated cost."""
+def score_model(model: torch.nn.Module, name: str, role: str, ds: Dataset, accels: dict,
+                latency: bool = True) -> dict:
+    """One entry of results.json "models": accuracy, size, measured and estimated cost (the
+    CPU latency alone, or left at 0 for cpu_latencies to fill in with the other models')."""
     shape = (1,) + tuple(ds.x_test.shape[1:])
     layers = workload(model, shape)
     row = {"name": name, "role": role, "accuracy": accuracy(model, ds.x_test, ds.y_test),
            "params": int(sum(p.numel() for p in model.parameters())),
            "macs": int(sum(l.macs for l in layers)),
            "activation_bytes": int(ACTIVATION_BYTES * sum(l.out_elems for l in layers)),
-           "cpu_latency_s": cpu_latency(model, shape), "latency_s": {}, "energy_pj": {}}
+           "cpu_latency_s": cpu_latency(model, shape) if latency else 0.0, "latency_s": {}, "energy_pj": {}}
     for kind, accel in accels.items():
         total = estimate(layers, None, accel).total
         row["latency_s"][kind] = total["latency_s"]
@@ -118,13 +132,16 @@ def run_recast(teacher: torch.nn.Module, teacher_name: str, teacher_ref: str, ds
                            "dataset": ds.name, "spec": res.spec, "head_in": res.head_in, "modules": modules,
                            "state_dict": res.student.state_dict()}, run / "student.pt")
         accels = {"binary": load_accel(BINARY_PRESET), "sc": load_accel(SC_PRESET)}
-        models = [score_model(teacher, teacher_name, "teacher", ds, accels),
-                  score_model(res.student, f"{teacher_name} -> {name}", "student", ds, accels)]
+        scored = [(teacher, score_model(teacher, teacher_name, "teacher", ds, accels, latency=False)),
+                  (res.student, score_model(res.student, f"{teacher_name} -> {name}", "student", ds, accels,
+                                            latency=False))]
         if baselines:
             data = (ds.x_train[:n], ds.y_train[:n])
             for kind, model, extra in _baselines(cut, res.student, data, cfg, len(res.spec), run):
                 label = f"pruned {teacher_name}" if kind == "pruned" else f"{name} {kind}"
-                models.append({**score_model(model, label, "baseline", ds, accels), "baseline": kind, **extra})
+                scored.append((model, {**score_model(model, label, "baseline", ds, accels, latency=False),
+                                       "baseline": kind, **extra}))
+        models = _with_latency(scored, ds)
         limit = min(sc_limit, len(ds.x_test))
         results = {"teacher": teacher_name, "dataset": ds.name, "plan": name, "seed": cfg.seed,
                    "config": cfg.to_dict(), "train_images": n, "models": models,
@@ -134,6 +151,61 @@ def run_recast(teacher: torch.nn.Module, teacher_name: str, teacher_ref: str, ds
                                     "teacher_accuracy": sc_accuracy(teacher, ds, sc_length, limit),
                                     "student_accuracy": sc_accuracy(res.student, ds, sc_length, limit)}}
         write_json(results, run / "results.json")
+    return results
+
+
+def _with_latency(scored: list[tuple[torch.nn.Module, dict]], ds: Dataset) -> list[dict]:
+    """The rows with their CPU latencies, all models timed in one interleaved pass."""
+    shape = (1,) + tuple(ds.x_test.shape[1:])
+    lat = cpu_latencies([m for m, _ in scored], shape)
+    return [{**row, "cpu_latency_s": t} for (_, row), t in zip(scored, lat)]
+
+
+def run_models(run: str | Path) -> tuple[list[torch.nn.Module], tuple[int, ...]]:
+    """(the models of a finished recast run in the order of its results.json, the batch-1 input
+    shape): the teacher, the student and the baselines rebuilt from their checkpoints (nothing
+    is trained)."""
+    from recast.baselines import fresh_copy, params, prune_filters, train_baseline
+    from scnas.config import read_config
+    from scnas.train import load_model
+
+    run = Path(run)
+    res = json.loads((run / "results.json").read_text())
+    conf = read_config(run / "config.toml")
+    cfg = RecastConfig.from_dict(res["config"])
+    teacher, _ = load_model(conf["teacher"])
+    student, meta = load_model(run)
+    out = []
+    for m in res["models"]:
+        kind = m.get("baseline", m["role"])
+        if kind in ("teacher", "student"):
+            out.append(teacher if kind == "teacher" else student)
+            continue
+        model = (prune_filters(recastable(teacher, meta.get("modules")), params(student))[0] if kind == "pruned"
+                 else fresh_copy(student, cfg.seed + 1))
+        out.append(train_baseline(model, None, m["epochs"], cfg, ckpt=run / f"baseline-{kind}.pt")[0])
+    return out, (1, int(meta["in_channels"]), int(meta["image_size"]), int(meta["image_size"]))
+
+
+def remeasure_cpu_latency(runs: list[str | Path], repeats: int = LATENCY_REPEATS) -> list[dict]:
+    """Time every model of every given run in one interleaved pass and write the latencies
+    into each results.json ("cpu_latency" says how): one quiet process, so that runs made
+    side by side on a busy machine compare fairly. Returns the updated results."""
+    runs = [Path(r) for r in runs]
+    loaded = [run_models(r) for r in runs]
+    if len({shape for _, shape in loaded}) != 1:
+        raise InvalidInputError("the runs' models take inputs of different shapes; time each dataset apart.")
+    models = [ms for ms, _ in loaded]
+    results = [json.loads((r / "results.json").read_text()) for r in runs]
+    flat = cpu_latencies([m for ms in models for m in ms], loaded[0][1], repeats)
+    k = 0
+    for r, res, ms in zip(runs, results, models):
+        for row in res["models"]:
+            row["cpu_latency_s"] = flat[k]
+            k += 1
+        res["cpu_latency"] = {"repeats": repeats, "threads": torch.get_num_threads(), "batch": 1,
+                              "interleaved_runs": len(runs)}
+        write_json(res, r / "results.json")
     return results
 
 

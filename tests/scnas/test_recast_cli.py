@@ -12,6 +12,7 @@ import torch
 from reports.schema import problems
 from scnas.cli import main
 from scnas.data import load_dataset
+from scnas.recast_run import remeasure_cpu_latency, run_models
 from scnas.train import accuracy, load_model
 
 ARGS = ["recast", "--teacher", "resnet20", "--dataset", "digits", "--epochs", "1", "--train-limit", "256",
@@ -46,6 +47,13 @@ def test_recast_run_writes_results_student_and_plots(tmp_path, teacher_dir, caps
     again = json.loads((out / "results.json").read_text())
     assert again["block_history"] == res["block_history"]
     assert again["models"][1]["accuracy"] == student["accuracy"]
+    # every model of the run is rebuilt from its checkpoint (same accuracy) and re-timed in one pass
+    models, shape = run_models(out)
+    assert shape == (1, 1, 8, 8)
+    assert [accuracy(m, ds.x_test, ds.y_test) for m in models] == pytest.approx([m["accuracy"] for m in res["models"]])
+    timed = remeasure_cpu_latency([out], repeats=3)[0]
+    assert timed["cpu_latency"]["repeats"] == 3 and all(m["cpu_latency_s"] > 0 for m in timed["models"])
+    assert json.loads((out / "results.json").read_text()) == timed
 
 
 @pytest.mark.parametrize("plan,match", [("hexagonal", "neither a preset"), ("missing.toml", "does not exist")])
