@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from tqdm import tqdm
 
 from sc_accel.errors import DataFileError
 from sc_accel.fileio import atomic_torch_save
@@ -64,9 +65,10 @@ def _loss(logits: torch.Tensor, y: torch.Tensor, t_logits: torch.Tensor | None) 
 
 
 def train_baseline(model: nn.Module, data: object, epochs: int, cfg: RecastConfig, teacher: nn.Module | None = None,
-                   ckpt: str | Path | None = None) -> tuple[nn.Module, list[dict]]:
+                   ckpt: str | Path | None = None, desc: str = "") -> tuple[nn.Module, list[dict]]:
     """Train `model` for `epochs` on cross-entropy (with `teacher`: knowledge distillation);
-    resumes from `ckpt` when it exists. Returns (model in eval mode, [{"epoch", "loss"}])."""
+    resumes from `ckpt` when it exists. With `desc`, a progress bar of that name shows the
+    epochs. Returns (model in eval mode, [{"epoch", "loss"}])."""
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     history: list[dict] = []
     ckpt = None if ckpt is None else Path(ckpt)
@@ -78,6 +80,7 @@ def train_baseline(model: nn.Module, data: object, epochs: int, cfg: RecastConfi
             history = saved["history"]
         except Exception as e:  # noqa: BLE001 (a damaged file raises pickle, zip, key or type errors)
             raise DataFileError(f"baseline checkpoint {ckpt} is damaged ({type(e).__name__}); delete it.") from None
+    bar = tqdm(total=epochs, initial=len(history), desc=desc, disable=not desc or len(history) >= epochs)
     for epoch in range(len(history), epochs):
         torch.manual_seed(cfg.seed * 104729 + 7 * epoch + 3)
         model.train()
@@ -86,6 +89,9 @@ def train_baseline(model: nn.Module, data: object, epochs: int, cfg: RecastConfi
         history.append({"epoch": epoch, "loss": loss})
         if ckpt is not None:
             atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "history": history}, ckpt)
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.4g}")
+    bar.close()
     return model.eval(), history
 
 

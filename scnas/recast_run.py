@@ -96,7 +96,7 @@ def _plan_name(spec: object, plan: list[BlockPlan]) -> str:
 
 
 def _baselines(teacher: torch.nn.Module, student: torch.nn.Module, data: tuple, cfg: RecastConfig, n_blocks: int,
-               run: Path) -> list[tuple[str, torch.nn.Module, dict]]:
+               run: Path, progress: bool = True) -> list[tuple[str, torch.nn.Module, dict]]:
     """(name, model, extra fields) of the scratch, KD and pruned baselines at the recasting's
     total epochs, each checkpointed per epoch in run/baseline-NAME.pt."""
     from recast.baselines import fresh_copy, params, prune_filters, train_baseline
@@ -105,10 +105,11 @@ def _baselines(teacher: torch.nn.Module, student: torch.nn.Module, data: tuple, 
     out = []
     for kind, kd in (("scratch", None), ("kd", teacher)):
         model, hist = train_baseline(fresh_copy(student, cfg.seed + 1), data, epochs, cfg, teacher=kd,
-                                     ckpt=run / f"baseline-{kind}.pt")
+                                     ckpt=run / f"baseline-{kind}.pt", desc=f"baseline {kind}" if progress else "")
         out.append((kind, model, {"epochs": epochs, "history": hist}))
     pruned, kept = prune_filters(teacher, params(student))
-    model, hist = train_baseline(pruned, data, epochs, cfg, ckpt=run / "baseline-pruned.pt")
+    model, hist = train_baseline(pruned, data, epochs, cfg, ckpt=run / "baseline-pruned.pt",
+                                 desc="baseline pruned" if progress else "")
     out.append(("pruned", model, {"epochs": epochs, "history": hist, "kept_filter_fraction": kept}))
     return out
 
@@ -137,7 +138,7 @@ def run_recast(teacher: torch.nn.Module, teacher_name: str, teacher_ref: str, ds
                                             latency=False))]
         if baselines:
             data = (ds.x_train[:n], ds.y_train[:n])
-            for kind, model, extra in _baselines(cut, res.student, data, cfg, len(res.spec), run):
+            for kind, model, extra in _baselines(cut, res.student, data, cfg, len(res.spec), run, progress):
                 label = f"pruned {teacher_name}" if kind == "pruned" else f"{name} {kind}"
                 scored.append((model, {**score_model(model, label, "baseline", ds, accels, latency=False),
                                        "baseline": kind, **extra}))
