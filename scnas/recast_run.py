@@ -70,17 +70,16 @@ def sc_accuracy(model: torch.nn.Module, ds: Dataset, length: int, limit: int) ->
     return float((logits.argmax(1).numpy() == y).mean())
 
 
-def score_model(model: torch.nn.Module, name: str, role: str, ds: Dataset, accels: dict,
-                latency: bool = True) -> dict:
-    """One entry of results.json "models": accuracy, size, measured and estimated cost (the
-    CPU latency alone, or left at 0 for cpu_latencies to fill in with the other models')."""
+def score_model(model: torch.nn.Module, name: str, role: str, ds: Dataset, accels: dict) -> dict:
+    """One entry of results.json "models": accuracy, size and estimated cost (the CPU latency
+    is added by _with_latency, which times a run's models together)."""
     shape = (1,) + tuple(ds.x_test.shape[1:])
     layers = workload(model, shape)
     row = {"name": name, "role": role, "accuracy": accuracy(model, ds.x_test, ds.y_test),
            "params": int(sum(p.numel() for p in model.parameters())),
            "macs": int(sum(l.macs for l in layers)),
            "activation_bytes": int(ACTIVATION_BYTES * sum(l.out_elems for l in layers)),
-           "cpu_latency_s": cpu_latency(model, shape) if latency else 0.0, "latency_s": {}, "energy_pj": {}}
+           "latency_s": {}, "energy_pj": {}}
     for kind, accel in accels.items():
         total = estimate(layers, None, accel).total
         row["latency_s"][kind] = total["latency_s"]
@@ -133,15 +132,14 @@ def run_recast(teacher: torch.nn.Module, teacher_name: str, teacher_ref: str, ds
                            "dataset": ds.name, "spec": res.spec, "head_in": res.head_in, "modules": modules,
                            "state_dict": res.student.state_dict()}, run / "student.pt")
         accels = {"binary": load_accel(BINARY_PRESET), "sc": load_accel(SC_PRESET)}
-        scored = [(teacher, score_model(teacher, teacher_name, "teacher", ds, accels, latency=False)),
-                  (res.student, score_model(res.student, f"{teacher_name} -> {name}", "student", ds, accels,
-                                            latency=False))]
+        scored = [(teacher, score_model(teacher, teacher_name, "teacher", ds, accels)),
+                  (res.student, score_model(res.student, f"{teacher_name} -> {name}", "student", ds, accels))]
         if baselines:
             data = (ds.x_train[:n], ds.y_train[:n])
             for kind, model, extra in _baselines(cut, res.student, data, cfg, len(res.spec), run, progress):
                 label = f"pruned {teacher_name}" if kind == "pruned" else f"{name} {kind}"
-                scored.append((model, {**score_model(model, label, "baseline", ds, accels, latency=False),
-                                       "baseline": kind, **extra}))
+                scored.append((model, {**score_model(model, label, "baseline", ds, accels), "baseline": kind,
+                                       **extra}))
         models = _with_latency(scored, ds)
         limit = min(sc_limit, len(ds.x_test))
         results = {"teacher": teacher_name, "dataset": ds.name, "plan": name, "seed": cfg.seed,
@@ -166,12 +164,15 @@ def run_models(run: str | Path) -> tuple[list[torch.nn.Module], tuple[int, ...]]
     """(the models of a finished recast run in the order of its results.json, the batch-1 input
     shape): the teacher, the student and the baselines rebuilt from their checkpoints (nothing
     is trained)."""
+    return _rebuild(Path(run), json.loads((Path(run) / "results.json").read_text()))
+
+
+def _rebuild(run: Path, res: dict) -> tuple[list[torch.nn.Module], tuple[int, ...]]:
+    """run_models on a results.json already read."""
     from recast.baselines import fresh_copy, params, prune_filters, train_baseline
     from scnas.config import read_config
     from scnas.train import load_model
 
-    run = Path(run)
-    res = json.loads((run / "results.json").read_text())
     conf = read_config(run / "config.toml")
     cfg = RecastConfig.from_dict(res["config"])
     teacher, _ = load_model(conf["teacher"])
@@ -193,14 +194,13 @@ def remeasure_cpu_latency(runs: list[str | Path], repeats: int = LATENCY_REPEATS
     into each results.json ("cpu_latency" says how): one quiet process, so that runs made
     side by side on a busy machine compare fairly. Returns the updated results."""
     runs = [Path(r) for r in runs]
-    loaded = [run_models(r) for r in runs]
+    results = [json.loads((r / "results.json").read_text()) for r in runs]
+    loaded = [_rebuild(r, res) for r, res in zip(runs, results)]
     if len({shape for _, shape in loaded}) != 1:
         raise InvalidInputError("the runs' models take inputs of different shapes; time each dataset apart.")
-    models = [ms for ms, _ in loaded]
-    results = [json.loads((r / "results.json").read_text()) for r in runs]
-    flat = cpu_latencies([m for ms in models for m in ms], loaded[0][1], repeats)
+    flat = cpu_latencies([m for ms, _ in loaded for m in ms], loaded[0][1], repeats)
     k = 0
-    for r, res, ms in zip(runs, results, models):
+    for r, res in zip(runs, results):
         for row in res["models"]:
             row["cpu_latency_s"] = flat[k]
             k += 1
