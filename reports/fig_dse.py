@@ -12,36 +12,72 @@ The results.json they read (written by sc_accel/dse):
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 
 from reports.figure import Figure
+from reports.plots import read_results, save_run_pngs
 from reports.style import color
 
-__all__ = ["convergence", "confuciux_table", "evolver_choice", "dse_figures"]
+__all__ = ["convergence", "confuciux_table", "evolver_choice", "dse_figures", "plot_dse"]
+
+
+def _split_method(m: str) -> tuple[str, str]:
+    """'cloud/resnet20: RL' -> ('cloud/resnet20', 'RL'); a method without a task prefix -> ('', m)."""
+    return tuple(m.split(": ", 1)) if ": " in m else ("", m)  # type: ignore[return-value]
+
+
+def _dash(method: str) -> str:
+    """RL alone is drawn dashed on top: RL+GA repeats its first evaluations."""
+    return "--" if method == "RL" else "-"
 
 
 def convergence(runs: list[tuple[str, dict]]) -> Figure:
-    """Best objective found so far against the number of evaluations, per search and method."""
-    fig, ax = plt.subplots(figsize=(6.8, 4.2))
-    rows, i = [], 0
+    """Best objective found so far against the number of evaluations: one panel per task
+    (platform/model of a ConfuciuX run, or the run itself), one line per method, the same
+    colour for a method in every panel. The y axis stops at 10x the panel's best, so the
+    penalised over-budget designs of the first evaluations do not squash the curves."""
+    groups: dict[str, list] = {}
     for run, r in runs:
-        for m in sorted({h["method"] for h in r["history"]}):
-            hist = sorted((h["evaluation"], h["value"]) for h in r["history"] if h["method"] == m)
-            best = np.minimum.accumulate([v for _, v in hist])
-            ax.plot([e for e, _ in hist], best, color=color(i), marker="", drawstyle="steps-post",
-                    label=f"{r['search']}: {m}" + (f" ({run})" if len(runs) > 1 else ""))
-            rows += [{"run": run, "search": r["search"], "method": m, "evaluation": e, "value": v, "best": b}
-                     for (e, v), b in zip(hist, best)]
-            i += 1
-    ax.set_xlabel("evaluations of the estimator")
-    ax.set_ylabel(f"best {runs[0][1].get('objective', 'objective')} so far (lower is better)")
-    ax.set_yscale("log")
-    ax.legend()
+        for h in r["history"]:
+            task, method = _split_method(h["method"])
+            key = f"{r['search']}: {task}" if task else f"{r['search']} ({run})"
+            groups.setdefault(key, []).append((method, h["evaluation"], h["value"], run))
+    methods = list(dict.fromkeys(m for g in groups.values() for m, *_ in g))
+    ncol = min(4, len(groups))
+    nrow = -(-len(groups) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol + 1.2, 3.0 * nrow + 0.6), squeeze=False)
+    rows = []
+    for ax, (key, hist) in zip(axes.ravel(), groups.items()):
+        lo = min(v for _, _, v, _ in hist)
+        for m in methods:
+            pts = sorted((e, v) for mm, e, v, _ in hist if mm == m)
+            if not pts:
+                continue
+            best = np.minimum.accumulate([v for _, v in pts])
+            ax.plot([e for e, _ in pts], best, color=color(methods.index(m)), drawstyle="steps-post", label=m,
+                    ls=_dash(m), lw=2.2 if _dash(m) != "-" else 1.4, zorder=3 if _dash(m) != "-" else 2)
+            rows += [{"task": key, "method": m, "evaluation": e, "value": v, "best": b} for (e, v), b in zip(pts, best)]
+        ax.set_yscale("log")
+        ax.set_ylim(lo / 1.1, lo * 10)
+        ax.set_title(key, fontsize=9)
+        ax.set_xlabel("evaluations")
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+    for ax in axes.ravel()[len(groups):]:
+        ax.axis("off")
+    axes[0, 0].set_ylabel(f"best {runs[0][1].get('objective', 'objective')} so far")
+    handles = [plt.Line2D([], [], color=color(i), ls=_dash(m), label=m) for i, m in enumerate(methods)]
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(methods), 7),
+               frameon=False)
     title = "Design-space search: convergence"
-    ax.set_title(title)
-    return Figure("dse-convergence", title, fig, ["run", "search", "method", "evaluation", "value", "best"], rows,
-                  "Methods at equal evaluation budgets; the step line is the best design found so far.")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return Figure("dse-convergence", title, fig, ["task", "method", "evaluation", "value", "best"], rows,
+                  "Methods at equal evaluation budgets; the step line is the best design found so far "
+                  "(lower is better; over-budget designs carry a penalty above the plotted range).")
 
 
 def confuciux_table(runs: list[tuple[str, dict]]) -> Figure:
@@ -101,3 +137,9 @@ def dse_figures(runs: list[tuple[str, dict]]) -> list[Figure]:
     if any(r.get("table") for _, r in runs):
         figs.append(confuciux_table([(n, r) for n, r in runs if r.get("table")]))
     return figs + [evolver_choice(n, r) for n, r in runs if r.get("evolver")]
+
+
+def plot_dse(results: str | Path, out_dir: str | Path | None = None) -> list[Path]:
+    """The figures of one `scnas dse` run as PNGs next to its results.json (or in out_dir)."""
+    res, out = read_results(results, out_dir)
+    return save_run_pngs(dse_figures([(Path(results).parent.name, res)]), "dse", out)

@@ -183,6 +183,34 @@ def _cmd_recast(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dse_confuciux(args: argparse.Namespace) -> int:
+    from reports import plot_dse
+    from scnas.accel import load_accel
+    from scnas.dse_run import confuciux_table, platform_from, run_confuciux
+    from scnas.estimate_run import resolve_model
+
+    for name in ("budget", "workers", "max_pes", "max_buffer"):
+        v = getattr(args, name)
+        if v is not None and v < 1:
+            raise _BadArgument(f"--{name.replace('_', '-')} {v} must be a positive integer.")
+    pe_menu = _parse_list(args.pe_menu, int, "pe-menu") if args.pe_menu else None
+    buf_menu = _parse_list(args.buffer_menu, int, "buffer-menu") if args.buffer_menu else None
+    platforms = [platform_from(p, pe_menu, buf_menu, args.max_pes, args.max_buffer)
+                 for p in _parse_list(args.platform, str, "platform")]
+    accel = load_accel(args.accel)
+    models = {}
+    for spec in _parse_list(args.model, str, "model"):
+        model, name, shape = resolve_model(spec, None)
+        models[name] = (model, shape)
+    out = f"runs/dse-confuciux-{args.accel}" if args.out is None else args.out
+    res = run_confuciux(models, accel, platforms, out, args.objective, args.deployment, args.budget, args.seed,
+                        workers=args.workers, ray=args.ray)
+    print(confuciux_table(res))
+    for f in plot_dse(f"{out}/results.json"):
+        print(f"wrote {f}")
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from reports.report import ReportError, build_report
     from scnas.config import run_meta, write_toml
@@ -285,6 +313,26 @@ def build_parser() -> argparse.ArgumentParser:
     _teacher_options(p)
     p.add_argument("--out", help="run directory (default runs/recast-TEACHER-PLAN-DATASET)")
     p.set_defaults(func=_cmd_recast)
+    p = sub.add_parser("dse", help="accelerator design-space searches on the shared estimator")
+    dse = p.add_subparsers(dest="search", required=True)
+    p = dse.add_parser("confuciux", help="per-layer PEs and buffer under a platform budget: REINFORCE + GA "
+                       "(ConfuciuX, MICRO 2020) against baselines at equal evaluations and the exact optimum")
+    p.add_argument("--model", default="resnet20,mobilenet", help="comma-separated zoo names or model.pt files")
+    p.add_argument("--accel", default="spatial-16x16-kcp", help="spatial or sc preset / file (its dataflow)")
+    p.add_argument("--platform", default="cloud,edge", help="comma-separated budgets: cloud, edge")
+    p.add_argument("--objective", default="latency", choices=["latency", "energy"])
+    p.add_argument("--deployment", default="sequential", choices=["sequential", "pipelined"])
+    p.add_argument("--budget", type=int, default=2000, help="estimator evaluations per method")
+    p.add_argument("--pe-menu", help="PE counts a layer may get, e.g. 16,32,64 (default: the platform's)")
+    p.add_argument("--buffer-menu", help="buffer bytes a layer may get, e.g. 256,512 (default: the platform's)")
+    p.add_argument("--max-pes", type=int, help="total PE budget (default: the platform's)")
+    p.add_argument("--max-buffer", type=int, help="total buffer budget in bytes (default: the platform's)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=1, help="local processes for the (platform, model) tasks")
+    p.add_argument("--ray", metavar="ADDRESS", help="run the tasks on Ray: 'local' or a cluster address "
+                   "(optional extra: pip install '.[distributed]')")
+    p.add_argument("--out", help="run directory (default runs/dse-confuciux-ACCEL)")
+    p.set_defaults(func=_cmd_dse_confuciux)
     p = sub.add_parser("report", help="gather run directories into one HTML page with paper-ready figures")
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories written by scnas commands")
     p.add_argument("--out", default="runs/report", help="report directory (index.html, figures/)")

@@ -29,7 +29,8 @@ from sc_accel.hw.dataflows import DF_CODES, KIND_CODES, OP_CODES, conv_dataflow,
 from sc_accel.hw.tables import DEFAULT_TABLE, CostTable, area_scale, energy_scale, mult_pj, sram_pj_per_byte
 from sc_accel.hw.workload import WorkLayer
 
-__all__ = ["pack_layers", "pack_accels", "evaluate", "dram_parts", "binary_pe_um2", "binary_mac_pj", "sc_pe_um2", "ENERGY_PARTS", "AREA_PARTS", "LAYER_FIELDS"]
+__all__ = ["pack_layers", "pack_accels", "pack_allocations", "evaluate",
+           "dram_parts", "binary_pe_um2", "binary_mac_pj", "sc_pe_um2", "ENERGY_PARTS", "AREA_PARTS", "LAYER_FIELDS"]
 
 LAYER_FIELDS = ("op", "B", "C", "K", "G", "P", "Q", "R", "S", "stride", "in_elems", "out_elems", "w_elems", "macs")
 ENERGY_PARTS = ("mac", "local", "sram", "dram", "sng", "stream_buf", "edt", "stream_pool")
@@ -87,6 +88,26 @@ def pack_accels(accels: list[AccelConfig], layer_names: list[str | None] | None 
     first = {k: (a, n) for k, a, n in zip(keys, accels, names)}
     rows = [_accel_row(*first[k]) for k in uniq]
     return {k: np.array([r[k] for r in rows])[index] for k in rows[0]}
+
+
+def pack_allocations(accel: AccelConfig, pes: np.ndarray, gbuf_kib: np.ndarray) -> dict[str, np.ndarray]:
+    """Rows of `accel` that differ only in their PE count and buffer size, laid out as
+    `LayerResources` are (rows of `accel.cols` PEs, `AccelConfig.shape_for`), so a search can
+    score thousands of per-layer allocations in one `evaluate` call without building an
+    AccelConfig for each. Row i equals `pack_accels` of `accel` with `layers={name:
+    LayerResources(pes[i], gbuf_kib[i])}`; whether the buffer holds the dataflow's minimum
+    tile is the caller's check (`min_gbuf_bytes`)."""
+    pes = np.asarray(pes, dtype=np.int64)
+    kib = np.asarray(gbuf_kib, dtype=np.float64)
+    base = _accel_row(accel, None)
+    out = {k: np.full(len(pes), v) for k, v in base.items()}
+    out["cols"] = np.minimum(accel.cols, pes)
+    out["rows"] = np.maximum(1, pes // out["cols"])
+    out["gbuf_bytes"] = kib * 1024.0
+    total = sum(accel.memory.split)
+    for k, v in zip(("i", "w", "o"), accel.memory.split):
+        out[f"{k}_buf_bytes"] = kib * 1024.0 * v / total
+    return out
 
 
 def dram_parts(l: dict, a: dict, conv: dict, is_conv: np.ndarray) -> dict[str, np.ndarray]:

@@ -1,0 +1,18 @@
+"""Accelerator design-space searches on the shared estimator (`sc_accel.hw`).
+
+- ConfuciuX-style per-layer resource assignment (`assign_resources`): REINFORCE with a
+  recurrent policy, then GA fine-tuning, against an NVDLA-like fixed assignment, random
+  search, GA and simulated annealing at equal evaluations, and the exact optimum (DP).
+Tasks run inline, in a local process pool or on Ray (`parallel.run_tasks`).
+"""
+
+from sc_accel.dse.assign import METHODS, AssignResult, assign_job, assign_resources
+from sc_accel.dse.baselines import Trace, annealing, dla_baseline, exhaustive, genetic, optimum, random_search
+from sc_accel.dse.confuciux import confuciux, reinforce
+from sc_accel.dse.parallel import RayUnavailableError, run_tasks
+from sc_accel.dse.space import DEPLOYMENTS, OBJECTIVES, PLATFORMS, AllocationProblem, DSEInputError, Platform
+
+__all__ = ["assign_resources", "assign_job", "AssignResult", "METHODS", "Trace", "dla_baseline", "random_search",
+           "genetic", "annealing", "exhaustive", "optimum", "confuciux", "reinforce", "run_tasks",
+           "RayUnavailableError", "AllocationProblem", "Platform", "PLATFORMS", "DSEInputError", "OBJECTIVES",
+           "DEPLOYMENTS"]

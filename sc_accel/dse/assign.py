@@ -1,0 +1,108 @@
+"""The ConfuciuX resource-assignment search as one call: every method on one (model, platform)
+at the same number of evaluations, the exact optimum where it can be computed, and the best
+design's full estimate from `sc_accel.hw.estimate`.
+
+    from sc_accel.dse import assign_resources, PLATFORMS
+    res = assign_resources(model, (1, 3, 32, 32), accel, PLATFORMS["edge"], budget=2000, seed=0)
+    res.best["rl+ga"], res.estimate.total["latency_cycles"], res.traces["RL"].values
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn as tnn
+
+from sc_accel.dse import baselines as B
+from sc_accel.dse.confuciux import confuciux
+from sc_accel.dse.space import AllocationProblem, DSEInputError, Platform
+from sc_accel.hw.config import AccelConfig
+from sc_accel.hw.estimate import Estimate, estimate
+from sc_accel.hw.workload import WorkLayer, workload
+
+__all__ = ["AssignResult", "assign_resources", "assign_job", "METHODS"]
+
+METHODS = ("baseline-dla", "RL", "RL+GA", "random", "GA", "SA")
+
+
+@dataclass
+class AssignResult:
+    """Traces of every method, the exact optimum (None where the DP grid is too large), and
+    the best design found by RL+GA with its estimate."""
+
+    problem: AllocationProblem
+    traces: dict[str, B.Trace]
+    optimum: B.Trace | None
+    estimate: Estimate
+
+    @property
+    def best(self) -> list[dict]:
+        """Per-layer allocation of the RL+GA design."""
+        return self.problem.design_dict(self.traces["RL+GA"].best)
+
+
+def assign_resources(model: tnn.Module | list[WorkLayer], input_shape: tuple[int, ...] | None, accel: AccelConfig,
+                     platform: Platform, objective: str = "latency", deployment: str = "sequential",
+                     budget: int = 2000, seed: int = 0, exhaustive: bool = False) -> AssignResult:
+    """Run ConfuciuX (RL, then RL+GA) and the baselines (NVDLA-like fixed assignment, random,
+    GA, simulated annealing) with `budget` evaluations each; `exhaustive` also enumerates the
+    space (small spaces only), whose best must equal the DP optimum."""
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 2:
+        raise DSEInputError(f"budget={budget!r} must be an integer of at least 2 evaluations.")
+    layers = model if isinstance(model, list) else workload(model, input_shape)
+    p = AllocationProblem(layers, accel, platform, objective, deployment)
+    cx = confuciux(p, budget, seed)
+    traces = {"baseline-dla": B.dla_baseline(p), "RL": cx.rl, "RL+GA": cx.rl_ga,
+              "random": B.random_search(p, budget, seed + 2), "GA": B.genetic(p, budget, seed + 3),
+              "SA": B.annealing(p, budget, seed + 4)}
+    if exhaustive:
+        traces["exhaustive"] = B.exhaustive(p)
+    best = traces["RL+GA"]
+    if not np.isfinite(best.best_value) or not p.score(best.best[None])["feasible"][0]:
+        raise DSEInputError(f"no design within the {platform.name} budget was found in {budget} evaluations; "
+                            "raise the budget or the evaluations.")
+    est = estimate(layers, None, p.accel_for(best.best), p.table)
+    return AssignResult(p, traces, B.optimum(p), est)
+
+
+def _row(p: AllocationProblem, t: B.Trace, model: str, optimum: float | None) -> dict:
+    s = {k: v[0].item() for k, v in p.score(t.best[None]).items()}
+    return {"platform": p.platform.name, "model": model, "method": t.method, "pes": int(s["pes"]),
+            "buffer_bytes": int(s["buffer_bytes"]), "latency_cycles": float(s["latency_cycles"]),
+            "energy_pj": float(s["energy_pj"]), "feasible": bool(s["feasible"]), "value": t.best_value,
+            "evaluations": t.evaluations,
+            "evals_to_within_5pct": t.evals_to_within(optimum) if optimum is not None else None,
+            "allocation": p.design_dict(t.best)}
+
+
+def _improvements(t: B.Trace, prefix: str) -> list[dict]:
+    """The evaluations where the best so far improved, and the last one (enough for a step plot)."""
+    out, best = [], np.inf
+    for i, v in enumerate(t.values):
+        if v < best or i == len(t.values) - 1:
+            best = min(best, v)
+            out.append({"method": f"{prefix}{t.method}", "evaluation": i + 1, "value": v})
+    return out
+
+
+def assign_job(task: dict) -> dict:
+    """One (model, platform) search from plain data, for a process pool or Ray: task holds
+    "model" (a name), "layers" (WorkLayer dicts), "accel" (AccelConfig dict), "platform"
+    (Platform dict), "objective", "deployment", "budget", "seed". Returns the table rows,
+    the convergence history and the best design's estimate totals."""
+    torch.set_num_threads(1)  # the same numbers in a pool, on Ray or inline
+    layers = [WorkLayer(**{**d, "inputs": tuple(d.get("inputs", ()))}) for d in task["layers"]]
+    plat = task["platform"]
+    platform = Platform(**{**plat, "pe_menu": tuple(plat["pe_menu"]), "buffer_menu": tuple(plat["buffer_menu"])})
+    res = assign_resources(layers, None, AccelConfig.from_dict(task["accel"]), platform, task["objective"],
+                           task["deployment"], task["budget"], task["seed"])
+    opt = res.optimum.best_value if res.optimum is not None and np.isfinite(res.optimum.best_value) else None
+    rows = [_row(res.problem, t, task["model"], opt) for t in res.traces.values()]
+    if res.optimum is not None:
+        rows.append(_row(res.problem, res.optimum, task["model"], opt) | {"method": "optimum (DP)"})
+    prefix = f"{platform.name}/{task['model']}: "
+    hist = [h for t in res.traces.values() if t.evaluations > 1 for h in _improvements(t, prefix)]
+    return {"platform": platform.name, "model": task["model"], "rows": rows, "history": hist,
+            "estimate": res.estimate.total, "optimum": opt}

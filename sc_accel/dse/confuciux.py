@@ -1,0 +1,189 @@
+"""ConfuciuX-style resource assignment (Kao, Jeong, Krishna, MICRO 2020): a recurrent policy
+trained by REINFORCE picks each layer's PE count and buffer size, layer after layer; a
+genetic algorithm then fine-tunes the best RL design.
+
+The policy is an LSTM cell whose input at layer i is the layer's normalised shape, the
+previous layer's action and the share of the budget already used; two heads give the PE and
+buffer choice. One episode is one design (one evaluation of the estimator's table). The
+episode's return is the design's fitness (`AllocationProblem.fitness`: the objective, or a
+penalty growing with the overshoot for an over-budget design), normalised by the running
+best; the baseline of REINFORCE is the batch mean. Everything is seeded: torch's generator
+is local to the search, so a run is reproducible at any thread count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from sc_accel.dse.baselines import Trace, _empty, genetic
+from sc_accel.dse.space import AllocationProblem
+
+__all__ = ["Policy", "reinforce", "confuciux", "ConfuciuxResult"]
+
+
+def layer_features(p: AllocationProblem) -> torch.Tensor:
+    """(layers, 8): log-scaled C, K, P, Q, R, S, stride and MACs of each layer, in [0, 1]."""
+    f = np.array([[l.C, l.K, l.P, l.Q, l.R, l.S, l.stride, l.macs] for l in p.compute], dtype=np.float64)
+    f = np.log2(np.maximum(f, 1))
+    f = f / np.maximum(f.max(0), 1)
+    return torch.tensor(f, dtype=torch.float32)
+
+
+@dataclass
+class Budget:
+    """What the policy sees of the platform: menus, caps, which (PE, buffer) pairs hold their
+    layer's tile, and per layer the least the later layers still need (smallest PE choice,
+    smallest valid buffer), so a masked policy never paints itself into a corner."""
+
+    menus: tuple[torch.Tensor, torch.Tensor]
+    caps: tuple[float, float]
+    valid: torch.Tensor  # (layers, n_pe, n_buf) bool
+    reserve: torch.Tensor  # (layers, 2): PEs and bytes the layers after i need at least
+
+    @classmethod
+    def of(cls, p: AllocationProblem) -> "Budget":
+        pm = torch.tensor(p.platform.pe_menu, dtype=torch.float64)
+        bm = torch.tensor(p.platform.buffer_menu, dtype=torch.float64)
+        valid = torch.tensor(p.table_["valid"])
+        least_buf = torch.tensor([float(bm[valid[i, 0]].min()) for i in range(p.n_layers)], dtype=torch.float64)
+        after = torch.arange(p.n_layers - 1, -1, -1, dtype=torch.float64)
+        rest_buf = torch.flip(torch.cumsum(torch.flip(least_buf, [0]), 0), [0]) - least_buf
+        return cls((pm, bm), (float(p.platform.max_pes), float(p.platform.max_buffer_bytes)), valid,
+                   torch.stack([after * pm[0], rest_buf], 1))
+
+    def allowed(self, i: int, used: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(n, n_pe) PE choices and (n, n_pe, n_buf) pairs that keep layer i and every later
+        layer within the caps; used: (n, 2) PEs and bytes taken by layers before i."""
+        left = torch.tensor(self.caps, dtype=torch.float64) - used - self.reserve[i]  # (n, 2)
+        pe_fits = self.menus[0][None] <= left[:, :1]
+        pair = self.valid[i][None] & (self.menus[1][None, None] <= left[:, 1:, None]) & pe_fits[:, :, None]
+        return pair.any(2), pair
+
+
+class Policy(nn.Module):
+    """LSTM cell over the layers; per layer two categorical heads (PE, buffer choice)."""
+
+    def __init__(self, n_pe: int, n_buf: int, hidden: int = 64) -> None:
+        super().__init__()
+        self.n_pe, self.n_buf = n_pe, n_buf
+        self.cell = nn.LSTMCell(8 + 2 + 2, hidden)
+        self.pe_head = nn.Linear(hidden, n_pe)
+        self.buf_head = nn.Linear(hidden, n_buf)
+
+    def sample(self, feats: torch.Tensor, budget: Budget, n: int, gen: torch.Generator,
+               mask: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """n episodes: designs (n, layers, 2) and each step's log-probability (n, layers).
+        With `mask`, choices that would break a cap (or a buffer too small for the PEs' tile)
+        get probability 0; without it they are drawn and penalised (`step_rewards`)."""
+        h = torch.zeros(n, self.cell.hidden_size)
+        c = torch.zeros_like(h)
+        prev = torch.zeros(n, 2)
+        used = torch.zeros(n, 2, dtype=torch.float64)
+        rows = torch.arange(n)
+        acts, logp = [], []
+        for i in range(feats.shape[0]):
+            x = torch.cat([feats[i].expand(n, -1), prev, (used / torch.tensor(budget.caps)).float()], dim=1)
+            h, c = self.cell(x, (h, c))
+            pe_ok, pair = budget.allowed(i, used) if mask else (None, None)
+            a_pe, lp_pe = _draw(self.pe_head(h), gen, pe_ok)
+            a_buf, lp_buf = _draw(self.buf_head(h), gen, pair[rows, a_pe] if mask else None)
+            logp.append(lp_pe + lp_buf)
+            acts.append(torch.stack([a_pe, a_buf], 1))
+            prev = torch.stack([a_pe / max(1, self.n_pe - 1), a_buf / max(1, self.n_buf - 1)], 1).float()
+            used = used + torch.stack([budget.menus[0][a_pe], budget.menus[1][a_buf]], 1)
+        return torch.stack(acts, 1), torch.stack(logp, 1)
+
+
+def _draw(logits: torch.Tensor, gen: torch.Generator,
+          ok: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sample one action per row with a local generator (only where `ok`); its log-probability."""
+    if ok is not None:
+        logits = logits.masked_fill(~ok, float("-inf"))
+    logp = torch.log_softmax(logits, dim=1)
+    a = torch.multinomial(logp.exp(), 1, generator=gen).squeeze(1)
+    return a, logp.gather(1, a[:, None]).squeeze(1)
+
+
+def step_rewards(p: AllocationProblem, d: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-layer rewards of designs (n, layers, 2) and which steps were taken (n, layers).
+
+    As in ConfuciuX, the reward of layer i is minus its cost (for a pipelined latency, minus
+    the rise of the running maximum, so the rewards still sum to minus the objective), over
+    `scale`; the episode ends at the first layer that takes the running total over a budget
+    (or picks a buffer too small for its tile), whose reward is then a penalty of the worst
+    design's cost times (1 + overshoot)."""
+    n, L = d.shape[:2]
+    rows = np.arange(L)
+    cost = p.table_[p.objective][rows, d[..., 0], d[..., 1]]  # (n, L)
+    if p.objective == "latency" and p.deployment == "pipelined":
+        run = np.maximum.accumulate(cost, axis=1)
+        cost = np.diff(run, axis=1, prepend=0.0)
+    pl = p.platform
+    pes = np.cumsum(np.array(pl.pe_menu)[d[..., 0]], axis=1) / pl.max_pes - 1
+    buf = np.cumsum(np.array(pl.buffer_menu)[d[..., 1]], axis=1) / pl.max_buffer_bytes - 1
+    over = np.maximum(0.0, np.maximum(pes, buf)) + ~p.table_["valid"][rows, d[..., 0], d[..., 1]]
+    bad = over > 0
+    first = np.where(bad.any(1), bad.argmax(1), L)  # index of the violating step (L: none)
+    taken = rows[None, :] <= np.minimum(first, L - 1)[:, None]
+    r = np.where(taken, -cost / scale, 0.0)
+    hit = first < L
+    r[hit, first[hit]] = -p.worst * (1.0 + over[hit, first[hit]]) / scale
+    return r, taken
+
+
+def reinforce(p: AllocationProblem, budget: int, seed: int, batch: int = 16, lr: float = 1e-2,
+              hidden: int = 64, mask: bool = True) -> Trace:
+    """REINFORCE over `budget` episodes (designs), `batch` per policy update, with per-layer
+    rewards (`step_rewards`), returns-to-go and a per-layer batch-mean baseline."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        policy = Policy(*p.n_choices, hidden=hidden)
+    opt = torch.optim.Adam(policy.parameters(), lr=lr)
+    feats = layer_features(p)
+    caps = Budget.of(p)
+    t = _empty("RL", p)
+    while t.evaluations < budget:
+        n = min(batch, budget - t.evaluations)
+        designs, logp = policy.sample(feats, caps, n, gen, mask)
+        d = designs.numpy().astype(np.int64)
+        t.record(d, p.fitness(d))
+        r, taken = step_rewards(p, d, t.best_value)
+        ret = np.flip(np.cumsum(np.flip(r, 1), 1), 1)  # returns-to-go (n, L)
+        adv = ret - ret.mean(0, keepdims=True)
+        sd = adv[taken].std() if taken.sum() > 1 else 0.0
+        adv = np.where(taken, adv / (sd + 1e-8), 0.0)
+        loss = -(torch.tensor(adv, dtype=torch.float32) * logp).sum(1).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return t
+
+
+@dataclass
+class ConfuciuxResult:
+    """RL then RL+GA traces (the GA's trace continues the RL's evaluation count)."""
+
+    rl: Trace
+    rl_ga: Trace
+
+
+def confuciux(p: AllocationProblem, budget: int, seed: int, rl_share: float = 0.6, batch: int = 16) -> ConfuciuxResult:
+    """RL for `rl_share` of the evaluations, then GA fine-tuning of the RL's best design for the
+    rest. The RL+GA trace holds all evaluations (RL's first), so it compares with the other
+    searches at the same total."""
+    n_rl = max(1, int(round(budget * rl_share)))
+    rl = reinforce(p, n_rl, seed, batch=batch)
+    ga = genetic(p, budget - n_rl, seed + 1, init=rl.best, method="GA") if budget > n_rl else _empty("GA", p)
+    both = _empty("RL+GA", p)
+    both.record(np.array([rl.best]), np.array([rl.best_value]))
+    both.values = list(rl.values)
+    if ga.values:
+        both.values += ga.values
+        if ga.best_value < both.best_value:
+            both.best, both.best_value = ga.best.copy(), ga.best_value
+    return ConfuciuxResult(rl, both)

@@ -1,0 +1,71 @@
+"""Run independent search tasks in this process, a local process pool, or on a Ray cluster.
+
+A task is a picklable top-level function and a plain-data argument; its result must depend
+only on that argument (every task seeds itself and runs torch on one thread), so the three
+backends give identical results. Ray is an optional extra (`pip install .[distributed]`).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+from sc_accel.errors import InvalidInputError
+
+__all__ = ["run_tasks", "RayUnavailableError"]
+
+
+class RayUnavailableError(InvalidInputError):
+    """--ray was given but Ray is not installed or the cluster cannot be reached."""
+
+
+def run_tasks(fn: Callable[[dict], dict], tasks: list[dict], workers: int = 1, ray: str | None = None,
+              on_done: Callable[[int, dict], None] | None = None) -> list[dict]:
+    """fn(task) for every task, results in task order. `on_done(i, result)` is called as each
+    finishes (the caller checkpoints there). workers <= 1: in this process; otherwise a pool
+    of that many processes; `ray` ("local" or a cluster address): Ray tasks."""
+    done = on_done or (lambda i, r: None)
+    out: list[dict | None] = [None] * len(tasks)
+    if ray is not None:
+        return _run_ray(fn, tasks, ray, done)
+    if workers <= 1 or len(tasks) <= 1:
+        for i, t in enumerate(tasks):
+            out[i] = fn(t)
+            done(i, out[i])
+        return out  # type: ignore[return-value]
+    ctx = multiprocessing.get_context("spawn")  # no fork of a process that holds torch threads
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
+        futs = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
+        for f in as_completed(futs):
+            i = futs[f]
+            out[i] = f.result()
+            done(i, out[i])
+    return out  # type: ignore[return-value]
+
+
+def _run_ray(fn: Callable[[dict], dict], tasks: list[dict], address: str,
+             done: Callable[[int, dict], None]) -> list[dict]:
+    try:
+        import ray
+    except ImportError:
+        raise RayUnavailableError("--ray needs Ray, an optional extra: pip install '.[distributed]' "
+                                  "(or leave --ray out to use a local process pool).") from None
+    try:
+        if not ray.is_initialized():
+            ray.init(address=None if address == "local" else address, include_dashboard=False,
+                     log_to_driver=False, configure_logging=False)
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        raise RayUnavailableError(f"cannot reach the Ray cluster at {address!r} ({e}); give a reachable "
+                                  "address or --ray local.") from None
+    remote = ray.remote(num_cpus=1)(fn)
+    refs = {remote.remote(t): i for i, t in enumerate(tasks)}
+    out: list[dict | None] = [None] * len(tasks)
+    pending = list(refs)
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        for r in ready:
+            i = refs[r]
+            out[i] = ray.get(r)
+            done(i, out[i])
+    return out  # type: ignore[return-value]

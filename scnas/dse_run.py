@@ -1,0 +1,119 @@
+"""`scnas dse confuciux`: the resource-assignment search for several models and platforms,
+one task per (platform, model), run inline, in a process pool or on Ray.
+
+Each finished task is written at once to RUN/tasks/PLATFORM-MODEL.json, so a killed run
+loses at most the tasks that were running (seconds each) and a rerun does only the rest.
+RUN/results.json (the layout reports/fig_dse.py reads) is rebuilt from the task files.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tqdm import tqdm
+
+from sc_accel.dse import PLATFORMS, Platform, assign_job, run_tasks
+from sc_accel.dse.space import DSEInputError
+from sc_accel.hw.config import AccelConfig
+from sc_accel.hw.workload import workload
+from scnas.config import read_toml, run_meta, write_json, write_toml
+from scnas.rundir import RunDirError, claim_run_dir
+
+__all__ = ["run_confuciux", "confuciux_table", "platform_from"]
+
+
+def platform_from(name: str, pe_menu: list[int] | None = None, buffer_menu: list[int] | None = None,
+                  max_pes: int | None = None, max_buffer_bytes: int | None = None) -> Platform:
+    """A named platform (cloud, edge) with any of its menus or caps replaced."""
+    if name not in PLATFORMS:
+        raise DSEInputError(f"unknown platform {name!r}; use one of {sorted(PLATFORMS)}.")
+    p = PLATFORMS[name]
+    return Platform(p.name, max_pes or p.max_pes, max_buffer_bytes or p.max_buffer_bytes,
+                    tuple(pe_menu) if pe_menu is not None else p.pe_menu,
+                    tuple(buffer_menu) if buffer_menu is not None else p.buffer_menu)
+
+
+def _tasks(models: dict[str, tuple], accel: AccelConfig, platforms: list[Platform], objective: str,
+           deployment: str, budget: int, seed: int) -> list[dict]:
+    """Plain-data tasks; the problems are built here first, so a bad budget fails before any work."""
+    from sc_accel.dse.space import AllocationProblem
+
+    out = []
+    for plat in platforms:
+        for name, (model, shape) in models.items():
+            layers = workload(model, shape)
+            AllocationProblem(layers, accel, plat, objective, deployment)  # raises on an impossible budget
+            out.append({"model": name, "layers": [l.to_dict() for l in layers], "accel": accel.to_dict(),
+                        "platform": plat.to_dict(), "objective": objective, "deployment": deployment,
+                        "budget": budget, "seed": seed})
+    return out
+
+
+def _settings(tasks: list[dict]) -> dict:
+    t = tasks[0]
+    return {"command": "dse", "search": "confuciux", "models": sorted({x["model"] for x in tasks}),
+            "platforms": [json.dumps(p) for p in dict.fromkeys(json.dumps(x["platform"], sort_keys=True)
+                                                              for x in tasks)],
+            "accel": t["accel"]["name"], "objective": t["objective"], "deployment": t["deployment"],
+            "budget": t["budget"], "seed": t["seed"]}
+
+
+def _check_same(run: Path, settings: dict) -> None:
+    """A rerun must ask for the same search as the run it resumes."""
+    cfg = run / "config.toml"
+    if not cfg.is_file():
+        return
+    old = {k: v for k, v in read_toml(cfg).items() if k != "run" and k != "accel_config"}
+    diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
+    if diff:
+        raise RunDirError(f"{run} holds a confuciux search with other settings ({', '.join(diff)}); rerun with "
+                          "the same ones to resume, or give another --out.")
+
+
+def run_confuciux(models: dict[str, tuple], accel: AccelConfig, platforms: list[Platform], out: str | Path,
+                  objective: str = "latency", deployment: str = "sequential", budget: int = 2000, seed: int = 0,
+                  workers: int = 1, ray: str | None = None, progress: bool = True) -> dict:
+    """models: name -> (torch model, input shape). Returns results.json's content."""
+    tasks = _tasks(models, accel, platforms, objective, deployment, budget, seed)
+    settings = _settings(tasks)
+    with claim_run_dir(out, "dse") as run:
+        _check_same(run, settings)
+        write_toml({**settings, "accel_config": json.dumps(accel.to_dict()), "run": run_meta()}, run / "config.toml")
+        (run / "tasks").mkdir(exist_ok=True)
+        files = [run / "tasks" / f"{t['platform']['name']}-{t['model']}.json" for t in tasks]
+        todo = [i for i, f in enumerate(files) if not f.is_file()]
+        bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc="confuciux tasks", disable=not progress)
+
+        def done(j: int, res: dict) -> None:
+            write_json(res, files[todo[j]])
+            bar.update(1)
+
+        run_tasks(assign_job, [tasks[i] for i in todo], workers=workers, ray=ray, on_done=done)
+        bar.close()
+        parts = [json.loads(f.read_text()) for f in files]
+        results = {"search": "confuciux", "model": ", ".join(settings["models"]), "objective": objective,
+                   "deployment": deployment, "accel": accel.name, "budget": budget, "seed": seed,
+                   "history": [h for r in parts for h in r["history"]],
+                   "table": [{k: v for k, v in row.items() if k != "allocation"} for r in parts for row in r["rows"]],
+                   "allocations": [{"platform": r["platform"], "model": r["model"], "method": row["method"],
+                                    "layers": row["allocation"]} for r in parts for row in r["rows"]],
+                   "estimates": [{"platform": r["platform"], "model": r["model"], **r["estimate"]} for r in parts]}
+        write_json(results, run / "results.json")
+    return results
+
+
+def confuciux_table(results: dict) -> str:
+    """The ConfuciuX table as text: per platform and model, each method's PEs, buffer and
+    latency (cycles), its ratio to the optimum and evaluations to within 5% of it."""
+    head = f"{'platform':8s} {'model':12s} {'method':14s} {'PEs':>6s} {'buffer B':>9s} {'cycles':>12s} " \
+           f"{'x opt':>6s} {'evals to 5%':>11s}"
+    lines = [head, "-" * len(head)]
+    opt = {(r["platform"], r["model"]): r["value"] for r in results["table"] if r["method"] == "optimum (DP)"}
+    for r in results["table"]:
+        o = opt.get((r["platform"], r["model"]))
+        ratio = f"{r['value'] / o:.3f}" if o and r["feasible"] else ("over" if not r["feasible"] else "-")
+        hit = r["evals_to_within_5pct"]
+        lines.append(f"{r['platform']:8s} {r['model']:12s} {r['method']:14s} {r['pes']:6d} {r['buffer_bytes']:9d} "
+                     f"{r['latency_cycles']:12.0f} {ratio:>6s} {hit if hit is not None else '-':>11}")
+    return "\n".join(lines)
