@@ -7,7 +7,10 @@ The results.json they read (written by sc_accel/dse):
               "latency_cycles": int}],                                  # ConfuciuX only
    "evolver": {"policies": int, "skipped": int,
                "layers": [{"layer": str, "stream_length": int}],       # or "bits" for binary layers
-               "operating_point": {"voltage_v": float, "frequency_hz": float}}}   # Evolver only
+               "operating_point": {"voltage_v": float, "frequency_hz": float}},   # Evolver only
+   "batchdvfs": [{"power_cap_w": float, "method": str, "batch": int | None, "voltage_v": float,
+                  "frequency_hz": float, "throughput": float, "power_w": float, "evaluations": int,
+                  "gap_pct": float, "optimal": bool}]}                                      # BatchDVFS only
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from reports.figure import Figure
 from reports.plots import read_results, save_run_pngs
 from reports.style import color
 
-__all__ = ["convergence", "confuciux_table", "evolver_choice", "dse_figures", "plot_dse"]
+__all__ = ["convergence", "confuciux_table", "evolver_choice", "batchdvfs_choice", "dse_figures", "plot_dse"]
 
 
 def _split_method(m: str) -> tuple[str, str]:
@@ -131,12 +134,46 @@ def evolver_choice(run: str, r: dict) -> Figure:
                   "Policies whose estimated latency or energy already breaks a threshold are not evaluated.")
 
 
+def batchdvfs_choice(run: str, r: dict) -> Figure:
+    """BatchDVFS: throughput each search reached under each power cap (batch size written on
+    the marker) and the evaluations it needed; the page shows the table beneath."""
+    rows = [{"run": run, **x} for x in r["batchdvfs"]]
+    caps = sorted({x["power_cap_w"] for x in rows})
+    methods = list(dict.fromkeys(x["method"] for x in rows))
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10.5, 4.0))
+    w = 0.8 / len(methods)
+    for j, m in enumerate(methods):
+        got = {x["power_cap_w"]: x for x in rows if x["method"] == m}
+        xs = np.arange(len(caps)) + j * w
+        tp = [got[c]["throughput"] if c in got and got[c]["batch"] else 0.0 for c in caps]
+        bars = ax.bar(xs, tp, w, color=color(j), label=m)
+        ax.bar_label(bars, [f"B={got[c]['batch']}" if c in got and got[c]["batch"] else "" for c in caps],
+                     fontsize=7)
+        ax2.bar(xs, [got[c]["evaluations"] if c in got else 0 for c in caps], w, color=color(j), label=m)
+    for a in (ax, ax2):
+        a.set_xticks(np.arange(len(caps)) + 0.4 - w / 2, [f"{c:g} W" for c in caps])
+        a.set_xlabel("power cap")
+    ax.set_ylabel("throughput (images/s)")
+    ax2.set_ylabel("evaluations of the estimator")
+    ax2.set_yscale("log")
+    ax.legend(fontsize=8)
+    title = f"BatchDVFS ({run}): throughput under a power cap and the evaluations each search needed"
+    fig.suptitle(title)
+    cols = ["run", "power_cap_w", "method", "batch", "voltage_v", "frequency_hz", "throughput", "power_w",
+            "evaluations", "gap_pct", "optimal"]
+    return Figure(f"dse-batchdvfs-{run}", title, fig, cols, rows,
+                  "Exhaustive search scores every (batch, V/F) pair; gap_pct is each pick's throughput "
+                  "shortfall against it, 'optimal' a gap within 0.1%.", show_table=True)
+
+
 def dse_figures(runs: list[tuple[str, dict]]) -> list[Figure]:
-    """Convergence over all DSE runs, the ConfuciuX table and each Evolver run's choice."""
+    """Convergence over all DSE runs, the ConfuciuX table, each Evolver run's choice and each
+    BatchDVFS run's picks."""
     figs = [convergence(runs)] if any(r.get("history") for _, r in runs) else []
     if any(r.get("table") for _, r in runs):
         figs.append(confuciux_table([(n, r) for n, r in runs if r.get("table")]))
-    return figs + [evolver_choice(n, r) for n, r in runs if r.get("evolver")]
+    figs += [evolver_choice(n, r) for n, r in runs if r.get("evolver")]
+    return figs + [batchdvfs_choice(n, r) for n, r in runs if r.get("batchdvfs")]
 
 
 def plot_dse(results: str | Path, out_dir: str | Path | None = None) -> list[Path]:

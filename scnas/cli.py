@@ -68,7 +68,9 @@ def _parse_list(text: str, kind: type, name: str) -> list:
 
 _EXAMPLES = {"stream-length": "64,256,1024", "sng": "lfsr,sobol", "share": "1,8", "upscale": "on,off",
              "decorrelate": "xor,rotate", "encoding": "unipolar,bipolar",
-             "maxpool": "or,selector", "mode": "bit,expected", "input-shape": "1,3,32,32"}
+             "maxpool": "or,selector", "mode": "bit,expected", "input-shape": "1,3,32,32",
+             "pe-menu": "16,32,64", "buffer-menu": "256,512,1024", "platform": "cloud,edge",
+             "model": "resnet20,mobilenet", "power-cap": "0.5,1.0"}
 
 
 def _teacher(spec: str, ds, args: argparse.Namespace, with_path: bool = False):
@@ -211,6 +213,28 @@ def _cmd_dse_confuciux(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dse_batchdvfs(args: argparse.Namespace) -> int:
+    from reports import plot_dse
+    from scnas.accel import load_accel
+    from scnas.dse_run import batchdvfs_table, run_batchdvfs
+    from scnas.estimate_run import resolve_model
+
+    for name in ("max_batch", "trials", "workers"):
+        v = getattr(args, name)
+        if v < 1:
+            raise _BadArgument(f"--{name.replace('_', '-')} {v} must be a positive integer.")
+    caps = _parse_list(args.power_cap, float, "power-cap") if args.power_cap else None
+    accel = load_accel(args.accel)
+    model, name, shape = resolve_model(args.model, None)
+    out = f"runs/dse-batchdvfs-{name}-{args.accel}" if args.out is None else args.out
+    res = run_batchdvfs((model, shape), name, accel, caps, out, args.max_batch, args.trials, args.seed,
+                        workers=args.workers, ray=args.ray)
+    print(batchdvfs_table(res))
+    for f in plot_dse(f"{out}/results.json"):
+        print(f"wrote {f}")
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from reports.report import ReportError, build_report
     from scnas.config import run_meta, write_toml
@@ -333,6 +357,19 @@ def build_parser() -> argparse.ArgumentParser:
                    "(optional extra: pip install '.[distributed]')")
     p.add_argument("--out", help="run directory (default runs/dse-confuciux-ACCEL)")
     p.set_defaults(func=_cmd_dse_confuciux)
+    p = dse.add_parser("batchdvfs", help="batch size and voltage/frequency point that maximise throughput under "
+                       "a power cap (coordinated batching and DVFS, TPDS 2022): binary search and Bayesian "
+                       "optimisation against exhaustive search")
+    p.add_argument("--model", default="resnet20", help="zoo name or model.pt file")
+    p.add_argument("--accel", default="spatial-16x16-kcp", help="accelerator preset or file")
+    p.add_argument("--power-cap", help="comma-separated caps in W (default: four caps across the model's power range)")
+    p.add_argument("--max-batch", type=int, default=256, help="largest batch size considered")
+    p.add_argument("--trials", type=int, default=60, help="evaluations of the Bayesian optimiser per cap")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=1, help="local processes, one power cap each")
+    p.add_argument("--ray", metavar="ADDRESS", help="run the caps on Ray: 'local' or a cluster address")
+    p.add_argument("--out", help="run directory (default runs/dse-batchdvfs-MODEL-ACCEL)")
+    p.set_defaults(func=_cmd_dse_batchdvfs)
     p = sub.add_parser("report", help="gather run directories into one HTML page with paper-ready figures")
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories written by scnas commands")
     p.add_argument("--out", default="runs/report", help="report directory (index.html, figures/)")

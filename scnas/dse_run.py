@@ -1,5 +1,6 @@
-"""`scnas dse confuciux`: the resource-assignment search for several models and platforms,
-one task per (platform, model), run inline, in a process pool or on Ray.
+"""`scnas dse confuciux|batchdvfs`: the accelerator searches as run directories. ConfuciuX runs
+one task per (platform, model), BatchDVFS one per power cap; tasks run inline, in a process
+pool or on Ray.
 
 Each finished task is written at once to RUN/tasks/PLATFORM-MODEL.json, so a killed run
 loses at most the tasks that were running (seconds each) and a rerun does only the rest.
@@ -9,6 +10,7 @@ RUN/results.json (the layout reports/fig_dse.py reads) is rebuilt from the task 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from tqdm import tqdm
@@ -20,7 +22,7 @@ from sc_accel.hw.workload import workload
 from scnas.config import read_toml, run_meta, write_json, write_toml
 from scnas.rundir import RunDirError, claim_run_dir
 
-__all__ = ["run_confuciux", "confuciux_table", "platform_from"]
+__all__ = ["run_confuciux", "run_batchdvfs", "confuciux_table", "batchdvfs_table", "platform_from"]
 
 
 def platform_from(name: str, pe_menu: list[int] | None = None, buffer_menu: list[int] | None = None,
@@ -71,6 +73,24 @@ def _check_same(run: Path, settings: dict) -> None:
                           "the same ones to resume, or give another --out.")
 
 
+def _execute(run: Path, names: list[str], tasks: list[dict], job, workers: int, ray: str | None, desc: str,
+             progress: bool) -> list[dict]:
+    """Run the tasks whose RUN/tasks/NAME.json is missing, writing each as it finishes; return
+    all task results in order."""
+    (run / "tasks").mkdir(exist_ok=True)
+    files = [run / "tasks" / f"{n}.json" for n in names]
+    todo = [i for i, f in enumerate(files) if not f.is_file()]
+    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=desc, disable=not progress)
+
+    def done(j: int, res: dict) -> None:
+        write_json(res, files[todo[j]])
+        bar.update(1)
+
+    run_tasks(job, [tasks[i] for i in todo], workers=workers, ray=ray, on_done=done)
+    bar.close()
+    return [json.loads(f.read_text()) for f in files]
+
+
 def run_confuciux(models: dict[str, tuple], accel: AccelConfig, platforms: list[Platform], out: str | Path,
                   objective: str = "latency", deployment: str = "sequential", budget: int = 2000, seed: int = 0,
                   workers: int = 1, ray: str | None = None, progress: bool = True) -> dict:
@@ -80,18 +100,8 @@ def run_confuciux(models: dict[str, tuple], accel: AccelConfig, platforms: list[
     with claim_run_dir(out, "dse") as run:
         _check_same(run, settings)
         write_toml({**settings, "accel_config": json.dumps(accel.to_dict()), "run": run_meta()}, run / "config.toml")
-        (run / "tasks").mkdir(exist_ok=True)
-        files = [run / "tasks" / f"{t['platform']['name']}-{t['model']}.json" for t in tasks]
-        todo = [i for i, f in enumerate(files) if not f.is_file()]
-        bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc="confuciux tasks", disable=not progress)
-
-        def done(j: int, res: dict) -> None:
-            write_json(res, files[todo[j]])
-            bar.update(1)
-
-        run_tasks(assign_job, [tasks[i] for i in todo], workers=workers, ray=ray, on_done=done)
-        bar.close()
-        parts = [json.loads(f.read_text()) for f in files]
+        names = [f"{t['platform']['name']}-{t['model']}" for t in tasks]
+        parts = _execute(run, names, tasks, assign_job, workers, ray, "confuciux tasks", progress)
         results = {"search": "confuciux", "model": ", ".join(settings["models"]), "objective": objective,
                    "deployment": deployment, "accel": accel.name, "budget": budget, "seed": seed,
                    "history": [h for r in parts for h in r["history"]],
@@ -99,6 +109,38 @@ def run_confuciux(models: dict[str, tuple], accel: AccelConfig, platforms: list[
                    "allocations": [{"platform": r["platform"], "model": r["model"], "method": row["method"],
                                     "layers": row["allocation"]} for r in parts for row in r["rows"]],
                    "estimates": [{"platform": r["platform"], "model": r["model"], **r["estimate"]} for r in parts]}
+        write_json(results, run / "results.json")
+    return results
+
+
+def run_batchdvfs(model: tuple, name: str, accel: AccelConfig, caps: list[float] | None, out: str | Path,
+                  max_batch: int = 256, trials: int = 60, seed: int = 0, workers: int = 1, ray: str | None = None,
+                  progress: bool = True) -> dict:
+    """Batch size and V/F point per power cap (W; None: four caps spread over the model's power
+    range). model: (torch model, input shape). Returns results.json's content."""
+    from sc_accel.dse.batchdvfs import DVFSProblem, batchdvfs_job, default_caps
+
+    layers = workload(*model)
+    problem = DVFSProblem(layers, accel, max_batch)  # checks max_batch before anything is written
+    caps = default_caps(problem) if caps is None else caps
+    for c in caps:
+        if not (isinstance(c, (int, float)) and math.isfinite(c) and c > 0):
+            raise DSEInputError(f"power cap {c!r} must be a positive number of watts.")
+    base = {"model": name, "layers": [l.to_dict() for l in layers], "accel": accel.to_dict(),
+            "max_batch": max_batch, "trials": trials, "seed": seed}
+    tasks = [{**base, "cap_w": float(c)} for c in caps]
+    settings = {"command": "dse", "search": "batchdvfs", "models": [name], "accel": accel.name,
+                "caps_w": [float(c) for c in caps], "max_batch": max_batch, "trials": trials, "seed": seed}
+    with claim_run_dir(out, "dse") as run:
+        _check_same(run, settings)
+        write_toml({**settings, "accel_config": json.dumps(accel.to_dict()), "run": run_meta()}, run / "config.toml")
+        parts = _execute(run, [f"cap-{c:g}W" for c in caps], tasks, batchdvfs_job, workers, ray,
+                         "power caps", progress)
+        points = [{"voltage_v": p.voltage, "frequency_hz": p.freq_mhz * 1e6} for p in problem.points]
+        results = {"search": "batchdvfs", "model": name, "objective": "seconds per image (1 / throughput)",
+                   "accel": accel.name, "max_batch": max_batch, "trials": trials, "seed": seed,
+                   "operating_points": points, "history": [h for r in parts for h in r["history"]],
+                   "batchdvfs": [row for r in parts for row in r["rows"]]}
         write_json(results, run / "results.json")
     return results
 
@@ -116,4 +158,19 @@ def confuciux_table(results: dict) -> str:
         hit = r["evals_to_within_5pct"]
         lines.append(f"{r['platform']:8s} {r['model']:12s} {r['method']:14s} {r['pes']:6d} {r['buffer_bytes']:9d} "
                      f"{r['latency_cycles']:12.0f} {ratio:>6s} {hit if hit is not None else '-':>11}")
+    return "\n".join(lines)
+
+
+def batchdvfs_table(results: dict) -> str:
+    """Per power cap and search: batch, V/F point, throughput, power, evaluations."""
+    head = f"{'cap W':>7s} {'method':16s} {'batch':>5s} {'V':>5s} {'MHz':>7s} {'images/s':>9s} {'power W':>8s} " \
+           f"{'evals':>6s} {'gap %':>6s}"
+    lines = [head, "-" * len(head)]
+    for r in results["batchdvfs"]:
+        if r["batch"] is None:
+            lines.append(f"{r['power_cap_w']:7.3g} {r['method']:16s} nothing meets the cap ({r['evaluations']} evals)")
+            continue
+        lines.append(f"{r['power_cap_w']:7.3g} {r['method']:16s} {r['batch']:5d} {r['voltage_v']:5.2f} "
+                     f"{r['frequency_hz'] / 1e6:7.1f} {r['throughput']:9.1f} {r['power_w']:8.3f} {r['evaluations']:6d} "
+                     f"{r['gap_pct']:6.2f}")
     return "\n".join(lines)

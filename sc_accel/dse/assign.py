@@ -77,16 +77,6 @@ def _row(p: AllocationProblem, t: B.Trace, model: str, optimum: float | None) ->
             "allocation": p.design_dict(t.best)}
 
 
-def _improvements(t: B.Trace, prefix: str) -> list[dict]:
-    """The evaluations where the best so far improved, and the last one (enough for a step plot)."""
-    out, best = [], np.inf
-    for i, v in enumerate(t.values):
-        if v < best or i == len(t.values) - 1:
-            best = min(best, v)
-            out.append({"method": f"{prefix}{t.method}", "evaluation": i + 1, "value": v})
-    return out
-
-
 def assign_job(task: dict) -> dict:
     """One (model, platform) search from plain data, for a process pool or Ray: task holds
     "model" (a name), "layers" (WorkLayer dicts), "accel" (AccelConfig dict), "platform"
@@ -103,6 +93,6 @@ def assign_job(task: dict) -> dict:
     if res.optimum is not None:
         rows.append(_row(res.problem, res.optimum, task["model"], opt) | {"method": "optimum (DP)"})
     prefix = f"{platform.name}/{task['model']}: "
-    hist = [h for t in res.traces.values() if t.evaluations > 1 for h in _improvements(t, prefix)]
+    hist = [h for t in res.traces.values() if t.evaluations > 1 for h in B.improvements(t.values, prefix + t.method)]
     return {"platform": platform.name, "model": task["model"], "rows": rows, "history": hist,
             "estimate": res.estimate.total, "optimum": opt}

@@ -14,7 +14,7 @@ import numpy as np
 
 from sc_accel.dse.space import AllocationProblem, DSEInputError
 
-__all__ = ["Trace", "dla_baseline", "random_search", "genetic", "annealing", "exhaustive", "optimum",
+__all__ = ["Trace", "improvements", "dla_baseline", "random_search", "genetic", "annealing", "exhaustive", "optimum",
            "EXHAUSTIVE_LIMIT"]
 
 EXHAUSTIVE_LIMIT = 2_000_000  # designs; beyond it only the DP optimum is exact
@@ -46,6 +46,18 @@ class Trace:
         best = np.minimum.accumulate(self.values) if self.values else np.array([])
         hit = np.nonzero(best <= target * (1 + rel))[0]
         return int(hit[0]) + 1 if len(hit) else None
+
+
+def improvements(values: list[float], method: str) -> list[dict]:
+    """History entries where the best so far improved, plus the last evaluation when finite:
+    enough for a step plot of convergence (non-finite values, designs that broke a cap, are
+    left out)."""
+    out, best = [], math.inf
+    for i, v in enumerate(values):
+        if math.isfinite(v) and (v < best or i == len(values) - 1):
+            best = min(best, v)
+            out.append({"method": method, "evaluation": i + 1, "value": v})
+    return out
 
 
 def _empty(method: str, p: AllocationProblem) -> Trace:

@@ -8,6 +8,7 @@ backends give identical results. Ray is an optional extra (`pip install .[distri
 from __future__ import annotations
 
 import multiprocessing
+import socket
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -44,6 +45,22 @@ def run_tasks(fn: Callable[[dict], dict], tasks: list[dict], workers: int = 1, r
     return out  # type: ignore[return-value]
 
 
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Refuse at once an address whose host:port does not accept a connection (ray.init would
+    retry for minutes). "local" and "auto" are left to Ray."""
+    if address in ("local", "auto"):
+        return
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise RayUnavailableError(f"--ray {address!r} is not 'local' or a HOST:PORT address.")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as e:
+        raise RayUnavailableError(f"cannot reach the Ray cluster at {address!r} ({e.strerror or e}); give a "
+                                  "reachable address or --ray local.") from None
+
+
 def _run_ray(fn: Callable[[dict], dict], tasks: list[dict], address: str,
              done: Callable[[int, dict], None]) -> list[dict]:
     try:
@@ -51,6 +68,7 @@ def _run_ray(fn: Callable[[dict], dict], tasks: list[dict], address: str,
     except ImportError:
         raise RayUnavailableError("--ray needs Ray, an optional extra: pip install '.[distributed]' "
                                   "(or leave --ray out to use a local process pool).") from None
+    _check_reachable(address)
     try:
         if not ray.is_initialized():
             ray.init(address=None if address == "local" else address, include_dashboard=False,

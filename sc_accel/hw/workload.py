@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import networkx as nx
 import numpy as np
@@ -21,7 +21,7 @@ import torch.nn as tnn
 from sc_accel.errors import InvalidInputError
 from sc_accel.graph import UnsupportedOpError, trace
 
-__all__ = ["WorkLayer", "workload", "workload_graph", "OPS"]
+__all__ = ["WorkLayer", "workload", "workload_graph", "with_batch", "OPS"]
 
 OPS = ("conv", "dwconv", "linear", "maxpool", "avgpool", "add", "concat", "eltwise")
 _FUSED = ("relu", "flatten", "identity")
@@ -123,6 +123,16 @@ def workload(model: tnn.Module, input_shape: tuple[int, ...]) -> list[WorkLayer]
                                      f"estimator supports {', '.join(OPS)}.")
         out.append(rec)
     return out
+
+
+def with_batch(layers: list[WorkLayer], batch: int) -> list[WorkLayer]:
+    """The same layers run on `batch` samples: batch-proportional counts (inputs, outputs,
+    MACs) rescaled, weights unchanged; equal to `workload(model, (batch, ...))` without
+    tracing the model again (the searches over batch size call this thousands of times)."""
+    if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_BATCH:
+        raise InvalidInputError(f"batch={batch!r} must be an integer from 1 to {MAX_BATCH:,}.")
+    return [replace(l, B=batch, in_elems=l.in_elems // l.B * batch, out_elems=l.out_elems // l.B * batch,
+                    macs=l.macs // l.B * batch) for l in layers]
 
 
 def workload_graph(model: tnn.Module | list[WorkLayer], input_shape: tuple[int, ...] = ()) -> nx.DiGraph:
