@@ -3,10 +3,14 @@
 - ConfuciuX-style per-layer resource assignment (`assign_resources`): REINFORCE with a
   recurrent policy, then GA fine-tuning, against an NVDLA-like fixed assignment, random
   search, GA and simulated annealing at equal evaluations, and the exact optimum (DP).
+- BatchDVFS-style batch size and V/F point under a power cap (`tune_batch_dvfs`):
+  exhaustive, the paper's binary search and Bayesian optimisation (Optuna TPE).
 Tasks run inline, in a local process pool or on Ray (`parallel.run_tasks`).
 """
 
 from sc_accel.dse.assign import METHODS, AssignResult, assign_job, assign_resources
+from sc_accel.dse.batchdvfs import (DVFSChoice, DVFSProblem, batchdvfs_job, bayesian_dvfs, binary_search_dvfs,
+                                    exhaustive_dvfs, tune_batch_dvfs)
 from sc_accel.dse.baselines import Trace, annealing, dla_baseline, exhaustive, genetic, optimum, random_search
 from sc_accel.dse.confuciux import confuciux, reinforce
 from sc_accel.dse.parallel import RayUnavailableError, run_tasks
@@ -15,4 +19,5 @@ from sc_accel.dse.space import DEPLOYMENTS, OBJECTIVES, PLATFORMS, AllocationPro
 __all__ = ["assign_resources", "assign_job", "AssignResult", "METHODS", "Trace", "dla_baseline", "random_search",
            "genetic", "annealing", "exhaustive", "optimum", "confuciux", "reinforce", "run_tasks",
            "RayUnavailableError", "AllocationProblem", "Platform", "PLATFORMS", "DSEInputError", "OBJECTIVES",
-           "DEPLOYMENTS"]
+           "DEPLOYMENTS", "tune_batch_dvfs", "batchdvfs_job", "DVFSProblem", "DVFSChoice", "exhaustive_dvfs",
+           "binary_search_dvfs", "bayesian_dvfs"]
