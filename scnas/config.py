@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shlex
 import tomllib
 from datetime import datetime, timezone
@@ -48,12 +49,24 @@ def _value(v: object) -> str:
 
 
 def write_toml(data: dict, path: str | Path) -> None:
-    """Write a dict of scalars, lists and one level of sub-tables; None values are left out."""
-    lines = [f"{k} = {_value(v)}" for k, v in data.items() if v is not None and not isinstance(v, dict)]
+    """Write a dict of scalars, lists and nested sub-tables (e.g. SCConfig's per-layer
+    overrides, `[layers.conv1]`); None values are left out."""
+    _atomic_write(Path(path), "\n".join(_toml_lines(data, ())) + "\n")
+
+
+def _toml_key(k: str) -> str:
+    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else json.dumps(k)
+
+
+def _toml_lines(data: dict, prefix: tuple[str, ...]) -> list[str]:
+    lines = [f"{_toml_key(str(k))} = {_value(v)}" for k, v in data.items() if v is not None and not isinstance(v, dict)]
     for k, v in data.items():
         if isinstance(v, dict):
-            lines += ["", f"[{k}]"] + [f"{kk} = {_value(vv)}" for kk, vv in v.items() if vv is not None]
-    _atomic_write(Path(path), "\n".join(lines) + "\n")
+            path = prefix + (_toml_key(str(k)),)
+            lines += ["", f"[{'.'.join(path)}]"] + _toml_lines(v, path)
+    if prefix and lines and lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 def read_toml(path: str | Path) -> dict:

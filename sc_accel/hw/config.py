@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 from sc_accel.errors import InvalidInputError, check_known
 
-__all__ = ["AccelConfig", "MemoryConfig", "OperatingPoint", "SCHardware", "LayerResources",
+__all__ = ["AccelConfig", "MemoryConfig", "OperatingPoint", "SCHardware", "LayerResources", "LayerPrecision",
            "HardwareConfigError", "DATAFLOWS", "KINDS", "systolic", "spatial", "sc_array",
            "min_gbuf_bytes", "presets"]
 
@@ -166,6 +166,32 @@ class LayerResources:
 
 
 @dataclass(frozen=True)
+class LayerPrecision:
+    """Per-layer precision: the stream length of an SC layer (its comparator width follows,
+    ceil(log2 L)) and/or the word width in bits of a layer's operands (binary arrays: the
+    multiplier, buffer words and traffic scale with it)."""
+
+    stream_length: int | None = None
+    word_bits: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.stream_length is None and self.word_bits is None:
+            raise HardwareConfigError("a per-layer precision needs stream_length, word_bits or both.")
+        for name in ("stream_length", "word_bits"):
+            if getattr(self, name) is not None:
+                _positive("precision", name, getattr(self, name), integer=True)
+        if self.stream_length is not None and self.stream_length > MAX_STREAM_LENGTH:
+            raise HardwareConfigError(f"precision.stream_length={self.stream_length} is beyond the estimator's "
+                                      f"{MAX_STREAM_LENGTH} bits (2^24).")
+
+    def sc_for(self, sc: "SCHardware") -> "SCHardware":
+        """The SC settings of a layer at this precision (the counter keeps its headroom)."""
+        if self.stream_length is None:
+            return sc
+        return replace(sc, stream_length=self.stream_length, width=None)
+
+
+@dataclass(frozen=True)
 class AccelConfig:
     """One accelerator: kind, PE array (rows x cols), dataflow, word width, memory, operating
     point, SC settings (kind "sc" only) and optional per-layer resources."""
@@ -181,6 +207,7 @@ class AccelConfig:
     op: OperatingPoint = field(default_factory=OperatingPoint)
     sc: SCHardware | None = None
     layers: dict[str, LayerResources] = field(default_factory=dict)
+    precision: dict[str, LayerPrecision] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -201,6 +228,9 @@ class AccelConfig:
         if self.layers and self.kind == "systolic":
             raise HardwareConfigError("per-layer resources need a spatial or sc array; a systolic "
                                       "array has one fixed shape.")
+        if self.kind != "sc" and any(p.stream_length is not None for p in self.precision.values()):
+            raise HardwareConfigError(f"a {self.kind} array has no streams; give its layers word_bits, or use "
+                                      "kind='sc' for per-layer stream lengths.")
         self.check_buffer(self.memory.gbuf_kib, self.rows, self.cols, "memory.gbuf_kib")
         for lname, res in self.layers.items():
             r, c = self.shape_for(res.pes)
@@ -233,10 +263,20 @@ class AccelConfig:
                 f"tile on a {rows}x{cols} array ({need} bytes: one fold of the stationary operand plus "
                 f"double-buffered edge vectors); give at least {need / 1024:.2f} KiB.")
 
+    def layer_sc(self, layer: str | None) -> "SCHardware | None":
+        """The SC settings one layer runs with (its precision override applied)."""
+        p = self.precision.get(layer) if layer is not None else None
+        return p.sc_for(self.sc) if p is not None and self.sc is not None else self.sc
+
+    def layer_word_bits(self, layer: str | None) -> int:
+        """The word width one layer runs with."""
+        p = self.precision.get(layer) if layer is not None else None
+        return p.word_bits if p is not None and p.word_bits is not None else self.word_bits
+
     def to_dict(self) -> dict:
-        """Plain nested dict (one level of sub-tables; layers as name -> [pes, gbuf_kib])."""
+        """Plain nested dict (layers as name -> [pes, gbuf_kib]; precision as name -> table)."""
         d = {f.name: getattr(self, f.name) for f in fields(self)
-             if f.name not in ("memory", "op", "sc", "layers")}
+             if f.name not in ("memory", "op", "sc", "layers", "precision")}
         d["memory"] = asdict(self.memory) | {"split": list(self.memory.split)}
         d["op"] = asdict(self.op)
         if self.sc is not None:
@@ -244,6 +284,9 @@ class AccelConfig:
         if self.layers:
             d["layers"] = {k: [v.pes, v.gbuf_kib if v.gbuf_kib is not None else 0.0]
                            for k, v in self.layers.items()}
+        if self.precision:
+            d["precision"] = {k: {f: v for f, v in asdict(p).items() if v is not None}
+                              for k, p in self.precision.items()}
         return d
 
     @classmethod
@@ -261,6 +304,8 @@ class AccelConfig:
                 kw[key] = _build(typ, d.pop(key), key)
         if "layers" in d:
             kw["layers"] = _layers(d.pop("layers"))
+        if "precision" in d:
+            kw["precision"] = _precision(d.pop("precision"))
         check_known(d, (f.name for f in fields(cls)), "accelerator settings", HardwareConfigError)
         return cls(**d, **kw)
 
@@ -280,6 +325,14 @@ def _layers(d: object) -> dict[str, LayerResources]:
         return {str(k): LayerResources(int(v[0]), float(v[1]) or None) for k, v in d.items()}
     except (AttributeError, TypeError, ValueError, IndexError, OverflowError):
         raise HardwareConfigError(f"[layers] must map layer names to [pes, gbuf_kib] pairs, not {d!r}.") from None
+
+
+def _precision(d: object) -> dict[str, LayerPrecision]:
+    """[precision] as name -> {stream_length, word_bits}."""
+    if not isinstance(d, dict):
+        raise HardwareConfigError(f"[precision] must map layer names to tables such as {{stream_length = 64}}, "
+                                  f"not {d!r}.")
+    return {str(k): _build(LayerPrecision, v, f"precision.{k}") for k, v in d.items()}
 
 
 def _build(typ: type, d: dict, where: str) -> object:
@@ -334,6 +387,9 @@ def sc_array(rows: int = 64, cols: int = 64, dataflow: str = "kcp", stream_lengt
                     encoding)
     if sc_config is not None:
         sc = SCHardware.from_sc_config(sc_config, base=sc)
+        overrides = getattr(sc_config, "layers", {})  # the emulator's per-layer stream lengths
+        kw.setdefault("precision", {n: LayerPrecision(stream_length=o["stream_length"])
+                                    for n, o in overrides.items() if "stream_length" in o})
     kw.setdefault("name", f"sc-{rows}x{cols}-L{sc.stream_length}")
     return AccelConfig(kind="sc", rows=rows, cols=cols, dataflow=dataflow, sc=sc, **_split(kw))
 

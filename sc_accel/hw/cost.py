@@ -57,16 +57,16 @@ def _accel_row(a: AccelConfig, layer: str | None) -> dict:
         rows, cols = a.shape_for(res.pes)
         gbuf = res.gbuf_kib or gbuf
     df = "sos" if a.dataflow == "os" and a.kind != "systolic" else a.dataflow
-    sc = a.sc
-    wb = -(-a.word_bits // 8)
+    sc, word_bits = a.layer_sc(layer), a.layer_word_bits(layer)  # per-layer precision, if any
+    wb = -(-word_bits // 8)
     return {"kind": KIND_CODES[a.kind], "df": DF_CODES[df], "rows": rows, "cols": cols,
             "gbuf_bytes": gbuf * 1024.0, **_parts(a.memory.split, gbuf), "local_bytes": a.memory.local_bytes,
-            "local_words": a.memory.local_bytes // wb, "word_bits": a.word_bits,
+            "local_words": a.memory.local_bytes // wb, "word_bits": word_bits,
             "word_bytes": wb, "acc_bytes": -(-a.acc_bits // 8),
             "dram_bw": a.memory.dram_bytes_per_cycle, "gbuf_bw": a.memory.gbuf_bytes_per_cycle,
             "freq_hz": a.op.freq_mhz * 1e6, "voltage": a.op.voltage, "node_nm": a.op.node_nm,
             "L": sc.stream_length if sc else 1, "share": sc.share if sc else 1,
-            "width": sc.width if sc else a.word_bits, "sng": _SNG[sc.sng] if sc else 0,
+            "width": sc.width if sc else word_bits, "sng": _SNG[sc.sng] if sc else 0,
             "stream_pool": int(bool(sc) and sc.maxpool == "or"),
             "wstream": WSTREAM_CODES.get(a.weight_stream, 0), "sng_share": SNG_SHARE_CODES[sc.sng_share] if sc else 0,
             "counter_bits": sc.counter_width if sc else 0, "edt": sc.edt_fraction if sc else 1.0,
@@ -82,7 +82,7 @@ def pack_accels(accels: list[AccelConfig], layer_names: list[str | None] | None 
     """Structure-of-arrays view of accelerators, one row each; `layer_names[i]` applies that
     layer's per-layer resources of accels[i]."""
     names = layer_names if layer_names is not None else [None] * len(accels)
-    keys = [(id(a), n if a.layers else None) for a, n in zip(accels, names)]
+    keys = [(id(a), n if (a.layers or a.precision) else None) for a, n in zip(accels, names)]
     uniq: dict[tuple, int] = {}
     index = np.array([uniq.setdefault(k, len(uniq)) for k in keys], dtype=np.int64)
     first = {k: (a, n) for k, a, n in zip(keys, accels, names)}

@@ -88,12 +88,13 @@ def _totals(records: list[dict], a: AccelConfig) -> dict:
     s = lambda k: float(sum(r[k] for r in records))  # noqa: E731
     L = a.sc.stream_length if a.sc else 1
     pe_cycles = sum(r["compute_cycles"] * r["pes"] for r in records)
+    bit_macs = sum(r["macs"] * (a.layer_sc(r["name"]).stream_length if a.sc else 1) for r in records)
     tot = {"accel": a.name, "kind": a.kind, "dataflow": a.dataflow, "layers": len(records),
            "macs": int(s("macs")), "compute_cycles": s("compute_cycles"), "latency_cycles": s("latency_cycles"),
            "latency_s": s("latency_s"), "energy_pj": s("energy_pj"),
            "area_um2": max((r["area_um2"] for r in records), default=0.0),
            "dram_bytes": s("dram_bytes"), "sram_bytes": s("sram_bytes"),
-           "utilization": s("macs") * L / pe_cycles if pe_cycles else 0.0,
+           "utilization": bit_macs / pe_cycles if pe_cycles else 0.0,
            "stream_length": L, "weight_stream": a.weight_stream}
     tot["edp_pj_s"] = tot["energy_pj"] * tot["latency_s"]
     for p in ENERGY_PARTS:
@@ -109,10 +110,10 @@ def estimate(model: tnn.Module | list[WorkLayer], input_shape: tuple[int, ...] |
     """Latency/energy/area of `model` on `accel` for inputs shaped `input_shape` (B, C, H, W).
     Total area is that of the largest per-layer allocation (the chip must host it)."""
     layers = model if isinstance(model, list) else workload(model, input_shape)
-    unknown = sorted(set(accel.layers) - {l.name for l in layers})
+    unknown = sorted((set(accel.layers) | set(accel.precision)) - {l.name for l in layers})
     if unknown:
-        raise HardwareConfigError(f"per-layer resources name layers {unknown} that the model does not have; "
-                                  f"its layers are {[l.name for l in layers]}.")
+        raise HardwareConfigError(f"per-layer resources or precision name layers {unknown} that the model does "
+                                  f"not have; its layers are {[l.name for l in layers]}.")
     r = evaluate_pairs(layers, [accel] * len(layers), table)
     records = _records(layers, r, accel)
     return Estimate(accel, records, _totals(records, accel))

@@ -33,6 +33,7 @@ from numba import get_num_threads
 from sc_accel.kernels.conv import conv_counts, conv_counts_table, linear_counts
 from sc_accel.kernels.convert import comparator_levels, stream_counts
 from sc_accel.kernels.pool import max_pool_thresholds, or_pool, selector_pool
+from sc_accel.errors import InvalidInputError
 from sc_accel.nn.config import SCConfig
 from sc_accel.graph import Layer, LayerGraph
 from sc_accel.nn.plan import Conversion, Plan
@@ -72,19 +73,26 @@ def _bias(layer: Layer, ndim: int) -> torch.Tensor:
 class FixedPointBackend:
     """Binary twin: exact products of the quantised operands (what E[count] / L would be)."""
 
-    def __init__(self, graph: LayerGraph, plan: Plan, width: int, encoding: str = "unipolar") -> None:
+    def __init__(self, graph: LayerGraph, plan: Plan, width: int, encoding: str = "unipolar",
+                 widths: dict[str, int] | None = None) -> None:
         self.graph, self.plan, self.width = graph, plan, int(width)
+        self.widths = dict(widths or {})  # per-layer bits, overriding `width`
         self.bipolar = encoding == "bipolar"
+
+    def width_of(self, layer: str) -> int:
+        """Comparator / fixed-point bits of one MAC layer."""
+        return int(self.widths.get(layer, self.width))
 
     def quantised(self, layer: Layer) -> tuple[torch.Tensor, float, float, float]:
         """(signed quantised weights in [-1, 1], s, s_w, 2^w) of a MAC layer."""
         mp = self.plan.macs[layer.name]
         conv = self.plan.conversions[mp.conversion]
-        q = float(1 << self.width)
+        width = self.width_of(layer.name)
+        q = float(1 << width)
         if self.bipolar:  # grid of 2 / 2^w over [-1, 1]
-            return (torch.as_tensor(2.0 * bipolar_levels(layer.attrs["weight"] / mp.w_scale, self.width) / q - 1.0),
+            return (torch.as_tensor(2.0 * bipolar_levels(layer.attrs["weight"] / mp.w_scale, width) / q - 1.0),
                     conv.scale, mp.w_scale, q)
-        t, neg = weight_levels(layer.attrs["weight"], mp.w_scale, self.width)
+        t, neg = weight_levels(layer.attrs["weight"], mp.w_scale, width)
         return torch.as_tensor(np.where(neg, -t, t) / q), conv.scale, mp.w_scale, q
 
     def quantised_input(self, layer: Layer, x: torch.Tensor, s: float, q: float) -> torch.Tensor:
@@ -114,6 +122,23 @@ def dead_layers(graph: LayerGraph, plan: Plan) -> frozenset[str]:
         else:
             needed.update(layer.inputs)
     return frozenset(l.name for l in graph.layers if l.name not in needed and l.op not in ("conv", "linear"))
+
+
+def _conversion_configs(plan: Plan, layer_cfg: dict[str, SCConfig], cfg: SCConfig) -> dict[str, SCConfig]:
+    """The config of each conversion: that of the MAC layers reading it, which must agree on
+    L and width (one SNG bank feeds them all)."""
+    out: dict[str, SCConfig] = {}
+    readers: dict[str, str] = {}
+    for name, mp in plan.macs.items():
+        c, prev = layer_cfg[name], out.get(mp.conversion)
+        if prev is not None and (prev.stream_length, prev.comparator_width) != (c.stream_length, c.comparator_width):
+            raise InvalidInputError(f"layers {readers[mp.conversion]!r} and {name!r} read the same input streams, so "
+                                    f"they must run at one stream length and width; give them the same overrides.")
+        out.setdefault(mp.conversion, c)
+        readers.setdefault(mp.conversion, name)
+    for key in plan.conversions:
+        out.setdefault(key, cfg.for_layer(None))
+    return out
 
 
 def _shaped(counts: np.ndarray | None, like: np.ndarray) -> np.ndarray | None:
@@ -172,7 +197,9 @@ class BitBackend:
 
     def __init__(self, graph: LayerGraph, plan: Plan, cfg: SCConfig) -> None:
         self.graph, self.plan, self.cfg = graph, plan, cfg
-        self.L, self.width = cfg.stream_length, cfg.comparator_width
+        self.L, self.width = cfg.stream_length, cfg.comparator_width  # the default; layers may override
+        self.layer_cfg = {name: cfg.for_layer(name) for name in plan.macs}  # per-layer L and width
+        self.conv_cfg = _conversion_configs(plan, self.layer_cfg, cfg)
         self.bipolar = cfg.encoding == "bipolar"
         self.table_budget = TABLE_BUDGET_BYTES
         self.banks = {k: self._conversion_bank(c) for k, c in plan.conversions.items()}
@@ -186,10 +213,12 @@ class BitBackend:
     def _conversion_bank(self, conv: Conversion):
         """(bank, source per element, source per pooling site)."""
         site = _site_ids(conv)
-        smap = _sources(self.cfg.sng, self.cfg, self._seed(conv.index, 0), 0, int(site.max()) + 1)
+        c = self.conv_cfg[conv.key]
+        smap = _sources(c.sng, c, self._seed(conv.index, 0), 0, int(site.max()) + 1)
         # the table is built only when it fits what is left of the model's table budget
-        bank, src = build_bank(self.cfg.sng, self.L, self.width, self._seed(conv.index, 0), smap.generator[site],
-                               smap.wiring(self.width)[site], table_limit=self.table_budget)
+        bank, src = build_bank(c.sng, c.stream_length, c.comparator_width, self._seed(conv.index, 0),
+                               smap.generator[site], smap.wiring(c.comparator_width)[site],
+                               table_limit=self.table_budget)
         if bank.table is not None:
             self.table_budget -= bank.table.nbytes
         src_site = np.zeros(int(site.max()) + 1, dtype=np.int64)
@@ -209,21 +238,22 @@ class BitBackend:
         bipolar: (streams of (w + 1) / 2, each weight stream's popcount as float64)."""
         mp = self.plan.macs[layer.name]
         w = layer.attrs["weight"]
+        c = self.layer_cfg[layer.name]
+        L, width = c.stream_length, c.comparator_width
         if self.bipolar:
-            t, neg = bipolar_levels(w / mp.w_scale, self.width), np.zeros(w.shape, bool)
+            t, neg = bipolar_levels(w / mp.w_scale, width), np.zeros(w.shape, bool)
         else:
-            t, neg = weight_levels(w, mp.w_scale, self.width)
+            t, neg = weight_levels(w, mp.w_scale, width)
         t, negf = t.reshape(-1), neg.reshape(-1)
-        sng, seed = self.cfg.weight_sng, self._seed(mp.index, 1)
-        smap = _sources(sng, self.cfg, seed, 1, t.size)
+        sng, seed = c.weight_sng, self._seed(mp.index, 1)
+        smap = _sources(sng, c, seed, 1, t.size)
         # each weight stream is made once: the plain comparator path, no bank
-        out = encode(t / float(1 << self.width), self.L, sng=sng, seed=seed, width=self.width,
-                     share=smap).reshape(t.size, -1)
+        out = encode(t / float(1 << width), L, sng=sng, seed=seed, width=width, share=smap).reshape(t.size, -1)
         out[negf] = ~out[negf]
-        out[negf, -1] &= tail_mask(self.L)
+        out[negf, -1] &= tail_mask(L)
         words = out.reshape(w.shape + (out.shape[1],))
         if self.bipolar:
-            return words, torch.as_tensor(stream_counts(words, self.L).astype(np.float64))
+            return words, torch.as_tensor(stream_counts(words, L).astype(np.float64))
         return words, torch.as_tensor(neg.astype(np.float64))
 
     def reset(self) -> None:
@@ -237,12 +267,13 @@ class BitBackend:
             return self.cache[key]
         conv = self.plan.conversions[key]
         bank, src, src_site = self.banks[key]
+        c = self.conv_cfg[key]
         v = env[conv.tensor].numpy()
         signs = (1.0, -1.0) if conv.signed and not self.bipolar else (1.0,)
         out = []
         for sign in signs:  # bipolar: one stream per value, either sign
             lo = -1.0 if self.bipolar and conv.signed else 0.0
-            t = comparator_levels(v, conv.scale, self.width, sign, lo, self.bipolar)
+            t = comparator_levels(v, conv.scale, c.comparator_width, sign, lo, self.bipolar)
             if self._fused_or(conv):
                 t = max_pool_thresholds(t, conv.pool[0])
                 out.append(StreamPart(sign, bank, t, src_site, _shaped(threshold_counts(t, src_site, bank), t)))
@@ -252,7 +283,7 @@ class BitBackend:
                 k, s = conv.pool
                 words = part.words()
                 words = (or_pool(words, k, s) if self.cfg.maxpool == "or"
-                         else selector_pool(words, k, s, self.L, self.cfg.selector_segment))
+                         else selector_pool(words, k, s, c.stream_length, self.cfg.selector_segment))
                 part = StreamPart(sign, bank, counts=None, encoded=words)  # pooled streams: count them
             out.append(part)
         self.cache[key] = out
@@ -263,7 +294,8 @@ class BitBackend:
         float32 when fan-in x L < 2^24, so the correction convolutions over them are exact, else
         float64)."""
         a = layer.attrs
-        dtype = np.float32 if int(np.prod(w_words.shape[1:-1])) * self.L < FLOAT32_EXACT else np.float64
+        L = self.layer_cfg[layer.name].stream_length
+        dtype = np.float32 if int(np.prod(w_words.shape[1:-1])) * L < FLOAT32_EXACT else np.float64
         counts = part.counts
         enough = part.thr is not None and part.thr.shape[0] >= FUSED_IMAGES_PER_THREAD * get_num_threads()
         if layer.op == "conv" and part.from_table() and enough:
@@ -272,7 +304,7 @@ class BitBackend:
                                     a["groups"], dtype=np.float64)
             return torch.as_tensor(raw), torch.as_tensor(counts.astype(dtype))
         words = part.words()
-        cnt = torch.as_tensor((stream_counts(words, self.L) if counts is None else counts).astype(dtype))
+        cnt = torch.as_tensor((stream_counts(words, L) if counts is None else counts).astype(dtype))
         if layer.op == "conv":
             ph, pw = a["padding"]
             xp = words
@@ -291,6 +323,7 @@ class BitBackend:
         mp = self.plan.macs[layer.name]
         conv = self.plan.conversions[mp.conversion]
         w_words, w_side = self.weights[layer.name]
+        L = self.layer_cfg[layer.name].stream_length
         total = None
         for part in self.streams(mp.conversion, env):
             raw, cnt = self._and_counts(layer, part, w_words)
@@ -299,7 +332,7 @@ class BitBackend:
                 ones_x, ones_w = torch.ones_like(cnt), torch.ones_like(w_side)
                 diff = (4.0 * raw - 2.0 * apply_mac(layer, cnt, ones_w).double()
                         - 2.0 * apply_mac(layer, ones_x, w_side).double()
-                        + self.L * apply_mac(layer, ones_x, ones_w).double())
+                        + L * apply_mac(layer, ones_x, ones_w).double())
             else:  # C+ - C-: one unsigned pass minus the complemented taps' input popcounts
                 diff = raw.sub_(apply_mac(layer, cnt, w_side))  # in place: raw is this call's own float64
             if total is None:
@@ -307,7 +340,7 @@ class BitBackend:
             else:
                 total.add_(diff, alpha=part.sign)
         # in place: each pass over a (B, N, OH, OW) float64 tensor is memory-bound
-        return total.mul_(conv.scale * mp.w_scale / self.L).add_(_bias(layer, total.ndim))
+        return total.mul_(conv.scale * mp.w_scale / L).add_(_bias(layer, total.ndim))
 
 
 class ExpectedBackend(FixedPointBackend):
@@ -321,9 +354,12 @@ class ExpectedBackend(FixedPointBackend):
     sum_k w_k^2 var(x_k) (errors of different inputs taken as independent).
     """
 
-    def __init__(self, graph: LayerGraph, plan: Plan, cfg: SCConfig, factor: float) -> None:
-        super().__init__(graph, plan, cfg.comparator_width, cfg.encoding)
-        self.L, self.factor = cfg.stream_length, float(factor)
+    def __init__(self, graph: LayerGraph, plan: Plan, cfg: SCConfig, factor: float | dict[str, float]) -> None:
+        layer_cfg = {name: cfg.for_layer(name) for name in plan.macs}
+        super().__init__(graph, plan, cfg.comparator_width, cfg.encoding,
+                         {n: c.comparator_width for n, c in layer_cfg.items()})
+        self.L = {n: c.stream_length for n, c in layer_cfg.items()}  # per-layer stream length
+        self.factor = factor if isinstance(factor, dict) else {n: float(factor) for n in plan.macs}
 
     def __call__(self, layer: Layer, env: dict) -> tuple[torch.Tensor, torch.Tensor]:
         wq, s, s_w, q = self.quantised(layer)
@@ -334,6 +370,6 @@ class ExpectedBackend(FixedPointBackend):
             p_var = apply_mac(layer, torch.ones_like(xq), torch.ones_like(wq)) - apply_mac(layer, xq * xq, wq * wq)
         else:
             p_var = apply_mac(layer, xq.abs(), wq.abs()) - apply_mac(layer, xq * xq, wq * wq)
-        var = p_var.clamp_min(0.0) * (self.factor * (s * s_w) ** 2 / self.L)
+        var = p_var.clamp_min(0.0) * (self.factor[layer.name] * (s * s_w) ** 2 / self.L[layer.name])
         var = var + apply_mac(layer, v, (wq * s_w) ** 2)
         return mean + _bias(layer, mean.ndim), var

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from sc_accel.errors import InvalidInputError, check_known
 from sc_accel.streams.generators import SNG_KINDS, check_width, default_width
@@ -39,6 +39,10 @@ class SCConfig:
     generator), "selector" (segment-counter selector) or "binary" (max of counter values
     before conversion). selector_segment: bits per selector segment. calib_percentile:
     percentile of calibration activations mapped to 1. batch_size: images per batch.
+    layers: per-layer precision, layer name -> {"stream_length": L, "width": w} (either
+    key may be left out); a MAC layer runs its input conversion and weight streams at its
+    own L, and `for_layer(name)` is the config it sees. Names are checked against the model
+    when it is converted.
     """
 
     stream_length: int = 256
@@ -55,9 +59,11 @@ class SCConfig:
     selector_segment: int = 16
     calib_percentile: float = 100.0
     batch_size: int = 250
+    layers: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_length(self.stream_length)
+        object.__setattr__(self, "layers", _check_layers(self.layers))
         _choice("mode", self.mode, MODES)
         _choice("encoding", self.encoding, ENCODINGS)
         _choice("sng", self.sng, tuple(SNG_KINDS))
@@ -71,9 +77,10 @@ class SCConfig:
                 raise InvalidInputError(f"SCConfig.{name}={v!r} must be an integer >= {lo}.")
         if self.seed >= MAX_SEED:
             raise InvalidInputError(f"SCConfig.seed={self.seed} must be below 2^32 (SNG seeds are 32-bit).")
-        if self.width is not None:
-            check_width(self.width, self.sng)
-            check_width(self.width, self.weight_sng)
+        for w in [self.width] + [o.get("width") for o in self.layers.values()]:
+            if w is not None:
+                check_width(w, self.sng)
+                check_width(w, self.weight_sng)
         if not isinstance(self.upscale, bool):
             raise InvalidInputError(f"SCConfig.upscale={self.upscale!r} must be true or false.")
         p = self.calib_percentile
@@ -90,6 +97,29 @@ class SCConfig:
         """Comparator width in bits (the binary precision of every conversion)."""
         return default_width(self.stream_length) if self.width is None else int(self.width)
 
+    def for_layer(self, name: str | None) -> "SCConfig":
+        """The config layer `name` runs at: its stream length and width overrides applied
+        (a length override without a width takes that length's default width)."""
+        o = self.layers.get(name) if name is not None else None
+        if not o:
+            return self if not self.layers else replace(self, layers={})
+        L = o.get("stream_length", self.stream_length)
+        width = o.get("width", self.width if "stream_length" not in o else None)
+        return replace(self, stream_length=L, width=width, layers={})
+
+    @property
+    def max_stream_length(self) -> int:
+        """The longest stream any layer runs (what memory must hold)."""
+        return max([self.stream_length] + [o.get("stream_length", 0) for o in self.layers.values()])
+
+    def check_layers(self, names: object) -> None:
+        """Refuse overrides naming layers that are not among `names` (the model's MAC layers)."""
+        known = set(names)
+        unknown = sorted(set(self.layers) - known)
+        if unknown:
+            raise InvalidInputError(f"SCConfig.layers names {unknown}, which the model does not have; its conv and "
+                                    f"linear layers are {sorted(known)}.")
+
     def replace(self, **changes: object) -> "SCConfig":
         """A copy with some fields changed (validated again)."""
         return replace(self, **changes)
@@ -103,6 +133,27 @@ class SCConfig:
         """Inverse of to_dict; unknown keys are an error."""
         check_known(d, (f.name for f in fields(cls)), "SCConfig field(s)")
         return cls(**d)
+
+
+_LAYER_KEYS = ("stream_length", "width")
+
+
+def _check_layers(layers: object) -> dict:
+    """Per-layer overrides as a plain {name: {key: int}} dict, checked."""
+    if not isinstance(layers, dict):
+        raise InvalidInputError(f"SCConfig.layers must map layer names to tables, not {type(layers).__name__}.")
+    out = {}
+    for name, o in layers.items():
+        if not isinstance(name, str) or not isinstance(o, dict):
+            raise InvalidInputError(f"SCConfig.layers[{name!r}] must be a table such as {{stream_length = 64}}.")
+        check_known(o, _LAYER_KEYS, f"SCConfig.layers[{name!r}] key(s)")
+        for k, v in o.items():
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise InvalidInputError(f"SCConfig.layers[{name!r}].{k}={v!r} must be a positive integer.")
+        if "stream_length" in o:
+            check_length(o["stream_length"])
+        out[name] = {k: int(o[k]) for k in _LAYER_KEYS if k in o}
+    return out
 
 
 def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:

@@ -143,26 +143,43 @@ def convert(model: object, config: SCConfig, calib: object) -> SCModel:
     graph = _as_graph(model, calib)
     stats = node_stats(graph, calib, config.calib_percentile)
     plan = make_plan(graph, config, stats)
+    config.check_layers(plan.macs)
     if config.mode == "bit":
         batch = fit_batch(graph, plan, config)  # refuses what cannot fit, before any allocation
         if batch < config.batch_size:
             config = config.replace(batch_size=int(batch))  # same bits, smaller batches
         backend = BitBackend(graph, plan, config)
     else:
-        backend = ExpectedBackend(graph, plan, config, variance_factor(config))
+        backend = ExpectedBackend(graph, plan, config, _layer_factors(config, plan))
     return SCModel(graph, config, plan, backend)
 
 
 def fixed_point(model: object, calib: object, bits: int = 8, upscale: bool = True,
-                encoding: str = "unipolar") -> SCModel:
+                encoding: str = "unipolar", layer_bits: dict[str, int] | None = None) -> SCModel:
     """The binary fixed-point twin at `bits` bits (same scales and quantisation rules; the
-    bipolar grid of 2 / 2^bits when `encoding` is "bipolar")."""
+    bipolar grid of 2 / 2^bits when `encoding` is "bipolar"); `layer_bits` gives some MAC
+    layers their own bits (the twin of an SCConfig's per-layer widths)."""
     calib = _check_input(calib)
     graph = _as_graph(model, calib)
+    layer_bits = dict(layer_bits or {})
     cfg = SCConfig(stream_length=1 << bits, width=bits, upscale=upscale, maxpool="binary", mode="expected",
-                   encoding=encoding)
+                   encoding=encoding, layers={n: {"stream_length": 1 << b, "width": b} for n, b in layer_bits.items()})
     plan = make_plan(graph, cfg, node_stats(graph, calib, cfg.calib_percentile))
-    return _FixedModel(graph, cfg, plan, FixedPointBackend(graph, plan, bits, encoding))
+    cfg.check_layers(plan.macs)
+    return _FixedModel(graph, cfg, plan, FixedPointBackend(graph, plan, bits, encoding, layer_bits))
+
+
+def _layer_factors(config: SCConfig, plan: Plan) -> dict[str, float]:
+    """variance_factor per MAC layer, measured once per distinct (L, width)."""
+    seen: dict[tuple[int, int], float] = {}
+    out = {}
+    for name in plan.macs:
+        c = config.for_layer(name)
+        key = (c.stream_length, c.comparator_width)
+        if key not in seen:
+            seen[key] = variance_factor(c)
+        out[name] = seen[key]
+    return out
 
 
 class _FixedModel(SCModel):

@@ -19,6 +19,7 @@ from sc_accel.errors import InvalidInputError
 from sc_accel.nn.config import SCConfig
 from sc_accel.graph import LayerGraph
 from sc_accel.nn.plan import Plan
+from sc_accel.streams.generators import default_width
 from sc_accel.streams.packing import n_words
 
 __all__ = ["MemoryLimitError", "available_bytes", "bit_memory", "fit_batch", "USABLE_FRACTION"]
@@ -56,7 +57,9 @@ def _sites(shape: tuple[int, ...], pool: tuple[int, int] | None) -> int:
 
 def bit_memory(graph: LayerGraph, plan: Plan, cfg: SCConfig) -> tuple[int, int]:
     """(bytes held whatever the batch, bytes per image in a batch) of a bit-true run."""
-    L, width = cfg.stream_length, cfg.comparator_width
+    L = cfg.max_stream_length  # per-layer lengths: budget for the longest everywhere (an upper bound)
+    width = max(cfg.comparator_width, default_width(L),
+                max((cfg.for_layer(n).comparator_width for n in cfg.layers), default=0))
     words = n_words(L)
     weights = sum(int(np.asarray(graph.by_name[name].attrs["weight"]).size) for name in plan.macs)
     fixed = weights * words * 8 * 2  # streams, plus their sources while they are made
@@ -76,7 +79,7 @@ def fit_batch(graph: LayerGraph, plan: Plan, cfg: SCConfig, available: int | Non
     fixed, per_image = bit_memory(graph, plan, cfg)
     if fixed + per_image > budget:
         raise MemoryLimitError(
-            f"a bit-true run at L={cfg.stream_length} needs about {_gib(fixed + per_image)} "
+            f"a bit-true run at L={cfg.max_stream_length} needs about {_gib(fixed + per_image)} "
             f"({_gib(fixed)} for SNG sources and weight streams, {_gib(per_image)} per image) but "
             f"{_gib(budget)} is usable here; use a shorter stream, more SNG sharing or mode='expected'.")
     return max(1, min(cfg.batch_size, (budget - fixed) // max(per_image, 1)))
