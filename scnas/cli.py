@@ -70,7 +70,7 @@ _EXAMPLES = {"stream-length": "64,256,1024", "sng": "lfsr,sobol", "share": "1,8"
              "decorrelate": "xor,rotate", "encoding": "unipolar,bipolar",
              "maxpool": "or,selector", "mode": "bit,expected", "input-shape": "1,3,32,32",
              "pe-menu": "16,32,64", "buffer-menu": "256,512,1024", "platform": "cloud,edge",
-             "model": "resnet20,mobilenet", "power-cap": "0.5,1.0"}
+             "model": "resnet20,mobilenet", "power-cap": "0.5,1.0", "lengths": "16,64,256"}
 
 
 def _teacher(spec: str, ds, args: argparse.Namespace, with_path: bool = False):
@@ -235,6 +235,25 @@ def _cmd_dse_batchdvfs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dse_evolver(args: argparse.Namespace) -> int:
+    from reports import plot_dse
+    from scnas.accel import load_accel
+    from scnas.data import load_dataset
+    from scnas.dse_run import evolver_table, run_evolver
+
+    lengths = tuple(_parse_list(args.lengths, int, "lengths"))
+    ds = load_dataset(args.dataset, args.data_dir)
+    accel = load_accel(args.accel)
+    model, name = _teacher(args.model, ds, args)
+    out = f"runs/dse-evolver-{name}-{args.accel}" if args.out is None else args.out
+    res = run_evolver(model, name, ds, accel, out, lengths, args.episodes, args.eval_images, args.final_images,
+                      args.calib, args.acc_drop, args.latency_th, args.energy_th, args.samples, args.seed)
+    print(evolver_table(res))
+    for f in plot_dse(f"{out}/results.json"):
+        print(f"wrote {f}")
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from reports.report import ReportError, build_report
     from scnas.config import run_meta, write_toml
@@ -370,6 +389,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ray", metavar="ADDRESS", help="run the caps on Ray: 'local' or a cluster address")
     p.add_argument("--out", help="run directory (default runs/dse-batchdvfs-MODEL-ACCEL)")
     p.set_defaults(func=_cmd_dse_batchdvfs)
+    p = dse.add_parser("evolver", help="per-layer stream lengths and a V/F point of an SC model by Q-learning, "
+                       "skipping outliers (Evolver), against the best uniform-L design")
+    p.add_argument("--model", default="lenet5", help="zoo name (trained once into --teacher-dir), a model.pt "
+                   "or a train run directory")
+    p.add_argument("--dataset", default="default")
+    p.add_argument("--accel", default="sc-64x64-L256", help="SC accelerator preset or file")
+    p.add_argument("--lengths", default="16,32,64,128,256,512,1024", help="stream lengths a layer may take")
+    p.add_argument("--episodes", type=int, default=300)
+    p.add_argument("--eval-images", type=int, default=500, help="training images (the last N) scored during "
+                   "the search (expected mode)")
+    p.add_argument("--final-images", type=int, default=2000, help="test images of the final bit-true runs")
+    p.add_argument("--calib", type=int, default=500, help="training images that set the conversion scales")
+    p.add_argument("--acc-drop", type=float, default=2.0, help="accuracy threshold: the float model's accuracy "
+                   "minus this many points")
+    p.add_argument("--latency-th", type=float, default=0.5, help="latency threshold, normalised to [0, 1]")
+    p.add_argument("--energy-th", type=float, default=0.5, help="energy threshold, normalised to [0, 1]")
+    p.add_argument("--samples", type=int, default=16, help="Gaussian logit draws per image in the accuracy proxy")
+    p.add_argument("--seed", type=int, default=0)
+    _teacher_options(p)
+    p.add_argument("--out", help="run directory (default runs/dse-evolver-MODEL-ACCEL)")
+    p.set_defaults(func=_cmd_dse_evolver)
     p = sub.add_parser("report", help="gather run directories into one HTML page with paper-ready figures")
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories written by scnas commands")
     p.add_argument("--out", default="runs/report", help="report directory (index.html, figures/)")

@@ -22,7 +22,8 @@ from sc_accel.hw.workload import workload
 from scnas.config import read_toml, run_meta, write_json, write_toml
 from scnas.rundir import RunDirError, claim_run_dir
 
-__all__ = ["run_confuciux", "run_batchdvfs", "confuciux_table", "batchdvfs_table", "platform_from"]
+__all__ = ["run_confuciux", "run_batchdvfs", "run_evolver", "confuciux_table", "batchdvfs_table", "evolver_table",
+           "platform_from"]
 
 
 def platform_from(name: str, pe_menu: list[int] | None = None, buffer_menu: list[int] | None = None,
@@ -69,7 +70,7 @@ def _check_same(run: Path, settings: dict) -> None:
     old = {k: v for k, v in read_toml(cfg).items() if k != "run" and k != "accel_config"}
     diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
     if diff:
-        raise RunDirError(f"{run} holds a confuciux search with other settings ({', '.join(diff)}); rerun with "
+        raise RunDirError(f"{run} holds a {settings.get('search', 'dse')} search with other settings ({', '.join(diff)}); rerun with "
                           "the same ones to resume, or give another --out.")
 
 
@@ -173,4 +174,135 @@ def batchdvfs_table(results: dict) -> str:
         lines.append(f"{r['power_cap_w']:7.3g} {r['method']:16s} {r['batch']:5d} {r['voltage_v']:5.2f} "
                      f"{r['frequency_hz'] / 1e6:7.1f} {r['throughput']:9.1f} {r['power_w']:8.3f} {r['evaluations']:6d} "
                      f"{r['gap_pct']:6.2f}")
+    return "\n".join(lines)
+
+
+def _cost_key(k: str) -> tuple:
+    lengths, point = k.split("|")
+    return tuple(int(i) for i in lengths.split(",")), int(point)
+
+
+def _policy_row(p, policy: tuple[int, ...], bit_acc: float) -> dict:
+    """A chosen policy for results.json: per-layer L, V/F point, estimate, scores."""
+    out = p.evaluate(tuple(policy))
+    d = p.describe(tuple(policy))
+    return {"layers": [{"layer": n, "stream_length": L} for n, L in d["stream_lengths"].items()],
+            "operating_point": {"voltage_v": d["voltage_v"], "frequency_hz": d["frequency_hz"]},
+            "latency_s": d["latency_s"], "energy_j": d["energy_j"], "latency_norm": out.latency,
+            "energy_norm": out.energy, "proxy_accuracy": out.accuracy, "bit_accuracy": bit_acc,
+            "reward": out.reward, "policy": list(policy)}
+
+
+def _bit_accuracy(p, policy: tuple[int, ...], x, y) -> float:
+    """Bit-true accuracy of a policy's per-layer lengths on (x, y)."""
+    from sc_accel.nn import convert
+
+    sc = convert(p.model, p.config(tuple(policy[:-1]), mode="bit"), p.calib)
+    return float((sc(x).argmax(1).numpy() == y).mean())
+
+
+def run_evolver(model, name: str, ds, accel: AccelConfig, out: str | Path, lengths: tuple[int, ...],
+                episodes: int = 300, eval_images: int = 500, final_images: int = 2000, calib_images: int = 500,
+                acc_drop: float = 2.0, latency_th: float = 0.5, energy_th: float = 0.5, samples: int = 16,
+                seed: int = 0, progress: bool = True) -> dict:
+    """Evolver-style Q-learning of per-layer stream lengths and a V/F point for an SC model on
+    `ds`: the search on the last `eval_images` training images (expected-mode proxy), the
+    chosen policy and the best uniform-L design bit-true on the first `final_images` test
+    images. Checkpoints the learner and its caches every 25 episodes; a rerun resumes."""
+    import numpy as np
+    import torch
+
+    from sc_accel.dse.evolver import EvolverProblem, QLearner, Thresholds, evolve, uniform_best
+    from sc_accel.dse.baselines import improvements
+
+    for what, v in (("episodes", episodes), ("eval-images", eval_images), ("final-images", final_images),
+                    ("calib-images", calib_images), ("samples", samples)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise DSEInputError(f"--{what} {v!r} must be a positive integer.")
+    if not 0.0 <= acc_drop <= 100.0:
+        raise DSEInputError(f"--acc-drop {acc_drop!r} must be a number of percentage points in [0, 100].")
+    x_eval = torch.as_tensor(ds.x_train[-eval_images:]).double()
+    y_eval = np.asarray(ds.y_train[-eval_images:])
+    calib = torch.as_tensor(ds.x_train[:calib_images]).double()
+    with torch.no_grad():
+        float_acc = float((model(x_eval.float()).argmax(1).numpy() == y_eval).mean())
+    th = Thresholds(max(0.0, float_acc - acc_drop / 100.0), latency_th, energy_th)
+    layers = workload(model, (1,) + tuple(ds.input_shape))
+    p = EvolverProblem(model, layers, accel, x_eval, y_eval, calib, th, tuple(lengths), samples=samples, seed=seed)
+    settings = {"command": "dse", "search": "evolver", "model": name, "dataset": ds.name, "accel": accel.name,
+                "lengths": list(p.lengths), "episodes": episodes, "eval_images": eval_images,
+                "final_images": final_images, "calib_images": calib_images, "acc_drop": acc_drop,
+                "latency_th": latency_th, "energy_th": energy_th, "samples": samples, "seed": seed}
+    with claim_run_dir(out, "dse") as run:
+        _check_same(run, settings)
+        write_toml({**settings, "accel_config": json.dumps(accel.to_dict()), "run": run_meta()}, run / "config.toml")
+        calibration = p.calibrate_variance()  # deterministic: redone on resume (one bit-true pass)
+        ck = run / "checkpoint.json"
+        learner = None
+        if ck.is_file():
+            saved = json.loads(ck.read_text())
+            learner = QLearner.from_dict(saved["learner"])
+            p._acc = {tuple(int(i) for i in k.split(",")): v for k, v in saved["accuracy_cache"].items()}
+            p.counts = saved["counts"]
+            p._cost.update({_cost_key(k): tuple(v) for k, v in saved["cost_cache"].items()})
+        bar = tqdm(total=episodes, initial=learner.episode if learner else 0, desc="evolver episodes",
+                   disable=not progress)
+
+        def save(ql) -> None:
+            bar.update(ql.episode - bar.n)
+            write_json({"learner": ql.to_dict(), "counts": p.counts,
+                        "accuracy_cache": {",".join(map(str, k)): v for k, v in p._acc.items()},
+                        "cost_cache": {f"{','.join(map(str, k[0]))}|{k[1]}": list(v) for k, v in p._cost.items()}}, ck)
+
+        ql = evolve(p, episodes, seed=seed, learner=learner, on_step=save)
+        bar.close()
+        search_counts = dict(p.counts)
+        x_test = torch.as_tensor(ds.x_test[:final_images]).double()
+        y_test = np.asarray(ds.y_test[:final_images])
+        best = tuple(ql.best_policy or ())
+        chosen = _policy_row(p, best, _bit_accuracy(p, best, x_test, y_test)) if ql.best_policy else None
+        u_policy, _ = uniform_best(p)
+        uniform = _policy_row(p, u_policy, _bit_accuracy(p, u_policy, x_test, y_test)) if u_policy else None
+        values = [1.0 - h["best"] if math.isfinite(h["best"]) else 1.0 for h in ql.history]
+        results = {"search": "evolver", "model": name, "dataset": ds.name, "accel": accel.name,
+                   "objective": "1 - reward (R = a A - b L - c E)", "seed": seed,
+                   "thresholds": {"accuracy": th.accuracy, "latency": th.latency, "energy": th.energy,
+                                  "a": th.a, "b": th.b, "c": th.c, "shaping": th.shaping},
+                   "float_accuracy": float_acc, "proxy_calibration": calibration,
+                   "history": improvements(values, "Q-learning"),
+                   "evolver": {"policies": search_counts["policies"], "skipped": search_counts["skipped"],
+                               "accuracy_evaluations": search_counts["accuracy_evaluations"],
+                               "estimates": search_counts["estimates"], "episodes": episodes,
+                               **(chosen or {"layers": [], "operating_point": {}})},
+                   "uniform": uniform}
+        write_json(results, run / "results.json")
+    return results
+
+
+def evolver_table(results: dict) -> str:
+    """The chosen per-layer policy against the best uniform-L design."""
+    lines = []
+    ev, un = results["evolver"], results.get("uniform")
+    th = results["thresholds"]
+    cal = results.get("proxy_calibration")
+    if cal:
+        lines.append(f"proxy calibration: uniform L = {cal['stream_length']} bit-true {100 * cal['bit_accuracy']:.2f}% "
+                     f"on the search images, unscaled proxy {100 * cal['proxy_unscaled']:.2f}%, variance x "
+                     f"{cal['variance_scale']:.3g}")
+    lines.append(f"thresholds: accuracy > {100 * th['accuracy']:.2f}%, latency < {th['latency']}, energy < "
+                 f"{th['energy']} (normalised); policies {ev['policies']}, skipped {ev['skipped']} "
+                 f"({100 * ev['skipped'] / max(ev['policies'], 1):.1f}%), accuracy evaluations "
+                 f"{ev['accuracy_evaluations']}")
+    head = f"{'design':10s} {'stream lengths':32s} {'V':>5s} {'MHz':>7s} {'bit acc %':>9s} {'proxy %':>8s} " \
+           f"{'latency us':>10s} {'energy uJ':>9s} {'reward':>7s}"
+    lines += [head, "-" * len(head)]
+    for label, r in (("Q-learning", ev if ev.get("layers") else None), ("uniform", un)):
+        if not r:
+            lines.append(f"{label:10s} no design met the thresholds")
+            continue
+        ls = ",".join(str(x["stream_length"]) for x in r["layers"])
+        op = r["operating_point"]
+        lines.append(f"{label:10s} {ls:32s} {op['voltage_v']:5.2f} {op['frequency_hz'] / 1e6:7.1f} "
+                     f"{100 * r['bit_accuracy']:9.2f} {100 * r['proxy_accuracy']:8.2f} {r['latency_s'] * 1e6:10.1f} "
+                     f"{r['energy_j'] * 1e6:9.2f} {r['reward']:7.4f}")
     return "\n".join(lines)

@@ -122,6 +122,15 @@ class SCModel:
             e.n += value.numel()
         return y
 
+    def moments(self, x: object) -> tuple[torch.Tensor, torch.Tensor]:
+        """Expected mode only: (mean, variance) of the logits, per batch, concatenated; the
+        variance is what a search needs to turn stream noise into an accuracy estimate."""
+        if self.config.mode != "expected":
+            raise InvalidInputError("moments() needs an SCConfig with mode='expected'.")
+        x = _check_input(x, self.graph)
+        parts = [run_graph(self.graph, (b, torch.zeros_like(b)), self.backend, other=moment_op) for b in self.batches(x)]
+        return torch.cat([m for m, _ in parts]), torch.cat([v for _, v in parts])
+
     def __call__(self, x: object, errors: dict[str, LayerError] | None = None) -> torch.Tensor:
         x = _check_input(x, self.graph)  # checked once, not again per batch
         return torch.cat([self._forward(b, errors) for b in self.batches(x)])
@@ -169,16 +178,18 @@ def fixed_point(model: object, calib: object, bits: int = 8, upscale: bool = Tru
     return _FixedModel(graph, cfg, plan, FixedPointBackend(graph, plan, bits, encoding, layer_bits))
 
 
+_FACTORS: dict[tuple, float] = {}  # variance_factor by the fields it reads (a search converts many configs)
+
+
 def _layer_factors(config: SCConfig, plan: Plan) -> dict[str, float]:
-    """variance_factor per MAC layer, measured once per distinct (L, width)."""
-    seen: dict[tuple[int, int], float] = {}
+    """variance_factor per MAC layer, measured once per distinct generator setting and (L, width)."""
     out = {}
     for name in plan.macs:
         c = config.for_layer(name)
-        key = (c.stream_length, c.comparator_width)
-        if key not in seen:
-            seen[key] = variance_factor(c)
-        out[name] = seen[key]
+        key = (c.sng, c.weight_sng, c.seed, c.encoding, c.stream_length, c.comparator_width)
+        if key not in _FACTORS:
+            _FACTORS[key] = variance_factor(c)
+        out[name] = _FACTORS[key]
     return out
 
 

@@ -121,3 +121,58 @@ def test_batchdvfs_bad_input(tmp_path, capsys, extra, match):
     assert main(BD + extra + ["--out", str(out)]) == 2
     assert match in cli_error(capsys)
     assert not (out / "results.json").exists()
+
+
+def _ev(teacher, out, *extra) -> list[str]:
+    return ["dse", "evolver", "--model", str(teacher), "--dataset", "digits", "--lengths", "16,64,256",
+            "--episodes", "40", "--eval-images", "80", "--final-images", "80", "--calib", "80",
+            "--acc-drop", "30", "--out", str(out), *extra]
+
+
+def test_evolver_run_writes_policy_table_and_plots_and_resumes_after_a_kill(teacher, tmp_path, capsys, monkeypatch):
+    from sc_accel.dse.evolver import EvolverProblem
+
+    whole = tmp_path / "ev"
+    assert main(_ev(teacher, whole)) == 0
+    res = _results(whole)
+    assert problems("dse", res) == []
+    ev = res["evolver"]
+    assert ev["policies"] >= 40 and 0 <= ev["skipped"] <= ev["policies"]
+    assert [x["layer"] for x in ev["layers"]] == ["features_0", "features_3", "classifier_0", "classifier_2",
+                                                  "classifier_4"]
+    assert all(x["stream_length"] in (16, 64, 256) for x in ev["layers"])
+    assert ev["proxy_accuracy"] > res["thresholds"]["accuracy"]
+    assert ev["latency_norm"] < 0.5 and ev["energy_norm"] < 0.5 and 0 <= ev["bit_accuracy"] <= 1
+    assert res["uniform"] is None or len({x["stream_length"] for x in res["uniform"]["layers"]}) == 1
+    assert "Q-learning" in capsys.readouterr().out
+    assert (whole / "convergence.png").stat().st_size > 0
+    # killed after the checkpoint at episode 25: the rerun resumes and ends with the same results
+    real, calls = EvolverProblem.evaluate, []
+
+    def dies(self, policy):
+        calls.append(policy)
+        if len(calls) == 30:
+            raise KeyboardInterrupt
+        return real(self, policy)
+
+    part = tmp_path / "part"
+    monkeypatch.setattr(EvolverProblem, "evaluate", dies)
+    assert main(_ev(teacher, part)) == 130
+    assert (part / "checkpoint.json").is_file() and not (part / "results.json").exists()
+    monkeypatch.setattr(EvolverProblem, "evaluate", real)
+    assert main(_ev(teacher, part)) == 0
+    a, b = _results(whole), _results(part)
+    assert a == b
+
+
+@pytest.mark.parametrize("extra,match", [
+    (["--lengths", "16,x"], "--lengths value 'x' is not a valid int"),
+    (["--accel", "systolic-32x32-ws"], "give an SC accelerator"),
+    (["--episodes", "0"], "--episodes 0 must be a positive integer"),
+    (["--latency-th", "2"], "threshold latency=2.0 must be a number in [0, 1]"),
+])
+def test_evolver_bad_input(teacher, tmp_path, capsys, extra, match):
+    out = tmp_path / "ev"
+    assert main(_ev(teacher, out, *extra)) == 2
+    assert match in cli_error(capsys)
+    assert not (out / "results.json").exists()

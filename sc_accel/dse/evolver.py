@@ -1,0 +1,310 @@
+"""Evolver-style quantization-voltage-frequency tuning by Q-learning (after Evolver, on-device
+QVF tuning of SC/binary CNN accelerators), on the shared emulator and estimator.
+
+The MDP has N states: states 1..N-1 pick the stream length of each MAC layer of an SC model
+(the per-layer `SCConfig.layers` / `AccelConfig.precision`), state N picks a
+voltage-frequency pair from `sc_accel.hw.power.operating_points`. A finished policy gets
+
+    R = a A - b L - c E    (A accuracy, L latency, E energy, L and E normalised to [0, 1]
+                            over the space: 0 = the fastest / least-energy corner)
+
+when A > A_TH, L < L_TH and E < E_TH. Outlier skipping: a policy whose
+estimated L or E already breaks its threshold gets R = 0 without an accuracy evaluation
+(the estimate costs microseconds, the accuracy a pass over images). A policy evaluated but
+under A_TH gets R = `shaping` x A (default 0.1 A): below every feasible reward when
+a A_TH > b L_TH + c E_TH + shaping, yet rising with accuracy, so the learner is led towards
+longer streams instead of facing a flat zero until it stumbles on a feasible policy (with
+R = 0 there, 300 episodes on LeNet-5 found none). Q-learning: one Q row
+per state, epsilon-greedy with exponential decay, and after each episode the updates run in
+reverse state order, Q(i, u) += alpha (R + gamma max Q(i + 1) - Q(i, u)) (max Q(N + 1) = 0).
+The policy kept is the highest-reward one seen.
+
+Accuracy during the search comes from the emulator's expected mode: the logits' mean and
+variance (`SCModel.moments`), turned into the expected share of images classified right
+by sampling Gaussian logits with a fixed seed (argmax of the mean alone would ignore the
+stream noise that short streams add). The expected mode treats the errors of different
+inputs as independent, which understates the noise of a real bit-true network (streams made
+by shared generators and reused across outputs err together), so `calibrate_variance` scales
+the variance once per search: it runs one uniform-L design bit-true on the search images and
+picks the scale at which the proxy gives the same accuracy (bisection; the proxy falls as the
+scale grows). The final policy is then run bit-true.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from sc_accel.dse.space import DSEInputError
+from sc_accel.hw.config import AccelConfig, LayerPrecision, OperatingPoint
+from sc_accel.hw.estimate import estimate
+from sc_accel.hw.power import operating_points, power_w, with_point
+from sc_accel.hw.workload import WorkLayer
+from sc_accel.nn import SCConfig, convert
+
+__all__ = ["Thresholds", "EvolverProblem", "QLearner", "evolve", "uniform_best", "exhaustive_policy",
+           "LENGTHS", "proxy_accuracy"]
+
+LENGTHS = (16, 32, 64, 128, 256, 512, 1024)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Constraints and reward weights: A > accuracy, L < latency, E < energy (L and E
+    normalised to [0, 1]); R = a A - b L - c E."""
+
+    accuracy: float
+    latency: float = 0.5
+    energy: float = 0.5
+    a: float = 1.0
+    b: float = 0.5
+    c: float = 0.5
+    shaping: float = 0.1
+
+    def __post_init__(self) -> None:
+        for name in ("accuracy", "latency", "energy"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
+                raise DSEInputError(f"threshold {name}={v!r} must be a number in [0, 1].")
+
+
+@dataclass
+class Outcome:
+    """One policy's scores: reward, accuracy (None when skipped), normalised L and E."""
+
+    reward: float
+    accuracy: float | None
+    latency: float
+    energy: float
+    skipped: bool
+    feasible: bool = False
+
+
+def proxy_accuracy(mean: torch.Tensor, var: torch.Tensor, y: np.ndarray, samples: int = 16, seed: int = 0) -> float:
+    """Expected share of images whose argmax is right when each logit is Gaussian with the
+    emulator's mean and variance (independent logits; `samples` draws per image, seeded)."""
+    g = torch.Generator().manual_seed(seed)
+    std = var.clamp_min(0.0).sqrt()
+    noise = torch.randn((samples,) + tuple(mean.shape), generator=g, dtype=mean.dtype)
+    pred = (mean[None] + noise * std[None]).argmax(-1).numpy()
+    return float((pred == np.asarray(y)[None]).mean())
+
+
+class EvolverProblem:
+    """An SC model, its accelerator and images: scores policies (length index per MAC layer,
+    operating-point index). Estimates and accuracies are cached; `counts` says how many of each
+    were computed and how many policies were skipped."""
+
+    def __init__(self, model: torch.nn.Module, layers: list[WorkLayer], accel: AccelConfig, x_eval: torch.Tensor,
+                 y_eval: np.ndarray, calib: torch.Tensor, thresholds: Thresholds, lengths: tuple[int, ...] = LENGTHS,
+                 points: list[OperatingPoint] | None = None, base: SCConfig | None = None, samples: int = 16,
+                 seed: int = 0) -> None:
+        if accel.kind != "sc":
+            raise DSEInputError(f"the Evolver search tunes stream lengths: give an SC accelerator, not {accel.name}.")
+        if not lengths:
+            raise DSEInputError("the list of stream lengths is empty; give at least one.")
+        self.model, self.accel, self.th = model, accel, thresholds
+        self.work = layers
+        self.names = [l.name for l in layers if l.op in ("conv", "linear", "dwconv")]
+        self.lengths, self.points = tuple(int(v) for v in lengths), points or operating_points(accel)
+        self.x, self.y, self.calib = x_eval, np.asarray(y_eval), calib
+        self.base = (base or SCConfig()).replace(mode="expected", seed=seed)
+        self.samples, self.seed = samples, seed
+        self.variance_scale = 1.0
+        self._moments: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._cost: dict[tuple, tuple[float, float]] = {}
+        self._acc: dict[tuple, float] = {}
+        self.counts = {"estimates": 0, "accuracy_evaluations": 0, "skipped": 0, "policies": 0}
+        self.bounds = self._bounds()
+
+    @property
+    def n_states(self) -> int:
+        return len(self.names) + 1
+
+    def actions(self, state: int) -> int:
+        return len(self.points) if state == len(self.names) else len(self.lengths)
+
+    def config(self, lengths: tuple[int, ...], mode: str = "expected") -> SCConfig:
+        """The SCConfig of a precision choice (length indices per MAC layer)."""
+        return self.base.replace(mode=mode, layers={n: {"stream_length": self.lengths[i]}
+                                                    for n, i in zip(self.names, lengths)})
+
+    def accel_for(self, lengths: tuple[int, ...], point: int) -> AccelConfig:
+        prec = {n: LayerPrecision(stream_length=self.lengths[i]) for n, i in zip(self.names, lengths)}
+        return with_point(self.accel.with_(precision=prec), self.points[point])
+
+    def raw_cost(self, lengths: tuple[int, ...], point: int) -> tuple[float, float]:
+        """(latency s, energy J with leakage) of one policy, from the shared estimator."""
+        key = (tuple(lengths), point)
+        if key not in self._cost:
+            acc = self.accel_for(lengths, point)
+            tot = estimate(self.work, None, acc).total
+            self._cost[key] = (float(tot["latency_s"]), power_w(tot, acc)["energy_with_leakage_pj"] * 1e-12)
+            self.counts["estimates"] += 1
+        return self._cost[key]
+
+    def _bounds(self) -> dict[str, tuple[float, float]]:
+        """Min and max latency and energy over the space: latency and energy grow with every
+        layer's L, so the extremes are at the all-shortest and all-longest corners."""
+        n, k = len(self.names), len(self.lengths)
+        costs = [self.raw_cost((i,) * n, p) for i in (0, k - 1) for p in range(len(self.points))]
+        lat, en = [c[0] for c in costs], [c[1] for c in costs]
+        return {"latency": (min(lat), max(lat)), "energy": (min(en), max(en))}
+
+    def normalised(self, lengths: tuple[int, ...], point: int) -> tuple[float, float]:
+        lat, en = self.raw_cost(lengths, point)
+        (l0, l1), (e0, e1) = self.bounds["latency"], self.bounds["energy"]
+        return (lat - l0) / (l1 - l0) if l1 > l0 else 0.0, (en - e0) / (e1 - e0) if e1 > e0 else 0.0
+
+    def moments(self, lengths: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Expected-mode (mean, variance) of the logits on the search images."""
+        key = tuple(lengths)
+        if key not in self._moments:
+            self._moments[key] = convert(self.model, self.config(key), self.calib).moments(self.x)
+        return self._moments[key]
+
+    def accuracy(self, lengths: tuple[int, ...]) -> float:
+        """Expected-mode accuracy proxy of a precision choice (cached)."""
+        key = tuple(lengths)
+        if key not in self._acc:
+            mean, var = self.moments(key)
+            self._acc[key] = proxy_accuracy(mean, var * self.variance_scale, self.y, self.samples, self.seed)
+            self._moments.pop(key, None)  # only the calibration design is needed again
+            self.counts["accuracy_evaluations"] += 1
+        return self._acc[key]
+
+    def calibrate_variance(self, length_index: int | None = None, steps: int = 30) -> dict:
+        """Scale the proxy's variance so that it matches the bit-true accuracy of the uniform
+        design at lengths[length_index] (default: the middle length) on the search images."""
+        i = len(self.lengths) // 2 if length_index is None else length_index
+        lengths = (i,) * len(self.names)
+        bit = convert(self.model, self.config(lengths, mode="bit"), self.calib)
+        target = float((bit(self.x).argmax(1).numpy() == self.y).mean())
+        mean, var = self.moments(lengths)
+        acc = lambda k: proxy_accuracy(mean, var * k, self.y, self.samples, self.seed)  # noqa: E731
+        lo, hi = 0.0, 16.0  # log2 of the scale
+        if acc(1.0) <= target:
+            hi = 0.0
+        for _ in range(steps if hi > 0 else 0):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if acc(2.0 ** mid) > target else (lo, mid)
+        self.variance_scale = 2.0 ** hi
+        self._acc.clear()
+        return {"stream_length": self.lengths[i], "bit_accuracy": target, "proxy_unscaled": acc(1.0),
+                "variance_scale": self.variance_scale, "proxy_scaled": acc(self.variance_scale)}
+
+    def evaluate(self, policy: tuple[int, ...]) -> Outcome:
+        """Reward of a full policy (lengths..., point), skipping the accuracy of outliers."""
+        *lengths, point = policy
+        lat, en = self.normalised(tuple(lengths), point)
+        self.counts["policies"] += 1
+        if lat >= self.th.latency or en >= self.th.energy:
+            self.counts["skipped"] += 1
+            return Outcome(0.0, None, lat, en, True)
+        a = self.accuracy(tuple(lengths))
+        if a <= self.th.accuracy:
+            return Outcome(self.th.shaping * a, a, lat, en, False)
+        return Outcome(self.th.a * a - self.th.b * lat - self.th.c * en, a, lat, en, False, True)
+
+    def describe(self, policy: tuple[int, ...]) -> dict:
+        """A policy in plain terms: per-layer L, the V/F point, its estimate and scores."""
+        *lengths, point = policy
+        lat, en = self.raw_cost(tuple(lengths), point)
+        p = self.points[point]
+        return {"stream_lengths": {n: self.lengths[i] for n, i in zip(self.names, lengths)},
+                "voltage_v": p.voltage, "frequency_hz": p.freq_mhz * 1e6, "latency_s": lat, "energy_j": en}
+
+
+@dataclass
+class QLearner:
+    """Tabular Q-learning over the problem's states; its whole state is plain data, so a run
+    checkpoints it (`to_dict` / `from_dict`) and resumes to the same result."""
+
+    q: list[list[float]]
+    episode: int = 0
+    best_policy: list[int] | None = None  # the best feasible policy seen (None: none yet)
+    best_reward: float = -math.inf
+    history: list[dict] = field(default_factory=list)
+    rng_state: dict | None = None
+
+    @classmethod
+    def fresh(cls, p: EvolverProblem, seed: int) -> "QLearner":
+        return cls([[0.0] * p.actions(i) for i in range(p.n_states)],
+                   rng_state=np.random.default_rng(seed).bit_generator.state)
+
+    def to_dict(self) -> dict:
+        return {"q": self.q, "episode": self.episode, "best_policy": self.best_policy,
+                "best_reward": self.best_reward, "history": self.history, "rng_state": self.rng_state}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "QLearner":
+        return cls(**d)
+
+
+def _epsilon(k: int, episodes: int, eps_min: float = 0.05) -> float:
+    """Exploration at episode k: from 1 down to eps_min, exponentially over the run."""
+    return eps_min + (1.0 - eps_min) * math.exp(-5.0 * k / max(episodes, 1))
+
+
+def evolve(p: EvolverProblem, episodes: int = 300, alpha: float = 0.5, gamma: float = 0.9, seed: int = 0,
+           learner: QLearner | None = None, on_step=None, every: int = 25) -> QLearner:
+    """Run (or continue) Q-learning to `episodes` episodes; `on_step(learner)` is called every
+    `every` episodes and at the end (the caller checkpoints there)."""
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise DSEInputError(f"episodes={episodes!r} must be a positive integer.")
+    ql = learner or QLearner.fresh(p, seed)
+    rng = np.random.default_rng()
+    rng.bit_generator.state = ql.rng_state
+    while ql.episode < episodes:
+        eps = _epsilon(ql.episode, episodes)
+        policy = []
+        for i in range(p.n_states):
+            row = np.asarray(ql.q[i])
+            explore = rng.random() < eps
+            policy.append(int(rng.integers(len(row))) if explore else int(np.flatnonzero(row == row.max())[0]))
+        out = p.evaluate(tuple(policy))
+        for i in reversed(range(p.n_states)):
+            nxt = max(ql.q[i + 1]) if i + 1 < p.n_states else 0.0
+            u = policy[i]
+            ql.q[i][u] += alpha * (out.reward + gamma * nxt - ql.q[i][u])
+        if out.feasible and out.reward > ql.best_reward:
+            ql.best_reward, ql.best_policy = out.reward, policy
+        ql.history.append({"episode": ql.episode, "reward": out.reward, "best": ql.best_reward,
+                           "skipped": out.skipped, "epsilon": eps})
+        ql.episode += 1
+        ql.rng_state = rng.bit_generator.state
+        if on_step is not None and (ql.episode % every == 0 or ql.episode == episodes):
+            on_step(ql)
+    return ql
+
+
+def uniform_best(p: EvolverProblem) -> tuple[tuple[int, ...] | None, Outcome | None]:
+    """The best design with one stream length for every layer (any V/F point) that meets the
+    same thresholds: the baseline a per-layer search must beat."""
+    best, best_out = None, None
+    for i in range(len(p.lengths)):
+        for point in range(len(p.points)):
+            pol = (i,) * len(p.names) + (point,)
+            out = p.evaluate(pol)
+            if out.feasible and (best_out is None or out.reward > best_out.reward):
+                best, best_out = pol, out
+    return best, best_out
+
+
+def exhaustive_policy(p: EvolverProblem) -> tuple[tuple[int, ...], Outcome]:
+    """Every policy (small spaces only: tests check Q-learning against it)."""
+    import itertools
+
+    size = len(p.lengths) ** len(p.names) * len(p.points)
+    if size > 200_000:
+        raise DSEInputError(f"the space holds {size} policies; exhaustive search is for spaces of 200,000 or fewer.")
+    best, best_out = None, None
+    for lengths in itertools.product(range(len(p.lengths)), repeat=len(p.names)):
+        for point in range(len(p.points)):
+            out = p.evaluate(lengths + (point,))
+            if out.feasible and (best_out is None or out.reward > best_out.reward):
+                best, best_out = lengths + (point,), out
+    return best, best_out

@@ -1,0 +1,158 @@
+"""Evolver-style Q-learning: it finds the exhaustive optimum of a small space, never returns a
+design that breaks a threshold, skips exactly the outliers, resumes to the same result, and
+its accuracy proxy behaves as the statistics say."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+from sc_accel.dse import DSEInputError
+from sc_accel.dse.evolver import EvolverProblem, QLearner, Thresholds, evolve, exhaustive_policy, proxy_accuracy
+from sc_accel.hw import presets
+from sc_accel.hw.power import operating_points
+from sc_accel.hw.workload import workload
+
+LENGTHS = (16, 64, 256)
+
+
+class _Tiny(nn.Module):
+    """conv -> ReLU -> linear on 8x8 images: two MAC layers, a space of 3^2 x points."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.fc = nn.Conv2d(1, 4, 3), nn.Linear(4 * 36, 4)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.conv(x)).flatten(1))
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    m = _Tiny().eval()
+    x = torch.rand(96, 1, 8, 8, generator=torch.Generator().manual_seed(2)).double()
+    with torch.no_grad():
+        y = m(x.float()).argmax(1).numpy()  # the float model's own labels: float accuracy 100%
+    return m, x, y
+
+
+def _problem(tiny, th=Thresholds(0.6, 0.6, 0.6), points=3) -> EvolverProblem:
+    m, x, y = tiny
+    accel = presets()["sc-64x64-L256"]
+    pts = operating_points(accel)[::5][:points]  # 0.6, 0.85, 1.1 V
+    return EvolverProblem(m, workload(m, (1, 1, 8, 8)), accel, x, y, x, th, LENGTHS, points=pts, seed=0)
+
+
+def test_q_learning_finds_the_exhaustive_optimum_of_a_small_space(tiny):
+    best, out = exhaustive_policy(_problem(tiny))
+    assert out.feasible
+    p = _problem(tiny)
+    ql = evolve(p, episodes=150, seed=0)
+    assert ql.best_reward >= out.reward * 0.99
+    assert ql.best_reward <= out.reward + 1e-12  # nothing beats the exhaustive optimum
+
+
+def test_the_returned_policy_meets_every_threshold(tiny):
+    th = Thresholds(0.8, 0.4, 0.4)
+    p = _problem(tiny, th)
+    ql = evolve(p, episodes=80, seed=1)
+    assert ql.best_reward > 0
+    o = p.evaluate(tuple(ql.best_policy))
+    assert o.accuracy > th.accuracy and o.latency < th.latency and o.energy < th.energy
+
+
+def test_outlier_skipping_skips_exactly_the_policies_that_break_latency_or_energy(tiny):
+    th = Thresholds(0.5, 0.3, 0.35)
+    p = _problem(tiny, th)
+    asked = []
+    real = p.accuracy
+    p.accuracy = lambda lengths: asked.append(lengths) or real(lengths)
+    n_skipped = 0
+    for a in range(3):
+        for b in range(3):
+            for point in range(3):
+                lat, en = p.normalised((a, b), point)
+                breaks = lat >= th.latency or en >= th.energy
+                before = len(asked)
+                out = p.evaluate((a, b, point))
+                assert out.skipped == breaks
+                assert (len(asked) == before) == breaks  # no accuracy evaluation for an outlier
+                assert (out.accuracy is None) == breaks and (out.reward == 0.0 if breaks else True)
+                n_skipped += breaks
+    assert 0 < n_skipped < 27 and p.counts["skipped"] == n_skipped and p.counts["policies"] == 27
+
+
+def test_a_resumed_learner_ends_where_an_uninterrupted_one_does(tiny):
+    whole = evolve(_problem(tiny), episodes=40, seed=3)
+    saved = []
+    evolve(_problem(tiny), episodes=40, seed=3, on_step=lambda ql: saved.append(QLearner.from_dict(
+        __import__("copy").deepcopy(ql.to_dict()))) if ql.episode == 20 else None, every=20)
+    resumed = evolve(_problem(tiny), episodes=40, seed=3, learner=saved[0])
+    assert resumed.to_dict() == whole.to_dict()
+
+
+def test_the_proxy_is_plain_accuracy_without_noise_and_chance_under_huge_noise():
+    g = torch.Generator().manual_seed(0)
+    mean = torch.randn(400, 5, generator=g, dtype=torch.float64)
+    y = mean.argmax(1).numpy()
+    y[:100] = (y[:100] + 1) % 5  # 75% right
+    assert proxy_accuracy(mean, torch.zeros_like(mean), y) == pytest.approx(0.75)
+    n = 400 * 64
+    acc = proxy_accuracy(mean, torch.full_like(mean, 1e12), y, samples=64)
+    assert abs(acc - 0.2) < 4.5 * math.sqrt(0.2 * 0.8 / n)  # 4.5 sigma of a binomial share
+
+
+def test_variance_calibration_brings_the_proxy_down_to_the_bit_true_accuracy(tiny):
+    p = _problem(tiny)
+    cal = p.calibrate_variance(0)  # L = 16: noisy enough for bit-true to fall below the unscaled proxy
+    assert cal["bit_accuracy"] < 1.0
+    if cal["proxy_unscaled"] > cal["bit_accuracy"]:
+        assert p.variance_scale > 1.0
+        assert cal["proxy_scaled"] <= cal["proxy_unscaled"]
+        assert abs(cal["proxy_scaled"] - cal["bit_accuracy"]) <= 3 / len(p.y)  # a step function of the scale
+    else:
+        assert p.variance_scale == 1.0
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"lengths": ()}, "empty"),
+    ({"accel": "systolic-32x32-ws"}, "SC accelerator"),
+])
+def test_bad_problems_are_refused(tiny, change, match):
+    m, x, y = tiny
+    accel = presets()[change.get("accel", "sc-64x64-L256")]
+    with pytest.raises(DSEInputError, match=match):
+        EvolverProblem(m, workload(m, (1, 1, 8, 8)), accel, x, y, x, Thresholds(0.5),
+                       change.get("lengths", LENGTHS))
+
+
+def test_bad_thresholds_and_episodes_are_refused(tiny):
+    with pytest.raises(DSEInputError, match="in \\[0, 1\\]"):
+        Thresholds(1.5)
+    with pytest.raises(DSEInputError, match="positive integer"):
+        evolve(_problem(tiny), episodes=0)
+
+
+def test_the_space_bounds_normalise_the_corners_to_zero_and_one(tiny):
+    p = _problem(tiny)
+    costs = [p.normalised((a, b), q) for a in range(3) for b in range(3) for q in range(3)]
+    lat, en = np.array(costs).T
+    assert lat.min() == pytest.approx(0.0) and lat.max() == pytest.approx(1.0)
+    assert en.min() == pytest.approx(0.0) and en.max() == pytest.approx(1.0)
+
+
+def test_a_policy_under_the_accuracy_threshold_is_ranked_below_every_feasible_one(tiny):
+    """The shaping reward (0.1 A) rises with accuracy but stays under the feasible rewards."""
+    th = Thresholds(0.9, 0.6, 0.6)
+    p = _problem(tiny, th)
+    outs = [p.evaluate((a, b, q)) for a in range(3) for b in range(3) for q in range(3)]
+    low = [o for o in outs if not o.skipped and not o.feasible]
+    ok = [o for o in outs if o.feasible]
+    assert low and ok
+    assert all(o.reward == pytest.approx(th.shaping * o.accuracy) for o in low)
+    assert max(o.reward for o in low) < min(o.reward for o in ok)
