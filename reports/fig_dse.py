@@ -172,7 +172,8 @@ def dse_figures(runs: list[tuple[str, dict]]) -> list[Figure]:
     figs = [convergence(runs)] if any(r.get("history") for _, r in runs) else []
     if any(r.get("table") for _, r in runs):
         figs.append(confuciux_table([(n, r) for n, r in runs if r.get("table")]))
-    figs += [evolver_choice(n, r) for n, r in runs if r.get("evolver", {}).get("layers")]  # none: nothing met the thresholds
+    # an Evolver run whose search met no threshold has no chosen layers to draw
+    figs += [evolver_choice(n, r) for n, r in runs if r.get("evolver", {}).get("layers")]
     return figs + [batchdvfs_choice(n, r) for n, r in runs if r.get("batchdvfs")]
 
 

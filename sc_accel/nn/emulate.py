@@ -128,7 +128,8 @@ class SCModel:
         if self.config.mode != "expected":
             raise InvalidInputError("moments() needs an SCConfig with mode='expected'.")
         x = _check_input(x, self.graph)
-        parts = [run_graph(self.graph, (b, torch.zeros_like(b)), self.backend, other=moment_op) for b in self.batches(x)]
+        parts = [run_graph(self.graph, (b, torch.zeros_like(b)), self.backend, other=moment_op)
+                 for b in self.batches(x)]
         return torch.cat([m for m, _ in parts]), torch.cat([v for _, v in parts])
 
     def __call__(self, x: object, errors: dict[str, LayerError] | None = None) -> torch.Tensor:
