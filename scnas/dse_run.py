@@ -184,14 +184,15 @@ def _cost_key(k: str) -> tuple:
 
 
 def _policy_row(p, policy: tuple[int, ...], bit_acc: float) -> dict:
-    """A chosen policy for results.json: per-layer L, V/F point, estimate, scores."""
-    out = p.evaluate(tuple(policy))
+    """A chosen policy for results.json: per-layer L, V/F point, estimate, proxy and bit-true
+    scores on the search images, and `bit_accuracy` on the test images."""
+    proxy, out = p.evaluate(tuple(policy)), p.evaluate(tuple(policy), bit=True)
     d = p.describe(tuple(policy))
     return {"layers": [{"layer": n, "stream_length": L} for n, L in d["stream_lengths"].items()],
             "operating_point": {"voltage_v": d["voltage_v"], "frequency_hz": d["frequency_hz"]},
             "latency_s": d["latency_s"], "energy_j": d["energy_j"], "latency_norm": out.latency,
-            "energy_norm": out.energy, "proxy_accuracy": out.accuracy, "bit_accuracy": bit_acc,
-            "reward": out.reward, "policy": list(policy)}
+            "energy_norm": out.energy, "proxy_accuracy": proxy.accuracy, "proxy_reward": proxy.reward,
+            "bit_accuracy_search": out.accuracy, "bit_accuracy": bit_acc, "reward": out.reward, "policy": list(policy)}
 
 
 def _bit_accuracy(p, policy: tuple[int, ...], x, y) -> float:
@@ -213,7 +214,7 @@ def run_evolver(model, name: str, ds, accel: AccelConfig, out: str | Path, lengt
     import numpy as np
     import torch
 
-    from sc_accel.dse.evolver import EvolverProblem, QLearner, Thresholds, evolve, uniform_best
+    from sc_accel.dse.evolver import EvolverProblem, QLearner, Thresholds, evolve, uniform_best, verify
     from sc_accel.dse.baselines import improvements
 
     for what, v in (("episodes", episodes), ("eval-images", eval_images), ("final-images", final_images),
@@ -237,7 +238,7 @@ def run_evolver(model, name: str, ds, accel: AccelConfig, out: str | Path, lengt
     with claim_run_dir(out, "dse") as run:
         _check_same(run, settings)
         write_toml({**settings, "accel_config": json.dumps(accel.to_dict()), "run": run_meta()}, run / "config.toml")
-        calibration = p.calibrate_variance()  # deterministic: redone on resume (one bit-true pass)
+        calibration = p.calibrate()  # deterministic: redone on resume (one bit-true pass per layer)
         ck = run / "checkpoint.json"
         learner = None
         if ck.is_file():
@@ -260,8 +261,8 @@ def run_evolver(model, name: str, ds, accel: AccelConfig, out: str | Path, lengt
         search_counts = dict(p.counts)
         x_test = torch.as_tensor(ds.x_test[:final_images]).double()
         y_test = np.asarray(ds.y_test[:final_images])
-        best = tuple(ql.best_policy or ())
-        chosen = _policy_row(p, best, _bit_accuracy(p, best, x_test, y_test)) if ql.best_policy else None
+        best, verification = verify(p, ql.top)
+        chosen = _policy_row(p, best, _bit_accuracy(p, best, x_test, y_test)) if best else None
         u_policy, _ = uniform_best(p)
         uniform = _policy_row(p, u_policy, _bit_accuracy(p, u_policy, x_test, y_test)) if u_policy else None
         values = [1.0 - h["best"] if math.isfinite(h["best"]) else 1.0 for h in ql.history]
@@ -274,6 +275,7 @@ def run_evolver(model, name: str, ds, accel: AccelConfig, out: str | Path, lengt
                    "evolver": {"policies": search_counts["policies"], "skipped": search_counts["skipped"],
                                "accuracy_evaluations": search_counts["accuracy_evaluations"],
                                "estimates": search_counts["estimates"], "episodes": episodes,
+                               "verification": verification,
                                **(chosen or {"layers": [], "operating_point": {}})},
                    "uniform": uniform}
         write_json(results, run / "results.json")
@@ -285,17 +287,18 @@ def evolver_table(results: dict) -> str:
     lines = []
     ev, un = results["evolver"], results.get("uniform")
     th = results["thresholds"]
-    cal = results.get("proxy_calibration")
-    if cal:
-        lines.append(f"proxy calibration: uniform L = {cal['stream_length']} bit-true {100 * cal['bit_accuracy']:.2f}% "
-                     f"on the search images, unscaled proxy {100 * cal['proxy_unscaled']:.2f}%, variance x "
-                     f"{cal['variance_scale']:.3g}")
+    for c in results.get("proxy_calibration", []):
+        lines.append(f"proxy calibration {c['layer']} at L = {c['stream_length']}: bit-true {100 * c['bit_accuracy']:.2f}%, "
+                     f"unscaled proxy {100 * c['proxy_unscaled']:.2f}%, variance x {c['variance_scale']:.3g}")
     lines.append(f"thresholds: accuracy > {100 * th['accuracy']:.2f}%, latency < {th['latency']}, energy < "
                  f"{th['energy']} (normalised); policies {ev['policies']}, skipped {ev['skipped']} "
                  f"({100 * ev['skipped'] / max(ev['policies'], 1):.1f}%), accuracy evaluations "
                  f"{ev['accuracy_evaluations']}")
-    head = f"{'design':10s} {'stream lengths':32s} {'V':>5s} {'MHz':>7s} {'bit acc %':>9s} {'proxy %':>8s} " \
-           f"{'latency us':>10s} {'energy uJ':>9s} {'reward':>7s}"
+    ver = ev.get("verification", [])
+    lines.append(f"bit-true check of the search's best {len(ver)} policies on the search images: "
+                 f"{sum(v['meets'] for v in ver)} still meet the thresholds")
+    head = f"{'design':10s} {'stream lengths':28s} {'V':>5s} {'MHz':>6s} {'test bit %':>10s} {'search bit %':>12s} " \
+           f"{'proxy %':>7s} {'latency us':>10s} {'energy uJ':>9s} {'reward':>7s}"
     lines += [head, "-" * len(head)]
     for label, r in (("Q-learning", ev if ev.get("layers") else None), ("uniform", un)):
         if not r:
@@ -303,7 +306,8 @@ def evolver_table(results: dict) -> str:
             continue
         ls = ",".join(str(x["stream_length"]) for x in r["layers"])
         op = r["operating_point"]
-        lines.append(f"{label:10s} {ls:32s} {op['voltage_v']:5.2f} {op['frequency_hz'] / 1e6:7.1f} "
-                     f"{100 * r['bit_accuracy']:9.2f} {100 * r['proxy_accuracy']:8.2f} {r['latency_s'] * 1e6:10.1f} "
-                     f"{r['energy_j'] * 1e6:9.2f} {r['reward']:7.4f}")
+        lines.append(f"{label:10s} {ls:28s} {op['voltage_v']:5.2f} {op['frequency_hz'] / 1e6:6.1f} "
+                     f"{100 * r['bit_accuracy']:10.2f} {100 * r['bit_accuracy_search']:12.2f} "
+                     f"{100 * r['proxy_accuracy']:7.2f} {r['latency_s'] * 1e6:10.1f} {r['energy_j'] * 1e6:9.2f} "
+                     f"{r['reward']:7.4f}")
     return "\n".join(lines)

@@ -24,10 +24,13 @@ variance (`SCModel.moments`), turned into the expected share of images classifie
 by sampling Gaussian logits with a fixed seed (argmax of the mean alone would ignore the
 stream noise that short streams add). The expected mode treats the errors of different
 inputs as independent, which understates the noise of a real bit-true network (streams made
-by shared generators and reused across outputs err together), so `calibrate_variance` scales
-the variance once per search: it runs one uniform-L design bit-true on the search images and
-picks the scale at which the proxy gives the same accuracy (bisection; the proxy falls as the
-scale grows). The final policy is then run bit-true.
+by shared generators and reused across outputs err together), so `calibrate` scales each
+layer's own noise once per search: with that layer at the shortest length and the others at
+the longest, it runs the network bit-true on the search images and picks the scale at which
+the proxy gives the same accuracy (bisection; the proxy falls as the scale grows). Even so the proxy misjudges some mixes of lengths, so the search keeps its
+TOP_K best feasible policies and `verify` re-scores them with bit-true accuracy on the same
+search images, keeping the best that still meets A_TH; the uniform-L baseline is chosen on
+bit-true accuracy as well. Test images are used only for the final report.
 """
 
 from __future__ import annotations
@@ -45,10 +48,11 @@ from sc_accel.hw.power import operating_points, power_w, with_point
 from sc_accel.hw.workload import WorkLayer
 from sc_accel.nn import SCConfig, convert
 
-__all__ = ["Thresholds", "EvolverProblem", "QLearner", "evolve", "uniform_best", "exhaustive_policy",
-           "LENGTHS", "proxy_accuracy"]
+__all__ = ["Thresholds", "EvolverProblem", "QLearner", "evolve", "uniform_best", "exhaustive_policy", "verify",
+           "LENGTHS", "TOP_K", "proxy_accuracy"]
 
 LENGTHS = (16, 32, 64, 128, 256, 512, 1024)
+TOP_K = 5  # feasible policies kept for bit-true verification
 
 
 @dataclass(frozen=True)
@@ -113,10 +117,10 @@ class EvolverProblem:
         self.x, self.y, self.calib = x_eval, np.asarray(y_eval), calib
         self.base = (base or SCConfig()).replace(mode="expected", seed=seed)
         self.samples, self.seed = samples, seed
-        self.variance_scale = 1.0
-        self._moments: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.layer_scale = {n: 1.0 for n in self.names}  # noise scale per MAC layer (see calibrate)
         self._cost: dict[tuple, tuple[float, float]] = {}
         self._acc: dict[tuple, float] = {}
+        self._bit: dict[tuple, float] = {}
         self.counts = {"estimates": 0, "accuracy_evaluations": 0, "skipped": 0, "policies": 0}
         self.bounds = self._bounds()
 
@@ -159,52 +163,71 @@ class EvolverProblem:
         (l0, l1), (e0, e1) = self.bounds["latency"], self.bounds["energy"]
         return (lat - l0) / (l1 - l0) if l1 > l0 else 0.0, (en - e0) / (e1 - e0) if e1 > e0 else 0.0
 
-    def moments(self, lengths: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Expected-mode (mean, variance) of the logits on the search images."""
-        key = tuple(lengths)
-        if key not in self._moments:
-            self._moments[key] = convert(self.model, self.config(key), self.calib).moments(self.x)
-        return self._moments[key]
+    def moments(self, lengths: tuple[int, ...], scale: dict[str, float] | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Expected-mode (mean, variance) of the logits on the search images, each layer's own
+        noise scaled by `scale` (default: the calibrated `layer_scale`)."""
+        sc = convert(self.model, self.config(tuple(lengths)), self.calib)
+        for name, k in (scale or self.layer_scale).items():
+            sc.backend.factor[name] *= k
+        return sc.moments(self.x)
 
     def accuracy(self, lengths: tuple[int, ...]) -> float:
         """Expected-mode accuracy proxy of a precision choice (cached)."""
         key = tuple(lengths)
         if key not in self._acc:
             mean, var = self.moments(key)
-            self._acc[key] = proxy_accuracy(mean, var * self.variance_scale, self.y, self.samples, self.seed)
-            self._moments.pop(key, None)  # only the calibration design is needed again
+            self._acc[key] = proxy_accuracy(mean, var, self.y, self.samples, self.seed)
             self.counts["accuracy_evaluations"] += 1
         return self._acc[key]
 
-    def calibrate_variance(self, length_index: int | None = None, steps: int = 30) -> dict:
-        """Scale the proxy's variance so that it matches the bit-true accuracy of the uniform
-        design at lengths[length_index] (default: the middle length) on the search images."""
-        i = len(self.lengths) // 2 if length_index is None else length_index
-        lengths = (i,) * len(self.names)
-        bit = convert(self.model, self.config(lengths, mode="bit"), self.calib)
-        target = float((bit(self.x).argmax(1).numpy() == self.y).mean())
-        mean, var = self.moments(lengths)
-        acc = lambda k: proxy_accuracy(mean, var * k, self.y, self.samples, self.seed)  # noqa: E731
-        lo, hi = 0.0, 16.0  # log2 of the scale
-        if acc(1.0) <= target:
-            hi = 0.0
-        for _ in range(steps if hi > 0 else 0):
-            mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if acc(2.0 ** mid) > target else (lo, mid)
-        self.variance_scale = 2.0 ** hi
-        self._acc.clear()
-        return {"stream_length": self.lengths[i], "bit_accuracy": target, "proxy_unscaled": acc(1.0),
-                "variance_scale": self.variance_scale, "proxy_scaled": acc(self.variance_scale)}
+    def bit_accuracy(self, lengths: tuple[int, ...]) -> float:
+        """Bit-true accuracy of a precision choice on the search images (cached)."""
+        key = tuple(lengths)
+        if key not in self._bit:
+            sc = convert(self.model, self.config(key, mode="bit"), self.calib)
+            self._bit[key] = float((sc(self.x).argmax(1).numpy() == self.y).mean())
+        return self._bit[key]
 
-    def evaluate(self, policy: tuple[int, ...]) -> Outcome:
-        """Reward of a full policy (lengths..., point), skipping the accuracy of outliers."""
+    def calibrate(self, steps: int = 14) -> list[dict]:
+        """Per-layer noise scales: for each MAC layer, the design with that layer at the
+        shortest length and all others at the longest is run bit-true on the search images,
+        and the layer's variance scale is bisected (log2 in [0, 16]) until the proxy gives the
+        same accuracy; layers are calibrated in order, each with the earlier scales in force."""
+        rows = []
+        short, long = 0, len(self.lengths) - 1
+        for i, name in enumerate(self.names):
+            lengths = tuple(short if j == i else long for j in range(len(self.names)))
+            target = self.bit_accuracy(lengths)
+
+            def acc(log2k: float) -> float:
+                m, v = self.moments(lengths, {**self.layer_scale, name: 2.0 ** log2k})
+                return proxy_accuracy(m, v, self.y, self.samples, self.seed)
+
+            unscaled = acc(0.0)
+            lo, hi = 0.0, (16.0 if unscaled > target else 0.0)
+            for _ in range(steps if hi > 0 else 0):
+                mid = (lo + hi) / 2
+                lo, hi = (mid, hi) if acc(mid) > target else (lo, mid)
+            self.layer_scale[name] = 2.0 ** hi
+            rows.append({"layer": name, "stream_length": self.lengths[short], "bit_accuracy": target,
+                         "proxy_unscaled": unscaled, "variance_scale": self.layer_scale[name],
+                         "proxy_scaled": acc(hi)})
+        self._acc.clear()
+        return rows
+
+    def evaluate(self, policy: tuple[int, ...], bit: bool = False) -> Outcome:
+        """Reward of a full policy (lengths..., point), skipping the accuracy of outliers;
+        bit=True scores it with bit-true accuracy instead of the proxy (not counted as a
+        search step)."""
         *lengths, point = policy
         lat, en = self.normalised(tuple(lengths), point)
-        self.counts["policies"] += 1
+        if not bit:
+            self.counts["policies"] += 1
         if lat >= self.th.latency or en >= self.th.energy:
-            self.counts["skipped"] += 1
+            self.counts["skipped"] += 0 if bit else 1
             return Outcome(0.0, None, lat, en, True)
-        a = self.accuracy(tuple(lengths))
+        a = self.bit_accuracy(tuple(lengths)) if bit else self.accuracy(tuple(lengths))
         if a <= self.th.accuracy:
             return Outcome(self.th.shaping * a, a, lat, en, False)
         return Outcome(self.th.a * a - self.th.b * lat - self.th.c * en, a, lat, en, False, True)
@@ -229,6 +252,7 @@ class QLearner:
     best_reward: float = -math.inf
     history: list[dict] = field(default_factory=list)
     rng_state: dict | None = None
+    top: list = field(default_factory=list)  # [[reward, policy], ...] best feasible first, TOP_K at most
 
     @classmethod
     def fresh(cls, p: EvolverProblem, seed: int) -> "QLearner":
@@ -237,7 +261,8 @@ class QLearner:
 
     def to_dict(self) -> dict:
         return {"q": self.q, "episode": self.episode, "best_policy": self.best_policy,
-                "best_reward": self.best_reward, "history": self.history, "rng_state": self.rng_state}
+                "best_reward": self.best_reward, "history": self.history, "rng_state": self.rng_state,
+                "top": self.top}
 
     @classmethod
     def from_dict(cls, d: dict) -> "QLearner":
@@ -272,6 +297,8 @@ def evolve(p: EvolverProblem, episodes: int = 300, alpha: float = 0.5, gamma: fl
             ql.q[i][u] += alpha * (out.reward + gamma * nxt - ql.q[i][u])
         if out.feasible and out.reward > ql.best_reward:
             ql.best_reward, ql.best_policy = out.reward, policy
+        if out.feasible and all(t[1] != policy for t in ql.top):
+            ql.top = sorted(ql.top + [[out.reward, policy]], key=lambda t: -t[0])[:TOP_K]
         ql.history.append({"episode": ql.episode, "reward": out.reward, "best": ql.best_reward,
                            "skipped": out.skipped, "epsilon": eps})
         ql.episode += 1
@@ -281,14 +308,28 @@ def evolve(p: EvolverProblem, episodes: int = 300, alpha: float = 0.5, gamma: fl
     return ql
 
 
-def uniform_best(p: EvolverProblem) -> tuple[tuple[int, ...] | None, Outcome | None]:
+def verify(p: EvolverProblem, top: list) -> tuple[tuple[int, ...] | None, list[dict]]:
+    """Re-score the search's best policies with bit-true accuracy on the search images; the
+    best one that still meets every threshold (None if none does) and a row per candidate."""
+    rows, best, best_r = [], None, -math.inf
+    for proxy_reward, policy in top:
+        out = p.evaluate(tuple(policy), bit=True)
+        rows.append({"policy": list(policy), "proxy_reward": proxy_reward, "bit_accuracy_search": out.accuracy,
+                     "bit_reward": out.reward, "meets": out.feasible})
+        if out.feasible and out.reward > best_r:
+            best, best_r = tuple(policy), out.reward
+    return best, rows
+
+
+def uniform_best(p: EvolverProblem, bit: bool = True) -> tuple[tuple[int, ...] | None, Outcome | None]:
     """The best design with one stream length for every layer (any V/F point) that meets the
-    same thresholds: the baseline a per-layer search must beat."""
+    same thresholds, judged bit-true on the search images (bit=False: on the proxy): the
+    baseline a per-layer search must beat."""
     best, best_out = None, None
     for i in range(len(p.lengths)):
         for point in range(len(p.points)):
             pol = (i,) * len(p.names) + (point,)
-            out = p.evaluate(pol)
+            out = p.evaluate(pol, bit=bit)
             if out.feasible and (best_out is None or out.reward > best_out.reward):
                 best, best_out = pol, out
     return best, best_out

@@ -107,16 +107,17 @@ def test_the_proxy_is_plain_accuracy_without_noise_and_chance_under_huge_noise()
     assert abs(acc - 0.2) < 4.5 * math.sqrt(0.2 * 0.8 / n)  # 4.5 sigma of a binomial share
 
 
-def test_variance_calibration_brings_the_proxy_down_to_the_bit_true_accuracy(tiny):
+def test_calibration_brings_each_layers_proxy_down_to_its_bit_true_accuracy(tiny):
     p = _problem(tiny)
-    cal = p.calibrate_variance(0)  # L = 16: noisy enough for bit-true to fall below the unscaled proxy
-    assert cal["bit_accuracy"] < 1.0
-    if cal["proxy_unscaled"] > cal["bit_accuracy"]:
-        assert p.variance_scale > 1.0
-        assert cal["proxy_scaled"] <= cal["proxy_unscaled"]
-        assert abs(cal["proxy_scaled"] - cal["bit_accuracy"]) <= 3 / len(p.y)  # a step function of the scale
-    else:
-        assert p.variance_scale == 1.0
+    rows = p.calibrate()
+    assert [r["layer"] for r in rows] == p.names and all(r["stream_length"] == 16 for r in rows)
+    for r in rows:
+        k = p.layer_scale[r["layer"]]
+        if r["proxy_unscaled"] > r["bit_accuracy"]:
+            assert k > 1.0 and r["proxy_scaled"] <= r["proxy_unscaled"]
+            assert abs(r["proxy_scaled"] - r["bit_accuracy"]) <= 3 / len(p.y)  # a step function of the scale
+        else:
+            assert k == 1.0
 
 
 @pytest.mark.parametrize("change, match", [
