@@ -5,6 +5,8 @@
   search, GA and simulated annealing at equal evaluations, and the exact optimum (DP).
 - BatchDVFS-style batch size and V/F point under a power cap (`tune_batch_dvfs`):
   exhaustive, the paper's binary search and Bayesian optimisation (Optuna TPE).
+- Evolver-style Q-learning of per-layer stream lengths and a V/F point (`EvolverProblem`,
+  `evolve`), with outlier skipping and bit-true verification.
 Tasks run inline, in a local process pool or on Ray (`parallel.run_tasks`).
 """
 
@@ -12,6 +14,7 @@ from sc_accel.dse.assign import METHODS, AssignResult, assign_job, assign_resour
 from sc_accel.dse.batchdvfs import (DVFSChoice, DVFSProblem, batchdvfs_job, bayesian_dvfs, binary_search_dvfs,
                                     exhaustive_dvfs, tune_batch_dvfs)
 from sc_accel.dse.baselines import Trace, annealing, dla_baseline, exhaustive, genetic, optimum, random_search
+from sc_accel.dse.evolver import EvolverProblem, QLearner, Thresholds, evolve, uniform_best, verify
 from sc_accel.dse.confuciux import confuciux, reinforce
 from sc_accel.dse.parallel import RayUnavailableError, run_tasks
 from sc_accel.dse.space import DEPLOYMENTS, OBJECTIVES, PLATFORMS, AllocationProblem, DSEInputError, Platform
@@ -20,4 +23,5 @@ __all__ = ["assign_resources", "assign_job", "AssignResult", "METHODS", "Trace",
            "genetic", "annealing", "exhaustive", "optimum", "confuciux", "reinforce", "run_tasks",
            "RayUnavailableError", "AllocationProblem", "Platform", "PLATFORMS", "DSEInputError", "OBJECTIVES",
            "DEPLOYMENTS", "tune_batch_dvfs", "batchdvfs_job", "DVFSProblem", "DVFSChoice", "exhaustive_dvfs",
-           "binary_search_dvfs", "bayesian_dvfs"]
+           "binary_search_dvfs", "bayesian_dvfs", "EvolverProblem", "QLearner", "Thresholds", "evolve", "uniform_best",
+           "verify"]
