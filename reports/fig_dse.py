@@ -7,7 +7,11 @@ The results.json they read (written by sc_accel/dse):
               "latency_cycles": int}],                                  # ConfuciuX only
    "evolver": {"policies": int, "skipped": int,
                "layers": [{"layer": str, "stream_length": int}],       # or "bits" for binary layers
-               "operating_point": {"voltage_v": float, "frequency_hz": float}},   # Evolver only
+               "operating_point": {"voltage_v": float, "frequency_hz": float},
+               "evaluated": [{"accuracy": float, "latency": float, "energy": float,  # optional: the policies
+                              "feasible": bool}],                       # scored (L, E normalised)
+               "proxy_accuracy": float, "energy_norm": float},          # the chosen one
+   "uniform": {"proxy_accuracy": float, "energy_norm": float} | None,  # Evolver only
    "batchdvfs": [{"power_cap_w": float, "method": str, "batch": int | None, "voltage_v": float,
                   "frequency_hz": float, "throughput": float, "power_w": float, "evaluations": int,
                   "gap_pct": float, "optimal": bool}]}                                      # BatchDVFS only
@@ -25,7 +29,8 @@ from reports.figure import Figure
 from reports.plots import read_results, save_run_pngs
 from reports.style import color
 
-__all__ = ["convergence", "confuciux_table", "evolver_choice", "batchdvfs_choice", "dse_figures", "plot_dse"]
+__all__ = ["convergence", "confuciux_table", "evolver_choice", "evolver_pareto", "batchdvfs_choice", "dse_figures",
+           "plot_dse"]
 
 
 def _split_method(m: str) -> tuple[str, str]:
@@ -134,6 +139,49 @@ def evolver_choice(run: str, r: dict) -> Figure:
                   "Policies whose estimated latency or energy already breaks a threshold are not evaluated.")
 
 
+def _front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Pareto front of (cost, accuracy) pairs: lower cost, higher accuracy."""
+    out, best = [], -np.inf
+    for c, a in sorted(points, key=lambda t: (t[0], -t[1])):
+        if a > best:
+            out.append((c, a))
+            best = a
+    return out
+
+
+def evolver_pareto(run: str, r: dict) -> Figure:
+    """Every policy the Evolver search scored: proxy accuracy against normalised energy and
+    latency, feasible ones filled, the Pareto front of each, the thresholds, the chosen policy
+    and the best uniform-L design."""
+    ev, th = r["evolver"], r.get("thresholds", {})
+    pts = ev["evaluated"]
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.0), sharey=True)
+    rows = [{"run": run, **x} for x in pts]
+    for ax, key in zip(axes, ("energy", "latency")):
+        for feas, lab, face in ((False, "under the accuracy threshold", "none"), (True, "feasible", color(0))):
+            sel = [x for x in pts if bool(x["feasible"]) == feas]
+            ax.scatter([x[key] for x in sel], [100 * x["accuracy"] for x in sel], s=14, marker="o",
+                       facecolors=face, edgecolors=color(0), linewidths=0.7, label=lab)
+        front = _front([(x[key], x["accuracy"]) for x in pts])
+        ax.step([c for c, _ in front], [100 * a for _, a in front], where="post", color=color(1), lw=1.2,
+                label="Pareto front")
+        if key in th:
+            ax.axvline(th[key], color="0.4", ls=":", lw=1, label=f"{key} threshold")
+        if "accuracy" in th:
+            ax.axhline(100 * th["accuracy"], color="0.4", ls="--", lw=1, label="accuracy threshold")
+        for d, lab, i, m in ((ev, "chosen (Q-learning)", 2, "*"), (r.get("uniform"), "best uniform L", 3, "D")):
+            if d and d.get(f"{key}_norm") is not None and d.get("proxy_accuracy") is not None:
+                ax.scatter([d[f"{key}_norm"]], [100 * d["proxy_accuracy"]], s=90, marker=m, color=color(i),
+                           zorder=5, label=lab)
+        ax.set_xlabel(f"{key} (normalised: 0 = all-shortest corner)")
+    axes[0].set_ylabel("accuracy, expected-mode proxy (%)")
+    axes[0].legend(fontsize=7, loc="lower right")
+    title = f"Evolver ({run}): the policies scored, accuracy against energy and latency"
+    fig.suptitle(title)
+    return Figure(f"dse-evolver-pareto-{run}", title, fig, ["run", "accuracy", "latency", "energy", "feasible"],
+                  rows, "Skipped outliers have no accuracy and are not drawn.")
+
+
 def batchdvfs_choice(run: str, r: dict) -> Figure:
     """BatchDVFS: throughput each search reached under each power cap (batch size written on
     the marker) and the evaluations it needed; the page shows the table beneath."""
@@ -174,6 +222,7 @@ def dse_figures(runs: list[tuple[str, dict]]) -> list[Figure]:
         figs.append(confuciux_table([(n, r) for n, r in runs if r.get("table")]))
     # an Evolver run whose search met no threshold has no chosen layers to draw
     figs += [evolver_choice(n, r) for n, r in runs if r.get("evolver", {}).get("layers")]
+    figs += [evolver_pareto(n, r) for n, r in runs if r.get("evolver", {}).get("evaluated")]
     return figs + [batchdvfs_choice(n, r) for n, r in runs if r.get("batchdvfs")]
 
 

@@ -261,6 +261,9 @@ def run_evolver(model, name: str, ds, accel: AccelConfig, out: str | Path, lengt
         search_counts = dict(p.counts)
         x_test = torch.as_tensor(ds.x_test[:final_images]).double()
         y_test = np.asarray(ds.y_test[:final_images])
+        evaluated = [{"accuracy": p.accuracy(k[0]), "latency": n[0], "energy": n[1],
+                      "feasible": p.accuracy(k[0]) > th.accuracy and n[0] < th.latency and n[1] < th.energy}
+                     for k in sorted(p._cost) if k[0] in p._acc for n in [p.normalised(*k)]]
         best, verification = verify(p, ql.top)
         chosen = _policy_row(p, best, _bit_accuracy(p, best, x_test, y_test)) if best else None
         u_policy, _ = uniform_best(p)
@@ -275,7 +278,7 @@ def run_evolver(model, name: str, ds, accel: AccelConfig, out: str | Path, lengt
                    "evolver": {"policies": search_counts["policies"], "skipped": search_counts["skipped"],
                                "accuracy_evaluations": search_counts["accuracy_evaluations"],
                                "estimates": search_counts["estimates"], "episodes": episodes,
-                               "verification": verification,
+                               "verification": verification, "evaluated": evaluated,
                                **(chosen or {"layers": [], "operating_point": {}})},
                    "uniform": uniform}
         write_json(results, run / "results.json")
@@ -288,8 +291,9 @@ def evolver_table(results: dict) -> str:
     ev, un = results["evolver"], results.get("uniform")
     th = results["thresholds"]
     for c in results.get("proxy_calibration", []):
-        lines.append(f"proxy calibration {c['layer']} at L = {c['stream_length']}: bit-true {100 * c['bit_accuracy']:.2f}%, "
-                     f"unscaled proxy {100 * c['proxy_unscaled']:.2f}%, variance x {c['variance_scale']:.3g}")
+        lines.append(f"proxy calibration {c['layer']} at L = {c['stream_length']}: bit-true "
+                     f"{100 * c['bit_accuracy']:.2f}%, unscaled proxy {100 * c['proxy_unscaled']:.2f}%, "
+                     f"variance x {c['variance_scale']:.3g}")
     lines.append(f"thresholds: accuracy > {100 * th['accuracy']:.2f}%, latency < {th['latency']}, energy < "
                  f"{th['energy']} (normalised); policies {ev['policies']}, skipped {ev['skipped']} "
                  f"({100 * ev['skipped'] / max(ev['policies'], 1):.1f}%), accuracy evaluations "

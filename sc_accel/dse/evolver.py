@@ -27,10 +27,11 @@ inputs as independent, which understates the noise of a real bit-true network (s
 by shared generators and reused across outputs err together), so `calibrate` scales each
 layer's own noise once per search: with that layer at the shortest length and the others at
 the longest, it runs the network bit-true on the search images and picks the scale at which
-the proxy gives the same accuracy (bisection; the proxy falls as the scale grows). Even so the proxy misjudges some mixes of lengths, so the search keeps its
-TOP_K best feasible policies and `verify` re-scores them with bit-true accuracy on the same
-search images, keeping the best that still meets A_TH; the uniform-L baseline is chosen on
-bit-true accuracy as well. Test images are used only for the final report.
+the proxy gives the same accuracy (bisection; the proxy falls as the scale grows). Even so
+the proxy misjudges some mixes of lengths, so the search keeps its TOP_K best feasible
+policies and `verify` re-scores them with bit-true accuracy on the same search images,
+keeping the best that still meets A_TH; the uniform-L baseline is chosen on bit-true
+accuracy as well. Test images are used only for the final report.
 """
 
 from __future__ import annotations
