@@ -111,6 +111,11 @@ class EvolverProblem:
             raise DSEInputError(f"the Evolver search tunes stream lengths: give an SC accelerator, not {accel.name}.")
         if not lengths:
             raise DSEInputError("the list of stream lengths is empty; give at least one.")
+        bad = [v for v in lengths
+               if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 1 <= v <= 1 << 20]
+        if bad:
+            raise DSEInputError(f"stream lengths {bad} are not integers from 1 to 2^20; give lengths such as "
+                                "16,64,256.")
         self.model, self.accel, self.th = model, accel, thresholds
         self.work = layers
         self.names = [l.name for l in layers if l.op in ("conv", "linear", "dwconv")]

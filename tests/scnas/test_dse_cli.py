@@ -170,6 +170,7 @@ def test_evolver_run_writes_policy_table_and_plots_and_resumes_after_a_kill(teac
     (["--accel", "systolic-32x32-ws"], "give an SC accelerator"),
     (["--episodes", "0"], "--episodes 0 must be a positive integer"),
     (["--latency-th", "2"], "threshold latency=2.0 must be a number in [0, 1]"),
+    (["--lengths", "0,16"], "stream lengths [0] are not integers from 1 to 2^20"),
 ])
 def test_evolver_bad_input(teacher, tmp_path, capsys, extra, match):
     out = tmp_path / "ev"
