@@ -6,7 +6,7 @@ The results.json they read (written by sc_accel/dse):
    "table": [{"platform": str, "model": str, "method": str, "pes": int, "buffer_bytes": int,
               "latency_cycles": int}],                                  # ConfuciuX only
    "evolver": {"policies": int, "skipped": int,
-               "layers": [{"layer": str, "stream_length": int}],       # or "bits" for binary layers
+               "layers": [{"layer": str, "stream_length": int}],       # or "bits", "weight_bits" (binary)
                "operating_point": {"voltage_v": float, "frequency_hz": float},
                "evaluated": [{"accuracy": float, "latency": float, "energy": float,  # optional: the policies
                               "feasible": bool}],                       # scored (L, E normalised)
@@ -118,8 +118,15 @@ def evolver_choice(run: str, r: dict) -> Figure:
     key = "stream_length" if all("stream_length" in x for x in ev["layers"]) else "bits"
     names = [x["layer"] for x in ev["layers"]]
     vals = [x[key] for x in ev["layers"]]
-    bars = ax.bar(range(len(names)), vals, color=color(0))
-    ax.bar_label(bars, fontsize=8)
+    if key == "bits" and all("weight_bits" in x for x in ev["layers"]):  # binary: activation and weight bits
+        xs = np.arange(len(names))
+        for j, (k, lab) in enumerate((("bits", "activation"), ("weight_bits", "weight"))):
+            bars = ax.bar(xs + (j - 0.5) * 0.4, [x[k] for x in ev["layers"]], 0.4, color=color(j), label=lab)
+            ax.bar_label(bars, fontsize=8)
+        ax.legend(fontsize=8)
+    else:
+        bars = ax.bar(range(len(names)), vals, color=color(0))
+        ax.bar_label(bars, fontsize=8)
     ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
     ax.set_ylabel("stream length L (bits)" if key == "stream_length" else "bits")
     if key == "stream_length":
@@ -133,9 +140,11 @@ def evolver_choice(run: str, r: dict) -> Figure:
     ax2.set_title(f"{100 * skipped / total:.1f}% skipped as outliers" if total else "no policy tried")
     title = f"Evolver ({run}): chosen precision and outlier skipping"
     fig.suptitle(title)
-    rows = [{"layer": x["layer"], key: x[key]} for x in ev["layers"]]
+    rows = [{"layer": x["layer"], key: x[key], **({"weight_bits": x["weight_bits"]} if "weight_bits" in x else {})}
+            for x in ev["layers"]]
     rows.append({"layer": "(policies skipped / total)", key: f"{skipped}/{total}"})
-    return Figure(f"dse-evolver-{run}", title, fig, ["layer", key], rows,
+    cols = ["layer", key] + (["weight_bits"] if rows and "weight_bits" in rows[0] else [])
+    return Figure(f"dse-evolver-{run}", title, fig, cols, rows,
                   "Policies whose estimated latency or energy already breaks a threshold are not evaluated.")
 
 

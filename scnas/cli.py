@@ -70,7 +70,8 @@ _EXAMPLES = {"stream-length": "64,256,1024", "sng": "lfsr,sobol", "share": "1,8"
              "decorrelate": "xor,rotate", "encoding": "unipolar,bipolar",
              "maxpool": "or,selector", "mode": "bit,expected", "input-shape": "1,3,32,32",
              "pe-menu": "16,32,64", "buffer-menu": "256,512,1024", "platform": "cloud,edge",
-             "model": "resnet20,mobilenet", "power-cap": "0.5,1.0", "lengths": "16,64,256"}
+             "model": "resnet20,mobilenet", "power-cap": "0.5,1.0", "lengths": "16,64,256",
+             "bits": "8/8,8/4"}
 
 
 def _teacher(spec: str, ds, args: argparse.Namespace, with_path: bool = False):
@@ -235,18 +236,30 @@ def _cmd_dse_batchdvfs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bit_pair_arg(v: str) -> tuple[int, int]:
+    """'8/4' -> (8, 4): activation and weight bits of a binary layer."""
+    try:
+        a, w = v.split("/")
+        return int(a), int(w)
+    except ValueError:
+        raise _BadArgument(f"--bits value {v!r} is not an activation/weight pair such as 8/4.") from None
+
+
 def _cmd_dse_evolver(args: argparse.Namespace) -> int:
     from reports import plot_dse
     from scnas.accel import load_accel
     from scnas.data import load_dataset
     from scnas.dse_run import evolver_table, run_evolver
 
-    lengths = tuple(_parse_list(args.lengths, int, "lengths"))
     ds = load_dataset(args.dataset, args.data_dir)
     accel = load_accel(args.accel)
+    if accel.kind == "sc":
+        choices = tuple(_parse_list(args.lengths, int, "lengths"))
+    else:  # binary array: (activation, weight) bit pairs such as 8/4
+        choices = tuple(_bit_pair_arg(v) for v in _parse_list(args.bits, str, "bits"))
     model, name = _teacher(args.model, ds, args)
     out = f"runs/dse-evolver-{name}-{args.accel}" if args.out is None else args.out
-    res = run_evolver(model, name, ds, accel, out, lengths, args.episodes, args.eval_images, args.final_images,
+    res = run_evolver(model, name, ds, accel, out, choices, args.episodes, args.eval_images, args.final_images,
                       args.calib, args.acc_drop, args.latency_th, args.energy_th, args.samples, args.seed)
     print(evolver_table(res))
     for f in plot_dse(f"{out}/results.json"):
@@ -394,8 +407,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="lenet5", help="zoo name (trained once into --teacher-dir), a model.pt "
                    "or a train run directory")
     p.add_argument("--dataset", default="default")
-    p.add_argument("--accel", default="sc-64x64-L256", help="SC accelerator preset or file")
-    p.add_argument("--lengths", default="16,32,64,128,256,512,1024", help="stream lengths a layer may take")
+    p.add_argument("--accel", default="sc-64x64-L256", help="accelerator preset or file (SC: stream lengths; "
+                   "binary: bit pairs)")
+    p.add_argument("--lengths", default="16,32,64,128,256,512,1024", help="stream lengths a layer may take "
+                   "(SC accelerators)")
+    p.add_argument("--bits", default="4/4,6/4,4/6,6/6,8/4,8/6,6/8,8/8", help="activation/weight bit pairs a "
+                   "layer may take (binary accelerators)")
     p.add_argument("--episodes", type=int, default=300)
     p.add_argument("--eval-images", type=int, default=500, help="training images (the last N) scored during "
                    "the search (expected mode)")

@@ -188,27 +188,22 @@ def _policy_row(p, policy: tuple[int, ...], bit_acc: float) -> dict:
     scores on the search images, and `bit_accuracy` on the test images."""
     proxy, out = p.evaluate(tuple(policy)), p.evaluate(tuple(policy), bit=True)
     d = p.describe(tuple(policy))
-    return {"layers": [{"layer": n, "stream_length": L} for n, L in d["stream_lengths"].items()],
+    layers = ([{"layer": n, "bits": a, "weight_bits": w} for n, (a, w) in d["bits"].items()] if p.binary
+              else [{"layer": n, "stream_length": L} for n, L in d["stream_lengths"].items()])
+    return {"layers": layers,
             "operating_point": {"voltage_v": d["voltage_v"], "frequency_hz": d["frequency_hz"]},
             "latency_s": d["latency_s"], "energy_j": d["energy_j"], "latency_norm": out.latency,
             "energy_norm": out.energy, "proxy_accuracy": proxy.accuracy, "proxy_reward": proxy.reward,
             "bit_accuracy_search": out.accuracy, "bit_accuracy": bit_acc, "reward": out.reward, "policy": list(policy)}
 
 
-def _bit_accuracy(p, policy: tuple[int, ...], x, y) -> float:
-    """Bit-true accuracy of a policy's per-layer lengths on (x, y)."""
-    from sc_accel.nn import convert
-
-    sc = convert(p.model, p.config(tuple(policy[:-1]), mode="bit"), p.calib)
-    return float((sc(x).argmax(1).numpy() == y).mean())
-
-
-def run_evolver(model, name: str, ds, accel: AccelConfig, out: str | Path, lengths: tuple[int, ...],
+def run_evolver(model, name: str, ds, accel: AccelConfig, out: str | Path, lengths: tuple,
                 episodes: int = 300, eval_images: int = 500, final_images: int = 2000, calib_images: int = 500,
                 acc_drop: float = 2.0, latency_th: float = 0.5, energy_th: float = 0.5, samples: int = 16,
                 seed: int = 0, progress: bool = True) -> dict:
-    """Evolver-style Q-learning of per-layer stream lengths and a V/F point for an SC model on
-    `ds`: the search on the last `eval_images` training images (expected-mode proxy), the
+    """Evolver-style Q-learning of per-layer precision (stream lengths on an SC array; on a
+    binary array `lengths` holds (activation, weight) bit pairs) and a V/F point on `ds`: the
+    search on the last `eval_images` training images (expected-mode proxy), the
     chosen policy and the best uniform-L design bit-true on the first `final_images` test
     images. Checkpoints the learner and its caches every 25 episodes; a rerun resumes."""
     import numpy as np
@@ -230,9 +225,11 @@ def run_evolver(model, name: str, ds, accel: AccelConfig, out: str | Path, lengt
         float_acc = float((model(x_eval.float()).argmax(1).numpy() == y_eval).mean())
     th = Thresholds(max(0.0, float_acc - acc_drop / 100.0), latency_th, energy_th)
     layers = workload(model, (1,) + tuple(ds.input_shape))
-    p = EvolverProblem(model, layers, accel, x_eval, y_eval, calib, th, tuple(lengths), samples=samples, seed=seed)
+    menu = {"bit_pairs": tuple(lengths)} if accel.kind != "sc" else {"lengths": tuple(lengths)}
+    p = EvolverProblem(model, layers, accel, x_eval, y_eval, calib, th, samples=samples, seed=seed, **menu)
     settings = {"command": "dse", "search": "evolver", "model": name, "dataset": ds.name, "accel": accel.name,
-                "lengths": list(p.lengths), "episodes": episodes, "eval_images": eval_images,
+                "choices": [list(c) if p.binary else c for c in p.choices], "episodes": episodes,
+                "eval_images": eval_images,
                 "final_images": final_images, "calib_images": calib_images, "acc_drop": acc_drop,
                 "latency_th": latency_th, "energy_th": energy_th, "samples": samples, "seed": seed}
     with claim_run_dir(out, "dse") as run:
@@ -265,9 +262,9 @@ def run_evolver(model, name: str, ds, accel: AccelConfig, out: str | Path, lengt
                       "feasible": p.accuracy(k[0]) > th.accuracy and n[0] < th.latency and n[1] < th.energy}
                      for k in sorted(p._cost) if k[0] in p._acc for n in [p.normalised(*k)]]
         best, verification = verify(p, ql.top)
-        chosen = _policy_row(p, best, _bit_accuracy(p, best, x_test, y_test)) if best else None
+        chosen = _policy_row(p, best, p.bit_accuracy(best[:-1], x_test, y_test)) if best else None
         u_policy, _ = uniform_best(p)
-        uniform = _policy_row(p, u_policy, _bit_accuracy(p, u_policy, x_test, y_test)) if u_policy else None
+        uniform = _policy_row(p, u_policy, p.bit_accuracy(u_policy[:-1], x_test, y_test)) if u_policy else None
         values = [1.0 - h["best"] if math.isfinite(h["best"]) else 1.0 for h in ql.history]
         results = {"search": "evolver", "model": name, "dataset": ds.name, "accel": accel.name,
                    "objective": "1 - reward (R = a A - b L - c E)", "seed": seed,
@@ -301,14 +298,16 @@ def evolver_table(results: dict) -> str:
     ver = ev.get("verification", [])
     lines.append(f"bit-true check of the search's best {len(ver)} policies on the search images: "
                  f"{sum(v['meets'] for v in ver)} still meet the thresholds")
-    head = f"{'design':10s} {'stream lengths':28s} {'V':>5s} {'MHz':>6s} {'test bit %':>10s} {'search bit %':>12s} " \
+    head = f"{'design':10s} {'per-layer precision':28s} {'V':>5s} {'MHz':>6s} {'test bit %':>10s} " \
+           f"{'search bit %':>12s} " \
            f"{'proxy %':>7s} {'latency us':>10s} {'energy uJ':>9s} {'reward':>7s}"
     lines += [head, "-" * len(head)]
     for label, r in (("Q-learning", ev if ev.get("layers") else None), ("uniform", un)):
         if not r:
             lines.append(f"{label:10s} no design met the thresholds")
             continue
-        ls = ",".join(str(x["stream_length"]) for x in r["layers"])
+        ls = ",".join(str(x["stream_length"]) if "stream_length" in x else f"{x['bits']}/{x['weight_bits']}"
+                      for x in r["layers"])
         op = r["operating_point"]
         lines.append(f"{label:10s} {ls:28s} {op['voltage_v']:5.2f} {op['frequency_hz'] / 1e6:6.1f} "
                      f"{100 * r['bit_accuracy']:10.2f} {100 * r['bit_accuracy_search']:12.2f} "

@@ -47,12 +47,14 @@ from sc_accel.hw.config import AccelConfig, LayerPrecision, OperatingPoint
 from sc_accel.hw.estimate import estimate
 from sc_accel.hw.power import operating_points, power_w, with_point
 from sc_accel.hw.workload import WorkLayer
-from sc_accel.nn import SCConfig, convert
+from sc_accel.nn import SCConfig, convert, fixed_point
 
-__all__ = ["Thresholds", "EvolverProblem", "QLearner", "evolve", "uniform_best", "exhaustive_policy", "verify",
+__all__ = ["BIT_PAIRS", "Thresholds", "EvolverProblem", "QLearner", "evolve", "uniform_best", "exhaustive_policy",
+           "verify",
            "LENGTHS", "TOP_K", "proxy_accuracy"]
 
 LENGTHS = (16, 32, 64, 128, 256, 512, 1024)
+BIT_PAIRS = ((4, 4), (6, 4), (4, 6), (6, 6), (8, 4), (8, 6), (6, 8), (8, 8))  # (activation, weight) bits
 TOP_K = 5  # feasible policies kept for bit-true verification
 
 
@@ -88,6 +90,28 @@ class Outcome:
     feasible: bool = False
 
 
+def _check_lengths(lengths: tuple) -> tuple[int, ...]:
+    if not lengths:
+        raise DSEInputError("the list of stream lengths is empty; give at least one.")
+    bad = [v for v in lengths if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 1 <= v <= 1 << 20]
+    if bad:
+        raise DSEInputError(f"stream lengths {bad} are not integers from 1 to 2^20; give lengths such as 16,64,256.")
+    return tuple(sorted(int(v) for v in set(lengths)))
+
+
+def _check_pairs(pairs: tuple) -> tuple[tuple[int, int], ...]:
+    if not pairs:
+        raise DSEInputError("the list of bit pairs is empty; give at least one (activation, weight) pair.")
+    out = []
+    for pr in pairs:
+        ok = isinstance(pr, (tuple, list)) and len(pr) == 2 and all(
+            not isinstance(b, bool) and isinstance(b, (int, np.integer)) and 1 <= b <= 16 for b in pr)
+        if not ok:
+            raise DSEInputError(f"bit pair {pr!r} must be (activation, weight) bits from 1 to 16, e.g. 8/4.")
+        out.append((int(pr[0]), int(pr[1])))
+    return tuple(sorted(set(out), key=lambda t: (t[0] * t[1], t)))
+
+
 def proxy_accuracy(mean: torch.Tensor, var: torch.Tensor, y: np.ndarray, samples: int = 16, seed: int = 0) -> float:
     """Expected share of images whose argmax is right when each logit is Gaussian with the
     emulator's mean and variance (independent logits; `samples` draws per image, seeded)."""
@@ -99,27 +123,25 @@ def proxy_accuracy(mean: torch.Tensor, var: torch.Tensor, y: np.ndarray, samples
 
 
 class EvolverProblem:
-    """An SC model, its accelerator and images: scores policies (length index per MAC layer,
-    operating-point index). Estimates and accuracies are cached; `counts` says how many of each
-    were computed and how many policies were skipped."""
+    """A model, its accelerator and images: scores policies (a choice index per MAC layer, then
+    an operating-point index). On an SC array a layer's choice is its stream length
+    (`lengths`); on a binary array an (activation, weight) bit pair (`bit_pairs`), scored by
+    the fixed-point twin (exact binary arithmetic, so no proxy and no calibration) and by the
+    estimator's per-layer word and weight bits. Estimates and accuracies are cached; `counts`
+    says how many of each were computed and how many policies were skipped."""
 
     def __init__(self, model: torch.nn.Module, layers: list[WorkLayer], accel: AccelConfig, x_eval: torch.Tensor,
                  y_eval: np.ndarray, calib: torch.Tensor, thresholds: Thresholds, lengths: tuple[int, ...] = LENGTHS,
                  points: list[OperatingPoint] | None = None, base: SCConfig | None = None, samples: int = 16,
-                 seed: int = 0) -> None:
-        if accel.kind != "sc":
-            raise DSEInputError(f"the Evolver search tunes stream lengths: give an SC accelerator, not {accel.name}.")
-        if not lengths:
-            raise DSEInputError("the list of stream lengths is empty; give at least one.")
-        bad = [v for v in lengths
-               if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 1 <= v <= 1 << 20]
-        if bad:
-            raise DSEInputError(f"stream lengths {bad} are not integers from 1 to 2^20; give lengths such as "
-                                "16,64,256.")
+                 seed: int = 0, bit_pairs: tuple[tuple[int, int], ...] = BIT_PAIRS) -> None:
+        self.binary = accel.kind != "sc"
+        self.lengths = _check_lengths(lengths) if not self.binary else ()
+        self.bit_pairs = _check_pairs(bit_pairs) if self.binary else ()
+        self.choices = self.bit_pairs if self.binary else self.lengths
         self.model, self.accel, self.th = model, accel, thresholds
         self.work = layers
         self.names = [l.name for l in layers if l.op in ("conv", "linear", "dwconv")]
-        self.lengths, self.points = tuple(int(v) for v in lengths), points or operating_points(accel)
+        self.points = points or operating_points(accel)
         self.x, self.y, self.calib = x_eval, np.asarray(y_eval), calib
         self.base = (base or SCConfig()).replace(mode="expected", seed=seed)
         self.samples, self.seed = samples, seed
@@ -135,7 +157,7 @@ class EvolverProblem:
         return len(self.names) + 1
 
     def actions(self, state: int) -> int:
-        return len(self.points) if state == len(self.names) else len(self.lengths)
+        return len(self.points) if state == len(self.names) else len(self.choices)
 
     def config(self, lengths: tuple[int, ...], mode: str = "expected") -> SCConfig:
         """The SCConfig of a precision choice (length indices per MAC layer)."""
@@ -143,7 +165,11 @@ class EvolverProblem:
                                                     for n, i in zip(self.names, lengths)})
 
     def accel_for(self, lengths: tuple[int, ...], point: int) -> AccelConfig:
-        prec = {n: LayerPrecision(stream_length=self.lengths[i]) for n, i in zip(self.names, lengths)}
+        if self.binary:
+            prec = {n: LayerPrecision(word_bits=self.bit_pairs[i][0], weight_bits=self.bit_pairs[i][1])
+                    for n, i in zip(self.names, lengths)}
+        else:
+            prec = {n: LayerPrecision(stream_length=self.lengths[i]) for n, i in zip(self.names, lengths)}
         return with_point(self.accel.with_(precision=prec), self.points[point])
 
     def raw_cost(self, lengths: tuple[int, ...], point: int) -> tuple[float, float]:
@@ -157,10 +183,11 @@ class EvolverProblem:
         return self._cost[key]
 
     def _bounds(self) -> dict[str, tuple[float, float]]:
-        """Min and max latency and energy over the space: latency and energy grow with every
-        layer's L, so the extremes are at the all-shortest and all-longest corners."""
-        n, k = len(self.names), len(self.lengths)
-        costs = [self.raw_cost((i,) * n, p) for i in (0, k - 1) for p in range(len(self.points))]
+        """Min and max latency and energy over the space: a layer's cost is its own and grows
+        with its precision, so the extremes are among the uniform designs (every choice, every
+        V/F point)."""
+        n, k = len(self.names), len(self.choices)
+        costs = [self.raw_cost((i,) * n, p) for i in range(k) for p in range(len(self.points))]
         lat, en = [c[0] for c in costs], [c[1] for c in costs]
         return {"latency": (min(lat), max(lat)), "energy": (min(en), max(en))}
 
@@ -179,21 +206,36 @@ class EvolverProblem:
         return sc.moments(self.x)
 
     def accuracy(self, lengths: tuple[int, ...]) -> float:
-        """Expected-mode accuracy proxy of a precision choice (cached)."""
+        """Accuracy of a precision choice during the search (cached): the expected-mode proxy
+        on SC arrays, the exact fixed-point twin on binary ones."""
         key = tuple(lengths)
         if key not in self._acc:
-            mean, var = self.moments(key)
-            self._acc[key] = proxy_accuracy(mean, var, self.y, self.samples, self.seed)
+            if self.binary:
+                self._acc[key] = self.bit_accuracy(key)
+            else:
+                mean, var = self.moments(key)
+                self._acc[key] = proxy_accuracy(mean, var, self.y, self.samples, self.seed)
             self.counts["accuracy_evaluations"] += 1
         return self._acc[key]
 
-    def bit_accuracy(self, lengths: tuple[int, ...]) -> float:
-        """Bit-true accuracy of a precision choice on the search images (cached)."""
+    def twin(self, lengths: tuple[int, ...]) -> object:
+        """The fixed-point twin of a bit-pair choice (binary arrays)."""
+        pairs = {n: self.bit_pairs[i] for n, i in zip(self.names, lengths)}
+        return fixed_point(self.model, self.calib, bits=8, layer_bits=pairs)
+
+    def bit_accuracy(self, lengths: tuple[int, ...], x: torch.Tensor | None = None,
+                     y: np.ndarray | None = None) -> float:
+        """Bit-true accuracy of a precision choice (the fixed-point twin on binary arrays) on
+        the search images (cached), or on (x, y)."""
         key = tuple(lengths)
-        if key not in self._bit:
-            sc = convert(self.model, self.config(key, mode="bit"), self.calib)
-            self._bit[key] = float((sc(self.x).argmax(1).numpy() == self.y).mean())
-        return self._bit[key]
+        if x is None and key in self._bit:
+            return self._bit[key]
+        m = self.twin(key) if self.binary else convert(self.model, self.config(key, mode="bit"), self.calib)
+        xs, ys = (self.x, self.y) if x is None else (x, y)
+        acc = float((m(xs).argmax(1).numpy() == ys).mean())
+        if x is None:
+            self._bit[key] = acc
+        return acc
 
     def calibrate(self, steps: int = 14) -> list[dict]:
         """Per-layer noise scales: for each MAC layer, the design with that layer at the
@@ -201,6 +243,8 @@ class EvolverProblem:
         and the layer's variance scale is bisected (log2 in [0, 16]) until the proxy gives the
         same accuracy; layers are calibrated in order, each with the earlier scales in force."""
         rows = []
+        if self.binary:
+            return rows  # the twin is exact: nothing to calibrate
         short, long = 0, len(self.lengths) - 1
         for i, name in enumerate(self.names):
             lengths = tuple(short if j == i else long for j in range(len(self.names)))
@@ -243,7 +287,8 @@ class EvolverProblem:
         *lengths, point = policy
         lat, en = self.raw_cost(tuple(lengths), point)
         p = self.points[point]
-        return {"stream_lengths": {n: self.lengths[i] for n, i in zip(self.names, lengths)},
+        choice = {n: self.choices[i] for n, i in zip(self.names, lengths)}
+        return {("bits" if self.binary else "stream_lengths"): choice,
                 "voltage_v": p.voltage, "frequency_hz": p.freq_mhz * 1e6, "latency_s": lat, "energy_j": en}
 
 
@@ -332,7 +377,7 @@ def uniform_best(p: EvolverProblem, bit: bool = True) -> tuple[tuple[int, ...] |
     same thresholds, judged bit-true on the search images (bit=False: on the proxy): the
     baseline a per-layer search must beat."""
     best, best_out = None, None
-    for i in range(len(p.lengths)):
+    for i in range(len(p.choices)):
         for point in range(len(p.points)):
             pol = (i,) * len(p.names) + (point,)
             out = p.evaluate(pol, bit=bit)
@@ -345,11 +390,11 @@ def exhaustive_policy(p: EvolverProblem) -> tuple[tuple[int, ...], Outcome]:
     """Every policy (small spaces only: tests check Q-learning against it)."""
     import itertools
 
-    size = len(p.lengths) ** len(p.names) * len(p.points)
+    size = len(p.choices) ** len(p.names) * len(p.points)
     if size > 200_000:
         raise DSEInputError(f"the space holds {size} policies; exhaustive search is for spaces of 200,000 or fewer.")
     best, best_out = None, None
-    for lengths in itertools.product(range(len(p.lengths)), repeat=len(p.names)):
+    for lengths in itertools.product(range(len(p.choices)), repeat=len(p.names)):
         for point in range(len(p.points)):
             out = p.evaluate(lengths + (point,))
             if out.feasible and (best_out is None or out.reward > best_out.reward):

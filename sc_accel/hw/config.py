@@ -168,16 +168,19 @@ class LayerResources:
 @dataclass(frozen=True)
 class LayerPrecision:
     """Per-layer precision: the stream length of an SC layer (its comparator width follows,
-    ceil(log2 L)) and/or the word width in bits of a layer's operands (binary arrays: the
-    multiplier, buffer words and traffic scale with it)."""
+    ceil(log2 L)), and/or the bits of a layer's activations (`word_bits`) and weights
+    (`weight_bits`, default: word_bits). The multiplier energy scales with act x weight bits
+    (a precision-scalable multiplier; the PE area stays that of the array's `word_bits`), and
+    buffer and DRAM traffic with each operand's whole bytes (no sub-byte packing)."""
 
     stream_length: int | None = None
     word_bits: int | None = None
+    weight_bits: int | None = None
 
     def __post_init__(self) -> None:
-        if self.stream_length is None and self.word_bits is None:
-            raise HardwareConfigError("a per-layer precision needs stream_length, word_bits or both.")
-        for name in ("stream_length", "word_bits"):
+        if self.stream_length is None and self.word_bits is None and self.weight_bits is None:
+            raise HardwareConfigError("a per-layer precision needs stream_length, word_bits or weight_bits.")
+        for name in ("stream_length", "word_bits", "weight_bits"):
             if getattr(self, name) is not None:
                 _positive("precision", name, getattr(self, name), integer=True)
         if self.stream_length is not None and self.stream_length > MAX_STREAM_LENGTH:
@@ -229,8 +232,8 @@ class AccelConfig:
             raise HardwareConfigError("per-layer resources need a spatial or sc array; a systolic "
                                       "array has one fixed shape.")
         if self.kind != "sc" and any(p.stream_length is not None for p in self.precision.values()):
-            raise HardwareConfigError(f"a {self.kind} array has no streams; give its layers word_bits, or use "
-                                      "kind='sc' for per-layer stream lengths.")
+            raise HardwareConfigError(f"a {self.kind} array has no streams; give its layers word_bits / weight_bits, "
+                                      "or use kind='sc' for per-layer stream lengths.")
         self.check_buffer(self.memory.gbuf_kib, self.rows, self.cols, "memory.gbuf_kib")
         for lname, res in self.layers.items():
             r, c = self.shape_for(res.pes)
@@ -269,9 +272,14 @@ class AccelConfig:
         return p.sc_for(self.sc) if p is not None and self.sc is not None else self.sc
 
     def layer_word_bits(self, layer: str | None) -> int:
-        """The word width one layer runs with."""
+        """The activation word width one layer runs with."""
         p = self.precision.get(layer) if layer is not None else None
         return p.word_bits if p is not None and p.word_bits is not None else self.word_bits
+
+    def layer_weight_bits(self, layer: str | None) -> int:
+        """The weight width one layer runs with (default: its activation width)."""
+        p = self.precision.get(layer) if layer is not None else None
+        return p.weight_bits if p is not None and p.weight_bits is not None else self.layer_word_bits(layer)
 
     def to_dict(self) -> dict:
         """Plain nested dict (layers as name -> [pes, gbuf_kib]; precision as name -> table)."""

@@ -58,11 +58,12 @@ def _accel_row(a: AccelConfig, layer: str | None) -> dict:
         gbuf = res.gbuf_kib or gbuf
     df = "sos" if a.dataflow == "os" and a.kind != "systolic" else a.dataflow
     sc, word_bits = a.layer_sc(layer), a.layer_word_bits(layer)  # per-layer precision, if any
+    w_bits = a.layer_weight_bits(layer)
     wb = -(-word_bits // 8)
     return {"kind": KIND_CODES[a.kind], "df": DF_CODES[df], "rows": rows, "cols": cols,
             "gbuf_bytes": gbuf * 1024.0, **_parts(a.memory.split, gbuf), "local_bytes": a.memory.local_bytes,
-            "local_words": a.memory.local_bytes // wb, "word_bits": word_bits,
-            "word_bytes": wb, "acc_bytes": -(-a.acc_bits // 8),
+            "local_words": a.memory.local_bytes // wb, "word_bits": word_bits, "hw_word_bits": a.word_bits,
+            "w_word_bits": w_bits, "w_word_bytes": -(-w_bits // 8), "word_bytes": wb, "acc_bytes": -(-a.acc_bits // 8),
             "dram_bw": a.memory.dram_bytes_per_cycle, "gbuf_bw": a.memory.gbuf_bytes_per_cycle,
             "freq_hz": a.op.freq_mhz * 1e6, "voltage": a.op.voltage, "node_nm": a.op.node_nm,
             "L": sc.stream_length if sc else 1, "share": sc.share if sc else 1,
@@ -116,13 +117,13 @@ def dram_parts(l: dict, a: dict, conv: dict, is_conv: np.ndarray) -> dict[str, n
     unless its reused tile fits half of its buffer part; partial sums that do not fit the
     output part are written and read back per extra fold. Zero-MAC layers read their inputs
     and write their outputs once."""
-    wb, ab, G = a["word_bytes"], a["acc_bytes"], l["G"]
-    w_mult = np.where(conv["w_tile"] * wb <= a["w_buf_bytes"] / 2, 1, conv["w_passes"])
+    wb, wwb, ab, G = a["word_bytes"], a["w_word_bytes"], a["acc_bytes"], l["G"]
+    w_mult = np.where(conv["w_tile"] * wwb <= a["w_buf_bytes"] / 2, 1, conv["w_passes"])
     i_fits = conv["i_tile"] * wb <= a["i_buf_bytes"] / 2
     inputs = np.where(i_fits, touched_inputs(l), conv["i_passes"] * conv["i_pass"] * G) * wb
     spill = (conv["psum_folds"] > 1) & (conv["psum_tile"] * ab > a["o_buf_bytes"])
     psum = np.where(spill, 2 * (conv["psum_folds"] - 1) * l["out_elems"] * ab, 0)
-    return {"weights": np.where(is_conv, l["w_elems"] * wb * w_mult, 0).astype(np.float64),
+    return {"weights": np.where(is_conv, l["w_elems"] * wwb * w_mult, 0).astype(np.float64),
             "inputs": np.where(is_conv, inputs, l["in_elems"] * wb).astype(np.float64),
             "outputs": (l["out_elems"] * wb).astype(np.float64),
             "psum": np.where(is_conv, psum, 0).astype(np.float64)}
@@ -134,7 +135,7 @@ def _traffic(l: dict, a: dict, conv: dict, is_conv: np.ndarray) -> dict:
     in_r = np.where(is_conv, conv["in_reads"], l["in_elems"])
     w_r = np.where(is_conv, conv["w_reads"], 0)
     psum = np.where(is_conv, conv["out_writes"] - l["out_elems"] + conv["psum_reads"], 0)
-    sram = (in_r + w_r + l["out_elems"]) * wb + psum * ab + dram
+    sram = (in_r + l["out_elems"]) * wb + w_r * a["w_word_bytes"] + psum * ab + dram
     return {"dram_bytes": dram, "sram_bytes": sram.astype(np.float64)}
 
 
@@ -242,19 +243,20 @@ def evaluate(l: dict, a: dict, table: CostTable = DEFAULT_TABLE) -> dict[str, np
     tr = _traffic(l, a, conv, is_conv)
     latency = np.maximum(compute, np.maximum(tr["dram_bytes"] / a["dram_bw"], tr["sram_bytes"] / a["gbuf_bw"]))
     escale = energy_scale(a["voltage"], a["node_nm"])
-    mac_bin = binary_mac_pj(a["word_bits"], t)
+    mac_bin = binary_mac_pj(np.sqrt(a["word_bits"] * a["w_word_bits"]), t)  # (act x weight bits) / 64
     sc_e = _sc_energy_parts(a, gates, t)
     zero = np.zeros(len(is_sc))
     energy = {
         "mac": np.where(is_sc, sc_e["mac"], l["macs"] * mac_bin) * escale,
-        "local": np.where(is_sc, 0.0, l["macs"] * (2 * a["word_bytes"] + 2 * a["acc_bytes"]) * t.rf_pj_per_byte) * escale,
+        "local": np.where(is_sc, 0.0, l["macs"] * (a["word_bytes"] + a["w_word_bytes"] + 2 * a["acc_bytes"])
+                          * t.rf_pj_per_byte) * escale,
         "sram": tr["sram_bytes"] * sram_pj_per_byte(a["gbuf_bytes"], t) * escale,
         "dram": tr["dram_bytes"] * t.dram_pj_per_byte,
         **{k: np.where(is_sc, sc_e[k], zero) * escale for k in ("sng", "stream_buf", "edt", "stream_pool")},
     }
     ascale = area_scale(a["node_nm"])
     sc_area = _sc_area_parts(a, gates, t)
-    bin_pe = binary_pe_um2(a["word_bits"], t)
+    bin_pe = binary_pe_um2(a["hw_word_bits"], t)  # the array's multipliers, whatever a layer uses
     area = {
         "pe": pes * np.where(is_sc, sc_area["pe"], bin_pe) * ascale,
         "local": np.where(is_sc, 0.0, pes * a["local_bytes"] * 8 * t.rf_um2_per_bit) * ascale,

@@ -74,14 +74,19 @@ class FixedPointBackend:
     """Binary twin: exact products of the quantised operands (what E[count] / L would be)."""
 
     def __init__(self, graph: LayerGraph, plan: Plan, width: int, encoding: str = "unipolar",
-                 widths: dict[str, int] | None = None) -> None:
+                 widths: dict[str, int] | None = None, input_widths: dict[str, int] | None = None) -> None:
         self.graph, self.plan, self.width = graph, plan, int(width)
-        self.widths = dict(widths or {})  # per-layer bits, overriding `width`
+        self.widths = dict(widths or {})  # per-layer weight bits, overriding `width`
+        self.input_widths = dict(input_widths or {})  # per-layer activation bits (default: the weight bits)
         self.bipolar = encoding == "bipolar"
 
     def width_of(self, layer: str) -> int:
-        """Comparator / fixed-point bits of one MAC layer."""
+        """Weight (comparator) bits of one MAC layer."""
         return int(self.widths.get(layer, self.width))
+
+    def input_width_of(self, layer: str) -> int:
+        """Activation bits of one MAC layer."""
+        return int(self.input_widths.get(layer, self.width_of(layer)))
 
     def quantised(self, layer: Layer) -> tuple[torch.Tensor, float, float, float]:
         """(signed quantised weights in [-1, 1], s, s_w, 2^w) of a MAC layer."""
@@ -96,7 +101,9 @@ class FixedPointBackend:
         return torch.as_tensor(np.where(neg, -t, t) / q), conv.scale, mp.w_scale, q
 
     def quantised_input(self, layer: Layer, x: torch.Tensor, s: float, q: float) -> torch.Tensor:
-        """x / s on the comparator grid, clipped to [-1, 1] ([0, 1] for an unsigned conversion)."""
+        """x / s on the layer's activation grid (2^-bits; `q` is the weight grid, used only
+        when the two widths agree), clipped to [-1, 1] ([0, 1] for an unsigned conversion)."""
+        q = float(1 << self.input_width_of(layer.name))
         lo = -1.0 if self.plan.conversions[self.plan.macs[layer.name].conversion].signed else 0.0
         if self.bipolar:
             return 2.0 * torch.round(((x / s).clamp(lo, 1.0) + 1.0) * (q / 2)) / q - 1.0

@@ -164,19 +164,33 @@ def convert(model: object, config: SCConfig, calib: object) -> SCModel:
     return SCModel(graph, config, plan, backend)
 
 
-def fixed_point(model: object, calib: object, bits: int = 8, upscale: bool = True,
-                encoding: str = "unipolar", layer_bits: dict[str, int] | None = None) -> SCModel:
+def fixed_point(model: object, calib: object, bits: int = 8, upscale: bool = True, encoding: str = "unipolar",
+                layer_bits: dict[str, int | tuple[int, int]] | None = None) -> SCModel:
     """The binary fixed-point twin at `bits` bits (same scales and quantisation rules; the
     bipolar grid of 2 / 2^bits when `encoding` is "bipolar"); `layer_bits` gives some MAC
-    layers their own bits (the twin of an SCConfig's per-layer widths)."""
+    layers their own bits, one number for both operands or an (activation, weight) pair."""
     calib = _check_input(calib)
     graph = _as_graph(model, calib)
-    layer_bits = dict(layer_bits or {})
+    pairs = {n: _bit_pair(n, b) for n, b in (layer_bits or {}).items()}
+    # the twin makes no streams: a counter SNG kind only lets the config hold widths below 3 bits
     cfg = SCConfig(stream_length=1 << bits, width=bits, upscale=upscale, maxpool="binary", mode="expected",
-                   encoding=encoding, layers={n: {"stream_length": 1 << b, "width": b} for n, b in layer_bits.items()})
+                   encoding=encoding, sng="counter",
+                   layers={n: {"stream_length": 1 << w, "width": w} for n, (_, w) in pairs.items()})
     plan = make_plan(graph, cfg, node_stats(graph, calib, cfg.calib_percentile))
     cfg.check_layers(plan.macs)
-    return _FixedModel(graph, cfg, plan, FixedPointBackend(graph, plan, bits, encoding, layer_bits))
+    backend = FixedPointBackend(graph, plan, bits, encoding, {n: w for n, (_, w) in pairs.items()},
+                                {n: a for n, (a, _) in pairs.items()})
+    return _FixedModel(graph, cfg, plan, backend)
+
+
+def _bit_pair(name: str, bits: object) -> tuple[int, int]:
+    """(activation, weight) bits of one layer from an int or a pair, checked."""
+    pair = tuple(bits) if isinstance(bits, (tuple, list)) else (bits, bits)
+    if len(pair) != 2 or any(isinstance(b, bool) or not isinstance(b, (int, np.integer)) or not 1 <= b <= 16
+                             for b in pair):
+        raise InvalidInputError(f"layer_bits[{name!r}]={bits!r} must be bits from 1 to 16 or an (activation, "
+                                "weight) pair of them.")
+    return int(pair[0]), int(pair[1])
 
 
 _FACTORS: dict[tuple, float] = {}  # variance_factor by the fields it reads (a search converts many configs)

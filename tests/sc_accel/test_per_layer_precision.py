@@ -9,6 +9,7 @@ import torch.nn as nn
 
 from sc_accel.errors import InvalidInputError
 from sc_accel.hw import presets
+from sc_accel.hw.cost import binary_mac_pj
 from sc_accel.hw.config import AccelConfig, HardwareConfigError, LayerPrecision, sc_array
 from sc_accel.hw.estimate import estimate
 from sc_accel.hw.workload import workload
@@ -195,3 +196,28 @@ def test_the_estimator_refuses_what_it_cannot_apply(lenet):
         estimate(layers, None, presets()["sc-64x64-L256"].with_(precision={"conv9": LayerPrecision(64)}))
     with pytest.raises(HardwareConfigError, match="needs stream_length, word_bits"):
         LayerPrecision()
+
+
+def test_weight_bits_apart_from_activation_bits(lenet, images):
+    """Estimator: 16-bit activations with 8-bit weights halve the weight traffic and cut the
+    multiplier energy, the PE area stays the array's; twin: the pair quantises each operand
+    on its own grid."""
+    layers = workload(lenet, (1, 1, 28, 28))
+    binary = presets()["systolic-32x32-ws"]
+    both16 = _records(layers, binary.with_(precision={FIRST: LayerPrecision(word_bits=16)}))
+    w8 = _records(layers, binary.with_(precision={FIRST: LayerPrecision(word_bits=16, weight_bits=8)}))
+    ratio = float(binary_mac_pj(128 ** 0.5) / binary_mac_pj(16))  # multiplier ~ act x weight bits, plus the adder
+    assert w8[FIRST]["energy_mac_pj"] == pytest.approx(both16[FIRST]["energy_mac_pj"] * ratio, rel=1e-9)
+    assert ratio < 0.6
+    assert w8[FIRST]["sram_bytes"] < both16[FIRST]["sram_bytes"]
+    assert w8[FIRST]["area_um2"] == both16[FIRST]["area_um2"] == _records(layers, binary)[FIRST]["area_um2"]
+    pair = fixed_point(lenet, images, bits=8, layer_bits={FIRST: (4, 8)})
+    same = fixed_point(lenet, images, bits=8, layer_bits={FIRST: 4})
+    outs = []
+    for m in (pair, same):
+        rec: dict = {}
+        run_graph(m.graph, images.double(), m.backend, record=lambda l, v: rec.__setitem__(l.name, v))
+        outs.append(rec[FIRST])
+    assert not torch.equal(outs[0], outs[1])  # 8-bit weights against 4-bit ones, same 4-bit inputs
+    with pytest.raises(InvalidInputError, match="activation, weight"):
+        fixed_point(lenet, images, layer_bits={FIRST: (4, 0)})

@@ -167,7 +167,7 @@ def test_evolver_run_writes_policy_table_and_plots_and_resumes_after_a_kill(teac
 
 @pytest.mark.parametrize("extra,match", [
     (["--lengths", "16,x"], "--lengths value 'x' is not a valid int"),
-    (["--accel", "systolic-32x32-ws"], "give an SC accelerator"),
+    (["--accel", "systolic-32x32-ws", "--bits", "8/0"], "bit pair (8, 0) must be (activation, weight) bits"),
     (["--episodes", "0"], "--episodes 0 must be a positive integer"),
     (["--latency-th", "2"], "threshold latency=2.0 must be a number in [0, 1]"),
     (["--lengths", "0,16"], "stream lengths [0] are not integers from 1 to 2^20"),
@@ -177,3 +177,18 @@ def test_evolver_bad_input(teacher, tmp_path, capsys, extra, match):
     assert main(_ev(teacher, out, *extra)) == 2
     assert match in cli_error(capsys)
     assert not (out / "results.json").exists()
+
+
+def test_evolver_on_a_binary_array_picks_bit_pairs(teacher, tmp_path, capsys):
+    out = tmp_path / "evb"
+    args = ["dse", "evolver", "--model", str(teacher), "--dataset", "digits", "--accel", "systolic-32x32-ws",
+            "--bits", "4/4,8/4,8/8", "--episodes", "30", "--eval-images", "80", "--final-images", "80",
+            "--calib", "80", "--acc-drop", "30", "--out", str(out)]
+    assert main(args) == 0
+    res = _results(out)
+    assert problems("dse", res) == [] and res["proxy_calibration"] == []
+    for x in res["evolver"]["layers"]:
+        assert (x["bits"], x["weight_bits"]) in ((4, 4), (8, 4), (8, 8))
+    assert "/" in capsys.readouterr().out
+    assert main(args[:-1] + [str(tmp_path / "bad")] + ["--bits", "8x4"]) == 2
+    assert "--bits value '8x4' is not an activation/weight pair" in cli_error(capsys)

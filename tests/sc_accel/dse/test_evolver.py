@@ -120,16 +120,37 @@ def test_calibration_brings_each_layers_proxy_down_to_its_bit_true_accuracy(tiny
             assert k == 1.0
 
 
-@pytest.mark.parametrize("change, match", [
-    ({"lengths": ()}, "empty"),
-    ({"accel": "systolic-32x32-ws"}, "SC accelerator"),
+@pytest.mark.parametrize("accel, menu, match", [
+    ("sc-64x64-L256", {"lengths": ()}, "empty"),
+    ("sc-64x64-L256", {"lengths": (16, 0)}, r"stream lengths \[0\]"),
+    ("systolic-32x32-ws", {"bit_pairs": ()}, "empty"),
+    ("systolic-32x32-ws", {"bit_pairs": ((8, 0),)}, "bit pair"),
 ])
-def test_bad_problems_are_refused(tiny, change, match):
+def test_bad_problems_are_refused(tiny, accel, menu, match):
     m, x, y = tiny
-    accel = presets()[change.get("accel", "sc-64x64-L256")]
     with pytest.raises(DSEInputError, match=match):
-        EvolverProblem(m, workload(m, (1, 1, 8, 8)), accel, x, y, x, Thresholds(0.5),
-                       change.get("lengths", LENGTHS))
+        EvolverProblem(m, workload(m, (1, 1, 8, 8)), presets()[accel], x, y, x, Thresholds(0.5), **menu)
+
+
+def _binary(tiny, th=Thresholds(0.6, 0.9, 0.9)) -> EvolverProblem:
+    m, x, y = tiny
+    accel = presets()["systolic-32x32-ws"]
+    return EvolverProblem(m, workload(m, (1, 1, 8, 8)), accel, x, y, x, th, bit_pairs=((2, 2), (4, 4), (8, 8)),
+                          points=operating_points(accel)[::5][:3], seed=0)
+
+
+def test_on_a_binary_array_the_choices_are_bit_pairs_scored_by_the_exact_twin(tiny):
+    p = _binary(tiny)
+    assert p.binary and p.choices == ((2, 2), (4, 4), (8, 8)) and p.calibrate() == []
+    m, x, y = tiny
+    from sc_accel.nn import fixed_point
+    twin = fixed_point(m, x, bits=8, layer_bits={"conv": (2, 2), "fc": (8, 8)})
+    assert p.accuracy((0, 2)) == float((twin(x).argmax(1).numpy() == y).mean()) == p.bit_accuracy((0, 2))
+    acc = p.accel_for((0, 2), 0)
+    assert acc.precision["conv"].word_bits == 2 and acc.precision["fc"].weight_bits == 8
+    best, out = exhaustive_policy(_binary(tiny))
+    ql = evolve(_binary(tiny), episodes=120, seed=0)
+    assert out.feasible and out.reward * 0.99 <= ql.best_reward <= out.reward + 1e-12
 
 
 def test_bad_thresholds_and_episodes_are_refused(tiny):
