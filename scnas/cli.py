@@ -198,7 +198,9 @@ def _cmd_dse_confuciux(args: argparse.Namespace) -> int:
             raise _BadArgument(f"--{name.replace('_', '-')} {v} must be a positive integer.")
     pe_menu = _parse_list(args.pe_menu, int, "pe-menu") if args.pe_menu else None
     buf_menu = _parse_list(args.buffer_menu, int, "buffer-menu") if args.buffer_menu else None
-    platforms = [platform_from(p, pe_menu, buf_menu, args.max_pes, args.max_buffer)
+    if args.max_area is not None and not args.max_area > 0:
+        raise _BadArgument(f"--max-area {args.max_area} must be a positive area in um^2.")
+    platforms = [platform_from(p, pe_menu, buf_menu, args.max_pes, args.max_buffer, args.max_area)
                  for p in _parse_list(args.platform, str, "platform")]
     accel = load_accel(args.accel)
     models = {}
@@ -383,6 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--buffer-menu", help="buffer bytes a layer may get, e.g. 256,512 (default: the platform's)")
     p.add_argument("--max-pes", type=int, help="total PE budget (default: the platform's)")
     p.add_argument("--max-buffer", type=int, help="total buffer budget in bytes (default: the platform's)")
+    p.add_argument("--max-area", type=float, help="cap on the sum of the layers' estimated areas in um^2 "
+                   "(default: none)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=1, help="local processes for the (platform, model) tasks")
     p.add_argument("--ray", metavar="ADDRESS", help="run the tasks on Ray: 'local' or a cluster address "

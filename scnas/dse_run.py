@@ -27,14 +27,16 @@ __all__ = ["run_confuciux", "run_batchdvfs", "run_evolver", "confuciux_table", "
 
 
 def platform_from(name: str, pe_menu: list[int] | None = None, buffer_menu: list[int] | None = None,
-                  max_pes: int | None = None, max_buffer_bytes: int | None = None) -> Platform:
-    """A named platform (cloud, edge) with any of its menus or caps replaced."""
+                  max_pes: int | None = None, max_buffer_bytes: int | None = None,
+                  max_area_um2: float | None = None) -> Platform:
+    """A named platform (cloud, edge) with any of its menus or caps replaced (and an optional
+    area cap on the sum of the layers' estimated areas)."""
     if name not in PLATFORMS:
         raise DSEInputError(f"unknown platform {name!r}; use one of {sorted(PLATFORMS)}.")
     p = PLATFORMS[name]
     return Platform(p.name, max_pes or p.max_pes, max_buffer_bytes or p.max_buffer_bytes,
                     tuple(pe_menu) if pe_menu is not None else p.pe_menu,
-                    tuple(buffer_menu) if buffer_menu is not None else p.buffer_menu)
+                    tuple(buffer_menu) if buffer_menu is not None else p.buffer_menu, max_area_um2)
 
 
 def _tasks(models: dict[str, tuple], accel: AccelConfig, platforms: list[Platform], objective: str,

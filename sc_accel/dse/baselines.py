@@ -76,6 +76,10 @@ def dla_baseline(p: AllocationProblem) -> Trace:
     n = p.n_layers
     pe = max((i for i, v in enumerate(pm) if v * n <= p.platform.max_pes), default=0)
     buf = max((i for i, v in enumerate(bm) if v * n <= p.platform.max_buffer_bytes), default=0)
+    if p.platform.max_area_um2 is not None:  # the largest uniform pair whose summed area fits too
+        pairs = [(a, b) for a in range(pe, -1, -1) for b in range(buf, -1, -1)]
+        fits = [(a, b) for a, b in pairs if p.score(np.tile([a, b], (n, 1))[None])["feasible"][0]]
+        pe, buf = max(fits, key=lambda ab: (pm[ab[0]], bm[ab[1]]), default=(pe, buf))
     t = _empty("baseline-dla", p)
     d = np.tile([pe, buf], (n, 1))[None]
     t.record(d, p.fitness(d))

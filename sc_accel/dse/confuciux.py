@@ -43,6 +43,9 @@ class Budget:
     caps: tuple[float, float]
     valid: torch.Tensor  # (layers, n_pe, n_buf) bool
     reserve: torch.Tensor  # (layers, 2): PEs and bytes the layers after i need at least
+    area: torch.Tensor | None = None  # (layers, n_pe, n_buf) um^2, when the platform caps the area
+    area_cap: float = float("inf")
+    area_reserve: torch.Tensor | None = None  # (layers,): least area the layers after i need
 
     @classmethod
     def of(cls, p: AllocationProblem) -> "Budget":
@@ -52,15 +55,26 @@ class Budget:
         least_buf = torch.tensor([float(bm[valid[i, 0]].min()) for i in range(p.n_layers)], dtype=torch.float64)
         after = torch.arange(p.n_layers - 1, -1, -1, dtype=torch.float64)
         rest_buf = torch.flip(torch.cumsum(torch.flip(least_buf, [0]), 0), [0]) - least_buf
-        return cls((pm, bm), (float(p.platform.max_pes), float(p.platform.max_buffer_bytes)), valid,
-                   torch.stack([after * pm[0], rest_buf], 1))
+        b = cls((pm, bm), (float(p.platform.max_pes), float(p.platform.max_buffer_bytes)), valid,
+                torch.stack([after * pm[0], rest_buf], 1))
+        if p.platform.max_area_um2 is not None:
+            area = torch.tensor(p.table_["area"], dtype=torch.float64)
+            least = torch.where(valid, area, torch.tensor(float("inf"), dtype=torch.float64)).flatten(1).min(1).values
+            b.area, b.area_cap = area, float(p.platform.max_area_um2)
+            b.area_reserve = torch.flip(torch.cumsum(torch.flip(least, [0]), 0), [0]) - least
+        return b
 
-    def allowed(self, i: int, used: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def allowed(self, i: int, used: torch.Tensor, used_area: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         """(n, n_pe) PE choices and (n, n_pe, n_buf) pairs that keep layer i and every later
-        layer within the caps; used: (n, 2) PEs and bytes taken by layers before i."""
+        layer within the caps; used: (n, 2) PEs and bytes taken by layers before i, used_area
+        (n,) their area (only with an area cap)."""
         left = torch.tensor(self.caps, dtype=torch.float64) - used - self.reserve[i]  # (n, 2)
         pe_fits = self.menus[0][None] <= left[:, :1]
         pair = self.valid[i][None] & (self.menus[1][None, None] <= left[:, 1:, None]) & pe_fits[:, :, None]
+        if self.area is not None and used_area is not None:
+            left_area = self.area_cap - used_area - self.area_reserve[i]  # (n,)
+            pair = pair & (self.area[i][None] <= left_area[:, None, None])
         return pair.any(2), pair
 
 
@@ -83,18 +97,21 @@ class Policy(nn.Module):
         c = torch.zeros_like(h)
         prev = torch.zeros(n, 2)
         used = torch.zeros(n, 2, dtype=torch.float64)
+        used_area = torch.zeros(n, dtype=torch.float64)
         rows = torch.arange(n)
         acts, logp = [], []
         for i in range(feats.shape[0]):
             x = torch.cat([feats[i].expand(n, -1), prev, (used / torch.tensor(budget.caps)).float()], dim=1)
             h, c = self.cell(x, (h, c))
-            pe_ok, pair = budget.allowed(i, used) if mask else (None, None)
+            pe_ok, pair = budget.allowed(i, used, used_area) if mask else (None, None)
             a_pe, lp_pe = _draw(self.pe_head(h), gen, pe_ok)
             a_buf, lp_buf = _draw(self.buf_head(h), gen, pair[rows, a_pe] if mask else None)
             logp.append(lp_pe + lp_buf)
             acts.append(torch.stack([a_pe, a_buf], 1))
             prev = torch.stack([a_pe / max(1, self.n_pe - 1), a_buf / max(1, self.n_buf - 1)], 1).float()
             used = used + torch.stack([budget.menus[0][a_pe], budget.menus[1][a_buf]], 1)
+            if budget.area is not None:
+                used_area = used_area + budget.area[i, a_pe, a_buf]
         return torch.stack(acts, 1), torch.stack(logp, 1)
 
 
@@ -125,7 +142,11 @@ def step_rewards(p: AllocationProblem, d: np.ndarray, scale: float) -> tuple[np.
     pl = p.platform
     pes = np.cumsum(np.array(pl.pe_menu)[d[..., 0]], axis=1) / pl.max_pes - 1
     buf = np.cumsum(np.array(pl.buffer_menu)[d[..., 1]], axis=1) / pl.max_buffer_bytes - 1
-    over = np.maximum(0.0, np.maximum(pes, buf)) + ~p.table_["valid"][rows, d[..., 0], d[..., 1]]
+    over = np.maximum(0.0, np.maximum(pes, buf))
+    if pl.max_area_um2 is not None:
+        area = np.cumsum(p.table_["area"][rows, d[..., 0], d[..., 1]], axis=1) / pl.max_area_um2 - 1
+        over = np.maximum(over, area)
+    over = over + ~p.table_["valid"][rows, d[..., 0], d[..., 1]]
     bad = over > 0
     first = np.where(bad.any(1), bad.argmax(1), L)  # index of the violating step (L: none)
     taken = rows[None, :] <= np.minimum(first, L - 1)[:, None]

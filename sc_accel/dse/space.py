@@ -156,6 +156,11 @@ class AllocationProblem:
         if any(s is None for s in smallest):
             raise DSEInputError(f"platform {p.name}: no buffer in the menu {list(p.buffer_menu)} holds the minimum "
                                 f"tile of {p.pe_menu[0]} PEs; add larger buffer sizes.")
+        if p.max_area_um2 is not None:
+            area = np.where(valid, self.table_["area"], np.inf).reshape(self.n_layers, -1).min(1).sum()
+            if area > p.max_area_um2:
+                raise DSEInputError(f"platform {p.name}: the area cap ({p.max_area_um2:.4g} um^2) is below the "
+                                    f"smallest design's area ({area:.4g} um^2); raise it.")
         if lo_pe > p.max_pes or sum(smallest) > p.max_buffer_bytes:
             raise DSEInputError(f"platform {p.name}: the budget ({p.max_pes} PEs, {p.max_buffer_bytes} bytes) is "
                                 f"below the smallest design of {self.n_layers} layers ({lo_pe} PEs, {sum(smallest)} "

@@ -83,6 +83,8 @@ def test_rerun_with_other_settings_is_refused(tmp_path, capsys):
     (["--max-pes", "10"], "below the smallest design of 5 layers"),
     (["--accel", "systolic-32x32-ws"], "systolic array of one fixed shape"),
     (["--model", "nosuchnet"], "nosuchnet"),
+    (["--max-area", "-5"], "--max-area -5.0 must be a positive area in um^2"),
+    (["--max-area", "1"], "the area cap (1 um^2) is below the smallest design's area"),
 ])
 def test_bad_input_is_one_sentence_and_writes_nothing(tmp_path, capsys, extra, match):
     out = tmp_path / "run"

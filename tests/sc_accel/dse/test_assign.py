@@ -144,3 +144,30 @@ def test_budget_below_the_smallest_design_is_refused(lenet_layers, kcp):
 def test_systolic_array_is_refused(lenet_layers):
     with pytest.raises(DSEInputError, match="systolic array of one fixed shape"):
         AllocationProblem(lenet_layers, presets()["systolic-32x32-ws"], SMALL)
+
+
+def test_an_area_cap_is_masked_by_rl_and_honoured_by_the_returned_design():
+    """With the summed area capped at 60% of the fixed assignment's, every RL design stays
+    within it (masking), the result is feasible, and a cap below the smallest design is one
+    clear error."""
+    import dataclasses
+
+    from sc_accel.dse import PLATFORMS, AllocationProblem, DSEInputError, assign_resources, dla_baseline
+    from sc_accel.hw import presets
+    from sc_accel.hw.workload import workload
+    from scnas.zoo import create_model
+
+    layers = workload(create_model("lenet5", 1, 10, 28), (1, 1, 28, 28))
+    accel = presets()["spatial-16x16-kcp"]
+    free = AllocationProblem(layers, accel, PLATFORMS["edge"])
+    dla_area = float(free.score(dla_baseline(free).best[None])["area_um2"][0])
+    plat = dataclasses.replace(PLATFORMS["edge"], max_area_um2=0.6 * dla_area)
+    res = assign_resources(layers, None, accel, plat, budget=160, seed=0)
+    rl = res.traces["RL"]
+    assert max(rl.values) < res.problem.worst  # no RL design was penalised: all within every cap
+    best = res.problem.score(res.traces["RL+GA"].best[None])
+    assert best["feasible"][0] and best["area_um2"][0] <= 0.6 * dla_area
+    assert res.problem.score(res.traces["baseline-dla"].best[None])["feasible"][0]  # the largest uniform that fits
+    assert res.optimum is None  # the DP does not cover an area cap
+    with pytest.raises(DSEInputError, match="area cap"):
+        AllocationProblem(layers, accel, dataclasses.replace(PLATFORMS["edge"], max_area_um2=1.0))
