@@ -290,6 +290,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _default_workers() -> int:
+    """The local process pool of `scnas dse`: one process per CPU, at most 4 (the searches
+    have a handful of independent tasks)."""
+    import os
+
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def _teacher_options(p: argparse.ArgumentParser) -> None:
     """Options of commands that take a teacher by zoo name (see _teacher) and a dataset."""
     p.add_argument("--epochs", type=int, default=8, help="epochs when the teacher must be trained")
@@ -388,7 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-area", type=float, help="cap on the sum of the layers' estimated areas in um^2 "
                    "(default: none)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=1, help="local processes for the (platform, model) tasks")
+    p.add_argument("--workers", type=int, default=_default_workers(), help="local processes for the (platform, "
+                   "model) tasks (default: the CPU count, at most 4; 1 runs them in this process)")
     p.add_argument("--ray", metavar="ADDRESS", help="run the tasks on Ray: 'local' or a cluster address "
                    "(optional extra: pip install '.[distributed]')")
     p.add_argument("--out", help="run directory (default runs/dse-confuciux-ACCEL)")
@@ -402,7 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-batch", type=int, default=256, help="largest batch size considered")
     p.add_argument("--trials", type=int, default=60, help="evaluations of the Bayesian optimiser per cap")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=1, help="local processes, one power cap each")
+    p.add_argument("--workers", type=int, default=_default_workers(), help="local processes, one power cap each "
+                   "(default: the CPU count, at most 4; 1 runs them in this process)")
     p.add_argument("--ray", metavar="ADDRESS", help="run the caps on Ray: 'local' or a cluster address")
     p.add_argument("--out", help="run directory (default runs/dse-batchdvfs-MODEL-ACCEL)")
     p.set_defaults(func=_cmd_dse_batchdvfs)

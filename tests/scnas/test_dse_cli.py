@@ -11,7 +11,7 @@ from reports.schema import problems
 from scnas.cli import main
 from tests.scnas.helpers import cli_error
 
-ARGS = ["dse", "confuciux", "--model", "lenet5", "--platform", "edge,cloud", "--budget", "60"]
+ARGS = ["dse", "confuciux", "--model", "lenet5", "--platform", "edge,cloud", "--workers", "1", "--budget", "60"]
 
 
 def _results(out) -> dict:
@@ -93,7 +93,7 @@ def test_bad_input_is_one_sentence_and_writes_nothing(tmp_path, capsys, extra, m
     assert not (out / "results.json").exists() and not (out / "tasks").exists()
 
 
-BD = ["dse", "batchdvfs", "--model", "lenet5", "--max-batch", "8", "--trials", "10", "--power-cap", "0.3,0.8"]
+BD = ["dse", "batchdvfs", "--model", "lenet5", "--workers", "1", "--max-batch", "8", "--trials", "10", "--power-cap", "0.3,0.8"]
 
 
 def test_batchdvfs_run_writes_table_and_plots(tmp_path, capsys):
