@@ -93,7 +93,8 @@ def test_bad_input_is_one_sentence_and_writes_nothing(tmp_path, capsys, extra, m
     assert not (out / "results.json").exists() and not (out / "tasks").exists()
 
 
-BD = ["dse", "batchdvfs", "--model", "lenet5", "--workers", "1", "--max-batch", "8", "--trials", "10", "--power-cap", "0.3,0.8"]
+BD = ["dse", "batchdvfs", "--model", "lenet5", "--workers", "1", "--max-batch", "8", "--trials", "10",
+      "--power-cap", "0.3,0.8"]
 
 
 def test_batchdvfs_run_writes_table_and_plots(tmp_path, capsys):
