@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 import numpy as np
 
+from reports.fig_nas import pareto_front
 from reports.figure import Figure
 from reports.plots import read_results, save_run_pngs
 from reports.style import color
@@ -148,16 +149,6 @@ def evolver_choice(run: str, r: dict) -> Figure:
                   "Policies whose estimated latency or energy already breaks a threshold are not evaluated.")
 
 
-def _front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Pareto front of (cost, accuracy) pairs: lower cost, higher accuracy."""
-    out, best = [], -np.inf
-    for c, a in sorted(points, key=lambda t: (t[0], -t[1])):
-        if a > best:
-            out.append((c, a))
-            best = a
-    return out
-
-
 def evolver_pareto(run: str, r: dict) -> Figure:
     """Every policy the Evolver search scored: proxy accuracy against normalised energy and
     latency, feasible ones filled, the Pareto front of each, the thresholds, the chosen policy
@@ -171,7 +162,7 @@ def evolver_pareto(run: str, r: dict) -> Figure:
             sel = [x for x in pts if bool(x["feasible"]) == feas]
             ax.scatter([x[key] for x in sel], [100 * x["accuracy"] for x in sel], s=14, marker="o",
                        facecolors=face, edgecolors=color(0), linewidths=0.7, label=lab)
-        front = _front([(x[key], x["accuracy"]) for x in pts])
+        front = pareto_front([(x[key], x["accuracy"]) for x in pts])
         ax.step([c for c, _ in front], [100 * a for _, a in front], where="post", color=color(1), lw=1.2,
                 label="Pareto front")
         if key in th:
