@@ -100,9 +100,9 @@ class FixedPointBackend:
         t, neg = weight_levels(layer.attrs["weight"], mp.w_scale, width)
         return torch.as_tensor(np.where(neg, -t, t) / q), conv.scale, mp.w_scale, q
 
-    def quantised_input(self, layer: Layer, x: torch.Tensor, s: float, q: float) -> torch.Tensor:
-        """x / s on the layer's activation grid (2^-bits; `q` is the weight grid, used only
-        when the two widths agree), clipped to [-1, 1] ([0, 1] for an unsigned conversion)."""
+    def quantised_input(self, layer: Layer, x: torch.Tensor, s: float) -> torch.Tensor:
+        """x / s on the layer's activation grid (2^-bits), clipped to [-1, 1] ([0, 1] for an
+        unsigned conversion)."""
         q = float(1 << self.input_width_of(layer.name))
         lo = -1.0 if self.plan.conversions[self.plan.macs[layer.name].conversion].signed else 0.0
         if self.bipolar:
@@ -110,8 +110,8 @@ class FixedPointBackend:
         return torch.round((x / s).clamp(lo, 1.0) * q) / q
 
     def __call__(self, layer: Layer, env: dict) -> torch.Tensor:
-        wq, s, s_w, q = self.quantised(layer)
-        xq = self.quantised_input(layer, env[layer.inputs[0]], s, q)
+        wq, s, s_w, _ = self.quantised(layer)
+        xq = self.quantised_input(layer, env[layer.inputs[0]], s)
         y = apply_mac(layer, xq, wq) * (s * s_w)
         return y + _bias(layer, y.ndim)
 
@@ -369,9 +369,9 @@ class ExpectedBackend(FixedPointBackend):
         self.factor = factor if isinstance(factor, dict) else {n: float(factor) for n in plan.macs}
 
     def __call__(self, layer: Layer, env: dict) -> tuple[torch.Tensor, torch.Tensor]:
-        wq, s, s_w, q = self.quantised(layer)
+        wq, s, s_w, _ = self.quantised(layer)
         m, v = env[layer.inputs[0]]
-        xq = self.quantised_input(layer, m, s, q)
+        xq = self.quantised_input(layer, m, s)
         mean = apply_mac(layer, xq, wq) * (s * s_w)
         if self.bipolar:
             p_var = apply_mac(layer, torch.ones_like(xq), torch.ones_like(wq)) - apply_mac(layer, xq * xq, wq * wq)
