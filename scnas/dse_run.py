@@ -180,11 +180,6 @@ def batchdvfs_table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def _cost_key(k: str) -> tuple:
-    lengths, point = k.split("|")
-    return tuple(int(i) for i in lengths.split(",")), int(point)
-
-
 def _policy_row(p, policy: tuple[int, ...], bit_acc: float) -> dict:
     """A chosen policy for results.json: per-layer L, V/F point, estimate, proxy and bit-true
     scores on the search images, and `bit_accuracy` on the test images."""
@@ -243,26 +238,20 @@ def run_evolver(model, name: str, ds, accel: AccelConfig, out: str | Path, lengt
         if ck.is_file():
             saved = json.loads(ck.read_text())
             learner = QLearner.from_dict(saved["learner"])
-            p._acc = {tuple(int(i) for i in k.split(",")): v for k, v in saved["accuracy_cache"].items()}
-            p.counts = saved["counts"]
-            p._cost.update({_cost_key(k): tuple(v) for k, v in saved["cost_cache"].items()})
+            p.load_cache_state(saved)
         bar = tqdm(total=episodes, initial=learner.episode if learner else 0, desc="evolver episodes",
                    disable=not progress)
 
         def save(ql) -> None:
             bar.update(ql.episode - bar.n)
-            write_json({"learner": ql.to_dict(), "counts": p.counts,
-                        "accuracy_cache": {",".join(map(str, k)): v for k, v in p._acc.items()},
-                        "cost_cache": {f"{','.join(map(str, k[0]))}|{k[1]}": list(v) for k, v in p._cost.items()}}, ck)
+            write_json({"learner": ql.to_dict(), **p.cache_state()}, ck)
 
         ql = evolve(p, episodes, seed=seed, learner=learner, on_step=save)
         bar.close()
         search_counts = dict(p.counts)
         x_test = torch.as_tensor(ds.x_test[:final_images]).double()
         y_test = np.asarray(ds.y_test[:final_images])
-        evaluated = [{"accuracy": p.accuracy(k[0]), "latency": n[0], "energy": n[1],
-                      "feasible": p.accuracy(k[0]) > th.accuracy and n[0] < th.latency and n[1] < th.energy}
-                     for k in sorted(p._cost) if k[0] in p._acc for n in [p.normalised(*k)]]
+        evaluated = p.scored()
         best, verification = verify(p, ql.top)
         chosen = _policy_row(p, best, p.bit_accuracy(best[:-1], x_test, y_test)) if best else None
         u_policy, _ = uniform_best(p)

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from sc_accel.dse.space import DSEInputError
+from sc_accel.dse.space import COMPUTE_OPS, DSEInputError
 from sc_accel.hw.config import AccelConfig, LayerPrecision, OperatingPoint
 from sc_accel.hw.estimate import estimate
 from sc_accel.hw.power import operating_points, power_w, with_point
@@ -70,6 +70,14 @@ class Thresholds:
     b: float = 0.5
     c: float = 0.5
     shaping: float = 0.1
+
+    def breaks_cost(self, latency: float, energy: float) -> bool:
+        """An outlier: its normalised latency or energy already breaks a threshold."""
+        return latency >= self.latency or energy >= self.energy
+
+    def meets(self, accuracy: float, latency: float, energy: float) -> bool:
+        """Every constraint met: A > A_TH, L < L_TH, E < E_TH."""
+        return accuracy > self.accuracy and not self.breaks_cost(latency, energy)
 
     def __post_init__(self) -> None:
         for name in ("accuracy", "latency", "energy"):
@@ -122,6 +130,14 @@ def proxy_accuracy(mean: torch.Tensor, var: torch.Tensor, y: np.ndarray, samples
     return float((pred == np.asarray(y)[None]).mean())
 
 
+def _scaled_moments(sc: object, base: dict[str, float], scale: dict[str, float], x: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logit moments of an expected-mode model with each layer's variance factor set to its
+    measured `base` value times `scale` (1 for layers not named)."""
+    sc.backend.factor = {n: f * scale.get(n, 1.0) for n, f in base.items()}
+    return sc.moments(x)
+
+
 class EvolverProblem:
     """A model, its accelerator and images: scores policies (a choice index per MAC layer, then
     an operating-point index). On an SC array a layer's choice is its stream length
@@ -140,7 +156,7 @@ class EvolverProblem:
         self.choices = self.bit_pairs if self.binary else self.lengths
         self.model, self.accel, self.th = model, accel, thresholds
         self.work = layers
-        self.names = [l.name for l in layers if l.op in ("conv", "linear", "dwconv")]
+        self.names = [l.name for l in layers if l.op in COMPUTE_OPS]
         self.points = points or operating_points(accel)
         self.x, self.y, self.calib = x_eval, np.asarray(y_eval), calib
         self.base = (base or SCConfig()).replace(mode="expected", seed=seed)
@@ -201,9 +217,7 @@ class EvolverProblem:
         """Expected-mode (mean, variance) of the logits on the search images, each layer's own
         noise scaled by `scale` (default: the calibrated `layer_scale`)."""
         sc = convert(self.model, self.config(tuple(lengths)), self.calib)
-        for name, k in (scale or self.layer_scale).items():
-            sc.backend.factor[name] *= k
-        return sc.moments(self.x)
+        return _scaled_moments(sc, dict(sc.backend.factor), scale or self.layer_scale, self.x)
 
     def accuracy(self, lengths: tuple[int, ...]) -> float:
         """Accuracy of a precision choice during the search (cached): the expected-mode proxy
@@ -249,9 +263,11 @@ class EvolverProblem:
         for i, name in enumerate(self.names):
             lengths = tuple(short if j == i else long for j in range(len(self.names)))
             target = self.bit_accuracy(lengths)
+            sc = convert(self.model, self.config(lengths), self.calib)  # once: the bisection changes only scales
+            base = dict(sc.backend.factor)
 
             def acc(log2k: float) -> float:
-                m, v = self.moments(lengths, {**self.layer_scale, name: 2.0 ** log2k})
+                m, v = _scaled_moments(sc, base, {**self.layer_scale, name: 2.0 ** log2k}, self.x)
                 return proxy_accuracy(m, v, self.y, self.samples, self.seed)
 
             unscaled = acc(0.0)
@@ -274,13 +290,40 @@ class EvolverProblem:
         lat, en = self.normalised(tuple(lengths), point)
         if not bit:
             self.counts["policies"] += 1
-        if lat >= self.th.latency or en >= self.th.energy:
+        if self.th.breaks_cost(lat, en):
             self.counts["skipped"] += 0 if bit else 1
             return Outcome(0.0, None, lat, en, True)
         a = self.bit_accuracy(tuple(lengths)) if bit else self.accuracy(tuple(lengths))
-        if a <= self.th.accuracy:
+        if not self.th.meets(a, lat, en):
             return Outcome(self.th.shaping * a, a, lat, en, False)
         return Outcome(self.th.a * a - self.th.b * lat - self.th.c * en, a, lat, en, False, True)
+
+    def scored(self) -> list[dict]:
+        """Every (precision, V/F) design estimated so far whose accuracy is known: its accuracy,
+        normalised latency and energy, and whether it meets every threshold (the Pareto plot)."""
+        out = []
+        for lengths, point in sorted(self._cost):
+            if lengths in self._acc:
+                lat, en = self.normalised(lengths, point)
+                a = self._acc[lengths]
+                out.append({"accuracy": a, "latency": lat, "energy": en, "feasible": self.th.meets(a, lat, en)})
+        return out
+
+    def cache_state(self) -> dict:
+        """The search's caches and counts as plain data (a checkpoint), keys as "i,j,k" and
+        "i,j,k|point"."""
+        key = lambda t: ",".join(map(str, t))  # noqa: E731
+        return {"counts": dict(self.counts), "accuracy_cache": {key(k): v for k, v in self._acc.items()},
+                "cost_cache": {f"{key(k)}|{p}": list(v) for (k, p), v in self._cost.items()}}
+
+    def load_cache_state(self, d: dict) -> None:
+        """Inverse of cache_state: continue a search where its checkpoint left it."""
+        key = lambda s: tuple(int(i) for i in s.split(","))  # noqa: E731
+        self.counts = dict(d["counts"])
+        self._acc = {key(k): v for k, v in d["accuracy_cache"].items()}
+        for k, v in d["cost_cache"].items():
+            lengths, point = k.split("|")
+            self._cost[(key(lengths), int(point))] = tuple(v)
 
     def describe(self, policy: tuple[int, ...]) -> dict:
         """A policy in plain terms: per-layer L, the V/F point, its estimate and scores."""
