@@ -18,16 +18,6 @@ from scnas.zoo import create_model
 SMALL = Platform("small", 160, 2048, (8, 16, 32, 64), (128, 256, 512))
 
 
-@pytest.fixture(scope="module")
-def lenet_layers():
-    return workload(create_model("lenet5", 1, 10, 28), (1, 1, 28, 28))
-
-
-@pytest.fixture(scope="module")
-def kcp():
-    return presets()["spatial-16x16-kcp"]
-
-
 def test_pack_allocations_equals_per_layer_resources(lenet_layers, kcp):
     """One row per (layer, allocation) scored by pack_allocations equals the estimator's own
     per-layer resources path, for every figure."""
