@@ -72,7 +72,7 @@ def _check_same(run: Path, settings: dict) -> None:
     old = {k: v for k, v in read_toml(cfg).items() if k != "run" and k != "accel_config"}
     diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
     if diff:
-        raise RunDirError(f"{run} holds a {settings.get('search', 'dse')} search with other settings "
+        raise RunDirError(f"{run} holds a {old.get('search', 'dse')} search with other settings "
                           f"({', '.join(diff)}); rerun with "
                           "the same ones to resume, or give another --out.")
 

@@ -74,6 +74,8 @@ def test_rerun_with_other_settings_is_refused(tmp_path, capsys):
     capsys.readouterr()
     assert main(ARGS[:-1] + ["80", "--out", str(out)]) == 2
     assert "other settings (budget)" in cli_error(capsys)
+    assert main(BD + ["--out", str(out)]) == 2  # another search on the same directory names the one it holds
+    assert "holds a confuciux search with other settings" in cli_error(capsys)
 
 
 @pytest.mark.parametrize("extra,match", [
