@@ -93,12 +93,21 @@ def _unsupported(what: str, node: torch.fx.Node, i: int, n: int, why: str = "") 
 
 
 def _conv_layer(m: tnn.Conv2d, where: str) -> dict:
-    if _pair(m.dilation) != (1, 1) or m.padding_mode != "zeros" or isinstance(m.padding, str):
-        raise UnsupportedOpError(f"Conv2d with dilation {m.dilation}, padding {m.padding!r} and "
-                                 f"padding_mode {m.padding_mode!r} at {where} is not supported; use "
-                                 "dilation 1 and integer zero padding.")
-    return {"weight": _np(m.weight), "bias": _np(m.bias, m.out_channels), "stride": _pair(m.stride),
-            "padding": _pair(m.padding), "groups": int(m.groups)}
+    """Conv attributes. A dilated kernel is spread into the dense kernel it equals (zeros between
+    the taps), so every consumer computes the same function; `taps` keeps the real kernel size
+    (R, S) and `dilation` the spacing, for the estimator's MAC and weight counts."""
+    if m.padding_mode != "zeros" or isinstance(m.padding, str):
+        raise UnsupportedOpError(f"Conv2d with padding {m.padding!r} and padding_mode {m.padding_mode!r} at "
+                                 f"{where} is not supported; use integer zero padding.")
+    w = _np(m.weight)
+    dil = _pair(m.dilation)
+    attrs = {"stride": _pair(m.stride), "padding": _pair(m.padding), "groups": int(m.groups),
+             "taps": (int(w.shape[2]), int(w.shape[3])), "dilation": dil}
+    if dil != (1, 1):
+        dense = np.zeros(w.shape[:2] + ((w.shape[2] - 1) * dil[0] + 1, (w.shape[3] - 1) * dil[1] + 1), w.dtype)
+        dense[:, :, ::dil[0], ::dil[1]] = w
+        w = dense
+    return {"weight": w, "bias": _np(m.bias, m.out_channels), **attrs}
 
 
 def _pool_attrs(kernel: object, stride: object, padding: object) -> dict:

@@ -69,7 +69,8 @@ def _record(layer, in_shapes: list[tuple], B: int, name_map: dict) -> WorkLayer 
     ins = tuple(name_map.get(i, i) for i in layer.inputs)
     out = B * K * P * Q
     if op == "conv":
-        k, cg, R, S = a["weight"].shape
+        k, cg = a["weight"].shape[:2]
+        R, S = a.get("taps", a["weight"].shape[2:])  # a dilated kernel's real taps, not its dense spread
         G = int(a["groups"])
         kind = "dwconv" if G == C and cg == 1 and G > 1 else "conv"
         return WorkLayer(layer.name, kind, B, C, K, G, P, Q, R, S, a["stride"][0], B * C * H * W, out,

@@ -165,14 +165,38 @@ class _Sig(nn.Module):
 def test_unsupported_ops_name_the_op_and_its_place():
     with pytest.raises(UnsupportedOpError, match=r"Sigmoid.*'act'.*position 3 of 4"):
         trace(_Sig(), torch.rand(2, 4))
-    with pytest.raises(UnsupportedOpError, match="dilation"):
-        trace(nn.Sequential(nn.Conv2d(1, 1, 3, dilation=2)), torch.rand(1, 1, 8, 8))
+    with pytest.raises(UnsupportedOpError, match="padding_mode"):
+        trace(nn.Sequential(nn.Conv2d(1, 1, 3, padding=1, padding_mode="reflect")), torch.rand(1, 1, 8, 8))
 
     class Cat2(nn.Module):
         def forward(self, x):
             return torch.cat([x, x], dim=2)
     with pytest.raises(UnsupportedOpError, match="cat"):
         trace(Cat2(), torch.rand(1, 1, 4, 4))
+
+
+def test_dilated_conv_is_its_dense_kernel_in_the_emulator_and_its_taps_in_the_estimator():
+    from sc_accel.hw import workload
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=2, dilation=2), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 64, 5))
+    model.eval()
+    x = torch.rand(6, 3, 8, 8)
+    layer = trace(model, x[:1]).layers[1]
+    assert layer.attrs["weight"].shape == (4, 3, 5, 5) and layer.attrs["taps"] == (3, 3)
+    assert np.count_nonzero(layer.attrs["weight"][:, :, 1::2, :]) == 0  # the rows between taps are empty
+    ref = model(x).detach().numpy()
+    got = fixed_point(model, x, 14)(x).numpy()  # 14-bit words: the twin computes the float function
+    assert np.abs(got - ref).max() <= 1e-2 * np.abs(ref).max()
+    dense = nn.Sequential(nn.Conv2d(3, 4, 5, padding=2), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 64, 5)).eval()
+    with torch.no_grad():
+        dense[0].weight.copy_(torch.as_tensor(layer.attrs["weight"]))
+        dense[0].bias.copy_(model[0].bias)
+        dense[3].load_state_dict(model[3].state_dict())
+    cfg = SCConfig(stream_length=64)
+    assert torch.equal(emulate(model, x, cfg, calib=x), emulate(dense, x, cfg, calib=x))  # bit-true alike
+    conv = workload(model, (1, 3, 8, 8))[0]
+    assert (conv.R, conv.S, conv.macs, conv.w_elems) == (3, 3, 4 * 64 * 3 * 9, 4 * 3 * 9)
 
 
 @pytest.mark.parametrize("kw,match", [({"stream_length": 0}, "length"), ({"mode": "fast"}, "mode"),
