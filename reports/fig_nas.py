@@ -5,21 +5,25 @@ The results.json they read (written by nas/):
    "seed": int, "dataset": str, "accel": str,
    "candidates": [{"accuracy": float, "latency_s": float}],   # networks evaluated in the search
    "final": {"accuracy": float, "latency_s": float, ...},      # the derived, retrained network
-   "stages": [{"name": str, "ops": [str, ...]}]}               # ops chosen per stage
+   "stages": [{"name": str, "ops": [str, ...],                 # ops chosen per stage
+               "edges": [[from, to, op], ...]}]}                # its live edges (drawn as a DAG)
 Runs with the same method and different seeds are drawn as one front.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import matplotlib.pyplot as plt
+import networkx as nx
 import numpy as np
 
 from reports.figure import Figure
+from reports.plots import read_results, save_run_pngs
 from reports.style import color, marker
 
-__all__ = ["pareto_front", "pareto", "ops_per_stage", "nas_figures"]
+__all__ = ["pareto_front", "pareto", "ops_per_stage", "derived_network", "nas_figures", "plot_search"]
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -86,7 +90,64 @@ def ops_per_stage(run: str, r: dict) -> Figure:
                   "Fine-grained search lets each stage pick its own operations.")
 
 
+def _layered_positions(g: nx.DiGraph) -> dict:
+    """Left-to-right positions: x = longest path from the input, nodes of one x spread in y."""
+    depth = {n: 0 for n in g}
+    for n in nx.topological_sort(g):
+        for m in g.successors(n):
+            depth[m] = max(depth[m], depth[n] + 1)
+    cols: dict[int, list] = {}
+    for n in g:
+        cols.setdefault(depth[n], []).append(n)
+    return {n: (d, i - (len(ns) - 1) / 2) for d, ns in cols.items() for i, n in enumerate(sorted(ns))}
+
+
+def derived_network(run: str, r: dict) -> Figure:
+    """The derived network drawn per stage: one DAG per stage, edges labelled with their op."""
+    stages = [s for s in r["stages"] if s.get("edges")]
+    fig, axes = plt.subplots(len(stages), 1, figsize=(9.0, 2.4 * len(stages)), squeeze=False)
+    ops = sorted({e[2] for s in stages for e in s["edges"]})
+    rows = []
+    for ax, st in zip(axes[:, 0], stages):
+        g = nx.DiGraph()
+        for a, b, op in st["edges"]:
+            g.add_edge(a, b, op=op)
+            rows.append({"stage": st["name"], "from": a, "to": b, "op": op})
+        pos = _layered_positions(g)
+        for a, b, d in g.edges(data=True):
+            (x0, y0), (x1, y1) = pos[a], pos[b]
+            c = color(ops.index(d["op"]))
+            rad = 0.0 if abs(y0 - y1) > 1e-9 or x1 - x0 == 1 else 0.35
+            ax.annotate("", (x1, y1), (x0, y0), arrowprops={"arrowstyle": "-|>", "color": c, "lw": 1.6,
+                                                            "connectionstyle": f"arc3,rad={rad}",
+                                                            "shrinkA": 9, "shrinkB": 9})
+            sag = -rad * 0.5 * (x1 - x0)  # an arc3 bend of +rad runs below a left-to-right chord
+            ax.text((x0 + x1) / 2, (y0 + y1) / 2 + sag, d["op"], color=c, fontsize=8, ha="center",
+                    va="top" if sag < 0 else "bottom")
+        for n, (x, y) in pos.items():
+            ax.plot(x, y, "o", ms=13, color="white", mec="black", zorder=3)
+            ax.text(x, y + 0.18, n, ha="center", va="bottom", fontsize=7)
+        xs, ys = [p[0] for p in pos.values()], [p[1] for p in pos.values()]
+        ax.set_xlim(min(xs) - 0.4, max(xs) + 0.4)
+        ax.set_ylim(min(ys) - 1.0, max(ys) + 0.6)
+        ax.set_title(st["name"], fontsize=9, loc="left")
+        ax.set_axis_off()
+    title = f"{run} ({r['method']}): the derived network, stage by stage"
+    fig.suptitle(title, fontsize=10)
+    return Figure(f"nas-network-{run}", title, fig, ["stage", "from", "to", "op"], rows,
+                  "Nodes: cell inputs and intermediate nodes (cK.nJ = cell K, node J); arrows: the ops kept.")
+
+
 def nas_figures(runs: list[tuple[str, dict]]) -> list[Figure]:
-    """The Pareto figure over all search runs and the op map of each run that lists stages."""
-    return [pareto(runs)] + [ops_per_stage(run, r) for run, r in runs
+    """The Pareto figure over all search runs, and the op map and network drawing of each run
+    that lists its stages."""
+    figs = [pareto(runs)] + [ops_per_stage(run, r) for run, r in runs
                              if any(s["ops"] for s in r.get("stages") or [])]
+    return figs + [derived_network(run, r) for run, r in runs if any(s.get("edges") for s in r.get("stages") or [])]
+
+
+def plot_search(results: str | Path, out_dir: str | Path | None = None) -> list[Path]:
+    """pareto.png, ops_RUN.png and network_RUN.png next to results.json (or in out_dir): what
+    `scnas search` draws into its run directory."""
+    res, out = read_results(results, out_dir)
+    return save_run_pngs(nas_figures([(Path(results).parent.name, res)]), "nas", out)

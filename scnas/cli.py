@@ -1,4 +1,5 @@
-"""The one `scnas` command. Subcommands: data, bench, train, emulate, estimate, recast, report.
+"""The one `scnas` command. Subcommands: data, bench, train, emulate, estimate, recast, search, dse,
+report.
 
 User errors (sc_accel.errors.UserError) print one sentence and exit 2; library code
 never exits.
@@ -183,6 +184,68 @@ def _cmd_recast(args: argparse.Namespace) -> int:
     for f in plot_recast(f"{out}/results.json"):
         print(f"wrote {f}")
     print(f"student in {out}/student.pt")
+    return 0
+
+
+# --quick: the whole search pipeline on digits in a minute or two (a smoke test anyone can run)
+_QUICK = {"channels": (8, 16), "train_images": 0, "search_images": 600, "eval_images": 200, "batch_size": 32,
+          "coarse_epochs": 1, "teacher_epochs": 2, "search_epochs": 2, "warmup_epochs": 1, "retrain_epochs": 1,
+          "random_candidates": 3}
+_SEARCH_FIELDS = ("method", "penalty", "lam", "cells_per_stage", "nodes", "train_images", "search_images",
+                  "eval_images", "batch_size", "lr", "arch_lr", "coarse_epochs", "teacher_epochs", "search_epochs",
+                  "warmup_epochs", "prune_threshold", "inherit_strength", "retrain_epochs", "random_candidates",
+                  "seed")
+
+
+def _search_config(args: argparse.Namespace):
+    """SearchConfig from the flags: --quick's budget first, then every flag given explicitly."""
+    from nas import SearchConfig
+
+    base = dict(_QUICK) if args.quick else {}
+    given = {k: getattr(args, k) for k in _SEARCH_FIELDS if getattr(args, k) is not None}
+    if args.channels is not None:
+        given["channels"] = tuple(_parse_list(args.channels, int, "channels"))
+    if args.ops is not None:
+        given["ops"] = tuple(o.strip() for o in args.ops.split(","))
+    return SearchConfig(**{**base, **given})
+
+
+def _search_teacher(args: argparse.Namespace, ds, cfg):
+    """(teacher module or None, its reference): a zoo name is checked against the space's
+    stages before it is trained (a mismatch costs no training)."""
+    if args.teacher is None:
+        return None, None
+    from nas.teacher import cut_teacher
+    from scnas.zoo import MODELS, create_model
+
+    c, side = int(ds.x_train.shape[1]), int(ds.x_train.shape[2])
+    if args.teacher in MODELS:
+        cut_teacher(create_model(args.teacher, c, len(ds.classes), side), cfg.space, c, side)
+    model, _, ref = _teacher(args.teacher, ds, args, with_path=True)
+    return model, ref
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from reports import plot_search
+    from scnas.accel import load_accel
+    from scnas.data import load_dataset
+    from scnas.search_run import method_label, print_summary, run_search
+
+    cfg = _search_config(args)
+    accel = load_accel(args.accel)
+    if args.workers < 1:
+        raise _BadArgument(f"--workers {args.workers} must be at least 1.")
+    if args.sc_length < 1 or args.sc_limit < 0:
+        raise _BadArgument("--sc-length must be at least 1 and --sc-limit at least 0.")
+    ds = load_dataset("digits" if args.quick and args.dataset is None else (args.dataset or "default"),
+                      args.data_dir)
+    teacher, ref = _search_teacher(args, ds, cfg)
+    out = args.out or f"runs/search-{method_label(cfg)}-{ds.name}-s{cfg.seed}"
+    res = run_search(ds, cfg, args.accel, accel, out, teacher, ref, workers=args.workers, ray=args.ray,
+                     sc_length=args.sc_length, sc_limit=50 if args.quick and args.sc_limit == 200 else args.sc_limit)
+    print_summary(res)
+    for f in plot_search(f"{out}/results.json"):
+        print(f"wrote {f}")
     return 0
 
 
@@ -379,6 +442,46 @@ def build_parser() -> argparse.ArgumentParser:
     _teacher_options(p)
     p.add_argument("--out", help="run directory (default runs/recast-TEACHER-PLAN-DATASET)")
     p.set_defaults(func=_cmd_recast)
+    p = sub.add_parser("search", help="InheritedNAS: fine-grained hardware-aware architecture search, or its "
+                       "baselines (random, darts), scored on the shared estimator (resumable)")
+    p.add_argument("--dataset", help="fashion-mnist, mnist, cifar10, digits or default (--quick: digits)")
+    p.add_argument("--teacher", help="zoo name (trained once into --teacher-dir), a model.pt or a train run "
+                   "directory whose stages match the space (default: the searched cell network)")
+    p.add_argument("--accel", default="systolic-32x32-ws", help="accelerator preset or file whose estimates "
+                   "build the penalty tables and score the result")
+    p.add_argument("--lambda", dest="lam", type=float, help="weight of the hardware penalty (default 0.5)")
+    p.add_argument("--penalty", choices=["latency", "energy", "flops"], help="what the penalty counts "
+                   "(default latency; flops = MACs only, the comparison)")
+    p.add_argument("--method", choices=["inheritednas", "random", "darts"], help="InheritedNAS (default), "
+                   "random search at equal budget, or the coarse DARTS cell network")
+    p.add_argument("--ops", help="comma-separated candidate ops (default none,skip,sep3,max3,avg3,conv3,dwsep)")
+    p.add_argument("--channels", help="comma-separated stage widths (default 16,32,64)")
+    for flag, kind, what in (("cells-per-stage", int, "cells per stage (2)"), ("nodes", int, "nodes per cell (2)"),
+                             ("train-images", int, "training images used, 0 = all (10000)"),
+                             ("search-images", int, "images the searches see (4000)"),
+                             ("eval-images", int, "held-out training images that rank candidates (1000)"),
+                             ("batch-size", int, "(64)"), ("lr", float, "weight learning rate (1e-3)"),
+                             ("arch-lr", float, "architecture learning rate (3e-3)"),
+                             ("coarse-epochs", int, "coarse DARTS epochs (2)"),
+                             ("teacher-epochs", int, "epochs of the cell network (4)"),
+                             ("search-epochs", int, "fine search epochs per stage (3)"),
+                             ("warmup-epochs", int, "of those, epochs before the architecture moves (1)"),
+                             ("prune-threshold", float, "op blocks below this weight are deleted (0.05)"),
+                             ("inherit-strength", float, "logit the inherited op starts ahead by (1.0)"),
+                             ("retrain-epochs", int, "epochs of the derived network's retraining (2)"),
+                             ("random-candidates", int, "genotypes of the random search (8)"),
+                             ("seed", int, "(0)")):
+        p.add_argument(f"--{flag}", type=kind, help=what)
+    p.add_argument("--quick", action="store_true", help="digits and a tiny budget: the whole pipeline in under "
+                   "2 minutes")
+    p.add_argument("--workers", type=int, default=_default_workers(), help="local processes, one stage each "
+                   "(default: the CPU count, at most 4; 1 runs the stages in this process)")
+    p.add_argument("--ray", metavar="ADDRESS", help="run the stages on Ray: 'local' or a cluster address")
+    p.add_argument("--sc-length", type=int, default=256, help="stream length of the bit-true SC check")
+    p.add_argument("--sc-limit", type=int, default=200, help="test images of the bit-true SC check (0: skip)")
+    _teacher_options(p)
+    p.add_argument("--out", help="run directory (default runs/search-METHOD-DATASET-sSEED)")
+    p.set_defaults(func=_cmd_search)
     p = sub.add_parser("dse", help="accelerator design-space searches on the shared estimator")
     dse = p.add_subparsers(dest="search", required=True)
     p = dse.add_parser("confuciux", help="per-layer PEs and buffer under a platform budget: REINFORCE + GA "

@@ -150,8 +150,9 @@ def _load_checkpoint(ckpt: Path, settings: dict) -> dict:
 
 
 def load_model(path: str | Path) -> tuple[torch.nn.Module, dict]:
-    """(model in eval mode, metadata) from a model.pt written by train(), a student.pt written by
-    `scnas recast` (its teacher is loaded from where the student records it), or a run directory."""
+    """(model in eval mode, metadata) from a model.pt written by train() or `scnas search`, a
+    student.pt written by `scnas recast` (its teacher is loaded from where the student records
+    it), or a run directory."""
     p = Path(path)
     if p.is_dir():
         p = p / ("student.pt" if (p / "student.pt").is_file() and not (p / "model.pt").is_file() else "model.pt")
@@ -166,12 +167,15 @@ def load_model(path: str | Path) -> tuple[torch.nn.Module, dict]:
             teacher, tmeta = load_model(meta["teacher"])
             model = build_student(recastable(teacher, meta.get("modules")), meta["spec"], meta["head_in"])
             meta = {**{k: tmeta[k] for k in ("in_channels", "n_classes", "image_size")}, **meta}
+        elif meta.get("kind") == "nas-model":  # a searched network: rebuilt from its genotype
+            from nas import Genotype, build_network
+            model = build_network(Genotype.from_dict(meta["genotype"]), meta["in_channels"], meta["n_classes"])
         else:
             model = create_model(meta["arch"], meta["in_channels"], meta["n_classes"], meta["image_size"])
         model.load_state_dict(meta["state_dict"])
     except DataFileError:
         raise
     except Exception as e:  # noqa: BLE001 (a damaged file raises pickle, zip, key or type errors)
-        raise DataFileError(f"{p} is not a model checkpoint written by scnas train or recast "
+        raise DataFileError(f"{p} is not a model checkpoint written by scnas train, recast or search "
                             f"({type(e).__name__}: {str(e)[:80]}).") from None
     return model.eval(), {k: v for k, v in meta.items() if k != "state_dict"}

@@ -114,6 +114,8 @@ def estimate(model: tnn.Module | list[WorkLayer], input_shape: tuple[int, ...] |
     if unknown:
         raise HardwareConfigError(f"per-layer resources or precision name layers {unknown} that the model does "
                                   f"not have; its layers are {[l.name for l in layers]}.")
+    if not layers:  # e.g. an identity: nothing runs on the accelerator, every total is 0
+        return Estimate(accel, [], _totals([], accel))
     r = evaluate_pairs(layers, [accel] * len(layers), table)
     records = _records(layers, r, accel)
     return Estimate(accel, records, _totals(records, accel))

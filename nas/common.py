@@ -1,0 +1,160 @@
+"""Pieces the search phases share: seeded batches, checkpoints that refuse other settings,
+deriving cells from architecture weights, and training a whole network (CE, optional KD)."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from nas.genotype import Edge, SearchSpace
+from sc_accel.errors import DataFileError, InvalidInputError
+from sc_accel.fileio import atomic_torch_save
+
+__all__ = ["as_tensors", "batches", "load_checkpoint", "save_checkpoint", "derive_cells", "train_network", "accuracy",
+           "KD_TEMPERATURE", "seed_of"]
+
+KD_TEMPERATURE = 4.0  # Hinton et al. 2015 use 1-20; 4 is the common choice for CIFAR-sized nets
+
+
+def seed_of(*parts: int) -> int:
+    """One 63-bit seed from a tuple of integers (phase, stage, epoch, ...)."""
+    h = 1469598103934665603
+    for p in parts:
+        h = ((h ^ (int(p) & 0xFFFFFFFF)) * 1099511628211) % (1 << 63)
+    return h
+
+
+def batches(n: int, batch_size: int, seed: int) -> Iterator[torch.Tensor]:
+    """Index batches of one shuffled epoch over range(n), the order fixed by `seed`."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    for i in range(0, n, batch_size):
+        yield order[i:i + batch_size]
+
+
+def save_checkpoint(state: dict, path: Path, settings: dict) -> None:
+    """Write state with the settings it was made under (atomically: a kill leaves old or new)."""
+    atomic_torch_save({**state, "settings": settings}, path)
+
+
+def load_checkpoint(path: Path, settings: dict) -> dict | None:
+    """The saved state, None when there is none, or one sentence when it is damaged or was made
+    under other settings (named)."""
+    if not path.is_file():
+        return None
+    try:
+        state = torch.load(path, weights_only=False)
+        if not isinstance(state, dict) or "settings" not in state:
+            raise ValueError("it holds no settings")
+    except Exception as e:  # noqa: BLE001 (torch raises many types for a damaged file)
+        raise DataFileError(f"checkpoint {path} is damaged ({type(e).__name__}: {str(e)[:80]}); delete it to "
+                            "redo that phase.") from None
+    saved = state["settings"]
+    changed = [f"{k} {saved.get(k)!r} -> {v!r}" for k, v in settings.items() if saved.get(k) != v]
+    if changed:
+        raise InvalidInputError(f"{path.parent} holds a search made with other settings ({', '.join(changed)}); "
+                                "resume with the same ones or give another --out.")
+    return state
+
+
+def derive_cells(weights: torch.Tensor, space: SearchSpace, held: torch.Tensor | None = None
+                 ) -> tuple[tuple[Edge, ...], ...]:
+    """Cells from (cells, edges, ops) weights: each edge takes its strongest held op ("none"
+    drops it); a node left without input from a fed node takes the best non-none op of its
+    strongest incoming edge, so every cell runs."""
+    w = weights.detach().clone().float()
+    if held is not None:
+        w[~held] = -math.inf
+    none = space.ops.index("none") if "none" in space.ops else -1
+    out = []
+    for k in range(w.shape[0]):
+        chosen: dict[tuple[int, int], str] = {}
+        for e, (i, j) in enumerate(space.edges):
+            o = int(w[k, e].argmax())
+            if o != none:
+                chosen[(i, j)] = space.ops[o]
+        fed = {0}
+        for j in range(1, space.nodes + 1):
+            if not any(i in fed for (i, jj) in chosen if jj == j):
+                cands = [(float(w[k, e].masked_fill(_none_mask(w.shape[2], none), -math.inf).max()), e)
+                         for e, (i, jj) in enumerate(space.edges) if jj == j and i in fed]
+                _, e = max(cands)
+                row = w[k, e].masked_fill(_none_mask(w.shape[2], none), -math.inf)
+                chosen[space.edges[e]] = space.ops[int(row.argmax())]
+            fed.add(j)
+        out.append(tuple((i, j, op) for (i, j), op in sorted(chosen.items(), key=lambda t: (t[0][1], t[0][0]))))
+    return tuple(out)
+
+
+def _none_mask(n: int, none: int) -> torch.Tensor:
+    m = torch.zeros(n, dtype=torch.bool)
+    if none >= 0:
+        m[none] = True
+    return m
+
+
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 500) -> float:
+    """Top-1 accuracy of a float model (eval mode)."""
+    model.eval()
+    hits = 0
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            hits += int((model(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum())
+    return hits / max(1, len(x))
+
+
+def train_network(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, lr: float, batch_size: int,
+                  seed: int, ckpt: Path, settings: dict, teacher: nn.Module | None = None, desc: str = "",
+                  progress: bool = True) -> list[dict]:
+    """Train all of `model` with Adam (cosine decay) on cross-entropy, plus KD on the teacher's
+    logits when one is given; checkpointed every epoch in `ckpt` and resumed from it."""
+    opt = torch.optim.Adam(model.parameters(), lr)
+    steps = epochs * -(-len(x) // batch_size)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, steps))
+    history: list[dict] = []
+    state = load_checkpoint(ckpt, settings)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        history = state["history"]
+    for epoch in range(len(history), epochs):
+        model.train()
+        t0 = time.perf_counter()
+        total, n = 0.0, 0
+        bar = batches(len(x), batch_size, seed_of(seed, epoch))
+        for idx in tqdm(list(bar), desc=f"{desc} epoch {epoch + 1}/{epochs}", leave=False, disable=not progress):
+            out = model(x[idx])
+            loss = F.cross_entropy(out, y[idx])
+            if teacher is not None:
+                with torch.no_grad():
+                    t = teacher(x[idx])
+                T = KD_TEMPERATURE
+                loss = loss + T * T * F.kl_div(F.log_softmax(out / T, 1), F.softmax(t / T, 1), reduction="batchmean")
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item() * len(idx)
+            n += len(idx)
+        history.append({"epoch": epoch + 1, "loss": total / max(1, n), "seconds": time.perf_counter() - t0})
+        save_checkpoint({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                         "scheduler": sched.state_dict(), "history": history}, ckpt, settings)
+    model.eval()
+    return history
+
+
+def as_tensors(x: object, y: object) -> tuple[torch.Tensor, torch.Tensor]:
+    """(float images (N, C, H, W), long labels (N,)), or one sentence on what is wrong."""
+    xa, ya = np.asarray(x), np.asarray(y)
+    if xa.ndim != 4 or ya.ndim != 1 or len(xa) != len(ya) or len(xa) < 2:
+        raise InvalidInputError(f"data must be images (N, C, H, W) and labels (N,) with N >= 2; got shapes "
+                                f"{xa.shape} and {ya.shape}.")
+    return torch.as_tensor(xa).float(), torch.as_tensor(ya).long()

@@ -1,0 +1,84 @@
+"""Random search over the same fine-grained space at the same budget.
+
+Candidates are drawn uniformly (each edge an op of the space, "none" allowed, every cell made
+runnable). Each candidate's stages start from the coarse supernet's op weights, as the
+InheritedNAS stages do, and are distilled at the two points for an equal share of the steps
+one InheritedNAS stage search takes; the candidate with the lowest summed relative MSE plus
+lambda x normalised cost wins, the same objective the fine search descends.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from nas.common import batches, derive_cells, load_checkpoint, save_checkpoint, seed_of
+from nas.genotype import Genotype, SearchSpace
+from nas.network import SuperStage
+
+__all__ = ["sample_genotypes", "distill_stage_candidates", "candidates_job"]
+
+
+def sample_genotypes(space: SearchSpace, n: int, seed: int) -> list[Genotype]:
+    """n genotypes with independent uniform ops on every edge of every cell (seeded)."""
+    g = torch.Generator().manual_seed(seed_of(seed, 20))
+    shape = (space.cells_per_stage, len(space.edges), len(space.ops))
+    out = []
+    for _ in range(n):
+        stages = tuple(derive_cells(torch.rand(shape, generator=g), space) for _ in space.channels)
+        out.append(Genotype(space, stages))
+    return out
+
+
+def distill_stage_candidates(task: dict) -> dict:
+    """Distil stage task["s"] of every candidate for task["steps"] steps from the coarse op
+    weights; one checkpoint per candidate. Returns their blocks' states and the MSE history."""
+    s, sp, teacher, x = task["s"], task["space"], task["teacher"], task["x"]
+    torch.set_num_threads(task.get("threads") or torch.get_num_threads())
+    sup = SuperStage(sp, s)
+    sup.load_state_dict(task["init_state"])
+    out = []
+    for c, cells in enumerate(task["cells"]):
+        ckpt = Path(task["ckpt_dir"]) / f"random-stage{s}-cand{c}.pt"
+        state = load_checkpoint(ckpt, task["settings"])
+        blocks = nn.Sequential(*sup.derived_blocks(cells))
+        if state is None:
+            t0 = time.perf_counter()
+            mse = _distil(blocks, teacher, x, s, task["steps"], task["lr"], task["batch_size"],
+                          seed_of(task["seed"], 21, s, c))
+            state = {"model": blocks.state_dict(), "mse": mse, "seconds": time.perf_counter() - t0}
+            save_checkpoint(state, ckpt, task["settings"])
+        out.append({"state": state["model"], "mse": state["mse"], "seconds": state["seconds"]})
+    return {"s": s, "candidates": out}
+
+
+def _distil(blocks: nn.Module, teacher, x: torch.Tensor, s: int, steps: int, lr: float, batch_size: int,
+            seed: int) -> float:
+    """Train blocks to map the teacher's point one to its point two (MSE); the mean MSE of the
+    last quarter of the steps."""
+    opt = torch.optim.Adam(blocks.parameters(), lr)
+    blocks.train()
+    losses, epoch = [], 0
+    while len(losses) < steps:
+        for idx in batches(len(x) // 2, batch_size, seed_of(seed, epoch)):
+            t_in, t_out = teacher.points(x[idx], s)
+            loss = F.mse_loss(blocks(t_in), t_out)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            if len(losses) >= steps:
+                break
+        epoch += 1
+    blocks.eval()
+    tail = losses[-max(1, steps // 4):]
+    return sum(tail) / len(tail)
+
+
+def candidates_job(task: dict) -> dict:
+    """The process / Ray entry point: distill_stage_candidates on one thread."""
+    return distill_stage_candidates({**task, "threads": 1})

@@ -1,0 +1,302 @@
+"""InheritedNAS end to end: `search(data, config, teacher, accel, out) -> SearchResult`.
+
+1. Coarse search: first-order DARTS of one shared cell (nas.coarse).
+2. Teacher: the coarse cell network trained from scratch, unless a teacher is given.
+3. By method:
+   - "inheritednas": every stage searched on its own (nas.stages) by two-point distillation
+     from the teacher, with block pruning and the hardware-aware penalty; stages run in
+     processes or on Ray when asked;
+   - "random": random genotypes distilled at equal budget (nas.random_search);
+   - "darts": the coarse cell network itself.
+4. The derived network, its stages' weights inherited, is retrained (cross-entropy plus KD
+   from the teacher) for `retrain_epochs`.
+Every phase checkpoints every epoch under `out`; a rerun resumes where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from nas.coarse import coarse_search
+from nas.common import accuracy, as_tensors, seed_of, train_network
+from nas.cost import PENALTIES, CostTables, build_tables, resolve_accel
+from nas.genotype import Genotype, SearchSpace
+from nas.network import CellNet, SuperStage
+from nas.ops import check_ops
+from nas.random_search import candidates_job, distill_stage_candidates, sample_genotypes
+from nas.stages import search_stage, stage_job, stage_rel_mse
+from nas.teacher import TeacherCut, cut_teacher
+from sc_accel.dse.parallel import run_tasks
+from sc_accel.errors import InvalidInputError
+from sc_accel.hw import AccelConfig
+
+__all__ = ["SearchConfig", "SearchResult", "search", "METHODS", "assemble"]
+
+METHODS = ("inheritednas", "random", "darts")
+# The default candidate ops: the CPU-cheap part of the registry (sep5 and dil3 cost 2-3x a
+# sep3 step on this CPU; give them with --ops), a recast block (dwsep) among them.
+SEARCH_OPS = ("none", "skip", "sep3", "max3", "avg3", "conv3", "dwsep")
+DEFAULT_ACCEL = "systolic-32x32-ws"
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """What to search and with what budget. Defaults: the CPU-sized search of the README."""
+
+    method: str = "inheritednas"
+    penalty: str = "latency"
+    lam: float = 0.5
+    channels: tuple[int, ...] = (16, 32, 64)
+    cells_per_stage: int = 2
+    nodes: int = 2
+    ops: tuple[str, ...] = SEARCH_OPS
+    train_images: int = 10000
+    search_images: int = 4000
+    eval_images: int = 1000
+    batch_size: int = 64
+    lr: float = 1e-3
+    arch_lr: float = 3e-3
+    coarse_epochs: int = 2
+    teacher_epochs: int = 4
+    search_epochs: int = 3
+    warmup_epochs: int = 1
+    prune_threshold: float = 0.05
+    inherit_strength: float = 1.0
+    retrain_epochs: int = 2
+    random_candidates: int = 8
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise InvalidInputError(f"method {self.method!r} is not one of {', '.join(METHODS)}.")
+        if self.penalty not in PENALTIES:
+            raise InvalidInputError(f"penalty {self.penalty!r} is not one of {', '.join(PENALTIES)}.")
+        for name, low in (("lam", 0.0), ("lr", 1e-12), ("arch_lr", 1e-12), ("inherit_strength", 0.0)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not low <= v < math.inf:
+                what = "lambda" if name == "lam" else name
+                raise InvalidInputError(f"{what}={v!r} must be a finite number >= {low:g}.")
+        if not 0 <= self.prune_threshold < 1:
+            raise InvalidInputError(f"prune_threshold={self.prune_threshold!r} must be in [0, 1).")
+        for name, low in (("train_images", 0), ("search_images", 0), ("eval_images", 1), ("batch_size", 1), ("coarse_epochs", 1),
+                          ("teacher_epochs", 1), ("search_epochs", 1), ("warmup_epochs", 0),
+                          ("retrain_epochs", 0), ("random_candidates", 1), ("seed", 0)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                raise InvalidInputError(f"{name}={v!r} must be an integer >= {low}.")
+        if self.warmup_epochs >= self.search_epochs:
+            raise InvalidInputError(f"warmup_epochs={self.warmup_epochs} leaves no epoch of architecture search "
+                                    f"in search_epochs={self.search_epochs}; make warmup smaller.")
+        object.__setattr__(self, "channels", tuple(self.channels))
+        object.__setattr__(self, "ops", check_ops(self.ops))
+        self.space  # noqa: B018 (validates the space now)
+
+    @property
+    def space(self) -> SearchSpace:
+        """The search space these settings name."""
+        return SearchSpace(self.channels, self.cells_per_stage, self.nodes, self.ops)
+
+    def to_dict(self) -> dict:
+        """Plain dict (TOML/JSON)."""
+        d = asdict(self)
+        d["channels"], d["ops"] = list(self.channels), list(self.ops)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SearchConfig":
+        """Inverse of to_dict; unknown keys are refused by name."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise InvalidInputError(f"unknown search settings {unknown}; known: {sorted(names)}.")
+        return cls(**{k: tuple(v) if k in ("channels", "ops") else v for k, v in d.items()})
+
+    def phase_settings(self, phase: str) -> dict:
+        """The settings a phase's checkpoints depend on (the coarse phase and the teacher are
+        shared by every method and penalty)."""
+        shared = ["channels", "cells_per_stage", "nodes", "ops", "train_images", "search_images", "eval_images",
+                  "batch_size", "lr",
+                  "arch_lr", "coarse_epochs", "seed"]
+        keys = {"coarse": shared, "teacher": shared + ["teacher_epochs"]}.get(phase)
+        d = self.to_dict()
+        return {k: d[k] for k in keys} if keys else d
+
+
+@dataclass
+class SearchResult:
+    """The derived genotype, the retrained model (a plain CellNet), and what the search did."""
+
+    genotype: Genotype
+    model: nn.Module
+    history: dict = field(default_factory=dict)       # phase -> list of per-epoch records
+    candidates: list[dict] = field(default_factory=list)
+    coarse_genotype: Genotype | None = None
+    teacher: nn.Module | None = None
+    tables: CostTables | None = None
+    seconds: dict = field(default_factory=dict)       # phase -> summed epoch seconds
+    notes: dict = field(default_factory=dict)         # e.g. whether the teacher's stem and head were reused
+
+
+def assemble(genotype: Genotype, stage_blocks: list[list[nn.Module]], cut: TeacherCut, in_ch: int,
+             n_classes: int) -> tuple[CellNet, bool]:
+    """A CellNet of `genotype` holding the given stage blocks, with the teacher's stem and head
+    when they fit (else fresh ones); returns (net, whether the teacher's fitted)."""
+    net = CellNet(genotype, in_ch, n_classes)
+    net.blocks = nn.ModuleList([copy.deepcopy(b) for st in stage_blocks for b in st])
+    try:
+        stem_state, head_state = cut.stem.state_dict(), cut.head.state_dict()
+        net.stem.load_state_dict(stem_state)
+        net.head.load_state_dict(head_state)
+        fitted = True
+    except RuntimeError:
+        fitted = False
+    return net.eval(), fitted
+
+
+def search(data: tuple, config: SearchConfig = SearchConfig(), teacher: nn.Module | None = None,
+           accel: AccelConfig | str = DEFAULT_ACCEL, out: str | Path | None = None, workers: int = 1,
+           ray: str | None = None, progress: bool = True) -> SearchResult:
+    """Run `config.method` on training data (x (N, C, H, W), y (N,)); see the module doc."""
+    cfg = config
+    x, y = as_tensors(*data[:2])
+    if cfg.train_images:
+        x, y = x[:cfg.train_images], y[:cfg.train_images]
+    if len(x) < cfg.eval_images + 2 * cfg.batch_size:
+        raise InvalidInputError(f"{len(x)} training images leave too few beside the {cfg.eval_images} held out "
+                                f"to rank candidates; give more data or fewer eval_images.")
+    xs, ys, xe, ye = x[:-cfg.eval_images], y[:-cfg.eval_images], x[-cfg.eval_images:], y[-cfg.eval_images:]
+    n_search = cfg.search_images or len(xs)
+    xq, yq = xs[:n_search], ys[:n_search]  # the images the coarse, fine and random searches see
+    in_ch, side, n_classes = int(x.shape[1]), int(x.shape[-1]), int(y.max()) + 1
+    space = cfg.space
+    tables = build_tables(space, in_ch, n_classes, side, resolve_accel(accel))
+    run = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="scnas-search-"))
+    run.mkdir(parents=True, exist_ok=True)
+    coarse, coarse_hist = coarse_search(xq, yq, space, cfg.coarse_epochs, cfg.lr, cfg.arch_lr, cfg.batch_size,
+                                        cfg.seed, run / "coarse.pt", cfg.phase_settings("coarse"), progress)
+    coarse_g = coarse.genotype()
+    history: dict = {"coarse": coarse_hist}
+    cells_net, hist = _cell_network(coarse_g, xs, ys, cfg, run, in_ch, n_classes, progress)
+    history["teacher"] = hist
+    if teacher is None:
+        teacher = cells_net
+    cut = cut_teacher(teacher, space, in_ch, side)
+    res = SearchResult(coarse_g, cells_net, history, [], coarse_g, teacher, tables)
+    if cfg.method == "inheritednas":
+        _inherited(res, coarse, cut, xq, xe, ye, cfg, tables, run, workers, ray, progress)
+    elif cfg.method == "random":
+        _random(res, coarse, cut, xq, xe, ye, cfg, tables, run, workers, ray, progress)
+    if cfg.method != "darts":
+        res.history["retrain"] = train_network(res.model, xs, ys, cfg.retrain_epochs, cfg.lr, cfg.batch_size,
+                                               seed_of(cfg.seed, 40), run / "retrain.pt", cfg.phase_settings("x"),
+                                               teacher=cut, desc="retrain", progress=progress)
+    res.seconds = {k: sum(r.get("seconds", 0.0) for r in v) for k, v in res.history.items()}
+    return res
+
+
+def _cell_network(g: Genotype, xs: torch.Tensor, ys: torch.Tensor, cfg: SearchConfig, run: Path, in_ch: int,
+                  n_classes: int, progress: bool) -> tuple[CellNet, list[dict]]:
+    """The coarse cell network trained from scratch (the default teacher and the DARTS row)."""
+    torch.manual_seed(seed_of(cfg.seed, 30))
+    net = CellNet(g, in_ch, n_classes)
+    hist = train_network(net, xs, ys, cfg.teacher_epochs, cfg.lr, cfg.batch_size, seed_of(cfg.seed, 31),
+                         run / "teacher.pt", cfg.phase_settings("teacher"), desc="cell network", progress=progress)
+    return net, hist
+
+
+def _stage_task(s: int, coarse, cut: TeacherCut, xs: torch.Tensor, cfg: SearchConfig, tables: CostTables,
+                run: Path, progress: bool) -> dict:
+    return {"s": s, "space": cfg.space, "teacher": cut, "x": xs, "init_state": coarse.stages[s].state_dict(),
+            "init_cells": coarse.genotype().cells[s], "inherit_strength": cfg.inherit_strength, "lr": cfg.lr,
+            "arch_lr": cfg.arch_lr, "tables": tables, "metric": PENALTIES[cfg.penalty], "lam": cfg.lam,
+            "epochs": cfg.search_epochs, "warmup": cfg.warmup_epochs, "prune_threshold": cfg.prune_threshold,
+            "batch_size": cfg.batch_size, "seed": cfg.seed, "ckpt": str(run / f"stage{s}.pt"),
+            "settings": cfg.phase_settings("x"), "progress": progress}
+
+
+def _inherited(res: SearchResult, coarse, cut: TeacherCut, xs, xe, ye, cfg: SearchConfig, tables: CostTables,
+               run: Path, workers: int, ray: str | None, progress: bool) -> None:
+    """Search every stage independently, assemble the derived network with inherited weights,
+    and list the per-epoch genotypes as candidates."""
+    space, n = cfg.space, len(cfg.channels)
+    tasks = [_stage_task(s, coarse, cut, xs, cfg, tables, run, progress and workers <= 1 and ray is None)
+             for s in range(n)]
+    fn = stage_job if (workers > 1 or ray is not None) else search_stage
+    parts = run_tasks(fn, tasks, workers=workers, ray=ray)
+    stages = []
+    for p in parts:
+        sup = SuperStage(space, p["s"])
+        sup.prune_to(p["held"])
+        sup.load_state_dict(p["state"])
+        stages.append(sup)
+    res.genotype = Genotype(space, tuple(p["cells"] for p in parts))
+    res.history["stages"] = [r for p in parts for r in p["history"]]
+    res.history["pruned"] = [{"stage": p["s"], "held_blocks": int(p["held"].sum()),
+                              "total_blocks": int(p["held"].numel())} for p in parts]
+    for e in range(cfg.search_epochs):
+        cells = [tuple(tuple(tuple(ed) for ed in c) for c in p["history"][e]["cells"]) for p in parts]
+        if all(_held_ops(st, c) for st, c in zip(stages, cells)):
+            res.candidates.append(_candidate(Genotype(space, tuple(cells)), stages, cut, xe, ye, tables,
+                                             {"epoch": e + 1}))
+    blocks = [st.derived_blocks(c) for st, c in zip(stages, res.genotype.cells)]
+    res.model, res.notes["stem_head_from_teacher"] = assemble(res.genotype, blocks, cut, int(xs.shape[1]),
+                                                              int(cut(xs[:1]).shape[1]))
+
+
+def _held_ops(stage: SuperStage, cells: tuple) -> bool:
+    """Whether every op the cells use is still held by the stage's supernet."""
+    from nas.network import _key
+    return all(op in stage.cells[k][_key(i, j)].ops for k, c in enumerate(cells) for i, j, op in c)
+
+
+def _candidate(g: Genotype, stages: list[SuperStage], cut: TeacherCut, xe, ye, tables: CostTables,
+               extra: dict, stage_blocks: list[list[nn.Module]] | None = None) -> dict:
+    """One scored candidate: accuracy of the assembled network (inherited weights, no
+    retraining) on the held-out images, and its cost from the tables."""
+    blocks = stage_blocks or [st.derived_blocks(c) for st, c in zip(stages, g.cells)]
+    n_classes = int(cut(xe[:1]).shape[1])
+    net, _ = assemble(g, blocks, cut, int(xe.shape[1]), n_classes)
+    rel = [stage_rel_mse(b, cut, xe, s) for s, b in enumerate(blocks)]
+    return {**extra, "genotype": g.to_dict(), "accuracy": accuracy(net, xe, ye), "rel_mse": rel,
+            **tables.network_cost(g)}
+
+
+def _random(res: SearchResult, coarse, cut: TeacherCut, xs, xe, ye, cfg: SearchConfig, tables: CostTables,
+            run: Path, workers: int, ray: str | None, progress: bool) -> None:
+    """Random genotypes at the fine search's step budget, each stage distilled from the coarse
+    weights; the best by the search objective is kept with its distilled weights."""
+    space, n = cfg.space, len(cfg.channels)
+    half = (len(xs) // 2 + cfg.batch_size - 1) // cfg.batch_size
+    budget = half * (2 * cfg.search_epochs - cfg.warmup_epochs)  # the fine search's weight + arch steps
+    steps = max(1, budget // cfg.random_candidates)
+    genos = sample_genotypes(space, cfg.random_candidates, cfg.seed)
+    tasks = [{"s": s, "space": space, "teacher": cut, "x": xs, "init_state": coarse.stages[s].state_dict(),
+              "cells": [g.cells[s] for g in genos], "steps": steps, "lr": cfg.lr, "batch_size": cfg.batch_size,
+              "seed": cfg.seed, "ckpt_dir": str(run), "settings": cfg.phase_settings("x")} for s in range(n)]
+    fn = candidates_job if (workers > 1 or ray is not None) else distill_stage_candidates
+    parts = run_tasks(fn, tasks, workers=workers, ray=ray)
+    ref = tables.network_cost(res.coarse_genotype)[PENALTIES[cfg.penalty]]
+    best, best_obj = None, math.inf
+    for c, g in enumerate(genos):
+        blocks = []
+        for s in range(n):
+            b = SuperStage(space, s).derived_blocks(g.cells[s])
+            nn.Sequential(*b).load_state_dict(parts[s]["candidates"][c]["state"])
+            blocks.append(b)
+        cand = _candidate(g, [], cut, xe, ye, tables, {"candidate": c}, blocks)
+        cand["objective"] = sum(cand["rel_mse"]) + cfg.lam * cand[PENALTIES[cfg.penalty]] / ref
+        res.candidates.append(cand)
+        if cand["objective"] < best_obj:
+            best, best_obj = (g, blocks), cand["objective"]
+    res.history["random"] = [{"candidate": c, "seconds": sum(p["candidates"][c]["seconds"] for p in parts)}
+                             for c in range(len(genos))]
+    res.genotype = best[0]
+    res.model, res.notes["stem_head_from_teacher"] = assemble(best[0], best[1], cut, int(xs.shape[1]),
+                                                              int(cut(xs[:1]).shape[1]))

@@ -1,0 +1,166 @@
+"""Fine-grained search of one stage: two-point matching distillation, block pruning and the
+hardware-aware penalty. One call is one independent task (a process or a Ray task).
+
+The stage's supernet gives every cell position its own architecture weights, initialised
+from the coarse genotype (its op gets `inherit_strength` more logit than the others) and its
+op weights from the coarse supernet. It is fed the teacher's map entering the stage (point
+one) and trained to reproduce the teacher's map leaving it (point two) by MSE: weights on
+one half of the images, architecture weights on the other, alternating, with
+
+    arch loss = MSE + lambda x E[cost under softmax(alpha)] / cost(inherited cells)
+
+where the cost is latency, energy or MACs read from tables of the shared estimator. After
+`warmup` epochs, every op block whose weight falls below `prune_threshold` is deleted (never
+the last one of an edge). Every epoch is checkpointed; a rerun resumes at the epoch reached.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from nas.common import batches, derive_cells, load_checkpoint, save_checkpoint, seed_of
+from nas.genotype import Genotype
+from nas.network import SuperStage
+
+__all__ = ["FineStage", "search_stage", "stage_job"]
+
+
+class FineStage(nn.Module):
+    """A SuperStage with its own (cells, edges, ops) architecture logits."""
+
+    def __init__(self, stage: SuperStage, init_cells: tuple, strength: float) -> None:
+        super().__init__()
+        self.stage = stage
+        self.alpha = nn.Parameter(strength * stage.one_hot(init_cells))
+
+    def weights(self) -> torch.Tensor:
+        """Softmax over the op blocks still held (pruned ones weigh 0)."""
+        return F.softmax(self.alpha.masked_fill(~self.stage.held(), float("-inf")), -1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.stage(x, self.weights())
+
+    def cells(self) -> tuple:
+        """The derived cells under the current weights."""
+        return derive_cells(self.alpha, self.stage.space, self.stage.held())
+
+    def prune(self, threshold: float) -> list[tuple[int, int, str]]:
+        """Delete op blocks weighing < threshold, keeping each edge's strongest."""
+        w = self.weights().detach()
+        held = self.stage.held() & (w >= threshold)
+        best = w.argmax(-1, keepdim=True)
+        held.scatter_(-1, best, True)
+        return self.stage.prune_to(held)
+
+
+def _optimisers(fs: FineStage, lr: float, arch_lr: float) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+    w_opt = torch.optim.Adam([p for n, p in fs.named_parameters() if n != "alpha"], lr)
+    a_opt = torch.optim.Adam([fs.alpha], arch_lr, betas=(0.5, 0.999))
+    return w_opt, a_opt
+
+
+def _rebuild_w_opt(fs: FineStage, old: torch.optim.Optimizer, lr: float) -> torch.optim.Optimizer:
+    """A weight optimiser over the blocks still held, keeping their Adam state (pruned blocks'
+    parameters leave it)."""
+    new = torch.optim.Adam([p for n, p in fs.named_parameters() if n != "alpha"], lr)
+    for p in new.param_groups[0]["params"]:
+        if p in old.state:
+            new.state[p] = old.state[p]
+    return new
+
+
+def search_stage(task: dict) -> dict:
+    """Search stage task["s"] (see the module doc); returns its per-epoch history, final cells,
+    held mask and supernet state."""
+    s, sp, teacher, x = task["s"], task["space"], task["teacher"], task["x"]
+    torch.set_num_threads(task.get("threads") or torch.get_num_threads())
+    torch.manual_seed(seed_of(task["seed"], 10, s))
+    stage = SuperStage(sp, s)
+    stage.load_state_dict(task["init_state"])
+    fs = FineStage(stage, task["init_cells"], task["inherit_strength"])
+    w_opt, a_opt = _optimisers(fs, task["lr"], task["arch_lr"])
+    tables, metric, lam = task["tables"], task["metric"], task["lam"]
+    ref = float(tables.expected_cost(s, stage.one_hot(task["init_cells"]), metric)) or 1.0
+    ckpt, settings = Path(task["ckpt"]), task["settings"]
+    history: list[dict] = []
+    state = load_checkpoint(ckpt, settings)
+    if state is not None:
+        stage.prune_to(state["held"])
+        fs.load_state_dict(state["model"])
+        w_opt, a_opt = _optimisers(fs, task["lr"], task["arch_lr"])
+        w_opt.load_state_dict(state["w_opt"])
+        a_opt.load_state_dict(state["a_opt"])
+        history = state["history"]
+    half = len(x) // 2
+    for epoch in range(len(history), task["epochs"]):
+        fs.train()
+        t0 = time.perf_counter()
+        w_b = list(batches(half, task["batch_size"], seed_of(task["seed"], 11, s, epoch)))
+        a_b = list(batches(len(x) - half, task["batch_size"], seed_of(task["seed"], 12, s, epoch)))
+        arch = epoch >= task["warmup"]
+        sums = {"mse": 0.0, "rel_mse": 0.0, "arch_mse": 0.0, "n": 0, "na": 0}
+        for k, idx in enumerate(tqdm(w_b, desc=f"stage {s} epoch {epoch + 1}/{task['epochs']}", leave=False,
+                                     disable=not task.get("progress", False))):
+            if arch:
+                aidx = a_b[k % len(a_b)] + half
+                t_in, t_out = teacher.points(x[aidx], s)
+                mse_a = F.mse_loss(fs(t_in), t_out)
+                loss_a = mse_a + lam * tables.expected_cost(s, fs.weights(), metric).float() / ref
+                a_opt.zero_grad()
+                loss_a.backward()
+                a_opt.step()
+                sums["arch_mse"] += mse_a.item() * len(aidx)
+                sums["na"] += len(aidx)
+            t_in, t_out = teacher.points(x[idx], s)
+            mse = F.mse_loss(fs(t_in), t_out)
+            w_opt.zero_grad()
+            mse.backward()
+            w_opt.step()
+            sums["mse"] += mse.item() * len(idx)
+            sums["rel_mse"] += float((mse / t_out.pow(2).mean().clamp_min(1e-12)).item()) * len(idx)
+            sums["n"] += len(idx)
+        pruned = fs.prune(task["prune_threshold"]) if arch else []
+        if pruned:
+            w_opt = _rebuild_w_opt(fs, w_opt, task["lr"])
+        cells = fs.cells()
+        history.append({"stage": s, "epoch": epoch + 1, "mse": sums["mse"] / sums["n"],
+                        "rel_mse": sums["rel_mse"] / sums["n"],
+                        "arch_mse": sums["arch_mse"] / sums["na"] if sums["na"] else None,
+                        "expected_cost": float(tables.expected_cost(s, fs.weights(), metric)) / ref,
+                        "pruned": [[k, e, n] for k, e, n in pruned],
+                        "held_blocks": int(stage.held().sum()), "cells": [[list(e) for e in c] for c in cells],
+                        "seconds": time.perf_counter() - t0})
+        save_checkpoint({"model": fs.state_dict(), "held": stage.held(), "w_opt": w_opt.state_dict(),
+                         "a_opt": a_opt.state_dict(), "history": history}, ckpt, settings)
+    return {"s": s, "history": history, "cells": fs.cells(), "held": stage.held(),
+            "alpha": fs.alpha.detach().clone(), "state": stage.state_dict(),
+            "weights": fs.weights().detach().clone()}
+
+
+def stage_job(task: dict) -> dict:
+    """The process / Ray entry point (a top-level function): search_stage on one thread."""
+    return search_stage({**task, "threads": 1})
+
+
+def stage_rel_mse(blocks: list[nn.Module], teacher, x: torch.Tensor, s: int, batch: int = 500) -> float:
+    """MSE of a derived stage against the teacher's map at point two, relative to that map's
+    mean square (0 = a perfect match)."""
+    net = nn.Sequential(*blocks).eval()
+    num = den = 0.0
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            t_in, t_out = teacher.points(x[i:i + batch], s)
+            num += float(F.mse_loss(net(t_in), t_out, reduction="sum"))
+            den += float(t_out.pow(2).sum())
+    return num / max(den, 1e-12)
+
+
+def genotype_of(space, stage_cells: list[tuple]) -> Genotype:
+    """The genotype of one derived cell list per stage."""
+    return Genotype(space, tuple(stage_cells))

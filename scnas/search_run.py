@@ -1,0 +1,124 @@
+"""`scnas search`: InheritedNAS (or a baseline) on a dataset, scored the way recast scores:
+test accuracy, parameters, MACs, memory traffic, latency and energy from the shared
+estimator on the search's accelerator, and bit-true SC accuracy from the emulator. Writes
+RUN/model.pt (loadable like a train run's), RUN/genotype.json, RUN/results.json (the layout
+reports/fig_nas.py reads) and the plots. Every search phase checkpoints every epoch in RUN,
+so a killed run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from nas import SearchConfig, search
+from nas.cost import PENALTIES
+from nas.genotype import Genotype, live_edges
+from nas.network import stage_shapes
+from sc_accel.hw import AccelConfig, estimate
+from sc_accel.hw.workload import workload
+from scnas.config import run_meta, write_json, write_toml
+from scnas.data import Dataset
+from scnas.rundir import atomic_torch_save, claim_run_dir
+from scnas.train import accuracy
+
+__all__ = ["run_search", "method_label", "score_network", "print_summary"]
+
+
+def method_label(cfg: SearchConfig) -> str:
+    """The method as the report names it: inheritednas-latency, inheritednas-flops, random, darts."""
+    return f"inheritednas-{cfg.penalty}" if cfg.method == "inheritednas" else cfg.method
+
+
+def score_network(model: torch.nn.Module, ds: Dataset, accel: AccelConfig) -> dict:
+    """Test accuracy, size and the shared estimator's totals of one network on `accel`."""
+    shape = (1,) + tuple(ds.x_test.shape[1:])
+    t = estimate(workload(model, shape), None, accel).total
+    return {"accuracy": accuracy(model, ds.x_test, ds.y_test),
+            "params": int(sum(p.numel() for p in model.parameters())), "macs": int(t["macs"]),
+            "memory_bytes": float(t["dram_bytes"] + t["sram_bytes"]), "dram_bytes": float(t["dram_bytes"]),
+            "latency_s": t["latency_s"], "energy_pj": t["energy_pj"]}
+
+
+def _stages(g: Genotype, image_size: int) -> list[dict]:
+    """Per stage: its name, the ops of its live edges and the edges as drawable node names."""
+    out, n = [], g.space.nodes
+    for s, (c, side) in enumerate(stage_shapes(g.space, image_size)):
+        name = lambda k, j: "in" if k == 0 and j == 0 else (f"c{k - 1}.n{n}" if j == 0 else f"c{k}.n{j}")  # noqa
+        edges = [[name(k, i), name(k, j), op] for k, cell in enumerate(g.cells[s]) for i, j, op in
+                 live_edges(cell, n)]
+        out.append({"name": f"stage {s + 1} ({c} ch, {side}x{side})", "ops": g.stage_ops(s), "edges": edges})
+    return out
+
+
+def _sc_accuracy(model: torch.nn.Module, ds: Dataset, length: int, limit: int) -> float | None:
+    from scnas.recast_run import sc_accuracy
+
+    return sc_accuracy(model, ds, length, min(limit, len(ds.x_test))) if limit > 0 else None
+
+
+def run_search(ds: Dataset, cfg: SearchConfig, accel_name: str, accel: AccelConfig, out: str | Path,
+               teacher: torch.nn.Module | None = None, teacher_ref: str | None = None, workers: int = 1,
+               ray: str | None = None, sc_length: int = 256, sc_limit: int = 200, progress: bool = True) -> dict:
+    """Search into `out` and score the result; returns results.json's content."""
+    with claim_run_dir(out, "search") as run:
+        write_toml({"command": "search", "dataset": ds.name, "accel": accel_name, "teacher": teacher_ref or "",
+                    "method_label": method_label(cfg), **cfg.to_dict(), "run": run_meta()}, run / "config.toml")
+        t0 = time.perf_counter()
+        res = search((ds.x_train, ds.y_train), cfg, teacher=teacher, accel=accel, out=run, workers=workers,
+                     ray=ray, progress=progress)
+        wall = time.perf_counter() - t0
+        c, side = int(ds.x_train.shape[1]), int(ds.x_train.shape[2])
+        final = score_network(res.model, ds, accel)
+        atomic_torch_save({"kind": "nas-model", "arch": f"nas-{method_label(cfg)}", "genotype": res.genotype.to_dict(),
+                           "in_channels": c, "n_classes": len(ds.classes), "image_size": side, "dataset": ds.name,
+                           "state_dict": res.model.state_dict(), "test_accuracy": final["accuracy"]},
+                          run / "model.pt")
+        (run / "genotype.json").write_text(json.dumps(res.genotype.to_dict(), indent=1))
+        table = res.tables.network_cost(res.genotype)
+        final["table_latency_s"] = table["latency_s"]
+        final["sc_accuracy"] = _sc_accuracy(res.model, ds, sc_length, sc_limit)
+        teacher_row = score_network(res.teacher, ds, accel) if cfg.method != "darts" else None
+        metric = PENALTIES[cfg.penalty]
+        results = {"method": method_label(cfg), "penalty": cfg.penalty, "lambda": cfg.lam, "seed": cfg.seed,
+                   "dataset": ds.name, "accel": accel_name, "teacher": teacher_ref or "searched cell network",
+                   "config": cfg.to_dict(), "genotype": res.genotype.to_dict(),
+                   "coarse_genotype": res.coarse_genotype.to_dict(), "stages": _stages(res.genotype, side),
+                   "final": final, "teacher_scores": teacher_row, "candidates": [
+                       {k: v for k, v in cand.items() if k != "genotype"} | {"ops": _flat_ops(cand["genotype"])}
+                       for cand in res.candidates],
+                   "history": res.history, "seconds": res.seconds,
+                   "search_seconds": _search_seconds(cfg, res.seconds), "wall_seconds_this_call": wall,
+                   "sc_emulation": {"stream_length": sc_length, "images": min(sc_limit, len(ds.x_test))},
+                   "penalty_metric": metric, "notes": res.notes, "cost_tables": res.tables.to_dict()}
+        write_json(results, run / "results.json")
+    return results
+
+
+def _flat_ops(g: dict) -> list[list[str]]:
+    gen = Genotype.from_dict(g)
+    return [gen.stage_ops(s) for s in range(len(gen.cells))]
+
+
+def _search_seconds(cfg: SearchConfig, seconds: dict) -> float:
+    """The method's own search time, summed over epochs: the coarse search (and, for darts, the
+    cell network's training) plus the fine stages or the random candidates, and the retraining."""
+    keys = {"darts": ("coarse", "teacher"), "inheritednas": ("coarse", "stages", "retrain"),
+            "random": ("coarse", "random", "retrain")}[cfg.method]
+    return float(sum(seconds.get(k, 0.0) for k in keys))
+
+
+def print_summary(r: dict) -> None:
+    """One line per network: the result and, when searched, its teacher."""
+    f = r["final"]
+    print(f"{r['method']} on {r['dataset']} (seed {r['seed']}, {r['accel']}): accuracy {100 * f['accuracy']:.2f}%, "
+          f"{f['params']:,} params, {f['macs']:,} MACs, {f['memory_bytes'] / 1e6:.2f} MB traffic, "
+          f"{1e6 * f['latency_s']:.1f} us, {f['energy_pj'] / 1e6:.2f} uJ, search {r['search_seconds']:.0f} s")
+    for s in r["stages"]:
+        print(f"  {s['name']}: {', '.join(s['ops'])}")
+    if f.get("sc_accuracy") is not None:
+        print(f"  bit-true SC accuracy at L = {r['sc_emulation']['stream_length']} on {r['sc_emulation']['images']} "
+              f"test images: {100 * f['sc_accuracy']:.2f}%")
