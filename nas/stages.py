@@ -132,7 +132,7 @@ def search_stage(task: dict) -> dict:
         history.append({"stage": s, "epoch": epoch + 1, "mse": sums["mse"] / sums["n"],
                         "rel_mse": sums["rel_mse"] / sums["n"],
                         "arch_mse": sums["arch_mse"] / sums["na"] if sums["na"] else None,
-                        "expected_cost": float(tables.expected_cost(s, fs.weights(), metric)) / ref,
+                        "expected_cost": float(tables.expected_cost(s, fs.weights().detach(), metric)) / ref,
                         "pruned": [[k, e, n] for k, e, n in pruned],
                         "held_blocks": int(stage.held().sum()), "cells": [[list(e) for e in c] for c in cells],
                         "seconds": time.perf_counter() - t0})
