@@ -72,7 +72,7 @@ _EXAMPLES = {"stream-length": "64,256,1024", "sng": "lfsr,sobol", "share": "1,8"
              "maxpool": "or,selector", "mode": "bit,expected", "input-shape": "1,3,32,32",
              "pe-menu": "16,32,64", "buffer-menu": "256,512,1024", "platform": "cloud,edge",
              "model": "resnet20,mobilenet", "power-cap": "0.5,1.0", "lengths": "16,64,256",
-             "bits": "8/8,8/4"}
+             "bits": "8/8,8/4", "channels": "16,32,64"}
 
 
 def _teacher(spec: str, ds, args: argparse.Namespace, with_path: bool = False):
