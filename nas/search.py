@@ -62,7 +62,7 @@ class SearchConfig:
     eval_images: int = 1000
     batch_size: int = 64
     lr: float = 1e-3
-    arch_lr: float = 3e-3
+    arch_lr: float = 0.03
     coarse_epochs: int = 2
     teacher_epochs: int = 4
     search_epochs: int = 3
@@ -162,8 +162,10 @@ def assemble(genotype: Genotype, stage_blocks: list[list[nn.Module]], cut: Teach
 
 def search(data: tuple, config: SearchConfig = SearchConfig(), teacher: nn.Module | None = None,
            accel: AccelConfig | str = DEFAULT_ACCEL, out: str | Path | None = None, workers: int = 1,
-           ray: str | None = None, progress: bool = True) -> SearchResult:
-    """Run `config.method` on training data (x (N, C, H, W), y (N,)); see the module doc."""
+           ray: str | None = None, progress: bool = True, coarse_dir: str | Path | None = None) -> SearchResult:
+    """Run `config.method` on training data (x (N, C, H, W), y (N,)); see the module doc.
+    `coarse_dir` keeps the coarse search and the cell network (default: `out`), so runs of
+    other methods or penalties with the same space, data and seed share them."""
     cfg = config
     x, y = as_tensors(*data[:2])
     if cfg.train_images:
@@ -179,12 +181,15 @@ def search(data: tuple, config: SearchConfig = SearchConfig(), teacher: nn.Modul
     tables = build_tables(space, in_ch, n_classes, side, resolve_accel(accel))
     run = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="scnas-search-"))
     run.mkdir(parents=True, exist_ok=True)
+    shared = Path(coarse_dir) if coarse_dir is not None else run
+    shared.mkdir(parents=True, exist_ok=True)
     coarse, coarse_hist = coarse_search(xq, yq, space, cfg.coarse_epochs, cfg.lr, cfg.arch_lr, cfg.batch_size,
-                                        cfg.seed, run / "coarse.pt", cfg.phase_settings("coarse"), progress)
+                                        cfg.seed, shared / "coarse.pt", cfg.phase_settings("coarse"), progress)
     coarse_g = coarse.genotype()
     history: dict = {"coarse": coarse_hist}
-    cells_net, hist = _cell_network(coarse_g, xs, ys, cfg, run, in_ch, n_classes, progress)
-    history["teacher"] = hist
+    cells_net = None
+    if teacher is None or cfg.method == "darts":  # the default teacher, or the result itself
+        cells_net, history["teacher"] = _cell_network(coarse_g, xs, ys, cfg, shared, in_ch, n_classes, progress)
     if teacher is None:
         teacher = cells_net
     cut = cut_teacher(teacher, space, in_ch, side)

@@ -6,7 +6,7 @@ import json
 import statistics
 from pathlib import Path
 
-__all__ = ["emulation_table", "estimate_table", "recast_rows", "recast_table"]
+__all__ = ["emulation_table", "estimate_table", "recast_rows", "recast_table", "nas_table"]
 
 
 def emulation_table(results: str | Path | dict) -> str:
@@ -93,4 +93,37 @@ def recast_table(results: list[str | Path | dict]) -> str:
                      f"| {size['macs'] / 1e6:.2f} | {size['activation_bytes'] / 1024:.0f} | {cell['cpu_latency_s']} "
                      f"| {cell['latency_binary_s']} | {cell['energy_binary_pj']} | {cell['latency_sc_s']} "
                      f"| {cell['energy_sc_pj']} | {cell['sc_accuracy']} |")
+    return "\n".join(lines)
+
+
+_NAS_ORDER = {"darts": 0, "random": 1, "inheritednas-flops": 2, "inheritednas-energy": 3, "inheritednas-latency": 4}
+
+
+def nas_table(results: list[str | Path | dict]) -> str:
+    """Markdown, one row per method of `scnas search` runs (e.g. 3 seeds each): mean ± std of
+    accuracy, size, memory traffic, estimated latency and energy, and search time; plus the
+    ops each stage chose, per seed."""
+    res = [r if isinstance(r, dict) else json.loads(Path(r).read_text()) for r in results]
+    groups: dict[str, list[dict]] = {}
+    for r in res:
+        groups.setdefault(r["method"], []).append(r)
+    accel = ", ".join(sorted({r["accel"] for r in res}))
+    lines = [f"| method | seeds | accuracy (%) | params | MACs (M) | memory traffic (MB) | latency (us) "
+             f"| energy (uJ) | search (s) | bit-true SC (%) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for m in sorted(groups, key=lambda m: (_NAS_ORDER.get(m, 9), m)):
+        rs = groups[m]
+        col = lambda k, scale, fmt: _mean_std([r["final"][k] for r in rs], scale, fmt)  # noqa: E731
+        sc = [r["final"]["sc_accuracy"] for r in rs if r["final"].get("sc_accuracy") is not None]
+        lines.append(f"| {m} | {len(rs)} | {col('accuracy', 100, '.2f')} | {col('params', 1, ',.0f')} "
+                     f"| {col('macs', 1e-6, '.2f')} | {col('memory_bytes', 1e-6, '.2f')} "
+                     f"| {col('latency_s', 1e6, '.1f')} | {col('energy_pj', 1e-6, '.1f')} "
+                     f"| {_mean_std([r['search_seconds'] for r in rs], 1, '.0f')} "
+                     f"| {_mean_std(sc, 100, '.1f') if sc else '-'} |")
+    lines += ["", f"Estimated on {accel}. Ops chosen per stage (live edges, cell by cell):", "",
+              "| method | seed | " + " | ".join(s["name"] for s in res[0]["stages"]) + " |",
+              "|---|---|" + "---|" * len(res[0]["stages"])]
+    for m in sorted(groups, key=lambda m: (_NAS_ORDER.get(m, 9), m)):
+        for r in sorted(groups[m], key=lambda r: r.get("seed", 0)):
+            lines.append(f"| {m} | {r.get('seed', 0)} | " + " | ".join(", ".join(s["ops"]) for s in r["stages"])
+                         + " |")
     return "\n".join(lines)

@@ -242,7 +242,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
     teacher, ref = _search_teacher(args, ds, cfg)
     out = args.out or f"runs/search-{method_label(cfg)}-{ds.name}-s{cfg.seed}"
     res = run_search(ds, cfg, args.accel, accel, out, teacher, ref, workers=args.workers, ray=args.ray,
-                     sc_length=args.sc_length, sc_limit=50 if args.quick and args.sc_limit == 200 else args.sc_limit)
+                     sc_length=args.sc_length, sc_limit=50 if args.quick and args.sc_limit == 200 else args.sc_limit,
+                     coarse_dir=args.coarse_dir)
     print_summary(res)
     for f in plot_search(f"{out}/results.json"):
         print(f"wrote {f}")
@@ -461,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
                              ("search-images", int, "images the searches see (4000)"),
                              ("eval-images", int, "held-out training images that rank candidates (1000)"),
                              ("batch-size", int, "(64)"), ("lr", float, "weight learning rate (1e-3)"),
-                             ("arch-lr", float, "architecture learning rate (3e-3)"),
+                             ("arch-lr", float, "architecture learning rate (0.03)"),
                              ("coarse-epochs", int, "coarse DARTS epochs (2)"),
                              ("teacher-epochs", int, "epochs of the cell network (4)"),
                              ("search-epochs", int, "fine search epochs per stage (3)"),
@@ -477,6 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=_default_workers(), help="local processes, one stage each "
                    "(default: the CPU count, at most 4; 1 runs the stages in this process)")
     p.add_argument("--ray", metavar="ADDRESS", help="run the stages on Ray: 'local' or a cluster address")
+    p.add_argument("--coarse-dir", help="directory keeping the coarse search and the cell network, shared by "
+                   "runs of other methods with the same space, data and seed (default: the run directory)")
     p.add_argument("--sc-length", type=int, default=256, help="stream length of the bit-true SC check")
     p.add_argument("--sc-limit", type=int, default=200, help="test images of the bit-true SC check (0: skip)")
     _teacher_options(p)

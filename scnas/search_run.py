@@ -62,14 +62,16 @@ def _sc_accuracy(model: torch.nn.Module, ds: Dataset, length: int, limit: int) -
 
 def run_search(ds: Dataset, cfg: SearchConfig, accel_name: str, accel: AccelConfig, out: str | Path,
                teacher: torch.nn.Module | None = None, teacher_ref: str | None = None, workers: int = 1,
-               ray: str | None = None, sc_length: int = 256, sc_limit: int = 200, progress: bool = True) -> dict:
+               ray: str | None = None, sc_length: int = 256, sc_limit: int = 200, progress: bool = True,
+               coarse_dir: str | Path | None = None) -> dict:
     """Search into `out` and score the result; returns results.json's content."""
     with claim_run_dir(out, "search") as run:
         write_toml({"command": "search", "dataset": ds.name, "accel": accel_name, "teacher": teacher_ref or "",
+                    "coarse_dir": str(coarse_dir or ""),
                     "method_label": method_label(cfg), **cfg.to_dict(), "run": run_meta()}, run / "config.toml")
         t0 = time.perf_counter()
         res = search((ds.x_train, ds.y_train), cfg, teacher=teacher, accel=accel, out=run, workers=workers,
-                     ray=ray, progress=progress)
+                     ray=ray, progress=progress, coarse_dir=coarse_dir)
         wall = time.perf_counter() - t0
         c, side = int(ds.x_train.shape[1]), int(ds.x_train.shape[2])
         final = score_network(res.model, ds, accel)

@@ -59,9 +59,13 @@ def search_results(method: str = "inheritednas-latency", seed: int = 0) -> dict:
     cands = [{"accuracy": 0.80 + 0.01 * i, "latency_s": 1e-4 * (1 + i)} for i in range(5)]
     cands.append({"accuracy": 0.81, "latency_s": 4e-4})  # dominated
     return {"method": method, "seed": seed, "dataset": "fashion-mnist", "accel": "systolic-32x32-ws",
-            "candidates": cands, "final": {"accuracy": 0.85, "latency_s": 3e-4},
-            "stages": [{"name": "stage1", "ops": ["sep_conv_3x3", "skip", "sep_conv_3x3"]},
-                       {"name": "stage2", "ops": ["sep_conv_5x5", "max_pool_3x3", "dil_conv_3x3"]}]}
+            "candidates": cands, "final": {"accuracy": 0.85 + 0.01 * seed, "latency_s": 3e-4, "params": 20_000 + seed,
+                                           "macs": 9e6, "memory_bytes": 3e6, "energy_pj": 4e7,
+                                           "sc_accuracy": 0.8},
+            "search_seconds": 100.0 + 10 * seed,
+            "stages": [{"name": "stage1", "ops": ["sep3", "skip", "sep3"],
+                        "edges": [["in", "c0.n1", "sep3"], ["in", "c0.n2", "skip"], ["c0.n1", "c0.n2", "sep3"]]},
+                       {"name": "stage2", "ops": ["sep5", "max3", "dil3"]}]}
 
 
 def dse_confuciux() -> dict:

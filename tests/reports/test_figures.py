@@ -11,7 +11,7 @@ import pytest
 from reports.fig_dse import confuciux_table, convergence, evolver_choice
 from reports.fig_emulation import accuracy_vs_length, curve_styles, error_vs_length, layer_error
 from reports.fig_estimate import energy_breakdown, layer_bars, sc_vs_binary, totals
-from reports.fig_nas import ops_per_stage, pareto, pareto_front
+from reports.fig_nas import derived_network, ops_per_stage, pareto, pareto_front
 from reports.fig_recast import accuracy_vs_latency, matching_loss, reduction_vs_speedup, seed_summary
 from reports.fig_train import training_curves
 from reports.figure import FORMATS, save_figure_set
@@ -157,8 +157,12 @@ def test_nas_pareto_per_method_with_seeds(tmp_path):
     _saved(fig, tmp_path)
     ops = ops_per_stage("a", syn.search_results())
     count = {(r["stage"], r["op"]): r["count"] for r in ops.rows}
-    assert count[("stage1", "sep_conv_3x3")] == 2 and count[("stage2", "sep_conv_3x3")] == 0
+    assert count[("stage1", "sep3")] == 2 and count[("stage2", "sep3")] == 0
     _saved(ops, tmp_path)
+    net = derived_network("a", syn.search_results())
+    assert [(r["stage"], r["from"], r["to"], r["op"]) for r in net.rows] == [
+        ("stage1", "in", "c0.n1", "sep3"), ("stage1", "in", "c0.n2", "skip"), ("stage1", "c0.n1", "c0.n2", "sep3")]
+    _saved(net, tmp_path)
 
 
 def test_dse_convergence_is_the_running_best(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import statistics
 
-from reports.tables import recast_rows, recast_table
+from reports.tables import nas_table, recast_rows, recast_table
 from tests.reports import synthetic as syn
 
 
@@ -49,3 +49,16 @@ def test_recast_table_single_run_has_no_spread(tmp_path):
     path.write_text(json.dumps(syn.recast_results(0)))
     line = next(x for x in recast_table([path]).splitlines() if "| student |" in x)
     assert "±" not in line and "91.50" in line
+
+
+def test_nas_table_groups_methods_over_seeds_and_lists_ops_per_stage():
+    from tests.reports.synthetic import search_results
+
+    runs = [search_results("random", s) for s in (0, 1, 2)] + [search_results("darts", 0)]
+    lines = nas_table(runs).splitlines()
+    darts = next(x for x in lines if x.startswith("| darts | 1 |"))
+    rnd = next(x for x in lines if x.startswith("| random | 3 |"))
+    assert lines.index(darts) < lines.index(rnd)  # darts, random, then the InheritedNAS rows
+    assert "| 86.00 ± 1.00 |" in rnd and "| 110 ± 10 |" in rnd  # mean ± sample std over seeds
+    assert "| 85.00 |" in darts
+    assert "| random | 2 | sep3, skip, sep3 | sep5, max3, dil3 |" in lines
