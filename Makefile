@@ -49,7 +49,8 @@ demo: setup data
 	  --stream-length 32,64,128,256,512,1024 --sng lfsr,sobol --limit 2000 --out runs/demo
 	$(VENV)/bin/scnas estimate --model lenet5 --compare systolic-32x32-ws spatial-16x16-kcp \
 	  sc-64x64-L256 sc-64x64-os-L256 --stream-length 32,64,128,256,512,1024 --out runs/demo-estimate
-	$(VENV)/bin/scnas report runs/teachers/lenet5-* runs/demo runs/demo-estimate --out runs/report
+	$(VENV)/bin/scnas search --quick --out runs/demo-search
+	$(VENV)/bin/scnas report runs/teachers/lenet5-* runs/demo runs/demo-estimate runs/demo-search --out runs/report
 
 test: setup data browser
 	$(PY) -m pytest -q

@@ -18,7 +18,8 @@ from nas.genotype import Edge, SearchSpace
 from sc_accel.errors import DataFileError, InvalidInputError
 from sc_accel.fileio import atomic_torch_save
 
-__all__ = ["as_tensors", "batches", "load_checkpoint", "save_checkpoint", "derive_cells", "train_network", "accuracy",
+__all__ = ["as_tensors", "batches", "distil_blocks", "load_checkpoint", "save_checkpoint", "derive_cells",
+           "train_network", "accuracy",
            "KD_TEMPERATURE", "seed_of"]
 
 KD_TEMPERATURE = 4.0  # Hinton et al. 2015 use 1-20; 4 is the common choice for CIFAR-sized nets
@@ -91,6 +92,29 @@ def derive_cells(weights: torch.Tensor, space: SearchSpace, held: torch.Tensor |
             fed.add(j)
         out.append(tuple((i, j, op) for (i, j), op in sorted(chosen.items(), key=lambda t: (t[0][1], t[0][0]))))
     return tuple(out)
+
+
+def distil_blocks(blocks: nn.Module, teacher, x: torch.Tensor, s: int, steps: int, lr: float, batch_size: int,
+                  seed: int) -> float:
+    """Train derived blocks to map the teacher's point one of stage s to its point two (MSE,
+    Adam) for `steps` steps on the first half of x; the mean MSE of the last quarter of them."""
+    opt = torch.optim.Adam(blocks.parameters(), lr)
+    blocks.train()
+    losses, epoch = [], 0
+    while len(losses) < steps:
+        for idx in batches(len(x) // 2, batch_size, seed_of(seed, epoch)):
+            t_in, t_out = teacher.points(x[idx], s)
+            loss = F.mse_loss(blocks(t_in), t_out)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            if len(losses) >= steps:
+                break
+        epoch += 1
+    blocks.eval()
+    tail = losses[-max(1, steps // 4):]
+    return sum(tail) / len(tail)
 
 
 def _none_mask(n: int, none: int) -> torch.Tensor:

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-from nas.common import batches, derive_cells, load_checkpoint, save_checkpoint, seed_of
+from nas.common import derive_cells, distil_blocks, load_checkpoint, save_checkpoint, seed_of
 from nas.genotype import Genotype, SearchSpace
 from nas.network import SuperStage
 
@@ -48,35 +47,12 @@ def distill_stage_candidates(task: dict) -> dict:
         blocks = nn.Sequential(*sup.derived_blocks(cells))
         if state is None:
             t0 = time.perf_counter()
-            mse = _distil(blocks, teacher, x, s, task["steps"], task["lr"], task["batch_size"],
+            mse = distil_blocks(blocks, teacher, x, s, task["steps"], task["lr"], task["batch_size"],
                           seed_of(task["seed"], 21, s, c))
             state = {"model": blocks.state_dict(), "mse": mse, "seconds": time.perf_counter() - t0}
             save_checkpoint(state, ckpt, task["settings"])
         out.append({"state": state["model"], "mse": state["mse"], "seconds": state["seconds"]})
     return {"s": s, "candidates": out}
-
-
-def _distil(blocks: nn.Module, teacher, x: torch.Tensor, s: int, steps: int, lr: float, batch_size: int,
-            seed: int) -> float:
-    """Train blocks to map the teacher's point one to its point two (MSE); the mean MSE of the
-    last quarter of the steps."""
-    opt = torch.optim.Adam(blocks.parameters(), lr)
-    blocks.train()
-    losses, epoch = [], 0
-    while len(losses) < steps:
-        for idx in batches(len(x) // 2, batch_size, seed_of(seed, epoch)):
-            t_in, t_out = teacher.points(x[idx], s)
-            loss = F.mse_loss(blocks(t_in), t_out)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-            if len(losses) >= steps:
-                break
-        epoch += 1
-    blocks.eval()
-    tail = losses[-max(1, steps // 4):]
-    return sum(tail) / len(tail)
 
 
 def candidates_job(task: dict) -> dict:

@@ -69,6 +69,7 @@ class SearchConfig:
     warmup_epochs: int = 1
     prune_threshold: float = 0.05
     inherit_strength: float = 1.0
+    distil_steps: int = 100
     retrain_epochs: int = 2
     random_candidates: int = 8
     seed: int = 0
@@ -85,9 +86,9 @@ class SearchConfig:
                 raise InvalidInputError(f"{what}={v!r} must be a finite number >= {low:g}.")
         if not 0 <= self.prune_threshold < 1:
             raise InvalidInputError(f"prune_threshold={self.prune_threshold!r} must be in [0, 1).")
-        for name, low in (("train_images", 0), ("search_images", 0), ("eval_images", 1), ("batch_size", 1), ("coarse_epochs", 1),
-                          ("teacher_epochs", 1), ("search_epochs", 1), ("warmup_epochs", 0),
-                          ("retrain_epochs", 0), ("random_candidates", 1), ("seed", 0)):
+        for name, low in (("train_images", 0), ("search_images", 0), ("eval_images", 1), ("batch_size", 1),
+                          ("coarse_epochs", 1), ("teacher_epochs", 1), ("search_epochs", 1), ("warmup_epochs", 0),
+                          ("distil_steps", 1), ("retrain_epochs", 0), ("random_candidates", 1), ("seed", 0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise InvalidInputError(f"{name}={v!r} must be an integer >= {low}.")
@@ -222,50 +223,44 @@ def _stage_task(s: int, coarse, cut: TeacherCut, xs: torch.Tensor, cfg: SearchCo
             "init_cells": coarse.genotype().cells[s], "inherit_strength": cfg.inherit_strength, "lr": cfg.lr,
             "arch_lr": cfg.arch_lr, "tables": tables, "metric": PENALTIES[cfg.penalty], "lam": cfg.lam,
             "epochs": cfg.search_epochs, "warmup": cfg.warmup_epochs, "prune_threshold": cfg.prune_threshold,
+            "distil_steps": cfg.distil_steps,
             "batch_size": cfg.batch_size, "seed": cfg.seed, "ckpt": str(run / f"stage{s}.pt"),
             "settings": cfg.phase_settings("x"), "progress": progress}
 
 
 def _inherited(res: SearchResult, coarse, cut: TeacherCut, xs, xe, ye, cfg: SearchConfig, tables: CostTables,
                run: Path, workers: int, ray: str | None, progress: bool) -> None:
-    """Search every stage independently, assemble the derived network with inherited weights,
-    and list the per-epoch genotypes as candidates."""
+    """Search every stage independently; each architecture epoch's derived stages, distilled,
+    make one candidate network, and the last epoch's is the result."""
     space, n = cfg.space, len(cfg.channels)
     tasks = [_stage_task(s, coarse, cut, xs, cfg, tables, run, progress and workers <= 1 and ray is None)
              for s in range(n)]
     fn = stage_job if (workers > 1 or ray is not None) else search_stage
     parts = run_tasks(fn, tasks, workers=workers, ray=ray)
-    stages = []
-    for p in parts:
-        sup = SuperStage(space, p["s"])
-        sup.prune_to(p["held"])
-        sup.load_state_dict(p["state"])
-        stages.append(sup)
     res.genotype = Genotype(space, tuple(p["cells"] for p in parts))
     res.history["stages"] = [r for p in parts for r in p["history"]]
     res.history["pruned"] = [{"stage": p["s"], "held_blocks": int(p["held"].sum()),
                               "total_blocks": int(p["held"].numel())} for p in parts]
-    for e in range(cfg.search_epochs):
-        cells = [tuple(tuple(tuple(ed) for ed in c) for c in p["history"][e]["cells"]) for p in parts]
-        if all(_held_ops(st, c) for st, c in zip(stages, cells)):
-            res.candidates.append(_candidate(Genotype(space, tuple(cells)), stages, cut, xe, ye, tables,
-                                             {"epoch": e + 1}))
-    blocks = [st.derived_blocks(c) for st, c in zip(stages, res.genotype.cells)]
-    res.model, res.notes["stem_head_from_teacher"] = assemble(res.genotype, blocks, cut, int(xs.shape[1]),
-                                                              int(cut(xs[:1]).shape[1]))
+    for e, per_stage in enumerate(zip(*(p["derived"] for p in parts))):
+        g = Genotype(space, tuple(d["cells"] for d in per_stage))
+        blocks = [_load_blocks(space, s, d["cells"], d["state"]) for s, d in enumerate(per_stage)]
+        res.candidates.append(_candidate(g, cut, xe, ye, tables, {"epoch": per_stage[0]["epoch"]}, blocks))
+        if e == len(parts[0]["derived"]) - 1:
+            res.model, res.notes["stem_head_from_teacher"] = assemble(g, blocks, cut, int(xs.shape[1]),
+                                                                      int(cut(xs[:1]).shape[1]))
 
 
-def _held_ops(stage: SuperStage, cells: tuple) -> bool:
-    """Whether every op the cells use is still held by the stage's supernet."""
-    from nas.network import _key
-    return all(op in stage.cells[k][_key(i, j)].ops for k, c in enumerate(cells) for i, j, op in c)
+def _load_blocks(space: SearchSpace, s: int, cells: tuple, state: dict) -> list[nn.Module]:
+    """Stage s's derived blocks holding a saved state."""
+    blocks = SuperStage(space, s).derived_blocks(cells)
+    nn.Sequential(*blocks).load_state_dict(state)
+    return blocks
 
 
-def _candidate(g: Genotype, stages: list[SuperStage], cut: TeacherCut, xe, ye, tables: CostTables,
-               extra: dict, stage_blocks: list[list[nn.Module]] | None = None) -> dict:
-    """One scored candidate: accuracy of the assembled network (inherited weights, no
-    retraining) on the held-out images, and its cost from the tables."""
-    blocks = stage_blocks or [st.derived_blocks(c) for st, c in zip(stages, g.cells)]
+def _candidate(g: Genotype, cut: TeacherCut, xe, ye, tables: CostTables, extra: dict,
+               blocks: list[list[nn.Module]]) -> dict:
+    """One scored candidate: accuracy of the assembled network (distilled stage weights, no
+    retraining) on the held-out images, each stage's relative MSE there, its cost from the tables."""
     n_classes = int(cut(xe[:1]).shape[1])
     net, _ = assemble(g, blocks, cut, int(xe.shape[1]), n_classes)
     rel = [stage_rel_mse(b, cut, xe, s) for s, b in enumerate(blocks)]
@@ -279,7 +274,8 @@ def _random(res: SearchResult, coarse, cut: TeacherCut, xs, xe, ye, cfg: SearchC
     weights; the best by the search objective is kept with its distilled weights."""
     space, n = cfg.space, len(cfg.channels)
     half = (len(xs) // 2 + cfg.batch_size - 1) // cfg.batch_size
-    budget = half * (2 * cfg.search_epochs - cfg.warmup_epochs)  # the fine search's weight + arch steps
+    arch_epochs = cfg.search_epochs - cfg.warmup_epochs
+    budget = half * (cfg.search_epochs + arch_epochs) + cfg.distil_steps * arch_epochs  # one stage's search steps
     steps = max(1, budget // cfg.random_candidates)
     genos = sample_genotypes(space, cfg.random_candidates, cfg.seed)
     tasks = [{"s": s, "space": space, "teacher": cut, "x": xs, "init_state": coarse.stages[s].state_dict(),
@@ -290,12 +286,8 @@ def _random(res: SearchResult, coarse, cut: TeacherCut, xs, xe, ye, cfg: SearchC
     ref = tables.network_cost(res.coarse_genotype)[PENALTIES[cfg.penalty]]
     best, best_obj = None, math.inf
     for c, g in enumerate(genos):
-        blocks = []
-        for s in range(n):
-            b = SuperStage(space, s).derived_blocks(g.cells[s])
-            nn.Sequential(*b).load_state_dict(parts[s]["candidates"][c]["state"])
-            blocks.append(b)
-        cand = _candidate(g, [], cut, xe, ye, tables, {"candidate": c}, blocks)
+        blocks = [_load_blocks(space, s, g.cells[s], parts[s]["candidates"][c]["state"]) for s in range(n)]
+        cand = _candidate(g, cut, xe, ye, tables, {"candidate": c}, blocks)
         cand["objective"] = sum(cand["rel_mse"]) + cfg.lam * cand[PENALTIES[cfg.penalty]] / ref
         res.candidates.append(cand)
         if cand["objective"] < best_obj:

@@ -11,7 +11,12 @@ one half of the images, architecture weights on the other, alternating, with
 
 where the cost is latency, energy or MACs read from tables of the shared estimator. After
 `warmup` epochs, every op block whose weight falls below `prune_threshold` is deleted (never
-the last one of an edge). Every epoch is checkpointed; a rerun resumes at the epoch reached.
+the last one of an edge). After each architecture epoch the cells derived so far are cut out
+of the supernet (their ops' weights inherited) and distilled at the same two points for
+`distil_steps` steps on their own: one-hot cells compute something else than the weighted
+mixture the supernet trained (the discretisation gap of DARTS), and this closes it, so every
+epoch's derived stage is a usable candidate. Every epoch is checkpointed; a rerun resumes at
+the epoch reached.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from nas.common import batches, derive_cells, load_checkpoint, save_checkpoint, seed_of
+from nas.common import batches, derive_cells, distil_blocks, load_checkpoint, save_checkpoint, seed_of
 from nas.genotype import Genotype
 from nas.network import SuperStage
 
@@ -89,6 +94,7 @@ def search_stage(task: dict) -> dict:
     ref = float(tables.expected_cost(s, stage.one_hot(task["init_cells"]), metric)) or 1.0
     ckpt, settings = Path(task["ckpt"]), task["settings"]
     history: list[dict] = []
+    derived: list[dict] = []  # per architecture epoch: {"epoch", "cells", "state", "mse"}
     state = load_checkpoint(ckpt, settings)
     if state is not None:
         stage.prune_to(state["held"])
@@ -96,7 +102,7 @@ def search_stage(task: dict) -> dict:
         w_opt, a_opt = _optimisers(fs, task["lr"], task["arch_lr"])
         w_opt.load_state_dict(state["w_opt"])
         a_opt.load_state_dict(state["a_opt"])
-        history = state["history"]
+        history, derived = state["history"], state["derived"]
     half = len(x) // 2
     for epoch in range(len(history), task["epochs"]):
         fs.train()
@@ -129,16 +135,23 @@ def search_stage(task: dict) -> dict:
         if pruned:
             w_opt = _rebuild_w_opt(fs, w_opt, task["lr"])
         cells = fs.cells()
+        distil_mse = None
+        if arch:
+            blocks = nn.Sequential(*stage.derived_blocks(cells))
+            distil_mse = distil_blocks(blocks, teacher, x, s, task["distil_steps"], task["lr"], task["batch_size"],
+                                       seed_of(task["seed"], 13, s, epoch))
+            derived.append({"epoch": epoch + 1, "cells": cells, "state": blocks.state_dict(), "mse": distil_mse})
         history.append({"stage": s, "epoch": epoch + 1, "mse": sums["mse"] / sums["n"],
                         "rel_mse": sums["rel_mse"] / sums["n"],
                         "arch_mse": sums["arch_mse"] / sums["na"] if sums["na"] else None,
                         "expected_cost": float(tables.expected_cost(s, fs.weights().detach(), metric)) / ref,
                         "pruned": [[k, e, n] for k, e, n in pruned],
                         "held_blocks": int(stage.held().sum()), "cells": [[list(e) for e in c] for c in cells],
+                        "distil_mse": distil_mse,
                         "seconds": time.perf_counter() - t0})
         save_checkpoint({"model": fs.state_dict(), "held": stage.held(), "w_opt": w_opt.state_dict(),
-                         "a_opt": a_opt.state_dict(), "history": history}, ckpt, settings)
-    return {"s": s, "history": history, "cells": fs.cells(), "held": stage.held(),
+                         "a_opt": a_opt.state_dict(), "history": history, "derived": derived}, ckpt, settings)
+    return {"s": s, "history": history, "cells": derived[-1]["cells"], "held": stage.held(), "derived": derived,
             "alpha": fs.alpha.detach().clone(), "state": stage.state_dict(),
             "weights": fs.weights().detach().clone()}
 

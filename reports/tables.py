@@ -108,8 +108,8 @@ def nas_table(results: list[str | Path | dict]) -> str:
     for r in res:
         groups.setdefault(r["method"], []).append(r)
     accel = ", ".join(sorted({r["accel"] for r in res}))
-    lines = [f"| method | seeds | accuracy (%) | params | MACs (M) | memory traffic (MB) | latency (us) "
-             f"| energy (uJ) | search (s) | bit-true SC (%) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| method | seeds | accuracy (%) | params | MACs (M) | memory traffic (MB) | latency (us) "
+             "| energy (uJ) | search (s) | bit-true SC (%) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for m in sorted(groups, key=lambda m: (_NAS_ORDER.get(m, 9), m)):
         rs = groups[m]
         col = lambda k, scale, fmt: _mean_std([r["final"][k] for r in rs], scale, fmt)  # noqa: E731

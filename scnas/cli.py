@@ -190,11 +190,11 @@ def _cmd_recast(args: argparse.Namespace) -> int:
 # --quick: the whole search pipeline on digits in a minute or two (a smoke test anyone can run)
 _QUICK = {"channels": (8, 16), "train_images": 0, "search_images": 600, "eval_images": 200, "batch_size": 32,
           "coarse_epochs": 1, "teacher_epochs": 2, "search_epochs": 2, "warmup_epochs": 1, "retrain_epochs": 1,
-          "random_candidates": 3}
+          "random_candidates": 3, "distil_steps": 40}
 _SEARCH_FIELDS = ("method", "penalty", "lam", "cells_per_stage", "nodes", "train_images", "search_images",
                   "eval_images", "batch_size", "lr", "arch_lr", "coarse_epochs", "teacher_epochs", "search_epochs",
-                  "warmup_epochs", "prune_threshold", "inherit_strength", "retrain_epochs", "random_candidates",
-                  "seed")
+                  "warmup_epochs", "prune_threshold", "inherit_strength", "distil_steps", "retrain_epochs",
+                  "random_candidates", "seed")
 
 
 def _search_config(args: argparse.Namespace):
@@ -469,6 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
                              ("warmup-epochs", int, "of those, epochs before the architecture moves (1)"),
                              ("prune-threshold", float, "op blocks below this weight are deleted (0.05)"),
                              ("inherit-strength", float, "logit the inherited op starts ahead by (1.0)"),
+                             ("distil-steps", int, "steps distilling each epoch's derived stage (100)"),
                              ("retrain-epochs", int, "epochs of the derived network's retraining (2)"),
                              ("random-candidates", int, "genotypes of the random search (8)"),
                              ("seed", int, "(0)")):

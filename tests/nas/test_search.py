@@ -21,7 +21,7 @@ from tests.nas.conftest import TINY_OPS, random_genotype
 
 TINY = SearchConfig(channels=(4, 8), ops=TINY_OPS, train_images=0, search_images=400, eval_images=200, batch_size=32,
                     coarse_epochs=1, teacher_epochs=1, search_epochs=2, warmup_epochs=1, retrain_epochs=1,
-                    random_candidates=2)
+                    random_candidates=2, distil_steps=20)
 
 
 def _stage_tasks(space, digits, tmp_path, epochs=4, lam=0.0):
