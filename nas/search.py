@@ -70,7 +70,7 @@ class SearchConfig:
     prune_threshold: float = 0.05
     inherit_strength: float = 1.0
     distil_steps: int = 100
-    retrain_epochs: int = 2
+    retrain_epochs: int = 3
     random_candidates: int = 8
     seed: int = 0
 

@@ -470,7 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
                              ("prune-threshold", float, "op blocks below this weight are deleted (0.05)"),
                              ("inherit-strength", float, "logit the inherited op starts ahead by (1.0)"),
                              ("distil-steps", int, "steps distilling each epoch's derived stage (100)"),
-                             ("retrain-epochs", int, "epochs of the derived network's retraining (2)"),
+                             ("retrain-epochs", int, "epochs of the derived network's retraining (3)"),
                              ("random-candidates", int, "genotypes of the random search (8)"),
                              ("seed", int, "(0)")):
         p.add_argument(f"--{flag}", type=kind, help=what)
