@@ -16,7 +16,7 @@ import torch
 
 from nas import SearchConfig, search
 from nas.cost import PENALTIES
-from nas.genotype import Genotype, live_edges
+from nas.genotype import Genotype
 from nas.network import stage_shapes
 from sc_accel.hw import AccelConfig, estimate
 from sc_accel.hw.workload import workload
@@ -44,14 +44,10 @@ def score_network(model: torch.nn.Module, ds: Dataset, accel: AccelConfig) -> di
 
 
 def _stages(g: Genotype, image_size: int) -> list[dict]:
-    """Per stage: its name, the ops of its live edges and the edges as drawable node names."""
-    out, n = [], g.space.nodes
-    for s, (c, side) in enumerate(stage_shapes(g.space, image_size)):
-        name = lambda k, j: "in" if k == 0 and j == 0 else (f"c{k - 1}.n{n}" if j == 0 else f"c{k}.n{j}")  # noqa
-        edges = [[name(k, i), name(k, j), op] for k, cell in enumerate(g.cells[s]) for i, j, op in
-                 live_edges(cell, n)]
-        out.append({"name": f"stage {s + 1} ({c} ch, {side}x{side})", "ops": g.stage_ops(s), "edges": edges})
-    return out
+    """Per stage: its name, the ops of its live edges and its DAG's edges (node names as drawn)."""
+    return [{"name": f"stage {s + 1} ({c} ch, {side}x{side})", "ops": g.stage_ops(s),
+             "edges": [[a, b, d["op"]] for a, b, d in g.stage_dag(s).edges(data=True)]}
+            for s, (c, side) in enumerate(stage_shapes(g.space, image_size))]
 
 
 def _sc_accuracy(model: torch.nn.Module, ds: Dataset, length: int, limit: int) -> float | None:
