@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import statistics
+import sys
 from pathlib import Path
+from typing import Callable
 
-__all__ = ["emulation_table", "estimate_table", "recast_rows", "recast_table", "nas_table"]
+__all__ = ["emulation_table", "estimate_table", "recast_rows", "recast_table", "nas_table", "table_main"]
 
 
 def emulation_table(results: str | Path | dict) -> str:
@@ -127,3 +129,17 @@ def nas_table(results: list[str | Path | dict]) -> str:
             lines.append(f"| {m} | {r.get('seed', 0)} | " + " | ".join(", ".join(s["ops"]) for s in r["stages"])
                          + " |")
     return "\n".join(lines)
+
+
+def table_main(argv: list[str], table: Callable[[list], str], name: str) -> int:
+    """The scripts' entry: print `table` over the results.json of the run directories in argv
+    (those without one are named on stderr and skipped); 2 when none has one."""
+    files = [Path(d) / "results.json" for d in argv]
+    found = [f for f in files if f.is_file()]
+    for f in sorted(set(files) - set(found)):
+        print(f"skipped {f.parent}: no results.json yet", file=sys.stderr)
+    if not found:
+        print(f"{name}: no results.json in the given directories", file=sys.stderr)
+        return 2
+    print(table(found))
+    return 0

@@ -6,22 +6,8 @@ Usage: python scripts/recast_table.py RUN_DIR ...   (runs without results.json a
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from reports.tables import recast_table
-
-
-def main(argv: list[str]) -> int:
-    files = [Path(d) / "results.json" for d in argv]
-    found = [f for f in files if f.is_file()]
-    for f in sorted(set(files) - set(found)):
-        print(f"skipped {f.parent}: no results.json yet", file=sys.stderr)
-    if not found:
-        print("recast_table: no results.json in the given directories", file=sys.stderr)
-        return 2
-    print(recast_table(found))
-    return 0
-
+from reports.tables import recast_table, table_main
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(table_main(sys.argv[1:], recast_table, "recast_table"))
