@@ -64,8 +64,9 @@ def pareto(runs: list[tuple[str, dict]]) -> Figure:
     title = "Architecture search: accuracy against estimated latency per method"
     ax.set_title(title)
     return Figure("nas-pareto", title, fig, ["method", "run", "seed", "point", "latency_s", "accuracy"], rows,
-                  "Small points: candidates; lines: each method's Pareto front over its seeds; "
-                  "large markers: each seed's final network.")
+                  "Small points: candidates as the search scored them (before the final retraining, on "
+                  "held-out training images); lines: each method's Pareto front over its seeds; large "
+                  "markers: each seed's final, retrained network (test accuracy).")
 
 
 def ops_per_stage(run: str, r: dict) -> Figure:
