@@ -175,7 +175,10 @@ def search(data: tuple, config: SearchConfig = SearchConfig(), teacher: nn.Modul
         raise InvalidInputError(f"{len(x)} training images leave too few beside the {cfg.eval_images} held out "
                                 f"to rank candidates; give more data or fewer eval_images.")
     xs, ys, xe, ye = x[:-cfg.eval_images], y[:-cfg.eval_images], x[-cfg.eval_images:], y[-cfg.eval_images:]
-    n_search = cfg.search_images or len(xs)
+    n_search = min(cfg.search_images or len(xs), len(xs))
+    if n_search < 2 * cfg.batch_size:
+        raise InvalidInputError(f"search_images={n_search} gives the weight and architecture halves less than a "
+                                f"batch each; give at least {2 * cfg.batch_size} (2 x batch_size) or a smaller batch.")
     xq, yq = xs[:n_search], ys[:n_search]  # the images the coarse, fine and random searches see
     in_ch, side, n_classes = int(x.shape[1]), int(x.shape[-1]), int(y.max()) + 1
     space = cfg.space

@@ -72,6 +72,8 @@ def test_report_reads_the_search_run(quick_run, tmp_path):
                                          (["--channels", "8,x"], "--channels value 'x'"),
                                          (["--warmup-epochs", "5"], "warmup"),
                                          (["--workers", "0"], "--workers 0"),
+                                         (["--search-images", "20"], "search_images=20 gives"),
+                                         (["--eval-images", "1500"], "too few beside the 1500 held out"),
                                          (["--accel", "tpu-v9"], "unknown accelerator"),
                                          (["--teacher", "lenet5"], "no stem, blocks and head"),
                                          (["--teacher", "resnet20"], "teacher's stages")])
