@@ -30,10 +30,9 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from nas.common import batches, derive_cells, distil_blocks, load_checkpoint, save_checkpoint, seed_of
-from nas.genotype import Genotype
 from nas.network import SuperStage
 
-__all__ = ["FineStage", "search_stage", "stage_job"]
+__all__ = ["FineStage", "search_stage", "stage_job", "stage_rel_mse"]
 
 
 class FineStage(nn.Module):
@@ -172,8 +171,3 @@ def stage_rel_mse(blocks: list[nn.Module], teacher, x: torch.Tensor, s: int, bat
             num += float(F.mse_loss(net(t_in), t_out, reduction="sum"))
             den += float(t_out.pow(2).sum())
     return num / max(den, 1e-12)
-
-
-def genotype_of(space, stage_cells: list[tuple]) -> Genotype:
-    """The genotype of one derived cell list per stage."""
-    return Genotype(space, tuple(stage_cells))
