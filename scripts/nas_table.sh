@@ -19,4 +19,4 @@ for seed in $seeds; do
     fi
   done
 done
-"$py" scripts/nas_table.py "$runs"/*-s[0-9]*
+"$py" scripts/nas_table.py "$runs"/{darts,random,inheritednas-*}-s*
