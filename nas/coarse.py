@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from nas.common import batches, derive_cells, load_checkpoint, save_checkpoint, seed_of
+from nas.common import batches, derive_cells, resume, save_checkpoint, seed_of
 from nas.genotype import Genotype, SearchSpace
 from nas.network import SuperStage, head, stem
 
@@ -64,13 +64,7 @@ def coarse_search(x: torch.Tensor, y: torch.Tensor, space: SearchSpace, epochs: 
     w_opt = torch.optim.Adam(w_params, lr)
     a_opt = torch.optim.Adam([net.alpha], arch_lr, betas=(0.5, 0.999), weight_decay=ARCH_WEIGHT_DECAY)
     half = len(x) // 2
-    history: list[dict] = []
-    state = load_checkpoint(ckpt, settings)
-    if state is not None:
-        net.load_state_dict(state["model"])
-        w_opt.load_state_dict(state["w_opt"])
-        a_opt.load_state_dict(state["a_opt"])
-        history = state["history"]
+    history = resume(ckpt, settings, {"model": net, "w_opt": w_opt, "a_opt": a_opt})
     for epoch in range(len(history), epochs):
         net.train()
         t0 = time.perf_counter()

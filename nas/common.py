@@ -18,7 +18,7 @@ from nas.genotype import Edge, SearchSpace
 from sc_accel.errors import DataFileError, InvalidInputError
 from sc_accel.fileio import atomic_torch_save
 
-__all__ = ["as_tensors", "batches", "distil_blocks", "load_checkpoint", "save_checkpoint", "derive_cells",
+__all__ = ["as_tensors", "batches", "distil_blocks", "load_checkpoint", "save_checkpoint", "resume", "derive_cells",
            "train_network", "accuracy",
            "KD_TEMPERATURE", "seed_of"]
 
@@ -63,6 +63,17 @@ def load_checkpoint(path: Path, settings: dict) -> dict | None:
         raise InvalidInputError(f"{path.parent} holds a search made with other settings ({', '.join(changed)}); "
                                 "resume with the same ones or give another --out.")
     return state
+
+
+def resume(path: Path, settings: dict, parts: dict) -> list[dict]:
+    """Load a phase's checkpoint into `parts` (name -> module, optimiser or scheduler, each
+    saved under that name) and return its history; [] when there is none yet."""
+    state = load_checkpoint(path, settings)
+    if state is None:
+        return []
+    for name, obj in parts.items():
+        obj.load_state_dict(state[name])
+    return state["history"]
 
 
 def derive_cells(weights: torch.Tensor, space: SearchSpace, held: torch.Tensor | None = None
@@ -142,13 +153,7 @@ def train_network(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: in
     opt = torch.optim.Adam(model.parameters(), lr)
     steps = epochs * -(-len(x) // batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, steps))
-    history: list[dict] = []
-    state = load_checkpoint(ckpt, settings)
-    if state is not None:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        history = state["history"]
+    history = resume(ckpt, settings, {"model": model, "optimizer": opt, "scheduler": sched})
     for epoch in range(len(history), epochs):
         model.train()
         t0 = time.perf_counter()
