@@ -29,8 +29,11 @@ __all__ = ["run_search", "method_label", "score_network", "print_summary"]
 
 
 def method_label(cfg: SearchConfig) -> str:
-    """The method as the report names it: inheritednas-latency, inheritednas-flops, random, darts."""
-    return f"inheritednas-{cfg.penalty}" if cfg.method == "inheritednas" else cfg.method
+    """The method as the report names it: inheritednas-latency, inheritednas-flops, random,
+    darts; a lambda other than the default is added (inheritednas-latency-lambda2), so a
+    sweep draws one front per value."""
+    label = f"inheritednas-{cfg.penalty}" if cfg.method == "inheritednas" else cfg.method
+    return label if cfg.method == "darts" or cfg.lam == SearchConfig().lam else f"{label}-lambda{cfg.lam:g}"
 
 
 def score_network(model: torch.nn.Module, ds: Dataset, accel: AccelConfig) -> dict:

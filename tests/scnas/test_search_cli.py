@@ -88,3 +88,13 @@ def test_another_commands_run_directory_is_refused(tmp_path, capsys):
     (tmp_path / "config.toml").write_text('command = "train"\n')
     assert main(QUICK + ["--out", str(tmp_path)]) == 2
     assert "run directory of `scnas train`" in cli_error(capsys)
+
+
+def test_method_label_names_a_lambda_other_than_the_default():
+    from nas import SearchConfig
+    from scnas.search_run import method_label
+
+    assert method_label(SearchConfig()) == "inheritednas-latency"
+    assert method_label(SearchConfig(penalty="flops", lam=2.0)) == "inheritednas-flops-lambda2"
+    assert method_label(SearchConfig(method="random", lam=0.25)) == "random-lambda0.25"
+    assert method_label(SearchConfig(method="darts", lam=2.0)) == "darts"  # darts has no penalty
