@@ -143,7 +143,8 @@ class SuperStage(nn.Module):
         """(cells, edges, ops) weights that select the given derived cells ("none" elsewhere)."""
         sp = self.space
         w = torch.zeros(sp.cells_per_stage, len(sp.edges), len(sp.ops))
-        w[:, :, sp.ops.index("none")] = 1.0 if "none" in sp.ops else 0.0
+        if "none" in sp.ops:  # a space without it leaves dropped edges all zero (MixedOp gives zeros)
+            w[:, :, sp.ops.index("none")] = 1.0
         for k, cell in enumerate(cells):
             for i, j, op in live_edges(cell, sp.nodes):  # a dead edge's op would run on zeros
                 e = sp.edges.index((i, j))

@@ -90,3 +90,19 @@ def test_stem_is_the_zoo_resnets_stem():
     from scnas.zoo import create_model
 
     stem(1, 16).load_state_dict(create_model("resnet20", 1, 10, 28).stem.state_dict())
+
+
+def test_a_space_without_none_searches_and_derives(space):
+    """Every edge must then keep an op; one_hot used to index "none" unconditionally."""
+    from dataclasses import replace
+
+    no_none = replace(space, ops=tuple(o for o in space.ops if o != "none"))
+    sup = SuperStage(no_none, 0).eval()
+    g = random_genotype(no_none, 1)
+    assert all(len(c) == len(no_none.edges) for c in g.cells[0])  # no edge is dropped
+    fs = FineStage(sup, g.cells[0], strength=1.0)
+    x = torch.rand(2, 4, 8, 8)
+    derived = nn.Sequential(*sup.derived_blocks(g.cells[0])).eval()
+    with torch.no_grad():
+        assert torch.allclose(sup(x, sup.one_hot(g.cells[0])), derived(x), atol=1e-6)
+        assert fs(x).shape == x.shape
