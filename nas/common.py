@@ -84,22 +84,19 @@ def derive_cells(weights: torch.Tensor, space: SearchSpace, held: torch.Tensor |
     w = weights.detach().clone().float()
     if held is not None:
         w[~held] = -math.inf
-    none = space.ops.index("none") if "none" in space.ops else -1
+    some = w.clone()  # the weights without "none", for edges that must keep an op
+    if "none" in space.ops:
+        some[..., space.ops.index("none")] = -math.inf
     out = []
     for k in range(w.shape[0]):
-        chosen: dict[tuple[int, int], str] = {}
-        for e, (i, j) in enumerate(space.edges):
-            o = int(w[k, e].argmax())
-            if o != none:
-                chosen[(i, j)] = space.ops[o]
+        chosen = {(i, j): space.ops[int(w[k, e].argmax())] for e, (i, j) in enumerate(space.edges)}
+        chosen = {edge: op for edge, op in chosen.items() if op != "none"}
         fed = {0}
         for j in range(1, space.nodes + 1):
             if not any(i in fed for (i, jj) in chosen if jj == j):
-                cands = [(float(w[k, e].masked_fill(_none_mask(w.shape[2], none), -math.inf).max()), e)
-                         for e, (i, jj) in enumerate(space.edges) if jj == j and i in fed]
-                _, e = max(cands)
-                row = w[k, e].masked_fill(_none_mask(w.shape[2], none), -math.inf)
-                chosen[space.edges[e]] = space.ops[int(row.argmax())]
+                _, e = max((float(some[k, e].max()), e) for e, (i, jj) in enumerate(space.edges)
+                           if jj == j and i in fed)
+                chosen[space.edges[e]] = space.ops[int(some[k, e].argmax())]
             fed.add(j)
         out.append(tuple((i, j, op) for (i, j), op in sorted(chosen.items(), key=lambda t: (t[0][1], t[0][0]))))
     return tuple(out)
@@ -126,13 +123,6 @@ def distil_blocks(blocks: nn.Module, teacher, x: torch.Tensor, s: int, steps: in
     blocks.eval()
     tail = losses[-max(1, steps // 4):]
     return sum(tail) / len(tail)
-
-
-def _none_mask(n: int, none: int) -> torch.Tensor:
-    m = torch.zeros(n, dtype=torch.bool)
-    if none >= 0:
-        m[none] = True
-    return m
 
 
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 500) -> float:

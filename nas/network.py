@@ -179,8 +179,8 @@ class SuperStage(nn.Module):
         gone = []
         for k in range(self.space.cells_per_stage):
             for e, (i, j) in enumerate(self.space.edges):
+                mixed = self.cells[k][_key(i, j)]
                 for o, n in enumerate(self.space.ops):
-                    mixed = self.cells[k][_key(i, j)]
                     if not bool(held[k, e, o]) and n in mixed.ops:
                         mixed.prune(n)
                         gone.append((k, e, n))
