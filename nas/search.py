@@ -244,13 +244,13 @@ def _inherited(res: SearchResult, coarse, cut: TeacherCut, xs, xe, ye, cfg: Sear
     res.history["stages"] = [r for p in parts for r in p["history"]]
     res.history["pruned"] = [{"stage": p["s"], "held_blocks": int(p["held"].sum()),
                               "total_blocks": int(p["held"].numel())} for p in parts]
-    for e, per_stage in enumerate(zip(*(p["derived"] for p in parts))):
+    maps = cut.maps(xe)
+    for per_stage in zip(*(p["derived"] for p in parts)):
         g = Genotype(space, tuple(d["cells"] for d in per_stage))
         blocks = [_load_blocks(space, s, d["cells"], d["state"]) for s, d in enumerate(per_stage)]
-        res.candidates.append(_candidate(g, cut, xe, ye, tables, {"epoch": per_stage[0]["epoch"]}, blocks))
-        if e == len(parts[0]["derived"]) - 1:
-            res.model, res.notes["stem_head_from_teacher"] = assemble(g, blocks, cut, int(xs.shape[1]),
-                                                                      int(cut(xs[:1]).shape[1]))
+        res.candidates.append(_candidate(g, cut, maps, xe, ye, tables, {"epoch": per_stage[0]["epoch"]}, blocks))
+    # the last architecture epoch's network is the result (g and blocks hold it after the loop)
+    res.model, res.notes["stem_head_from_teacher"] = assemble(g, blocks, cut, int(xs.shape[1]), _classes(cut, xe))
 
 
 def _load_blocks(space: SearchSpace, s: int, cells: tuple, state: dict) -> list[nn.Module]:
@@ -260,13 +260,18 @@ def _load_blocks(space: SearchSpace, s: int, cells: tuple, state: dict) -> list[
     return blocks
 
 
-def _candidate(g: Genotype, cut: TeacherCut, xe, ye, tables: CostTables, extra: dict,
+def _classes(cut: TeacherCut, x: torch.Tensor) -> int:
+    """How many classes the teacher's head gives."""
+    return int(cut(x[:1]).shape[1])
+
+
+def _candidate(g: Genotype, cut: TeacherCut, maps: list[torch.Tensor], xe, ye, tables: CostTables, extra: dict,
                blocks: list[list[nn.Module]]) -> dict:
     """One scored candidate: accuracy of the assembled network (distilled stage weights, no
-    retraining) on the held-out images, each stage's relative MSE there, its cost from the tables."""
-    n_classes = int(cut(xe[:1]).shape[1])
-    net, _ = assemble(g, blocks, cut, int(xe.shape[1]), n_classes)
-    rel = [stage_rel_mse(b, cut, xe, s) for s, b in enumerate(blocks)]
+    retraining) on the held-out images, each stage's relative MSE there against the teacher's
+    maps of those images (`cut.maps(xe)`, computed once per search), its cost from the tables."""
+    net, _ = assemble(g, blocks, cut, int(xe.shape[1]), _classes(cut, xe))
+    rel = [stage_rel_mse(b, maps[s], maps[s + 1]) for s, b in enumerate(blocks)]
     return {**extra, "genotype": g.to_dict(), "accuracy": accuracy(net, xe, ye), "rel_mse": rel,
             **tables.network_cost(g)}
 
@@ -288,9 +293,10 @@ def _random(res: SearchResult, coarse, cut: TeacherCut, xs, xe, ye, cfg: SearchC
     parts = run_tasks(fn, tasks, workers=workers, ray=ray)
     ref = tables.network_cost(res.coarse_genotype)[PENALTIES[cfg.penalty]]
     best, best_obj = None, math.inf
+    maps = cut.maps(xe)
     for c, g in enumerate(genos):
         blocks = [_load_blocks(space, s, g.cells[s], parts[s]["candidates"][c]["state"]) for s in range(n)]
-        cand = _candidate(g, cut, xe, ye, tables, {"candidate": c}, blocks)
+        cand = _candidate(g, cut, maps, xe, ye, tables, {"candidate": c}, blocks)
         cand["objective"] = sum(cand["rel_mse"]) + cfg.lam * cand[PENALTIES[cfg.penalty]] / ref
         res.candidates.append(cand)
         if cand["objective"] < best_obj:
@@ -299,4 +305,4 @@ def _random(res: SearchResult, coarse, cut: TeacherCut, xs, xe, ye, cfg: SearchC
                              for c in range(len(genos))]
     res.genotype = best[0]
     res.model, res.notes["stem_head_from_teacher"] = assemble(best[0], best[1], cut, int(xs.shape[1]),
-                                                              int(cut(xs[:1]).shape[1]))
+                                                              _classes(cut, xe))

@@ -160,14 +160,13 @@ def stage_job(task: dict) -> dict:
     return search_stage({**task, "threads": 1})
 
 
-def stage_rel_mse(blocks: list[nn.Module], teacher, x: torch.Tensor, s: int, batch: int = 500) -> float:
-    """MSE of a derived stage against the teacher's map at point two, relative to that map's
-    mean square (0 = a perfect match)."""
+def stage_rel_mse(blocks: list[nn.Module], t_in: torch.Tensor, t_out: torch.Tensor, batch: int = 500) -> float:
+    """MSE of a derived stage fed the teacher's map at point one against its map at point two,
+    relative to that map's mean square (0 = a perfect match)."""
     net = nn.Sequential(*blocks).eval()
     num = den = 0.0
     with torch.no_grad():
-        for i in range(0, len(x), batch):
-            t_in, t_out = teacher.points(x[i:i + batch], s)
-            num += float(F.mse_loss(net(t_in), t_out, reduction="sum"))
-            den += float(t_out.pow(2).sum())
+        for i in range(0, len(t_in), batch):
+            num += float(F.mse_loss(net(t_in[i:i + batch]), t_out[i:i + batch], reduction="sum"))
+            den += float(t_out[i:i + batch].pow(2).sum())
     return num / max(den, 1e-12)

@@ -43,6 +43,15 @@ class TeacherCut(nn.Module):
         return h, self.stages[s](h)
 
     @torch.no_grad()
+    def maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every cut point in one pass: the stem's output, then each stage's (stage s is fed
+        maps[s] and matched to maps[s + 1])."""
+        out = [self.stem(x)]
+        for st in self.stages:
+            out.append(st(out[-1]))
+        return out
+
+    @torch.no_grad()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.stem(x)
         for st in self.stages:

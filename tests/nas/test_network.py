@@ -106,3 +106,14 @@ def test_a_space_without_none_searches_and_derives(space):
     with torch.no_grad():
         assert torch.allclose(sup(x, sup.one_hot(g.cells[0])), derived(x), atol=1e-6)
         assert fs(x).shape == x.shape
+
+
+def test_teacher_maps_are_the_points_of_every_stage(space):
+    torch.manual_seed(3)
+    cut = cut_teacher(build_network(random_genotype(space, 2), 1, 10), space, 1, 8)
+    x = torch.rand(5, 1, 8, 8)
+    maps = cut.maps(x)
+    assert len(maps) == len(space.channels) + 1
+    for s in range(len(space.channels)):
+        t_in, t_out = cut.points(x, s)
+        assert torch.equal(maps[s], t_in) and torch.equal(maps[s + 1], t_out)
