@@ -235,14 +235,15 @@ def _cmd_search(args: argparse.Namespace) -> int:
     accel = load_accel(args.accel)
     if args.workers < 1:
         raise _BadArgument(f"--workers {args.workers} must be at least 1.")
-    if args.sc_length < 1 or args.sc_limit < 0:
+    sc_limit = args.sc_limit if args.sc_limit is not None else (50 if args.quick else 200)
+    if args.sc_length < 1 or sc_limit < 0:
         raise _BadArgument("--sc-length must be at least 1 and --sc-limit at least 0.")
     ds = load_dataset("digits" if args.quick and args.dataset is None else (args.dataset or "default"),
                       args.data_dir)
     teacher, ref = _search_teacher(args, ds, cfg)
     out = args.out or f"runs/search-{method_label(cfg)}-{ds.name}-s{cfg.seed}"
     res = run_search(ds, cfg, args.accel, accel, out, teacher, ref, workers=args.workers, ray=args.ray,
-                     sc_length=args.sc_length, sc_limit=50 if args.quick and args.sc_limit == 200 else args.sc_limit,
+                     sc_length=args.sc_length, sc_limit=sc_limit,
                      coarse_dir=args.coarse_dir)
     print_summary(res)
     for f in plot_search(f"{out}/results.json"):
@@ -482,7 +483,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--coarse-dir", help="directory keeping the coarse search and the cell network, shared by "
                    "runs of other methods with the same space, data and seed (default: the run directory)")
     p.add_argument("--sc-length", type=int, default=256, help="stream length of the bit-true SC check")
-    p.add_argument("--sc-limit", type=int, default=200, help="test images of the bit-true SC check (0: skip)")
+    p.add_argument("--sc-limit", type=int, help="test images of the bit-true SC check (default 200, --quick 50; "
+                   "0: skip)")
     _teacher_options(p)
     p.add_argument("--out", help="run directory (default runs/search-METHOD-DATASET-sSEED)")
     p.set_defaults(func=_cmd_search)

@@ -8,7 +8,6 @@ so a killed run resumes where it stopped.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -78,7 +77,7 @@ def run_search(ds: Dataset, cfg: SearchConfig, accel_name: str, accel: AccelConf
                            "in_channels": c, "n_classes": len(ds.classes), "image_size": side, "dataset": ds.name,
                            "state_dict": res.model.state_dict(), "test_accuracy": final["accuracy"]},
                           run / "model.pt")
-        (run / "genotype.json").write_text(json.dumps(res.genotype.to_dict(), indent=1))
+        write_json(res.genotype.to_dict(), run / "genotype.json")
         table = res.tables.network_cost(res.genotype)
         final["table_latency_s"] = table["latency_s"]
         final["sc_accuracy"] = _sc_accuracy(res.model, ds, sc_length, sc_limit)
@@ -113,7 +112,7 @@ def _search_seconds(cfg: SearchConfig, seconds: dict) -> float:
 
 
 def print_summary(r: dict) -> None:
-    """One line per network: the result and, when searched, its teacher."""
+    """The result in one line, then the ops of each stage and the bit-true SC accuracy."""
     f = r["final"]
     print(f"{r['method']} on {r['dataset']} (seed {r['seed']}, {r['accel']}): accuracy {100 * f['accuracy']:.2f}%, "
           f"{f['params']:,} params, {f['macs']:,} MACs, {f['memory_bytes'] / 1e6:.2f} MB traffic, "
