@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from nas.genotype import Edge, SearchSpace
 from sc_accel.errors import DataFileError, InvalidInputError
-from sc_accel.fileio import atomic_torch_save
+from sc_accel.fileio import atomic_torch_save, load_tensors
 
 __all__ = ["as_tensors", "batches", "distil_blocks", "load_checkpoint", "save_checkpoint", "resume", "derive_cells",
            "train_network", "accuracy",
@@ -50,13 +50,9 @@ def load_checkpoint(path: Path, settings: dict) -> dict | None:
     under other settings (named)."""
     if not path.is_file():
         return None
-    try:
-        state = torch.load(path, weights_only=False)
-        if not isinstance(state, dict) or "settings" not in state:
-            raise ValueError("it holds no settings")
-    except Exception as e:  # noqa: BLE001 (torch raises many types for a damaged file)
-        raise DataFileError(f"checkpoint {path} is damaged ({type(e).__name__}: {str(e)[:80]}); delete it to "
-                            "redo that phase.") from None
+    state = load_tensors(path, "checkpoint", "delete it to redo that phase")
+    if not isinstance(state, dict) or not isinstance(state.get("settings"), dict):
+        raise DataFileError(f"checkpoint {path} is damaged (it holds no settings); delete it to redo that phase.")
     saved = state["settings"]
     changed = [f"{k} {saved.get(k)!r} -> {v!r}" for k, v in settings.items() if saved.get(k) != v]
     if changed:

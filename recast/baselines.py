@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from sc_accel.errors import DataFileError
-from sc_accel.fileio import atomic_torch_save
+from sc_accel.fileio import atomic_torch_save, load_tensors
 from recast.procedure import RecastConfig, _batches, fit_epoch, split_model
 
 __all__ = ["fresh_copy", "train_baseline", "prune_filters", "params", "KD_TEMPERATURE", "KD_ALPHA"]
@@ -73,8 +73,8 @@ def train_baseline(model: nn.Module, data: object, epochs: int, cfg: RecastConfi
     history: list[dict] = []
     ckpt = None if ckpt is None else Path(ckpt)
     if ckpt is not None and ckpt.exists():
+        saved = load_tensors(ckpt, "baseline checkpoint", "delete it")
         try:
-            saved = torch.load(ckpt, weights_only=False)
             model.load_state_dict(saved["model"])
             opt.load_state_dict(saved["optimizer"])
             history = saved["history"]

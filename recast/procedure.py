@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from sc_accel.errors import DataFileError, InvalidInputError
-from sc_accel.fileio import atomic_torch_save
+from sc_accel.fileio import atomic_torch_save, load_tensors
 from recast.blocks import block_type_of, create_block, scaled_channels
 from recast.named import recastable
 from recast.plan import BlockPlan, plan_modules, plan_to_dict, resolve_plan
@@ -376,8 +376,8 @@ def _epoch(teacher, student: RecastNet, opt, data, cfg: RecastConfig, phase: str
 def _load(ckpt: Path, settings: dict) -> tuple[_State, dict]:
     """(state, the whole checkpoint) of a run with these settings; a damaged file or other
     settings are refused by name."""
+    saved = load_tensors(ckpt, "recast checkpoint", "delete it to start again")
     try:
-        saved = torch.load(ckpt, weights_only=False)
         state = _State(**saved["state"])
     except Exception as e:  # noqa: BLE001 (a damaged file raises pickle, zip, key or type errors)
         raise DataFileError(f"recast checkpoint {ckpt} is damaged ({type(e).__name__}); delete it to start "

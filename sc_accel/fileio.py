@@ -7,10 +7,29 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import pickle
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_torch_save"]
+from sc_accel.errors import DataFileError
+
+__all__ = ["UnsafeFileError", "atomic_write_bytes", "atomic_torch_save", "load_tensors", "file_mode"]
+
+
+class UnsafeFileError(DataFileError):
+    """A model or checkpoint file holds objects that only full unpickling (running code) could load."""
+
+
+def file_mode() -> int:
+    """The mode a new file gets under the process umask (0o666 & ~umask), as open() would give it.
+    Read from /proc where it can be (setting the umask to read it is not thread-safe)."""
+    try:
+        with open("/proc/self/status") as f:
+            mask = next(int(line.split()[1], 8) for line in f if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -19,6 +38,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, file_mode())  # mkstemp makes 0600; a run's files follow the umask like any other
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -43,3 +63,23 @@ def atomic_torch_save(obj: object, path: str | Path) -> None:
     buf = io.BytesIO()
     torch.save(obj, buf)
     atomic_write_bytes(path, buf.getvalue())
+
+
+def load_tensors(path: str | Path, what: str = "file", damaged_hint: str = "delete it or give another file") -> object:
+    """The content of a torch file, read with `weights_only=True`: tensors and plain data only, so
+    loading a crafted file never runs its code. A file that needs more (an old checkpoint with
+    pickled objects, or a crafted one) raises UnsafeFileError without running anything; a damaged
+    one raises DataFileError naming `what` and the fix `damaged_hint`."""
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        if "global" in str(e).lower():  # it names a class or function to import and call: code, not data
+            raise UnsafeFileError(
+                f"{what} {path} holds Python objects beyond tensors and plain data, which loading would have to "
+                f"run as code, so it was not loaded; if you made it or trust it, convert it once with "
+                f"`scnas convert-checkpoint {path} NEW.pt --trust`, otherwise retrain it.") from None
+        raise DataFileError(f"{what} {path} is damaged ({type(e).__name__}: {str(e)[:80]}); {damaged_hint}.") from None
+    except Exception as e:  # noqa: BLE001 (torch raises zip, EOF, runtime and key errors for a damaged file)
+        raise DataFileError(f"{what} {path} is damaged ({type(e).__name__}: {str(e)[:80]}); {damaged_hint}.") from None

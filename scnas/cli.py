@@ -251,8 +251,26 @@ def _cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dse_list(text: str | None, kind: type, flag: str) -> list | None:
+    """A comma-separated list flag of `scnas dse`: None when the flag is left out; given
+    explicitly, it must hold at least one value (an empty one never falls back to the default)."""
+    if text is None:
+        return None
+    if not text.replace(",", "").strip():
+        raise _BadArgument(f"--{flag} is empty; give a comma-separated list such as {_EXAMPLES[flag]}, or leave "
+                           "the flag out for the default.")
+    return _parse_list(text, kind, flag)
+
+
+def _check_dse_seed(seed: int) -> None:
+    """--seed of the dse searches: every generator they seed takes 0 to 2^32 - 1."""
+    if not 0 <= seed <= 2**32 - 1:
+        raise _BadArgument(f"--seed {seed} must be an integer from 0 to 2^32 - 1.")
+
+
 def _cmd_dse_confuciux(args: argparse.Namespace) -> int:
     from reports import plot_dse
+    from sc_accel.dse.assign import check_budget
     from scnas.accel import load_accel
     from scnas.dse_run import confuciux_table, platform_from, run_confuciux
     from scnas.estimate_run import resolve_model
@@ -261,15 +279,16 @@ def _cmd_dse_confuciux(args: argparse.Namespace) -> int:
         v = getattr(args, name)
         if v is not None and v < 1:
             raise _BadArgument(f"--{name.replace('_', '-')} {v} must be a positive integer.")
-    pe_menu = _parse_list(args.pe_menu, int, "pe-menu") if args.pe_menu else None
-    buf_menu = _parse_list(args.buffer_menu, int, "buffer-menu") if args.buffer_menu else None
-    if args.max_area is not None and not args.max_area > 0:
+    check_budget(args.budget, "--budget ")
+    _check_dse_seed(args.seed)
+    pe_menu, buf_menu = _dse_list(args.pe_menu, int, "pe-menu"), _dse_list(args.buffer_menu, int, "buffer-menu")
+    if args.max_area is not None and not 0 < args.max_area < float("inf"):
         raise _BadArgument(f"--max-area {args.max_area} must be a positive area in um^2.")
     platforms = [platform_from(p, pe_menu, buf_menu, args.max_pes, args.max_buffer, args.max_area)
-                 for p in _parse_list(args.platform, str, "platform")]
+                 for p in _dse_list(args.platform, str, "platform")]
     accel = load_accel(args.accel)
     models = {}
-    for spec in _parse_list(args.model, str, "model"):
+    for spec in _dse_list(args.model, str, "model"):
         model, name, shape = resolve_model(spec, None)
         models[name] = (model, shape)
     out = f"runs/dse-confuciux-{args.accel}" if args.out is None else args.out
@@ -283,6 +302,7 @@ def _cmd_dse_confuciux(args: argparse.Namespace) -> int:
 
 def _cmd_dse_batchdvfs(args: argparse.Namespace) -> int:
     from reports import plot_dse
+    from sc_accel.dse.batchdvfs import check_caps, check_max_batch, check_trials
     from scnas.accel import load_accel
     from scnas.dse_run import batchdvfs_table, run_batchdvfs
     from scnas.estimate_run import resolve_model
@@ -291,7 +311,11 @@ def _cmd_dse_batchdvfs(args: argparse.Namespace) -> int:
         v = getattr(args, name)
         if v < 1:
             raise _BadArgument(f"--{name.replace('_', '-')} {v} must be a positive integer.")
-    caps = _parse_list(args.power_cap, float, "power-cap") if args.power_cap else None
+    check_max_batch(args.max_batch, "--max-batch ")
+    check_trials(args.trials, "--trials ")
+    _check_dse_seed(args.seed)
+    caps = _dse_list(args.power_cap, float, "power-cap")
+    caps = None if caps is None else check_caps(caps)
     accel = load_accel(args.accel)
     model, name, shape = resolve_model(args.model, None)
     out = f"runs/dse-batchdvfs-{name}-{args.accel}" if args.out is None else args.out
@@ -314,16 +338,22 @@ def _bit_pair_arg(v: str) -> tuple[int, int]:
 
 def _cmd_dse_evolver(args: argparse.Namespace) -> int:
     from reports import plot_dse
+    from sc_accel.dse.evolver import MAX_EPISODES, MAX_SAMPLES
     from scnas.accel import load_accel
     from scnas.data import load_dataset
     from scnas.dse_run import evolver_table, run_evolver
 
+    _check_dse_seed(args.seed)
+    for flag, v, hi in (("episodes", args.episodes, MAX_EPISODES), ("samples", args.samples, MAX_SAMPLES)):
+        if v > hi:  # below 1 is refused by run_evolver
+            raise _BadArgument(f"--{flag} {v} must be an integer from 1 to {hi:,}.")
+    lengths, bits = _dse_list(args.lengths, int, "lengths"), _dse_list(args.bits, str, "bits")
     ds = load_dataset(args.dataset, args.data_dir)
     accel = load_accel(args.accel)
     if accel.kind == "sc":
-        choices = tuple(_parse_list(args.lengths, int, "lengths"))
+        choices = tuple(lengths)
     else:  # binary array: (activation, weight) bit pairs such as 8/4
-        choices = tuple(_bit_pair_arg(v) for v in _parse_list(args.bits, str, "bits"))
+        choices = tuple(_bit_pair_arg(v) for v in bits)
     model, name = _teacher(args.model, ds, args)
     out = f"runs/dse-evolver-{name}-{args.accel}" if args.out is None else args.out
     res = run_evolver(model, name, ds, accel, out, choices, args.episodes, args.eval_images, args.final_images,
@@ -352,6 +382,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
           f"({', '.join(sorted({r.kind for r in rep.runs})) or 'none readable'}); "
           f"{len(rep.warnings)} warnings")
     print(f"report: {rep.index.resolve()}")
+    return 0
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from scnas.convert import convert_checkpoint
+
+    res = convert_checkpoint(args.src, args.dst, trust=args.trust)
+    print(f"wrote {res['dst']}: tensors and plain data only ({', '.join(res['keys'][:8]) or 'no keys'}); "
+          "scnas loads it without running code")
     return 0
 
 
@@ -554,6 +593,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories written by scnas commands")
     p.add_argument("--out", default="runs/report", help="report directory (index.html, figures/)")
     p.set_defaults(func=_cmd_report)
+    p = sub.add_parser("convert-checkpoint", help="re-save a model or checkpoint file you trust as tensors and "
+                       "plain data, so scnas can load it without running code")
+    p.add_argument("src", help="the file to convert (unpickled fully: only for files you made or trust)")
+    p.add_argument("dst", help="a new file for the converted copy (never overwritten)")
+    p.add_argument("--trust", action="store_true", help="confirm that src may run code when unpickled")
+    p.set_defaults(func=_cmd_convert)
     return parser
 
 

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from sc_accel.errors import DataFileError, InvalidInputError
 from scnas.config import run_meta, write_json, write_toml
+from sc_accel.fileio import UnsafeFileError, load_tensors
 from scnas.rundir import atomic_torch_save, claim_run_dir
 from scnas.data import Dataset
 from scnas.zoo import create_model
@@ -132,14 +133,11 @@ def _train(ds: Dataset, cfg: TrainConfig, run: Path) -> dict:
 def _load_checkpoint(ckpt: Path, settings: dict) -> dict:
     """The checkpoint's state, or a one-sentence error when it is damaged or was made with
     other settings than `settings` (what changed is named; only --epochs may grow)."""
-    try:
-        state = torch.load(ckpt, weights_only=False)
-        keys = {"model", "optimizer", "scheduler", "epoch", "history"}
-        if not isinstance(state, dict) or not keys <= set(state):
-            raise ValueError("it lacks the model, optimiser or epoch")
-    except Exception as e:  # noqa: BLE001 (torch raises many types for a damaged file)
-        raise DataFileError(f"checkpoint {ckpt} is damaged ({type(e).__name__}: {str(e)[:80]}); delete it to "
-                            "train from the start.") from None
+    state = load_tensors(ckpt, "checkpoint", "delete it to train from the start")
+    keys = {"model", "optimizer", "scheduler", "epoch", "history"}
+    if not isinstance(state, dict) or not keys <= set(state):
+        raise DataFileError(f"checkpoint {ckpt} is damaged (it lacks the model, optimiser or epoch); delete it "
+                            "to train from the start.")
     saved = state.get("settings")
     changed = ", ".join(f"{k} {saved.get(k)!r} -> {settings.get(k)!r}" for k in settings
                         if saved is not None and k != "epochs" and saved.get(k) != settings.get(k))
@@ -159,8 +157,8 @@ def load_model(path: str | Path) -> tuple[torch.nn.Module, dict]:
     if not p.is_file():
         raise DataFileError(f"no trained model at {p}; train one with "
                             "`scnas train --model lenet5 --dataset fashion-mnist --out RUN`.")
+    meta = _read_model_file(p)
     try:
-        meta = torch.load(p, weights_only=False)
         if meta.get("kind") == "recast-student":  # the teacher's stem and head around the recast blocks
             from recast import build_student
             from recast.named import recastable
@@ -175,7 +173,24 @@ def load_model(path: str | Path) -> tuple[torch.nn.Module, dict]:
         model.load_state_dict(meta["state_dict"])
     except DataFileError:
         raise
-    except Exception as e:  # noqa: BLE001 (a damaged file raises pickle, zip, key or type errors)
-        raise DataFileError(f"{p} is not a model checkpoint written by scnas train, recast or search "
-                            f"({type(e).__name__}: {str(e)[:80]}).") from None
+    except Exception as e:  # noqa: BLE001 (a forged file raises key, type or shape errors)
+        raise _not_a_model(p, e) from None
     return model.eval(), {k: v for k, v in meta.items() if k != "state_dict"}
+
+
+def _not_a_model(p: Path, e: Exception) -> DataFileError:
+    return DataFileError(f"{p} is not a model checkpoint written by scnas train, recast or search "
+                         f"({type(e).__name__}: {str(e)[:80]}).")
+
+
+def _read_model_file(p: Path) -> dict:
+    """A model file's content as plain data (never running code from it)."""
+    try:
+        meta = load_tensors(p, "model file")
+    except UnsafeFileError:
+        raise
+    except DataFileError as e:
+        raise _not_a_model(p, e.__cause__ or e) from None
+    if not isinstance(meta, dict):
+        raise _not_a_model(p, TypeError(f"it holds a {type(meta).__name__}, not a dict"))
+    return meta
