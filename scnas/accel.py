@@ -26,15 +26,24 @@ def load_accel(spec: str | Path) -> AccelConfig:
         if not p.is_file():
             raise InvalidInputError(f"accelerator file {p} does not exist; give a preset name "
                                     f"({', '.join(preset_names())}) or an existing .toml/.json file.")
-        return AccelConfig.from_dict(read_config(p))
+        return _read_accel(p)
     f = ACCEL_DIR / f"{spec}.toml"
     if f.is_file():
-        return AccelConfig.from_dict(read_config(f))
+        return _read_accel(f)
     builtin = presets()
     if str(spec) in builtin:
         return builtin[str(spec)]
     raise InvalidInputError(f"unknown accelerator {spec!r}; give a preset name ({', '.join(preset_names())}) "
                             "or a .toml/.json file.")
+
+
+def _read_accel(path: Path) -> AccelConfig:
+    """An accelerator file, refused with one sentence when it is not UTF-8 text (binary garbage)."""
+    try:
+        return AccelConfig.from_dict(read_config(path))
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"accelerator file {path} is not UTF-8 text (is it a binary file?); give a "
+                                "TOML or JSON accelerator description such as configs/accel/*.toml.") from None
 
 
 def save_accel(accel: AccelConfig, path: str | Path) -> None:

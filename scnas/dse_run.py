@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
 from sc_accel.dse import PLATFORMS, Platform, assign_job, run_tasks
-from sc_accel.dse.space import DSEInputError
-from sc_accel.hw.config import AccelConfig
+from sc_accel.dse.assign import check_budget
+from sc_accel.dse.space import DSEInputError, check_int, check_seed
+from sc_accel.hw.config import AccelConfig, check_accel
 from sc_accel.hw.workload import workload
 from scnas.config import read_toml, run_meta, write_json, write_toml
 from scnas.rundir import RunDirError, claim_run_dir
@@ -34,7 +36,8 @@ def platform_from(name: str, pe_menu: list[int] | None = None, buffer_menu: list
     if name not in PLATFORMS:
         raise DSEInputError(f"unknown platform {name!r}; use one of {sorted(PLATFORMS)}.")
     p = PLATFORMS[name]
-    return Platform(p.name, max_pes or p.max_pes, max_buffer_bytes or p.max_buffer_bytes,
+    return Platform(p.name, p.max_pes if max_pes is None else max_pes,
+                    p.max_buffer_bytes if max_buffer_bytes is None else max_buffer_bytes,
                     tuple(pe_menu) if pe_menu is not None else p.pe_menu,
                     tuple(buffer_menu) if buffer_menu is not None else p.buffer_menu, max_area_um2)
 
@@ -44,6 +47,8 @@ def _tasks(models: dict[str, tuple], accel: AccelConfig, platforms: list[Platfor
     """Plain-data tasks; the problems are built here first, so a bad budget fails before any work."""
     from sc_accel.dse.space import AllocationProblem
 
+    check_budget(budget)
+    check_seed(seed)
     out = []
     for plat in platforms:
         for name, (model, shape) in models.items():
@@ -77,22 +82,90 @@ def _check_same(run: Path, settings: dict) -> None:
                           "the same ones to resume, or give another --out.")
 
 
+_NUM = (int, float)
+_OPT_INT = (int, type(None))
+_OPT_NUM = (int, float, type(None))
+_HISTORY = {"method": str, "evaluation": int, "value": _NUM}
+_ALLOCATION = {"layer": str, "pes": int, "buffer_bytes": int}
+_ROWS = {  # what results.json and the tables read from each row of a task file
+    "confuciux": {"platform": str, "model": str, "method": str, "pes": int, "buffer_bytes": int,
+                  "latency_cycles": _NUM, "energy_pj": _NUM, "feasible": bool, "value": _NUM, "evaluations": int,
+                  "evals_to_within_5pct": _OPT_INT, "allocation": list},
+    "batchdvfs": {"power_cap_w": _NUM, "model": str, "method": str, "batch": _OPT_INT, "throughput": _NUM,
+                  "power_w": _NUM, "voltage_v": _OPT_NUM, "frequency_hz": _OPT_NUM, "evaluations": int,
+                  "gap_pct": _NUM, "optimal": bool},
+}
+
+
+def _bad_fields(d: object, spec: dict, where: str) -> str | None:
+    """The first field of `d` missing or of the wrong type under `spec` (bool is not a number)."""
+    if not isinstance(d, dict):
+        return f"{where} is not a mapping"
+    for k, want in spec.items():
+        v = d.get(k, ...)
+        if v is ... or not isinstance(v, want) or (isinstance(v, bool) and bool not in
+                                                    (want if isinstance(want, tuple) else (want,))):
+            return f"{where}.{k} is missing or not a {getattr(want, '__name__', 'value of the right type')}"
+    return None
+
+
+def _part_problem(part: object, task: dict) -> str | None:
+    """Why a task file cannot stand for `task` (None: it can): every field the results read,
+    with its type, and the platform / model / power cap it belongs to."""
+    kind = "batchdvfs" if "cap_w" in task else "confuciux"
+    own = ({"cap_w": task["cap_w"]} if kind == "batchdvfs" else
+           {"platform": task["platform"]["name"], "model": task["model"]})
+    if not isinstance(part, dict) or any(part.get(k) != v for k, v in own.items()):
+        return f"it does not hold the result of the task {own}"
+    if not isinstance(part.get("rows"), list) or not part["rows"] or not isinstance(part.get("history"), list):
+        return "its rows or history are missing"
+    problems = [_bad_fields(h, _HISTORY, f"history[{i}]") for i, h in enumerate(part["history"])]
+    problems += [_bad_fields(r, _ROWS[kind], f"rows[{i}]") for i, r in enumerate(part["rows"])]
+    if kind == "confuciux":
+        problems.append(None if isinstance(part.get("estimate"), dict) else "estimate is missing")
+        problems += [_bad_fields(a, _ALLOCATION, f"rows[{i}].allocation[{j}]")
+                     for i, r in enumerate(part["rows"]) if isinstance(r, dict) and isinstance(r.get("allocation"), list)
+                     for j, a in enumerate(r["allocation"])]
+    rows_own = ({"power_cap_w": task["cap_w"], "model": task["model"]} if kind == "batchdvfs" else own)
+    problems += [f"rows[{i}] belongs to another task" for i, r in enumerate(part["rows"])
+                 if isinstance(r, dict) and any(r.get(k) != v for k, v in rows_own.items())]
+    return next((p for p in problems if p), None)
+
+
+def _read_part(f: Path, task: dict) -> dict | None:
+    """A finished task's result from its file; None (and a note on stderr) when the file is
+    damaged or does not belong to the task, so it is recomputed (tasks are deterministic)."""
+    try:
+        part = json.loads(f.read_bytes().decode("utf-8"))
+        why = _part_problem(part, task)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        why = f"it is not valid JSON ({type(e).__name__})"
+    except OSError as e:
+        why = f"it cannot be read ({e.strerror or e})"
+    if why is None:
+        return part
+    print(f"scnas dse: warning: {f} is damaged ({why}); recomputing that task.", file=sys.stderr)
+    return None
+
+
 def _execute(run: Path, names: list[str], tasks: list[dict], job, workers: int, ray: str | None, desc: str,
              progress: bool) -> list[dict]:
-    """Run the tasks whose RUN/tasks/NAME.json is missing, writing each as it finishes; return
-    all task results in order."""
+    """Run the tasks whose RUN/tasks/NAME.json is missing or damaged, writing each as it
+    finishes; return all task results in order."""
     (run / "tasks").mkdir(exist_ok=True)
     files = [run / "tasks" / f"{n}.json" for n in names]
-    todo = [i for i, f in enumerate(files) if not f.is_file()]
+    parts = [_read_part(f, t) if f.is_file() else None for f, t in zip(files, tasks)]
+    todo = [i for i, p in enumerate(parts) if p is None]
     bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=desc, disable=not progress)
 
     def done(j: int, res: dict) -> None:
         write_json(res, files[todo[j]])
+        parts[todo[j]] = json.loads(json.dumps(res))  # as a resume would read it back
         bar.update(1)
 
     run_tasks(job, [tasks[i] for i in todo], workers=workers, ray=ray, on_done=done)
     bar.close()
-    return [json.loads(f.read_text()) for f in files]
+    return parts  # type: ignore[return-value]
 
 
 def run_confuciux(models: dict[str, tuple], accel: AccelConfig, platforms: list[Platform], out: str | Path,
@@ -122,14 +195,18 @@ def run_batchdvfs(model: tuple, name: str, accel: AccelConfig, caps: list[float]
                   progress: bool = True) -> dict:
     """Batch size and V/F point per power cap (W; None: four caps spread over the model's power
     range). model: (torch model, input shape). Returns results.json's content."""
-    from sc_accel.dse.batchdvfs import DVFSProblem, batchdvfs_job, default_caps
+    from sc_accel.dse.batchdvfs import (DVFSProblem, batchdvfs_job, check_caps, check_max_batch, check_trials,
+                                        default_caps)
 
+    check_max_batch(max_batch)  # every limit before any work, and before anything is written
+    check_trials(trials)
+    check_seed(seed)
+    caps = None if caps is None else check_caps(caps)
+    if not isinstance(model, tuple) or len(model) != 2:
+        raise DSEInputError(f"model must be a (torch model, input shape) pair, not a {type(model).__name__}.")
     layers = workload(*model)
-    problem = DVFSProblem(layers, accel, max_batch)  # checks max_batch before anything is written
+    problem = DVFSProblem(layers, accel, max_batch)
     caps = default_caps(problem) if caps is None else caps
-    for c in caps:
-        if not (isinstance(c, (int, float)) and math.isfinite(c) and c > 0):
-            raise DSEInputError(f"power cap {c!r} must be a positive number of watts.")
     base = {"model": name, "layers": [l.to_dict() for l in layers], "accel": accel.to_dict(),
             "max_batch": max_batch, "trials": trials, "seed": seed}
     tasks = [{**base, "cap_w": float(c)} for c in caps]
@@ -206,13 +283,18 @@ def run_evolver(model, name: str, ds, accel: AccelConfig, out: str | Path, lengt
     import numpy as np
     import torch
 
-    from sc_accel.dse.evolver import EvolverProblem, QLearner, Thresholds, evolve, uniform_best, verify
+    from sc_accel.dse.evolver import MAX_EPISODES, MAX_SAMPLES, EvolverProblem, Thresholds, evolve, uniform_best, \
+        verify
     from sc_accel.dse.baselines import improvements
 
     for what, v in (("episodes", episodes), ("eval-images", eval_images), ("final-images", final_images),
                     ("calib-images", calib_images), ("samples", samples)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise DSEInputError(f"--{what} {v!r} must be a positive integer.")
+    check_int("--episodes ", episodes, 1, MAX_EPISODES, "each scores one policy; the default is 300")
+    check_int("--samples ", samples, 1, MAX_SAMPLES, "Gaussian draws per image")
+    check_seed(seed)
+    check_accel(accel)
     if not 0.0 <= acc_drop <= 100.0:
         raise DSEInputError(f"--acc-drop {acc_drop!r} must be a number of percentage points in [0, 100].")
     x_eval = torch.as_tensor(ds.x_train[-eval_images:]).double()
@@ -234,11 +316,7 @@ def run_evolver(model, name: str, ds, accel: AccelConfig, out: str | Path, lengt
         write_toml({**settings, "accel_config": json.dumps(accel.to_dict()), "run": run_meta()}, run / "config.toml")
         calibration = p.calibrate()  # deterministic: redone on resume (one bit-true pass per layer)
         ck = run / "checkpoint.json"
-        learner = None
-        if ck.is_file():
-            saved = json.loads(ck.read_text())
-            learner = QLearner.from_dict(saved["learner"])
-            p.load_cache_state(saved)
+        learner = _resume_learner(ck, p, episodes) if ck.is_file() else None
         bar = tqdm(total=episodes, initial=learner.episode if learner else 0, desc="evolver episodes",
                    disable=not progress)
 
@@ -271,6 +349,24 @@ def run_evolver(model, name: str, ds, accel: AccelConfig, out: str | Path, lengt
                    "uniform": uniform}
         write_json(results, run / "results.json")
     return results
+
+
+def _resume_learner(ck: Path, p, episodes: int):
+    """The Q-learner of a checkpoint, its caches loaded into `p`; None (with a note on stderr,
+    `p` unchanged) when the file is damaged: the search then starts over, which gives the same
+    results (it is seeded)."""
+    from sc_accel.dse.evolver import QLearner
+
+    try:
+        saved = json.loads(ck.read_bytes().decode("utf-8"))
+        learner = QLearner.from_dict(saved["learner"])
+        learner.check(p, episodes)
+        p.load_cache_state(saved)  # all or nothing
+        return learner
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, IndexError, AttributeError,
+            RecursionError) as e:
+        print(f"scnas dse: warning: {ck} is damaged ({type(e).__name__}); the search starts over.", file=sys.stderr)
+        return None
 
 
 def evolver_table(results: dict) -> str:

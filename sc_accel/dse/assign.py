@@ -17,14 +17,21 @@ import torch.nn as tnn
 
 from sc_accel.dse import baselines as B
 from sc_accel.dse.confuciux import confuciux
-from sc_accel.dse.space import AllocationProblem, DSEInputError, Platform
+from sc_accel.dse.space import AllocationProblem, DSEInputError, Platform, check_int, check_seed
 from sc_accel.hw.config import AccelConfig
 from sc_accel.hw.estimate import Estimate, estimate
-from sc_accel.hw.workload import WorkLayer, workload
+from sc_accel.hw.workload import WorkLayer, as_layers
 
-__all__ = ["AssignResult", "assign_resources", "assign_job", "METHODS"]
+__all__ = ["AssignResult", "assign_resources", "assign_job", "check_budget", "METHODS", "MAX_BUDGET"]
 
 METHODS = ("baseline-dla", "RL", "RL+GA", "random", "GA", "SA")
+MAX_BUDGET = 1_000_000  # evaluations per method: 500x the default; the searches converge within a few thousand
+
+
+def check_budget(budget: object, name: str = "budget=") -> None:
+    """Evaluations per method: an integer from 2 to MAX_BUDGET (checked before any work)."""
+    check_int(name, budget, 2, MAX_BUDGET, "evaluations per method; 500 times the default 2,000, more than any "
+              "search here needs")
 
 
 @dataclass
@@ -49,9 +56,9 @@ def assign_resources(model: tnn.Module | list[WorkLayer], input_shape: tuple[int
     """Run ConfuciuX (RL, then RL+GA) and the baselines (NVDLA-like fixed assignment, random,
     GA, simulated annealing) with `budget` evaluations each; `exhaustive` also enumerates the
     space (small spaces only), whose best must equal the DP optimum."""
-    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 2:
-        raise DSEInputError(f"budget={budget!r} must be an integer of at least 2 evaluations.")
-    layers = model if isinstance(model, list) else workload(model, input_shape)
+    check_budget(budget)
+    check_seed(seed)
+    layers = as_layers(model, input_shape)
     p = AllocationProblem(layers, accel, platform, objective, deployment)
     cx = confuciux(p, budget, seed)
     traces = {"baseline-dla": B.dla_baseline(p), "RL": cx.rl, "RL+GA": cx.rl_ga,

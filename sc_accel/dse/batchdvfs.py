@@ -19,16 +19,43 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sc_accel.dse.space import DSEInputError
-from sc_accel.hw.config import AccelConfig, OperatingPoint
-from sc_accel.hw.estimate import estimate
+from sc_accel.dse.space import DSEInputError, check_int, check_seed
+from sc_accel.hw.config import AccelConfig, OperatingPoint, check_accel
+from sc_accel.hw.estimate import check_layer_names, estimate
 from sc_accel.hw.power import operating_points, power_w, with_point
-from sc_accel.hw.workload import WorkLayer, with_batch
+from sc_accel.hw.workload import WorkLayer, check_layer_list, with_batch
 
 OPTIMAL_GAP_PCT = 0.1  # a pick within 0.1% of the exhaustive throughput counts as optimal (ties of batch sizes)
+# Limits checked before any work. Exhaustive search estimates max_batch x 11 pairs per cap
+# (about 2 minutes at 4,096 for ResNet-20); 4,096 is above the inference batch of any
+# realistic platform. TPE's cost grows with the trials already run.
+MAX_BATCH_SIZE = 4096
+MAX_TRIALS = 10_000
+MAX_CAPS = 64
 
 __all__ = ["DVFSProblem", "DVFSChoice", "exhaustive_dvfs", "binary_search_dvfs", "bayesian_dvfs", "power_range",
-           "default_caps"]
+           "default_caps", "check_max_batch", "check_trials", "check_caps", "MAX_BATCH_SIZE", "MAX_TRIALS", "MAX_CAPS"]
+
+
+def check_max_batch(max_batch: object, name: str = "max_batch=") -> None:
+    """The largest batch considered: an integer from 1 to MAX_BATCH_SIZE."""
+    check_int(name, max_batch, 1, MAX_BATCH_SIZE, "above the inference batch of any realistic platform")
+
+
+def check_trials(trials: object, name: str = "trials=") -> None:
+    """Evaluations of the Bayesian optimiser per cap: an integer from 1 to MAX_TRIALS."""
+    check_int(name, trials, 1, MAX_TRIALS, "TPE slows down with every trial; a few hundred are plenty")
+
+
+def check_caps(caps: object) -> list[float]:
+    """Power caps in W: 1 to MAX_CAPS positive finite numbers (as floats)."""
+    if not isinstance(caps, (list, tuple)) or not 1 <= len(caps) <= MAX_CAPS:
+        n = len(caps) if isinstance(caps, (list, tuple)) else type(caps).__name__
+        raise DSEInputError(f"give 1 to {MAX_CAPS} power caps in a list, not {n}.")
+    for c in caps:
+        if isinstance(c, bool) or not (isinstance(c, (int, float)) and math.isfinite(c) and c > 0):
+            raise DSEInputError(f"power cap {c!r} must be a positive number of watts.")
+    return [float(c) for c in caps]
 
 
 @dataclass
@@ -58,8 +85,10 @@ class DVFSProblem:
 
     def __init__(self, layers: list[WorkLayer], accel: AccelConfig, max_batch: int = 256,
                  points: list[OperatingPoint] | None = None) -> None:
-        if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1:
-            raise DSEInputError(f"max_batch={max_batch!r} must be a positive integer.")
+        check_max_batch(max_batch)
+        check_layer_list(layers, empty_ok=False)
+        check_accel(accel)
+        check_layer_names(layers, accel)
         self.layers, self.accel, self.max_batch = layers, accel, max_batch
         self.points = operating_points(accel) if points is None else list(points)
         if not self.points:
@@ -140,6 +169,8 @@ def bayesian_dvfs(p: DVFSProblem, cap: float, trials: int = 60, seed: int = 0) -
     """Optuna TPE over log-batch and point index, the power cap as a constraint."""
     import optuna
 
+    check_trials(trials)
+    check_seed(seed)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     c = p.counter()
 
@@ -176,8 +207,9 @@ def default_caps(p: DVFSProblem, n: int = 4) -> list[float]:
 def tune_batch_dvfs(layers: list[WorkLayer], accel: AccelConfig, cap: float, max_batch: int = 256,
                     trials: int = 60, seed: int = 0) -> dict[str, DVFSChoice]:
     """All three searches under one power cap (W): {"exhaustive", "binary search", "bayesian (TPE)"}."""
-    if not (isinstance(cap, (int, float)) and math.isfinite(cap) and cap > 0):
-        raise DSEInputError(f"power cap {cap!r} must be a positive number of watts.")
+    check_caps([cap])
+    check_trials(trials)
+    check_seed(seed)
     p = DVFSProblem(layers, accel, max_batch)
     out = {c.method: c for c in (exhaustive_dvfs(p, cap), binary_search_dvfs(p, cap),
                                  bayesian_dvfs(p, cap, trials, seed))}

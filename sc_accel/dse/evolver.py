@@ -42,20 +42,26 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from sc_accel.dse.space import COMPUTE_OPS, DSEInputError
-from sc_accel.hw.config import AccelConfig, LayerPrecision, OperatingPoint
-from sc_accel.hw.estimate import estimate
+from sc_accel.dse.space import COMPUTE_OPS, DSEInputError, check_int, check_seed
+from sc_accel.hw.config import AccelConfig, LayerPrecision, OperatingPoint, check_accel
+from sc_accel.hw.estimate import check_layer_names, estimate
 from sc_accel.hw.power import operating_points, power_w, with_point
-from sc_accel.hw.workload import WorkLayer
+from sc_accel.hw.workload import WorkLayer, check_layer_list
 from sc_accel.nn import SCConfig, convert, fixed_point
 
 __all__ = ["BIT_PAIRS", "Thresholds", "EvolverProblem", "QLearner", "evolve", "uniform_best", "exhaustive_policy",
            "verify",
-           "LENGTHS", "TOP_K", "proxy_accuracy"]
+           "LENGTHS", "TOP_K", "proxy_accuracy", "MAX_EPISODES", "MAX_SAMPLES", "MAX_CHOICES"]
 
 LENGTHS = (16, 32, 64, 128, 256, 512, 1024)
 BIT_PAIRS = ((4, 4), (6, 4), (4, 6), (6, 6), (8, 4), (8, 6), (6, 8), (8, 8))  # (activation, weight) bits
 TOP_K = 5  # feasible policies kept for bit-true verification
+# Limits checked before any work: episodes (each one at least an estimate; the default is
+# 300), Gaussian draws per image (memory grows as draws x images x classes) and choices per
+# layer (the space bounds estimate every uniform design at every V/F point).
+MAX_EPISODES = 100_000
+MAX_SAMPLES = 1024
+MAX_CHOICES = 64
 
 
 @dataclass(frozen=True)
@@ -104,7 +110,10 @@ def _check_lengths(lengths: tuple) -> tuple[int, ...]:
     bad = [v for v in lengths if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 1 <= v <= 1 << 20]
     if bad:
         raise DSEInputError(f"stream lengths {bad} are not integers from 1 to 2^20; give lengths such as 16,64,256.")
-    return tuple(sorted(int(v) for v in set(lengths)))
+    out = tuple(sorted(int(v) for v in set(lengths)))
+    if len(out) > MAX_CHOICES:
+        raise DSEInputError(f"{len(out)} stream lengths is more than {MAX_CHOICES} choices per layer; give fewer.")
+    return out
 
 
 def _check_pairs(pairs: tuple) -> tuple[tuple[int, int], ...]:
@@ -150,6 +159,10 @@ class EvolverProblem:
                  y_eval: np.ndarray, calib: torch.Tensor, thresholds: Thresholds, lengths: tuple[int, ...] = LENGTHS,
                  points: list[OperatingPoint] | None = None, base: SCConfig | None = None, samples: int = 16,
                  seed: int = 0, bit_pairs: tuple[tuple[int, int], ...] = BIT_PAIRS) -> None:
+        check_layer_list(layers, empty_ok=False)
+        check_layer_names(layers, check_accel(accel))
+        check_int("samples=", samples, 1, MAX_SAMPLES, "Gaussian draws per image")
+        check_seed(seed)
         self.binary = accel.kind != "sc"
         self.lengths = _check_lengths(lengths) if not self.binary else ()
         self.bit_pairs = _check_pairs(bit_pairs) if self.binary else ()
@@ -317,13 +330,29 @@ class EvolverProblem:
                 "cost_cache": {f"{key(k)}|{p}": list(v) for (k, p), v in self._cost.items()}}
 
     def load_cache_state(self, d: dict) -> None:
-        """Inverse of cache_state: continue a search where its checkpoint left it."""
-        key = lambda s: tuple(int(i) for i in s.split(","))  # noqa: E731
-        self.counts = dict(d["counts"])
-        self._acc = {key(k): v for k, v in d["accuracy_cache"].items()}
-        for k, v in d["cost_cache"].items():
-            lengths, point = k.split("|")
-            self._cost[(key(lengths), int(point))] = tuple(v)
+        """Inverse of cache_state: continue a search where its checkpoint left it. A state that
+        does not fit this problem raises DSEInputError and changes nothing."""
+        try:
+            counts = {k: int(d["counts"][k]) for k in self.counts}
+            acc = {self._choice_key(k): float(v) for k, v in d["accuracy_cache"].items()}
+            cost = {}
+            for k, v in d["cost_cache"].items():
+                lengths, point = k.split("|")
+                if not 0 <= int(point) < len(self.points) or len(v) != 2:
+                    raise ValueError(k)
+                cost[(self._choice_key(lengths), int(point))] = (float(v[0]), float(v[1]))
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise DSEInputError(f"the checkpoint's caches do not fit this search ({type(e).__name__}: {e}); "
+                                "delete the checkpoint to start over.") from None
+        self.counts, self._acc = counts, acc
+        self._cost.update(cost)
+
+    def _choice_key(self, text: str) -> tuple[int, ...]:
+        """"i,j,k" -> (i, j, k): a choice index per MAC layer, each checked against the menu."""
+        key = tuple(int(i) for i in text.split(","))
+        if len(key) != len(self.names) or not all(0 <= i < len(self.choices) for i in key):
+            raise ValueError(f"policy {text!r} is not one of this search's")
+        return key
 
     def describe(self, policy: tuple[int, ...]) -> dict:
         """A policy in plain terms: per-layer L, the V/F point, its estimate and scores."""
@@ -362,6 +391,36 @@ class QLearner:
     def from_dict(cls, d: dict) -> "QLearner":
         return cls(**d)
 
+    def check(self, p: EvolverProblem, episodes: int) -> None:
+        """Refuse (DSEInputError) a learner that cannot continue a search on `p` to `episodes`:
+        a damaged or forged checkpoint, or one of another problem."""
+        def policy_ok(pol: object) -> bool:
+            return (isinstance(pol, list) and len(pol) == p.n_states
+                    and all(_is_index(u, p.actions(i)) for i, u in enumerate(pol)))
+
+        ok = (isinstance(self.q, list) and len(self.q) == p.n_states
+              and all(isinstance(r, list) and len(r) == p.actions(i) and all(_is_num(v) for v in r)
+                      for i, r in enumerate(self.q))
+              and _is_index(self.episode, episodes + 1) and _is_num(self.best_reward)
+              and (self.best_policy is None or policy_ok(self.best_policy))
+              and isinstance(self.history, list) and len(self.history) == self.episode
+              and all(isinstance(h, dict) and _is_num(h.get("best")) for h in self.history)
+              and isinstance(self.top, list) and len(self.top) <= TOP_K
+              and all(isinstance(t, list) and len(t) == 2 and _is_num(t[0]) and policy_ok(t[1]) for t in self.top))
+        if not ok:
+            raise DSEInputError("the checkpoint's learner does not fit this search; delete the checkpoint to start "
+                                "over.")
+        rng = np.random.default_rng()
+        rng.bit_generator.state = self.rng_state  # raises on a state numpy does not accept
+
+
+def _is_num(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_index(v: object, n: int) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < n
+
 
 def _epsilon(k: int, episodes: int, eps_min: float = 0.05) -> float:
     """Exploration at episode k: from 1 down to eps_min, exponentially over the run."""
@@ -374,6 +433,7 @@ def evolve(p: EvolverProblem, episodes: int = 300, alpha: float = 0.5, gamma: fl
     `every` episodes and at the end (the caller checkpoints there)."""
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise DSEInputError(f"episodes={episodes!r} must be a positive integer.")
+    check_int("episodes=", episodes, 1, MAX_EPISODES, "each episode scores one policy; the default is 300")
     ql = learner or QLearner.fresh(p, seed)
     rng = np.random.default_rng()
     rng.bit_generator.state = ql.rng_state

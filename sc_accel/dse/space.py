@@ -19,25 +19,59 @@ the estimated areas.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from sc_accel.errors import InvalidInputError
-from sc_accel.hw.config import AccelConfig, min_gbuf_bytes
+from sc_accel.errors import InvalidInputError, is_int
+from sc_accel.hw.config import AccelConfig, check_accel, min_gbuf_bytes
 from sc_accel.hw.cost import evaluate, pack_allocations, pack_layers
+from sc_accel.hw.estimate import check_layer_names
 from sc_accel.hw.tables import DEFAULT_TABLE, CostTable
-from sc_accel.hw.workload import WorkLayer
+from sc_accel.hw.workload import WorkLayer, check_layer_list
 
-__all__ = ["DSEInputError", "Platform", "PLATFORMS", "AllocationProblem", "OBJECTIVES", "DEPLOYMENTS"]
+__all__ = ["DSEInputError", "Platform", "PLATFORMS", "AllocationProblem", "OBJECTIVES", "DEPLOYMENTS", "MAX_PES",
+           "MAX_BUFFER_BYTES", "MAX_MENU", "MAX_SEED", "check_int", "check_seed"]
 
 OBJECTIVES = ("latency", "energy")
 DEPLOYMENTS = ("sequential", "pipelined")
 COMPUTE_OPS = ("conv", "dwconv", "linear")
+# Largest platform budgets accepted: 2^24 PEs (16.8 M, above any chip built: a wafer-scale
+# engine has about 0.9 M cores) and 2^36 bytes (64 GiB of on-chip buffer, above its 44 GB).
+MAX_PES = 1 << 24
+MAX_BUFFER_BYTES = 1 << 36
+MAX_MENU = 64  # choices per menu: the score table is layers x PE choices x buffer choices
+MAX_SEED = (1 << 32) - 1  # numpy's legacy and Optuna's seeds are 32-bit
 
 
 class DSEInputError(InvalidInputError):
     """A design-space search asked for something it cannot search (empty menu, impossible budget, ...)."""
+
+
+def check_int(name: str, value: object, lo: int, hi: int, why: str = "") -> None:
+    """Refuse a value that is not an integer from lo to hi. `name` is how the caller knows it
+    ("budget=" in the API, "--budget " on the command line); `why` says where hi comes from."""
+    if not is_int(value) or not lo <= value <= hi:
+        raise DSEInputError(f"{name}{value!r} must be an integer from {lo:,} to {hi:,}{f' ({why})' if why else ''}.")
+
+
+def check_seed(seed: object, name: str = "seed=") -> None:
+    """A search seed: an integer from 0 to 2^32 - 1 (the seed of every generator a search uses)."""
+    if not is_int(seed) or not 0 <= seed <= MAX_SEED:
+        raise DSEInputError(f"{name}{seed!r} must be an integer from 0 to 2^32 - 1.")
+
+
+def _check_menu(platform: str, what: str, menu: object, hi: int) -> None:
+    """A menu: 1 to MAX_MENU integers from 1 to `hi`."""
+    if not isinstance(menu, (tuple, list)) or len(menu) == 0:
+        raise DSEInputError(f"platform {platform}: the {what} menu is empty; give at least one choice.")
+    if len(menu) > MAX_MENU:
+        raise DSEInputError(f"platform {platform}: the {what} menu has {len(menu)} choices, more than {MAX_MENU}; "
+                            "give fewer.")
+    if any(not is_int(v) or not 1 <= v <= hi for v in menu):
+        raise DSEInputError(f"platform {platform}: the {what} menu {list(menu)} must hold positive integers "
+                            f"up to {hi:,}.")
 
 
 @dataclass(frozen=True)
@@ -54,19 +88,18 @@ class Platform:
     max_area_um2: float | None = None
 
     def __post_init__(self) -> None:
-        for what, menu in (("PE", self.pe_menu), ("buffer", self.buffer_menu)):
-            if len(menu) == 0:
-                raise DSEInputError(f"platform {self.name}: the {what} menu is empty; give at least one choice.")
-            if any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in menu):
-                raise DSEInputError(f"platform {self.name}: the {what} menu {list(menu)} must hold positive "
-                                    "integers.")
+        for what, menu, hi in (("PE", self.pe_menu, MAX_PES), ("buffer", self.buffer_menu, MAX_BUFFER_BYTES)):
+            _check_menu(self.name, what, menu, hi)
         object.__setattr__(self, "pe_menu", tuple(sorted({int(v) for v in self.pe_menu})))
         object.__setattr__(self, "buffer_menu", tuple(sorted({int(v) for v in self.buffer_menu})))
-        if self.max_pes < 1 or self.max_buffer_bytes < 1:
-            raise DSEInputError(f"platform {self.name}: the budget ({self.max_pes} PEs, {self.max_buffer_bytes} "
-                                "bytes) must be positive.")
-        if self.max_area_um2 is not None and not self.max_area_um2 > 0:
-            raise DSEInputError(f"platform {self.name}: max_area_um2={self.max_area_um2} must be positive.")
+        check_int(f"platform {self.name}: max_pes=", self.max_pes, 1, MAX_PES, "2^24, above any chip built")
+        check_int(f"platform {self.name}: max_buffer_bytes=", self.max_buffer_bytes, 1, MAX_BUFFER_BYTES,
+                  "64 GiB, above any on-chip buffer built")
+        a = self.max_area_um2
+        if a is not None and (isinstance(a, bool) or not isinstance(a, (int, float, np.integer, np.floating))
+                              or not math.isfinite(a) or not a > 0):
+            raise DSEInputError(f"platform {self.name}: max_area_um2={a!r} must be a positive finite area in "
+                                "um^2, or None for no area cap.")
 
     def to_dict(self) -> dict:
         """Plain dict (JSON/TOML)."""
@@ -101,6 +134,7 @@ class AllocationProblem:
     fixed_: dict[str, float] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self._check_inputs()
         if self.objective not in OBJECTIVES:
             raise DSEInputError(f"objective {self.objective!r} is unknown; use one of {OBJECTIVES}.")
         if self.deployment not in DEPLOYMENTS:
@@ -113,6 +147,15 @@ class AllocationProblem:
             raise DSEInputError("the model has no conv or linear layer to allocate resources to.")
         self._score_table()
         self._check_budget()
+
+    def _check_inputs(self) -> None:
+        """Types first (a str accelerator or platform fails here with a sentence, not deep inside)."""
+        check_layer_list(self.layers)
+        check_accel(self.accel)
+        if not isinstance(self.platform, Platform):
+            raise DSEInputError(f"platform must be a Platform (e.g. sc_accel.dse.PLATFORMS['edge']), not a "
+                                f"{type(self.platform).__name__}.")
+        check_layer_names(self.layers, self.accel)
 
     @property
     def n_layers(self) -> int:

@@ -17,7 +17,7 @@ from sc_accel.errors import InvalidInputError, check_known
 
 __all__ = ["AccelConfig", "MemoryConfig", "OperatingPoint", "SCHardware", "LayerResources", "LayerPrecision",
            "HardwareConfigError", "DATAFLOWS", "KINDS", "systolic", "spatial", "sc_array",
-           "min_gbuf_bytes", "presets"]
+           "min_gbuf_bytes", "presets", "check_accel"]
 
 KINDS = ("systolic", "spatial", "sc")
 DATAFLOWS = {"systolic": ("ws", "os", "is"), "spatial": ("kcp", "rs", "os"), "sc": ("kcp", "rs", "os")}
@@ -325,6 +325,14 @@ class AccelConfig:
                 part, name = k.split("__", 1)
                 top[part] = replace(top.get(part, getattr(self, part)), **{name: v})
         return replace(self, **top)
+
+
+def check_accel(accel: object) -> AccelConfig:
+    """`accel` itself when it is an AccelConfig; else one sentence saying how to get one."""
+    if not isinstance(accel, AccelConfig):
+        raise HardwareConfigError(f"accel must be an AccelConfig (e.g. sc_accel.hw.presets()['spatial-16x16-kcp'] "
+                                  f"or AccelConfig.from_dict(...)), not a {type(accel).__name__}.")
+    return accel
 
 
 def _layers(d: object) -> dict[str, LayerResources]:

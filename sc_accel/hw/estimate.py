@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import torch.nn as tnn
 
-from sc_accel.hw.config import AccelConfig, HardwareConfigError
+from sc_accel.hw.config import AccelConfig, HardwareConfigError, check_accel
 from sc_accel.hw.cost import AREA_PARTS, ENERGY_PARTS, evaluate, pack_accels, pack_layers
 from sc_accel.hw.tables import DEFAULT_TABLE, CostTable
-from sc_accel.hw.workload import WorkLayer, workload
+from sc_accel.hw.workload import WorkLayer, as_layers
 
-__all__ = ["Estimate", "estimate", "evaluate_pairs", "RECORD_FIELDS"]
+__all__ = ["Estimate", "estimate", "evaluate_pairs", "check_layer_names", "RECORD_FIELDS"]
 
 RECORD_FIELDS = ("name", "op", "macs", "compute_cycles", "latency_cycles", "latency_s", "energy_pj",
                  "area_um2", "dram_bytes", "sram_bytes", "utilization", "bound")
@@ -105,15 +105,22 @@ def _totals(records: list[dict], a: AccelConfig) -> dict:
     return tot
 
 
-def estimate(model: tnn.Module | list[WorkLayer], input_shape: tuple[int, ...] | None, accel: AccelConfig,
-             table: CostTable = DEFAULT_TABLE) -> Estimate:
-    """Latency/energy/area of `model` on `accel` for inputs shaped `input_shape` (B, C, H, W).
-    Total area is that of the largest per-layer allocation (the chip must host it)."""
-    layers = model if isinstance(model, list) else workload(model, input_shape)
+def check_layer_names(layers: list[WorkLayer], accel: AccelConfig) -> None:
+    """Refuse per-layer resources ([layers]) or precision ([precision]) of `accel` that name a
+    layer the model does not have (a typo would otherwise be silently ignored)."""
     unknown = sorted((set(accel.layers) | set(accel.precision)) - {l.name for l in layers})
     if unknown:
         raise HardwareConfigError(f"per-layer resources or precision name layers {unknown} that the model does "
                                   f"not have; its layers are {[l.name for l in layers]}.")
+
+
+def estimate(model: tnn.Module | list[WorkLayer], input_shape: tuple[int, ...] | None, accel: AccelConfig,
+             table: CostTable = DEFAULT_TABLE) -> Estimate:
+    """Latency/energy/area of `model` on `accel` for inputs shaped `input_shape` (B, C, H, W).
+    Total area is that of the largest per-layer allocation (the chip must host it)."""
+    check_accel(accel)
+    layers = as_layers(model, input_shape)
+    check_layer_names(layers, accel)
     if not layers:  # e.g. an identity: nothing runs on the accelerator, every total is 0
         return Estimate(accel, [], _totals([], accel))
     r = evaluate_pairs(layers, [accel] * len(layers), table)

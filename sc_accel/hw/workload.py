@@ -21,7 +21,7 @@ import torch.nn as tnn
 from sc_accel.errors import InvalidInputError
 from sc_accel.graph import UnsupportedOpError, trace
 
-__all__ = ["WorkLayer", "workload", "workload_graph", "with_batch", "OPS"]
+__all__ = ["WorkLayer", "workload", "workload_graph", "with_batch", "as_layers", "check_layer_list", "OPS"]
 
 OPS = ("conv", "dwconv", "linear", "maxpool", "avgpool", "add", "concat", "eltwise")
 _FUSED = ("relu", "flatten", "identity")
@@ -96,7 +96,13 @@ MAX_BATCH = 1 << 20
 
 def workload(model: tnn.Module, input_shape: tuple[int, ...]) -> list[WorkLayer]:
     """Hardware layers of `model` run on a batch shaped `input_shape` = (B, C, H, W) or (B, F)."""
-    shape = tuple(int(s) for s in input_shape)
+    if not isinstance(model, tnn.Module):
+        raise InvalidInputError(f"model must be a torch.nn.Module (or a list of WorkLayer records where one is "
+                                f"accepted), not {type(model).__name__}.")
+    try:
+        shape = tuple(int(s) for s in input_shape)
+    except (TypeError, ValueError, OverflowError):
+        shape = ()
     if len(shape) < 2 or any(s < 1 for s in shape):
         raise InvalidInputError(f"input_shape={input_shape!r} must be (batch, channels, height, width) "
                                 "or (batch, features) with positive sizes.")
@@ -124,6 +130,26 @@ def workload(model: tnn.Module, input_shape: tuple[int, ...]) -> list[WorkLayer]
                                      f"estimator supports {', '.join(OPS)}.")
         out.append(rec)
     return out
+
+
+def check_layer_list(layers: object, empty_ok: bool = True) -> list[WorkLayer]:
+    """`layers` itself when it is a list of WorkLayer records (`empty_ok=False`: at least one)."""
+    if not isinstance(layers, list):
+        raise InvalidInputError(f"layers must be a list of WorkLayer records (sc_accel.hw.workload(model, "
+                                f"input_shape)), not a {type(layers).__name__}.")
+    bad = sorted({type(l).__name__ for l in layers if not isinstance(l, WorkLayer)})
+    if bad:
+        raise InvalidInputError(f"a list of layers must hold WorkLayer records (sc_accel.hw.workload(model, "
+                                f"input_shape)), not {', '.join(bad)}.")
+    if not layers and not empty_ok:
+        raise InvalidInputError("the list of layers is empty; give the WorkLayer records of a model with at least "
+                                "one layer.")
+    return layers
+
+
+def as_layers(model: tnn.Module | list[WorkLayer], input_shape: tuple[int, ...] | None) -> list[WorkLayer]:
+    """The hardware layers of a model and input shape, or a list of WorkLayer records checked as such."""
+    return check_layer_list(model) if isinstance(model, list) else workload(model, input_shape)
 
 
 def with_batch(layers: list[WorkLayer], batch: int) -> list[WorkLayer]:
