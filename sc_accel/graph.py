@@ -26,9 +26,9 @@ import torch.nn.functional as F
 from torch.fx import GraphModule, Tracer, symbolic_trace
 from torch.fx.passes.shape_prop import ShapeProp
 
-from sc_accel.errors import InvalidInputError
+from sc_accel.errors import InvalidInputError, is_int
 
-__all__ = ["Layer", "LayerGraph", "UnsupportedOpError", "trace", "fx_graph", "SUPPORTED"]
+__all__ = ["Layer", "LayerGraph", "UnsupportedOpError", "trace", "fx_graph", "check_input_shape", "SUPPORTED"]
 
 SUPPORTED = ("Conv2d", "Linear", "ReLU", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d(1)",
              "BatchNorm1d/2d", "Flatten", "Dropout", "Identity", "add", "cat")
@@ -58,6 +58,7 @@ class LayerGraph:
     input_shape: tuple[int, ...]
 
     def __post_init__(self) -> None:
+        self.input_shape = check_input_shape(self.input_shape)
         self.by_name = {l.name: l for l in self.layers}
 
     def users(self, name: str) -> list[Layer]:
@@ -72,6 +73,16 @@ class LayerGraph:
             for i in l.inputs:
                 g.add_edge(i, l.name)
         return g
+
+
+def check_input_shape(shape: object) -> tuple[int, ...]:
+    """A per-sample input shape as a tuple of ints >= 1; strings ("1"), fractions (1.5), bools and
+    non-positive sizes are refused, not converted."""
+    dims = tuple(shape) if isinstance(shape, (tuple, list, torch.Size)) else None
+    if dims is None or not dims or any(not is_int(d) or d < 1 for d in dims):
+        raise InvalidInputError(f"input shape {shape!r} must be a tuple of whole numbers >= 1 (one per sample "
+                                "axis, e.g. (1, 28, 28)).")
+    return tuple(int(d) for d in dims)
 
 
 def _np(t: torch.Tensor | None, n: int = 0) -> np.ndarray:
@@ -233,6 +244,10 @@ def fx_graph(model: tnn.Module, leaves: Iterable[str] = ()) -> GraphModule:
 
 def trace(model: tnn.Module, example: torch.Tensor) -> LayerGraph:
     """Layer graph of `model` for inputs shaped like `example` (B, C, H, W); BN folded."""
+    if not isinstance(example, torch.Tensor) or example.ndim < 2 or example.is_complex():
+        raise InvalidInputError(f"trace needs an example input tensor shaped (batch, ...), not "
+                                f"{_describe(example)}; e.g. torch.zeros(1, 1, 28, 28).")
+    check_input_shape(tuple(example.shape[1:]))
     model = model.eval()
     if not list(model.children()):  # a bare layer traces as F.* calls on get_attr parameters
         model = tnn.Sequential(model)
@@ -274,6 +289,13 @@ def trace(model: tnn.Module, example: torch.Tensor) -> LayerGraph:
     graph = LayerGraph(layers, output, tuple(example.shape[1:]))
     _check_finite(graph)
     return fold_batchnorm(graph)
+
+
+def _describe(x: object) -> str:
+    """What a wrong `example` was, in a few words (a tensor by its shape, anything else by its type)."""
+    if isinstance(x, torch.Tensor):
+        return f"a {x.dtype} tensor of shape {tuple(x.shape)}"
+    return f"a {type(x).__name__}"
 
 
 def _check_finite(graph: LayerGraph) -> None:

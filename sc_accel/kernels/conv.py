@@ -370,8 +370,10 @@ def linear_counts(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     _check_words(x, w, "linear_counts")
     if x.ndim != 3 or w.ndim != 3 or x.shape[1:] != w.shape[1:] or min(x.shape[1:]) == 0:
         raise InvalidInputError(f"linear_counts needs x (B, K, W) and w (N, K, W); got {x.shape} and {w.shape}.")
-    n = w.shape[0]
-    wf = pad_rows(w.reshape(n, -1))
+    n, j = w.shape[0], w.shape[1] * w.shape[2]
+    if n == 0 or x.shape[0] == 0:  # no outputs or no inputs: an empty result, as F.linear gives
+        return np.zeros((x.shape[0], n), dtype=np.int64)
+    wf = pad_rows(w.reshape(n, j))
     out = np.empty((x.shape[0], wf.shape[0]), dtype=np.uint64)
-    matmul_words(np.ascontiguousarray(x.reshape(x.shape[0], -1)), wf, out, _block(wf.shape[0]))
+    matmul_words(np.ascontiguousarray(x.reshape(x.shape[0], j)), wf, out, _block(wf.shape[0]))
     return out[:, :n].astype(np.int64)

@@ -121,13 +121,17 @@ def sc_matmul(a: np.ndarray, b: np.ndarray, length: int) -> np.ndarray:
     if a.ndim != 3 or b.ndim != 3 or a.shape[1] != b.shape[1]:
         raise InvalidInputError(
             f"sc_matmul needs a (M, K, W) and b (N, K, W) with equal K; got {a.shape} and {b.shape}.")
-    return words_matmul(a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1))
+    j = a.shape[1] * a.shape[2]  # explicit: reshape(0, -1) of an empty operand is ambiguous
+    return words_matmul(a.reshape(a.shape[0], j), b.reshape(b.shape[0], j))
 
 
 def words_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Counts (M, N) int64 of popcount(a (M, J) & b (N, J)) summed over J, on every thread:
     matmul_words runs its threads over blocks of 4 b-rows, so when b has too few rows to
-    give each thread one (a batch of 1 against a weight matrix), the operands are swapped."""
+    give each thread one (a batch of 1 against a weight matrix), the operands are swapped.
+    No rows on either side: an empty (M, N) result, as fxp_matmul gives."""
+    if a.shape[0] == 0 or b.shape[0] == 0:
+        return np.zeros((a.shape[0], b.shape[0]), dtype=np.int64)
     if b.shape[0] < 4 * numba.get_num_threads() and a.shape[0] > b.shape[0]:
         out = np.empty((b.shape[0], a.shape[0]), dtype=np.uint64)
         matmul_words(np.ascontiguousarray(b), np.ascontiguousarray(a), out, _block(a.shape[0]))

@@ -11,11 +11,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from sc_accel.errors import InvalidInputError
-from sc_accel.kernels.convert import as_streams
+from sc_accel.errors import InvalidInputError, is_int
+from sc_accel.kernels.convert import as_int_array, as_streams
 
 __all__ = ["sc_mul", "sc_not", "sc_or_reduce", "sc_and_reduce", "sc_mux_add", "sc_mux_sum",
-           "mux_select", "fxp_mul", "fxp_not", "fxp_max", "fxp_min", "fxp_mux_add", "fxp_mux_sum"]
+           "mux_select", "fxp_mul", "fxp_not", "fxp_max", "fxp_min", "fxp_mux_add", "fxp_mux_sum",
+           "MAX_MUX_INPUTS"]
+
+MAX_MUX_INPUTS = 1 << 32  # select = (16-bit draw * n_inputs) >> 16 must stay inside 64 bits
 
 
 def _same(a: np.ndarray, b: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -100,8 +103,12 @@ def _mux_sum(x, sel, out):
 
 
 def mux_select(n_inputs: int, length: int, seed: int = 0) -> np.ndarray:
-    """Select indices for an N-input MUX: a seeded, counter-based uniform draw per cycle."""
+    """Select indices for an N-input MUX (1 <= N <= MAX_MUX_INPUTS): a seeded, counter-based
+    uniform draw per cycle."""
     from sc_accel.streams.generators import sequence
+
+    if not is_int(n_inputs) or not 1 <= n_inputs <= MAX_MUX_INPUTS:
+        raise InvalidInputError(f"mux_select needs a whole number of MUX inputs from 1 to 2^32, not {n_inputs!r}.")
 
     r = sequence("bernoulli", length, width=16, seed=seed)
     return ((r * np.uint64(n_inputs)) >> np.uint64(16)).astype(np.int64)
@@ -110,7 +117,7 @@ def mux_select(n_inputs: int, length: int, seed: int = 0) -> np.ndarray:
 def sc_mux_sum(streams: np.ndarray, select: np.ndarray, length: int) -> np.ndarray:
     """N-input MUX over axis -2: bit t comes from input select[t]; E[out] = mean of inputs."""
     s = as_streams(streams, length)
-    sel = np.ascontiguousarray(select, dtype=np.int64)
+    sel = as_int_array(select, "MUX select indices")
     if s.ndim < 2 or sel.shape != (length,) or sel.min() < 0 or sel.max() >= s.shape[-2]:
         raise InvalidInputError(
             f"select must hold {length} indices in [0, {s.shape[-2] if s.ndim >= 2 else 0}); "

@@ -10,11 +10,12 @@ from sc_accel.streams.generators import SNG_KINDS, check_width, default_width
 from sc_accel.streams.packing import check_length
 from sc_accel.streams.sharing import DECORRELATE
 
-__all__ = ["SCConfig", "MODES", "MAXPOOL_MODES", "ENCODINGS"]
+__all__ = ["SCConfig", "MODES", "MAXPOOL_MODES", "ENCODINGS", "MAX_SHARE"]
 
 MODES = ("bit", "expected")
 ENCODINGS = ("unipolar", "bipolar")
 MAX_SEED = 1 << 32
+MAX_SHARE = 1 << 16  # SNG fan-out: past 2^16 members a group's XOR masks repeat (rotations past the width)
 MAXPOOL_MODES = ("or", "selector", "binary")
 
 
@@ -30,7 +31,7 @@ class SCConfig:
     sng / sng_weight: generator kind of the activation / weight SNGs (sng_weight None =
     same as sng; the two operands of every AND always come from unrelated generators).
     width: comparator bits (None = ceil(log2 L)). share: SNG sharing degree, the number of
-    activation sites (and weight streams) one generator feeds; decorrelate: how each
+    activation sites (and weight streams) one generator feeds, 1 to MAX_SHARE; decorrelate: how each
     consumer re-wires the shared numbers, "xor" (XOR mask: keeps a Sobol prefix stratified;
     the default), "rotate" (output rotation) or "none", see sc_accel.streams.sharing.
     upscale: scale each layer's weights and activations by a power of two so they fill
@@ -77,6 +78,9 @@ class SCConfig:
                 raise InvalidInputError(f"SCConfig.{name}={v!r} must be an integer >= {lo}.")
         if self.seed >= MAX_SEED:
             raise InvalidInputError(f"SCConfig.seed={self.seed} must be below 2^32 (SNG seeds are 32-bit).")
+        if self.share > MAX_SHARE:
+            raise InvalidInputError(f"SCConfig.share={self.share} is beyond the largest sharing degree, 2^16 = "
+                                    f"{MAX_SHARE} consumers per SNG; give a share from 1 to {MAX_SHARE}.")
         for w in [self.width] + [o.get("width") for o in self.layers.values()]:
             if w is not None:
                 check_width(w, self.sng)

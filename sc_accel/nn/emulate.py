@@ -8,7 +8,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from sc_accel.errors import InvalidInputError
+from sc_accel.errors import InvalidInputError, is_int
 from sc_accel.nn.backends import BitBackend, ExpectedBackend, FixedPointBackend
 from sc_accel.nn.config import SCConfig
 from sc_accel.graph import Layer, LayerGraph, trace
@@ -36,12 +36,32 @@ class LayerError:
         return float(np.sqrt(self.sq_err / self.sq_ref)) if self.sq_ref > 0 else 0.0
 
 
-def _check_input(x: object, graph: LayerGraph | None = None) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
+def _as_tensor(x: object) -> torch.Tensor:
+    """A torch tensor of `x`: numpy arrays and nested lists of real numbers become float64."""
+    if isinstance(x, torch.Tensor):
+        return x
+    try:
         a = np.asarray(x)
-        if a.dtype.kind not in "biuf":
-            raise InvalidInputError(f"inputs must be real numbers, not an array of dtype {a.dtype}.")
-        x = torch.as_tensor(a)
+    except (ValueError, TypeError):  # ragged nesting
+        raise InvalidInputError(f"inputs must be a (batch, ...) array of real numbers, not a ragged "
+                                f"{type(x).__name__}.") from None
+    if a.dtype.kind not in "biuf":
+        raise InvalidInputError(f"inputs must be real numbers, not an array of dtype {a.dtype}.")
+    if a.dtype == np.uint8:
+        raise InvalidInputError(_UINT8)
+    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64))
+
+
+_UINT8 = ("inputs of dtype uint8 look like raw 0-255 pixels, which would be taken as values up to 255; scale "
+          "them to [0, 1] floats first (x / 255).")
+
+
+def _check_input(x: object, graph: LayerGraph | None = None) -> torch.Tensor:
+    """Inputs as a detached float64 CPU tensor (batch, ...), checked: real, finite, not uint8 pixels,
+    at least one sample, and of the graph's sample shape when a graph is given."""
+    x = _as_tensor(x)
+    if x.dtype == torch.uint8:
+        raise InvalidInputError(_UINT8)
     if x.is_complex():
         raise InvalidInputError("inputs must be real numbers, not a complex tensor.")
     if x.ndim < 2 or x.shape[0] == 0 or not torch.isfinite(x).all():
@@ -50,7 +70,7 @@ def _check_input(x: object, graph: LayerGraph | None = None) -> torch.Tensor:
     if graph is not None and tuple(x.shape[1:]) != graph.input_shape:
         raise InvalidInputError(f"inputs have shape {tuple(x.shape[1:])} per sample but the model was "
                                 f"converted for {graph.input_shape}.")
-    return x.double()
+    return x.detach().to("cpu", torch.float64)
 
 
 def variance_factor(cfg: SCConfig, n_pairs: int = 4096) -> float:
@@ -169,10 +189,16 @@ def fixed_point(model: object, calib: object, bits: int = 8, upscale: bool = Tru
     """The binary fixed-point twin at `bits` bits (same scales and quantisation rules; the
     bipolar grid of 2 / 2^bits when `encoding` is "bipolar"); `layer_bits` gives some MAC
     layers their own bits, one number for both operands or an (activation, weight) pair."""
+    if not is_int(bits) or not 1 <= bits <= 16:
+        raise InvalidInputError(f"fixed_point bits={bits!r} is not supported; give a whole number of bits from 1 "
+                                "to 16.")
     calib = _check_input(calib)
     graph = _as_graph(model, calib)
+    if layer_bits is not None and not isinstance(layer_bits, dict):
+        raise InvalidInputError(f"layer_bits must map layer names to bits, not a {type(layer_bits).__name__}.")
     pairs = {n: _bit_pair(n, b) for n, b in (layer_bits or {}).items()}
     # the twin makes no streams: a counter SNG kind only lets the config hold widths below 3 bits
+    bits = int(bits)
     cfg = SCConfig(stream_length=1 << bits, width=bits, upscale=upscale, maxpool="binary", mode="expected",
                    encoding=encoding, sng="counter",
                    layers={n: {"stream_length": 1 << w, "width": w} for n, (_, w) in pairs.items()})

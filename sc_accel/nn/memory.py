@@ -11,39 +11,21 @@ batch size never changes the bits, so results stay the same.
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 
-from sc_accel.errors import InvalidInputError
 from sc_accel.nn.config import SCConfig
 from sc_accel.graph import LayerGraph
 from sc_accel.nn.plan import Plan
+from sc_accel.streams.budget import USABLE_FRACTION, MemoryLimitError, available_bytes, format_bytes
 from sc_accel.streams.generators import default_width
 from sc_accel.streams.packing import n_words
 
-__all__ = ["MemoryLimitError", "available_bytes", "bit_memory", "fit_batch", "USABLE_FRACTION"]
+__all__ = ["MemoryLimitError", "available_bytes", "bit_memory", "fit_batch", "USABLE_FRACTION", "MAP_BYTES"]
 
-USABLE_FRACTION = 0.6  # of the memory available now; the rest is left to torch, numba and the OS
-
-
-class MemoryLimitError(InvalidInputError):
-    """The request cannot fit in this machine's memory; the message names the figures."""
-
-
-def available_bytes() -> int:
-    """Memory available to new allocations (MemAvailable on Linux, else physical memory)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 8 << 30
+# per stream site (activation site or weight) for its sharing map: generator id, rotation and mask,
+# wiring code, source index, and the (id, wiring) pairs and sort of np.unique (int64 each)
+MAP_BYTES = 8 * 8
 
 
 def _sites(shape: tuple[int, ...], pool: tuple[int, int] | None) -> int:
@@ -56,17 +38,23 @@ def _sites(shape: tuple[int, ...], pool: tuple[int, int] | None) -> int:
 
 
 def bit_memory(graph: LayerGraph, plan: Plan, cfg: SCConfig) -> tuple[int, int]:
-    """(bytes held whatever the batch, bytes per image in a batch) of a bit-true run."""
+    """(bytes held whatever the batch, bytes per image in a batch) of a bit-true run.
+
+    Every setting that allocates is covered: L and the comparator width (sequences, planes,
+    streams), and `share`, whose sharing maps take MAP_BYTES per site and weight whatever the
+    degree (a group is never wider than the sites it covers, see SharingMap.shared); sharing
+    only merges sources, so one source per site is an upper bound at any `share`."""
     L = cfg.max_stream_length  # per-layer lengths: budget for the longest everywhere (an upper bound)
     width = max(cfg.comparator_width, default_width(L),
                 max((cfg.for_layer(n).comparator_width for n in cfg.layers), default=0))
     words = n_words(L)
     weights = sum(int(np.asarray(graph.by_name[name].attrs["weight"]).size) for name in plan.macs)
-    fixed = weights * words * 8 * 2  # streams, plus their sources while they are made
+    fixed = weights * (words * 8 * 2 + MAP_BYTES)  # streams, plus their sources while they are made
     per_image = 0
     for conv in plan.conversions.values():
         sources = _sites(conv.shape, conv.pool)
         fixed += sources * (L * 8 + width * words * 8)  # generator sequence and bit planes
+        fixed += math.prod(conv.shape) * MAP_BYTES  # the sharing map and source index of every element
         parts = 2 if conv.signed else 1
         per_image += math.prod(conv.shape) * words * 8 * parts * 2  # streams and their padded copy
     return fixed, per_image
@@ -85,5 +73,4 @@ def fit_batch(graph: LayerGraph, plan: Plan, cfg: SCConfig, available: int | Non
     return max(1, min(cfg.batch_size, (budget - fixed) // max(per_image, 1)))
 
 
-def _gib(n: int) -> str:
-    return f"{n / 2**30:.2f} GiB" if n >= 2**28 else f"{n / 2**20:.1f} MiB"
+_gib = format_bytes

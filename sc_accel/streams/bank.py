@@ -23,17 +23,18 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from sc_accel.errors import InvalidInputError
+from sc_accel.errors import InvalidInputError, is_int
 from sc_accel.kernels.bitops import U0, U1, rewire
-from sc_accel.kernels.convert import stream_counts
+from sc_accel.kernels.convert import as_int_array, stream_counts
 from sc_accel.streams import _sng_kernels as K
-from sc_accel.streams.generators import _DIRS, generator_params, kind_code
+from sc_accel.streams.budget import check_fits
+from sc_accel.streams.generators import _DIRS, _check_seed, check_generator_ids, check_width, generator_params, kind_code
 from sc_accel.streams.lfsr import poly_table
-from sc_accel.streams.packing import n_words, tail_mask
+from sc_accel.streams.packing import check_length, n_words, tail_mask
 from sc_accel.streams.sobol import n_sobol_dims
 
 __all__ = ["SourceBank", "build_bank", "role_generator_ids", "encode_thresholds", "threshold_counts", "table_bytes",
-           "TABLE_LIMIT_BYTES"]
+           "bank_bytes", "TABLE_LIMIT_BYTES"]
 
 _POLYS, _N_POLYS = poly_table()
 TABLE_LIMIT_BYTES = 256 << 20  # default per-bank cap; beyond it encoding uses the bit-planes
@@ -111,17 +112,42 @@ def table_bytes(n_sources: int, length: int, width: int) -> int:
     return n_sources * ((1 << width) + 1) * n_words(length) * 8
 
 
+def bank_bytes(n_sources: int, length: int, width: int, table_limit: int = TABLE_LIMIT_BYTES) -> int:
+    """Peak memory of build_bank for n_sources distinct sources: their sequences and bit-planes, and
+    the threshold table when it is within `table_limit`."""
+    table = table_bytes(n_sources, length, width)
+    return n_sources * (length + width * n_words(length)) * 8 + (table if table <= table_limit else 0)
+
+
+def _bank_args(sng: str, length: int, width: int, seed: int, gen_ids: object, rotations: object,
+               table_limit: int) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """build_bank's arguments checked: (generator ids, wiring codes, width, length)."""
+    kind_code(sng)
+    _check_seed(seed)
+    length, width = check_length(length), check_width(width, sng)
+    ids = check_generator_ids(gen_ids)
+    code = as_int_array(rotations, "wiring codes").reshape(-1)
+    if code.size != ids.size or (code.size and code.min() < 0):
+        raise InvalidInputError(f"build_bank needs one wiring code >= 0 per generator id; got {code.size} codes "
+                                f"(smallest {code.min() if code.size else None}) for {ids.size} ids.")
+    if not is_int(table_limit):
+        raise InvalidInputError(f"table_limit {table_limit!r} must be a whole number of bytes.")
+    return ids, code, width, length
+
+
 def build_bank(sng: str, length: int, width: int, seed: int, gen_ids: np.ndarray,
                rotations: np.ndarray, table_limit: int = TABLE_LIMIT_BYTES) -> tuple[SourceBank, np.ndarray]:
     """Bank of the distinct (generator id, wiring) pairs, and each stream's source index; a
     wiring code is a rotation (low byte) and an XOR mask (above it), see SharingMap.wiring.
 
-    The threshold table is built when it takes at most `table_limit` bytes.
+    The threshold table is built when it takes at most `table_limit` bytes. Arguments are
+    checked, and the memory the bank needs, before anything is built.
     """
-    gen_ids = np.asarray(gen_ids, dtype=np.int64).reshape(-1)
-    code = np.asarray(rotations, dtype=np.int64).reshape(-1)
+    gen_ids, code, width, length = _bank_args(sng, length, width, seed, gen_ids, rotations, table_limit)
     rot = ((code & 0xFF) % width) | (((code >> 8) & ((1 << width) - 1)) << 8)
     pairs, src = np.unique(np.stack([gen_ids, rot], axis=1), axis=0, return_inverse=True)
+    check_fits(bank_bytes(pairs.shape[0], length, width, table_limit), f"an SNG bank of {pairs.shape[0]} sources "
+               f"at L={length}", "use a shorter stream or more SNG sharing")
     params = generator_params(sng, width, seed, pairs[:, 0])
     seqs = np.empty((pairs.shape[0], length), dtype=np.uint64)
     K.fill_sequences(kind_code(sng), width, params, _DIRS, seqs)

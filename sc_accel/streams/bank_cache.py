@@ -15,7 +15,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from sc_accel.streams.bank import SourceBank, build_bank
+from sc_accel.streams.bank import SourceBank, bank_bytes, build_bank
+from sc_accel.streams.budget import fits
 
 __all__ = ["cached_bank", "clear", "CACHE_BYTES", "TABLE_BYTES"]
 
@@ -51,6 +52,10 @@ def cached_bank(sng: str, length: int, width: int, seed: int, gen: np.ndarray,
         while len(_seen) > _SEEN_MAX:
             _seen.popitem(last=False)
         return None
+    n_sources = np.unique(np.stack([gen, wiring], axis=1), axis=0).shape[0]  # at least the bank's
+    need = bank_bytes(n_sources, length, width, TABLE_BYTES)
+    if need - n_sources * length * 8 > CACHE_BYTES or not fits(need):
+        return None  # it would not be kept (or not fit while built): encode directly, the same bits
     bank, src = build_bank(sng, length, width, seed, gen, wiring, table_limit=TABLE_BYTES)
     size = _nbytes(bank, src)
     if size > CACHE_BYTES:

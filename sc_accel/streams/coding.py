@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import get_num_threads
 
 from sc_accel.errors import InvalidInputError, is_int
 from sc_accel.streams import _sng_kernels as K
+from sc_accel.streams.budget import check_fits
 from sc_accel.streams.generators import (_DIRS, _check_seed, check_width, default_width,
                                          generator_params, kind_code)
 from sc_accel.streams.packing import check_length, n_words
@@ -49,6 +51,15 @@ def _as_map(share: SharingMap | int | None, n: int) -> SharingMap:
     raise InvalidInputError(f"share={share!r} is not a SharingMap or a sharing degree; give either.")
 
 
+def encode_bytes(n_values: int, length: int, width: int, code: int) -> int:
+    """Peak memory of encode: the streams, plus one generator sequence per thread when the streams
+    are not computed bit-sliced (the precomputed sequences stay under PRECOMPUTE_LIMIT entries)."""
+    out = n_values * n_words(length) * 8
+    if code == K.LFSR and sliced_fits(width, length):
+        return out
+    return out + min(n_values, get_num_threads()) * length * 8 + 8 * PRECOMPUTE_LIMIT
+
+
 def encode(values: object, length: int, sng: str = "lfsr", seed: int = 0,
            width: int | None = None, share: SharingMap | int | None = None) -> np.ndarray:
     """Unipolar streams for `values` in [0, 1]: uint64 array of shape values.shape + (ceil(L/64),).
@@ -67,6 +78,8 @@ def encode(values: object, length: int, sng: str = "lfsr", seed: int = 0,
     v = _check_values(values)
     smap = _as_map(share, v.size)
     shape = v.shape + (n_words(length),)
+    check_fits(encode_bytes(v.size, length, width, code), f"encoding {v.size} value(s) at L={length}",
+               "use a shorter stream or fewer values per call")
     if v.size == 0:
         return np.zeros(shape, dtype=np.uint64)
     thr = thresholds(v, width)

@@ -19,12 +19,14 @@ import math
 import numpy as np
 
 from sc_accel.errors import InvalidInputError, is_int
+from sc_accel.kernels.convert import as_int_array
 from sc_accel.streams import _sng_kernels as K
+from sc_accel.streams.budget import check_fits
 from sc_accel.streams.lfsr import MAX_WIDTH, MIN_WIDTH, poly_table
 from sc_accel.streams.packing import check_length
 from sc_accel.streams.sobol import n_sobol_dims, sobol_directions
 
-__all__ = ["SNG_KINDS", "default_width", "check_width", "generator_params", "sequence"]
+__all__ = ["SNG_KINDS", "default_width", "check_width", "check_generator_ids", "generator_params", "sequence"]
 
 SNG_KINDS: dict[str, int] = {
     "lfsr": K.LFSR, "sobol": K.SOBOL, "vdc": K.VDC, "counter": K.COUNTER, "bernoulli": K.BERNOULLI,
@@ -76,10 +78,19 @@ def _mix(x: np.ndarray) -> np.ndarray:
         return z ^ (z >> np.uint64(31))
 
 
+def check_generator_ids(gen_ids: object) -> np.ndarray:
+    """Generator ids as a flat int64 array of whole numbers >= 0 (a float id is refused, not truncated)."""
+    g = as_int_array(gen_ids, "generator ids").reshape(-1)
+    if g.size and g.min() < 0:
+        raise InvalidInputError(f"generator id {int(g.min())} is negative; give ids >= 0.")
+    return g
+
+
 def generator_params(sng: str, width: int, seed: int, gen_ids: np.ndarray) -> np.ndarray:
     """(G, 3) uint64 parameter rows for generators `gen_ids` under `seed` (see module table)."""
     code, seed = kind_code(sng), _check_seed(seed)
-    g = np.asarray(gen_ids, dtype=np.uint64)
+    width = check_width(width, sng)
+    g = check_generator_ids(gen_ids).astype(np.uint64)
     with np.errstate(over="ignore"):
         key = _mix(_mix(np.array([seed], dtype=np.uint64)) + g)
         slot = np.uint64(seed) + g                      # seed + generator id
@@ -105,7 +116,10 @@ def sequence(sng: str, length: int, width: int | None = None, seed: int = 0,
     """The random numbers r_0..r_{L-1} of one generator (for inspection and tests)."""
     length = check_length(length)
     width = default_width(length) if width is None else check_width(width, sng)
+    if not is_int(generator):
+        raise InvalidInputError(f"generator {generator!r} is not a whole number; give a generator id >= 0.")
     params = generator_params(sng, width, seed, np.array([generator]))
+    check_fits(8 * length, f"a sequence of {length} numbers", "give a shorter length")
     out = np.empty(length, dtype=np.uint64)
     K.fill_sequence(kind_code(sng), width, params[0], _DIRS, out)
     return out

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sc_accel.errors import InvalidInputError
+from sc_accel.errors import InvalidInputError, is_int
+from sc_accel.streams.budget import check_fits
 
 __all__ = ["LFSR_TAPS", "LFSR_POLYS", "MIN_WIDTH", "MAX_WIDTH", "tap_mask", "poly_table",
            "lfsr_sequence"]
@@ -41,7 +42,7 @@ LFSR_TAPS: dict[int, tuple[int, ...]] = {
 
 
 def _check_width(width: int) -> None:
-    if width not in LFSR_TAPS:
+    if not is_int(width) or width not in LFSR_TAPS:
         raise InvalidInputError(
             f"LFSR width {width!r} is not supported; choose a width from "
             f"{MIN_WIDTH} to {MAX_WIDTH}.")
@@ -100,11 +101,12 @@ def lfsr_sequence(width: int, length: int, state: int = 1,
     uint64 values are what a comparator SNG compares against.
     """
     _check_width(width)
-    if not 0 < int(state) < (1 << width):
+    if not is_int(state) or not 0 < int(state) < (1 << width):
         raise InvalidInputError(
             f"LFSR seed {state!r} is not a non-zero {width}-bit state; use 1..{(1 << width) - 1}.")
-    if int(length) < 0:
-        raise InvalidInputError(f"sequence length {length!r} is negative; use a length >= 0.")
+    if not is_int(length) or int(length) < 0:
+        raise InvalidInputError(f"sequence length {length!r} is not a whole number >= 0; use e.g. {(1 << width) - 1}.")
+    check_fits(8 * int(length), f"an LFSR sequence of {int(length)} states", "give a shorter length")
     from sc_accel.streams._sng_kernels import lfsr_fill
 
     out = np.empty(int(length), dtype=np.uint64)

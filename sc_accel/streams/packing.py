@@ -10,15 +10,21 @@ import numpy as np
 
 from sc_accel.errors import InvalidInputError, is_int
 
-__all__ = ["n_words", "check_length", "pack_bits", "unpack_bits", "tail_mask"]
+__all__ = ["n_words", "check_length", "pack_bits", "unpack_bits", "tail_mask", "MAX_STREAM_LENGTH"]
+
+MAX_STREAM_LENGTH = 1 << 32  # bits per stream (512 MiB packed); far past any full SNG period (2^16)
 
 
 def check_length(length: object) -> int:
-    """Return `length` as an int >= 1, or raise naming the bad value."""
+    """Return `length` as an int from 1 to MAX_STREAM_LENGTH, or raise naming the bad value."""
     if not is_int(length):
         raise InvalidInputError(f"stream length {length!r} is not an integer; give an integer >= 1.")
     if int(length) < 1:
         raise InvalidInputError(f"stream length {int(length)} is too small; give an integer >= 1.")
+    if int(length) > MAX_STREAM_LENGTH:
+        shown = int(length) if int(length) < 1 << 64 else f"2^{int(length).bit_length() - 1} or more"
+        raise InvalidInputError(f"stream length {shown} is beyond the supported maximum of 2^32 bits "
+                                "(MAX_STREAM_LENGTH); give a shorter stream.")
     return int(length)
 
 

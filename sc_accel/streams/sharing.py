@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sc_accel.errors import InvalidInputError, is_int
+from sc_accel.kernels.convert import as_int_array
 
 __all__ = ["SharingMap", "DECORRELATE", "member_masks"]
 
@@ -48,6 +49,11 @@ def member_masks(degree: int) -> np.ndarray:
     return masks
 
 
+def _check_count(n: object) -> None:
+    if not is_int(n) or n < 0:
+        raise InvalidInputError(f"a sharing map needs a whole number of streams >= 0, not {n!r}.")
+
+
 @dataclass(frozen=True, eq=False)
 class SharingMap:
     """generator[i]: generator feeding stream i; rotation[i]: its output rotation (bits)."""
@@ -57,9 +63,9 @@ class SharingMap:
     mask: np.ndarray | None = None  # (n_streams,) int64 XOR masks (low `width` bits used); None = 0
 
     def __post_init__(self) -> None:
-        gen = np.ascontiguousarray(self.generator, dtype=np.int64).reshape(-1)
-        rot = np.ascontiguousarray(self.rotation, dtype=np.int64).reshape(-1)
-        mask = np.zeros_like(gen) if self.mask is None else np.ascontiguousarray(self.mask, dtype=np.int64).reshape(-1)
+        gen = as_int_array(self.generator, "sharing map generator ids").reshape(-1)
+        rot = as_int_array(self.rotation, "sharing map rotations").reshape(-1)
+        mask = np.zeros_like(gen) if self.mask is None else as_int_array(self.mask, "sharing map masks").reshape(-1)
         if gen.shape != rot.shape or gen.shape != mask.shape:
             raise InvalidInputError(f"sharing map has {gen.size} generator ids, {rot.size} rotations and "
                                     f"{mask.size} masks; give one of each per stream.")
@@ -87,6 +93,7 @@ class SharingMap:
     @classmethod
     def private(cls, n: int) -> "SharingMap":
         """Every stream has its own generator (no sharing, most independent, most area)."""
+        _check_count(n)
         return cls(np.arange(n, dtype=np.int64), np.zeros(n, dtype=np.int64))
 
     @classmethod
@@ -98,21 +105,24 @@ class SharingMap:
         with a fixed pseudo-random 16-bit mask (member 0 unmasked); False / "none": all
         members see the same numbers.
         """
+        _check_count(n)
         if not is_int(degree) or degree < 1:
             raise InvalidInputError(f"sharing degree {degree!r} must be a positive integer.")
         scheme = "rotate" if decorrelate is True else "none" if decorrelate is False else decorrelate
         if scheme not in DECORRELATE:
             raise InvalidInputError(f"decorrelate={decorrelate!r} is unknown; use one of {', '.join(DECORRELATE)}.")
+        degree = int(min(degree, max(n, 1)))  # a group past the last stream: the same map, nothing allocated
         idx = np.arange(n, dtype=np.int64)
         member = idx % degree
         zeros = np.zeros(n, dtype=np.int64)
         if scheme == "xor":
-            return cls(idx // degree, zeros, member_masks(int(degree))[member])
+            return cls(idx // degree, zeros, member_masks(degree)[member])
         return cls(idx // degree, member if scheme == "rotate" else zeros)
 
     @classmethod
     def single(cls, n: int) -> "SharingMap":
         """All streams compare against one generator, unrotated: pairwise SCC = +1."""
+        _check_count(n)
         return cls.shared(n, max(int(n), 1), decorrelate=False)
 
     def check(self, n_streams: int) -> None:
