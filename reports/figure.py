@@ -16,9 +16,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from reports.style import plain_log  # noqa: E402
 
-__all__ = ["Figure", "FORMATS", "save_figure_set", "slug", "finish", "write_table", "write_text_atomic"]
+__all__ = ["Figure", "FORMATS", "save_figure_set", "slug", "finish", "write_table", "write_text_atomic", "umask"]
 
 FORMATS = ("png", "svg", "pdf")
+_STATUS = Path("/proc/self/status")  # holds "Umask:\t0022" on Linux 4.7+
 
 
 @dataclass
@@ -76,12 +77,31 @@ def write_table(columns: list[str], rows: list[dict], path: Path) -> None:
 
 def write_text_atomic(path: Path, text: str) -> Path:
     """Write `text` through a private temporary file in the same directory and rename it, so a
-    half-written page or manifest never replaces a good one."""
+    half-written page or manifest never replaces a good one. The file gets the mode an ordinary
+    write would give it (0o666 less the umask), not mkstemp's private 0o600."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as f:
+            os.fchmod(f.fileno(), 0o666 & ~umask())
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
+
+
+def umask() -> int:
+    """The process's umask, read without changing it (from /proc where it is shown there)."""
+    try:
+        for line in _STATUS.read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # fallback: set and restore at once (a thread writing in between sees 022)
+    os.umask(mask)
+    return mask
 
 
 def _cell(v: object) -> object:

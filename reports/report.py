@@ -2,15 +2,16 @@
 
 Reads only result files. Each figure goes to OUT/figures/ as PNG (for the page), SVG and PDF
 (for papers) and CSV (the numbers drawn). A run whose files are missing or malformed is named
-in a warning on the page; the rest of the report is still written.
+in a warning on the page; the rest of the report is still written. OUT must be new, empty or
+an earlier report's (reports.outdir): a user's files are never replaced or deleted.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
 import traceback
 import warnings as warnings_module
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,15 +26,12 @@ from reports.fig_recast import recast_figures
 from reports.fig_train import training_curves
 from reports.figure import FORMATS, Figure, save_figure_set, slug, write_text_atomic
 from reports.html import SECTIONS, write_page
+from reports.outdir import OutDir, ReportError
 from reports.runs import Run, load_runs
 from reports.schema import problems
 from reports.style import styled
 
 __all__ = ["ReportError", "Report", "build_report"]
-
-
-class ReportError(ValueError):
-    """The report cannot be written (its output path is unusable); the message says why."""
 
 
 @dataclass
@@ -51,41 +49,70 @@ class Report:
         return [f for fs in self.sections.values() for f in fs]
 
 
-# Per-run figure builders and builders over all runs of a kind (seeds, methods side by side).
-_PER_RUN = {"train": lambda run: [training_curves(run.results, slug(run.name))] if run.results["history"] else [],
-            "emulate": lambda run: emulation_figures(run.results, slug(run.name)),
-            "estimate": lambda run: estimate_figures(run.results, slug(run.name))}
+# Per-run figure builders (run, its unique slug) and builders over all runs of a kind (seeds, methods side by side).
+_PER_RUN = {"train": lambda run, name: [training_curves(run.results, name)] if run.results["history"] else [],
+            "emulate": lambda run, name: emulation_figures(run.results, name),
+            "estimate": lambda run, name: estimate_figures(run.results, name)}
 _PER_KIND = {"emulate": lambda runs: [compare_runs(runs)] if len(runs) > 1 else [],
              "recast": recast_figures, "search": nas_figures, "dse": dse_figures}
-_MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError, StopIteration)
+_MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError, StopIteration,
+              RecursionError)
 
 
-def build_report(run_dirs: list[str | Path], out: str | Path, argv: str = "") -> Report:
-    """Read the runs, draw their figures into out/figures and write out/index.html."""
-    out = _prepare(Path(out))
+def build_report(run_dirs: list[str | Path], out: str | Path, argv: str = "", ignore: Collection[str] = (),
+                 also: Collection[str] = ()) -> Report:
+    """Read the runs, draw their figures into out/figures and write out/index.html. `out` must be
+    new, empty or a report's own directory (ReportError otherwise); `ignore` and `also` are the
+    caller's own names there, as in OutDir.claim."""
+    od = OutDir.claim(out, ignore, also)
     runs, warnings = load_runs(run_dirs)
     drawable = [r for r in runs if _valid(r, warnings)]
+    names = _slugs(runs)
     figures: dict[str, list[tuple[Figure, dict[str, Path]]]] = {k: [] for k in SECTIONS}
     with styled(), warnings_module.catch_warnings():
         warnings_module.filterwarnings("ignore", message="Tight layout not applied")  # huge figures
         for run in drawable:
             if run.kind in _PER_RUN:
-                drawn = _draw(lambda r=run: _PER_RUN[r.kind](r), [run], out, warnings)
+                drawn = _draw(lambda r=run: _PER_RUN[r.kind](r, names[r.name]), [run], od, warnings)
                 if not drawn:
                     warnings.append(f"{run.path / 'results.json'}: nothing to draw yet (an unfinished run?).")
                 figures[run.kind] += drawn
         for kind, build in _PER_KIND.items():
             mine = [r for r in drawable if r.kind == kind and (kind != "emulate" or r.results["settings"])]
             if mine:
-                figures[kind] += _draw(lambda m=mine, b=build: b([(slug(r.name), r.results) for r in m]),
-                                       mine, out, warnings)
+                figures[kind] += _draw(lambda m=mine, b=build: b([(names[r.name], r.results) for r in m]),
+                                       mine, od, warnings)
+    return _write_page(od, runs, figures, warnings, run_dirs, argv)
+
+
+def _write_page(od: OutDir, runs: list[Run], figures: dict, warnings: list[str], run_dirs: list, argv: str) -> Report:
+    """index.html and report.json, each listed in the marker before it is written."""
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     shown = {r.path.resolve() for r in runs}
     skipped = list(dict.fromkeys(Path(p) for p in run_dirs if Path(p).resolve() not in shown))
-    index = write_page(out / "index.html", runs, figures, warnings, argv=argv, date=now, skipped=skipped)
-    rep = Report(index, runs, figures, warnings)
-    _write_manifest(rep, out / "report.json", argv, now)
+    try:
+        od.add(["index.html", "report.json"])
+        index = write_page(od.path / "index.html", runs, figures, warnings, argv=argv, date=now, skipped=skipped)
+        rep = Report(index, runs, figures, warnings)
+        _write_manifest(rep, od.path / "report.json", argv, now)
+    except OSError as e:
+        raise ReportError(f"cannot write the report to {od.path} ({e.strerror}); free space or choose another "
+                          "--out.") from None
     return rep
+
+
+def _slugs(runs: list[Run]) -> dict[str, str]:
+    """run name -> file-name stem, unique even where names slug alike ("Run A", "run-a" ->
+    run-a, run-a-2), numbered in the order the runs were given."""
+    out: dict[str, str] = {}
+    for run in runs:
+        base = name = slug(run.name)
+        n = 1
+        while name in out.values():
+            n += 1
+            name = f"{base}-{n}"
+        out[run.name] = name
+    return out
 
 
 def _write_manifest(rep: Report, path: Path, argv: str, date: str) -> None:
@@ -108,7 +135,7 @@ def _valid(run: Run, warnings: list[str]) -> bool:
     return not found
 
 
-def _draw(build, runs: list[Run], out: Path, warnings: list[str]) -> list[tuple[Figure, dict[str, Path]]]:
+def _draw(build, runs: list[Run], od: OutDir, warnings: list[str]) -> list[tuple[Figure, dict[str, Path]]]:
     """Run one figure builder; a malformed results file becomes a warning naming it."""
     try:
         figs = build()
@@ -120,24 +147,22 @@ def _draw(build, runs: list[Run], out: Path, warnings: list[str]) -> list[tuple[
                         f"{Path(where.filename).stem}.{where.name}); its figures are left out.")
         return []
     try:
-        return [(f, save_figure_set(f, out / "figures")) for f in figs]
+        return [(f, _save(f, od)) for f in figs]
     except OSError as e:  # disk full, directory removed under us: nothing sensible to draw into
         plt.close("all")
-        raise ReportError(f"cannot write figures to {out / 'figures'} ({e.strerror}); free space or choose "
+        raise ReportError(f"cannot write figures to {od.path / 'figures'} ({e.strerror}); free space or choose "
                           "another --out.") from None
+    except ReportError:
+        plt.close("all")
+        raise
 
 
-def _prepare(out: Path) -> Path:
-    """Create the output directory or say in one sentence why it cannot be used."""
-    if out.exists() and not out.is_dir():
-        raise ReportError(f"--out {out} is a file; give a directory for the report.")
-    try:
-        (out / "figures").mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):  # a private probe file: concurrent runs cannot race on it
-            pass
-        for old in (out / "figures").iterdir():  # a rerun into the same directory shows no stale figure
-            if old.is_file() and old.suffix.lstrip(".") in (*FORMATS, "csv"):
-                old.unlink()
-    except OSError as e:
-        raise ReportError(f"cannot write the report to {out} ({e.strerror}); choose another --out.") from None
-    return out
+def _save(fig: Figure, od: OutDir) -> dict[str, Path]:
+    """Save one figure under a name no other figure of this report has, listed in the marker first."""
+    base, n = fig.name, 1
+    while fig.name in od.names:
+        n += 1
+        fig.name = f"{base}-{n}"
+    od.names.add(fig.name)
+    od.add([f"figures/{fig.name}.{ext}" for ext in (*FORMATS, "csv")])
+    return save_figure_set(fig, od.path / "figures")

@@ -18,6 +18,8 @@ __all__ = ["Run", "KINDS", "load_run", "load_runs"]
 # command in config.toml -> report section; "search" is InheritedNAS, "dse" the accelerator searches.
 KINDS = ("train", "emulate", "estimate", "recast", "search", "dse")
 
+_MAX_DEPTH = 64  # results and configs of scnas nest a few levels; deeper ones would overflow the stack later
+
 # Keys that identify a results.json when config.toml is missing (older or copied runs).
 _SIGNATURES = (("emulate", ("settings", "float_accuracy")), ("estimate", ("estimates",)),
                ("recast", ("models", "block_history")), ("search", ("method", "final")),
@@ -56,10 +58,8 @@ def load_run(path: str | Path) -> tuple[Run | None, list[str]]:
     config, text, warns = {}, "", []
     if (p / "config.toml").is_file():
         text = (p / "config.toml").read_text(errors="replace")
-        try:
-            config = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
-            warns.append(f"{p / 'config.toml'}: not valid TOML ({e}); the run is shown without its config.")
+        config, warn = _parse_toml(text, p / "config.toml")
+        warns += [warn] if warn else []
     kind = config.get("command") if config.get("command") in KINDS else _kind_from_results(results)
     if kind is None:
         return None, warns + [f"{p / 'results.json'}: not a results file of any scnas command "
@@ -92,11 +92,42 @@ def _read_json(path: Path) -> tuple[dict | None, str]:
         return None, f"{path}: missing, so this run has no results yet; skipped."
     try:
         data = json.loads(path.read_text())
+        deep = _too_deep(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         return None, f"{path}: not valid JSON ({e}); skipped."
+    except RecursionError:
+        deep = True
+    if deep:
+        return None, f"{path}: unreadable, nested more than {_MAX_DEPTH} levels deep (no results file is); skipped."
     if not isinstance(data, dict):
         return None, f"{path}: holds a {type(data).__name__}, not the object a results file holds; skipped."
     return data, ""
+
+
+def _parse_toml(text: str, path: Path) -> tuple[dict, str]:
+    """(config, "") or ({}, a warning naming the file)."""
+    try:
+        config = tomllib.loads(text)
+        deep = _too_deep(config)
+    except tomllib.TOMLDecodeError as e:
+        return {}, f"{path}: not valid TOML ({e}); the run is shown without its config."
+    except RecursionError:
+        deep = True
+    if deep:
+        return {}, f"{path}: nested more than {_MAX_DEPTH} levels deep; the run is shown without its config."
+    return config, ""
+
+
+def _too_deep(data: object) -> bool:
+    """Whether lists and dicts nest deeper than _MAX_DEPTH (checked without recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > _MAX_DEPTH:
+                return True
+            stack += [(v, depth + 1) for v in (item.values() if isinstance(item, dict) else item)]
+    return False
 
 
 def _kind_from_results(results: dict) -> str | None:

@@ -365,17 +365,22 @@ def _cmd_dse_evolver(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from reports.outdir import check_out
     from reports.report import ReportError, build_report
     from scnas.config import run_meta, write_toml
     from scnas.rundir import claim_run_dir
 
     meta = run_meta()
-    with claim_run_dir(args.out, "report") as out:
-        try:
-            rep = build_report(args.runs, out, argv=meta["argv"])
-        except ReportError as e:
-            raise _BadArgument(str(e)) from None
-        write_toml({"command": "report", "runs": [str(r) for r in args.runs], "run": meta}, out / "config.toml")
+    try:
+        if Path(args.out).is_dir():  # refuse a user's directory before the lock file goes into it
+            check_out(args.out, ignore=(".lock",))
+        with claim_run_dir(args.out, "report") as out:  # its .lock is ours; config.toml is listed as the report's
+            rep = build_report(args.runs, out, argv=meta["argv"], ignore=(".lock",), also=("config.toml",))
+            write_toml({"command": "report", "runs": [str(r) for r in args.runs], "run": meta}, out / "config.toml")
+    except ReportError as e:
+        raise _BadArgument(str(e)) from None
     for w in rep.warnings:
         print(f"scnas report: warning: {w}", file=sys.stderr)
     print(f"{len(rep.figures)} figures from {len(rep.runs)} runs "
