@@ -23,6 +23,7 @@ __all__ = ["MARKER", "OutDir", "ReportError", "check_out"]
 
 MARKER = ".scnas-report"
 _OLD_KEYS = {"command", "date", "runs", "figures", "warnings"}  # report.json before the marker
+# how reports/html.py began every page before the marker existed
 _PAGE_HEAD = "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>scnas report</title>"
 _OWN_NAME = re.compile(r"(figures/)?(?!\.\.?$)[^/\x00]+")  # a top-level file or one in figures/
 _FIGURE_FILE = re.compile(r"figures/(?!\.\.?$)[^/\x00]+\.(png|svg|pdf|csv)")
@@ -71,7 +72,7 @@ class OutDir:
         if os.path.lexists(figures) and (figures.is_symlink() or not figures.is_dir()):
             raise _foreign(out)
         try:
-            (out / "figures").mkdir(parents=True, exist_ok=True)
+            figures.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryFile(dir=out):  # a private probe file: concurrent runs cannot race on it
                 pass
             claimed = cls(out, previous)

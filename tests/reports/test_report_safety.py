@@ -108,6 +108,17 @@ def test_an_old_report_without_marker_is_refreshed_through_its_manifest(tmp_path
     assert (out / "figures" / "other-training.png").is_file()
 
 
+def test_cli_refreshes_an_old_report_it_made_before_the_marker(tmp_path, capsys):
+    out = tmp_path / "rep"
+    assert main(["report", str(_train(tmp_path)), "--out", str(out)]) == 0
+    (out / MARKER).unlink()  # index.html, report.json, config.toml, .lock and figures/ as the old code left them
+    (out / "notes.txt").write_text("mine")
+    assert main(["report", str(_train(tmp_path, "other")), "--out", str(out)]) == 0
+    assert (out / "notes.txt").read_text() == "mine" and not (out / "figures" / "teacher-training.png").exists()
+    assert "config.toml" in json.loads((out / MARKER).read_text())["files"]
+    assert "Traceback" not in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("marker", ["{", '{"scnas_report": 1, "files": ["../outside.txt"]}',
                                     '{"scnas_report": 1, "files": ["/etc/passwd"]}', "[]"])
 def test_a_damaged_marker_is_refused_and_nothing_deleted(tmp_path, marker):
