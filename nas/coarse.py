@@ -20,6 +20,7 @@ from tqdm import tqdm
 from nas.common import batches, derive_cells, resume, save_checkpoint, seed_of
 from nas.genotype import Genotype, SearchSpace
 from nas.network import SuperStage, head, stem
+from sc_accel.errors import check_finite_loss
 
 __all__ = ["CoarseNet", "coarse_search"]
 
@@ -76,10 +77,12 @@ def coarse_search(x: torch.Tensor, y: torch.Tensor, space: SearchSpace, epochs: 
                                      disable=not progress)):
             aidx = a_batches[k % len(a_batches)] + half
             loss_a = F.cross_entropy(net(x[aidx]), y[aidx])
+            check_finite_loss(loss_a.item(), "the coarse search")
             a_opt.zero_grad()
             loss_a.backward()
             a_opt.step()
             loss_w = F.cross_entropy(net(x[idx]), y[idx])
+            check_finite_loss(loss_w.item(), "the coarse search")
             w_opt.zero_grad()
             loss_w.backward()
             w_opt.step()

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from nas.genotype import Edge, SearchSpace
-from sc_accel.errors import DataFileError, InvalidInputError
+from sc_accel.errors import DataFileError, InvalidInputError, check_finite_loss, check_training_data
 from sc_accel.fileio import atomic_torch_save, load_tensors
 
 __all__ = ["as_tensors", "batches", "distil_blocks", "load_checkpoint", "save_checkpoint", "resume", "derive_cells",
@@ -109,6 +109,7 @@ def distil_blocks(blocks: nn.Module, teacher, x: torch.Tensor, s: int, steps: in
         for idx in batches(len(x) // 2, batch_size, seed_of(seed, epoch)):
             t_in, t_out = teacher.points(x[idx], s)
             loss = F.mse_loss(blocks(t_in), t_out)
+            check_finite_loss(loss.item(), f"stage {s + 1} distillation")
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -153,6 +154,7 @@ def train_network(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: in
                     t = teacher(x[idx])
                 T = KD_TEMPERATURE
                 loss = loss + T * T * F.kl_div(F.log_softmax(out / T, 1), F.softmax(t / T, 1), reduction="batchmean")
+            check_finite_loss(loss.item(), "network training")
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -168,8 +170,8 @@ def train_network(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: in
 
 def as_tensors(x: object, y: object) -> tuple[torch.Tensor, torch.Tensor]:
     """(float images (N, C, H, W), long labels (N,)), or one sentence on what is wrong."""
-    xa, ya = np.asarray(x), np.asarray(y)
-    if xa.ndim != 4 or ya.ndim != 1 or len(xa) != len(ya) or len(xa) < 2:
-        raise InvalidInputError(f"data must be images (N, C, H, W) and labels (N,) with N >= 2; got shapes "
-                                f"{xa.shape} and {ya.shape}.")
-    return torch.as_tensor(xa).float(), torch.as_tensor(ya).long()
+    xa, ya = check_training_data(x, y, "data", min_images=2)
+    if xa.shape[2] != xa.shape[3]:
+        raise InvalidInputError(f"the search space takes square images; these are {xa.shape[2]}x{xa.shape[3]}, so "
+                                "crop or pad them to a square.")
+    return torch.as_tensor(xa), torch.as_tensor(ya)

@@ -34,7 +34,7 @@ from nas.random_search import candidates_job, distill_stage_candidates, sample_g
 from nas.stages import search_stage, stage_job, stage_rel_mse
 from nas.teacher import TeacherCut, cut_teacher
 from sc_accel.dse.parallel import run_tasks
-from sc_accel.errors import InvalidInputError
+from sc_accel.errors import InvalidInputError, check_out_dir, is_int
 from sc_accel.hw import AccelConfig
 
 __all__ = ["SearchConfig", "SearchResult", "search", "METHODS", "assemble"]
@@ -168,7 +168,9 @@ def search(data: tuple, config: SearchConfig = SearchConfig(), teacher: nn.Modul
     `coarse_dir` keeps the coarse search and the cell network (default: `out`), so runs of
     other methods or penalties with the same space, data and seed share them."""
     cfg = config
+    _check_call(data, cfg, teacher, out, workers, ray, coarse_dir)
     x, y = as_tensors(*data[:2])
+    _check_side(int(x.shape[-1]), len(cfg.channels))
     if cfg.train_images:
         x, y = x[:cfg.train_images], y[:cfg.train_images]
     if len(x) < cfg.eval_images + 2 * cfg.batch_size:
@@ -208,6 +210,45 @@ def search(data: tuple, config: SearchConfig = SearchConfig(), teacher: nn.Modul
                                                teacher=cut, desc="retrain", progress=progress)
     res.seconds = {k: sum(r.get("seconds", 0.0) for r in v) for k, v in res.history.items()}
     return res
+
+
+MAX_WORKERS = 1024  # local processes; a cluster is reached with `ray`
+
+
+def _check_call(data: object, cfg: object, teacher: object, out: object, workers: object, ray: object,
+                coarse_dir: object) -> None:
+    """One sentence for arguments search() cannot use, before any work."""
+    if not isinstance(cfg, SearchConfig):
+        raise InvalidInputError(f"config must be a SearchConfig, not {type(cfg).__name__}.")
+    if not isinstance(data, (tuple, list)) or len(data) < 2:
+        raise InvalidInputError("data must be an (images, labels) pair.")
+    if teacher is not None and not isinstance(teacher, nn.Module):
+        raise InvalidInputError(f"teacher must be a torch.nn.Module or None, not {type(teacher).__name__}.")
+    if not is_int(workers) or not 1 <= workers <= MAX_WORKERS:
+        raise InvalidInputError(f"workers={workers!r} must be an integer from 1 to {MAX_WORKERS}.")
+    if ray is not None and not isinstance(ray, str):
+        raise InvalidInputError(f"ray={ray!r} must be None, 'local' or a cluster address.")
+    for what, d in (("out", out), ("coarse_dir", coarse_dir)):
+        if d is not None:
+            _writable_dir(Path(d), what)
+
+
+def _writable_dir(d: Path, what: str) -> None:
+    check_out_dir(d, what)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=d):
+            pass
+    except OSError as e:
+        raise InvalidInputError(f"cannot write to {what} {d} ({e.strerror}); give a writable directory.") from None
+
+
+def _check_side(side: int, n_stages: int) -> None:
+    """Each stage halves the side; stages need distinct resolutions to be cut from a teacher."""
+    need = (1 << max(n_stages - 2, 0)) + 1
+    if side < need:
+        raise InvalidInputError(f"images {side} pixels wide are too small for {n_stages} stages (each halves the "
+                                f"side); give images at least {need} pixels wide or fewer channels (stages).")
 
 
 def _cell_network(g: Genotype, xs: torch.Tensor, ys: torch.Tensor, cfg: SearchConfig, run: Path, in_ch: int,

@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from nas.common import batches, derive_cells, distil_blocks, load_checkpoint, save_checkpoint, seed_of
 from nas.network import SuperStage
+from sc_accel.errors import check_finite_loss
 
 __all__ = ["FineStage", "search_stage", "stage_job", "stage_rel_mse"]
 
@@ -117,6 +118,7 @@ def search_stage(task: dict) -> dict:
                 t_in, t_out = teacher.points(x[aidx], s)
                 mse_a = F.mse_loss(fs(t_in), t_out)
                 loss_a = mse_a + lam * tables.expected_cost(s, fs.weights(), metric).float() / ref
+                check_finite_loss(loss_a.item(), f"the architecture step of stage {s + 1}")
                 a_opt.zero_grad()
                 loss_a.backward()
                 a_opt.step()
@@ -124,6 +126,7 @@ def search_stage(task: dict) -> dict:
                 sums["na"] += len(aidx)
             t_in, t_out = teacher.points(x[idx], s)
             mse = F.mse_loss(fs(t_in), t_out)
+            check_finite_loss(mse.item(), f"the weight step of stage {s + 1}")
             w_opt.zero_grad()
             mse.backward()
             w_opt.step()

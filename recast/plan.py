@@ -108,6 +108,17 @@ def plan_modules(spec: str | Path | dict | list) -> list[str] | None:
     return list(mods)
 
 
+def _block_plan(item: object) -> BlockPlan:
+    """One entry of a plan given as a list: a BlockPlan or a dict of its fields."""
+    if isinstance(item, BlockPlan):
+        return item
+    try:
+        return BlockPlan(**item)
+    except TypeError:
+        raise InvalidInputError(f"a plan given as a list holds {item!r}; give BlockPlan(type=..., width=...) "
+                                "entries or dicts with the keys type and width.") from None
+
+
 def resolve_plan(spec: str | Path | dict | list, teacher_types: list[str | None]) -> list[BlockPlan]:
     """The plan for a teacher whose blocks have `teacher_types` (registry names, None when
     unknown): a preset name, a .toml path, a dict as in the module docstring, or a list of
@@ -115,8 +126,7 @@ def resolve_plan(spec: str | Path | dict | list, teacher_types: list[str | None]
     if not teacher_types:
         raise InvalidInputError("the teacher has no blocks to recast.")
     if isinstance(spec, list):
-        plan = [b if isinstance(b, BlockPlan) else BlockPlan(**b) for b in spec]
-        return _from_data(plan_to_dict(plan), teacher_types)
+        return _from_data(plan_to_dict([_block_plan(b) for b in spec]), teacher_types)
     if isinstance(spec, dict):
         return _from_data(spec, teacher_types)
     text = str(spec)

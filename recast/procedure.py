@@ -29,7 +29,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from sc_accel.errors import DataFileError, InvalidInputError
+from sc_accel.errors import (DataFileError, InvalidInputError, check_finite_loss, check_out_dir,
+                             check_training_data)
 from sc_accel.fileio import atomic_torch_save, load_tensors
 from recast.blocks import block_type_of, create_block, scaled_channels
 from recast.named import recastable
@@ -182,18 +183,33 @@ def _batches(data: object, batch_size: int, seed: int) -> Iterable[tuple[torch.T
         yield batch[0].float(), batch[1].long()
 
 
-def _check_data(data: object) -> torch.Tensor:
-    """Two input samples (to probe the block shapes); refuses what is not training data."""
+def _check_data(data: object) -> tuple[torch.Tensor, np.ndarray | None]:
+    """(two input samples to probe the block shapes, all labels of an (x, y) pair, else None);
+    refuses what is not training data: shapes, NaN or inf pixels, labels that are not class
+    indices. Batches of a DataLoader are checked as they come (a non-finite loss stops it)."""
     if isinstance(data, tuple) and len(data) == 2:
-        x, y = np.asarray(data[0]), np.asarray(data[1])
-        if x.ndim != 4 or len(x) != len(y) or len(x) == 0:
-            raise InvalidInputError(f"train_data must be (x (N, C, H, W), y (N,)) with N > 0; got shapes "
-                                    f"{x.shape} and {y.shape}.")
-        return torch.as_tensor(x[:2]).float()
+        x, y = check_training_data(data[0], data[1], "train_data")
+        return torch.as_tensor(x[:2]), y
     try:
-        return next(iter(data))[0][:2].float()
-    except (TypeError, StopIteration, IndexError):
+        return next(iter(data))[0][:2].float(), None
+    except (TypeError, StopIteration, IndexError, AttributeError):
         raise InvalidInputError("train_data must be a DataLoader of (x, y) batches or an (x, y) pair.") from None
+
+
+def _probe(teacher: nn.Module, sample: torch.Tensor, labels: np.ndarray | None) -> list[tuple[int, int, int]]:
+    """The teacher's block shapes on `sample`; one sentence when it cannot run on these images
+    or the labels exceed its outputs."""
+    try:
+        shapes = block_shapes(teacher, sample)
+        with torch.no_grad():
+            n_out = int(teacher(sample).shape[1])
+    except RuntimeError as e:
+        raise InvalidInputError(f"the teacher cannot run on images of shape {tuple(sample.shape[1:])} "
+                                f"({str(e).splitlines()[0][:80]}); give data shaped like its training data.") from None
+    if labels is not None and len(labels) and labels.max() >= n_out:
+        raise InvalidInputError(f"the labels reach {labels.max()} but the teacher has {n_out} outputs; give labels "
+                                f"from 0 to {n_out - 1}.")
+    return shapes
 
 
 def _teacher_hash(teacher: nn.Module) -> str:
@@ -264,12 +280,17 @@ def recast(teacher: nn.Module, plan: object, train_data: object, config: RecastC
     cfg = RecastConfig() if config is None else config
     if not isinstance(cfg, RecastConfig):
         raise InvalidInputError(f"config must be a RecastConfig, not {type(cfg).__name__}.")
+    if not isinstance(teacher, nn.Module):
+        raise InvalidInputError(f"teacher must be a torch.nn.Module, not {type(teacher).__name__}; load a model "
+                                "file first (scnas.train.load_model).")
+    if out is not None:
+        check_out_dir(out)
     modules = None if isinstance(plan, list) else plan_modules(plan)
     teacher = recastable(teacher.eval(), modules)
     _, tblocks, _ = split_model(teacher)
     plan = resolve_plan(plan, [block_type_of(b) for b in tblocks])
-    sample = _check_data(train_data)
-    shapes = block_shapes(teacher, sample)
+    sample, labels = _check_data(train_data)
+    shapes = _probe(teacher, sample, labels)
     settings = {"config": cfg.to_dict(), "plan": plan_to_dict(plan), "teacher": _teacher_hash(teacher)}
     if modules:
         settings["modules"] = modules
@@ -349,6 +370,7 @@ def fit_epoch(opt: torch.optim.Optimizer, batches: Iterable, loss_of) -> float:
     total, count = 0.0, 0
     for x, y in batches:
         loss = loss_of(x, y)
+        check_finite_loss(loss.item(), "recasting")
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -8,7 +8,10 @@ from collections.abc import Iterable
 
 import numpy as np
 
-__all__ = ["UserError", "InvalidInputError", "DataFileError", "check_known", "is_int"]
+__all__ = ["UserError", "InvalidInputError", "DataFileError", "NonFiniteError", "check_known", "is_int",
+           "check_finite_loss", "check_finite_data", "check_training_data", "check_out_dir", "MAX_CLASSES"]
+
+MAX_CLASSES = 100_000  # labels index a classifier's outputs; more would mean a label is not a class index
 
 
 class UserError(Exception):
@@ -21,6 +24,65 @@ class InvalidInputError(UserError, ValueError):
 
 class DataFileError(UserError, FileNotFoundError):
     """A data file is missing or corrupt; the message names the path and the fix."""
+
+
+class NonFiniteError(InvalidInputError):
+    """Training met a NaN or infinite loss, or data holding NaN or inf: nothing more can be learnt."""
+
+
+def check_finite_loss(loss: float, where: str) -> None:
+    """Stop training at the first non-finite loss, naming the likely causes, so that no NaN
+    weights are saved or scored (call it before the optimiser step)."""
+    if not np.isfinite(loss):
+        raise NonFiniteError(f"the loss became {loss} in {where}; the learning rate is likely too high or the "
+                             "training data holds NaN or inf values, so lower the learning rate or clean the data.")
+
+
+def check_finite_data(x: object, what: str) -> None:
+    """Refuse data holding NaN or inf before training on it (one bad pixel makes every weight NaN)."""
+    arr = np.asarray(x.detach().cpu() if hasattr(x, "detach") else x)
+    if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+        bad = int((~np.isfinite(arr)).sum())
+        raise NonFiniteError(f"{what} hold {bad} NaN or infinite value{'s' if bad > 1 else ''}; clean the data "
+                             "before training on it.")
+
+
+def check_training_data(x: object, y: object, what: str = "data", min_images: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(images (N, C, H, W) as float32, labels (N,) as int64) from user data, or one sentence on
+    what is wrong: shapes, non-numeric or non-finite images, labels that are not whole numbers
+    from 0 to MAX_CLASSES - 1 (one huge label would size a classifier head of that many outputs)."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    if hasattr(y, "detach"):
+        y = y.detach().cpu().numpy()
+    xa, ya = np.asarray(x), np.asarray(y)
+    if xa.ndim != 4 or ya.ndim != 1 or len(xa) != len(ya) or len(xa) < min_images:
+        raise InvalidInputError(f"{what} must be images (N, C, H, W) and labels (N,) with N >= {min_images}; got "
+                                f"shapes {xa.shape} and {ya.shape}.")
+    if xa.dtype.kind not in "biuf" or ya.dtype.kind not in "iuf":
+        raise InvalidInputError(f"{what} must hold numbers (images {xa.dtype}, labels {ya.dtype}); give float "
+                                "images and integer labels.")
+    check_finite_data(xa, f"the images of {what}")
+    if ya.dtype.kind == "f" and not (np.isfinite(ya).all() and (ya == np.round(ya)).all()):
+        raise InvalidInputError(f"the labels of {what} include values that are not whole numbers; give integer "
+                                "class indices.")
+    if len(ya) and (ya.min() < 0 or ya.max() >= MAX_CLASSES):
+        raise InvalidInputError(f"the labels of {what} run from {ya.min():g} to {ya.max():g}; class indices must be "
+                                f"from 0 to {MAX_CLASSES - 1}.")
+    return xa.astype(np.float32, copy=False), ya.astype(np.int64)
+
+
+def check_out_dir(out: object, what: str = "out") -> None:
+    """Refuse an output path that is a file or lies under one, before any work is done."""
+    from pathlib import Path
+
+    p = Path(str(out))
+    for parent in [p, *p.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                where = "is a file" if parent == p else f"is under the file {parent}"
+                raise InvalidInputError(f"{what} {p} {where}; give a directory.")
+            return
 
 
 def check_known(given: Iterable[str], known: Iterable[str], what: str,

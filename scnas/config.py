@@ -14,7 +14,8 @@ from pathlib import Path
 from sc_accel.errors import DataFileError, InvalidInputError
 from scnas.rundir import atomic_write_bytes
 
-__all__ = ["write_toml", "read_toml", "write_json", "read_json", "read_config", "run_meta", "set_command_line"]
+__all__ = ["write_toml", "read_toml", "write_json", "read_json", "read_config", "run_meta", "set_command_line",
+           "claim_settings"]
 
 _COMMAND_LINE = ""
 
@@ -88,13 +89,19 @@ def read_json(path: str | Path) -> dict:
         return json.loads(_read_text(path))
     except json.JSONDecodeError as e:
         raise InvalidInputError(f"{path} is not valid JSON ({e}); fix or delete it.") from None
+    except RecursionError:
+        raise InvalidInputError(f"{path} is nested too deeply to be a settings or results file; fix or delete "
+                                "it.") from None
 
 
 def _read_text(path: str | Path) -> str:
     p = Path(path)
     if not p.is_file():
         raise DataFileError(f"{p} does not exist; check the path.")
-    return p.read_text()
+    try:
+        return p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"{p} is not a text file (it is not UTF-8); give a TOML or JSON file.") from None
 
 
 def read_config(path: str | Path) -> dict:
@@ -104,3 +111,25 @@ def read_config(path: str | Path) -> dict:
 
 def _atomic_write(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode())
+
+
+def _shown(v: object) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def claim_settings(run: Path, settings: dict, free: tuple[str, ...] = ()) -> None:
+    """Write run/config.toml (`settings` and the [run] table), after checking that a rerun asks
+    for the same settings as the run it resumes: every key but `free` (how, not what, is run:
+    workers, progress) must be equal, else one sentence names what changed and nothing is
+    written, so a refused rerun leaves the directory byte-identical."""
+    path = run / "config.toml"
+    new = tomllib.loads("\n".join(_toml_lines(settings, ())) + "\n")  # as it will read back
+    if path.is_file():
+        old = read_toml(path)
+        keys = sorted(k for k in set(old) | set(new) if k not in ("run", *free) and old.get(k) != new.get(k))
+        if keys:
+            what = ", ".join(f"{k} {_shown(old.get(k))} -> {_shown(new.get(k))}" for k in keys)
+            raise InvalidInputError(f"{run} holds a `scnas {old.get('command', '?')}` run made with other settings "
+                                    f"({what}); rerun with the same ones to resume, or give another --out.")
+    write_toml({**settings, "run": run_meta()}, path)

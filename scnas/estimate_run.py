@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from sc_accel.hw import DEFAULT_TABLE, AccelConfig, CostTable, SCHardware, estim
 from sc_accel.hw.calibration import usystolic_calibrated
 from sc_accel.nn import SCConfig
 from scnas.accel import save_accel
-from scnas.config import run_meta, write_json, write_toml
+from scnas.config import claim_settings, write_json
+from scnas.sweep import model_hash
 from scnas.rundir import claim_run_dir
 
 __all__ = ["expand_stream_lengths", "run_estimate", "resolve_model"]
@@ -80,14 +82,14 @@ def _run_estimate(model: tnn.Module, name: str, input_shape: tuple[int, ...], ac
     names = [a.name for a in accels]
     if len(set(names)) != len(names):
         raise InvalidInputError(f"accelerator names {names} repeat; give each a distinct name.")
+    claim_settings(out, {"command": "estimate", "model": name, "model_sha256": model_hash(model),
+                         "input_shape": list(input_shape), "accels": names, "cost_table": table,
+                         "accel_configs": [json.dumps(a.to_dict(), sort_keys=True) for a in accels]})
     res = {"model": name, "input_shape": list(input_shape), "cost_table": table, "estimates": []}
     for a in accels:
         est = estimate(layers, None, a, costs)
         est.to_csv(out / f"layers-{a.name}.csv")
         save_accel(a, out / f"accel-{a.name}.toml")
         res["estimates"].append({"accel": a.to_dict(), "total": est.total, "layers": est.layers})
-    write_toml({"command": "estimate", "model": name, "input_shape": list(input_shape), "accels": names,
-                "cost_table": table, "run": run_meta()},
-               out / "config.toml")
     write_json(res, out / "results.json")
     return res

@@ -23,12 +23,12 @@ from sc_accel.errors import InvalidInputError
 from sc_accel.hw import estimate
 from sc_accel.hw.workload import workload
 from scnas.accel import load_accel
-from scnas.config import run_meta, write_json, write_toml
+from scnas.config import claim_settings, write_json
 from scnas.data import Dataset
 from scnas.rundir import atomic_torch_save, claim_run_dir
 from scnas.train import accuracy
 
-__all__ = ["run_recast", "score_model", "cpu_latency", "cpu_latencies", "run_models", "remeasure_cpu_latency",
+__all__ = ["run_recast", "score_model", "check_sc_run", "cpu_latency", "cpu_latencies", "run_models", "remeasure_cpu_latency",
            "BINARY_PRESET", "SC_PRESET"]
 
 BINARY_PRESET = "systolic-32x32-ws"
@@ -68,6 +68,20 @@ def sc_accuracy(model: torch.nn.Module, ds: Dataset, length: int, limit: int) ->
     x, y = ds.x_test[:limit], ds.y_test[:limit]
     logits = emulate(model, x, SCConfig(stream_length=length), calib=ds.x_train[:500])
     return float((logits.argmax(1).numpy() == y).mean())
+
+
+def check_sc_run(model: torch.nn.Module | None, ds: Dataset, length: int) -> None:
+    """Refuse, before any training, a bit-true check at `length` that could not run: L out of
+    range, or too large for memory on `model` (a network of the run) or, without one, on the
+    smallest network these images allow (one linear layer: any network needs at least its
+    input's streams), so the sentence comes now and not after hours of training."""
+    from sc_accel.nn import SCConfig, convert
+
+    cfg = SCConfig(stream_length=length, batch_size=1)
+    x = ds.x_train[:2]
+    if model is None:
+        model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(int(x[0].size), len(ds.classes)))
+    convert(model, cfg, calib=x)  # sizes its memory before allocating (MemoryLimitError names the figures)
 
 
 def score_model(model: torch.nn.Module, name: str, role: str, ds: Dataset, accels: dict) -> dict:
@@ -122,11 +136,12 @@ def run_recast(teacher: torch.nn.Module, teacher_name: str, teacher_ref: str, ds
     cut = recastable(teacher, modules)  # the teacher as stem/blocks/head
     plan = resolve_plan(plan_spec, [block_type_of(b) for b in split_model(cut)[1]])
     name = _plan_name(plan_spec, plan)
+    n = len(ds.x_train) if train_limit is None else min(train_limit, len(ds.x_train))
+    check_sc_run(teacher, ds, sc_length)  # an L that cannot run is refused before any training
     with claim_run_dir(out, "recast") as run:
-        write_toml({"command": "recast", "teacher": teacher_ref, "dataset": ds.name, "plan": name,
-                    "blocks": [f"{b.type}:{b.width:g}" for b in plan], "train_limit": train_limit or 0,
-                    **cfg.to_dict(), "run": run_meta()}, run / "config.toml")
-        n = len(ds.x_train) if train_limit is None else min(train_limit, len(ds.x_train))
+        claim_settings(run, {"command": "recast", "teacher": teacher_ref, "dataset": ds.name, "plan": name,
+                             "blocks": [f"{b.type}:{b.width:g}" for b in plan], "train_images": n,
+                             "baselines": baselines, "sc_length": sc_length, "sc_limit": sc_limit, **cfg.to_dict()})
         res = recast(cut, plan, (ds.x_train[:n], ds.y_train[:n]), cfg, out=run, progress=progress)
         atomic_torch_save({"kind": "recast-student", "teacher": teacher_ref, "arch": f"{teacher_name}-{name}",
                            "dataset": ds.name, "spec": res.spec, "head_in": res.head_in, "modules": modules,

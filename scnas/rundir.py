@@ -26,20 +26,20 @@ class RunDirError(InvalidInputError):
     """The run directory cannot be used: not a directory, not writable, another command's, busy."""
 
 
-def _usable_dir(out: Path) -> None:
+def _usable_dir(out: Path, flag: str = "--out") -> None:
     """Create `out` or raise one sentence saying why it cannot be a run directory."""
     for parent in [out, *out.parents]:
         if parent.exists():
             if not parent.is_dir():
                 where = "is a file" if parent == out else f"is under the file {parent}"
-                raise RunDirError(f"--out {out} {where}; give a directory for the run.")
+                raise RunDirError(f"{flag} {out} {where}; give a directory for the run.")
             break
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):  # a private probe: concurrent runs cannot race on it
             pass
     except OSError as e:
-        raise RunDirError(f"cannot write to run directory {out} ({e.strerror}); choose another --out.") from None
+        raise RunDirError(f"cannot write to run directory {out} ({e.strerror}); choose another {flag}.") from None
 
 
 def _owner(out: Path) -> str | None:
@@ -54,25 +54,26 @@ def _owner(out: Path) -> str | None:
 
 
 @contextlib.contextmanager
-def claim_run_dir(out: str | Path, command: str) -> Iterator[Path]:
+def claim_run_dir(out: str | Path, command: str, flag: str = "--out") -> Iterator[Path]:
     """Use `out` as the run directory of `command`: create it, refuse another command's
     directory, and hold an exclusive lock while the block runs (a second run on the same
-    directory stops at once with a sentence instead of interleaving its writes)."""
+    directory stops at once with a sentence instead of interleaving its writes). `flag` names
+    the option the directory came from in the sentences."""
     if not str(out).strip():  # Path("") would quietly be the current directory
-        raise RunDirError("--out is empty; give a directory for the run.")
+        raise RunDirError(f"{flag} is empty; give a directory for the run.")
     out = Path(out)
-    _usable_dir(out)
+    _usable_dir(out, flag)
     owner = _owner(out)
     if owner not in (None, command):
         raise RunDirError(f"{out} is a run directory of `scnas {owner}`; give `scnas {command}` "
-                          "another --out so that run is not overwritten.")
+                          f"another {flag} so that run is not overwritten.")
     lock = open(out / ".lock", "a+")  # noqa: SIM115 (held for the whole block)
     try:
         try:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise RunDirError(f"another scnas command is writing to {out}; wait for it to finish or give "
-                              "another --out.") from None
+                              f"another {flag}.") from None
         yield out
     finally:
         lock.close()  # closing releases the lock

@@ -8,6 +8,8 @@ so a killed run resumes where it stopped.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
 from pathlib import Path
 
@@ -19,8 +21,9 @@ from nas.genotype import Genotype
 from nas.network import stage_shapes
 from sc_accel.hw import AccelConfig, estimate
 from sc_accel.hw.workload import workload
-from scnas.config import run_meta, write_json, write_toml
+from scnas.config import claim_settings, write_json
 from scnas.data import Dataset
+from scnas.recast_run import check_sc_run, sc_accuracy
 from scnas.rundir import atomic_torch_save, claim_run_dir
 from scnas.train import accuracy
 
@@ -53,9 +56,15 @@ def _stages(g: Genotype, image_size: int) -> list[dict]:
 
 
 def _sc_accuracy(model: torch.nn.Module, ds: Dataset, length: int, limit: int) -> float | None:
-    from scnas.recast_run import sc_accuracy
-
     return sc_accuracy(model, ds, length, min(limit, len(ds.x_test))) if limit > 0 else None
+
+
+def _claim_coarse(coarse_dir: str | Path | None, run: Path) -> contextlib.AbstractContextManager:
+    """Hold the shared coarse directory like a run directory while the search uses it: another
+    command's run directory, or one another search is writing to, is refused in one sentence."""
+    if coarse_dir is None or Path(coarse_dir).resolve() == run.resolve():
+        return contextlib.nullcontext()
+    return claim_run_dir(coarse_dir, "search", flag="--coarse-dir")
 
 
 def run_search(ds: Dataset, cfg: SearchConfig, accel_name: str, accel: AccelConfig, out: str | Path,
@@ -63,10 +72,13 @@ def run_search(ds: Dataset, cfg: SearchConfig, accel_name: str, accel: AccelConf
                ray: str | None = None, sc_length: int = 256, sc_limit: int = 200, progress: bool = True,
                coarse_dir: str | Path | None = None) -> dict:
     """Search into `out` and score the result; returns results.json's content."""
-    with claim_run_dir(out, "search") as run:
-        write_toml({"command": "search", "dataset": ds.name, "accel": accel_name, "teacher": teacher_ref or "",
-                    "coarse_dir": str(coarse_dir or ""),
-                    "method_label": method_label(cfg), **cfg.to_dict(), "run": run_meta()}, run / "config.toml")
+    if sc_limit > 0:
+        check_sc_run(teacher, ds, sc_length)  # an L that cannot run is refused before any training
+    with claim_run_dir(out, "search") as run, _claim_coarse(coarse_dir, run):
+        claim_settings(run, {"command": "search", "dataset": ds.name, "accel": accel_name,
+                             "accel_config": json.dumps(accel.to_dict(), sort_keys=True), "teacher": teacher_ref or "",
+                             "coarse_dir": str(coarse_dir or ""), "sc_length": sc_length, "sc_limit": sc_limit,
+                             "method_label": method_label(cfg), **cfg.to_dict()})
         t0 = time.perf_counter()
         res = search((ds.x_train, ds.y_train), cfg, teacher=teacher, accel=accel, out=run, workers=workers,
                      ray=ray, progress=progress, coarse_dir=coarse_dir)

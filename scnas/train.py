@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from sc_accel.errors import DataFileError, InvalidInputError
+from sc_accel.errors import DataFileError, InvalidInputError, check_finite_loss
 from scnas.config import run_meta, write_json, write_toml
 from sc_accel.fileio import UnsafeFileError, load_tensors
 from scnas.rundir import atomic_torch_save, claim_run_dir
@@ -60,20 +60,29 @@ def accuracy(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, batch: int = 
     return hits / max(len(x), 1)
 
 
-def _epoch(model, opt, sched, ds: Dataset, cfg: TrainConfig, epoch: int) -> float:
+def cosine_lr(cfg: TrainConfig, step: int, total: int) -> float:
+    """Learning rate at optimiser step `step` of `total`: cosine decay from cfg.lr to 0. Closed
+    form, so a resume with more epochs continues the schedule rebuilt for the new length."""
+    return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
+
+
+def _epoch(model, opt, ds: Dataset, cfg: TrainConfig, epoch: int) -> float:
     model.train()
     g = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)  # same order when resumed
     perm = torch.randperm(len(ds.x_train), generator=g)
     x, y = torch.as_tensor(ds.x_train), torch.as_tensor(ds.y_train).long()
+    per_epoch = -(-len(perm) // cfg.batch_size)
     total = 0.0
     bar = tqdm(range(0, len(perm), cfg.batch_size), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False)
-    for i in bar:
+    for k, i in enumerate(bar):
+        for group in opt.param_groups:
+            group["lr"] = cosine_lr(cfg, epoch * per_epoch + k, cfg.epochs * per_epoch)
         idx = perm[i:i + cfg.batch_size]
         loss = F.cross_entropy(model(x[idx]), y[idx])
+        check_finite_loss(loss.item(), f"epoch {epoch + 1} of training {cfg.model}")
         opt.zero_grad()
         loss.backward()
         opt.step()
-        sched.step()
         total += loss.item() * len(idx)
         bar.set_postfix(loss=f"{loss.item():.3f}")
     return total / len(perm)
@@ -82,7 +91,8 @@ def _epoch(model, opt, sched, ds: Dataset, cfg: TrainConfig, epoch: int) -> floa
 def train(ds: Dataset, cfg: TrainConfig, run_dir: str | Path) -> dict:
     """Train cfg.model on ds into run_dir, resuming from checkpoint.pt; returns the results.
     A resumed run must have the same settings, except that --epochs may grow (the cosine
-    schedule is then stretched to the new end); any other change is refused by name."""
+    schedule is then rebuilt for the new length and continues from the step reached); any
+    other change is refused by name. Training stops at the first non-finite loss."""
     with claim_run_dir(run_dir, "train") as run:
         return _train(ds, cfg, run)
 
@@ -91,36 +101,31 @@ def _train(ds: Dataset, cfg: TrainConfig, run: Path) -> dict:
     c, h = ds.x_train.shape[1], ds.x_train.shape[2]
     model = create_model(cfg.model, c, len(ds.classes), h)
     opt = torch.optim.AdamW(model.parameters(), cfg.lr, weight_decay=cfg.weight_decay)
-    steps = cfg.epochs * -(-len(ds.x_train) // cfg.batch_size)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     start, history = 0, []
     ckpt = run / "checkpoint.pt"
     settings = {**asdict(cfg), "dataset": ds.name}
     if ckpt.exists():
         state = _load_checkpoint(ckpt, settings)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
         start, history = state["epoch"] + 1, state["history"]
         if cfg.epochs < start:
             raise InvalidInputError(f"{run} has already trained {start} epochs; give --epochs {start} or more "
                                     "to resume, or another --out.")
-        if sched.T_max != steps:  # more epochs asked: stretch the cosine over the new length from here
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        if state["settings"].get("epochs") != cfg.epochs:  # the cosine is rebuilt for the new length
             print(f"extending the learning-rate schedule to {cfg.epochs} epochs")
-            sched.T_max = steps
         print(f"resuming {cfg.model} from epoch {start + 1}")
     write_toml({"command": "train", **settings, "run": run_meta()}, run / "config.toml")
     torch.manual_seed(cfg.seed)
     for epoch in range(start, cfg.epochs):
         t0 = time.perf_counter()
-        loss = _epoch(model, opt, sched, ds, cfg, epoch)
+        loss = _epoch(model, opt, ds, cfg, epoch)
         acc = accuracy(model, ds.x_test, ds.y_test)
         history.append({"epoch": epoch + 1, "loss": loss, "test_accuracy": acc,
                         "seconds": time.perf_counter() - t0})
         print(f"epoch {epoch + 1}/{cfg.epochs}: loss {loss:.4f}, test accuracy {acc:.4f}")
-        atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                           "scheduler": sched.state_dict(), "epoch": epoch, "history": history,
-                           "settings": settings}, ckpt)
+        atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
+                           "history": history, "settings": settings}, ckpt)
     result = {"model": cfg.model, "dataset": ds.name, "test_accuracy": accuracy(model, ds.x_test, ds.y_test),
               "history": history}
     atomic_torch_save({"arch": cfg.model, "in_channels": c, "n_classes": len(ds.classes), "image_size": h,
@@ -134,13 +139,14 @@ def _load_checkpoint(ckpt: Path, settings: dict) -> dict:
     """The checkpoint's state, or a one-sentence error when it is damaged or was made with
     other settings than `settings` (what changed is named; only --epochs may grow)."""
     state = load_tensors(ckpt, "checkpoint", "delete it to train from the start")
-    keys = {"model", "optimizer", "scheduler", "epoch", "history"}
-    if not isinstance(state, dict) or not keys <= set(state):
-        raise DataFileError(f"checkpoint {ckpt} is damaged (it lacks the model, optimiser or epoch); delete it "
-                            "to train from the start.")
-    saved = state.get("settings")
+    keys = {"model", "optimizer", "epoch", "history", "settings"}
+    if (not isinstance(state, dict) or not keys <= set(state) or not isinstance(state["settings"], dict)
+            or not isinstance(state["epoch"], int)):
+        raise DataFileError(f"checkpoint {ckpt} is damaged (it lacks the model, optimiser, epoch or settings); "
+                            "delete it to train from the start.")
+    saved = state["settings"]
     changed = ", ".join(f"{k} {saved.get(k)!r} -> {settings.get(k)!r}" for k in settings
-                        if saved is not None and k != "epochs" and saved.get(k) != settings.get(k))
+                        if k != "epochs" and saved.get(k) != settings.get(k))
     if changed:
         raise InvalidInputError(f"{ckpt.parent} was trained with other settings ({changed}); resume with the "
                                 "same ones or give another --out.")
