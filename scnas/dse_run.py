@@ -102,10 +102,10 @@ def _bad_fields(d: object, spec: dict, where: str) -> str | None:
     if not isinstance(d, dict):
         return f"{where} is not a mapping"
     for k, want in spec.items():
-        v = d.get(k, ...)
-        if v is ... or not isinstance(v, want) or (isinstance(v, bool) and bool not in
-                                                    (want if isinstance(want, tuple) else (want,))):
-            return f"{where}.{k} is missing or not a {getattr(want, '__name__', 'value of the right type')}"
+        types = want if isinstance(want, tuple) else (want,)
+        v = d.get(k, ...)  # Ellipsis: missing, never one of the types
+        if not isinstance(v, types) or (isinstance(v, bool) and bool not in types):
+            return f"{where}.{k} is missing or of the wrong type"
     return None
 
 
@@ -117,19 +117,29 @@ def _part_problem(part: object, task: dict) -> str | None:
            {"platform": task["platform"]["name"], "model": task["model"]})
     if not isinstance(part, dict) or any(part.get(k) != v for k, v in own.items()):
         return f"it does not hold the result of the task {own}"
-    if not isinstance(part.get("rows"), list) or not part["rows"] or not isinstance(part.get("history"), list):
+    rows, hist = part.get("rows"), part.get("history")
+    if not isinstance(rows, list) or not rows or not isinstance(hist, list):
         return "its rows or history are missing"
-    problems = [_bad_fields(h, _HISTORY, f"history[{i}]") for i, h in enumerate(part["history"])]
-    problems += [_bad_fields(r, _ROWS[kind], f"rows[{i}]") for i, r in enumerate(part["rows"])]
-    if kind == "confuciux":
-        problems.append(None if isinstance(part.get("estimate"), dict) else "estimate is missing")
-        problems += [_bad_fields(a, _ALLOCATION, f"rows[{i}].allocation[{j}]")
-                     for i, r in enumerate(part["rows"]) if isinstance(r, dict) and isinstance(r.get("allocation"), list)
-                     for j, a in enumerate(r["allocation"])]
-    rows_own = ({"power_cap_w": task["cap_w"], "model": task["model"]} if kind == "batchdvfs" else own)
-    problems += [f"rows[{i}] belongs to another task" for i, r in enumerate(part["rows"])
-                 if isinstance(r, dict) and any(r.get(k) != v for k, v in rows_own.items())]
-    return next((p for p in problems if p), None)
+    if kind == "confuciux" and not isinstance(part.get("estimate"), dict):
+        return "its estimate is missing"
+    row_own = {"power_cap_w": task["cap_w"], "model": task["model"]} if kind == "batchdvfs" else own
+    for i, h in enumerate(hist):
+        if why := _bad_fields(h, _HISTORY, f"history[{i}]"):
+            return why
+    for i, r in enumerate(rows):
+        if why := _bad_fields(r, _ROWS[kind], f"rows[{i}]") or _allocation_problem(r, f"rows[{i}]"):
+            return why
+        if any(r.get(k) != v for k, v in row_own.items()):
+            return f"rows[{i}] belongs to another task"
+    return None
+
+
+def _allocation_problem(row: dict, where: str) -> str | None:
+    """The first bad per-layer entry of a ConfuciuX row's allocation (None for BatchDVFS rows)."""
+    for j, a in enumerate(row.get("allocation", [])):
+        if why := _bad_fields(a, _ALLOCATION, f"{where}.allocation[{j}]"):
+            return why
+    return None
 
 
 def _read_part(f: Path, task: dict) -> dict | None:
