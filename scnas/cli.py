@@ -167,7 +167,7 @@ def _cmd_recast(args: argparse.Namespace) -> int:
     from recast import RecastConfig
     from reports import plot_recast
     from scnas.data import load_dataset
-    from scnas.recast_run import print_summary, run_recast
+    from scnas.recast_run import check_sc_run, print_summary, run_recast
 
     ds = load_dataset(args.dataset, args.data_dir)
     for name in ("train_limit", "sc_limit", "sc_length"):
@@ -176,6 +176,7 @@ def _cmd_recast(args: argparse.Namespace) -> int:
             raise _BadArgument(f"--{name.replace('_', '-')} {v} must be a positive integer.")
     cfg = RecastConfig(epochs_per_block=args.epochs_per_block, finetune_epochs=args.finetune_epochs, lr=args.lr,
                        batch_size=args.batch_size, seed=args.seed, adaptor=args.adaptor)
+    check_sc_run(None, ds, args.sc_length)  # before a zoo teacher is trained
     model, name, ref = _teacher(args.teacher, ds, args, with_path=True)
     out = f"runs/recast-{name}-{args.plan.replace('/', '_')}-{ds.name}" if args.out is None else args.out
     res = run_recast(model, name, ref, ds, args.plan, cfg, out, sc_length=args.sc_length, sc_limit=args.sc_limit,
@@ -229,6 +230,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     from reports import plot_search
     from scnas.accel import load_accel
     from scnas.data import load_dataset
+    from scnas.recast_run import check_sc_run
     from scnas.search_run import method_label, print_summary, run_search
 
     cfg = _search_config(args)
@@ -240,6 +242,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
         raise _BadArgument("--sc-length must be at least 1 and --sc-limit at least 0.")
     ds = load_dataset("digits" if args.quick and args.dataset is None else (args.dataset or "default"),
                       args.data_dir)
+    if sc_limit > 0:
+        check_sc_run(None, ds, args.sc_length)  # before any training
     teacher, ref = _search_teacher(args, ds, cfg)
     out = args.out or f"runs/search-{method_label(cfg)}-{ds.name}-s{cfg.seed}"
     res = run_search(ds, cfg, args.accel, accel, out, teacher, ref, workers=args.workers, ray=args.ray,

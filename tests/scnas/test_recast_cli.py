@@ -14,6 +14,7 @@ from scnas.cli import main
 from scnas.data import load_dataset
 from scnas.recast_run import remeasure_cpu_latency, run_models
 from scnas.train import accuracy, load_model
+from tests.scnas.helpers import cli_error
 
 ARGS = ["recast", "--teacher", "resnet20", "--dataset", "digits", "--epochs", "1", "--train-limit", "256",
         "--finetune-epochs", "1", "--sc-length", "32", "--sc-limit", "40"]
@@ -47,6 +48,15 @@ def test_recast_run_writes_results_student_and_plots(tmp_path, teacher_dir, caps
     again = json.loads((out / "results.json").read_text())
     assert again["block_history"] == res["block_history"]
     assert again["models"][1]["accuracy"] == student["accuracy"]
+    # a rerun with other settings is refused by name before anything is written (the last flag wins)
+    files = {f: f.read_bytes() for f in out.iterdir() if f.is_file() and f.name != ".lock"}
+    capsys.readouterr()
+    for change, named in ((["--plan", "plain"], "plan 'half-width' -> 'plain'"),
+                          (["--plan", "half-width", "--train-limit", "300"], "train_images 256 -> 300"),
+                          (["--plan", "half-width", "--sc-length", "64"], "sc_length 32 -> 64")):
+        assert main(ARGS + change + ["--baselines", "--teacher-dir", teacher_dir, "--out", str(out)]) == 2
+        assert named in cli_error(capsys)
+        assert {f: f.read_bytes() for f in out.iterdir() if f.is_file() and f.name != ".lock"} == files
     # every model of the run is rebuilt from its checkpoint (same accuracy) and re-timed in one pass
     models, shape = run_models(out)
     assert shape == (1, 1, 8, 8)

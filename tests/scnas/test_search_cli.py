@@ -59,6 +59,18 @@ def test_rerun_resumes_from_the_checkpoints(quick_run, capsys):
     assert again["wall_seconds_this_call"] < res["wall_seconds_this_call"]  # nothing was retrained
 
 
+@pytest.mark.parametrize("change, named", [(["--accel", "spatial-16x16-kcp"], "accel 'systolic-32x32-ws' -> "),
+                                           (["--lambda", "2"], "lam 0.5 -> 2"),
+                                           (["--sc-length", "128"], "sc_length 64 -> 128")])
+def test_a_rerun_with_other_settings_is_refused_and_changes_nothing(quick_run, change, named, capsys):
+    out, _ = quick_run
+    files = {f: f.read_bytes() for f in out.iterdir() if f.is_file() and f.name != ".lock"}
+    capsys.readouterr()
+    assert main(QUICK + change + ["--out", str(out)]) == 2
+    assert named in cli_error(capsys)
+    assert {f: f.read_bytes() for f in out.iterdir() if f.is_file() and f.name != ".lock"} == files
+
+
 def test_report_reads_the_search_run(quick_run, tmp_path):
     from reports.report import build_report
 
