@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -153,3 +154,16 @@ def test_out_that_is_or_is_under_a_file(tmp_path, capsys):
     with pytest.raises(RunDirError):
         with claim_run_dir(tmp_path / "f", "x"):
             pass
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_atomically_written_files_follow_the_umask(tmp_path, umask, mode):
+    """mkstemp makes 0600 files; a run's files get what open() would give under the umask."""
+    old = os.umask(umask)
+    try:
+        atomic_write_bytes(tmp_path / "a.json", b"{}")
+        atomic_torch_save({"x": 1}, tmp_path / "m.pt")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == mode
+    assert stat.S_IMODE((tmp_path / "m.pt").stat().st_mode) == mode
