@@ -1,5 +1,5 @@
 """The one `scnas` command. Subcommands: data, bench, train, emulate, estimate, recast, search, dse,
-report.
+report, convert-checkpoint.
 
 User errors (sc_accel.errors.UserError) print one sentence and exit 2; library code
 never exits.
