@@ -35,6 +35,16 @@ class HardwareConfigError(InvalidInputError):
     """An accelerator configuration that cannot describe real hardware."""
 
 
+MAX_WORD_BITS = 64  # binary datapaths of real accelerators are 1 to 64 bits wide (accumulators up to 128)
+
+
+def _at_most(where: str, name: str, value: object, limit: int) -> None:
+    """Refuse a width beyond what any datapath has (it would size buffers and tables absurdly)."""
+    if value is not None and value > limit:
+        raise HardwareConfigError(f"{where}.{name}={value} is beyond the supported {limit} bits; give a datapath "
+                                  f"width from 1 to {limit}.")
+
+
 def _positive(owner: str, name: str, v: object, integer: bool = False) -> None:
     ok = isinstance(v, int) if integer else isinstance(v, (int, float)) and math.isfinite(v)
     if isinstance(v, bool) or not ok or v <= 0:
@@ -183,6 +193,8 @@ class LayerPrecision:
         for name in ("stream_length", "word_bits", "weight_bits"):
             if getattr(self, name) is not None:
                 _positive("precision", name, getattr(self, name), integer=True)
+        for name in ("word_bits", "weight_bits"):
+            _at_most("precision", name, getattr(self, name), MAX_WORD_BITS)
         if self.stream_length is not None and self.stream_length > MAX_STREAM_LENGTH:
             raise HardwareConfigError(f"precision.stream_length={self.stream_length} is beyond the estimator's "
                                       f"{MAX_STREAM_LENGTH} bits (2^24).")
@@ -217,6 +229,8 @@ class AccelConfig:
             raise HardwareConfigError(f"kind={self.kind!r} is unknown; use one of {KINDS}.")
         for name in ("rows", "cols", "word_bits", "acc_bits"):
             _positive("AccelConfig", name, getattr(self, name), integer=True)
+        _at_most("AccelConfig", "word_bits", self.word_bits, MAX_WORD_BITS)
+        _at_most("AccelConfig", "acc_bits", self.acc_bits, 2 * MAX_WORD_BITS)
         if self.dataflow not in DATAFLOWS[self.kind]:
             raise HardwareConfigError(f"dataflow={self.dataflow!r} is unknown for a {self.kind} "
                                       f"array; use one of {DATAFLOWS[self.kind]}.")

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn as tnn
 
-from sc_accel.errors import InvalidInputError
+from sc_accel.errors import InvalidInputError, is_int
 from sc_accel.graph import UnsupportedOpError, trace
 
 __all__ = ["WorkLayer", "workload", "workload_graph", "with_batch", "as_layers", "check_layer_list", "OPS"]
@@ -99,9 +99,9 @@ def workload(model: tnn.Module, input_shape: tuple[int, ...]) -> list[WorkLayer]
     if not isinstance(model, tnn.Module):
         raise InvalidInputError(f"model must be a torch.nn.Module (or a list of WorkLayer records where one is "
                                 f"accepted), not {type(model).__name__}.")
-    try:
-        shape = tuple(int(s) for s in input_shape)
-    except (TypeError, ValueError, OverflowError):
+    try:  # whole numbers only: "1" or 1.5 are refused, not converted
+        shape = tuple(int(s) for s in input_shape) if all(is_int(s) for s in input_shape) else ()
+    except TypeError:
         shape = ()
     if len(shape) < 2 or any(s < 1 for s in shape):
         raise InvalidInputError(f"input_shape={input_shape!r} must be (batch, channels, height, width) "

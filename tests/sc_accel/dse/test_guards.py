@@ -197,3 +197,27 @@ def tiny_problem_args():
     with torch.no_grad():
         y = m(x.float()).argmax(1).numpy()
     return m, workload(m, (1, 1, 8, 8)), presets()["sc-64x64-L256"], x, y, x, Thresholds(0.5), (16, 64)
+
+
+@pytest.mark.parametrize("kwargs", [{"word_bits": 10 ** 6}, {"acc_bits": 10 ** 6}])
+def test_datapath_widths_beyond_64_bits_are_refused(kwargs):
+    from sc_accel.hw import AccelConfig
+
+    with pytest.raises(ValueError, match="beyond the supported"):
+        AccelConfig(name="x", kind="systolic", rows=8, cols=8, **kwargs)
+
+
+def test_layer_precision_word_bits_beyond_64_are_refused():
+    from sc_accel.hw.config import LayerPrecision
+
+    with pytest.raises(ValueError, match="precision.word_bits=1000000 is beyond the supported 64 bits"):
+        LayerPrecision(word_bits=10 ** 6)
+
+
+@pytest.mark.parametrize("shape", [("1", 1, 8, 8), (1.5, 1, 8, 8), (1, 1, 8.0, 8), (True, 1, 8, 8)])
+def test_workload_refuses_shapes_that_are_not_whole_numbers(shape):
+    from sc_accel.hw import workload
+    from scnas.zoo import create_model
+
+    with pytest.raises(ValueError, match="must be \\(batch, channels, height, width\\)"):
+        workload(create_model("lenet5", 1, 10, 8), shape)
