@@ -72,7 +72,8 @@ def check_training_data(x: object, y: object, what: str = "data", min_images: in
     return xa.astype(np.float32, copy=False), ya.astype(np.int64)
 
 
-def check_out_dir(out: object, what: str = "out") -> None:
+def check_out_dir(out: object, what: str = "out", error: type[UserError] = InvalidInputError,
+                  fix: str = "give a directory") -> None:
     """Refuse an output path that is a file or lies under one, before any work is done."""
     from pathlib import Path
 
@@ -81,7 +82,7 @@ def check_out_dir(out: object, what: str = "out") -> None:
         if parent.exists():
             if not parent.is_dir():
                 where = "is a file" if parent == p else f"is under the file {parent}"
-                raise InvalidInputError(f"{what} {p} {where}; give a directory.")
+                raise error(f"{what} {p} {where}; {fix}.")
             return
 
 

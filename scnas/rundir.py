@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from sc_accel.errors import InvalidInputError
+from sc_accel.errors import InvalidInputError, check_out_dir
 from sc_accel.fileio import atomic_torch_save, atomic_write_bytes
 
 __all__ = ["RunDirError", "atomic_write_bytes", "atomic_torch_save", "claim_run_dir"]
@@ -28,12 +28,7 @@ class RunDirError(InvalidInputError):
 
 def _usable_dir(out: Path, flag: str = "--out") -> None:
     """Create `out` or raise one sentence saying why it cannot be a run directory."""
-    for parent in [out, *out.parents]:
-        if parent.exists():
-            if not parent.is_dir():
-                where = "is a file" if parent == out else f"is under the file {parent}"
-                raise RunDirError(f"{flag} {out} {where}; give a directory for the run.")
-            break
+    check_out_dir(out, flag, RunDirError, "give a directory for the run")
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):  # a private probe: concurrent runs cannot race on it
