@@ -100,15 +100,16 @@ def _sweep(model, model_name: str, ds: Dataset, configs: list[SCConfig], out: Pa
                 "calib_images": int(calib.shape[0]), "fxp_bits": fxp_bits}
     path = out / "results.json"
     res = _resume(path, identity)
+    done = {_key(s["config"]) for s in res["settings"]}
+    lengths = [s["config"]["stream_length"] for s in res["settings"]]  # what results.json holds, then adds
+    lengths += [c.stream_length for c in configs if _key(c.to_dict()) not in done]
     write_toml({"command": "emulate", **identity, "seed": configs[0].seed if configs else None,
-                "settings": [c.to_dict()["stream_length"] for c in configs], "run": run_meta()},
-               out / "config.toml")
+                "settings": lengths, "run": run_meta()}, out / "config.toml")
     if "float_accuracy" not in res:
         fx = fixed_point(model, calib, fxp_bits)
         res["float_accuracy"] = _float_accuracy(model, x, y)
         res["fixed_point"] = {"bits": fxp_bits, "accuracy": float((fx(x).argmax(1).numpy() == y).mean())}
         write_json(res, path)
-    done = {_key(s["config"]) for s in res["settings"]}
     for cfg in tqdm(configs, desc="settings"):
         if _key(cfg.to_dict()) in done:
             continue

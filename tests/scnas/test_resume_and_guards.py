@@ -217,3 +217,15 @@ def test_an_sc_length_that_cannot_run_is_refused_before_training(argv, tmp_path,
     assert ("stream length" in msg or "needs about" in msg) and not out.exists()
     assert not (tmp_path / "teachers").exists()  # not even the teacher was trained
 
+
+
+def test_emulate_config_lists_every_setting_its_results_hold(teacher, tmp_path):
+    import tomllib
+
+    out = tmp_path / "e"
+    base = ["emulate", "--model", str(teacher), "--dataset", "digits", "--limit", "20", "--out", str(out)]
+    assert main([*base, "--stream-length", "32"]) == 0
+    assert main([*base, "--stream-length", "64"]) == 0
+    cfg = tomllib.loads((out / "config.toml").read_text())
+    held = [s["config"]["stream_length"] for s in json.loads((out / "results.json").read_text())["settings"]]
+    assert cfg["settings"] == held == [32, 64]
