@@ -34,7 +34,7 @@ from nas.random_search import candidates_job, distill_stage_candidates, sample_g
 from nas.stages import search_stage, stage_job, stage_rel_mse
 from nas.teacher import TeacherCut, cut_teacher
 from sc_accel.dse.parallel import run_tasks
-from sc_accel.errors import InvalidInputError, check_out_dir, is_int
+from sc_accel.errors import MAX_EPOCHS, InvalidInputError, check_count, check_out_dir, is_int
 from sc_accel.hw import AccelConfig
 
 __all__ = ["SearchConfig", "SearchResult", "search", "METHODS", "assemble"]
@@ -86,12 +86,13 @@ class SearchConfig:
                 raise InvalidInputError(f"{what}={v!r} must be a finite number >= {low:g}.")
         if not 0 <= self.prune_threshold < 1:
             raise InvalidInputError(f"prune_threshold={self.prune_threshold!r} must be in [0, 1).")
-        for name, low in (("train_images", 0), ("search_images", 0), ("eval_images", 1), ("batch_size", 1),
-                          ("coarse_epochs", 1), ("teacher_epochs", 1), ("search_epochs", 1), ("warmup_epochs", 0),
-                          ("distil_steps", 1), ("retrain_epochs", 0), ("random_candidates", 1), ("seed", 0)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < low:
-                raise InvalidInputError(f"{name}={v!r} must be an integer >= {low}.")
+        for name, low, high in (("train_images", 0, 1 << 40), ("search_images", 0, 1 << 40), ("eval_images", 1, 1 << 40),
+                                ("batch_size", 1, 65_536), ("coarse_epochs", 1, MAX_EPOCHS),
+                                ("teacher_epochs", 1, MAX_EPOCHS), ("search_epochs", 1, MAX_EPOCHS),
+                                ("warmup_epochs", 0, MAX_EPOCHS), ("distil_steps", 1, 100 * MAX_EPOCHS),
+                                ("retrain_epochs", 0, MAX_EPOCHS), ("random_candidates", 1, 10_000),
+                                ("seed", 0, (1 << 32) - 1)):
+            check_count(name, getattr(self, name), low, high)
         if self.warmup_epochs >= self.search_epochs:
             raise InvalidInputError(f"warmup_epochs={self.warmup_epochs} leaves no epoch of architecture search "
                                     f"in search_epochs={self.search_epochs}; make warmup smaller.")

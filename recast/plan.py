@@ -92,6 +92,8 @@ def _read_toml(path: Path) -> dict:
         return tomllib.loads(path.read_text(errors="replace"))
     except tomllib.TOMLDecodeError as e:
         raise InvalidInputError(f"plan file {path} is not valid TOML ({e}).") from None
+    except RecursionError:
+        raise InvalidInputError(f"plan file {path} is nested too deeply to be a plan; fix it.") from None
 
 
 def plan_modules(spec: str | Path | dict | list) -> list[str] | None:

@@ -29,14 +29,17 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from sc_accel.errors import (DataFileError, InvalidInputError, check_finite_loss, check_out_dir,
-                             check_training_data)
+from sc_accel.errors import (MAX_EPOCHS, DataFileError, InvalidInputError, brief, check_count, check_finite_loss,
+                             check_out_dir, check_training_data)
 from sc_accel.fileio import atomic_torch_save, load_tensors
 from recast.blocks import block_type_of, create_block, scaled_channels
 from recast.named import recastable
 from recast.plan import BlockPlan, plan_modules, plan_to_dict, resolve_plan
 
 __all__ = ["RecastConfig", "RecastResult", "RecastNet", "recast", "split_model", "build_student", "block_shapes"]
+
+
+MAX_BATCH = 65_536  # images per training batch
 
 
 @dataclass(frozen=True)
@@ -51,11 +54,9 @@ class RecastConfig:
     adaptor: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("epochs_per_block", "finetune_epochs", "batch_size"):
-            v = getattr(self, name)
-            low = 0 if name == "finetune_epochs" else 1  # every block needs an epoch to be replaced
-            if isinstance(v, bool) or not isinstance(v, int) or v < low:
-                raise InvalidInputError(f"{name}={v!r} must be an integer >= {low}.")
+        check_count("epochs_per_block", self.epochs_per_block, 1, MAX_EPOCHS)  # every block needs an epoch
+        check_count("finetune_epochs", self.finetune_epochs, 0, MAX_EPOCHS)
+        check_count("batch_size", self.batch_size, 1, MAX_BATCH)
         if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not 0 < self.lr < math.inf:
             raise InvalidInputError(f"lr={self.lr!r} must be a positive finite number.")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 1 << 32:
@@ -205,7 +206,7 @@ def _probe(teacher: nn.Module, sample: torch.Tensor, labels: np.ndarray | None) 
             n_out = int(teacher(sample).shape[1])
     except RuntimeError as e:
         raise InvalidInputError(f"the teacher cannot run on images of shape {tuple(sample.shape[1:])} "
-                                f"({str(e).splitlines()[0][:80]}); give data shaped like its training data.") from None
+                                f"({brief(e)}); give data shaped like its training data.") from None
     if labels is not None and len(labels) and labels.max() >= n_out:
         raise InvalidInputError(f"the labels reach {labels.max()} but the teacher has {n_out} outputs; give labels "
                                 f"from 0 to {n_out - 1}.")

@@ -9,8 +9,10 @@ from collections.abc import Iterable
 import numpy as np
 
 __all__ = ["UserError", "InvalidInputError", "DataFileError", "NonFiniteError", "check_known", "is_int",
-           "check_finite_loss", "check_finite_data", "check_training_data", "check_out_dir", "MAX_CLASSES"]
+           "check_finite_loss", "check_finite_data", "check_training_data", "check_out_dir", "MAX_CLASSES",
+           "brief", "check_count", "MAX_EPOCHS"]
 
+MAX_EPOCHS = 10_000  # epochs (and steps per phase) of one run; more would run for months on any machine
 MAX_CLASSES = 100_000  # labels index a classifier's outputs; more would mean a label is not a class index
 
 
@@ -24,6 +26,17 @@ class InvalidInputError(UserError, ValueError):
 
 class DataFileError(UserError, FileNotFoundError):
     """A data file is missing or corrupt; the message names the path and the fix."""
+
+
+def brief(e: BaseException, limit: int = 80) -> str:
+    """An exception as `Type: first line`, cut at a word boundary within `limit` characters, for a
+    parenthesis inside a one-sentence error (library messages can be long and multi-line)."""
+    lines = str(e).strip().splitlines()
+    text = lines[0] if lines else ""
+    if len(text) > limit:
+        cut = text[:limit].rsplit(" ", 1)[0]
+        text = (cut if len(cut) > limit // 2 else text[:limit]).rstrip(" ,;:(") + "..."
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
 class NonFiniteError(InvalidInputError):
@@ -84,6 +97,12 @@ def check_out_dir(out: object, what: str = "out", error: type[UserError] = Inval
                 where = "is a file" if parent == p else f"is under the file {parent}"
                 raise error(f"{what} {p} {where}; {fix}.")
             return
+
+
+def check_count(name: str, value: object, low: int, high: int) -> None:
+    """A whole-number setting from `low` to `high` (epochs, batch sizes, steps), or one sentence."""
+    if not is_int(value) or not low <= value <= high:
+        raise InvalidInputError(f"{name}={value!r} must be a whole number from {low:,} to {high:,}.")
 
 
 def check_known(given: Iterable[str], known: Iterable[str], what: str,

@@ -9,9 +9,10 @@ import io
 import os
 import pickle
 import tempfile
+import warnings
 from pathlib import Path
 
-from sc_accel.errors import DataFileError
+from sc_accel.errors import DataFileError, brief
 
 __all__ = ["UnsafeFileError", "atomic_write_bytes", "atomic_torch_save", "load_tensors", "file_mode"]
 
@@ -73,13 +74,22 @@ def load_tensors(path: str | Path, what: str = "file", damaged_hint: str = "dele
     import torch
 
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols before refusing them
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         if "global" in str(e).lower():  # it names a class or function to import and call: code, not data
             raise UnsafeFileError(
                 f"{what} {path} holds Python objects beyond tensors and plain data, which loading would have to "
                 f"run as code, so it was not loaded; if you made it or trust it, convert it once with "
-                f"`scnas convert-checkpoint {path} NEW.pt --trust`, otherwise retrain it.") from None
-        raise DataFileError(f"{what} {path} is damaged ({type(e).__name__}: {str(e)[:80]}); {damaged_hint}.") from None
+                f"`scnas convert-checkpoint {path} NEW.pt --trust` (then use NEW.pt, or move it over the "
+                f"original to resume a run), otherwise retrain it.") from None
+        raise _damaged(what, path, damaged_hint, "it is not in the tensors-and-plain-data form scnas loads") from None
     except Exception as e:  # noqa: BLE001 (torch raises zip, EOF, runtime and key errors for a damaged file)
-        raise DataFileError(f"{what} {path} is damaged ({type(e).__name__}: {str(e)[:80]}); {damaged_hint}.") from None
+        raise _damaged(what, path, damaged_hint, brief(e)) from None
+
+
+def _damaged(what: str, path: str | Path, hint: str, why: str) -> DataFileError:
+    err = DataFileError(f"{what} {path} is damaged or not a file scnas wrote ({why}); {hint}.")
+    err.why = why  # for callers that phrase the sentence their own way
+    return err

@@ -90,6 +90,9 @@ def _teacher(spec: str, ds, args: argparse.Namespace, with_path: bool = False):
                                "pass a matching --dataset.")
         name = meta.get("arch", Path(spec).stem)
         return (model, name, str(Path(spec).resolve())) if with_path else (model, name)
+    from sc_accel.errors import check_out_dir
+
+    check_out_dir(args.teacher_dir, "--teacher-dir", _BadArgument, "give a directory for the cached teachers")
     run = Path(args.teacher_dir) / f"{spec}-{ds.name}"
     if not (run / "model.pt").exists():
         print(f"training teacher {spec} on {ds.name} into {run} (cached for later runs)")
@@ -235,8 +238,10 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
     cfg = _search_config(args)
     accel = load_accel(args.accel)
-    if args.workers < 1:
-        raise _BadArgument(f"--workers {args.workers} must be at least 1.")
+    from nas.search import MAX_WORKERS
+
+    if not 1 <= args.workers <= MAX_WORKERS:
+        raise _BadArgument(f"--workers {args.workers} must be from 1 to {MAX_WORKERS} (a cluster is reached with --ray).")
     sc_limit = args.sc_limit if args.sc_limit is not None else (50 if args.quick else 200)
     if args.sc_length < 1 or sc_limit < 0:
         raise _BadArgument("--sc-length must be at least 1 and --sc-limit at least 0.")
@@ -380,7 +385,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     try:
         if Path(args.out).is_dir():  # refuse a user's directory before the lock file goes into it
             check_out(args.out, ignore=(".lock",))
-        with claim_run_dir(args.out, "report") as out:  # its .lock is ours; config.toml is listed as the report's
+        with claim_run_dir(args.out, "report", foreign_ok=True) as out:  # check_out vetted it; .lock is ours
             rep = build_report(args.runs, out, argv=meta["argv"], ignore=(".lock",), also=("config.toml",))
             write_toml({"command": "report", "runs": [str(r) for r in args.runs], "run": meta}, out / "config.toml")
     except ReportError as e:
@@ -418,9 +423,18 @@ def _teacher_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="directory holding the dataset's files")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the suite's error format: one line `scnas: error: ...`, exit 2 (argparse
+    prints its usage first, which buries the sentence)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"scnas: error: {message}; see `{self.prog} --help`.", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with all subcommands."""
-    parser = argparse.ArgumentParser(prog="scnas", description="CNN and stochastic-computing "
+    parser = _Parser(prog="scnas", description="CNN and stochastic-computing "
                                      "accelerator co-design.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("data", help="list the datasets and where they are looked for")
@@ -618,11 +632,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except UserError as e:
+        _close_progress_bars()
         print(f"scnas: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        _close_progress_bars()
         print("scnas: interrupted; what was already saved in the run directory is kept.", file=sys.stderr)
         return 130
+
+
+def _close_progress_bars() -> None:
+    """Close the progress bars an error left open, so its sentence starts a line of its own."""
+    from tqdm import tqdm
+
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.leave = False  # clear the line instead of leaving a half bar above the sentence
+        bar.close()
 
 
 if __name__ == "__main__":

@@ -76,6 +76,8 @@ def read_toml(path: str | Path) -> dict:
         return tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as e:
         raise InvalidInputError(f"{path} is not valid TOML ({e}); fix or delete it.") from None
+    except RecursionError:
+        raise InvalidInputError(f"{path} is nested too deeply to be a settings file; fix or delete it.") from None
 
 
 def write_json(data: object, path: str | Path) -> None:
@@ -101,7 +103,8 @@ def _read_text(path: str | Path) -> str:
     try:
         return p.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise InvalidInputError(f"{p} is not a text file (it is not UTF-8); give a TOML or JSON file.") from None
+        raise InvalidInputError(f"{p} is not text (not UTF-8), so it cannot be read as TOML or JSON; replace it "
+                                "with a text file (or delete it if a run wrote it).") from None
 
 
 def read_config(path: str | Path) -> dict:
@@ -118,6 +121,37 @@ def _shown(v: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _json_of(v: object) -> object:
+    """A setting that holds JSON text (an accelerator's content) as data, else the value."""
+    if isinstance(v, list):
+        return [_json_of(x) for x in v]
+    if isinstance(v, str) and v[:1] in "{[":
+        try:
+            return json.loads(v)
+        except (json.JSONDecodeError, RecursionError):
+            return v
+    return v
+
+
+def _holds_json(v: object) -> bool:
+    return any(isinstance(x, (dict, list)) for x in (_json_of(v) if isinstance(v, list) else [_json_of(v)]))
+
+
+def _diffs(old: object, new: object, path: str) -> list[str]:
+    """Where two settings differ, as 'path old -> new' at the first level that differs."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [d for k in sorted(set(old) | set(new), key=str) for d in _diffs(old.get(k), new.get(k), f"{path}.{k}")]
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [d for i, (a, b) in enumerate(zip(old, new)) for d in _diffs(a, b, f"{path}[{i}]")]
+    return [] if old == new else [f"{path} {_shown(old)} -> {_shown(new)}"]
+
+
+def _change(key: str, old: object, new: object) -> str:
+    """One changed setting for a sentence; inside JSON content, the fields that changed (at most 3)."""
+    found = _diffs(_json_of(old), _json_of(new), key)
+    return ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "") if found else key
+
+
 def claim_settings(run: Path, settings: dict, free: tuple[str, ...] = ()) -> None:
     """Write run/config.toml (`settings` and the [run] table), after checking that a rerun asks
     for the same settings as the run it resumes: every key but `free` (how, not what, is run:
@@ -127,9 +161,12 @@ def claim_settings(run: Path, settings: dict, free: tuple[str, ...] = ()) -> Non
     new = tomllib.loads("\n".join(_toml_lines(settings, ())) + "\n")  # as it will read back
     if path.is_file():
         old = read_toml(path)
-        keys = sorted(k for k in set(old) | set(new) if k not in ("run", *free) and old.get(k) != new.get(k))
+        keys = sorted((k for k in set(old) | set(new) if k not in ("run", *free) and old.get(k) != new.get(k)),
+                      key=lambda k: (_holds_json(new.get(k)), k))  # plain settings first
         if keys:
-            what = ", ".join(f"{k} {_shown(old.get(k))} -> {_shown(new.get(k))}" for k in keys)
+            what = ", ".join(_change(k, old.get(k), new.get(k)) for k in keys)
             raise InvalidInputError(f"{run} holds a `scnas {old.get('command', '?')}` run made with other settings "
                                     f"({what}); rerun with the same ones to resume, or give another --out.")
+        if "run" in old:  # the same settings: the file and the [run] table of the call that made it stay
+            return
     write_toml({**settings, "run": run_meta()}, path)

@@ -16,7 +16,7 @@ from pathlib import Path, PurePath
 import numpy as np
 import torch
 
-from sc_accel.errors import DataFileError, InvalidInputError
+from sc_accel.errors import DataFileError, InvalidInputError, brief
 from sc_accel.fileio import atomic_write_bytes
 
 __all__ = ["ConvertError", "to_plain", "convert_checkpoint"]
@@ -60,7 +60,8 @@ def to_plain(obj: object, where: str = "the file", depth: int = 0) -> object:
         return to_plain(dataclasses.asdict(obj), where, depth + 1)
     if isinstance(obj, torch.nn.Module):
         raise ConvertError(f"{where} is a whole {type(obj).__name__} module, which scnas cannot rebuild from "
-                           "data; save its state_dict with `scnas train` or retrain it.")
+                           "data; retrain the model with `scnas train` (or save its state_dict() in a dict with "
+                           "the arch, in_channels, n_classes and image_size of a scnas model.pt).")
     raise ConvertError(f"{where} holds a {type(obj).__module__}.{type(obj).__qualname__}, which has no plain-data "
                        "form; it is not a file scnas wrote, so retrain the model with scnas.")
 
@@ -75,12 +76,12 @@ def convert_checkpoint(src: str | Path, dst: str | Path, trust: bool = False) ->
                                 "only for a file you made yourself or fully trust.")
     if not src.is_file():
         raise DataFileError(f"no file at {src}; give the model or checkpoint file to convert.")
-    if dst.exists():
+    if dst.exists() or dst.is_symlink():
         raise InvalidInputError(f"{dst} already exists; give a new file name for the converted copy.")
     try:
         obj = torch.load(src, map_location="cpu", weights_only=False)
     except Exception as e:  # noqa: BLE001 (a damaged file raises pickle, zip, EOF and runtime errors)
-        raise DataFileError(f"{src} cannot be read as a torch file ({type(e).__name__}: {str(e)[:80]}).") from None
+        raise DataFileError(f"{src} cannot be read as a torch file ({brief(e)}).") from None
     plain = to_plain(obj, str(src))
     buf = io.BytesIO()
     torch.save(plain, buf)

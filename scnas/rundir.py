@@ -43,17 +43,25 @@ def _owner(out: Path) -> str | None:
     if not cfg.is_file():
         return None
     try:
-        return tomllib.loads(cfg.read_text(errors="replace")).get("command")
-    except tomllib.TOMLDecodeError:
+        command = tomllib.loads(cfg.read_text(errors="replace")).get("command")
+    except (tomllib.TOMLDecodeError, RecursionError, OSError):
         return None
+    return command if isinstance(command, str) else None
+
+
+def _holds_files(out: Path) -> bool:
+    """Whether `out` holds anything besides a lock file and the temporary files of an atomic write
+    that a kill interrupted (`.NAME.XXXX.tmp`)."""
+    return any(e.name != ".lock" and not (e.name.startswith(".") and e.name.endswith(".tmp")) for e in out.iterdir())
 
 
 @contextlib.contextmanager
-def claim_run_dir(out: str | Path, command: str, flag: str = "--out") -> Iterator[Path]:
+def claim_run_dir(out: str | Path, command: str, flag: str = "--out", foreign_ok: bool = False) -> Iterator[Path]:
     """Use `out` as the run directory of `command`: create it, refuse another command's
     directory, and hold an exclusive lock while the block runs (a second run on the same
-    directory stops at once with a sentence instead of interleaving its writes). `flag` names
-    the option the directory came from in the sentences."""
+    directory stops at once with a sentence instead of interleaving its writes). A directory
+    that holds files but no readable config.toml is a user's, not a run's, and is refused
+    unless `foreign_ok` (the caller vets it itself). `flag` names the option in the sentences."""
     if not str(out).strip():  # Path("") would quietly be the current directory
         raise RunDirError(f"{flag} is empty; give a directory for the run.")
     out = Path(out)
@@ -62,6 +70,7 @@ def claim_run_dir(out: str | Path, command: str, flag: str = "--out") -> Iterato
     if owner not in (None, command):
         raise RunDirError(f"{out} is a run directory of `scnas {owner}`; give `scnas {command}` "
                           f"another {flag} so that run is not overwritten.")
+    had_lock = (out / ".lock").exists()
     lock = open(out / ".lock", "a+")  # noqa: SIM115 (held for the whole block)
     try:
         try:
@@ -69,6 +78,11 @@ def claim_run_dir(out: str | Path, command: str, flag: str = "--out") -> Iterato
         except BlockingIOError:
             raise RunDirError(f"another scnas command is writing to {out}; wait for it to finish or give "
                               f"another {flag}.") from None
+        if not foreign_ok and _owner(out) is None and _holds_files(out):  # under the lock: no run is mid-write
+            if not had_lock:
+                (out / ".lock").unlink(missing_ok=True)
+            raise RunDirError(f"{out} holds files but no readable scnas config.toml, so it is not a run directory; "
+                              f"give `scnas {command}` an empty or new {flag} so those files are kept.")
         yield out
     finally:
         lock.close()  # closing releases the lock

@@ -64,7 +64,7 @@ def _claim_coarse(coarse_dir: str | Path | None, run: Path) -> contextlib.Abstra
     command's run directory, or one another search is writing to, is refused in one sentence."""
     if coarse_dir is None or Path(coarse_dir).resolve() == run.resolve():
         return contextlib.nullcontext()
-    return claim_run_dir(coarse_dir, "search", flag="--coarse-dir")
+    return claim_run_dir(coarse_dir, "search", flag="--coarse-dir", foreign_ok=True)  # it holds no config.toml
 
 
 def run_search(ds: Dataset, cfg: SearchConfig, accel_name: str, accel: AccelConfig, out: str | Path,

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from sc_accel.errors import DataFileError, InvalidInputError, check_finite_loss
+from sc_accel.errors import MAX_EPOCHS, DataFileError, InvalidInputError, brief, check_count, check_finite_loss
 from scnas.config import run_meta, write_json, write_toml
 from sc_accel.fileio import UnsafeFileError, load_tensors
 from scnas.rundir import atomic_torch_save, claim_run_dir
@@ -40,10 +40,8 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise InvalidInputError(f"{name}={v!r} must be a positive integer.")
+        check_count("epochs", self.epochs, 1, MAX_EPOCHS)
+        check_count("batch_size", self.batch_size, 1, 65_536)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 1 << 32:
             raise InvalidInputError(f"seed={self.seed!r} must be an integer from 0 to 2^32 - 1.")
         if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not 0 < self.lr < math.inf:
@@ -160,9 +158,11 @@ def load_model(path: str | Path) -> tuple[torch.nn.Module, dict]:
     p = Path(path)
     if p.is_dir():
         p = p / ("student.pt" if (p / "student.pt").is_file() and not (p / "model.pt").is_file() else "model.pt")
+    if p.exists() and not p.is_file():
+        raise DataFileError(f"{p} is not a regular file; give a model.pt or a run directory.")
     if not p.is_file():
         raise DataFileError(f"no trained model at {p}; train one with "
-                            "`scnas train --model lenet5 --dataset fashion-mnist --out RUN`.")
+                            "`scnas train --model lenet5 --dataset DATASET --out RUN`.")
     meta = _read_model_file(p)
     try:
         if meta.get("kind") == "recast-student":  # the teacher's stem and head around the recast blocks
@@ -180,13 +180,12 @@ def load_model(path: str | Path) -> tuple[torch.nn.Module, dict]:
     except DataFileError:
         raise
     except Exception as e:  # noqa: BLE001 (a forged file raises key, type or shape errors)
-        raise _not_a_model(p, e) from None
+        raise _not_a_model(p, brief(e)) from None
     return model.eval(), {k: v for k, v in meta.items() if k != "state_dict"}
 
 
-def _not_a_model(p: Path, e: Exception) -> DataFileError:
-    return DataFileError(f"{p} is not a model checkpoint written by scnas train, recast or search "
-                         f"({type(e).__name__}: {str(e)[:80]}).")
+def _not_a_model(p: Path, why: str) -> DataFileError:
+    return DataFileError(f"{p} is not a model checkpoint written by scnas train, recast or search ({why}).")
 
 
 def _read_model_file(p: Path) -> dict:
@@ -196,7 +195,7 @@ def _read_model_file(p: Path) -> dict:
     except UnsafeFileError:
         raise
     except DataFileError as e:
-        raise _not_a_model(p, e.__cause__ or e) from None
+        raise _not_a_model(p, getattr(e, "why", str(e))) from None
     if not isinstance(meta, dict):
-        raise _not_a_model(p, TypeError(f"it holds a {type(meta).__name__}, not a dict"))
+        raise _not_a_model(p, f"it holds a {type(meta).__name__}, not a dict")
     return meta

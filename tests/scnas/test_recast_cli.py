@@ -108,3 +108,12 @@ def test_a_model_without_blocks_recasts_by_named_modules(tmp_path, teacher_dir, 
     assert main(args + ["--plan", str(plan), "--teacher-dir", teacher_dir, "--out", str(bad)]) == 2
     assert "feed each other directly" in capsys.readouterr().err
     assert not bad.exists()
+
+
+def test_a_non_finite_loss_stops_on_a_line_of_its_own_and_leaves_no_student(tmp_path, teacher_dir, capsys):
+    out = tmp_path / "nan"
+    assert main(ARGS + ["--plan", "plain", "--lr", "1e30", "--teacher-dir", teacher_dir, "--out", str(out)]) == 2
+    last = capsys.readouterr().err.rstrip("\n").split("\n")[-1]
+    # what the terminal shows last: the progress bar was cleared, the sentence starts its own line
+    assert last.split("\r")[-1].startswith("scnas: error: the loss became") and "Traceback" not in last
+    assert not (out / "student.pt").exists()

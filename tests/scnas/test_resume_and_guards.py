@@ -58,7 +58,7 @@ def test_estimate_refuses_a_directory_made_with_other_settings(tmp_path, capsys)
     files = {f: f.read_bytes() for f in out.iterdir() if f.name != ".lock"}
     capsys.readouterr()
     assert main(_estimate(out, "systolic-32x32-ws")) == 2
-    assert "accels ['sc-64x64-L64'] -> ['systolic-32x32-ws']" in cli_error(capsys)
+    assert "other settings (accels[0] 'sc-64x64-L64' -> 'systolic-32x32-ws', accel_configs[0]" in cli_error(capsys)
     assert {f: f.read_bytes() for f in out.iterdir() if f.name != ".lock"} == files
 
 
@@ -229,3 +229,88 @@ def test_emulate_config_lists_every_setting_its_results_hold(teacher, tmp_path):
     cfg = tomllib.loads((out / "config.toml").read_text())
     held = [s["config"]["stream_length"] for s in json.loads((out / "results.json").read_text())["settings"]]
     assert cfg["settings"] == held == [32, 64]
+
+
+# ---- a user's directory, deep and binary files, one-line errors ---------------------------
+
+def _user_dir(d):
+    d.mkdir()
+    (d / "results.json").write_text('{"mine": 1}')
+    (d / "model.pt").write_bytes(b"my weights")
+    return {f: f.read_bytes() for f in d.iterdir()}
+
+
+@pytest.mark.parametrize("command", ["train", "estimate", "emulate"])
+def test_a_users_directory_without_config_is_refused_and_kept(command, teacher, tmp_path, capsys):
+    argv = {"train": [*TRAIN, "--epochs", "1"],
+            "estimate": ["estimate", "--model", "lenet5", "--accel", "sc-64x64-L64"],
+            "emulate": ["emulate", "--model", str(teacher), "--dataset", "digits", "--stream-length", "32"]}[command]
+    before = _user_dir(tmp_path / "mine")
+    assert main(argv + ["--out", str(tmp_path / "mine")]) == 2
+    assert "holds files but no readable scnas config.toml" in cli_error(capsys, whole=False)
+    assert {f: f.read_bytes() for f in (tmp_path / "mine").iterdir()} == before
+
+
+@pytest.mark.parametrize("content", [b"\x00\xff" * 50, b"a = " + b"[" * 5000 + b"]" * 5000])
+def test_a_run_directory_whose_config_is_unreadable_is_not_overwritten(content, tmp_path, capsys):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "config.toml").write_bytes(content)
+    assert main([*TRAIN, "--epochs", "1", "--out", str(tmp_path / "r")]) == 2
+    assert "holds files but no readable scnas config.toml" in cli_error(capsys)
+    assert (tmp_path / "r" / "config.toml").read_bytes() == content
+
+
+@pytest.mark.parametrize("flag", ["--accel", "--sc-config"])
+def test_a_deeply_nested_settings_file_is_one_sentence(flag, tmp_path, capsys):
+    deep = tmp_path / "deep.toml"
+    deep.write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")
+    argv = ["estimate", "--model", "lenet5", "--accel", "sc-64x64-L64", flag, str(deep), "--out", str(tmp_path / "e")]
+    assert main(argv) == 2
+    assert "nested too deeply" in cli_error(capsys)
+
+
+def test_argument_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--epochs", "x"])
+    assert e.value.code == 2
+    assert cli_error(capsys) == "scnas: error: argument --epochs: invalid int value: 'x'; see `scnas train --help`."
+
+
+def test_a_changed_accelerator_file_is_named_by_its_field(tmp_path, capsys):
+    from scnas.accel import load_accel, save_accel
+
+    acc = tmp_path / "mine.toml"
+    save_accel(load_accel("systolic-32x32-ws"), acc)
+    out = tmp_path / "e"
+    assert main(["estimate", "--model", "lenet5", "--accel", str(acc), "--out", str(out)]) == 0
+    acc.write_text(acc.read_text().replace("rows = 32", "rows = 16"))
+    capsys.readouterr()
+    assert main(["estimate", "--model", "lenet5", "--accel", str(acc), "--out", str(out)]) == 2
+    assert "accel_configs[0].rows 32 -> 16" in cli_error(capsys)
+
+
+@pytest.mark.parametrize("argv, named", [([*TRAIN, "--epochs", "1000000000000"], "epochs=1000000000000"),
+                                         ([*QUICK, "--search-epochs", "1000000000000"], "search_epochs=")])
+def test_epoch_counts_that_would_run_for_years_are_refused(argv, named, tmp_path, capsys):
+    assert main(argv + ["--out", str(tmp_path / "r")]) == 2
+    msg = cli_error(capsys)
+    assert named in msg and "from 1 to 10,000" in msg
+
+
+def test_brief_keeps_messages_short_and_whole_words():
+    from sc_accel.errors import brief
+
+    e = RuntimeError("can't allocate memory: you tried to allocate 34359738368 bytes for a tensor of size x\nmore")
+    text = brief(e)
+    assert text.startswith("RuntimeError: can't allocate memory") and text.endswith("...") and "\n" not in text
+    assert len(text) <= len("RuntimeError: ") + 83 and "more" not in text
+    assert brief(KeyError()) == "KeyError"
+
+
+def test_workers_and_teacher_dir_are_checked_before_anything_is_written(tmp_path, capsys):
+    assert main([*QUICK, "--workers", "1000000", "--out", str(tmp_path / "s")]) == 2
+    assert "--workers 1000000 must be from 1 to 1024" in cli_error(capsys) and not (tmp_path / "s").exists()
+    (tmp_path / "f").write_text("mine")
+    argv = ["recast", "--teacher", "resnet20", "--plan", "plain", "--dataset", "digits"]
+    assert main(argv + ["--teacher-dir", str(tmp_path / "f"), "--out", str(tmp_path / "r")]) == 2
+    assert "--teacher-dir" in cli_error(capsys) and (tmp_path / "f").read_text() == "mine"

@@ -138,6 +138,7 @@ def test_train_resume_with_changed_settings(tmp_path, capsys):
 def test_damaged_checkpoint_and_model_files(tmp_path, capsys, content):
     run = tmp_path / "t"
     run.mkdir()
+    (run / "config.toml").write_text('command = "train"\n')  # a train run whose checkpoint was damaged
     (run / "checkpoint.pt").write_bytes(content)
     assert main(["train", "--model", "lenet5", "--dataset", "digits", "--epochs", "1", "--out", str(run)]) == 2
     assert f"checkpoint {run / 'checkpoint.pt'} is damaged" in cli_error(capsys)

@@ -52,7 +52,8 @@ def _cli_cases(tmp: Path, marker: Path) -> dict[str, list[str]]:
     model_dir = _crafted(tmp / "mdir" / "model.pt", marker).parent
     student_dir = _crafted(tmp / "sdir" / "student.pt", marker).parent
     train_run = _crafted(tmp / "trun" / "checkpoint.pt", marker).parent
-    search_run = _crafted(tmp / "srun" / "coarse.pt", marker).parent
+    (train_run / "config.toml").write_text('command = "train"\n')  # a run directory, not a user's
+    coarse_dir = _crafted(tmp / "coarse" / "coarse.pt", marker).parent
     out = str(tmp / "out")
     emulate = ["emulate", "--dataset", "digits", "--stream-length", "32", "--limit", "20", "--out", out]
     return {
@@ -64,13 +65,13 @@ def _cli_cases(tmp: Path, marker: Path) -> dict[str, list[str]]:
         "search-teacher": ["search", "--quick", "--teacher", str(x), "--out", out],
         "evolver-model": ["dse", "evolver", "--model", str(x), "--dataset", "digits", "--out", out],
         "train-resume": ["train", "--model", "lenet5", "--dataset", "digits", "--epochs", "1", "--out", str(train_run)],
-        "search-resume": ["search", "--quick", "--workers", "1", "--out", str(search_run)],
+        "search-coarse": ["search", "--quick", "--workers", "1", "--coarse-dir", str(coarse_dir), "--out", out],
     }
 
 
 @pytest.mark.parametrize("case", ["emulate-file", "emulate-dir", "estimate-file", "estimate-student",
                                   "recast-teacher", "search-teacher", "evolver-model", "train-resume",
-                                  "search-resume"])
+                                  "search-coarse"])
 def test_every_cli_loading_path_refuses_a_crafted_file(case, tmp_path, marker, capsys):
     argv = _cli_cases(tmp_path, marker)[case]
     assert main(argv) == 2
@@ -128,6 +129,26 @@ def _old_style_model(path: Path, model: torch.nn.Module) -> None:
     torch.save({"arch": "lenet5", "in_channels": 1, "n_classes": 10, "image_size": 8, "dataset": "digits",
                 "state_dict": model.state_dict(), "test_accuracy": np.float64(0.5),
                 "class_counts": np.arange(10)}, path)
+
+
+def test_a_raw_pickle_is_one_sentence_without_torch_warnings(tmp_path, marker, capsys):
+    import pickle
+
+    f = tmp_path / "raw.pt"
+    f.write_bytes(pickle.dumps({"arch": "lenet5", "payload": _Marker(marker)}, protocol=4))
+    assert main(["estimate", "--model", str(f), "--accel", "sc-64x64-L64", "--out", str(tmp_path / "e")]) == 2
+    msg = cli_error(capsys)  # the whole of stderr: no torch warning lines before it
+    assert "is not a model checkpoint written by scnas" in msg and "tensors-and-plain-data form" in msg
+    assert not marker.exists()
+
+
+def test_a_dangling_link_is_not_replaced_by_convert(tmp_path, capsys):
+    from scnas.zoo import create_model
+
+    _old_style_model(tmp_path / "old.pt", create_model("lenet5", 1, 10, 8))
+    (tmp_path / "link.pt").symlink_to(tmp_path / "nowhere.pt")
+    assert main(["convert-checkpoint", str(tmp_path / "old.pt"), str(tmp_path / "link.pt"), "--trust"]) == 2
+    assert "already exists" in cli_error(capsys) and (tmp_path / "link.pt").is_symlink()
 
 
 def test_old_files_are_refused_with_how_to_convert_and_convert_with_trust(tmp_path, capsys):
