@@ -80,9 +80,12 @@ def _teacher(spec: str, ds, args: argparse.Namespace, with_path: bool = False):
     with_path: (model, name, the model.pt it came from)."""
     from pathlib import Path
 
+    from scnas.rundir import check_run_dir
     from scnas.train import TrainConfig, load_model, train
     from scnas.zoo import MODELS
 
+    if getattr(args, "out", None):  # refuse an unusable --out before a teacher is trained for it
+        check_run_dir(args.out, args.command)
     if spec not in MODELS:
         model, meta = load_model(spec)
         if meta.get("dataset") not in (None, ds.name):
@@ -226,6 +229,7 @@ def _search_teacher(args: argparse.Namespace, ds, cfg):
     if args.teacher in MODELS:
         cut_teacher(create_model(args.teacher, c, len(ds.classes), side), cfg.space, c, side)
     model, _, ref = _teacher(args.teacher, ds, args, with_path=True)
+    cut_teacher(model, cfg.space, c, side)  # a model file is checked as soon as it is loaded, before training
     return model, ref
 
 

@@ -161,12 +161,21 @@ def claim_settings(run: Path, settings: dict, free: tuple[str, ...] = ()) -> Non
     new = tomllib.loads("\n".join(_toml_lines(settings, ())) + "\n")  # as it will read back
     if path.is_file():
         old = read_toml(path)
-        keys = sorted((k for k in set(old) | set(new) if k not in ("run", *free) and old.get(k) != new.get(k)),
-                      key=lambda k: (_holds_json(new.get(k)), k))  # plain settings first
-        if keys:
-            what = ", ".join(_change(k, old.get(k), new.get(k)) for k in keys)
-            raise InvalidInputError(f"{run} holds a `scnas {old.get('command', '?')}` run made with other settings "
-                                    f"({what}); rerun with the same ones to resume, or give another --out.")
+        try:
+            _check_same(run, old, new, free)
+        except RecursionError:
+            raise InvalidInputError(f"{path} is nested too deeply to be a scnas config.toml; give another --out or "
+                                    "delete it.") from None
         if "run" in old:  # the same settings: the file and the [run] table of the call that made it stay
             return
     write_toml({**settings, "run": run_meta()}, path)
+
+
+def _check_same(run: Path, old: dict, new: dict, free: tuple[str, ...]) -> None:
+    """Refuse, naming what changed, a rerun whose settings differ from the saved ones."""
+    keys = sorted((k for k in set(old) | set(new) if k not in ("run", *free) and old.get(k) != new.get(k)),
+                  key=lambda k: (_holds_json(new.get(k)), k))  # plain settings first
+    if keys:
+        what = ", ".join(_change(k, old.get(k), new.get(k)) for k in keys)
+        raise InvalidInputError(f"{run} holds a `scnas {old.get('command', '?')}` run made with other settings "
+                                f"({what}); rerun with the same ones to resume, or give another --out.")

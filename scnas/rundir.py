@@ -19,7 +19,7 @@ from pathlib import Path
 from sc_accel.errors import InvalidInputError, check_out_dir
 from sc_accel.fileio import atomic_torch_save, atomic_write_bytes
 
-__all__ = ["RunDirError", "atomic_write_bytes", "atomic_torch_save", "claim_run_dir"]
+__all__ = ["RunDirError", "atomic_write_bytes", "atomic_torch_save", "claim_run_dir", "check_run_dir"]
 
 
 class RunDirError(InvalidInputError):
@@ -55,6 +55,35 @@ def _holds_files(out: Path) -> bool:
     return any(e.name != ".lock" and not (e.name.startswith(".") and e.name.endswith(".tmp")) for e in out.iterdir())
 
 
+def _nonempty(out: str | Path, flag: str) -> Path:
+    if not str(out).strip():  # Path("") would quietly be the current directory
+        raise RunDirError(f"{flag} is empty; give a directory for the run.")
+    return Path(out)
+
+
+def _check_owner(out: Path, command: str, flag: str) -> None:
+    owner = _owner(out)
+    if owner not in (None, command):
+        raise RunDirError(f"{out} is a run directory of `scnas {owner}`; give `scnas {command}` "
+                          f"another {flag} so that run is not overwritten.")
+
+
+def _foreign(out: Path, command: str, flag: str) -> RunDirError:
+    return RunDirError(f"{out} holds files but no readable scnas config.toml, so it is not a run directory; "
+                       f"give `scnas {command}` an empty or new {flag} so those files are kept.")
+
+
+def check_run_dir(out: str | Path, command: str, flag: str = "--out") -> None:
+    """The refusals of claim_run_dir, made without creating or locking anything, so a command can
+    say them before long work that comes first (training a zoo teacher)."""
+    out = _nonempty(out, flag)
+    check_out_dir(out, flag, RunDirError, "give a directory for the run")
+    if out.is_dir():
+        _check_owner(out, command, flag)
+        if _owner(out) is None and _holds_files(out):
+            raise _foreign(out, command, flag)
+
+
 @contextlib.contextmanager
 def claim_run_dir(out: str | Path, command: str, flag: str = "--out", foreign_ok: bool = False) -> Iterator[Path]:
     """Use `out` as the run directory of `command`: create it, refuse another command's
@@ -62,14 +91,9 @@ def claim_run_dir(out: str | Path, command: str, flag: str = "--out", foreign_ok
     directory stops at once with a sentence instead of interleaving its writes). A directory
     that holds files but no readable config.toml is a user's, not a run's, and is refused
     unless `foreign_ok` (the caller vets it itself). `flag` names the option in the sentences."""
-    if not str(out).strip():  # Path("") would quietly be the current directory
-        raise RunDirError(f"{flag} is empty; give a directory for the run.")
-    out = Path(out)
+    out = _nonempty(out, flag)
     _usable_dir(out, flag)
-    owner = _owner(out)
-    if owner not in (None, command):
-        raise RunDirError(f"{out} is a run directory of `scnas {owner}`; give `scnas {command}` "
-                          f"another {flag} so that run is not overwritten.")
+    _check_owner(out, command, flag)
     had_lock = (out / ".lock").exists()
     lock = open(out / ".lock", "a+")  # noqa: SIM115 (held for the whole block)
     try:
@@ -81,8 +105,7 @@ def claim_run_dir(out: str | Path, command: str, flag: str = "--out", foreign_ok
         if not foreign_ok and _owner(out) is None and _holds_files(out):  # under the lock: no run is mid-write
             if not had_lock:
                 (out / ".lock").unlink(missing_ok=True)
-            raise RunDirError(f"{out} holds files but no readable scnas config.toml, so it is not a run directory; "
-                              f"give `scnas {command}` an empty or new {flag} so those files are kept.")
+            raise _foreign(out, command, flag)
         yield out
     finally:
         lock.close()  # closing releases the lock

@@ -314,3 +314,31 @@ def test_workers_and_teacher_dir_are_checked_before_anything_is_written(tmp_path
     argv = ["recast", "--teacher", "resnet20", "--plan", "plain", "--dataset", "digits"]
     assert main(argv + ["--teacher-dir", str(tmp_path / "f"), "--out", str(tmp_path / "r")]) == 2
     assert "--teacher-dir" in cli_error(capsys) and (tmp_path / "f").read_text() == "mine"
+
+
+def test_deep_dotted_keys_in_a_runs_config_are_one_sentence(tmp_path, capsys):
+    out = tmp_path / "e"
+    assert main(_estimate(out)) == 0
+    cfg = out / "config.toml"
+    cfg.write_text(cfg.read_text().replace("[run]", "x." * 20000 + "y = 1\n\n[run]", 1))
+    before = cfg.read_bytes()
+    capsys.readouterr()
+    assert main(_estimate(out)) == 2
+    assert "is nested too deeply to be a scnas config.toml" in cli_error(capsys)
+    assert cfg.read_bytes() == before
+
+
+def test_an_unusable_out_is_refused_before_a_zoo_teacher_is_trained(tmp_path, capsys):
+    before = _user_dir(tmp_path / "mine")
+    teachers = tmp_path / "teachers"
+    assert main(["dse", "evolver", "--dataset", "digits", "--teacher-dir", str(teachers),
+                 "--out", str(tmp_path / "mine")]) == 2
+    assert "holds files but no readable scnas config.toml" in cli_error(capsys)
+    assert not teachers.exists() and {f: f.read_bytes() for f in (tmp_path / "mine").iterdir()} == before
+
+
+def test_a_search_teacher_file_without_stages_is_refused_before_training(teacher, tmp_path, capsys):
+    out = tmp_path / "s"
+    assert main([*QUICK, "--teacher", str(teacher / "model.pt"), "--out", str(out)]) == 2
+    assert "has no stem, blocks and head" in cli_error(capsys, whole=False)
+    assert not list(out.glob("*.pt")) if out.exists() else True
