@@ -75,13 +75,12 @@ def check_sc_run(model: torch.nn.Module | None, ds: Dataset, length: int) -> Non
     range, or too large for memory on `model` (a network of the run) or, without one, on the
     smallest network these images allow (one linear layer: any network needs at least its
     input's streams), so the sentence comes now and not after hours of training."""
-    from sc_accel.nn import SCConfig, convert
+    from sc_accel.nn import SCConfig, check_fits
 
-    cfg = SCConfig(stream_length=length, batch_size=1)
     x = ds.x_train[:2]
     if model is None:
         model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(int(x[0].size), len(ds.classes)))
-    convert(model, cfg, calib=x)  # sizes its memory before allocating (MemoryLimitError names the figures)
+    check_fits(model, SCConfig(stream_length=length, batch_size=1), calib=x)  # MemoryLimitError names the figures
 
 
 def score_model(model: torch.nn.Module, name: str, role: str, ds: Dataset, accels: dict) -> dict:

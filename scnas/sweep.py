@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from reports.plots import setting_label
 from sc_accel.errors import InvalidInputError, is_int
-from sc_accel.nn import LayerError, SCConfig, convert, fixed_point
+from sc_accel.nn import LayerError, SCConfig, check_fits, convert, fixed_point, trace
 from scnas.config import read_json, run_meta, write_json, write_toml
 from scnas.data import Dataset
 from scnas.rundir import claim_run_dir
@@ -87,8 +87,18 @@ def run_sweep(model: torch.nn.Module, model_name: str, ds: Dataset, configs: lis
         raise InvalidInputError(f"--calib {calib_n!r} must be a positive number of training images.")
     if limit is not None and (not is_int(limit) or limit < 1):
         raise InvalidInputError(f"--limit {limit!r} must be a positive number of test images.")
+    _check_configs_fit(model, configs, ds)
     with claim_run_dir(out, "emulate") as out:
         return _sweep(model, model_name, ds, configs, out, limit, calib_n, fxp_bits)
+
+
+def _check_configs_fit(model: torch.nn.Module, configs: list[SCConfig], ds: Dataset) -> None:
+    """Refuse a setting that cannot fit in memory before the run directory is touched, so a
+    refused sweep writes nothing (the figures depend on shapes only: one trace serves all)."""
+    calib = torch.as_tensor(ds.x_train[:2]).double()
+    graph = trace(model, calib)
+    for cfg in configs:
+        check_fits(graph, cfg, calib)
 
 
 def _sweep(model, model_name: str, ds: Dataset, configs: list[SCConfig], out: Path, limit: int | None,

@@ -184,6 +184,19 @@ def convert(model: object, config: SCConfig, calib: object) -> SCModel:
     return SCModel(graph, config, plan, backend)
 
 
+def check_fits(model: object, config: SCConfig, calib: object) -> None:
+    """Refuse with MemoryLimitError, before anything is built, a bit-true `config` that cannot fit
+    in memory on `model` (a module or a traced LayerGraph); the figures depend on shapes only, so
+    two calibration images do. An expected-mode config always fits."""
+    if not isinstance(config, SCConfig):
+        raise InvalidInputError(f"config must be an SCConfig, not {type(config).__name__}.")
+    if config.mode != "bit":
+        return
+    calib = _check_input(calib)
+    graph = _as_graph(model, calib)
+    fit_batch(graph, make_plan(graph, config, node_stats(graph, calib, config.calib_percentile)), config)
+
+
 def fixed_point(model: object, calib: object, bits: int = 8, upscale: bool = True, encoding: str = "unipolar",
                 layer_bits: dict[str, int | tuple[int, int]] | None = None) -> SCModel:
     """The binary fixed-point twin at `bits` bits (same scales and quantisation rules; the

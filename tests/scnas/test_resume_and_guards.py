@@ -342,3 +342,10 @@ def test_a_search_teacher_file_without_stages_is_refused_before_training(teacher
     assert main([*QUICK, "--teacher", str(teacher / "model.pt"), "--out", str(out)]) == 2
     assert "has no stem, blocks and head" in cli_error(capsys, whole=False)
     assert not list(out.glob("*.pt")) if out.exists() else True
+
+
+def test_an_emulate_setting_that_cannot_fit_writes_nothing(teacher, tmp_path, capsys):
+    out = tmp_path / "e"
+    argv = ["emulate", "--model", str(teacher), "--dataset", "digits", "--limit", "10", "--out", str(out)]
+    assert main([*argv, "--stream-length", f"32,{2 ** 32}"]) == 2
+    assert "needs about" in cli_error(capsys) and not out.exists()
