@@ -71,17 +71,18 @@ def run_estimate(model: tnn.Module, name: str, input_shape: tuple[int, ...], acc
                  out: str | Path, table: str = "default") -> dict:
     """Estimate on every accelerator; write results.json, layers-<accel>.csv, accel-<accel>.toml
     and config.toml in `out`; return the results dict."""
-    costs = cost_table(table)  # a bad name fails before the run directory exists
-    with claim_run_dir(out, "estimate") as out:
-        return _run_estimate(model, name, input_shape, accels, out, table, costs)
-
-
-def _run_estimate(model: tnn.Module, name: str, input_shape: tuple[int, ...], accels: list[AccelConfig],
-                  out: Path, table: str, costs: CostTable) -> dict:
+    costs = cost_table(table)  # a bad name, shape or accelerator list fails before the run directory exists
     layers = workload(model, input_shape)
     names = [a.name for a in accels]
     if len(set(names)) != len(names):
         raise InvalidInputError(f"accelerator names {names} repeat; give each a distinct name.")
+    with claim_run_dir(out, "estimate") as out:
+        return _run_estimate(model, name, input_shape, accels, out, table, costs, layers)
+
+
+def _run_estimate(model: tnn.Module, name: str, input_shape: tuple[int, ...], accels: list[AccelConfig],
+                  out: Path, table: str, costs: CostTable, layers: list) -> dict:
+    names = [a.name for a in accels]
     claim_settings(out, {"command": "estimate", "model": name, "model_sha256": model_hash(model),
                          "input_shape": list(input_shape), "accels": names, "cost_table": table,
                          "accel_configs": [json.dumps(a.to_dict(), sort_keys=True) for a in accels]})

@@ -349,3 +349,10 @@ def test_an_emulate_setting_that_cannot_fit_writes_nothing(teacher, tmp_path, ca
     argv = ["emulate", "--model", str(teacher), "--dataset", "digits", "--limit", "10", "--out", str(out)]
     assert main([*argv, "--stream-length", f"32,{2 ** 32}"]) == 2
     assert "needs about" in cli_error(capsys) and not out.exists()
+
+
+def test_an_estimate_the_model_cannot_run_writes_nothing(teacher, tmp_path, capsys):
+    out = tmp_path / "e"
+    assert main(["estimate", "--model", str(teacher / "model.pt"), "--accel", "sc-64x64-L64", "--input-shape",
+                 "1,3,8,8", "--out", str(out)]) == 2
+    assert "cannot run on inputs shaped (3, 8, 8)" in cli_error(capsys) and not out.exists()
