@@ -9,7 +9,6 @@ import math
 
 import pytest
 import torch
-import torch.nn as nn
 
 import sc_accel.dse.assign as assign_mod
 from sc_accel.dse import PLATFORMS, AllocationProblem, DSEInputError, DVFSProblem, Platform, assign_resources
@@ -182,17 +181,10 @@ def test_damaged_learner_and_caches_are_refused_and_change_nothing(tiny_problem_
 @pytest.fixture(scope="module")
 def tiny_problem_args():
     """Arguments of a two-layer EvolverProblem on 8x8 images (milliseconds to build)."""
-
-    class Tiny(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.conv, self.fc = nn.Conv2d(1, 4, 3), nn.Linear(4 * 36, 4)
-
-        def forward(self, x):
-            return self.fc(torch.relu(self.conv(x)).flatten(1))
+    from tests.sc_accel.dse.test_evolver import _Tiny
 
     torch.manual_seed(0)
-    m = Tiny().eval()
+    m = _Tiny().eval()
     x = torch.rand(32, 1, 8, 8, generator=torch.Generator().manual_seed(2)).double()
     with torch.no_grad():
         y = m(x.float()).argmax(1).numpy()
