@@ -81,9 +81,9 @@ def load_tensors(path: str | Path, what: str = "file", damaged_hint: str = "dele
         if "global" in str(e).lower():  # it names a class or function to import and call: code, not data
             raise UnsafeFileError(
                 f"{what} {path} holds Python objects beyond tensors and plain data, which loading would have to "
-                f"run as code, so it was not loaded; if you made it or trust it, convert it once with "
-                f"`scnas convert-checkpoint {path} NEW.pt --trust` (then use NEW.pt, or move it over the "
-                f"original to resume a run), otherwise retrain it.") from None
+                f"run as code, so it was not loaded; if they are only numpy arrays, numbers, paths or sets, "
+                f"`scnas convert-checkpoint {path} NEW.pt` makes a copy scnas loads (use NEW.pt, or move it over "
+                f"the original to resume a run), otherwise retrain it.") from None
         raise _damaged(what, path, damaged_hint, "it is not in the tensors-and-plain-data form scnas loads") from None
     except Exception as e:  # noqa: BLE001 (torch raises zip, EOF, runtime and key errors for a damaged file)
         raise _damaged(what, path, damaged_hint, brief(e)) from None

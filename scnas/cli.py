@@ -406,7 +406,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_convert(args: argparse.Namespace) -> int:
     from scnas.convert import convert_checkpoint
 
-    res = convert_checkpoint(args.src, args.dst, trust=args.trust)
+    res = convert_checkpoint(args.src, args.dst)
     print(f"wrote {res['dst']}: tensors and plain data only ({', '.join(res['keys'][:8]) or 'no keys'}); "
           "scnas loads it without running code")
     return 0
@@ -620,11 +620,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories written by scnas commands")
     p.add_argument("--out", default="runs/report", help="report directory (index.html, figures/)")
     p.set_defaults(func=_cmd_report)
-    p = sub.add_parser("convert-checkpoint", help="re-save a model or checkpoint file you trust as tensors and "
-                       "plain data, so scnas can load it without running code")
-    p.add_argument("src", help="the file to convert (unpickled fully: only for files you made or trust)")
+    p = sub.add_parser("convert-checkpoint", help="re-save a model or checkpoint file holding numpy arrays, paths or "
+                       "sets as tensors and plain data, so scnas loads it (read without running code)")
+    p.add_argument("src", help="the file to convert (a file that names any other class or function is refused)")
     p.add_argument("dst", help="a new file for the converted copy (never overwritten)")
-    p.add_argument("--trust", action="store_true", help="confirm that src may run code when unpickled")
     p.set_defaults(func=_cmd_convert)
     return parser
 

@@ -1,15 +1,20 @@
-"""`scnas convert-checkpoint`: re-save a model or checkpoint file the user trusts as tensors and
-plain data only, so that the suite (which loads with `torch.load(weights_only=True)`) can read it.
+"""`scnas convert-checkpoint`: re-save a model or checkpoint file that holds numpy arrays and
+scalars, paths or sets (an older tool's, or one saved by hand) as tensors and plain data only,
+so that the suite, which loads with `torch.load(weights_only=True)`, can read it.
 
-Every other loader in the suite refuses a file that would need full unpickling, because
-unpickling runs whatever code the file names. This command is the one explicit exception: it
-unpickles the file fully, after the user says with `--trust` that they made it or trust it.
+The file is read with `weights_only=True` too, with numpy's array, scalar and dtype
+constructors and pathlib's path classes allowed besides (they build data and run nothing
+else), so converting never runs code from the file: a file that names any other class or
+function is refused, naming it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import io
+import pathlib
+import pickle
+import re
+import warnings
 from collections import OrderedDict
 from pathlib import Path, PurePath
 
@@ -26,11 +31,19 @@ _MAX_DEPTH = 64
 
 
 class ConvertError(InvalidInputError):
-    """The file holds something that has no plain-data form (a whole module, an unknown object)."""
+    """The file names code (a class or function) or holds something with no plain-data form."""
+
+
+def _data_globals() -> list:
+    """The classes and functions beyond torch's own that a data file may name: numpy's array,
+    scalar and dtype constructors and pathlib's paths (each builds a value and runs nothing)."""
+    dtypes = [getattr(np.dtypes, n) for n in dir(np.dtypes) if n.endswith("DType")]
+    return [np._core.multiarray._reconstruct, np._core.multiarray.scalar, np.ndarray, np.dtype, *dtypes,
+            pathlib.PosixPath, pathlib.PurePosixPath, pathlib.WindowsPath, pathlib.PureWindowsPath]
 
 
 def to_plain(obj: object, where: str = "the file", depth: int = 0) -> object:
-    """`obj` with numpy arrays and scalars, tuples, sets, dataclasses and paths turned into what
+    """`obj` with numpy arrays, scalars and dtypes, tuples, sets and paths turned into what
     `weights_only=True` loads (tensors, Python scalars, lists, dicts); anything else is refused
     with a sentence naming where it sits."""
     if depth > _MAX_DEPTH:
@@ -39,13 +52,13 @@ def to_plain(obj: object, where: str = "the file", depth: int = 0) -> object:
         return obj.detach().cpu()
     if isinstance(obj, np.generic):  # before the scalars: np.float64 is a float subclass
         return obj.item()
-    if isinstance(obj, _SCALARS):  # int/float/str subclasses (enums) become the plain type
-        return next((t(obj) for t in (bool, int, float, str) if isinstance(obj, t)), obj)
+    if isinstance(obj, _SCALARS):
+        return obj
     if isinstance(obj, np.ndarray):
         if obj.dtype == object:
             return [to_plain(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(obj.tolist())]
         return torch.from_numpy(np.ascontiguousarray(obj).copy())
-    if isinstance(obj, PurePath):
+    if isinstance(obj, (PurePath, np.dtype)):
         return str(obj)
     if isinstance(obj, dict):
         out = {to_plain(k, f"a key in {where}", depth + 1): to_plain(v, f"{where}[{k!r}]", depth + 1)
@@ -56,35 +69,40 @@ def to_plain(obj: object, where: str = "the file", depth: int = 0) -> object:
         return tuple(items) if type(obj) is tuple else items
     if isinstance(obj, (set, frozenset)):
         return sorted((to_plain(v, f"an item of {where}", depth + 1) for v in obj), key=repr)
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return to_plain(dataclasses.asdict(obj), where, depth + 1)
-    if isinstance(obj, torch.nn.Module):
-        raise ConvertError(f"{where} is a whole {type(obj).__name__} module, which scnas cannot rebuild from "
-                           "data; retrain the model with `scnas train` (or save its state_dict() in a dict with "
-                           "the arch, in_channels, n_classes and image_size of a scnas model.pt).")
     raise ConvertError(f"{where} holds a {type(obj).__module__}.{type(obj).__qualname__}, which has no plain-data "
                        "form; it is not a file scnas wrote, so retrain the model with scnas.")
 
 
-def convert_checkpoint(src: str | Path, dst: str | Path, trust: bool = False) -> dict:
-    """Unpickle the trusted file `src` fully and write its plain-data form to the new file `dst`;
-    returns {"src", "dst", "keys"}. Refused without `trust`, when `dst` exists (nothing of the
-    user's is overwritten) and when the content has no plain-data form."""
+def _read(src: Path) -> object:
+    """The content of `src`, read without running code (see the module doc)."""
+    try:
+        with warnings.catch_warnings(), torch.serialization.safe_globals(_data_globals()):
+            warnings.simplefilter("ignore")  # torch warns about pickle protocols before refusing them
+            return torch.load(src, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        named = re.search(r"GLOBAL (\S+)", str(e))
+        if named:
+            raise ConvertError(f"{src} names {named.group(1)}, which is code rather than data, so it was not read; "
+                               "scnas converts numbers, arrays, paths and containers only, so retrain the model "
+                               "with `scnas train` (or re-save its state_dict() with the arch, in_channels, "
+                               "n_classes and image_size of a scnas model.pt).") from None
+        raise DataFileError(f"{src} cannot be read as a torch file ({brief(e)}).") from None
+    except Exception as e:  # noqa: BLE001 (a damaged file raises zip, EOF and runtime errors)
+        raise DataFileError(f"{src} cannot be read as a torch file ({brief(e)}).") from None
+
+
+def convert_checkpoint(src: str | Path, dst: str | Path) -> dict:
+    """Read `src` without running code and write its plain-data form to the new file `dst`;
+    returns {"src", "dst", "keys"}. Refused when `dst` exists (nothing of the user's is
+    overwritten) and when the content names code or has no plain-data form."""
     src, dst = Path(src), Path(dst)
-    if not trust:
-        raise InvalidInputError(f"converting {src} unpickles it fully, which runs any code it holds; pass --trust "
-                                "only for a file you made yourself or fully trust.")
     if not src.is_file():
         raise DataFileError(f"no file at {src}; give the model or checkpoint file to convert.")
     if dst.exists() or dst.is_symlink():
         raise InvalidInputError(f"{dst} already exists; give a new file name for the converted copy.")
-    try:
-        obj = torch.load(src, map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001 (a damaged file raises pickle, zip, EOF and runtime errors)
-        raise DataFileError(f"{src} cannot be read as a torch file ({brief(e)}).") from None
-    plain = to_plain(obj, str(src))
+    plain = to_plain(_read(src), str(src))
     buf = io.BytesIO()
     torch.save(plain, buf)
-    torch.load(io.BytesIO(buf.getvalue()), weights_only=True)  # the copy must load the safe way
+    torch.load(io.BytesIO(buf.getvalue()), weights_only=True)  # the copy must load the strict way
     atomic_write_bytes(dst, buf.getvalue())
     return {"src": str(src), "dst": str(dst), "keys": sorted(map(str, plain)) if isinstance(plain, dict) else []}
