@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F

@@ -9,7 +9,6 @@ import math
 import numpy as np
 import pytest
 import torch
-import torch.nn as nn
 
 from sc_accel.dse import DSEInputError
 from sc_accel.dse.evolver import EvolverProblem, QLearner, Thresholds, evolve, exhaustive_policy, proxy_accuracy
@@ -18,27 +17,6 @@ from sc_accel.hw.power import operating_points
 from sc_accel.hw.workload import workload
 
 LENGTHS = (16, 64, 256)
-
-
-class _Tiny(nn.Module):
-    """conv -> ReLU -> linear on 8x8 images: two MAC layers, a space of 3^2 x points."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv, self.fc = nn.Conv2d(1, 4, 3), nn.Linear(4 * 36, 4)
-
-    def forward(self, x):
-        return self.fc(torch.relu(self.conv(x)).flatten(1))
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    torch.manual_seed(0)
-    m = _Tiny().eval()
-    x = torch.rand(96, 1, 8, 8, generator=torch.Generator().manual_seed(2)).double()
-    with torch.no_grad():
-        y = m(x.float()).argmax(1).numpy()  # the float model's own labels: float accuracy 100%
-    return m, x, y
 
 
 def _problem(tiny, th=Thresholds(0.6, 0.6, 0.6), points=3) -> EvolverProblem:

@@ -8,7 +8,6 @@ import dataclasses
 import math
 
 import pytest
-import torch
 
 import sc_accel.dse.assign as assign_mod
 from sc_accel.dse import PLATFORMS, AllocationProblem, DSEInputError, DVFSProblem, Platform, assign_resources
@@ -179,15 +178,10 @@ def test_damaged_learner_and_caches_are_refused_and_change_nothing(tiny_problem_
 
 
 @pytest.fixture(scope="module")
-def tiny_problem_args():
+def tiny_problem_args(tiny):
     """Arguments of a two-layer EvolverProblem on 8x8 images (milliseconds to build)."""
-    from tests.sc_accel.dse.test_evolver import _Tiny
-
-    torch.manual_seed(0)
-    m = _Tiny().eval()
-    x = torch.rand(32, 1, 8, 8, generator=torch.Generator().manual_seed(2)).double()
-    with torch.no_grad():
-        y = m(x.float()).argmax(1).numpy()
+    m, x, y = tiny
+    x, y = x[:32], y[:32]
     return m, workload(m, (1, 1, 8, 8)), presets()["sc-64x64-L256"], x, y, x, Thresholds(0.5), (16, 64)
 
 
