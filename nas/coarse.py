@@ -77,17 +77,19 @@ def coarse_search(x: torch.Tensor, y: torch.Tensor, space: SearchSpace, epochs: 
                                      disable=not progress)):
             aidx = a_batches[k % len(a_batches)] + half
             loss_a = F.cross_entropy(net(x[aidx]), y[aidx])
-            check_finite_loss(loss_a.item(), "the coarse search")
+            va = loss_a.item()
+            check_finite_loss(va, "the coarse search")
             a_opt.zero_grad()
             loss_a.backward()
             a_opt.step()
             loss_w = F.cross_entropy(net(x[idx]), y[idx])
-            check_finite_loss(loss_w.item(), "the coarse search")
+            vw = loss_w.item()
+            check_finite_loss(vw, "the coarse search")
             w_opt.zero_grad()
             loss_w.backward()
             w_opt.step()
-            tw += loss_w.item() * len(idx)
-            ta += loss_a.item() * len(aidx)
+            tw += vw * len(idx)
+            ta += va * len(aidx)
             na += len(aidx)
         history.append({"epoch": epoch + 1, "loss": tw / half, "val_loss": ta / max(1, na),
                         "genotype": net.genotype().to_dict(), "seconds": time.perf_counter() - t0})

@@ -108,11 +108,12 @@ def distil_blocks(blocks: nn.Module, teacher, x: torch.Tensor, s: int, steps: in
         for idx in batches(len(x) // 2, batch_size, seed_of(seed, epoch)):
             t_in, t_out = teacher.points(x[idx], s)
             loss = F.mse_loss(blocks(t_in), t_out)
-            check_finite_loss(loss.item(), f"stage {s + 1} distillation")
+            value = loss.item()
+            check_finite_loss(value, f"stage {s + 1} distillation")
             opt.zero_grad()
             loss.backward()
             opt.step()
-            losses.append(loss.item())
+            losses.append(value)
             if len(losses) >= steps:
                 break
         epoch += 1
@@ -153,12 +154,13 @@ def train_network(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: in
                     t = teacher(x[idx])
                 T = KD_TEMPERATURE
                 loss = loss + T * T * F.kl_div(F.log_softmax(out / T, 1), F.softmax(t / T, 1), reduction="batchmean")
-            check_finite_loss(loss.item(), "network training")
+            value = loss.item()
+            check_finite_loss(value, "network training")
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
-            total += loss.item() * len(idx)
+            total += value * len(idx)
             n += len(idx)
         history.append({"epoch": epoch + 1, "loss": total / max(1, n), "seconds": time.perf_counter() - t0})
         save_checkpoint({"model": model.state_dict(), "optimizer": opt.state_dict(),

@@ -34,7 +34,8 @@ from nas.random_search import candidates_job, distill_stage_candidates, sample_g
 from nas.stages import search_stage, stage_job, stage_rel_mse
 from nas.teacher import TeacherCut, cut_teacher
 from sc_accel.dse.parallel import run_tasks
-from sc_accel.errors import MAX_EPOCHS, InvalidInputError, check_count, check_out_dir, is_int
+from sc_accel.errors import MAX_EPOCHS, MAX_TRAIN_BATCH, InvalidInputError, check_count
+from sc_accel.fileio import writable_dir
 from sc_accel.hw import AccelConfig
 
 __all__ = ["SearchConfig", "SearchResult", "search", "METHODS", "assemble"]
@@ -87,12 +88,12 @@ class SearchConfig:
         if not 0 <= self.prune_threshold < 1:
             raise InvalidInputError(f"prune_threshold={self.prune_threshold!r} must be in [0, 1).")
         for name, low, high in (("train_images", 0, 1 << 40), ("search_images", 0, 1 << 40), ("eval_images", 1, 1 << 40),
-                                ("batch_size", 1, 65_536), ("coarse_epochs", 1, MAX_EPOCHS),
+                                ("batch_size", 1, MAX_TRAIN_BATCH), ("coarse_epochs", 1, MAX_EPOCHS),
                                 ("teacher_epochs", 1, MAX_EPOCHS), ("search_epochs", 1, MAX_EPOCHS),
                                 ("warmup_epochs", 0, MAX_EPOCHS), ("distil_steps", 1, 100 * MAX_EPOCHS),
                                 ("retrain_epochs", 0, MAX_EPOCHS), ("random_candidates", 1, 10_000),
                                 ("seed", 0, (1 << 32) - 1)):
-            check_count(name, getattr(self, name), low, high)
+            check_count(f"{name}=", getattr(self, name), low, high)
         if self.warmup_epochs >= self.search_epochs:
             raise InvalidInputError(f"warmup_epochs={self.warmup_epochs} leaves no epoch of architecture search "
                                     f"in search_epochs={self.search_epochs}; make warmup smaller.")
@@ -225,23 +226,12 @@ def _check_call(data: object, cfg: object, teacher: object, out: object, workers
         raise InvalidInputError("data must be an (images, labels) pair.")
     if teacher is not None and not isinstance(teacher, nn.Module):
         raise InvalidInputError(f"teacher must be a torch.nn.Module or None, not {type(teacher).__name__}.")
-    if not is_int(workers) or not 1 <= workers <= MAX_WORKERS:
-        raise InvalidInputError(f"workers={workers!r} must be an integer from 1 to {MAX_WORKERS}.")
+    check_count("workers=", workers, 1, MAX_WORKERS, "a cluster is reached with `ray`")
     if ray is not None and not isinstance(ray, str):
         raise InvalidInputError(f"ray={ray!r} must be None, 'local' or a cluster address.")
     for what, d in (("out", out), ("coarse_dir", coarse_dir)):
         if d is not None:
-            _writable_dir(Path(d), what)
-
-
-def _writable_dir(d: Path, what: str) -> None:
-    check_out_dir(d, what)
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=d):
-            pass
-    except OSError as e:
-        raise InvalidInputError(f"cannot write to {what} {d} ({e.strerror}); give a writable directory.") from None
+            writable_dir(Path(d), "directory", what)
 
 
 def _check_side(side: int, n_stages: int) -> None:

@@ -29,17 +29,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from sc_accel.errors import (MAX_EPOCHS, DataFileError, InvalidInputError, brief, check_count, check_finite_loss,
-                             check_out_dir, check_training_data)
+from sc_accel.errors import (MAX_EPOCHS, MAX_TRAIN_BATCH, DataFileError, InvalidInputError, brief, check_count,
+                             check_finite_loss, check_out_dir, check_training_data)
 from sc_accel.fileio import atomic_torch_save, load_tensors
 from recast.blocks import block_type_of, create_block, scaled_channels
 from recast.named import recastable
 from recast.plan import BlockPlan, plan_modules, plan_to_dict, resolve_plan
 
 __all__ = ["RecastConfig", "RecastResult", "RecastNet", "recast", "split_model", "build_student", "block_shapes"]
-
-
-MAX_BATCH = 65_536  # images per training batch
 
 
 @dataclass(frozen=True)
@@ -54,9 +51,9 @@ class RecastConfig:
     adaptor: bool = False
 
     def __post_init__(self) -> None:
-        check_count("epochs_per_block", self.epochs_per_block, 1, MAX_EPOCHS)  # every block needs an epoch
-        check_count("finetune_epochs", self.finetune_epochs, 0, MAX_EPOCHS)
-        check_count("batch_size", self.batch_size, 1, MAX_BATCH)
+        check_count("epochs_per_block=", self.epochs_per_block, 1, MAX_EPOCHS)  # every block needs an epoch
+        check_count("finetune_epochs=", self.finetune_epochs, 0, MAX_EPOCHS)
+        check_count("batch_size=", self.batch_size, 1, MAX_TRAIN_BATCH)
         if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not 0 < self.lr < math.inf:
             raise InvalidInputError(f"lr={self.lr!r} must be a positive finite number.")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 1 << 32:
@@ -371,11 +368,12 @@ def fit_epoch(opt: torch.optim.Optimizer, batches: Iterable, loss_of) -> float:
     total, count = 0.0, 0
     for x, y in batches:
         loss = loss_of(x, y)
-        check_finite_loss(loss.item(), "recasting")
+        value = loss.item()
+        check_finite_loss(value, "recasting")
         opt.zero_grad()
         loss.backward()
         opt.step()
-        total += loss.item() * len(x)
+        total += value * len(x)
         count += len(x)
     return total / max(count, 1)
 

@@ -10,9 +10,10 @@ import numpy as np
 
 __all__ = ["UserError", "InvalidInputError", "DataFileError", "NonFiniteError", "check_known", "is_int",
            "check_finite_loss", "check_finite_data", "check_training_data", "check_out_dir", "MAX_CLASSES",
-           "brief", "check_count", "MAX_EPOCHS"]
+           "brief", "check_count", "MAX_EPOCHS", "MAX_TRAIN_BATCH"]
 
 MAX_EPOCHS = 10_000  # epochs (and steps per phase) of one run; more would run for months on any machine
+MAX_TRAIN_BATCH = 65_536  # images per training batch
 MAX_CLASSES = 100_000  # labels index a classifier's outputs; more would mean a label is not a class index
 
 
@@ -53,7 +54,7 @@ def check_finite_loss(loss: float, where: str) -> None:
 
 def check_finite_data(x: object, what: str) -> None:
     """Refuse data holding NaN or inf before training on it (one bad pixel makes every weight NaN)."""
-    arr = np.asarray(x.detach().cpu() if hasattr(x, "detach") else x)
+    arr = np.asarray(x)
     if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
         bad = int((~np.isfinite(arr)).sum())
         raise NonFiniteError(f"{what} hold {bad} NaN or infinite value{'s' if bad > 1 else ''}; clean the data "
@@ -99,10 +100,13 @@ def check_out_dir(out: object, what: str = "out", error: type[UserError] = Inval
             return
 
 
-def check_count(name: str, value: object, low: int, high: int) -> None:
-    """A whole-number setting from `low` to `high` (epochs, batch sizes, steps), or one sentence."""
+def check_count(name: str, value: object, low: int, high: int, why: str = "",
+                error: type[UserError] = InvalidInputError) -> None:
+    """Refuse (as `error`) a value that is not an integer from `low` to `high`: epochs, batch
+    sizes, budgets, seeds. `name` is how the caller knows it ("epochs=" in the API, "--budget "
+    on the command line); `why` says where `high` comes from."""
     if not is_int(value) or not low <= value <= high:
-        raise InvalidInputError(f"{name}={value!r} must be a whole number from {low:,} to {high:,}.")
+        raise error(f"{name}{value!r} must be an integer from {low:,} to {high:,}{f' ({why})' if why else ''}.")
 
 
 def check_known(given: Iterable[str], known: Iterable[str], what: str,

@@ -12,13 +12,26 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from sc_accel.errors import DataFileError, brief
+from sc_accel.errors import DataFileError, InvalidInputError, UserError, brief, check_out_dir
 
-__all__ = ["UnsafeFileError", "atomic_write_bytes", "atomic_torch_save", "load_tensors", "file_mode"]
+__all__ = ["UnsafeFileError", "DamagedFileError", "atomic_write_bytes", "atomic_torch_save", "load_tensors", "file_mode",
+           "writable_dir"]
 
 
 class UnsafeFileError(DataFileError):
     """A model or checkpoint file holds objects that only full unpickling (running code) could load."""
+
+
+class DamagedFileError(DataFileError):
+    """A model or checkpoint file that cannot be read; `why` is the reason alone, for callers
+    that phrase the sentence their own way."""
+
+    def __init__(self, message: str, why: str) -> None:
+        super().__init__(message)
+        self.why = why
+
+    def __reduce__(self) -> tuple:  # whole across processes (a pool or Ray task reading a checkpoint)
+        return type(self), (str(self), self.why)
 
 
 def file_mode() -> int:
@@ -31,6 +44,20 @@ def file_mode() -> int:
         mask = os.umask(0o022)
         os.umask(mask)
     return 0o666 & ~mask
+
+
+def writable_dir(path: Path, what: str, name: str, error: type[UserError] = InvalidInputError,
+                 fix: str = "give a directory") -> None:
+    """Create directory `path` (the option `name` gave it) or raise `error` in one sentence: it is
+    a file or lies under one, or cannot be written (probed with a private temporary file, so
+    concurrent callers cannot race on it). `what` names it in the sentence ("run directory")."""
+    check_out_dir(path, name, error, fix)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as e:
+        raise error(f"cannot write to {what} {path} ({e.strerror}); choose another {name}.") from None
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -70,7 +97,7 @@ def load_tensors(path: str | Path, what: str = "file", damaged_hint: str = "dele
     """The content of a torch file, read with `weights_only=True`: tensors and plain data only, so
     loading a crafted file never runs its code. A file that needs more (an old checkpoint with
     pickled objects, or a crafted one) raises UnsafeFileError without running anything; a damaged
-    one raises DataFileError naming `what` and the fix `damaged_hint`."""
+    one raises DamagedFileError naming `what` and the fix `damaged_hint`."""
     import torch
 
     try:
@@ -89,7 +116,5 @@ def load_tensors(path: str | Path, what: str = "file", damaged_hint: str = "dele
         raise _damaged(what, path, damaged_hint, brief(e)) from None
 
 
-def _damaged(what: str, path: str | Path, hint: str, why: str) -> DataFileError:
-    err = DataFileError(f"{what} {path} is damaged or not a file scnas wrote ({why}); {hint}.")
-    err.why = why  # for callers that phrase the sentence their own way
-    return err
+def _damaged(what: str, path: str | Path, hint: str, why: str) -> DamagedFileError:
+    return DamagedFileError(f"{what} {path} is damaged or not a file scnas wrote ({why}); {hint}.", why)

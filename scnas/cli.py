@@ -277,8 +277,9 @@ def _dse_list(text: str | None, kind: type, flag: str) -> list | None:
 
 def _check_dse_seed(seed: int) -> None:
     """--seed of the dse searches: every generator they seed takes 0 to 2^32 - 1."""
-    if not 0 <= seed <= 2**32 - 1:
-        raise _BadArgument(f"--seed {seed} must be an integer from 0 to 2^32 - 1.")
+    from sc_accel.dse.space import check_seed
+
+    check_seed(seed, "--seed ")
 
 
 def _cmd_dse_confuciux(args: argparse.Namespace) -> int:

@@ -12,29 +12,20 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import tomllib
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from sc_accel.errors import InvalidInputError, check_out_dir
-from sc_accel.fileio import atomic_torch_save, atomic_write_bytes
+from sc_accel.fileio import atomic_torch_save, atomic_write_bytes, writable_dir
 
 __all__ = ["RunDirError", "atomic_write_bytes", "atomic_torch_save", "claim_run_dir", "check_run_dir"]
 
 
+_FIX = "give a directory for the run"
+
+
 class RunDirError(InvalidInputError):
     """The run directory cannot be used: not a directory, not writable, another command's, busy."""
-
-
-def _usable_dir(out: Path, flag: str = "--out") -> None:
-    """Create `out` or raise one sentence saying why it cannot be a run directory."""
-    check_out_dir(out, flag, RunDirError, "give a directory for the run")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):  # a private probe: concurrent runs cannot race on it
-            pass
-    except OSError as e:
-        raise RunDirError(f"cannot write to run directory {out} ({e.strerror}); choose another {flag}.") from None
 
 
 def _owner(out: Path) -> str | None:
@@ -57,15 +48,17 @@ def _holds_files(out: Path) -> bool:
 
 def _nonempty(out: str | Path, flag: str) -> Path:
     if not str(out).strip():  # Path("") would quietly be the current directory
-        raise RunDirError(f"{flag} is empty; give a directory for the run.")
+        raise RunDirError(f"{flag} is empty; {_FIX}.")
     return Path(out)
 
 
-def _check_owner(out: Path, command: str, flag: str) -> None:
+def _check_owner(out: Path, command: str, flag: str) -> str | None:
+    """The command that made `out` (None: no readable config.toml); another command's is refused."""
     owner = _owner(out)
     if owner not in (None, command):
         raise RunDirError(f"{out} is a run directory of `scnas {owner}`; give `scnas {command}` "
                           f"another {flag} so that run is not overwritten.")
+    return owner
 
 
 def _foreign(out: Path, command: str, flag: str) -> RunDirError:
@@ -77,11 +70,9 @@ def check_run_dir(out: str | Path, command: str, flag: str = "--out") -> None:
     """The refusals of claim_run_dir, made without creating or locking anything, so a command can
     say them before long work that comes first (training a zoo teacher)."""
     out = _nonempty(out, flag)
-    check_out_dir(out, flag, RunDirError, "give a directory for the run")
-    if out.is_dir():
-        _check_owner(out, command, flag)
-        if _owner(out) is None and _holds_files(out):
-            raise _foreign(out, command, flag)
+    check_out_dir(out, flag, RunDirError, _FIX)
+    if out.is_dir() and _check_owner(out, command, flag) is None and _holds_files(out):
+        raise _foreign(out, command, flag)
 
 
 @contextlib.contextmanager
@@ -92,7 +83,7 @@ def claim_run_dir(out: str | Path, command: str, flag: str = "--out", foreign_ok
     that holds files but no readable config.toml is a user's, not a run's, and is refused
     unless `foreign_ok` (the caller vets it itself). `flag` names the option in the sentences."""
     out = _nonempty(out, flag)
-    _usable_dir(out, flag)
+    writable_dir(out, "run directory", flag, RunDirError, _FIX)
     _check_owner(out, command, flag)
     had_lock = (out / ".lock").exists()
     lock = open(out / ".lock", "a+")  # noqa: SIM115 (held for the whole block)

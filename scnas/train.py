@@ -17,9 +17,10 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from sc_accel.errors import MAX_EPOCHS, DataFileError, InvalidInputError, brief, check_count, check_finite_loss
+from sc_accel.errors import (MAX_EPOCHS, MAX_TRAIN_BATCH, DataFileError, InvalidInputError, brief, check_count,
+                             check_finite_loss)
 from scnas.config import run_meta, write_json, write_toml
-from sc_accel.fileio import UnsafeFileError, load_tensors
+from sc_accel.fileio import DamagedFileError, load_tensors
 from scnas.rundir import atomic_torch_save, claim_run_dir
 from scnas.data import Dataset
 from scnas.zoo import create_model
@@ -40,8 +41,8 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        check_count("epochs", self.epochs, 1, MAX_EPOCHS)
-        check_count("batch_size", self.batch_size, 1, 65_536)
+        check_count("epochs=", self.epochs, 1, MAX_EPOCHS)
+        check_count("batch_size=", self.batch_size, 1, MAX_TRAIN_BATCH)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 1 << 32:
             raise InvalidInputError(f"seed={self.seed!r} must be an integer from 0 to 2^32 - 1.")
         if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not 0 < self.lr < math.inf:
@@ -77,12 +78,13 @@ def _epoch(model, opt, ds: Dataset, cfg: TrainConfig, epoch: int) -> float:
             group["lr"] = cosine_lr(cfg, epoch * per_epoch + k, cfg.epochs * per_epoch)
         idx = perm[i:i + cfg.batch_size]
         loss = F.cross_entropy(model(x[idx]), y[idx])
-        check_finite_loss(loss.item(), f"epoch {epoch + 1} of training {cfg.model}")
+        value = loss.item()
+        check_finite_loss(value, f"epoch {epoch + 1} of training {cfg.model}")
         opt.zero_grad()
         loss.backward()
         opt.step()
-        total += loss.item() * len(idx)
-        bar.set_postfix(loss=f"{loss.item():.3f}")
+        total += value * len(idx)
+        bar.set_postfix(loss=f"{value:.3f}")
     return total / len(perm)
 
 
@@ -192,10 +194,8 @@ def _read_model_file(p: Path) -> dict:
     """A model file's content as plain data (never running code from it)."""
     try:
         meta = load_tensors(p, "model file")
-    except UnsafeFileError:
-        raise
-    except DataFileError as e:
-        raise _not_a_model(p, getattr(e, "why", str(e))) from None
+    except DamagedFileError as e:
+        raise _not_a_model(p, e.why) from None
     if not isinstance(meta, dict):
         raise _not_a_model(p, f"it holds a {type(meta).__name__}, not a dict")
     return meta

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from sc_accel.errors import InvalidInputError, is_int
+from sc_accel.errors import InvalidInputError, check_count, is_int
 from sc_accel.hw.config import AccelConfig, check_accel, min_gbuf_bytes
 from sc_accel.hw.cost import evaluate, pack_allocations, pack_layers
 from sc_accel.hw.estimate import check_layer_names
@@ -50,10 +50,8 @@ class DSEInputError(InvalidInputError):
 
 
 def check_int(name: str, value: object, lo: int, hi: int, why: str = "") -> None:
-    """Refuse a value that is not an integer from lo to hi. `name` is how the caller knows it
-    ("budget=" in the API, "--budget " on the command line); `why` says where hi comes from."""
-    if not is_int(value) or not lo <= value <= hi:
-        raise DSEInputError(f"{name}{value!r} must be an integer from {lo:,} to {hi:,}{f' ({why})' if why else ''}.")
+    """sc_accel.errors.check_count, raising DSEInputError."""
+    check_count(name, value, lo, hi, why, DSEInputError)
 
 
 def check_seed(seed: object, name: str = "seed=") -> None:

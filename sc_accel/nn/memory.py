@@ -67,10 +67,8 @@ def fit_batch(graph: LayerGraph, plan: Plan, cfg: SCConfig, available: int | Non
     fixed, per_image = bit_memory(graph, plan, cfg)
     if fixed + per_image > budget:
         raise MemoryLimitError(
-            f"a bit-true run at L={cfg.max_stream_length} needs about {_gib(fixed + per_image)} "
-            f"({_gib(fixed)} for SNG sources and weight streams, {_gib(per_image)} per image) but "
-            f"{_gib(budget)} is usable here; use a shorter stream, more SNG sharing or mode='expected'.")
+            f"a bit-true run at L={cfg.max_stream_length} needs about {format_bytes(fixed + per_image)} "
+            f"({format_bytes(fixed)} for SNG sources and weight streams, {format_bytes(per_image)} per image) but "
+            f"{format_bytes(budget)} is usable here; use a shorter stream, more SNG sharing or mode='expected'.")
     return max(1, min(cfg.batch_size, (budget - fixed) // max(per_image, 1)))
 
-
-_gib = format_bytes
