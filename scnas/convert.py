@@ -86,7 +86,8 @@ def _read(src: Path) -> object:
                                "scnas converts numbers, arrays, paths and containers only, so retrain the model "
                                "with `scnas train` (or re-save its state_dict() with the arch, in_channels, "
                                "n_classes and image_size of a scnas model.pt).") from None
-        raise DataFileError(f"{src} cannot be read as a torch file ({brief(e)}).") from None
+        raise DataFileError(f"{src} cannot be read as a torch file (it is damaged, or a raw pickle rather than a "
+                            "file torch.save wrote); give a file torch.save wrote.") from None
     except Exception as e:  # noqa: BLE001 (a damaged file raises zip, EOF and runtime errors)
         raise DataFileError(f"{src} cannot be read as a torch file ({brief(e)}).") from None
 

@@ -197,3 +197,10 @@ def test_every_file_the_suite_writes_loads_the_safe_way(teacher):
     """The suite's own model and checkpoint files need nothing beyond weights_only=True."""
     for f in ("model.pt", "checkpoint.pt"):
         assert isinstance(torch.load(teacher / f, weights_only=True), dict)
+
+
+@pytest.mark.parametrize("content", [b"garbage" * 40, b""])
+def test_convert_of_a_damaged_file_is_one_sentence(content, tmp_path, capsys):
+    (tmp_path / "bad.pt").write_bytes(content)
+    assert main(["convert-checkpoint", str(tmp_path / "bad.pt"), str(tmp_path / "out.pt")]) == 2
+    assert "cannot be read as a torch file" in cli_error(capsys) and not (tmp_path / "out.pt").exists()
