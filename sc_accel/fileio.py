@@ -60,8 +60,10 @@ def writable_dir(path: Path, what: str, name: str, error: type[UserError] = Inva
         raise error(f"cannot write to {what} {path} ({e.strerror}); choose another {name}.") from None
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Replace `path` with `data` so that readers and a crash see the old or the new file only."""
+def atomic_write_bytes(path: str | Path, data: bytes, exclusive: bool = False) -> None:
+    """Replace `path` with `data` so that readers and a crash see the old or the new file only.
+    `exclusive`: create `path` only if nothing is there, else FileExistsError (even when another
+    writer gets there between a check and the write: the file is linked in, never renamed over)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -71,7 +73,11 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        if exclusive:
+            os.link(tmp, path)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

@@ -105,5 +105,8 @@ def convert_checkpoint(src: str | Path, dst: str | Path) -> dict:
     buf = io.BytesIO()
     torch.save(plain, buf)
     torch.load(io.BytesIO(buf.getvalue()), weights_only=True)  # the copy must load the strict way
-    atomic_write_bytes(dst, buf.getvalue())
+    try:
+        atomic_write_bytes(dst, buf.getvalue(), exclusive=True)  # a file made meanwhile is not replaced
+    except FileExistsError:
+        raise InvalidInputError(f"{dst} already exists; give a new file name for the converted copy.") from None
     return {"src": str(src), "dst": str(dst), "keys": sorted(map(str, plain)) if isinstance(plain, dict) else []}

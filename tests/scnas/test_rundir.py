@@ -168,3 +168,11 @@ def test_atomically_written_files_follow_the_umask(tmp_path, umask, mode):
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == mode
     assert stat.S_IMODE((tmp_path / "m.pt").stat().st_mode) == mode
+
+
+def test_an_exclusive_atomic_write_never_replaces_a_file(tmp_path):
+    """The check-then-write race of convert-checkpoint: a file that appears first is kept."""
+    atomic_write_bytes(tmp_path / "a", b"new", exclusive=True)
+    with pytest.raises(FileExistsError):
+        atomic_write_bytes(tmp_path / "a", b"other", exclusive=True)
+    assert (tmp_path / "a").read_bytes() == b"new" and [p.name for p in tmp_path.iterdir()] == ["a"]
