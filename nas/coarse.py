@@ -17,10 +17,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from nas.common import batches, derive_cells, resume, save_checkpoint, seed_of
+from nas.common import batches, derive_cells, resume, save_checkpoint
 from nas.genotype import Genotype, SearchSpace
 from nas.network import SuperStage, head, stem
 from sc_accel.errors import check_finite_loss
+from sc_accel.seeds import derive_seed
 
 __all__ = ["CoarseNet", "coarse_search"]
 
@@ -59,7 +60,7 @@ def coarse_search(x: torch.Tensor, y: torch.Tensor, space: SearchSpace, epochs: 
                   ) -> tuple[CoarseNet, list[dict]]:
     """Run (or resume) the coarse search; returns the supernet and per-epoch history
     ({"epoch", "loss", "val_loss", "genotype"})."""
-    torch.manual_seed(seed_of(seed, 1))
+    torch.manual_seed(derive_seed(seed, 1))
     net = CoarseNet(space, int(x.shape[1]), int(y.max()) + 1)
     w_params = [p for n, p in net.named_parameters() if n != "alpha"]
     w_opt = torch.optim.Adam(w_params, lr)
@@ -71,8 +72,8 @@ def coarse_search(x: torch.Tensor, y: torch.Tensor, space: SearchSpace, epochs: 
         t0 = time.perf_counter()
         tw = ta = 0.0
         na = 0
-        a_batches = list(batches(len(x) - half, batch_size, seed_of(seed, 2, epoch)))
-        w_batches = list(batches(half, batch_size, seed_of(seed, 3, epoch)))
+        a_batches = list(batches(len(x) - half, batch_size, derive_seed(seed, 2, epoch)))
+        w_batches = list(batches(half, batch_size, derive_seed(seed, 3, epoch)))
         for k, idx in enumerate(tqdm(w_batches, desc=f"coarse search epoch {epoch + 1}/{epochs}", leave=False,
                                      disable=not progress)):
             aidx = a_batches[k % len(a_batches)] + half

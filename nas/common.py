@@ -16,20 +16,13 @@ from tqdm import tqdm
 from nas.genotype import Edge, SearchSpace
 from sc_accel.errors import DataFileError, InvalidInputError, check_finite_loss, check_training_data
 from sc_accel.fileio import atomic_torch_save, load_tensors
+from sc_accel.seeds import derive_seed
 
 __all__ = ["as_tensors", "batches", "distil_blocks", "load_checkpoint", "save_checkpoint", "resume", "derive_cells",
            "train_network", "accuracy",
-           "KD_TEMPERATURE", "seed_of"]
+           "KD_TEMPERATURE"]
 
 KD_TEMPERATURE = 4.0  # Hinton et al. 2015 use 1-20; 4 is the common choice for CIFAR-sized nets
-
-
-def seed_of(*parts: int) -> int:
-    """One 63-bit seed from a tuple of integers (phase, stage, epoch, ...)."""
-    h = 1469598103934665603
-    for p in parts:
-        h = ((h ^ (int(p) & 0xFFFFFFFF)) * 1099511628211) % (1 << 63)
-    return h
 
 
 def batches(n: int, batch_size: int, seed: int) -> Iterator[torch.Tensor]:
@@ -105,7 +98,7 @@ def distil_blocks(blocks: nn.Module, teacher, x: torch.Tensor, s: int, steps: in
     blocks.train()
     losses, epoch = [], 0
     while len(losses) < steps:
-        for idx in batches(len(x) // 2, batch_size, seed_of(seed, epoch)):
+        for idx in batches(len(x) // 2, batch_size, derive_seed(seed, epoch)):
             t_in, t_out = teacher.points(x[idx], s)
             loss = F.mse_loss(blocks(t_in), t_out)
             value = loss.item()
@@ -145,7 +138,7 @@ def train_network(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: in
         model.train()
         t0 = time.perf_counter()
         total, n = 0.0, 0
-        bar = batches(len(x), batch_size, seed_of(seed, epoch))
+        bar = batches(len(x), batch_size, derive_seed(seed, epoch))
         for idx in tqdm(list(bar), desc=f"{desc} epoch {epoch + 1}/{epochs}", leave=False, disable=not progress):
             out = model(x[idx])
             loss = F.cross_entropy(out, y[idx])

@@ -15,7 +15,8 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from nas.common import derive_cells, distil_blocks, load_checkpoint, save_checkpoint, seed_of
+from nas.common import derive_cells, distil_blocks, load_checkpoint, save_checkpoint
+from sc_accel.seeds import derive_seed
 from nas.genotype import Genotype, SearchSpace
 from nas.network import SuperStage
 
@@ -24,7 +25,7 @@ __all__ = ["sample_genotypes", "distill_stage_candidates", "candidates_job"]
 
 def sample_genotypes(space: SearchSpace, n: int, seed: int) -> list[Genotype]:
     """n genotypes with independent uniform ops on every edge of every cell (seeded)."""
-    g = torch.Generator().manual_seed(seed_of(seed, 20))
+    g = torch.Generator().manual_seed(derive_seed(seed, 20))
     shape = (space.cells_per_stage, len(space.edges), len(space.ops))
     out = []
     for _ in range(n):
@@ -48,7 +49,7 @@ def distill_stage_candidates(task: dict) -> dict:
         if state is None:
             t0 = time.perf_counter()
             mse = distil_blocks(blocks, teacher, x, s, task["steps"], task["lr"], task["batch_size"],
-                          seed_of(task["seed"], 21, s, c))
+                          derive_seed(task["seed"], 21, s, c))
             state = {"model": blocks.state_dict(), "mse": mse, "seconds": time.perf_counter() - t0}
             save_checkpoint(state, ckpt, task["settings"])
         out.append({"state": state["model"], "mse": state["mse"], "seconds": state["seconds"]})

@@ -25,7 +25,7 @@ import torch
 import torch.nn as nn
 
 from nas.coarse import coarse_search
-from nas.common import accuracy, as_tensors, seed_of, train_network
+from nas.common import accuracy, as_tensors, train_network
 from nas.cost import PENALTIES, CostTables, build_tables, resolve_accel
 from nas.genotype import Genotype, SearchSpace
 from nas.network import CellNet, SuperStage
@@ -33,10 +33,11 @@ from nas.ops import check_ops
 from nas.random_search import candidates_job, distill_stage_candidates, sample_genotypes
 from nas.stages import search_stage, stage_job, stage_rel_mse
 from nas.teacher import TeacherCut, cut_teacher
-from sc_accel.dse.parallel import run_tasks
+from sc_accel.runner import run_tasks
 from sc_accel.errors import MAX_EPOCHS, MAX_TRAIN_BATCH, InvalidInputError, check_count
 from sc_accel.fileio import writable_dir
 from sc_accel.hw import AccelConfig
+from sc_accel.seeds import derive_seed
 
 __all__ = ["SearchConfig", "SearchResult", "search", "METHODS", "assemble"]
 
@@ -208,7 +209,7 @@ def search(data: tuple, config: SearchConfig = SearchConfig(), teacher: nn.Modul
         _random(res, coarse, cut, xq, xe, ye, cfg, tables, run, workers, ray, progress)
     if cfg.method != "darts":
         res.history["retrain"] = train_network(res.model, xs, ys, cfg.retrain_epochs, cfg.lr, cfg.batch_size,
-                                               seed_of(cfg.seed, 40), run / "retrain.pt", cfg.phase_settings("x"),
+                                               derive_seed(cfg.seed, 40), run / "retrain.pt", cfg.phase_settings("x"),
                                                teacher=cut, desc="retrain", progress=progress)
     res.seconds = {k: sum(r.get("seconds", 0.0) for r in v) for k, v in res.history.items()}
     return res
@@ -245,9 +246,9 @@ def _check_side(side: int, n_stages: int) -> None:
 def _cell_network(g: Genotype, xs: torch.Tensor, ys: torch.Tensor, cfg: SearchConfig, run: Path, in_ch: int,
                   n_classes: int, progress: bool) -> tuple[CellNet, list[dict]]:
     """The coarse cell network trained from scratch (the default teacher and the DARTS row)."""
-    torch.manual_seed(seed_of(cfg.seed, 30))
+    torch.manual_seed(derive_seed(cfg.seed, 30))
     net = CellNet(g, in_ch, n_classes)
-    hist = train_network(net, xs, ys, cfg.teacher_epochs, cfg.lr, cfg.batch_size, seed_of(cfg.seed, 31),
+    hist = train_network(net, xs, ys, cfg.teacher_epochs, cfg.lr, cfg.batch_size, derive_seed(cfg.seed, 31),
                          run / "teacher.pt", cfg.phase_settings("teacher"), desc="cell network", progress=progress)
     return net, hist
 

@@ -29,9 +29,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from nas.common import batches, derive_cells, distil_blocks, load_checkpoint, save_checkpoint, seed_of
+from nas.common import batches, derive_cells, distil_blocks, load_checkpoint, save_checkpoint
 from nas.network import SuperStage
 from sc_accel.errors import check_finite_loss
+from sc_accel.seeds import derive_seed
 
 __all__ = ["FineStage", "search_stage", "stage_job", "stage_rel_mse"]
 
@@ -85,7 +86,7 @@ def search_stage(task: dict) -> dict:
     held mask and supernet state."""
     s, sp, teacher, x = task["s"], task["space"], task["teacher"], task["x"]
     torch.set_num_threads(task.get("threads") or torch.get_num_threads())
-    torch.manual_seed(seed_of(task["seed"], 10, s))
+    torch.manual_seed(derive_seed(task["seed"], 10, s))
     stage = SuperStage(sp, s)
     stage.load_state_dict(task["init_state"])
     fs = FineStage(stage, task["init_cells"], task["inherit_strength"])
@@ -107,8 +108,8 @@ def search_stage(task: dict) -> dict:
     for epoch in range(len(history), task["epochs"]):
         fs.train()
         t0 = time.perf_counter()
-        w_b = list(batches(half, task["batch_size"], seed_of(task["seed"], 11, s, epoch)))
-        a_b = list(batches(len(x) - half, task["batch_size"], seed_of(task["seed"], 12, s, epoch)))
+        w_b = list(batches(half, task["batch_size"], derive_seed(task["seed"], 11, s, epoch)))
+        a_b = list(batches(len(x) - half, task["batch_size"], derive_seed(task["seed"], 12, s, epoch)))
         arch = epoch >= task["warmup"]
         sums = {"mse": 0.0, "rel_mse": 0.0, "arch_mse": 0.0, "n": 0, "na": 0}
         for k, idx in enumerate(tqdm(w_b, desc=f"stage {s} epoch {epoch + 1}/{task['epochs']}", leave=False,
@@ -142,7 +143,7 @@ def search_stage(task: dict) -> dict:
         if arch:
             blocks = nn.Sequential(*stage.derived_blocks(cells))
             distil_mse = distil_blocks(blocks, teacher, x, s, task["distil_steps"], task["lr"], task["batch_size"],
-                                       seed_of(task["seed"], 13, s, epoch))
+                                       derive_seed(task["seed"], 13, s, epoch))
             derived.append({"epoch": epoch + 1, "cells": cells, "state": blocks.state_dict(), "mse": distil_mse})
         history.append({"stage": s, "epoch": epoch + 1, "mse": sums["mse"] / sums["n"],
                         "rel_mse": sums["rel_mse"] / sums["n"],

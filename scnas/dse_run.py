@@ -16,7 +16,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from sc_accel.dse import PLATFORMS, Platform, assign_job, run_tasks
+from sc_accel.dse import PLATFORMS, Platform, assign_job
+from sc_accel.runner import run_tasks
 from sc_accel.dse.assign import check_budget
 from sc_accel.dse.space import DSEInputError, check_int, check_seed
 from sc_accel.hw.config import AccelConfig, check_accel

@@ -7,7 +7,7 @@
   exhaustive, the paper's binary search and Bayesian optimisation (Optuna TPE).
 - Evolver-style Q-learning of per-layer stream lengths and a V/F point (`EvolverProblem`,
   `evolve`), with outlier skipping and bit-true verification.
-Tasks run inline, in a local process pool or on Ray (`parallel.run_tasks`).
+Tasks run inline, in a local process pool or on Ray (`sc_accel.runner.run_tasks`).
 """
 
 from sc_accel.dse.assign import METHODS, AssignResult, assign_job, assign_resources
@@ -16,12 +16,11 @@ from sc_accel.dse.batchdvfs import (DVFSChoice, DVFSProblem, batchdvfs_job, baye
 from sc_accel.dse.baselines import Trace, annealing, dla_baseline, exhaustive, genetic, optimum, random_search
 from sc_accel.dse.evolver import EvolverProblem, QLearner, Thresholds, evolve, uniform_best, verify
 from sc_accel.dse.confuciux import confuciux, reinforce
-from sc_accel.dse.parallel import RayUnavailableError, run_tasks
 from sc_accel.dse.space import DEPLOYMENTS, OBJECTIVES, PLATFORMS, AllocationProblem, DSEInputError, Platform
 
 __all__ = ["assign_resources", "assign_job", "AssignResult", "METHODS", "Trace", "dla_baseline", "random_search",
-           "genetic", "annealing", "exhaustive", "optimum", "confuciux", "reinforce", "run_tasks",
-           "RayUnavailableError", "AllocationProblem", "Platform", "PLATFORMS", "DSEInputError", "OBJECTIVES",
+           "genetic", "annealing", "exhaustive", "optimum", "confuciux", "reinforce",
+           "AllocationProblem", "Platform", "PLATFORMS", "DSEInputError", "OBJECTIVES",
            "DEPLOYMENTS", "tune_batch_dvfs", "batchdvfs_job", "DVFSProblem", "DVFSChoice", "exhaustive_dvfs",
            "binary_search_dvfs", "bayesian_dvfs", "EvolverProblem", "QLearner", "Thresholds", "evolve", "uniform_best",
            "verify"]

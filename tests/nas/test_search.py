@@ -15,7 +15,7 @@ from nas.network import SuperStage, build_network
 from nas.search import _stage_task
 from nas.stages import search_stage, stage_job
 from nas.teacher import StageMismatchError, cut_teacher
-from sc_accel.dse.parallel import run_tasks
+from sc_accel.runner import run_tasks
 from sc_accel.errors import InvalidInputError
 from tests.nas.conftest import TINY_OPS, random_genotype
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sc_accel.dse import PLATFORMS, assign_job, run_tasks
-from sc_accel.dse.parallel import RayUnavailableError
+from sc_accel.dse import PLATFORMS, assign_job
+from sc_accel.runner import run_tasks
+from sc_accel.runner import RayUnavailableError
 from sc_accel.hw import presets
 from sc_accel.hw.workload import workload
 from scnas.zoo import create_model
