@@ -65,7 +65,7 @@ bench: setup
 SS_VENV := .venv-scalesim
 scalesim-golden: setup
 	[ -x $(SS_VENV)/bin/python ] || ($(PY_SYS) -m venv $(SS_VENV) && $(SS_VENV)/bin/pip install --quiet "numpy<2" scalesim==3.0.0)
-	$(PY) -c "from scnas.scalesim_check import validation_layers; from sc_accel.hw.scalesim import write_topology; \
+	$(PY) -c "from tests.sc_accel.scalesim_check import validation_layers; from sc_accel.hw.scalesim import write_topology; \
 	  write_topology(validation_layers(), 'tests/sc_accel/data/scalesim_topology.csv')"
 	$(SS_VENV)/bin/python scripts/scalesim_golden.py tests/sc_accel/data/scalesim_topology.csv \
 	  tests/sc_accel/data/scalesim_golden.json

@@ -4,7 +4,7 @@
 Needs only the standard library and SCALE-Sim (PyPI `scalesim==3.0.0`, which needs
 numpy < 2, so it lives in its own venv; `make scalesim-golden` builds that venv and runs
 this). Input: the topology CSV that `sc_accel.hw.scalesim.write_topology` wrote for
-`scnas.scalesim_check.validation_layers()`. Rows named `<layer>__g<i>` are the groups of
+`tests.sc_accel.scalesim_check.validation_layers()`. Rows named `<layer>__g<i>` are the groups of
 one layer and are summed. Each pair runs in CALC (estimated-bandwidth, stall-free) mode
 as its own job; finished pairs go to a JSONL checkpoint, so a killed run resumes.
 

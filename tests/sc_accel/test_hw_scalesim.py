@@ -12,7 +12,7 @@ import torch.nn as nn
 from sc_accel.errors import InvalidInputError
 from sc_accel.hw import workload
 from sc_accel.hw.scalesim import topology_rows, write_topology
-from scnas.scalesim_check import ARRAYS, DATAFLOWS, GOLDEN, compare, summary, validation_layers
+from tests.sc_accel.scalesim_check import ARRAYS, DATAFLOWS, GOLDEN, compare, summary, validation_layers
 
 TOPOLOGY = GOLDEN.parent / "scalesim_topology.csv"
 

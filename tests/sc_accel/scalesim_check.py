@@ -1,4 +1,4 @@
-"""The estimator against SCALE-Sim itself: the 270-pair layer set and the comparison.
+"""The estimator against SCALE-Sim itself, a check on hw kept with its tests: the 270-pair set.
 
 `validation_layers()` is the workload (30 layers), `ARRAYS` x `DATAFLOWS` the designs,
 `BUFFER_KIB` the SRAM sizes the golden run used (the runner's default);
@@ -27,7 +27,7 @@ __all__ = ["validation_layers", "ARRAYS", "DATAFLOWS", "BUFFER_KIB", "GOLDEN", "
 ARRAYS = (8, 32, 128)
 DATAFLOWS = ("ws", "os", "is")
 BUFFER_KIB = (64, 64, 64)  # ifmap, filter, ofmap SRAM in the SCALE-Sim runs
-GOLDEN = Path(__file__).resolve().parents[1] / "tests" / "sc_accel" / "data" / "scalesim_golden.json"
+GOLDEN = Path(__file__).resolve().parent / "data" / "scalesim_golden.json"
 _GEMM = ("conv", "dwconv", "linear")
 
 
