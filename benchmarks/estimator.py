@@ -59,12 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     n = 20_000 if args.quick else 200_000
     layers, accels = _pairs(n)
     t0 = time.perf_counter()
-    packed_l, packed_a = pack_layers(layers), pack_accels(accels, [l.name for l in layers])
+    lay, acc = pack_layers(layers), pack_accels(accels, [layer.name for layer in layers])
     pack_s = time.perf_counter() - t0
-    evaluate(packed_l, packed_a)  # warm-up
-    eval_s = best_time(lambda: evaluate(packed_l, packed_a), repeats=3)
+    evaluate(lay, acc)  # warm-up
+    eval_s = best_time(lambda: evaluate(lay, acc), repeats=3)
     n_single = 300 if args.quick else 2000
-    single_s = best_time(lambda: [evaluate_pairs([l], [a]) for l, a in zip(layers[:n_single], accels[:n_single])], 1)
+    single_s = best_time(lambda: [evaluate_pairs([layer], [accel])
+                                  for layer, accel in zip(layers[:n_single], accels[:n_single])], 1)
     batch_rate = n / eval_s
     packed_rate = n / (eval_s + pack_s)
     single_rate = n_single / single_s

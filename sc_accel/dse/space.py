@@ -169,15 +169,14 @@ class AllocationProblem:
         pes = np.array(self.platform.pe_menu, dtype=np.int64)
         buf = np.array(self.platform.buffer_menu, dtype=np.int64)
         li, pi, bi = (a.ravel() for a in np.meshgrid(np.arange(n), np.arange(npe), np.arange(nbuf), indexing="ij"))
-        packed = pack_layers(self.compute)
-        lay = {k: v[li] for k, v in packed.items()}
+        lay = pack_layers(self.compute).take(li)
         acc = pack_allocations(self.accel, pes[pi], buf[bi] / 1024.0)
         r = evaluate(lay, acc, self.table)
         shape = (n, npe, nbuf)
-        need = min_gbuf_bytes(acc["rows"], acc["cols"], self.accel.word_bits)
+        need = min_gbuf_bytes(acc.rows, acc.cols, self.accel.word_bits)
         self.table_ = {"latency": r["latency_cycles"].reshape(shape), "energy": r["energy_pj"].reshape(shape),
                        "area": r["area_um2"].reshape(shape), "valid": (buf[bi] >= need).reshape(shape),
-                       "pes": (acc["rows"] * acc["cols"]).reshape(shape)}
+                       "pes": (acc.rows * acc.cols).reshape(shape)}
         rest = [l for l in self.layers if l.op not in COMPUTE_OPS]
         self.fixed_ = {"latency": 0.0, "energy": 0.0, "max_latency": 0.0}
         if rest:

@@ -9,10 +9,12 @@ from sc_accel.hw.config import (DATAFLOWS, KINDS, AccelConfig, HardwareConfigErr
                                 OperatingPoint, SCHardware, min_gbuf_bytes, presets, sc_array, spatial, systolic)
 from sc_accel.hw.cost import evaluate, pack_accels, pack_allocations, pack_layers
 from sc_accel.hw.estimate import RECORD_FIELDS, Estimate, estimate, evaluate_pairs
+from sc_accel.hw.packed import ACCEL_FIELDS, LAYER_FIELDS, AccelArrays, LayerArrays
 from sc_accel.hw.tables import DEFAULT_TABLE, SOURCES, CostTable
 from sc_accel.hw.workload import OPS, WorkLayer, workload, workload_graph
 
 __all__ = ["AccelConfig", "MemoryConfig", "OperatingPoint", "SCHardware", "LayerResources", "HardwareConfigError",
            "DATAFLOWS", "KINDS", "systolic", "spatial", "sc_array", "presets", "min_gbuf_bytes",
-           "evaluate", "pack_layers", "pack_accels", "pack_allocations", "Estimate", "estimate", "evaluate_pairs", "RECORD_FIELDS",
+           "evaluate", "pack_layers", "pack_accels", "pack_allocations", "LayerArrays", "AccelArrays", "LAYER_FIELDS",
+           "ACCEL_FIELDS", "Estimate", "estimate", "evaluate_pairs", "RECORD_FIELDS",
            "CostTable", "DEFAULT_TABLE", "SOURCES", "WorkLayer", "workload", "workload_graph", "OPS"]

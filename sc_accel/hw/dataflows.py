@@ -1,10 +1,10 @@
 """Compute cycles and global-buffer accesses of a conv/linear layer under each dataflow.
 
-All functions take dicts of equal-length numpy arrays (one row per (layer, accelerator)
-pair) so a search evaluates thousands of pairs in one call. Counts are in words and
-cover all groups and the whole batch. A grouped conv runs its G groups one after the
-other, each as its own GEMM: M = B*P*Q output pixels, Kw = (C/G)*R*S window, N = K/G
-filters.
+All functions take the packed forms of `sc_accel.hw.packed` (equal-length numpy arrays, one
+row per (layer, accelerator) pair) so a search evaluates thousands of pairs in one call.
+Counts are in words and cover all groups and the whole batch. A grouped conv runs its G
+groups one after the other, each as its own GEMM: M = B*P*Q output pixels, Kw = (C/G)*R*S
+window, N = K/G filters.
 
 Systolic: SCALE-Sim the tool (v3, compute/systolic_compute_{ws,os,is}.py), not only the
 paper's Eq. 2-3 (Samajdar et al., ISPASS 2020). With the operand matrices of the dataflow
@@ -47,7 +47,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DF_CODES", "KIND_CODES", "OP_CODES", "conv_dataflow"]
+from sc_accel.hw.packed import AccelArrays, LayerArrays
+
+__all__ = ["DF_CODES", "KIND_CODES", "OP_CODES", "conv_dataflow", "systolic", "spatial", "sc_lanes", "touched_inputs"]
 
 DF_CODES = {"ws": 0, "os": 1, "is": 2, "kcp": 3, "rs": 4, "sos": 5}
 KIND_CODES = {"systolic": 0, "spatial": 1, "sc": 2}
@@ -59,17 +61,17 @@ def _cdiv(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return -(-a // b)
 
 
-def touched_inputs(l: dict) -> np.ndarray:
+def touched_inputs(lay: LayerArrays) -> np.ndarray:
     """Input elements a conv reads at all: a stride larger than the kernel skips pixels
     (a 1x1 conv at stride 2 touches a quarter of its input)."""
-    s = np.maximum(l["stride"], 1)
-    return l["in_elems"] * np.minimum(l["R"], s) * np.minimum(l["S"], s) // (s * s)
+    s = np.maximum(lay.stride, 1)
+    return lay.in_elems * np.minimum(lay.R, s) * np.minimum(lay.S, s) // (s * s)
 
 
-def systolic(l: dict, rows: np.ndarray, cols: np.ndarray, df: np.ndarray) -> dict:
+def systolic(lay: LayerArrays, rows: np.ndarray, cols: np.ndarray, df: np.ndarray) -> dict:
     """SCALE-Sim cycles, buffer reads/writes (words) and DRAM reuse for ws / os / is."""
-    G, M = l["G"], l["B"] * l["P"] * l["Q"]
-    Kw, N = (l["C"] // G) * l["R"] * l["S"], l["K"] // G
+    G, M = lay.G, lay.B * lay.P * lay.Q
+    Kw, N = (lay.C // G) * lay.R * lay.S, lay.K // G
     os_, ws, is_ = df == DF_CODES["os"], df == DF_CODES["ws"], df == DF_CODES["is"]
     Sr = np.where(os_, M, Kw)
     Sc = np.where(is_, M, N)
@@ -87,8 +89,8 @@ def systolic(l: dict, rows: np.ndarray, cols: np.ndarray, df: np.ndarray) -> dic
     out_writes = np.where(os_, Sr * Sc, col_stream)
     psum_reads = np.where(os_, 0, T * Sc * (fr - 1))
     one = np.ones_like(fr)
-    touched = touched_inputs(l) // G
-    Cg = l["C"] // G
+    touched = touched_inputs(lay) // G
+    Cg = lay.C // G
     # a ws row fold covers `rows` window columns (channel fastest): its distinct inputs are
     # the planes of the channels it covers, at most its slice of the unrolled input
     per_fold = np.minimum(rows * M, np.minimum(Cg, rows) * (touched // np.maximum(Cg, 1)))
@@ -107,12 +109,12 @@ def systolic(l: dict, rows: np.ndarray, cols: np.ndarray, df: np.ndarray) -> dic
             "out_writes": G * out_writes, "psum_reads": G * psum_reads, **reuse}
 
 
-def spatial(l: dict, rows: np.ndarray, cols: np.ndarray, df: np.ndarray, local_words: np.ndarray) -> dict:
+def spatial(lay: LayerArrays, rows: np.ndarray, cols: np.ndarray, df: np.ndarray, local_words: np.ndarray) -> dict:
     """Cycles and buffer reads/writes (words) for kcp / rs / os on a rows x cols PE array."""
-    G, B, P, Q, R, S = l["G"], l["B"], l["P"], l["Q"], l["R"], l["S"]
-    Cg, N = l["C"] // G, l["K"] // G
+    G, B, P, Q, R, S = lay.G, lay.B, lay.P, lay.Q, lay.R, lay.S
+    Cg, N = lay.C // G, lay.K // G
     outs = G * N * B * P * Q
-    touched = touched_inputs(l) // G
+    touched = touched_inputs(lay) // G
     w_total = G * N * Cg * R * S
     # kcp
     fk, fcin = _cdiv(N, rows), _cdiv(Cg, cols)
@@ -129,7 +131,7 @@ def spatial(l: dict, rows: np.ndarray, cols: np.ndarray, df: np.ndarray, local_w
     rs_passes = frow * fch
     in_passes = _cdiv(N, np.minimum(filters_local, N))
     rs = {"cycles": G * B * N * Q * S * rs_passes * fp, "w_reads": w_total * fp * B,
-          "in_reads": l["in_elems"] * in_passes,
+          "in_reads": lay.in_elems * in_passes,
           "out_writes": outs * rs_passes, "psum_reads": outs * (rs_passes - 1),
           "w_tile": N * Cg * R * S, "w_passes": fp * B, "i_tile": touched, "i_pass": touched,
           "i_passes": in_passes,
@@ -137,7 +139,7 @@ def spatial(l: dict, rows: np.ndarray, cols: np.ndarray, df: np.ndarray, local_w
     # os (ShiDianNao)
     fpp, fq = _cdiv(P, rows), _cdiv(Q, cols)
     sos = {"cycles": G * B * N * fpp * fq * Cg * R * S, "w_reads": w_total * B * fpp * fq,
-           "in_reads": l["in_elems"] * N, "out_writes": outs, "psum_reads": 0 * outs,
+           "in_reads": lay.in_elems * N, "out_writes": outs, "psum_reads": 0 * outs,
            "w_tile": N * Cg * R * S, "w_passes": B * fpp * fq, "i_tile": 0 * fpp, "i_pass": touched,
            "i_passes": 1 + 0 * fpp,
            "psum_tile": 0 * fpp, "psum_folds": 1 + 0 * fpp}
@@ -157,10 +159,10 @@ def sc_lanes(rows: np.ndarray, cols: np.ndarray, df: np.ndarray) -> tuple[np.nda
     return in_lanes, w_lanes
 
 
-def conv_dataflow(l: dict, a: dict) -> dict:
+def conv_dataflow(lay: LayerArrays, acc: AccelArrays) -> dict:
     """Dispatch on the accelerator kind: systolic arrays use SCALE-Sim, spatial and SC
     arrays the spatial loop nests (an SC array maps like its binary twin, bit-serially)."""
-    sys_ = systolic(l, a["rows"], a["cols"], a["df"])
-    spa = spatial(l, a["rows"], a["cols"], a["df"], a["local_words"])
-    is_sys = a["kind"] == KIND_CODES["systolic"]
+    sys_ = systolic(lay, acc.rows, acc.cols, acc.df)
+    spa = spatial(lay, acc.rows, acc.cols, acc.df, acc.local_words)
+    is_sys = acc.kind == KIND_CODES["systolic"]
     return {k: np.where(is_sys, sys_[k], spa[k]) for k in sys_}

@@ -60,23 +60,23 @@ def evaluate_pairs(layers: list[WorkLayer], accels: list[AccelConfig], table: Co
     `per_layer`). Returns the arrays of `cost.evaluate`."""
     if len(layers) != len(accels):
         raise ValueError(f"{len(layers)} layers but {len(accels)} accelerators; pass one of each per pair.")
-    names = [l.name for l in layers] if per_layer else None
+    names = [layer.name for layer in layers] if per_layer else None
     return evaluate(pack_layers(layers), pack_accels(accels, names), table)
 
 
-def _bound(r: dict[str, np.ndarray], a: AccelConfig) -> np.ndarray:
+def _bound(r: dict[str, np.ndarray], accel: AccelConfig) -> np.ndarray:
     """Which limit sets each layer's latency: compute, DRAM or buffer bandwidth."""
-    dram = r["dram_bytes"] / a.memory.dram_bytes_per_cycle
-    sram = r["sram_bytes"] / a.memory.gbuf_bytes_per_cycle
+    dram = r["dram_bytes"] / accel.memory.dram_bytes_per_cycle
+    sram = r["sram_bytes"] / accel.memory.gbuf_bytes_per_cycle
     return np.where(r["latency_cycles"] <= r["compute_cycles"], "compute", np.where(dram >= sram, "dram", "sram"))
 
 
-def _records(layers: list[WorkLayer], r: dict[str, np.ndarray], a: AccelConfig) -> list[dict]:
+def _records(layers: list[WorkLayer], r: dict[str, np.ndarray], accel: AccelConfig) -> list[dict]:
     """One dict per layer: RECORD_FIELDS first, then the energy and area parts."""
-    cols = {"bound": _bound(r, a), **r}
+    cols = {"bound": _bound(r, accel), **r}
     out = []
-    for i, l in enumerate(layers):
-        row = {"name": l.name, "op": l.op, "macs": int(l.macs)}
+    for i, layer in enumerate(layers):
+        row = {"name": layer.name, "op": layer.op, "macs": int(layer.macs)}
         for k, v in cols.items():
             x = v[i].item()
             row[k] = int(x) if k.endswith(("_cycles", "_bytes")) and float(x).is_integer() else x
@@ -84,18 +84,19 @@ def _records(layers: list[WorkLayer], r: dict[str, np.ndarray], a: AccelConfig) 
     return out
 
 
-def _totals(records: list[dict], a: AccelConfig) -> dict:
+def _totals(records: list[dict], accel: AccelConfig) -> dict:
+    """The estimate's totals: sums over the layers, the largest layer's area, utilization, EDP."""
     s = lambda k: float(sum(r[k] for r in records))  # noqa: E731
-    L = a.sc.stream_length if a.sc else 1
+    L = accel.sc.stream_length if accel.sc else 1
     pe_cycles = sum(r["compute_cycles"] * r["pes"] for r in records)
-    bit_macs = sum(r["macs"] * (a.layer_sc(r["name"]).stream_length if a.sc else 1) for r in records)
-    tot = {"accel": a.name, "kind": a.kind, "dataflow": a.dataflow, "layers": len(records),
+    bit_macs = sum(r["macs"] * (accel.layer_sc(r["name"]).stream_length if accel.sc else 1) for r in records)
+    tot = {"accel": accel.name, "kind": accel.kind, "dataflow": accel.dataflow, "layers": len(records),
            "macs": int(s("macs")), "compute_cycles": s("compute_cycles"), "latency_cycles": s("latency_cycles"),
            "latency_s": s("latency_s"), "energy_pj": s("energy_pj"),
            "area_um2": max((r["area_um2"] for r in records), default=0.0),
            "dram_bytes": s("dram_bytes"), "sram_bytes": s("sram_bytes"),
            "utilization": bit_macs / pe_cycles if pe_cycles else 0.0,
-           "stream_length": L, "weight_stream": a.weight_stream}
+           "stream_length": L, "weight_stream": accel.weight_stream}
     tot["edp_pj_s"] = tot["energy_pj"] * tot["latency_s"]
     for p in ENERGY_PARTS:
         tot[f"energy_{p}_pj"] = s(f"energy_{p}_pj")
@@ -108,10 +109,10 @@ def _totals(records: list[dict], a: AccelConfig) -> dict:
 def check_layer_names(layers: list[WorkLayer], accel: AccelConfig) -> None:
     """Refuse per-layer resources ([layers]) or precision ([precision]) of `accel` that name a
     layer the model does not have (a typo would otherwise be silently ignored)."""
-    unknown = sorted((set(accel.layers) | set(accel.precision)) - {l.name for l in layers})
+    unknown = sorted((set(accel.layers) | set(accel.precision)) - {layer.name for layer in layers})
     if unknown:
         raise HardwareConfigError(f"per-layer resources or precision name layers {unknown} that the model does "
-                                  f"not have; its layers are {[l.name for l in layers]}.")
+                                  f"not have; its layers are {[layer.name for layer in layers]}.")
 
 
 def estimate(model: tnn.Module | list[WorkLayer], input_shape: tuple[int, ...] | None, accel: AccelConfig,

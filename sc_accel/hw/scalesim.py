@@ -40,19 +40,19 @@ def topology_rows(layers: list[WorkLayer]) -> list[tuple]:
     """SCALE-Sim topology rows (name, H_in, W_in, R, S, C, K, stride) of the conv, depthwise
     and linear layers, one row per group; batch 1 only (SCALE-Sim has no batch)."""
     rows: list[tuple] = []
-    for l in layers:
-        if l.op not in _GEMM_OPS:
+    for layer in layers:
+        if layer.op not in _GEMM_OPS:
             continue
-        if l.B != 1:
-            raise InvalidInputError(f"layer '{l.name}' has batch {l.B}; SCALE-Sim simulates batch 1, "
+        if layer.B != 1:
+            raise InvalidInputError(f"layer '{layer.name}' has batch {layer.B}; SCALE-Sim simulates batch 1, "
                                     "so export the workload of a (1, C, H, W) input.")
-        s = max(int(l.stride), 1)
-        h_in, w_in = (l.P - 1) * s + l.R, (l.Q - 1) * s + l.S
-        cg, kg = l.C // l.G, l.K // l.G
-        base = _safe_name(l.name)
-        for g in range(l.G):
-            name = base if l.G == 1 else base + group_suffix(g)
-            rows.append((name, h_in, w_in, l.R, l.S, cg, kg, s))
+        s = max(int(layer.stride), 1)
+        h_in, w_in = (layer.P - 1) * s + layer.R, (layer.Q - 1) * s + layer.S
+        cg, kg = layer.C // layer.G, layer.K // layer.G
+        base = _safe_name(layer.name)
+        for g in range(layer.G):
+            name = base if layer.G == 1 else base + group_suffix(g)
+            rows.append((name, h_in, w_in, layer.R, layer.S, cg, kg, s))
     return rows
 
 

@@ -63,24 +63,24 @@ def _chw(shape: tuple[int, ...]) -> tuple[int, int, int]:
 
 
 def _record(layer, in_shapes: list[tuple], B: int, name_map: dict) -> WorkLayer | None:
-    op, a = layer.op, layer.attrs
+    op, attrs = layer.op, layer.attrs
     K, P, Q = _chw(layer.shape)
     C, H, W = _chw(in_shapes[0]) if in_shapes else (K, P, Q)
     ins = tuple(name_map.get(i, i) for i in layer.inputs)
     out = B * K * P * Q
     if op == "conv":
-        k, cg = a["weight"].shape[:2]
-        R, S = a.get("taps", a["weight"].shape[2:])  # a dilated kernel's real taps, not its dense spread
-        G = int(a["groups"])
+        k, cg = attrs["weight"].shape[:2]
+        R, S = attrs.get("taps", attrs["weight"].shape[2:])  # a dilated kernel's real taps, not its dense spread
+        G = int(attrs["groups"])
         kind = "dwconv" if G == C and cg == 1 and G > 1 else "conv"
-        return WorkLayer(layer.name, kind, B, C, K, G, P, Q, R, S, a["stride"][0], B * C * H * W, out,
+        return WorkLayer(layer.name, kind, B, C, K, G, P, Q, R, S, attrs["stride"][0], B * C * H * W, out,
                          k * cg * R * S, B * K * P * Q * cg * R * S, ins)
     if op == "linear":
-        K, C = a["weight"].shape
+        K, C = attrs["weight"].shape
         return WorkLayer(layer.name, "linear", B, C, K, 1, 1, 1, 1, 1, 1, B * C, B * K, K * C, B * K * C, ins)
     if op in ("maxpool", "avgpool"):
-        R, S = a["kernel"]
-        return WorkLayer(layer.name, op, B, C, K, C, P, Q, R, S, a["stride"][0], B * C * H * W, out, 0, 0, ins)
+        R, S = attrs["kernel"]
+        return WorkLayer(layer.name, op, B, C, K, C, P, Q, R, S, attrs["stride"][0], B * C * H * W, out, 0, 0, ins)
     if op == "gap":
         return WorkLayer(layer.name, "avgpool", B, C, K, C, 1, 1, H, W, H, B * C * H * W, B * K, 0, 0, ins)
     if op in ("add", "cat", "affine"):
@@ -137,7 +137,7 @@ def check_layer_list(layers: object, empty_ok: bool = True) -> list[WorkLayer]:
     if not isinstance(layers, list):
         raise InvalidInputError(f"layers must be a list of WorkLayer records (sc_accel.hw.workload(model, "
                                 f"input_shape)), not a {type(layers).__name__}.")
-    bad = sorted({type(l).__name__ for l in layers if not isinstance(l, WorkLayer)})
+    bad = sorted({type(layer).__name__ for layer in layers if not isinstance(layer, WorkLayer)})
     if bad:
         raise InvalidInputError(f"a list of layers must hold WorkLayer records (sc_accel.hw.workload(model, "
                                 f"input_shape)), not {', '.join(bad)}.")
@@ -158,19 +158,20 @@ def with_batch(layers: list[WorkLayer], batch: int) -> list[WorkLayer]:
     tracing the model again (the searches over batch size call this thousands of times)."""
     if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_BATCH:
         raise InvalidInputError(f"batch={batch!r} must be an integer from 1 to {MAX_BATCH:,}.")
-    return [replace(l, B=batch, in_elems=l.in_elems // l.B * batch, out_elems=l.out_elems // l.B * batch,
-                    macs=l.macs // l.B * batch) for l in layers]
+    return [replace(layer, B=batch, in_elems=layer.in_elems // layer.B * batch,
+                    out_elems=layer.out_elems // layer.B * batch, macs=layer.macs // layer.B * batch)
+            for layer in layers]
 
 
 def workload_graph(model: tnn.Module | list[WorkLayer], input_shape: tuple[int, ...] = ()) -> nx.DiGraph:
     """networkx DiGraph of the hardware layers: node attributes are the WorkLayer fields."""
     layers = model if isinstance(model, list) else workload(model, input_shape)
     g = nx.DiGraph()
-    for l in layers:
-        g.add_node(l.name, **l.to_dict())
+    for layer in layers:
+        g.add_node(layer.name, **layer.to_dict())
     names = set(g.nodes)
-    for l in layers:
-        for i in l.inputs:
+    for layer in layers:
+        for i in layer.inputs:
             if i in names:
-                g.add_edge(i, l.name)
+                g.add_edge(i, layer.name)
     return g

@@ -39,7 +39,7 @@ def validation_layers() -> list[WorkLayer]:
     """ResNet-20's 22 conv/linear layers (32x32 input), four ResNet-50 layers (7x7/2 stem,
     1x1, 3x3/2, 1x1/2 projection), MobileNet-V2 depthwise 3x3 at stride 1 and 2 and a
     pointwise layer, and an FC 1280 -> 1000: 30 layers."""
-    r20 = [l for l in workload(create_model("resnet20", 3, 10, 32), (1, 3, 32, 32)) if l.op in _GEMM]
+    r20 = [layer for layer in workload(create_model("resnet20", 3, 10, 32), (1, 3, 32, 32)) if layer.op in _GEMM]
     return r20 + [
         _one(tnn.Conv2d(3, 64, 7, 2, 3), (1, 3, 224, 224), "r50_stem7x7s2"),
         _one(tnn.Conv2d(256, 64, 1), (1, 256, 56, 56), "r50_conv2_1x1"),
@@ -52,28 +52,28 @@ def validation_layers() -> list[WorkLayer]:
     ]
 
 
-def _scalesim_touched(l: WorkLayer) -> int:
-    """Distinct ifmap elements SCALE-Sim reads on the exported (padded) input of layer l."""
-    s = max(l.stride, 1)
-    rows = l.P * l.R if l.R < s else (l.P - 1) * s + l.R
-    cols = l.Q * l.S if l.S < s else (l.Q - 1) * s + l.S
-    return l.C * rows * cols
+def _scalesim_touched(layer: WorkLayer) -> int:
+    """Distinct ifmap elements SCALE-Sim reads on the exported (padded) input of `layer`."""
+    s = max(layer.stride, 1)
+    rows = layer.P * layer.R if layer.R < s else (layer.P - 1) * s + layer.R
+    cols = layer.Q * layer.S if layer.S < s else (layer.Q - 1) * s + layer.S
+    return layer.C * rows * cols
 
 
 def _estimator_rows(layers: list[WorkLayer], pairs: list[dict]) -> list[dict]:
     """The estimator on every golden pair: cycles, buffer reads/writes (words) and DRAM bytes
     by operand, through the same functions `evaluate` uses."""
-    by_name = {l.name: l for l in layers}
+    by_name = {layer.name: layer for layer in layers}
     ls = [by_name[p["layer"]] for p in pairs]
     accels = [systolic(p["rows"], p["cols"], p["dataflow"], gbuf_kib=float(sum(p["buffer_kib"])),
                        split=tuple(float(k) for k in p["buffer_kib"])) for p in pairs]
-    l, a = pack_layers(ls), pack_accels(accels)
-    r = evaluate(l, a)
-    conv = conv_dataflow(l, a)
-    dram = dram_parts(l, a, conv, np.ones(len(pairs), dtype=bool))
+    lay, acc = pack_layers(ls), pack_accels(accels)
+    r = evaluate(lay, acc)
+    conv = conv_dataflow(lay, acc)
+    dram = dram_parts(lay, acc, conv, np.ones(len(pairs), dtype=bool))
     return [{"cycles": int(r["compute_cycles"][i]), "in_reads": int(conv["in_reads"][i]),
              "w_reads": int(conv["w_reads"][i]), "out_writes": int(conv["out_writes"][i]),
-             "ifmap_passes": dram["inputs"][i] / int(touched_inputs(l)[i]),
+             "ifmap_passes": dram["inputs"][i] / int(touched_inputs(lay)[i]),
              "filter_passes": dram["weights"][i] / ls[i].w_elems} for i in range(len(pairs))]
 
 
@@ -83,7 +83,7 @@ def compare(golden: str | Path = GOLDEN) -> list[dict]:
     input operand as passes over its distinct elements (8-bit words) for both."""
     pairs = json.loads(Path(golden).read_text())["pairs"]
     layers = validation_layers()
-    by_name = {l.name: l for l in layers}
+    by_name = {layer.name: layer for layer in layers}
     rows = []
     for p, e in zip(pairs, _estimator_rows(layers, pairs)):
         lay = by_name[p["layer"]]

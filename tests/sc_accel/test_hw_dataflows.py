@@ -38,8 +38,8 @@ def one(layer: WorkLayer, accel) -> dict:
 def test_systolic_hand_computed(df, cycles, in_reads, w_reads, out_writes):
     from sc_accel.hw.dataflows import systolic as sys_model
     layer = conv_layer()
-    a = pack_accels([systolic(8, 4, df, **BIG)])
-    r = sys_model(pack_layers([layer]), a["rows"], a["cols"], a["df"])
+    acc = pack_accels([systolic(8, 4, df, **BIG)])
+    r = sys_model(pack_layers([layer]), acc.rows, acc.cols, acc.df)
     assert (r["cycles"][0], r["in_reads"][0], r["w_reads"][0], r["out_writes"][0]) == \
         (cycles, in_reads, w_reads, out_writes)
     assert one(layer, systolic(8, 4, df, **BIG))["compute_cycles"] == cycles
@@ -241,8 +241,8 @@ def test_sos_refetches_weights_per_output_tile():
 def test_batch_rows_equal_scalar_calls():
     layers = [conv_layer(), workload(nn.Linear(30, 7), (2, 30))[0]]
     accels = [systolic(8, 8, "is"), sc_array(4, 4, "rs", stream_length=32, share=4)]
-    pairs = [(l, a) for l in layers for a in accels]
+    pairs = [(layer, accel) for layer in layers for accel in accels]
     batch = evaluate(pack_layers([p[0] for p in pairs]), pack_accels([p[1] for p in pairs]))
-    for i, (l, a) in enumerate(pairs):
-        single = one(l, a)
+    for i, (layer, accel) in enumerate(pairs):
+        single = one(layer, accel)
         assert all(np.isclose(batch[k][i], single[k]) for k in single)

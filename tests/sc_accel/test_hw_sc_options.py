@@ -70,8 +70,8 @@ def test_broadcast_needs_a_mapping_that_shares_weights():
     from sc_accel.hw.cost import pack_accels, pack_layers
     from sc_accel.hw.dataflows import spatial
     bcast, regen = one(sc(dataflow="os")), one(sc(dataflow="os", weight_stream="regen"))
-    a = pack_accels([sc(dataflow="os")])
-    w_reads = spatial(pack_layers([layer()]), a["rows"], a["cols"], a["df"], a["local_words"])["w_reads"][0]
+    acc = pack_accels([sc(dataflow="os")])
+    w_reads = spatial(pack_layers([layer()]), acc.rows, acc.cols, acc.df, acc.local_words)["w_reads"][0]
     extra = (MACS - w_reads) * L  # private sources: one source step per conversion
     step_pj = 4 * T.dff_pj + 3 * T.and_pj
     assert regen["energy_sng_pj"] - bcast["energy_sng_pj"] == pytest.approx(
