@@ -23,9 +23,9 @@ import numpy as np
 from numba import njit, prange
 
 from benchmarks.common import best_time, cpu_name, print_result, print_table, timed_rate
-from sc_accel.kernels.bitops import U0, popcount64
+from sc_accel.bits import U0, popcount64, unpack_bits
 from sc_accel.kernels.dot import _and_count, sc_matmul, tile4x4
-from sc_accel.streams import encode, unpack_bits
+from sc_accel.streams import encode
 
 TARGETS = {"x_torch_per_cycle": 100.0, "x_numpy_bool": 10.0, "frac_roofline": 0.5,
            "batch1_thread_scaling": 0.75, "encode_public_vs_kernel": 0.25}

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from sc_accel.bits import U0, popcount64
 from sc_accel.errors import InvalidInputError, is_int
-from sc_accel.kernels.bitops import U0, popcount64
 from sc_accel.kernels.prefetch import prefetch
 from sc_accel.kernels.dot import _block, _full_tile, matmul_words, tile4x4
 

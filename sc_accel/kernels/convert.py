@@ -1,8 +1,8 @@
 """Conversions between streams and binary numbers, with their binary twins.
 
-stream -> binary is a counter (popcount of the masked words); binary -> stream is the
-comparator SNG in sc_accel.streams.encode. `quantize` is the binary twin of encode: the
-fixed-point value a width-w comparator realises.
+stream -> binary is a counter (sc_accel.bits.stream_counts, popcount of the masked words);
+binary -> stream is the comparator SNG in sc_accel.streams.encode. `quantize` is the binary
+twin of encode: the fixed-point value a width-w comparator realises.
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ import numpy as np
 from numba import njit, prange
 
 from sc_accel.errors import InvalidInputError, is_int
-from sc_accel.kernels.bitops import U0, popcount64
 
-__all__ = ["stream_counts", "counts_to_values", "quantize", "as_streams", "as_int_array", "comparator_levels",
-           "MAX_WIDTH"]
+__all__ = ["counts_to_values", "quantize", "as_int_array", "comparator_levels", "MAX_WIDTH"]
 
 MAX_WIDTH = 16  # widest comparator (sc_accel.streams.lfsr.MAX_WIDTH; kernels do not import streams)
 _INT64_MAX = np.iinfo(np.int64).max
@@ -40,43 +38,6 @@ def as_int_array(values: object, what: str) -> np.ndarray:
         raise InvalidInputError(f"{what} must be integers below 2^63, not an array of dtype {a.dtype}; give whole "
                                 "numbers.")
     return np.ascontiguousarray(a, dtype=np.int64)
-
-
-def as_streams(bits: np.ndarray, length: int) -> np.ndarray:
-    """Check that `bits` are packed streams of `length` bits; return them C-contiguous."""
-    from sc_accel.streams.packing import n_words
-
-    a = np.asarray(bits)
-    if a.dtype != np.uint64:
-        raise InvalidInputError(
-            f"streams must be packed np.uint64 words, got dtype {a.dtype}; use sc_accel.streams.encode.")
-    if a.ndim == 0 or a.shape[-1] != n_words(length):
-        raise InvalidInputError(
-            f"streams of length {length} need {n_words(length)} words on the last axis, got shape "
-            f"{a.shape}; pass the length they were encoded with.")
-    return np.ascontiguousarray(a)
-
-
-@njit(parallel=True, cache=True)
-def _counts(words, tail, out):
-    nw = words.shape[1]
-    for i in prange(words.shape[0]):
-        c = U0
-        for w in range(nw - 1):
-            c += popcount64(words[i, w])
-        c += popcount64(words[i, nw - 1] & tail)
-        out[i] = np.int64(c)
-
-
-def stream_counts(bits: np.ndarray, length: int) -> np.ndarray:
-    """Number of ones in each stream (a binary counter): int64 array of shape bits.shape[:-1]."""
-    from sc_accel.streams.packing import tail_mask
-
-    a = as_streams(bits, length)
-    flat = a.reshape(-1, a.shape[-1])
-    out = np.empty(flat.shape[0], dtype=np.int64)
-    _counts(flat, tail_mask(length), out)
-    return out.reshape(a.shape[:-1])
 
 
 def counts_to_values(counts: np.ndarray, length: int) -> np.ndarray:

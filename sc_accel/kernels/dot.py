@@ -16,9 +16,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from sc_accel.bits import U0, as_streams, popcount64
 from sc_accel.errors import InvalidInputError
-from sc_accel.kernels.bitops import U0, popcount64
-from sc_accel.kernels.convert import as_streams
 
 __all__ = ["words_matmul", "sc_matmul", "sc_dot", "fxp_matmul", "fxp_dot", "matmul_words", "tile4x4", "CHUNK_WORDS"]
 

@@ -11,14 +11,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from sc_accel.bits import as_streams, tail_mask
 from sc_accel.errors import InvalidInputError, is_int
-from sc_accel.kernels.convert import as_int_array, as_streams
+from sc_accel.kernels.convert import as_int_array
 
 __all__ = ["sc_mul", "sc_not", "sc_or_reduce", "sc_and_reduce", "sc_mux_add", "sc_mux_sum",
            "mux_select", "fxp_mul", "fxp_not", "fxp_max", "fxp_min", "fxp_mux_add", "fxp_mux_sum",
            "MAX_MUX_INPUTS"]
 
 MAX_MUX_INPUTS = 1 << 32  # select = (16-bit draw * n_inputs) >> 16 must stay inside 64 bits
+_DRAW_BITS = 16
 
 
 def _same(a: np.ndarray, b: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -44,8 +46,6 @@ def sc_mul(a: np.ndarray, b: np.ndarray, length: int) -> np.ndarray:
 
 def sc_not(a: np.ndarray, length: int) -> np.ndarray:
     """NOT gate: 1 - a (tail bits stay 0)."""
-    from sc_accel.streams.packing import tail_mask
-
     out = ~as_streams(a, length)
     out[..., -1] &= tail_mask(length)
     return out
@@ -102,16 +102,18 @@ def _mux_sum(x, sel, out):
             out[i, w] = word
 
 
-def mux_select(n_inputs: int, length: int, seed: int = 0) -> np.ndarray:
-    """Select indices for an N-input MUX (1 <= N <= MAX_MUX_INPUTS): a seeded, counter-based
-    uniform draw per cycle."""
-    from sc_accel.streams.generators import sequence
-
+def mux_select(n_inputs: int, draws: np.ndarray) -> np.ndarray:
+    """Select indices for an N-input MUX (1 <= N <= MAX_MUX_INPUTS), one per cycle, from one
+    uniform 16-bit draw per cycle: index = (draw * N) >> 16. The draws come from an SNG, e.g.
+    sc_accel.streams.sequence("bernoulli", length, width=16, seed=seed)."""
     if not is_int(n_inputs) or not 1 <= n_inputs <= MAX_MUX_INPUTS:
         raise InvalidInputError(f"mux_select needs a whole number of MUX inputs from 1 to 2^32, not {n_inputs!r}.")
-
-    r = sequence("bernoulli", length, width=16, seed=seed)
-    return ((r * np.uint64(n_inputs)) >> np.uint64(16)).astype(np.int64)
+    r = as_int_array(draws, "MUX draws")
+    if r.ndim != 1 or (r.size and (r.min() < 0 or r.max() >= 1 << _DRAW_BITS)):
+        raise InvalidInputError(
+            f"MUX draws must be a 1-D array of numbers from 0 to 65535 (one 16-bit draw per cycle), got shape "
+            f"{r.shape}; make them with sc_accel.streams.sequence(\"bernoulli\", length, width=16, seed=seed).")
+    return ((r.astype(np.uint64) * np.uint64(n_inputs)) >> np.uint64(_DRAW_BITS)).astype(np.int64)
 
 
 def sc_mux_sum(streams: np.ndarray, select: np.ndarray, length: int) -> np.ndarray:
@@ -121,7 +123,7 @@ def sc_mux_sum(streams: np.ndarray, select: np.ndarray, length: int) -> np.ndarr
     if s.ndim < 2 or sel.shape != (length,) or sel.min() < 0 or sel.max() >= s.shape[-2]:
         raise InvalidInputError(
             f"select must hold {length} indices in [0, {s.shape[-2] if s.ndim >= 2 else 0}); "
-            "make it with mux_select(n_inputs, length).")
+            "make it with mux_select(n_inputs, draws).")
     flat = s.reshape((-1,) + s.shape[-2:])
     out = np.empty((flat.shape[0], s.shape[-1]), dtype=np.uint64)
     _mux_sum(flat, sel, out)

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from sc_accel.bits import U0, U1, popcount64
 from sc_accel.errors import InvalidInputError, is_int
-from sc_accel.kernels.bitops import U0, U1, popcount64
 
 __all__ = ["or_pool", "selector_pool", "pool_windows", "max_pool_thresholds"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sc_accel.kernels.convert import stream_counts
+from sc_accel.bits import stream_counts
 from sc_accel.kernels.logic import sc_mul
 
 __all__ = ["scc", "scc_from_probs"]

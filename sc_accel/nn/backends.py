@@ -31,7 +31,8 @@ import torch
 from numba import get_num_threads
 
 from sc_accel.kernels.conv import conv_counts, conv_counts_table, linear_counts
-from sc_accel.kernels.convert import comparator_levels, stream_counts
+from sc_accel.bits import stream_counts, tail_mask
+from sc_accel.kernels.convert import comparator_levels
 from sc_accel.kernels.pool import max_pool_thresholds, or_pool, selector_pool
 from sc_accel.errors import InvalidInputError
 from sc_accel.nn.config import SCConfig
@@ -40,7 +41,6 @@ from sc_accel.nn.plan import Conversion, Plan
 from sc_accel.nn.run import apply_mac
 from sc_accel.streams.bank import SourceBank, build_bank, encode_thresholds, role_generator_ids, threshold_counts
 from sc_accel.streams.coding import encode
-from sc_accel.streams.packing import tail_mask
 from sc_accel.streams.sharing import SharingMap
 
 __all__ = ["FixedPointBackend", "BitBackend", "StreamPart", "dead_layers", "ExpectedBackend", "levels", "weight_levels"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
+from sc_accel.bits import check_length
 from sc_accel.errors import InvalidInputError, check_known
 from sc_accel.streams.generators import SNG_KINDS, check_width, default_width
-from sc_accel.streams.packing import check_length
 from sc_accel.streams.sharing import DECORRELATE
 
 __all__ = ["SCConfig", "MODES", "MAXPOOL_MODES", "ENCODINGS", "MAX_SHARE"]

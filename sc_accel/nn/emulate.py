@@ -17,7 +17,7 @@ from sc_accel.nn.ops import moment_op
 from sc_accel.nn.plan import Plan, make_plan, node_stats
 from sc_accel.nn.run import float_forward, run_graph
 from sc_accel.streams.bank import build_bank, encode_thresholds, role_generator_ids
-from sc_accel.kernels.convert import stream_counts
+from sc_accel.bits import stream_counts
 
 __all__ = ["SCModel", "convert", "emulate", "fixed_point", "variance_factor", "LayerError"]
 

@@ -14,12 +14,12 @@ import math
 
 import numpy as np
 
+from sc_accel.bits import n_words
 from sc_accel.nn.config import SCConfig
 from sc_accel.graph import LayerGraph
 from sc_accel.nn.plan import Plan
 from sc_accel.streams.budget import USABLE_FRACTION, MemoryLimitError, available_bytes, format_bytes
 from sc_accel.streams.generators import default_width
-from sc_accel.streams.packing import n_words
 
 __all__ = ["MemoryLimitError", "available_bytes", "bit_memory", "fit_batch", "USABLE_FRACTION", "MAP_BYTES"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from sc_accel.kernels.bitops import U0, U1, popcount64, rewire, rotl, splitmix64
+from sc_accel.bits import U0, U1, popcount64, rewire, rotl, splitmix64
 
 LFSR, SOBOL, VDC, COUNTER, BERNOULLI = 0, 1, 2, 3, 4
 SOBOL_BITS = 16

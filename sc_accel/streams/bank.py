@@ -23,14 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from sc_accel.bits import U0, U1, check_length, n_words, rewire, stream_counts, tail_mask
 from sc_accel.errors import InvalidInputError, is_int
-from sc_accel.kernels.bitops import U0, U1, rewire
-from sc_accel.kernels.convert import as_int_array, stream_counts
+from sc_accel.kernels.convert import as_int_array
 from sc_accel.streams import _sng_kernels as K
 from sc_accel.streams.budget import check_fits
 from sc_accel.streams.generators import _DIRS, _check_seed, check_generator_ids, check_width, generator_params, kind_code
 from sc_accel.streams.lfsr import poly_table
-from sc_accel.streams.packing import check_length, n_words, tail_mask
 from sc_accel.streams.sobol import n_sobol_dims
 
 __all__ = ["SourceBank", "build_bank", "role_generator_ids", "encode_thresholds", "threshold_counts", "table_bytes",

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads
 
+from sc_accel.bits import check_length, n_words, stream_counts
 from sc_accel.errors import InvalidInputError, is_int
 from sc_accel.streams import _sng_kernels as K
 from sc_accel.streams.budget import check_fits
 from sc_accel.streams.generators import (_DIRS, _check_seed, check_width, default_width,
                                          generator_params, kind_code)
-from sc_accel.streams.packing import check_length, n_words
 from sc_accel.streams.bank import encode_thresholds
 from sc_accel.streams.bank_cache import cached_bank
 from sc_accel.streams.lfsr_sliced import encode_lfsr_sliced, fits as sliced_fits
@@ -106,6 +106,4 @@ def encode(values: object, length: int, sng: str = "lfsr", seed: int = 0,
 
 def decode(bits: np.ndarray, length: int) -> np.ndarray:
     """Stream values: ones / length over the last axis (bits past `length` are ignored)."""
-    from sc_accel.kernels.convert import stream_counts
-
     return stream_counts(bits, length).astype(np.float64) / float(check_length(length))

@@ -18,12 +18,12 @@ import math
 
 import numpy as np
 
+from sc_accel.bits import check_length
 from sc_accel.errors import InvalidInputError, is_int
 from sc_accel.kernels.convert import as_int_array
 from sc_accel.streams import _sng_kernels as K
 from sc_accel.streams.budget import check_fits
 from sc_accel.streams.lfsr import MAX_WIDTH, MIN_WIDTH, poly_table
-from sc_accel.streams.packing import check_length
 from sc_accel.streams.sobol import n_sobol_dims, sobol_directions
 
 __all__ = ["SNG_KINDS", "default_width", "check_width", "check_generator_ids", "generator_params", "sequence"]
@@ -70,7 +70,7 @@ def _check_seed(seed: object) -> int:
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
-    """Vectorised SplitMix64 (same function as kernels.bitops.splitmix64)."""
+    """Vectorised SplitMix64 (same function as sc_accel.bits.splitmix64)."""
     with np.errstate(over="ignore"):
         z = x.astype(np.uint64) + _GOLDEN
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)

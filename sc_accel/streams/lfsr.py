@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from sc_accel.errors import InvalidInputError, is_int
+from sc_accel.streams._sng_kernels import lfsr_fill
 from sc_accel.streams.budget import check_fits
 
 __all__ = ["LFSR_TAPS", "LFSR_POLYS", "MIN_WIDTH", "MAX_WIDTH", "tap_mask", "poly_table",
@@ -107,8 +108,6 @@ def lfsr_sequence(width: int, length: int, state: int = 1,
     if not is_int(length) or int(length) < 0:
         raise InvalidInputError(f"sequence length {length!r} is not a whole number >= 0; use e.g. {(1 << width) - 1}.")
     check_fits(8 * int(length), f"an LFSR sequence of {int(length)} states", "give a shorter length")
-    from sc_accel.streams._sng_kernels import lfsr_fill
-
     out = np.empty(int(length), dtype=np.uint64)
     lfsr_fill(np.uint64(tap_mask(width, reciprocal)), np.uint64(state), width, out)
     return out

@@ -24,10 +24,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from sc_accel.bits import U0, U1, n_words, splitmix64, tail_mask
 from sc_accel.errors import InvalidInputError
-from sc_accel.kernels.bitops import U0, U1, splitmix64
 from sc_accel.streams.lfsr import poly_table
-from sc_accel.streams.packing import n_words, tail_mask
 
 __all__ = ["encode_lfsr_sliced", "msequence_tables", "fits", "TABLE_LIMIT_BYTES"]
 

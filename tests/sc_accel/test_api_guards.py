@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn as nn
 
+from sc_accel.bits import MAX_STREAM_LENGTH
 from sc_accel.errors import InvalidInputError
 from sc_accel.graph import Layer, LayerGraph, trace
 from sc_accel.kernels import fxp_dot, fxp_matmul, mux_select, quantize, sc_dot, sc_matmul, sc_mux_sum
@@ -18,7 +19,6 @@ from sc_accel.nn.config import MAX_SHARE
 from sc_accel.streams import SharingMap, bank_cache, budget, encode, lfsr_sequence, sequence
 from sc_accel.streams.bank import build_bank
 from sc_accel.streams.generators import generator_params
-from sc_accel.streams.packing import MAX_STREAM_LENGTH
 
 
 def _one_sentence(e: pytest.ExceptionInfo) -> str:
@@ -63,7 +63,7 @@ def test_sequences_and_banks_refuse_what_does_not_fit(tiny_memory):
     with pytest.raises(budget.MemoryLimitError, match="a sequence of 1048576 numbers needs"):
         sequence("bernoulli", 1 << 20)
     with pytest.raises(budget.MemoryLimitError, match="MUX|sequence"):
-        mux_select(4, 1 << 20)
+        mux_select(4, sequence("bernoulli", 1 << 20, width=16))
     with pytest.raises(budget.MemoryLimitError, match="LFSR sequence"):
         lfsr_sequence(8, 1 << 20)
     with pytest.raises(budget.MemoryLimitError, match="SNG bank of 4 sources"):
@@ -98,12 +98,13 @@ def test_sc_dot_and_linear_counts_with_no_rows():
 @pytest.mark.parametrize("n", [-3, 0, 2.5, True, "3", 1 << 40])
 def test_mux_select_refuses_bad_input_counts(n):
     with pytest.raises(InvalidInputError, match="whole number of MUX inputs") as e:
-        mux_select(n, 64)
+        mux_select(n, sequence("bernoulli", 64, width=16))
     _one_sentence(e)
 
 
 def test_mux_select_takes_numpy_ints():
-    assert np.array_equal(mux_select(np.int64(5), 64, seed=3), mux_select(5, 64, seed=3))
+    draws = sequence("bernoulli", 64, width=16, seed=3)
+    assert np.array_equal(mux_select(np.int64(5), draws), mux_select(5, draws))
 
 
 # 4. inputs to emulate: numpy arrays and float16 work, uint8 pixels are refused

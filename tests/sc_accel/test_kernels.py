@@ -5,14 +5,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sc_accel.bits import pack_bits, stream_counts, unpack_bits
 from sc_accel.errors import InvalidInputError
 from sc_accel.kernels import (fxp_dot, fxp_matmul, fxp_max, fxp_min, fxp_mux_add, fxp_mux_sum,
                               fxp_not, mux_select, sc_and_reduce, sc_dot, sc_matmul, sc_mul,
-                              sc_mux_add, sc_mux_sum, sc_not, sc_or_reduce, stream_counts)
+                              sc_mux_add, sc_mux_sum, sc_not, sc_or_reduce)
 from sc_accel.kernels.dot import CHUNK_WORDS
 from sc_accel.kernels.reference import ref_counts, ref_matmul, ref_mux_sum
 from sc_accel.metrics import bernoulli_sd
-from sc_accel.streams import decode, encode, pack_bits, unpack_bits
+from sc_accel.streams import decode, encode, sequence
 from tests.conftest import numba_threads
 
 
@@ -81,7 +82,7 @@ def test_mul_not_and_reductions_against_references(rng):
 def test_mux_kernels_against_references_and_twins(rng):
     length = 4096
     bits = random_bits(rng, (3, 5, length))
-    sel = mux_select(5, length, seed=3)
+    sel = mux_select(5, sequence("bernoulli", length, width=16, seed=3))
     out = sc_mux_sum(pack_bits(bits), sel, length)
     assert np.array_equal(unpack_bits(out, length), ref_mux_sum(bits, sel))
     # statistical: Bernoulli streams through a uniform MUX have mean = mean of inputs
@@ -94,6 +95,14 @@ def test_mux_kernels_against_references_and_twins(rng):
                             length), length)
     want = fxp_mux_add(a, b, 0.5)
     assert np.all(np.abs(got - want) <= 5 * bernoulli_sd(want, length) + 2.0 / length)
+
+
+def test_mux_select_maps_16_bit_draws_to_inputs():
+    # index = (draw * N) >> 16: quarters of 0..65535 pick inputs 0..3
+    assert mux_select(4, np.array([0, 16383, 16384, 32768, 49151, 65535], np.uint64)).tolist() == [0, 0, 1, 2, 2, 3]
+    for bad in (np.array([65536]), np.array([-1]), np.zeros((2, 2), np.int64)):
+        with pytest.raises(InvalidInputError, match="MUX draws must be a 1-D array"):
+            mux_select(4, bad)
 
 
 def test_binary_twins():

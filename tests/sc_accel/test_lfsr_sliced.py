@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sc_accel.bits import n_words
 from sc_accel.streams import _sng_kernels as K
 from sc_accel.streams import encode
 from sc_accel.streams.generators import _DIRS, generator_params
 from sc_accel.streams.lfsr import LFSR_POLYS
 from sc_accel.streams.lfsr_sliced import encode_lfsr_sliced, msequence_tables
-from sc_accel.streams.packing import n_words
 
 
 def _reference(thr, gen, wiring, seed, width, length):

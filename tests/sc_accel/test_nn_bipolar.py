@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from sc_accel.kernels.convert import stream_counts
+from sc_accel.bits import stream_counts
 from sc_accel.nn import SCConfig, convert, emulate, fixed_point
 from sc_accel.nn.backends import bipolar_levels
 from sc_accel.nn.ops import moment_op

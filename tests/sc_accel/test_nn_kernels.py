@@ -7,13 +7,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from sc_accel.bits import pack_bits, stream_counts, unpack_bits
 from sc_accel.kernels.conv import conv_counts, linear_counts
 from sc_accel.kernels.pool import or_pool, selector_pool
 from sc_accel.kernels.reference import ref_matmul
 from sc_accel.streams.bank import SourceBank, build_bank, encode_thresholds, role_generator_ids
 from sc_accel.streams.coding import encode
 from sc_accel.streams.generators import generator_params
-from sc_accel.streams.packing import pack_bits, unpack_bits
 from sc_accel.streams.sharing import SharingMap
 
 
@@ -117,7 +117,6 @@ def test_selector_tracks_the_max_within_the_bernoulli_bound(rng):
 
 
 def test_threshold_counts_equal_the_popcounts_of_the_encoded_streams(rng):
-    from sc_accel.kernels.convert import stream_counts
     from sc_accel.streams.bank import threshold_counts
 
     ids = role_generator_ids("sobol", 8, 3, 0, 30)

@@ -8,10 +8,11 @@ LFSR and low-discrepancy streams are exact up to the comparator's rounding, abou
 import numpy as np
 import pytest
 
+from sc_accel.bits import n_words, unpack_bits
 from sc_accel.errors import InvalidInputError
 from sc_accel.kernels import quantize, sc_and_reduce, sc_mul, sc_or_reduce
 from sc_accel.metrics import bernoulli_sd, low_discrepancy_bound, scc
-from sc_accel.streams import SharingMap, decode, encode, n_words, unpack_bits
+from sc_accel.streams import SharingMap, decode, encode
 from sc_accel.streams import coding as encode_mod
 from tests.conftest import numba_threads
 
@@ -196,7 +197,6 @@ def test_private_lfsr_fast_path_equals_sequence_then_compare(rng, length, n):
     equal filling each generator's sequence and comparing, with rotations and XOR masks."""
     from sc_accel.streams import _sng_kernels as K
     from sc_accel.streams.generators import _DIRS, generator_params
-    from sc_accel.streams.packing import n_words
 
     width = 9
     v = rng.random(n)

@@ -101,7 +101,7 @@ def test_bernoulli_sequence_is_counter_based():
 def test_vectorised_key_mixer_is_the_kernel_splitmix64():
     from numba import njit
 
-    from sc_accel.kernels.bitops import splitmix64
+    from sc_accel.bits import splitmix64
     from sc_accel.streams.generators import _mix
 
     xs = np.array([0, 1, 12345, 2**63 + 7, 2**64 - 1], dtype=np.uint64)
