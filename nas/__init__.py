@@ -12,8 +12,8 @@ blocks, under a latency/energy/MACs penalty read from the shared estimator (sc_a
 from nas.cost import CostTables, build_tables
 from nas.genotype import Genotype, SearchSpace
 from nas.network import CellNet, build_network
-from nas.ops import OPS, create_op, list_ops, register_op
+from nas.ops import OPS, create_op
 from nas.search import METHODS, SearchConfig, SearchResult, search
 
 __all__ = ["search", "SearchConfig", "SearchResult", "METHODS", "Genotype", "SearchSpace", "CellNet",
-           "build_network", "CostTables", "build_tables", "OPS", "create_op", "list_ops", "register_op"]
+           "build_network", "CostTables", "build_tables", "OPS", "create_op"]

@@ -20,22 +20,24 @@ CPU-sized form (one ReLU-depthwise-pointwise-BN stack per separable conv, Liu et
 
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 import torch.nn as nn
 
 from recast.blocks import create_block
 from sc_accel.errors import InvalidInputError
+from sc_accel.registry import Registry
 
-__all__ = ["OPS", "register_op", "create_op", "list_ops", "check_ops", "DEFAULT_OPS", "Zero"]
+__all__ = ["OPS", "create_op", "check_ops", "DEFAULT_OPS", "Zero", "UnknownOpError"]
 
-OPS: dict[str, Callable[[int], nn.Module]] = {}
 DEFAULT_OPS = ("none", "skip", "sep3", "sep5", "dil3", "max3", "avg3")
 
 
 class UnknownOpError(InvalidInputError):
     """An op name that is not in the registry."""
+
+
+# factory(channels) -> module mapping (B, C, H, W) to the same shape; ':' separates ops in genotype strings
+OPS: Registry = Registry("op", UnknownOpError, reserved=":")
 
 
 class Zero(nn.Module):
@@ -45,26 +47,13 @@ class Zero(nn.Module):
         return x * 0.0
 
 
-def register_op(name: str, factory: Callable[[int], nn.Module]) -> None:
-    """Add an op: factory(channels) -> module mapping (B, C, H, W) to the same shape."""
-    if not isinstance(name, str) or not name or ":" in name:
-        raise InvalidInputError(f"op name {name!r} must be a non-empty string without ':'.")
-    OPS[name] = factory
-
-
-def list_ops() -> list[str]:
-    """Registered op names, sorted."""
-    return sorted(OPS)
-
-
 def check_ops(names: object) -> tuple[str, ...]:
     """The names as a tuple, or one sentence naming the first unknown or repeated op."""
     if isinstance(names, str) or not hasattr(names, "__iter__"):
         raise InvalidInputError(f"ops must be a list of op names, got {names!r}.")
     names = tuple(names)
     for n in names:
-        if n not in OPS:
-            raise UnknownOpError(f"unknown op {n!r}; choose from {', '.join(list_ops())}.")
+        OPS.check(n)
     if len(set(names)) != len(names):
         raise InvalidInputError(f"ops {list(names)} name an op twice; give each once.")
     if not [n for n in names if n != "none"]:
@@ -74,11 +63,10 @@ def check_ops(names: object) -> tuple[str, ...]:
 
 def create_op(name: str, channels: int) -> nn.Module:
     """A fresh op `name` on `channels` channels; `op_name` is set for read-back."""
-    if name not in OPS:
-        raise UnknownOpError(f"unknown op {name!r}; choose from {', '.join(list_ops())}.")
+    factory = OPS.get_factory(name)
     if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
         raise InvalidInputError(f"channels={channels!r} must be a positive integer.")
-    op = OPS[name](channels)  # name checked above
+    op = factory(channels)
     op.op_name = name
     return op
 
@@ -97,6 +85,6 @@ for _name, _factory in (("none", lambda c: Zero()), ("skip", lambda c: nn.Identi
                         ("sep3", lambda c: _sep(c, 3)), ("sep5", lambda c: _sep(c, 5)),
                         ("dil3", lambda c: _sep(c, 3, 2)), ("max3", lambda c: nn.MaxPool2d(3, 1, 1)),
                         ("avg3", lambda c: nn.AvgPool2d(3, 1, 1)), ("conv3", _conv3)):
-    register_op(_name, _factory)
+    OPS.register(_name, _factory)
 for _block in ("mbconv", "dwsep", "basic", "plain"):
-    register_op(_block, lambda c, b=_block: create_block(b, c, c, 1))
+    OPS.register(_block, lambda c, b=_block: create_block(b, c, c, 1))

@@ -13,7 +13,7 @@ import torch.nn as nn
 
 from nas.genotype import SearchSpace
 from nas.network import stage_shapes
-from recast.procedure import split_model
+from recast.net import split_model
 from sc_accel.errors import InvalidInputError
 
 __all__ = ["TeacherCut", "cut_teacher", "StageMismatchError"]

@@ -25,12 +25,16 @@ from tqdm import tqdm
 
 from sc_accel.errors import DataFileError
 from sc_accel.fileio import atomic_torch_save, load_tensors
-from recast.procedure import RecastConfig, _batches, fit_epoch, split_model
+from sc_accel.seeds import derive_seed, seeded
+from recast.net import split_model
+from recast.procedure import RecastConfig, _batches, fit_epoch
 
 __all__ = ["fresh_copy", "train_baseline", "prune_filters", "params", "KD_TEMPERATURE", "KD_ALPHA"]
 
 KD_TEMPERATURE = 4.0
 KD_ALPHA = 0.9
+# phases of derive_seed(cfg.seed, phase, epoch) (recast.procedure's steps use 1 to 3)
+SEED_BASELINE_TRAIN, SEED_BASELINE_SHUFFLE = 4, 5
 
 
 def params(model: nn.Module) -> int:
@@ -41,10 +45,10 @@ def params(model: nn.Module) -> int:
 def fresh_copy(model: nn.Module, seed: int) -> nn.Module:
     """`model`'s architecture with every layer re-initialised (seeded)."""
     model = copy.deepcopy(model)
-    torch.manual_seed(seed)
-    for m in model.modules():
-        if hasattr(m, "reset_parameters"):
-            m.reset_parameters()
+    with seeded(seed):
+        for m in model.modules():
+            if hasattr(m, "reset_parameters"):
+                m.reset_parameters()
     return model
 
 
@@ -82,10 +86,10 @@ def train_baseline(model: nn.Module, data: object, epochs: int, cfg: RecastConfi
             raise DataFileError(f"baseline checkpoint {ckpt} is damaged ({type(e).__name__}); delete it.") from None
     bar = tqdm(total=epochs, initial=len(history), desc=desc, disable=not desc or len(history) >= epochs)
     for epoch in range(len(history), epochs):
-        torch.manual_seed(cfg.seed * 104729 + 7 * epoch + 3)
         model.train()
-        loss = fit_epoch(opt, _batches(data, cfg.batch_size, cfg.seed * 1000003 + 5 * epoch + 1),
-                         lambda x, y: _loss(model(x), y, _logits(teacher, x)))
+        with seeded(cfg.seed, SEED_BASELINE_TRAIN, epoch):
+            loss = fit_epoch(opt, _batches(data, cfg.batch_size, derive_seed(cfg.seed, SEED_BASELINE_SHUFFLE, epoch)),
+                             lambda x, y: _loss(model(x), y, _logits(teacher, x)))
         history.append({"epoch": epoch, "loss": loss})
         if ckpt is not None:
             atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "history": history}, ckpt)

@@ -19,31 +19,17 @@ block type can stand in for any other (the recasting of Yu, Kang and Choi, AAAI 
 
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 import torch.nn as nn
 
 from sc_accel.errors import InvalidInputError
+from sc_accel.registry import Registry
 
-__all__ = ["list_blocks", "create_block", "register_block", "block_type_of", "scaled_channels", "BLOCKS",
-           "DenseLayer"]
+__all__ = ["BLOCKS", "create_block", "block_type_of", "scaled_channels", "conv_bn", "DenseLayer"]
 
-BLOCKS: dict[str, Callable[[int, int, int], nn.Module]] = {}
+BLOCKS: Registry = Registry("block type")  # factory(in_ch, out_ch, stride) -> module from in_ch to out_ch channels
 MBCONV_EXPANSION = 4  # MobileNet v2 uses 6; 4 keeps the recast blocks near the teacher's cost
 DENSE_LAYERS = 4      # layers per dense block (growth = out / 8, at least 1)
-
-
-def register_block(name: str, factory: Callable[[int, int, int], nn.Module]) -> None:
-    """Add a block type: factory(in_ch, out_ch, stride) -> module mapping in_ch to out_ch channels."""
-    if not isinstance(name, str) or not name:
-        raise InvalidInputError(f"block name {name!r} must be a non-empty string.")
-    BLOCKS[name] = factory
-
-
-def list_blocks() -> list[str]:
-    """Registered block type names, sorted."""
-    return sorted(BLOCKS)
 
 
 def scaled_channels(out_ch: int, width: float) -> int:
@@ -53,32 +39,32 @@ def scaled_channels(out_ch: int, width: float) -> int:
 
 def create_block(name: str, in_ch: int, out_ch: int, stride: int = 1, width: float = 1.0) -> nn.Module:
     """A fresh block of type `name` from in_ch to round(out_ch * width) channels."""
-    if name not in BLOCKS:
-        raise InvalidInputError(f"unknown block type {name!r}; choose one of {', '.join(list_blocks())}.")
+    factory = BLOCKS.get_factory(name)
     if isinstance(width, bool) or not isinstance(width, (int, float)) or not 0 < width <= 16:
         raise InvalidInputError(f"block width {width!r} must be a number in (0, 16].")
     if stride not in (1, 2) or in_ch < 1 or out_ch < 1:
         raise InvalidInputError(f"a block needs channels >= 1 and stride 1 or 2, got {in_ch} -> {out_ch}, "
                                 f"stride {stride}.")
-    block = BLOCKS[name](int(in_ch), scaled_channels(out_ch, width), int(stride))
+    block = factory(int(in_ch), scaled_channels(out_ch, width), int(stride))
     block.block_type = name  # read back by block_type_of
     return block
 
 
 def block_type_of(module: nn.Module) -> str | None:
-    """Registry name of a block (set by create_block, or a zoo block's class), else None."""
-    known = {"BasicBlock": "basic", "Bottleneck": "bottleneck"}
-    return getattr(module, "block_type", None) or known.get(type(module).__name__)
+    """Registry name of a block made by create_block (the zoo's ResNet blocks too), else None."""
+    return getattr(module, "block_type", None)
 
 
-def _conv_bn(cin: int, cout: int, k: int, stride: int = 1, groups: int = 1, relu: bool = True) -> list[nn.Module]:
+def conv_bn(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, relu: bool = True) -> nn.Sequential:
+    """conv k x k (no bias, "same" padding) + BN (+ ReLU): BN folds into the conv at conversion.
+    Blocks splice it flat (`*conv_bn(...)`); the zoo's stems and VGG/MobileNet layers keep it whole."""
     layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
                                nn.BatchNorm2d(cout)]
-    return layers + [nn.ReLU()] if relu else layers
+    return nn.Sequential(*layers, nn.ReLU()) if relu else nn.Sequential(*layers)
 
 
 def _projection(cin: int, cout: int, stride: int) -> nn.Module:
-    return nn.Identity() if stride == 1 and cin == cout else nn.Sequential(*_conv_bn(cin, cout, 1, stride, relu=False))
+    return nn.Identity() if stride == 1 and cin == cout else conv_bn(cin, cout, 1, stride, relu=False)
 
 
 class _Residual(nn.Module):
@@ -108,17 +94,17 @@ class DenseLayer(nn.Module):
 
 
 def _plain(cin: int, cout: int, stride: int) -> nn.Module:
-    return nn.Sequential(*_conv_bn(cin, cout, 3, stride), *_conv_bn(cout, cout, 3))
+    return nn.Sequential(*conv_bn(cin, cout, 3, stride), *conv_bn(cout, cout, 3))
 
 
 def _basic(cin: int, cout: int, stride: int) -> nn.Module:
-    body = nn.Sequential(*_conv_bn(cin, cout, 3, stride), *_conv_bn(cout, cout, 3, relu=False))
+    body = nn.Sequential(*conv_bn(cin, cout, 3, stride), *conv_bn(cout, cout, 3, relu=False))
     return _Residual(body, _projection(cin, cout, stride))
 
 
 def _bottleneck(cin: int, cout: int, stride: int) -> nn.Module:
     mid = max(1, cout // 4)
-    body = nn.Sequential(*_conv_bn(cin, mid, 1), *_conv_bn(mid, mid, 3, stride), *_conv_bn(mid, cout, 1, relu=False))
+    body = nn.Sequential(*conv_bn(cin, mid, 1), *conv_bn(mid, mid, 3, stride), *conv_bn(mid, cout, 1, relu=False))
     return _Residual(body, _projection(cin, cout, stride))
 
 
@@ -136,13 +122,13 @@ def _dense(cin: int, cout: int, stride: int) -> nn.Module:
 
 
 def _dwsep(cin: int, cout: int, stride: int) -> nn.Module:
-    return nn.Sequential(*_conv_bn(cin, cin, 3, stride, groups=cin), *_conv_bn(cin, cout, 1))
+    return nn.Sequential(*conv_bn(cin, cin, 3, stride, groups=cin), *conv_bn(cin, cout, 1))
 
 
 def _mbconv(cin: int, cout: int, stride: int) -> nn.Module:
     hidden = cin * MBCONV_EXPANSION
-    body = nn.Sequential(*_conv_bn(cin, hidden, 1), *_conv_bn(hidden, hidden, 3, stride, groups=hidden),
-                         *_conv_bn(hidden, cout, 1, relu=False))
+    body = nn.Sequential(*conv_bn(cin, hidden, 1), *conv_bn(hidden, hidden, 3, stride, groups=hidden),
+                         *conv_bn(hidden, cout, 1, relu=False))
     if stride == 1 and cin == cout:
         return _Residual(body, nn.Identity(), relu=False)
     return body
@@ -150,4 +136,4 @@ def _mbconv(cin: int, cout: int, stride: int) -> nn.Module:
 
 for _name, _factory in (("plain", _plain), ("basic", _basic), ("bottleneck", _bottleneck), ("dense", _dense),
                         ("dwsep", _dwsep), ("mbconv", _mbconv)):
-    register_block(_name, _factory)
+    BLOCKS.register(_name, _factory)

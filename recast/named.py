@@ -15,6 +15,7 @@ from torch.fx import Graph, GraphModule, Node
 
 from sc_accel.errors import InvalidInputError
 from sc_accel.graph import fx_graph
+from recast.net import RecastNet
 
 __all__ = ["split_named", "recastable"]
 
@@ -108,7 +109,5 @@ def recastable(model: nn.Module, modules: list[str] | None) -> nn.Module:
     (split_model then checks that it has the three parts)."""
     if not modules:
         return model
-    from recast.procedure import RecastNet
-
     stem, blocks, head = split_named(model, list(modules))
     return RecastNet(stem, blocks, head).eval()

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sc_accel.errors import InvalidInputError
-from recast.blocks import BLOCKS, list_blocks
+from recast.blocks import BLOCKS
 
 __all__ = ["BlockPlan", "resolve_plan", "plan_to_dict", "plan_modules", "PRESETS"]
 
@@ -38,7 +38,7 @@ class BlockPlan:
     def __post_init__(self) -> None:
         if self.type not in BLOCKS:
             raise InvalidInputError(f"unknown block type {self.type!r} in the plan; choose one of "
-                                    f"{', '.join(list_blocks())}.")
+                                    f"{', '.join(BLOCKS.names())}.")
         w = self.width
         if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 < w <= 16:
             raise InvalidInputError(f"block width {w!r} in the plan must be a number in (0, 16].")

@@ -32,11 +32,16 @@ from tqdm import tqdm
 from sc_accel.errors import (MAX_EPOCHS, MAX_TRAIN_BATCH, DataFileError, InvalidInputError, brief, check_count,
                              check_finite_loss, check_out_dir, check_training_data)
 from sc_accel.fileio import atomic_torch_save, load_tensors
+from sc_accel.seeds import derive_seed, seeded
 from recast.blocks import block_type_of, create_block, scaled_channels
 from recast.named import recastable
+from recast.net import RecastNet, split_model
 from recast.plan import BlockPlan, plan_modules, plan_to_dict, resolve_plan
 
-__all__ = ["RecastConfig", "RecastResult", "RecastNet", "recast", "split_model", "build_student", "block_shapes"]
+__all__ = ["RecastConfig", "RecastResult", "recast", "build_student", "block_shapes", "fit_epoch"]
+
+# phases of derive_seed(cfg.seed, phase, step): building a step's blocks, training an epoch, its data order
+SEED_BUILD, SEED_TRAIN, SEED_SHUFFLE = 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -86,33 +91,6 @@ class RecastResult:
     spec: list[dict] = field(default_factory=list)               # the student's blocks (build_student)
     head_in: int = 0                                              # channels into the head
     modules: list[str] | None = None                              # the teacher's block paths, if named
-
-
-class RecastNet(nn.Module):
-    """stem -> blocks -> head: the teacher's layout with blocks replaced."""
-
-    def __init__(self, stem: nn.Module, blocks: list[nn.Module], head: nn.Module) -> None:
-        super().__init__()
-        self.stem, self.blocks, self.head = stem, nn.ModuleList(blocks), head
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.stem(x)
-        for b in self.blocks:
-            x = b(x)
-        return self.head(x)
-
-
-def split_model(model: nn.Module) -> tuple[nn.Module, list[nn.Module], nn.Module]:
-    """(stem, blocks, head) of a model that exposes them (zoo ResNets, RecastNet)."""
-    parts = [getattr(model, n, None) for n in ("stem", "blocks", "head")]
-    if any(p is None for p in parts) or not isinstance(parts[1], Iterable):
-        raise InvalidInputError(f"{type(model).__name__} has no `stem`, `blocks` and `head` to recast; name its "
-                                "block modules in a plan file (modules = [\"layer1.0\", ...]) or use a zoo model "
-                                "with blocks (resnet20, resnet56, resnet_bottleneck).")
-    blocks = list(parts[1])
-    if not blocks:
-        raise InvalidInputError(f"{type(model).__name__} has no blocks to recast.")
-    return parts[0], blocks, parts[2]
 
 
 def block_shapes(model: nn.Module, x: torch.Tensor) -> list[tuple[int, int, int]]:
@@ -316,19 +294,12 @@ def _run(teacher, plan, data, cfg, state: _State, saved, shapes, ckpt, settings,
     bar = tqdm(total=len(steps), initial=start, disable=not progress, desc="recast")
     for k in range(start, len(steps)):
         phase, i, epoch = steps[k]
-        if epoch == 0:  # a new step: its blocks, seeded by the step, so a resumed run builds the same ones
-            torch.manual_seed(cfg.seed * 7919 + 31 * i + 1)
-            if phase == "block":
-                for j in _replace_block(state, i, plan, shapes, cfg):
-                    if j < 0:
-                        student.head = _head_for(thead, state.head_in)
-                    else:
-                        student.blocks[j] = _block_from_spec(state.spec[j], tblocks)
-            opt = _optimizer(student, steps[k], cfg)
+        if epoch == 0:
+            opt = _start_step(student, state, plan, shapes, cfg, steps[k], tblocks, thead)
         bar.set_description(f"block {i + 1}/{len(shapes)} epoch {epoch + 1}" if phase == "block"
                             else f"fine-tune epoch {epoch + 1}")
-        torch.manual_seed(cfg.seed * 104729 + k)
-        loss = _epoch(teacher, student, opt, data, cfg, phase, i, cfg.seed * 1000003 + k)
+        with seeded(cfg.seed, SEED_TRAIN, k):
+            loss = _epoch(teacher, student, opt, data, cfg, phase, i, derive_seed(cfg.seed, SEED_SHUFFLE, k))
         if phase == "block":
             state.history.append({"block": i, "epoch": epoch, "loss": loss})
         else:
@@ -341,6 +312,21 @@ def _run(teacher, plan, data, cfg, state: _State, saved, shapes, ckpt, settings,
                                "optimizer": opt.state_dict(), "settings": settings}, ckpt)
     bar.close()
     return RecastResult(student.eval(), state.history, state.finetune_history, plan, state.spec, state.head_in)
+
+
+def _start_step(student: RecastNet, state: _State, plan: list[BlockPlan], shapes: list, cfg: RecastConfig,
+                step: tuple, tblocks: list[nn.Module], thead: nn.Module) -> torch.optim.Optimizer:
+    """A new step's blocks, seeded by the step so a resumed run builds the same ones, and its
+    optimiser."""
+    phase, i, _ = step
+    if phase == "block":
+        with seeded(cfg.seed, SEED_BUILD, i):
+            for j in _replace_block(state, i, plan, shapes, cfg):
+                if j < 0:
+                    student.head = _head_for(thead, state.head_in)
+                else:
+                    student.blocks[j] = _block_from_spec(state.spec[j], tblocks)
+    return _optimizer(student, step, cfg)
 
 
 def _optimizer(student: RecastNet, step: tuple, cfg: RecastConfig) -> torch.optim.Optimizer:

@@ -2,7 +2,7 @@
 
 The model zoo (`scnas.zoo.MODELS`), recast's blocks (`recast.blocks.BLOCKS`) and nas's ops
 (`nas.ops.OPS`) are each a `Registry`: register a factory under a name, create by name,
-list the names, ask whether a name is known. An unknown name raises one sentence that lists
+list the names, ask whether a name is known, remove one. An unknown name raises one sentence that lists
 the known ones. A registry reads like a read-only mapping (`name in R`, `R[name]`, `sorted(R)`).
 """
 
@@ -21,9 +21,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Registry(Mapping[str, Callable[..., Any]], Generic[F]):
     """Factories by name. `kind` names what it holds in messages ("model", "block type", "op")."""
 
-    def __init__(self, kind: str, error: type[Exception] = InvalidInputError) -> None:
+    def __init__(self, kind: str, error: type[Exception] = InvalidInputError, reserved: str = "") -> None:
         self.kind = kind
         self.error = error
+        self.reserved = reserved  # characters a name may not hold (e.g. nas's ':' separator)
         self._factories: dict[str, Callable[..., Any]] = {}
 
     @overload
@@ -34,8 +35,9 @@ class Registry(Mapping[str, Callable[..., Any]], Generic[F]):
 
     def register(self, name: str, factory: F | None = None) -> F | Callable[[F], F]:
         """Add (or replace) `name`; without `factory`, a decorator that adds the function below it."""
-        if not isinstance(name, str) or not name:
-            raise self.error(f"a {self.kind} name must be a non-empty string, got {name!r}.")
+        if not isinstance(name, str) or not name or any(c in name for c in self.reserved):
+            without = f" without {', '.join(map(repr, self.reserved))}" if self.reserved else ""
+            raise self.error(f"{self.kind} name {name!r} must be a non-empty string{without}.")
         if factory is None:
             def wrap(fn: F) -> F:
                 self._factories[name] = fn
@@ -45,6 +47,11 @@ class Registry(Mapping[str, Callable[..., Any]], Generic[F]):
             raise self.error(f"the factory for {self.kind} {name!r} must be callable, got {type(factory).__name__}.")
         self._factories[name] = factory
         return factory
+
+    def unregister(self, name: str) -> None:
+        """Remove `name` (checked), e.g. a factory a test registered for its own use."""
+        self.check(name)
+        del self._factories[name]
 
     def check(self, name: str) -> None:
         """Raise one sentence when `name` is not registered."""

@@ -16,42 +16,51 @@ follow the usual CIFAR-style definitions, scaled by the input resolution where n
 
 from __future__ import annotations
 
-from typing import Callable
+import re
 
 import torch
 import torch.nn as nn
 
-from recast.blocks import DenseLayer
+from recast.blocks import DenseLayer, conv_bn, create_block
 from sc_accel.errors import InvalidInputError
+from sc_accel.registry import Registry
+from sc_accel.seeds import seeded
 
-__all__ = ["MODELS", "create_model", "register_model"]
+__all__ = ["MODELS", "create_model", "upgrade_state_dict"]
 
-MODELS: dict[str, Callable[..., nn.Module]] = {}
+MODELS: Registry = Registry("model", InvalidInputError)  # builder(in_channels, n_classes, image_size)
+RESNETS = ("resnet20", "resnet56", "resnet_bottleneck")
+BOTTLENECK_EXPANSION = 4  # a bottleneck block's output is 4x its inner width
 
-
-def register_model(name: str) -> Callable:
-    """Decorator adding a builder(in_channels, n_classes, image_size) to MODELS."""
-    def wrap(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        MODELS[name] = fn
-        return fn
-    return wrap
+# Model files written before the zoo's ResNets were built from recast's blocks hold the old
+# block classes' keys: body = (conv_bn, conv_bn[, conv_bn]) nested, where recast's blocks
+# splice the same layers flat (conv, BN, ReLU, conv, BN[, ReLU, conv, BN]). Old (i, j) of
+# `body.i.j.` -> new index in `body.`; the stem, the shortcut and the head kept their keys.
+_V1_BODY_KEYS = {(0, 0): 0, (0, 1): 1, (1, 0): 3, (1, 1): 4, (2, 0): 6, (2, 1): 7}
 
 
 def create_model(name: str, in_channels: int = 1, n_classes: int = 10, image_size: int = 28) -> nn.Module:
-    """A fresh (untrained) model from the zoo."""
-    if name not in MODELS:
-        raise InvalidInputError(f"unknown model {name!r}; choose one of {', '.join(sorted(MODELS))}.")
-    torch.manual_seed(0)  # reproducible initial weights
-    return MODELS[name](int(in_channels), int(n_classes), int(image_size))
+    """A fresh (untrained) model from the zoo, built under seed 0 (reproducible initial weights;
+    the caller's torch generator is left as it was)."""
+    with seeded(0):
+        return MODELS.create(name, int(in_channels), int(n_classes), int(image_size))
 
 
-def conv_bn(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, relu: bool = True) -> nn.Sequential:
-    """conv (no bias) + BN (+ ReLU): BN folds into the conv at conversion."""
-    layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
-                               nn.BatchNorm2d(cout)]
-    if relu:
-        layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
+def upgrade_state_dict(name: object, state: dict, prefix: str = "stages") -> dict:
+    """`state` (a zoo model's state_dict) with the keys of files written before the ResNets were
+    built from recast's blocks renamed to today's; other models' and current keys pass as they
+    are. `prefix` is where the residual blocks sit ("blocks" in a recast student)."""
+    if name not in RESNETS:
+        return state
+    old = re.compile(rf"^({re.escape(prefix)}\.\d+\.body\.)(\d+)\.(\d+)\.([^.]+)$")
+
+    def new_key(key: str) -> str:
+        m = old.match(key)
+        index = _V1_BODY_KEYS.get((int(m.group(2)), int(m.group(3)))) if m else None
+        return key if index is None else f"{m.group(1)}{index}.{m.group(4)}"
+
+    keys = [new_key(k) for k in state]
+    return state if keys == list(state) else dict(zip(keys, state.values()))
 
 
 class LeNet5(nn.Module):
@@ -72,13 +81,13 @@ class LeNet5(nn.Module):
         return self.classifier(self.features(x))  # (B, n_classes)
 
 
-@register_model("lenet5")
+@MODELS.register("lenet5")
 def lenet5(cin: int, n_classes: int, size: int) -> nn.Module:
     """LeNet-5."""
     return LeNet5(cin, n_classes, size)
 
 
-@register_model("vgg_small")
+@MODELS.register("vgg_small")
 def vgg_small(cin: int, n_classes: int, size: int) -> nn.Module:
     """Small VGG: stacks of 3x3 conv-BN-ReLU with max pooling, GAP head."""
     cfg, layers, c = [32, 32, "M", 64, 64, "M", 128, 128, "M"], [], cin
@@ -91,40 +100,9 @@ def vgg_small(cin: int, n_classes: int, size: int) -> nn.Module:
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, n_classes))
 
 
-class BasicBlock(nn.Module):
-    """Two 3x3 conv-BN, identity or 1x1 projection shortcut, ReLU after the add."""
-
-    def __init__(self, cin: int, cout: int, stride: int) -> None:
-        super().__init__()
-        self.body = nn.Sequential(conv_bn(cin, cout, 3, stride), conv_bn(cout, cout, 3, 1, relu=False))
-        self.short = (nn.Identity() if stride == 1 and cin == cout
-                      else conv_bn(cin, cout, 1, stride, relu=False))
-        self.relu = nn.ReLU()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.relu(self.body(x) + self.short(x))
-
-
-class Bottleneck(nn.Module):
-    """1x1 reduce, 3x3, 1x1 expand (x4), projection shortcut when shapes change."""
-
-    expansion = 4
-
-    def __init__(self, cin: int, width: int, stride: int) -> None:
-        super().__init__()
-        cout = width * self.expansion
-        self.body = nn.Sequential(conv_bn(cin, width, 1), conv_bn(width, width, 3, stride),
-                                  conv_bn(width, cout, 1, relu=False))
-        self.short = (nn.Identity() if stride == 1 and cin == cout
-                      else conv_bn(cin, cout, 1, stride, relu=False))
-        self.relu = nn.ReLU()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.relu(self.body(x) + self.short(x))
-
-
 class CifarResNet(nn.Module):
-    """Stem conv, three stages (stride 1, 2, 2), GAP, fc."""
+    """Stem conv, three stages (stride 1, 2, 2) of recast's `basic` or `bottleneck` blocks
+    (bottleneck width out / 4, so stage widths 16/32/64 give 8-32, 16-64, 32-128), GAP, fc."""
 
     def __init__(self, cin: int, n_classes: int, blocks: int, bottleneck: bool) -> None:
         super().__init__()
@@ -133,12 +111,9 @@ class CifarResNet(nn.Module):
         for stage, width in enumerate((16, 32, 64)):
             for i in range(blocks):
                 stride = 2 if stage > 0 and i == 0 else 1
-                if bottleneck:
-                    layers.append(Bottleneck(c, width // 2, stride))
-                    c = width // 2 * Bottleneck.expansion
-                else:
-                    layers.append(BasicBlock(c, width, stride))
-                    c = width
+                out = width // 2 * BOTTLENECK_EXPANSION if bottleneck else width
+                layers.append(create_block("bottleneck" if bottleneck else "basic", c, out, stride))
+                c = out
         self.stages = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, n_classes))
 
@@ -151,25 +126,25 @@ class CifarResNet(nn.Module):
         return self.head(self.stages(self.stem(x)))
 
 
-@register_model("resnet20")
+@MODELS.register("resnet20")
 def resnet20(cin: int, n_classes: int, size: int) -> nn.Module:
     """ResNet-20 (3 basic blocks per stage)."""
     return CifarResNet(cin, n_classes, 3, bottleneck=False)
 
 
-@register_model("resnet56")
+@MODELS.register("resnet56")
 def resnet56(cin: int, n_classes: int, size: int) -> nn.Module:
     """ResNet-56 (9 basic blocks per stage)."""
     return CifarResNet(cin, n_classes, 9, bottleneck=False)
 
 
-@register_model("resnet_bottleneck")
+@MODELS.register("resnet_bottleneck")
 def resnet_bottleneck(cin: int, n_classes: int, size: int) -> nn.Module:
     """ResNet-29 with bottleneck blocks (3 per stage)."""
     return CifarResNet(cin, n_classes, 3, bottleneck=True)
 
 
-@register_model("densenet_bc")
+@MODELS.register("densenet_bc")
 def densenet_bc(cin: int, n_classes: int, size: int, growth: int = 12, per_block: int = 4) -> nn.Module:
     """Small DenseNet-BC: three dense blocks with transition (BN-ReLU-1x1-avgpool) between."""
     c = 2 * growth
@@ -186,7 +161,7 @@ def densenet_bc(cin: int, n_classes: int, size: int, growth: int = 12, per_block
     return nn.Sequential(*layers)
 
 
-@register_model("mobilenet")
+@MODELS.register("mobilenet")
 def mobilenet(cin: int, n_classes: int, size: int) -> nn.Module:
     """MobileNet-style: 3x3 stem, depthwise 3x3 + pointwise 1x1 blocks, GAP, fc."""
     plan = [(32, 64, 1), (64, 128, 2), (128, 128, 1), (128, 128, 2)]

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from nas.genotype import Genotype, SearchSpace, edge_list, live_edges
-from nas.ops import DEFAULT_OPS, OPS, check_ops, create_op, register_op
+from nas.ops import DEFAULT_OPS, OPS, check_ops, create_op
 from sc_accel.errors import InvalidInputError
 from tests.nas.conftest import random_genotype
 
@@ -31,7 +31,7 @@ def test_the_issue_ops_and_recast_blocks_are_registered():
 
 
 def test_unknown_and_repeated_ops_are_one_sentence():
-    with pytest.raises(InvalidInputError, match="unknown op 'sep7'; choose from"):
+    with pytest.raises(InvalidInputError, match="unknown op 'sep7'; choose one of"):
         check_ops(["skip", "sep7"])
     with pytest.raises(InvalidInputError, match="twice"):
         check_ops(["skip", "skip"])
@@ -40,15 +40,15 @@ def test_unknown_and_repeated_ops_are_one_sentence():
     with pytest.raises(InvalidInputError, match="unknown op"):
         create_op("conv9", 4)
     with pytest.raises(InvalidInputError, match="':'"):
-        register_op("a:b", lambda c: torch.nn.Identity())
+        OPS.register("a:b", lambda c: torch.nn.Identity())
 
 
 def test_registered_op_is_searchable():
-    register_op("test_double", lambda c: torch.nn.Conv2d(c, c, 1))
+    OPS.register("test_double", lambda c: torch.nn.Conv2d(c, c, 1))
     try:
         assert SearchSpace((4,), 1, 1, ("skip", "test_double")).ops[-1] == "test_double"
     finally:
-        del OPS["test_double"]
+        OPS.unregister("test_double")
 
 
 def test_genotype_round_trips_through_json(space):

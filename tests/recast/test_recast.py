@@ -9,7 +9,8 @@ import torch
 import torch.nn as nn
 
 import recast.procedure as proc
-from recast import BlockPlan, RecastConfig, RecastNet, create_block, list_blocks, recast
+from recast import BLOCKS, BlockPlan, RecastConfig, RecastNet, create_block, recast
+from recast.baselines import fresh_copy, train_baseline
 from sc_accel.errors import InvalidInputError
 
 
@@ -31,11 +32,11 @@ def _data(n: int = 24, size: int = 8, seed: int = 0) -> tuple[np.ndarray, np.nda
 QUICK = RecastConfig(epochs_per_block=1, finetune_epochs=0, batch_size=12)
 
 
-@pytest.mark.parametrize("source", list_blocks())
+@pytest.mark.parametrize("source", BLOCKS.names())
 def test_every_source_type_recasts_one_block_into_every_target(source):
     teacher = _teacher(source)
     x, y = _data()
-    for target in list_blocks():
+    for target in BLOCKS.names():
         for width in (1.0, 0.5):
             plan = [BlockPlan(target, width), BlockPlan(source)]
             res = recast(teacher, plan, (x, y), QUICK, progress=False)
@@ -143,3 +144,13 @@ def test_a_dataloader_trains_like_a_pair_in_the_same_order():
     assert len(res.history) == 2 and res.student(torch.as_tensor(x[:2])).shape == (2, 10)
     with pytest.raises(InvalidInputError, match="DataLoader"):
         recast(_teacher("basic"), "dwsep", [1, 2, 3], QUICK, progress=False)
+
+
+def test_recast_and_baselines_leave_the_callers_generator_alone():
+    teacher, data = _teacher("basic", 2), _data()
+    torch.manual_seed(7)
+    before = torch.get_rng_state()
+    res = recast(teacher, "plain", data, RecastConfig(epochs_per_block=1, finetune_epochs=1, batch_size=12),
+                 progress=False)
+    train_baseline(fresh_copy(res.student, 1), data, 1, QUICK, teacher=teacher)
+    assert torch.equal(torch.get_rng_state(), before)

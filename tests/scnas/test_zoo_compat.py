@@ -1,0 +1,88 @@
+"""Model files written before the zoo's ResNets were built from recast's blocks still load
+(upgrade_state_dict renames their keys) and score exactly as when they were saved.
+
+tests/scnas/data/{resnet20,resnet_bottleneck}_v1.pt were written by the old zoo in the format
+`scnas train` writes model.pt (create_model(name, 1, 10, 28) with every tensor perturbed by a
+seeded draw, so a misplaced key shows in the logits); zoo_v1_logits.pt holds a fixed input of
+two images and each model's logits on it, recorded then.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from recast.blocks import block_type_of
+from scnas.rundir import atomic_torch_save
+from scnas.train import load_model
+from scnas.zoo import MODELS, RESNETS, create_model, upgrade_state_dict
+from sc_accel.fileio import load_tensors
+
+DATA = Path(__file__).parent / "data"
+SAVED = ("resnet20", "resnet_bottleneck")
+
+
+@pytest.fixture(scope="module")
+def recorded() -> dict:
+    return load_tensors(DATA / "zoo_v1_logits.pt", "fixture")
+
+
+def _logits(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return model.eval()(x)
+
+
+@pytest.mark.parametrize("name", SAVED)
+def test_an_old_teacher_loads_and_gives_the_recorded_logits(name, recorded):
+    model, meta = load_model(DATA / f"{name}_v1.pt")
+    assert meta["arch"] == name
+    assert torch.equal(_logits(model, recorded["input"]), recorded[name])
+
+
+@pytest.mark.parametrize("name", SAVED)
+def test_an_old_students_teacher_blocks_load(name, recorded, tmp_path):
+    """A recast student.pt whose blocks are still the (old) teacher's: blocks.i.* = stages.i.*."""
+    teacher = tmp_path / "teacher.pt"
+    shutil.copy(DATA / f"{name}_v1.pt", teacher)
+    old = load_tensors(teacher, "fixture")["state_dict"]
+    fresh = create_model(name, 1, 10, 28)
+    spec = [{"source": "teacher", "index": i, "type": None, "in": 0, "out": 0, "stride": 1, "width": 1.0}
+            for i in range(len(fresh.blocks))]
+    atomic_torch_save({"kind": "recast-student", "teacher": str(teacher), "arch": f"{name}-none", "dataset": "x",
+                       "spec": spec, "head_in": fresh.head[-1].in_features, "modules": None,
+                       "state_dict": {k.replace("stages.", "blocks.", 1): v for k, v in old.items()}},
+                      tmp_path / "student.pt")
+    student, _ = load_model(tmp_path)
+    assert torch.equal(_logits(student, recorded["input"]), recorded[name])
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_current_keys_pass_unchanged(name):
+    state = create_model(name).state_dict()
+    assert upgrade_state_dict(name, state) is state
+
+
+def test_old_block_keys_map_by_the_table():
+    old = load_tensors(DATA / "resnet_bottleneck_v1.pt", "fixture")["state_dict"]
+    new = upgrade_state_dict("resnet_bottleneck", old)
+    assert list(new) == list(create_model("resnet_bottleneck").state_dict())
+    assert torch.equal(new["stages.0.body.7.running_var"], old["stages.0.body.2.1.running_var"])
+    assert torch.equal(new["stages.3.short.0.weight"], old["stages.3.short.0.weight"])
+
+
+@pytest.mark.parametrize("name", RESNETS)
+def test_zoo_resnets_are_recast_blocks(name):
+    kinds = {block_type_of(b) for b in create_model(name).blocks}
+    assert kinds == {"bottleneck" if "bottleneck" in name else "basic"}
+
+
+def test_create_model_leaves_the_callers_generator_alone():
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    a = create_model("resnet20")
+    assert torch.equal(torch.get_rng_state(), before)
+    b = create_model("resnet20")  # and still builds the same weights every time
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
