@@ -23,7 +23,7 @@ from scnas.config import run_meta, write_json, write_toml
 from sc_accel.fileio import DamagedFileError, load_tensors
 from scnas.rundir import atomic_torch_save, claim_run_dir
 from scnas.data import Dataset
-from scnas.zoo import create_model
+from scnas.zoo import create_model, upgrade_state_dict
 
 __all__ = ["TrainConfig", "train", "load_model", "accuracy"]
 
@@ -110,7 +110,7 @@ def _train(ds: Dataset, cfg: TrainConfig, run: Path) -> dict:
         if cfg.epochs < start:
             raise InvalidInputError(f"{run} has already trained {start} epochs; give --epochs {start} or more "
                                     "to resume, or another --out.")
-        model.load_state_dict(state["model"])
+        model.load_state_dict(upgrade_state_dict(cfg.model, state["model"]))
         opt.load_state_dict(state["optimizer"])
         if state["settings"].get("epochs") != cfg.epochs:  # the cosine is rebuilt for the new length
             print(f"extending the learning-rate schedule to {cfg.epochs} epochs")
@@ -172,13 +172,14 @@ def load_model(path: str | Path) -> tuple[torch.nn.Module, dict]:
             from recast.named import recastable
             teacher, tmeta = load_model(meta["teacher"])
             model = build_student(recastable(teacher, meta.get("modules")), meta["spec"], meta["head_in"])
+            meta["state_dict"] = upgrade_state_dict(tmeta.get("arch"), meta["state_dict"], prefix="blocks")
             meta = {**{k: tmeta[k] for k in ("in_channels", "n_classes", "image_size")}, **meta}
         elif meta.get("kind") == "nas-model":  # a searched network: rebuilt from its genotype
             from nas import Genotype, build_network
             model = build_network(Genotype.from_dict(meta["genotype"]), meta["in_channels"], meta["n_classes"])
         else:
             model = create_model(meta["arch"], meta["in_channels"], meta["n_classes"], meta["image_size"])
-        model.load_state_dict(meta["state_dict"])
+        model.load_state_dict(upgrade_state_dict(meta.get("arch"), meta["state_dict"]))
     except DataFileError:
         raise
     except Exception as e:  # noqa: BLE001 (a forged file raises key, type or shape errors)
