@@ -12,16 +12,23 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import torch
 from tqdm import tqdm
 
-from sc_accel.dse import PLATFORMS, Platform, assign_job
-from sc_accel.runner import run_tasks
-from sc_accel.dse.assign import check_budget
-from sc_accel.dse.space import DSEInputError, check_int, check_seed
+from sc_accel.dse.assign import AssignTask, assign_job, check_budget
+from sc_accel.dse.batchdvfs import (DVFSProblem, DVFSTask, batchdvfs_job, check_caps, check_max_batch, check_trials,
+                                    default_caps)
+from sc_accel.dse.evolver import (MAX_EPISODES, MAX_SAMPLES, EvolverProblem, QLearner, Thresholds, evolve,
+                                  uniform_best, verify)
+from sc_accel.dse.space import (PLATFORMS, AllocationProblem, DSEInputError, Platform, check_int, check_seed,
+                                improvements)
 from sc_accel.hw.config import AccelConfig, check_accel
 from sc_accel.hw.workload import workload
+from sc_accel.runner import run_tasks
 from scnas.config import read_toml, run_meta, write_json, write_toml
 from scnas.rundir import RunDirError, claim_run_dir
 
@@ -44,10 +51,9 @@ def platform_from(name: str, pe_menu: list[int] | None = None, buffer_menu: list
 
 
 def _tasks(models: dict[str, tuple], accel: AccelConfig, platforms: list[Platform], objective: str,
-           deployment: str, budget: int, seed: int) -> list[dict]:
-    """Plain-data tasks; the problems are built here first, so a bad budget fails before any work."""
-    from sc_accel.dse.space import AllocationProblem
-
+           deployment: str, budget: int, seed: int) -> list[AssignTask]:
+    """One task per (platform, model); the problems are built here first, so a bad budget
+    fails before any work."""
     check_budget(budget)
     check_seed(seed)
     out = []
@@ -55,19 +61,17 @@ def _tasks(models: dict[str, tuple], accel: AccelConfig, platforms: list[Platfor
         for name, (model, shape) in models.items():
             layers = workload(model, shape)
             AllocationProblem(layers, accel, plat, objective, deployment)  # raises on an impossible budget
-            out.append({"model": name, "layers": [l.to_dict() for l in layers], "accel": accel.to_dict(),
-                        "platform": plat.to_dict(), "objective": objective, "deployment": deployment,
-                        "budget": budget, "seed": seed})
+            out.append(AssignTask(name, tuple(layers), accel, plat, objective, deployment, budget, seed))
     return out
 
 
-def _settings(tasks: list[dict]) -> dict:
+def _settings(tasks: list[AssignTask]) -> dict:
+    """The search's settings as config.toml holds them (a resumed run must ask for the same)."""
     t = tasks[0]
-    return {"command": "dse", "search": "confuciux", "models": sorted({x["model"] for x in tasks}),
-            "platforms": [json.dumps(p) for p in dict.fromkeys(json.dumps(x["platform"], sort_keys=True)
-                                                              for x in tasks)],
-            "accel": t["accel"]["name"], "objective": t["objective"], "deployment": t["deployment"],
-            "budget": t["budget"], "seed": t["seed"]}
+    platforms = dict.fromkeys(json.dumps(x.platform.to_dict(), sort_keys=True) for x in tasks)
+    return {"command": "dse", "search": "confuciux", "models": sorted({x.model for x in tasks}),
+            "platforms": [json.dumps(p) for p in platforms], "accel": t.accel.name, "objective": t.objective,
+            "deployment": t.deployment, "budget": t.budget, "seed": t.seed}
 
 
 def _check_same(run: Path, settings: dict) -> None:
@@ -110,12 +114,11 @@ def _bad_fields(d: object, spec: dict, where: str) -> str | None:
     return None
 
 
-def _part_problem(part: object, task: dict) -> str | None:
+def _part_problem(part: object, task: AssignTask | DVFSTask) -> str | None:
     """Why a task file cannot stand for `task` (None: it can): every field the results read,
     with its type, and the platform / model / power cap it belongs to."""
-    kind = "batchdvfs" if "cap_w" in task else "confuciux"
-    own = ({"cap_w": task["cap_w"]} if kind == "batchdvfs" else
-           {"platform": task["platform"]["name"], "model": task["model"]})
+    kind = "batchdvfs" if isinstance(task, DVFSTask) else "confuciux"
+    own = {"cap_w": task.cap_w} if kind == "batchdvfs" else {"platform": task.platform.name, "model": task.model}
     if not isinstance(part, dict) or any(part.get(k) != v for k, v in own.items()):
         return f"it does not hold the result of the task {own}"
     rows, hist = part.get("rows"), part.get("history")
@@ -123,7 +126,7 @@ def _part_problem(part: object, task: dict) -> str | None:
         return "its rows or history are missing"
     if kind == "confuciux" and not isinstance(part.get("estimate"), dict):
         return "its estimate is missing"
-    row_own = {"power_cap_w": task["cap_w"], "model": task["model"]} if kind == "batchdvfs" else own
+    row_own = {"power_cap_w": task.cap_w, "model": task.model} if kind == "batchdvfs" else own
     for i, h in enumerate(hist):
         if why := _bad_fields(h, _HISTORY, f"history[{i}]"):
             return why
@@ -143,7 +146,7 @@ def _allocation_problem(row: dict, where: str) -> str | None:
     return None
 
 
-def _read_part(f: Path, task: dict) -> dict | None:
+def _read_part(f: Path, task: AssignTask | DVFSTask) -> dict | None:
     """A finished task's result from its file; None (and a note on stderr) when the file is
     damaged or does not belong to the task, so it is recomputed (tasks are deterministic)."""
     try:
@@ -159,7 +162,8 @@ def _read_part(f: Path, task: dict) -> dict | None:
     return None
 
 
-def _execute(run: Path, names: list[str], tasks: list[dict], job, workers: int, ray: str | None, desc: str,
+def _execute(run: Path, names: list[str], tasks: list[AssignTask] | list[DVFSTask],
+             job: Callable[[AssignTask | DVFSTask], dict], workers: int, ray: str | None, desc: str,
              progress: bool) -> list[dict]:
     """Run the tasks whose RUN/tasks/NAME.json is missing or damaged, writing each as it
     finishes; return all task results in order."""
@@ -188,7 +192,7 @@ def run_confuciux(models: dict[str, tuple], accel: AccelConfig, platforms: list[
     with claim_run_dir(out, "dse") as run:
         _check_same(run, settings)
         write_toml({**settings, "accel_config": json.dumps(accel.to_dict()), "run": run_meta()}, run / "config.toml")
-        names = [f"{t['platform']['name']}-{t['model']}" for t in tasks]
+        names = [f"{t.platform.name}-{t.model}" for t in tasks]
         parts = _execute(run, names, tasks, assign_job, workers, ray, "confuciux tasks", progress)
         results = {"search": "confuciux", "model": ", ".join(settings["models"]), "objective": objective,
                    "deployment": deployment, "accel": accel.name, "budget": budget, "seed": seed,
@@ -206,9 +210,6 @@ def run_batchdvfs(model: tuple, name: str, accel: AccelConfig, caps: list[float]
                   progress: bool = True) -> dict:
     """Batch size and V/F point per power cap (W; None: four caps spread over the model's power
     range). model: (torch model, input shape). Returns results.json's content."""
-    from sc_accel.dse.batchdvfs import (DVFSProblem, batchdvfs_job, check_caps, check_max_batch, check_trials,
-                                        default_caps)
-
     check_max_batch(max_batch)  # every limit before any work, and before anything is written
     check_trials(trials)
     check_seed(seed)
@@ -218,9 +219,7 @@ def run_batchdvfs(model: tuple, name: str, accel: AccelConfig, caps: list[float]
     layers = workload(*model)
     problem = DVFSProblem(layers, accel, max_batch)
     caps = default_caps(problem) if caps is None else caps
-    base = {"model": name, "layers": [l.to_dict() for l in layers], "accel": accel.to_dict(),
-            "max_batch": max_batch, "trials": trials, "seed": seed}
-    tasks = [{**base, "cap_w": float(c)} for c in caps]
+    tasks = [DVFSTask(name, tuple(layers), accel, float(c), max_batch, trials, seed) for c in caps]
     settings = {"command": "dse", "search": "batchdvfs", "models": [name], "accel": accel.name,
                 "caps_w": [float(c) for c in caps], "max_batch": max_batch, "trials": trials, "seed": seed}
     with claim_run_dir(out, "dse") as run:
@@ -291,13 +290,6 @@ def run_evolver(model, name: str, ds, accel: AccelConfig, out: str | Path, lengt
     search on the last `eval_images` training images (expected-mode proxy), the
     chosen policy and the best uniform-L design bit-true on the first `final_images` test
     images. Checkpoints the learner and its caches every 25 episodes; a rerun resumes."""
-    import numpy as np
-    import torch
-
-    from sc_accel.dse.evolver import MAX_EPISODES, MAX_SAMPLES, EvolverProblem, Thresholds, evolve, uniform_best, \
-        verify
-    from sc_accel.dse.baselines import improvements
-
     for what, v in (("episodes", episodes), ("eval-images", eval_images), ("final-images", final_images),
                     ("calib-images", calib_images), ("samples", samples)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -366,8 +358,6 @@ def _resume_learner(ck: Path, p, episodes: int):
     """The Q-learner of a checkpoint, its caches loaded into `p`; None (with a note on stderr,
     `p` unchanged) when the file is damaged: the search then starts over, which gives the same
     results (it is seeded)."""
-    from sc_accel.dse.evolver import QLearner
-
     try:
         saved = json.loads(ck.read_bytes().decode("utf-8"))
         learner = QLearner.from_dict(saved["learner"])

@@ -17,12 +17,12 @@ import torch.nn as tnn
 
 from sc_accel.dse import baselines as B
 from sc_accel.dse.confuciux import confuciux
-from sc_accel.dse.space import AllocationProblem, DSEInputError, Platform, check_int, check_seed
+from sc_accel.dse.space import AllocationProblem, DSEInputError, Platform, Trace, check_int, check_seed, improvements
 from sc_accel.hw.config import AccelConfig
 from sc_accel.hw.estimate import Estimate, estimate
 from sc_accel.hw.workload import WorkLayer, as_layers
 
-__all__ = ["AssignResult", "assign_resources", "assign_job", "check_budget", "METHODS", "MAX_BUDGET"]
+__all__ = ["AssignResult", "AssignTask", "assign_resources", "assign_job", "check_budget", "METHODS", "MAX_BUDGET"]
 
 METHODS = ("baseline-dla", "RL", "RL+GA", "random", "GA", "SA")
 MAX_BUDGET = 1_000_000  # evaluations per method: 500x the default; the searches converge within a few thousand
@@ -40,8 +40,8 @@ class AssignResult:
     the best design found by RL+GA with its estimate."""
 
     problem: AllocationProblem
-    traces: dict[str, B.Trace]
-    optimum: B.Trace | None
+    traces: dict[str, Trace]
+    optimum: Trace | None
     estimate: Estimate
 
     @property
@@ -74,7 +74,7 @@ def assign_resources(model: tnn.Module | list[WorkLayer], input_shape: tuple[int
     return AssignResult(p, traces, B.optimum(p), est)
 
 
-def _row(p: AllocationProblem, t: B.Trace, model: str, optimum: float | None) -> dict:
+def _row(p: AllocationProblem, t: Trace, model: str, optimum: float | None) -> dict:
     s = {k: v[0].item() for k, v in p.score(t.best[None]).items()}
     return {"platform": p.platform.name, "model": model, "method": t.method, "pes": int(s["pes"]),
             "buffer_bytes": int(s["buffer_bytes"]), "latency_cycles": float(s["latency_cycles"]),
@@ -84,23 +84,33 @@ def _row(p: AllocationProblem, t: B.Trace, model: str, optimum: float | None) ->
             "allocation": p.design_dict(t.best)}
 
 
-def assign_job(task: dict) -> dict:
-    """One (model, platform) search from plain data, for a process pool or Ray: task holds
-    "model" (a name), "layers" (WorkLayer dicts), "accel" (AccelConfig dict), "platform"
-    (Platform dict), "objective", "deployment", "budget", "seed". Returns the table rows,
-    the convergence history and the best design's estimate totals."""
+@dataclass(frozen=True)
+class AssignTask:
+    """One (model, platform) search of `assign_job`: picklable (frozen dataclasses only), so
+    it runs the same inline, in a process pool or on Ray."""
+
+    model: str  # the model's name, carried into the rows and the task file's name
+    layers: tuple[WorkLayer, ...]
+    accel: AccelConfig
+    platform: Platform
+    objective: str = "latency"
+    deployment: str = "sequential"
+    budget: int = 2000
+    seed: int = 0
+
+
+def assign_job(task: AssignTask) -> dict:
+    """One (model, platform) search, for a process pool or Ray. Returns the table rows, the
+    convergence history and the best design's estimate totals (plain data: a task file)."""
     torch.set_num_threads(1)  # the same numbers in a pool, on Ray or inline
-    layers = [WorkLayer(**{**d, "inputs": tuple(d.get("inputs", ()))}) for d in task["layers"]]
-    plat = task["platform"]
-    platform = Platform(**{**plat, "pe_menu": tuple(plat["pe_menu"]), "buffer_menu": tuple(plat["buffer_menu"])})
-    res = assign_resources(layers, None, AccelConfig.from_dict(task["accel"]), platform, task["objective"],
-                           task["deployment"], task["budget"], task["seed"])
+    res = assign_resources(list(task.layers), None, task.accel, task.platform, task.objective, task.deployment,
+                           task.budget, task.seed)
     opt = res.optimum.best_value if res.optimum is not None and np.isfinite(res.optimum.best_value) else None
-    rows = [_row(res.problem, t, task["model"], opt) for t in res.traces.values()]
+    rows = [_row(res.problem, t, task.model, opt) for t in res.traces.values()]
     if res.optimum is not None:
         exact = {"method": "optimum (DP)", "evals_to_within_5pct": None}  # the reference, not a search
-        rows.append(_row(res.problem, res.optimum, task["model"], opt) | exact)
-    prefix = f"{platform.name}/{task['model']}: "
-    hist = [h for t in res.traces.values() if t.evaluations > 1 for h in B.improvements(t.values, prefix + t.method)]
-    return {"platform": platform.name, "model": task["model"], "rows": rows, "history": hist,
+        rows.append(_row(res.problem, res.optimum, task.model, opt) | exact)
+    prefix = f"{task.platform.name}/{task.model}: "
+    hist = [h for t in res.traces.values() if t.evaluations > 1 for h in improvements(t.values, prefix + t.method)]
+    return {"platform": task.platform.name, "model": task.model, "rows": rows, "history": hist,
             "estimate": res.estimate.total, "optimum": opt}

@@ -8,60 +8,14 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from sc_accel.dse.space import AllocationProblem, DSEInputError
+from sc_accel.dse.space import AllocationProblem, DSEInputError, Trace
 
-__all__ = ["Trace", "improvements", "dla_baseline", "random_search", "genetic", "annealing", "exhaustive", "optimum",
-           "EXHAUSTIVE_LIMIT"]
+__all__ = ["dla_baseline", "random_search", "genetic", "annealing", "exhaustive", "optimum", "EXHAUSTIVE_LIMIT"]
 
 EXHAUSTIVE_LIMIT = 2_000_000  # designs; beyond it only the DP optimum is exact
-
-
-@dataclass
-class Trace:
-    """A search's outcome: the best design (layers x (PE index, buffer index)), its fitness,
-    and the fitness of every design evaluated, in order."""
-
-    method: str
-    best: np.ndarray
-    best_value: float
-    values: list[float] = field(default_factory=list)
-
-    @property
-    def evaluations(self) -> int:
-        return len(self.values)
-
-    def record(self, designs: np.ndarray, fitness: np.ndarray) -> None:
-        """Append evaluated designs; keep the best (the first of equals)."""
-        self.values.extend(float(v) for v in fitness)
-        i = int(np.argmin(fitness))
-        if fitness[i] < self.best_value:
-            self.best_value, self.best = float(fitness[i]), np.array(designs[i]).copy()
-
-    def evals_to_within(self, target: float, rel: float = 0.05) -> int | None:
-        """Evaluations until the best so far came within `rel` of `target` (None if never)."""
-        best = np.minimum.accumulate(self.values) if self.values else np.array([])
-        hit = np.nonzero(best <= target * (1 + rel))[0]
-        return int(hit[0]) + 1 if len(hit) else None
-
-
-def improvements(values: list[float], method: str) -> list[dict]:
-    """History entries where the best so far improved, plus the last evaluation when finite:
-    enough for a step plot of convergence (non-finite values, designs that broke a cap, are
-    left out)."""
-    out, best = [], math.inf
-    for i, v in enumerate(values):
-        if math.isfinite(v) and (v < best or i == len(values) - 1):
-            best = min(best, v)
-            out.append({"method": method, "evaluation": i + 1, "value": v})
-    return out
-
-
-def _empty(method: str, p: AllocationProblem) -> Trace:
-    return Trace(method, np.zeros((p.n_layers, 2), dtype=np.int64), math.inf)
 
 
 def _random_designs(p: AllocationProblem, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -80,7 +34,7 @@ def dla_baseline(p: AllocationProblem) -> Trace:
         pairs = [(a, b) for a in range(pe, -1, -1) for b in range(buf, -1, -1)]
         fits = [(a, b) for a, b in pairs if p.score(np.tile([a, b], (n, 1))[None])["feasible"][0]]
         pe, buf = max(fits, key=lambda ab: (pm[ab[0]], bm[ab[1]]), default=(pe, buf))
-    t = _empty("baseline-dla", p)
+    t = Trace.empty("baseline-dla", p)
     d = np.tile([pe, buf], (n, 1))[None]
     t.record(d, p.fitness(d))
     return t
@@ -89,7 +43,7 @@ def dla_baseline(p: AllocationProblem) -> Trace:
 def random_search(p: AllocationProblem, budget: int, seed: int, batch: int = 256) -> Trace:
     """Uniform random designs."""
     rng = np.random.default_rng(seed)
-    t = _empty("random", p)
+    t = Trace.empty("random", p)
     while t.evaluations < budget:
         d = _random_designs(p, min(batch, budget - t.evaluations), rng)
         t.record(d, p.fitness(d))
@@ -138,7 +92,7 @@ def genetic(p: AllocationProblem, budget: int, seed: int, init: np.ndarray | Non
     fine-tuning stage of the RL result."""
     rng = np.random.default_rng(seed)
     rate = 1.0 / p.n_layers if rate is None else rate
-    t = _empty(method, p)
+    t = Trace.empty(method, p)
     popl = _random_designs(p, pop, rng)
     if init is not None:
         mutants = _mutate(np.repeat(init[None], pop - 1, 0), 2 * rate, p, rng)
@@ -169,7 +123,7 @@ def annealing(p: AllocationProblem, budget: int, seed: int, t0: float = 0.2, t_e
     """Simulated annealing on one design: a neighbour changes one layer's PE or buffer by one
     menu step; accepted with exp(-relative worsening / T), T decaying geometrically."""
     rng = np.random.default_rng(seed)
-    t = _empty("SA", p)
+    t = Trace.empty("SA", p)
     cur = _random_designs(p, 1, rng)
     cur_f = p.fitness(cur)
     t.record(cur, cur_f)
@@ -195,7 +149,7 @@ def exhaustive(p: AllocationProblem, chunk: int = 65536) -> Trace:
     if total > EXHAUSTIVE_LIMIT:
         raise DSEInputError(f"exhaustive search of {total:.3g} designs is beyond {EXHAUSTIVE_LIMIT}; use optimum() "
                             "(dynamic programming) or fewer layers / menu entries.")
-    t = _empty("exhaustive", p)
+    t = Trace.empty("exhaustive", p)
     it = itertools.product(range(per), repeat=p.n_layers)
     while True:
         flat = np.array(list(itertools.islice(it, chunk)), dtype=np.int64)
@@ -236,7 +190,7 @@ def optimum(p: AllocationProblem, max_states: int = 4_000_000) -> Trace | None:
             tgt[better] = cand[better]
             choice[i, cp:, cb:][better] = a * nbuf + b
         dp = new
-    t = _empty("optimum", p)
+    t = Trace.empty("optimum", p)
     if not np.isfinite(dp[cap_p, cap_b]):
         return t
     design = np.zeros((p.n_layers, 2), dtype=np.int64)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sc_accel.dse.space import DSEInputError, check_int, check_seed
+from sc_accel.dse.space import DSEInputError, check_int, check_seed, improvements
 from sc_accel.hw.config import AccelConfig, OperatingPoint, check_accel
 from sc_accel.hw.estimate import check_layer_names, estimate
 from sc_accel.hw.power import operating_points, power_w, with_point
@@ -33,8 +33,9 @@ MAX_BATCH_SIZE = 4096
 MAX_TRIALS = 10_000
 MAX_CAPS = 64
 
-__all__ = ["DVFSProblem", "DVFSChoice", "exhaustive_dvfs", "binary_search_dvfs", "bayesian_dvfs", "power_range",
-           "default_caps", "check_max_batch", "check_trials", "check_caps", "MAX_BATCH_SIZE", "MAX_TRIALS", "MAX_CAPS"]
+__all__ = ["DVFSProblem", "DVFSChoice", "DVFSTask", "batchdvfs_job", "tune_batch_dvfs", "exhaustive_dvfs",
+           "binary_search_dvfs", "bayesian_dvfs", "power_range", "default_caps", "check_max_batch", "check_trials",
+           "check_caps", "MAX_BATCH_SIZE", "MAX_TRIALS", "MAX_CAPS"]
 
 
 def check_max_batch(max_batch: object, name: str = "max_batch=") -> None:
@@ -216,20 +217,29 @@ def tune_batch_dvfs(layers: list[WorkLayer], accel: AccelConfig, cap: float, max
     return out
 
 
-def batchdvfs_job(task: dict) -> dict:
-    """One power cap from plain data (process pool / Ray): task holds "model", "layers"
-    (WorkLayer dicts), "accel" (AccelConfig dict), "cap_w", "max_batch", "trials", "seed".
-    Returns the table rows (gap to the exhaustive throughput in %, optimal within OPTIMAL_GAP_PCT)
-    and the convergence history (1 / throughput, over-cap evaluations left out)."""
-    from sc_accel.dse.baselines import improvements
+@dataclass(frozen=True)
+class DVFSTask:
+    """One power cap of `batchdvfs_job`: picklable (frozen dataclasses only), so it runs the
+    same inline, in a process pool or on Ray."""
 
-    layers = [WorkLayer(**{**d, "inputs": tuple(d.get("inputs", ()))}) for d in task["layers"]]
-    res = tune_batch_dvfs(layers, AccelConfig.from_dict(task["accel"]), task["cap_w"], task["max_batch"],
-                          task["trials"], task["seed"])
+    model: str  # the model's name, carried into the rows
+    layers: tuple[WorkLayer, ...]
+    accel: AccelConfig
+    cap_w: float  # power cap (W)
+    max_batch: int = 256
+    trials: int = 60  # Bayesian optimiser evaluations
+    seed: int = 0
+
+
+def batchdvfs_job(task: DVFSTask) -> dict:
+    """One power cap (process pool / Ray). Returns the table rows (gap to the exhaustive
+    throughput in %, optimal within OPTIMAL_GAP_PCT) and the convergence history (1 /
+    throughput, over-cap evaluations left out), as plain data (a task file)."""
+    res = tune_batch_dvfs(list(task.layers), task.accel, task.cap_w, task.max_batch, task.trials, task.seed)
     best = res["exhaustive"].throughput
     gap = lambda c: 100.0 * (best - c.throughput) / best if best > 0 else 0.0  # noqa: E731
-    rows = [{"power_cap_w": task["cap_w"], "model": task["model"], **c.to_dict(), "gap_pct": gap(c),
+    rows = [{"power_cap_w": task.cap_w, "model": task.model, **c.to_dict(), "gap_pct": gap(c),
              "optimal": bool(gap(c) <= OPTIMAL_GAP_PCT)} for c in res.values()]
-    label = f"cap {task['cap_w']:g} W: "
+    label = f"cap {task.cap_w:g} W: "
     hist = [h for c in res.values() for h in improvements(c.trace, label + c.method)]
-    return {"cap_w": task["cap_w"], "rows": rows, "history": hist}
+    return {"cap_w": task.cap_w, "rows": rows, "history": hist}

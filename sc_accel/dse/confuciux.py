@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from sc_accel.dse.baselines import Trace, _empty, genetic
-from sc_accel.dse.space import AllocationProblem
+from sc_accel.dse.baselines import genetic
+from sc_accel.dse.space import AllocationProblem, Trace
 
 __all__ = ["Policy", "reinforce", "confuciux", "ConfuciuxResult"]
 
@@ -167,7 +167,7 @@ def reinforce(p: AllocationProblem, budget: int, seed: int, batch: int = 16, lr:
     opt = torch.optim.Adam(policy.parameters(), lr=lr)
     feats = layer_features(p)
     caps = Budget.of(p)
-    t = _empty("RL", p)
+    t = Trace.empty("RL", p)
     while t.evaluations < budget:
         n = min(batch, budget - t.evaluations)
         designs, logp = policy.sample(feats, caps, n, gen, mask)
@@ -199,8 +199,8 @@ def confuciux(p: AllocationProblem, budget: int, seed: int, rl_share: float = 0.
     searches at the same total."""
     n_rl = max(1, int(round(budget * rl_share)))
     rl = reinforce(p, n_rl, seed, batch=batch)
-    ga = genetic(p, budget - n_rl, seed + 1, init=rl.best, method="GA") if budget > n_rl else _empty("GA", p)
-    both = _empty("RL+GA", p)
+    ga = genetic(p, budget - n_rl, seed + 1, init=rl.best, method="GA") if budget > n_rl else Trace.empty("GA", p)
+    both = Trace.empty("RL+GA", p)
     both.record(np.array([rl.best]), np.array([rl.best_value]))
     both.values = list(rl.values)
     if ga.values:

@@ -25,14 +25,14 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from sc_accel.errors import InvalidInputError, check_count, is_int
-from sc_accel.hw.config import AccelConfig, check_accel, min_gbuf_bytes
+from sc_accel.hw.config import AccelConfig, LayerResources, check_accel, min_gbuf_bytes
 from sc_accel.hw.cost import evaluate, pack_allocations, pack_layers
 from sc_accel.hw.estimate import check_layer_names
 from sc_accel.hw.tables import DEFAULT_TABLE, CostTable
 from sc_accel.hw.workload import WorkLayer, check_layer_list
 
-__all__ = ["DSEInputError", "Platform", "PLATFORMS", "AllocationProblem", "OBJECTIVES", "DEPLOYMENTS", "MAX_PES",
-           "MAX_BUFFER_BYTES", "MAX_MENU", "MAX_SEED", "check_int", "check_seed"]
+__all__ = ["DSEInputError", "Platform", "PLATFORMS", "AllocationProblem", "Trace", "improvements", "OBJECTIVES",
+           "DEPLOYMENTS", "MAX_PES", "MAX_BUFFER_BYTES", "MAX_MENU", "MAX_SEED", "check_int", "check_seed"]
 
 OBJECTIVES = ("latency", "energy")
 DEPLOYMENTS = ("sequential", "pipelined")
@@ -254,6 +254,51 @@ class AllocationProblem:
 
     def accel_for(self, design: np.ndarray) -> AccelConfig:
         """The design as an AccelConfig with per-layer resources, for `sc_accel.hw.estimate`."""
-        from sc_accel.hw.config import LayerResources
         res = {x["layer"]: LayerResources(x["pes"], x["buffer_bytes"] / 1024.0) for x in self.design_dict(design)}
         return self.accel.with_(layers=res, name=f"{self.accel.name}-{self.platform.name}")
+
+
+@dataclass
+class Trace:
+    """A search's outcome: the best design (layers x (PE index, buffer index)), its fitness,
+    and the fitness of every design evaluated, in order. Every search over an
+    `AllocationProblem` (RL, GA, SA, random, exhaustive, DP) returns one."""
+
+    method: str
+    best: np.ndarray
+    best_value: float
+    values: list[float] = field(default_factory=list)
+
+    @classmethod
+    def empty(cls, method: str, p: AllocationProblem) -> Trace:
+        """A trace with nothing evaluated yet: an all-zero design of infinite fitness."""
+        return cls(method, np.zeros((p.n_layers, 2), dtype=np.int64), math.inf)
+
+    @property
+    def evaluations(self) -> int:
+        return len(self.values)
+
+    def record(self, designs: np.ndarray, fitness: np.ndarray) -> None:
+        """Append evaluated designs; keep the best (the first of equals)."""
+        self.values.extend(float(v) for v in fitness)
+        i = int(np.argmin(fitness))
+        if fitness[i] < self.best_value:
+            self.best_value, self.best = float(fitness[i]), np.array(designs[i]).copy()
+
+    def evals_to_within(self, target: float, rel: float = 0.05) -> int | None:
+        """Evaluations until the best so far came within `rel` of `target` (None if never)."""
+        best = np.minimum.accumulate(self.values) if self.values else np.array([])
+        hit = np.nonzero(best <= target * (1 + rel))[0]
+        return int(hit[0]) + 1 if len(hit) else None
+
+
+def improvements(values: list[float], method: str) -> list[dict]:
+    """History entries where the best so far improved, plus the last evaluation when finite:
+    enough for a step plot of convergence (non-finite values, designs that broke a cap, are
+    left out). Shared by every search's results (ConfuciuX, BatchDVFS, Evolver)."""
+    out, best = [], math.inf
+    for i, v in enumerate(values):
+        if math.isfinite(v) and (v < best or i == len(values) - 1):
+            best = min(best, v)
+            out.append({"method": method, "evaluation": i + 1, "value": v})
+    return out

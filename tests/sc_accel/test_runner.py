@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sc_accel.dse import PLATFORMS, assign_job
+from sc_accel.dse import PLATFORMS, AssignTask, assign_job
 from sc_accel.runner import run_tasks
 from sc_accel.runner import RayUnavailableError
 from sc_accel.hw import presets
@@ -12,11 +12,10 @@ from sc_accel.hw.workload import workload
 from scnas.zoo import create_model
 
 
-def _tasks(budget: int = 120) -> list[dict]:
-    layers = [l.to_dict() for l in workload(create_model("lenet5", 1, 10, 28), (1, 1, 28, 28))]
-    return [{"model": "lenet5", "layers": layers, "accel": presets()["spatial-16x16-kcp"].to_dict(),
-             "platform": PLATFORMS[p].to_dict(), "objective": "latency", "deployment": "sequential",
-             "budget": budget, "seed": s} for p, s in (("edge", 0), ("cloud", 1), ("edge", 2))]
+def _tasks(budget: int = 120) -> list[AssignTask]:
+    layers = tuple(workload(create_model("lenet5", 1, 10, 28), (1, 1, 28, 28)))
+    return [AssignTask("lenet5", layers, presets()["spatial-16x16-kcp"], PLATFORMS[p], "latency", "sequential",
+                       budget, s) for p, s in (("edge", 0), ("cloud", 1), ("edge", 2))]
 
 
 @pytest.fixture(scope="module")

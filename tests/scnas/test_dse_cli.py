@@ -51,7 +51,7 @@ def test_killed_run_resumes_to_the_same_results(tmp_path, monkeypatch):
     real = dse_run.assign_job
 
     def dies_on_second(task):
-        calls.append(task["platform"]["name"])
+        calls.append(task.platform.name)
         if len(calls) == 2:
             raise KeyboardInterrupt
         return real(task)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from sc_accel.dse.batchdvfs import (DVFSProblem, batchdvfs_job, bayesian_dvfs, binary_search_dvfs,
+from sc_accel.dse.batchdvfs import (DVFSProblem, DVFSTask, batchdvfs_job, bayesian_dvfs, binary_search_dvfs,
                                     exhaustive_dvfs, tune_batch_dvfs)
 from sc_accel.dse.space import DSEInputError
 from sc_accel.hw import estimate
@@ -87,9 +87,7 @@ def test_bad_cap_is_refused(lenet_layers, kcp, cap):
 
 
 def test_job_rows_mark_the_optimal_picks(lenet_layers, kcp):
-    task = {"model": "lenet5", "layers": [l.to_dict() for l in lenet_layers], "accel": kcp.to_dict(), "cap_w": 0.6,
-            "max_batch": 8, "trials": 15, "seed": 0}
-    out = batchdvfs_job(task)
+    out = batchdvfs_job(DVFSTask("lenet5", tuple(lenet_layers), kcp, cap_w=0.6, max_batch=8, trials=15, seed=0))
     rows = {r["method"]: r for r in out["rows"]}
     assert rows["exhaustive"]["optimal"] and rows["exhaustive"]["gap_pct"] == 0.0
     assert all(r["gap_pct"] >= 0 for r in rows.values())
