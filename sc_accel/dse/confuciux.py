@@ -27,7 +27,7 @@ __all__ = ["Policy", "reinforce", "confuciux", "ConfuciuxResult"]
 
 def layer_features(p: AllocationProblem) -> torch.Tensor:
     """(layers, 8): log-scaled C, K, P, Q, R, S, stride and MACs of each layer, in [0, 1]."""
-    f = np.array([[l.C, l.K, l.P, l.Q, l.R, l.S, l.stride, l.macs] for l in p.compute], dtype=np.float64)
+    f = np.array([[x.C, x.K, x.P, x.Q, x.R, x.S, x.stride, x.macs] for x in p.compute], dtype=np.float64)
     f = np.log2(np.maximum(f, 1))
     f = f / np.maximum(f.max(0), 1)
     return torch.tensor(f, dtype=torch.float32)

@@ -169,7 +169,7 @@ class EvolverProblem:
         self.choices = self.bit_pairs if self.binary else self.lengths
         self.model, self.accel, self.th = model, accel, thresholds
         self.work = layers
-        self.names = [l.name for l in layers if l.op in COMPUTE_OPS]
+        self.names = [layer.name for layer in layers if layer.op in COMPUTE_OPS]
         self.points = points or operating_points(accel)
         self.x, self.y, self.calib = x_eval, np.asarray(y_eval), calib
         self.base = (base or SCConfig()).replace(mode="expected", seed=seed)

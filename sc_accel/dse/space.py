@@ -140,7 +140,7 @@ class AllocationProblem:
         if self.accel.kind == "systolic":
             raise DSEInputError(f"{self.accel.name} is a systolic array of one fixed shape; per-layer resources "
                                 "need a spatial or sc accelerator (e.g. spatial-16x16-kcp).")
-        self.compute = [l for l in self.layers if l.op in COMPUTE_OPS]
+        self.compute = [layer for layer in self.layers if layer.op in COMPUTE_OPS]
         if not self.compute:
             raise DSEInputError("the model has no conv or linear layer to allocate resources to.")
         self._score_table()
@@ -168,7 +168,7 @@ class AllocationProblem:
         n, (npe, nbuf) = self.n_layers, self.n_choices
         pes = np.array(self.platform.pe_menu, dtype=np.int64)
         buf = np.array(self.platform.buffer_menu, dtype=np.int64)
-        li, pi, bi = (a.ravel() for a in np.meshgrid(np.arange(n), np.arange(npe), np.arange(nbuf), indexing="ij"))
+        li, pi, bi = (ix.ravel() for ix in np.meshgrid(np.arange(n), np.arange(npe), np.arange(nbuf), indexing="ij"))
         lay = pack_layers(self.compute).take(li)
         acc = pack_allocations(self.accel, pes[pi], buf[bi] / 1024.0)
         r = evaluate(lay, acc, self.table)
@@ -177,7 +177,7 @@ class AllocationProblem:
         self.table_ = {"latency": r["latency_cycles"].reshape(shape), "energy": r["energy_pj"].reshape(shape),
                        "area": r["area_um2"].reshape(shape), "valid": (buf[bi] >= need).reshape(shape),
                        "pes": (acc.rows * acc.cols).reshape(shape)}
-        rest = [l for l in self.layers if l.op not in COMPUTE_OPS]
+        rest = [layer for layer in self.layers if layer.op not in COMPUTE_OPS]
         self.fixed_ = {"latency": 0.0, "energy": 0.0, "max_latency": 0.0}
         if rest:
             f = evaluate(pack_layers(rest), pack_allocations(self.accel, np.full(len(rest), self.accel.pes),
@@ -250,7 +250,8 @@ class AllocationProblem:
         """Per-layer allocation of one design: layer name, PEs, buffer bytes."""
         d = np.asarray(design).reshape(self.n_layers, 2)
         pm, bm = self.platform.pe_menu, self.platform.buffer_menu
-        return [{"layer": l.name, "pes": int(pm[a]), "buffer_bytes": int(bm[b])} for l, (a, b) in zip(self.compute, d)]
+        return [{"layer": layer.name, "pes": int(pm[i]), "buffer_bytes": int(bm[j])}
+                for layer, (i, j) in zip(self.compute, d)]
 
     def accel_for(self, design: np.ndarray) -> AccelConfig:
         """The design as an AccelConfig with per-layer resources, for `sc_accel.hw.estimate`."""
