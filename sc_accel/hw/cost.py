@@ -27,7 +27,7 @@ import numpy as np
 
 from sc_accel.hw.config import AccelConfig
 from sc_accel.hw.dataflows import DF_CODES, KIND_CODES, OP_CODES, conv_dataflow, sc_lanes, touched_inputs
-from sc_accel.hw.packed import ACCEL_FIELDS, LAYER_FIELDS, AccelArrays, LayerArrays
+from sc_accel.hw.packed import LAYER_FIELDS, AccelArrays, LayerArrays
 from sc_accel.hw.tables import DEFAULT_TABLE, CostTable, area_scale, energy_scale, mult_pj, sram_pj_per_byte
 from sc_accel.hw.workload import WorkLayer
 
@@ -94,7 +94,7 @@ def pack_accels(accels: list[AccelConfig], layer_names: list[str | None] | None 
     index = np.array([uniq.setdefault(k, len(uniq)) for k in keys], dtype=np.int64)
     first = {k: (accel, n) for k, accel, n in zip(keys, accels, names)}
     rows = [_accel_row(*first[k]) for k in uniq]
-    return AccelArrays(**{f: np.array([r[f] for r in rows])[index] for f in ACCEL_FIELDS})
+    return AccelArrays(**{k: np.array([r[k] for r in rows])[index] for k in rows[0]})  # a key amiss: TypeError
 
 
 def pack_allocations(accel: AccelConfig, pes: np.ndarray, gbuf_kib: np.ndarray) -> AccelArrays:

@@ -10,8 +10,8 @@ import torch.nn as nn
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sc_accel.hw import (WorkLayer, evaluate, evaluate_pairs, pack_accels, pack_layers, sc_array, spatial,
-                         systolic, workload)
+from sc_accel.hw import (ACCEL_FIELDS, LAYER_FIELDS, WorkLayer, evaluate, evaluate_pairs, pack_accels,
+                         pack_allocations, pack_layers, sc_array, spatial, systolic, workload)
 from sc_accel.hw.tables import DEFAULT_TABLE, mult_pj
 
 BIG = dict(gbuf_kib=4096.0, dram_bytes_per_cycle=1e9, gbuf_bytes_per_cycle=1e9)  # compute-bound
@@ -25,6 +25,20 @@ def conv_layer() -> WorkLayer:
 def one(layer: WorkLayer, accel) -> dict:
     r = evaluate_pairs([layer], [accel])
     return {k: v[0] for k, v in r.items()}
+
+
+def test_packed_forms_have_named_fields():
+    """The packed forms hold one array per named field (pack_accels and pack_allocations
+    alike); a misspelt field is an AttributeError, not a silent miss."""
+    accels = [systolic(8, 4, "ws"), sc_array(4, 4, "rs", stream_length=32)]
+    acc, lay = pack_accels(accels), pack_layers([conv_layer()] * 3)
+    alloc = pack_allocations(spatial(16, 16, "kcp"), np.array([8, 64]), np.array([1.0, 2.0]))
+    assert tuple(vars(acc)) == tuple(vars(alloc)) == ACCEL_FIELDS and tuple(vars(lay)) == LAYER_FIELDS
+    assert all(len(getattr(acc, f)) == 2 for f in ACCEL_FIELDS) and len(lay.take(np.array([0, 2]))) == 2
+    with pytest.raises(AttributeError):
+        acc.word_byte
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        acc.rows = acc.cols
 
 
 @pytest.mark.parametrize("df,cycles,in_reads,w_reads,out_writes", [
