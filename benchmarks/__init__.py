@@ -1,9 +1,5 @@
 """Speed and memory measurements (not tests). Each prints a table and, last, one JSON line.
 
-Run them with `scnas bench NAME`; BENCHMARKS maps names to modules.
+Run them with `scnas bench NAME`; scnas.commands.bench names their modules (the suite never
+imports this package: the benchmarks sit above it).
 """
-
-BENCHMARKS = {"kernels": "benchmarks.sc_kernels", "emulate": "benchmarks.emulate",
-              "estimator": "benchmarks.estimator"}
-
-__all__ = ["BENCHMARKS"]

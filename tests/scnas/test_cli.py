@@ -1,10 +1,13 @@
 """The `scnas` command: listings, exit code 2 with one sentence on bad input, benchmarks."""
 
+import importlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from scnas.cli import main
+from scnas.commands.bench import BENCHMARKS
 
 
 def test_data_lists_every_dataset(capsys, tmp_path):
@@ -31,3 +34,16 @@ def test_console_script_runs_kernel_benchmark_quick():
     assert last["benchmark"] == "sc_kernels" and set(last["targets"]) <= set(last["figures"])
     assert last["figures"]["counts_agree"] is True
     assert last["figures"]["asm_scalar_popcnt"] >= 1     # the bit trick became POPCNT
+
+
+def test_bench_names_every_benchmark_module():
+    """The suite reaches the benchmarks only through this table: it names each module with a main()."""
+    here = {p.stem for p in (Path(__file__).resolve().parents[2] / "benchmarks").glob("*.py")} - {"__init__", "common"}
+    assert {m.rpartition(".")[2] for m in BENCHMARKS.values()} == here
+    assert all(callable(importlib.import_module(m).main) for m in BENCHMARKS.values())
+
+
+def test_python_dash_m_scnas_is_the_command():
+    proc = subprocess.run([sys.executable, "-m", "scnas", "bench", "nope"], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 2 and proc.stderr.startswith("scnas: error: unknown benchmark 'nope'")

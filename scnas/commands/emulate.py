@@ -1,0 +1,66 @@
+"""`scnas emulate`: accuracy of a trained CNN on emulated SC hardware over a grid of settings."""
+
+from __future__ import annotations
+
+import argparse
+
+from reports import plot_emulation
+from sc_accel.nn import SCConfig
+from scnas.commands.common import BadArgument, default_of, list_default, parse_list
+from scnas.commands.teacher import add_teacher_options, resolve_teacher
+from scnas.data import load_dataset
+from scnas.sweep import print_table, run_sweep, settings_grid
+
+__all__ = ["add_parser", "run"]
+
+# list flags named after the SCConfig field whose default they take: flag -> help
+_SETTINGS = {"sng": "generator kinds: lfsr, sobol, vdc, bernoulli, counter",
+             "share": "SNG sharing degrees",
+             "decorrelate": "how consumers of a shared SNG re-wire it: xor, rotate, none",
+             "upscale": "weight/activation up-scaling: on, off",
+             "maxpool": "max pooling: or, selector, binary",
+             "mode": "bit (bit-true) or expected (analytic proxy)",
+             "encoding": "unipolar (AND, sign-magnitude) or bipolar (XNOR)"}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """The `emulate` subcommand; a setting left out is SCConfig's default (a one-item list)."""
+    p = sub.add_parser("emulate", help="accuracy of a trained CNN on emulated SC hardware over settings")
+    p.add_argument("--model", default="lenet5", help="zoo name (trained once into --teacher-dir), "
+                   "a model.pt or a train run directory")
+    p.add_argument("--dataset", default=default_of(load_dataset, "name"))
+    p.add_argument("--stream-length", default="32,64,128,256,512,1024", help="comma-separated L values")
+    for flag, what in _SETTINGS.items():
+        p.add_argument(f"--{flag}", default=list_default(SCConfig, flag), help=what)
+    p.add_argument("--seed", type=int, default=default_of(SCConfig, "seed"))
+    p.add_argument("--limit", type=int, help="use only the first N test images")
+    p.add_argument("--calib", type=int, default=default_of(run_sweep, "calib_n"),
+                   help="training images used to calibrate scales")
+    add_teacher_options(p)
+    p.add_argument("--out", help="run directory (default runs/emulate-MODEL-DATASET)")
+    p.set_defaults(func=run)
+
+
+def _grid(args: argparse.Namespace) -> list[SCConfig]:
+    """Every combination of the list flags."""
+    return settings_grid(parse_list(args.stream_length, int, "stream-length"),
+                         parse_list(args.sng, str, "sng"), parse_list(args.share, int, "share"),
+                         parse_list(args.upscale, bool, "upscale"), parse_list(args.maxpool, str, "maxpool"),
+                         parse_list(args.mode, str, "mode"), args.seed,
+                         decorrelates=parse_list(args.decorrelate, str, "decorrelate"),
+                         encodings=parse_list(args.encoding, str, "encoding"))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Sweep the settings, print the table and draw the figures."""
+    ds = load_dataset(args.dataset, args.data_dir)
+    configs = _grid(args)
+    if args.limit is not None and args.limit < 1:
+        raise BadArgument(f"--limit {args.limit} must be a positive number of test images.")
+    model, name = resolve_teacher(args.model, ds, args)
+    out = f"runs/emulate-{name}-{ds.name}" if args.out is None else args.out
+    res = run_sweep(model, name, ds, configs, out, limit=args.limit, calib_n=args.calib)
+    print_table(res)
+    for f in plot_emulation(f"{out}/results.json"):
+        print(f"wrote {f}")
+    return 0

@@ -1,0 +1,57 @@
+"""`scnas recast`: recast a trained CNN block by block into other block types (resumable)."""
+
+from __future__ import annotations
+
+import argparse
+
+from recast import RecastConfig
+from reports import plot_recast
+from scnas.commands.common import check_positive, config_from, default_of
+from scnas.commands.teacher import add_teacher_options, resolve_teacher
+from scnas.data import load_dataset
+from scnas.recast_run import print_summary, run_recast
+from scnas.scoring import check_sc_run
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """The `recast` subcommand; its defaults are RecastConfig's and run_recast's."""
+    p = sub.add_parser("recast", help="recast a trained CNN block by block into other block types (resumable)")
+    p.add_argument("--teacher", default="resnet20", help="zoo name (trained once into --teacher-dir), a model.pt "
+                   "or a train run directory")
+    p.add_argument("--plan", default="plain", help="preset (plain, basic, bottleneck, dense, dwsep, mbconv, "
+                   "half-width) or a .toml plan")
+    p.add_argument("--dataset", default=default_of(load_dataset, "name"))
+    for name, kind in (("epochs_per_block", int), ("finetune_epochs", int), ("lr", float), ("batch_size", int),
+                       ("seed", int)):
+        p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default_of(RecastConfig, name))
+    p.add_argument("--adaptor", action="store_true", default=default_of(RecastConfig, "adaptor"),
+                   help="a 1x1 adaptor instead of re-initialising the next block")
+    p.add_argument("--baselines", action="store_true", help="also train the student from scratch, with KD, and "
+                   "the teacher pruned to the student's size, at the same total epochs")
+    p.add_argument("--train-limit", type=int, help="recast on the first N training images only")
+    p.add_argument("--sc-length", type=int, default=default_of(run_recast, "sc_length"),
+                   help="stream length of the bit-true SC check")
+    p.add_argument("--sc-limit", type=int, default=default_of(run_recast, "sc_limit"),
+                   help="test images of the bit-true SC check")
+    add_teacher_options(p)
+    p.add_argument("--out", help="run directory (default runs/recast-TEACHER-PLAN-DATASET)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Recast the teacher with the plan, print the summary, draw the figures."""
+    ds = load_dataset(args.dataset, args.data_dir)
+    check_positive(args, ("train_limit", "sc_limit", "sc_length"))
+    cfg = config_from(RecastConfig, args)
+    check_sc_run(None, ds, args.sc_length)  # before a zoo teacher is trained
+    model, name, ref = resolve_teacher(args.teacher, ds, args, with_path=True)
+    out = f"runs/recast-{name}-{args.plan.replace('/', '_')}-{ds.name}" if args.out is None else args.out
+    res = run_recast(model, name, ref, ds, args.plan, cfg, out, sc_length=args.sc_length, sc_limit=args.sc_limit,
+                     train_limit=args.train_limit, baselines=args.baselines)
+    print_summary(res)
+    for f in plot_recast(f"{out}/results.json"):
+        print(f"wrote {f}")
+    print(f"student in {out}/student.pt")
+    return 0

@@ -1,0 +1,39 @@
+"""`scnas train`: train a zoo model into a resumable run directory."""
+
+from __future__ import annotations
+
+import argparse
+
+from scnas.commands.common import BadArgument, config_from, default_of
+from scnas.data import load_dataset
+from scnas.train import TrainConfig, train
+from scnas.zoo import MODELS
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """The `train` subcommand; its defaults are TrainConfig's."""
+    p = sub.add_parser("train", help="train a zoo model on the CPU (resumable run directory)")
+    p.add_argument("--model", default=default_of(TrainConfig, "model"), help="zoo name, e.g. lenet5, resnet20")
+    p.add_argument("--dataset", default=default_of(TrainConfig, "dataset"),
+                   help="fashion-mnist, mnist, cifar10, digits or default")
+    p.add_argument("--epochs", type=int, default=default_of(TrainConfig, "epochs"))
+    p.add_argument("--batch-size", type=int, default=default_of(TrainConfig, "batch_size"))
+    p.add_argument("--lr", type=float, default=default_of(TrainConfig, "lr"))
+    p.add_argument("--seed", type=int, default=default_of(TrainConfig, "seed"))
+    p.add_argument("--data-dir", help="directory holding the dataset's files")
+    p.add_argument("--out", help="run directory (default runs/train-MODEL-DATASET)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train and print the test accuracy."""
+    ds = load_dataset(args.dataset, args.data_dir)
+    cfg = config_from(TrainConfig, args, dataset=ds.name)
+    if args.model not in MODELS:
+        raise BadArgument(f"unknown model {args.model!r}; choose one of {', '.join(sorted(MODELS))}.")
+    out = f"runs/train-{args.model}-{ds.name}" if args.out is None else args.out
+    res = train(ds, cfg, out)
+    print(f"{args.model} on {ds.name}: test accuracy {100 * res['test_accuracy']:.2f}%; model in {out}/model.pt")
+    return 0
