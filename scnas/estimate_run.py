@@ -16,6 +16,8 @@ from scnas.accel import save_accel
 from scnas.config import claim_settings, write_json
 from scnas.sweep import model_hash
 from scnas.rundir import claim_run_dir
+from scnas.train import load_model
+from scnas.zoo import MODELS, create_model
 
 __all__ = ["expand_stream_lengths", "run_estimate", "resolve_model"]
 
@@ -23,9 +25,6 @@ __all__ = ["expand_stream_lengths", "run_estimate", "resolve_model"]
 def resolve_model(spec: str, input_shape: tuple[int, ...] | None) -> tuple[tnn.Module, str, tuple[int, ...]]:
     """(model, name, input shape) from a zoo name (untrained weights are enough to count
     costs) or a checkpoint / train run directory (its input size is in the checkpoint)."""
-    from scnas.train import load_model
-    from scnas.zoo import MODELS, create_model
-
     if spec in MODELS:
         shape = input_shape or ((1, 1, 28, 28) if spec == "lenet5" else (1, 3, 32, 32))
         if len(shape) != 4:

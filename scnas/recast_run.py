@@ -17,24 +17,24 @@ from pathlib import Path
 import torch
 
 from recast import RecastConfig, block_type_of, recast, resolve_plan, split_model
+from recast.baselines import fresh_copy, params, prune_filters, train_baseline
 from recast.named import recastable
 from recast.plan import BlockPlan, plan_modules
 from sc_accel.errors import InvalidInputError
-from sc_accel.hw import estimate
-from sc_accel.hw.workload import workload
 from scnas.accel import load_accel
-from scnas.config import claim_settings, write_json
+from scnas.config import claim_settings, read_config, write_json
 from scnas.data import Dataset
 from scnas.rundir import atomic_torch_save, claim_run_dir
-from scnas.train import accuracy
+from scnas.scoring import check_sc_run, sc_accuracy, score_model
+from scnas.train import load_model
 
-__all__ = ["run_recast", "score_model", "check_sc_run", "cpu_latency", "cpu_latencies", "run_models", "remeasure_cpu_latency",
-           "BINARY_PRESET", "SC_PRESET"]
+__all__ = ["run_recast", "cpu_latency", "cpu_latencies", "run_models", "remeasure_cpu_latency", "BINARY_PRESET",
+           "SC_PRESET", "MODEL_SCORES"]
 
 BINARY_PRESET = "systolic-32x32-ws"
 SC_PRESET = "sc-64x64-L256"
 LATENCY_REPEATS = 30
-ACTIVATION_BYTES = 4  # float32 activations on the CPU; the accelerators' own widths are in their estimates
+MODEL_SCORES = ("accuracy", "params", "macs", "activation_bytes", "latency_s", "energy_pj")  # per entry of "models"
 
 
 def cpu_latency(model: torch.nn.Module, shape: tuple[int, ...], repeats: int = LATENCY_REPEATS) -> float:
@@ -60,44 +60,10 @@ def cpu_latencies(models: list[torch.nn.Module], shape: tuple[int, ...], repeats
     return [statistics.median(t) for t in times]
 
 
-def sc_accuracy(model: torch.nn.Module, ds: Dataset, length: int, limit: int) -> float:
-    """Bit-true SC accuracy (LFSR, private SNGs) on the first `limit` test images, scales
-    calibrated on 500 training images."""
-    from sc_accel.nn import SCConfig, emulate
-
-    x, y = ds.x_test[:limit], ds.y_test[:limit]
-    logits = emulate(model, x, SCConfig(stream_length=length), calib=ds.x_train[:500])
-    return float((logits.argmax(1).numpy() == y).mean())
-
-
-def check_sc_run(model: torch.nn.Module | None, ds: Dataset, length: int) -> None:
-    """Refuse, before any training, a bit-true check at `length` that could not run: L out of
-    range, or too large for memory on `model` (a network of the run) or, without one, on the
-    smallest network these images allow (one linear layer: any network needs at least its
-    input's streams), so the sentence comes now and not after hours of training."""
-    from sc_accel.nn import SCConfig, check_fits
-
-    x = ds.x_train[:2]
-    if model is None:
-        model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(int(x[0].size), len(ds.classes)))
-    check_fits(model, SCConfig(stream_length=length, batch_size=1), calib=x)  # MemoryLimitError names the figures
-
-
-def score_model(model: torch.nn.Module, name: str, role: str, ds: Dataset, accels: dict) -> dict:
-    """One entry of results.json "models": accuracy, size and estimated cost (the CPU latency
-    is added by _with_latency, which times a run's models together)."""
-    shape = (1,) + tuple(ds.x_test.shape[1:])
-    layers = workload(model, shape)
-    row = {"name": name, "role": role, "accuracy": accuracy(model, ds.x_test, ds.y_test),
-           "params": int(sum(p.numel() for p in model.parameters())),
-           "macs": int(sum(l.macs for l in layers)),
-           "activation_bytes": int(ACTIVATION_BYTES * sum(l.out_elems for l in layers)),
-           "latency_s": {}, "energy_pj": {}}
-    for kind, accel in accels.items():
-        total = estimate(layers, None, accel).total
-        row["latency_s"][kind] = total["latency_s"]
-        row["energy_pj"][kind] = total["energy_pj"]
-    return row
+def _model_row(model: torch.nn.Module, name: str, role: str, ds: Dataset, accels: dict) -> dict:
+    """One entry of results.json "models": accuracy, size and estimated cost on each of `accels`
+    (the CPU latency is added by _with_latency, which times a run's models together)."""
+    return {"name": name, "role": role, **score_model(model, ds, accels, MODEL_SCORES)}
 
 
 def _plan_name(spec: object, plan: list[BlockPlan]) -> str:
@@ -111,8 +77,6 @@ def _baselines(teacher: torch.nn.Module, student: torch.nn.Module, data: tuple, 
                run: Path, progress: bool = True) -> list[tuple[str, torch.nn.Module, dict]]:
     """(name, model, extra fields) of the scratch, KD and pruned baselines at the recasting's
     total epochs, each checkpointed per epoch in run/baseline-NAME.pt."""
-    from recast.baselines import fresh_copy, params, prune_filters, train_baseline
-
     epochs = n_blocks * cfg.epochs_per_block + cfg.finetune_epochs
     out = []
     for kind, kd in (("scratch", None), ("kd", teacher)):
@@ -146,13 +110,13 @@ def run_recast(teacher: torch.nn.Module, teacher_name: str, teacher_ref: str, ds
                            "dataset": ds.name, "spec": res.spec, "head_in": res.head_in, "modules": modules,
                            "state_dict": res.student.state_dict()}, run / "student.pt")
         accels = {"binary": load_accel(BINARY_PRESET), "sc": load_accel(SC_PRESET)}
-        scored = [(teacher, score_model(teacher, teacher_name, "teacher", ds, accels)),
-                  (res.student, score_model(res.student, f"{teacher_name} -> {name}", "student", ds, accels))]
+        scored = [(teacher, _model_row(teacher, teacher_name, "teacher", ds, accels)),
+                  (res.student, _model_row(res.student, f"{teacher_name} -> {name}", "student", ds, accels))]
         if baselines:
             data = (ds.x_train[:n], ds.y_train[:n])
             for kind, model, extra in _baselines(cut, res.student, data, cfg, len(res.spec), run, progress):
                 label = f"pruned {teacher_name}" if kind == "pruned" else f"{name} {kind}"
-                scored.append((model, {**score_model(model, label, "baseline", ds, accels), "baseline": kind,
+                scored.append((model, {**_model_row(model, label, "baseline", ds, accels), "baseline": kind,
                                        **extra}))
         models = _with_latency(scored, ds)
         limit = min(sc_limit, len(ds.x_test))
@@ -183,10 +147,6 @@ def run_models(run: str | Path) -> tuple[list[torch.nn.Module], tuple[int, ...]]
 
 def _rebuild(run: Path, res: dict) -> tuple[list[torch.nn.Module], tuple[int, ...]]:
     """run_models on a results.json already read."""
-    from recast.baselines import fresh_copy, params, prune_filters, train_baseline
-    from scnas.config import read_config
-    from scnas.train import load_model
-
     conf = read_config(run / "config.toml")
     cfg = RecastConfig.from_dict(res["config"])
     teacher, _ = load_model(conf["teacher"])

@@ -19,15 +19,15 @@ from nas import SearchConfig, search
 from nas.cost import PENALTIES
 from nas.genotype import Genotype
 from nas.network import stage_shapes
-from sc_accel.hw import AccelConfig, estimate
-from sc_accel.hw.workload import workload
+from sc_accel.hw import AccelConfig
 from scnas.config import claim_settings, write_json
 from scnas.data import Dataset
-from scnas.recast_run import check_sc_run, sc_accuracy
 from scnas.rundir import atomic_torch_save, claim_run_dir
-from scnas.train import accuracy
+from scnas.scoring import check_sc_run, sc_accuracy, score_model
 
-__all__ = ["run_search", "method_label", "score_network", "print_summary"]
+__all__ = ["run_search", "method_label", "print_summary", "FINAL_SCORES"]
+
+FINAL_SCORES = ("accuracy", "params", "macs", "memory_bytes", "dram_bytes", "latency_s", "energy_pj")  # "final" row
 
 
 def method_label(cfg: SearchConfig) -> str:
@@ -38,25 +38,11 @@ def method_label(cfg: SearchConfig) -> str:
     return label if cfg.method == "darts" or cfg.lam == SearchConfig().lam else f"{label}-lambda{cfg.lam:g}"
 
 
-def score_network(model: torch.nn.Module, ds: Dataset, accel: AccelConfig) -> dict:
-    """Test accuracy, size and the shared estimator's totals of one network on `accel`."""
-    shape = (1,) + tuple(ds.x_test.shape[1:])
-    t = estimate(workload(model, shape), None, accel).total
-    return {"accuracy": accuracy(model, ds.x_test, ds.y_test),
-            "params": int(sum(p.numel() for p in model.parameters())), "macs": int(t["macs"]),
-            "memory_bytes": float(t["dram_bytes"] + t["sram_bytes"]), "dram_bytes": float(t["dram_bytes"]),
-            "latency_s": t["latency_s"], "energy_pj": t["energy_pj"]}
-
-
 def _stages(g: Genotype, image_size: int) -> list[dict]:
     """Per stage: its name, the ops of its live edges and its DAG's edges (node names as drawn)."""
     return [{"name": f"stage {s + 1} ({c} ch, {side}x{side})", "ops": g.stage_ops(s),
              "edges": [[a, b, d["op"]] for a, b, d in g.stage_dag(s).edges(data=True)]}
             for s, (c, side) in enumerate(stage_shapes(g.space, image_size))]
-
-
-def _sc_accuracy(model: torch.nn.Module, ds: Dataset, length: int, limit: int) -> float | None:
-    return sc_accuracy(model, ds, length, min(limit, len(ds.x_test))) if limit > 0 else None
 
 
 def _claim_coarse(coarse_dir: str | Path | None, run: Path) -> contextlib.AbstractContextManager:
@@ -84,7 +70,7 @@ def run_search(ds: Dataset, cfg: SearchConfig, accel_name: str, accel: AccelConf
                      ray=ray, progress=progress, coarse_dir=coarse_dir)
         wall = time.perf_counter() - t0
         c, side = int(ds.x_train.shape[1]), int(ds.x_train.shape[2])
-        final = score_network(res.model, ds, accel)
+        final = score_model(res.model, ds, accel, FINAL_SCORES)
         atomic_torch_save({"kind": "nas-model", "arch": f"nas-{method_label(cfg)}", "genotype": res.genotype.to_dict(),
                            "in_channels": c, "n_classes": len(ds.classes), "image_size": side, "dataset": ds.name,
                            "state_dict": res.model.state_dict(), "test_accuracy": final["accuracy"]},
@@ -92,8 +78,9 @@ def run_search(ds: Dataset, cfg: SearchConfig, accel_name: str, accel: AccelConf
         write_json(res.genotype.to_dict(), run / "genotype.json")
         table = res.tables.network_cost(res.genotype)
         final["table_latency_s"] = table["latency_s"]
-        final["sc_accuracy"] = _sc_accuracy(res.model, ds, sc_length, sc_limit)
-        teacher_row = score_network(res.teacher, ds, accel) if cfg.method != "darts" else None
+        limit = min(sc_limit, len(ds.x_test))
+        final["sc_accuracy"] = sc_accuracy(res.model, ds, sc_length, limit) if sc_limit > 0 else None
+        teacher_row = score_model(res.teacher, ds, accel, FINAL_SCORES) if cfg.method != "darts" else None
         metric = PENALTIES[cfg.penalty]
         results = {"method": method_label(cfg), "penalty": cfg.penalty, "lambda": cfg.lam, "seed": cfg.seed,
                    "dataset": ds.name, "accel": accel_name, "teacher": teacher_ref or "searched cell network",
@@ -104,7 +91,7 @@ def run_search(ds: Dataset, cfg: SearchConfig, accel_name: str, accel: AccelConf
                        for cand in res.candidates],
                    "history": res.history, "seconds": res.seconds,
                    "search_seconds": _search_seconds(cfg, res.seconds), "wall_seconds_this_call": wall,
-                   "sc_emulation": {"stream_length": sc_length, "images": min(sc_limit, len(ds.x_test))},
+                   "sc_emulation": {"stream_length": sc_length, "images": limit},
                    "penalty_metric": metric, "notes": res.notes, "cost_tables": res.tables.to_dict()}
         write_json(results, run / "results.json")
     return results

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from reports.plots import setting_label
 from sc_accel.errors import InvalidInputError, is_int
+from sc_accel.metrics import top1_accuracy
 from sc_accel.nn import LayerError, SCConfig, check_fits, convert, fixed_point, trace
 from scnas.config import read_json, run_meta, write_json, write_toml
 from scnas.data import Dataset
@@ -61,11 +62,6 @@ def _evaluate(model: torch.nn.Module, cfg: SCConfig, calib: torch.Tensor, x: tor
     return {"config": cfg.to_dict(), "accuracy": hits / len(y), "n_images": int(len(y)),
             "layer_error": {k: e.relative_rmse for k, e in errors.items()},
             "convert_seconds": t1 - t0, "run_seconds": t2 - t1, "images_per_s": len(y) / (t2 - t1)}
-
-
-def _float_accuracy(model: torch.nn.Module, x: torch.Tensor, y: np.ndarray) -> float:
-    with torch.no_grad():
-        return float((model(x.float()).argmax(1).numpy() == y).mean())
 
 
 def model_hash(model: torch.nn.Module) -> str:
@@ -117,7 +113,7 @@ def _sweep(model, model_name: str, ds: Dataset, configs: list[SCConfig], out: Pa
                 "settings": lengths, "run": run_meta()}, out / "config.toml")
     if "float_accuracy" not in res:
         fx = fixed_point(model, calib, fxp_bits)
-        res["float_accuracy"] = _float_accuracy(model, x, y)
+        res["float_accuracy"] = top1_accuracy(model, x, y)
         res["fixed_point"] = {"bits": fxp_bits, "accuracy": float((fx(x).argmax(1).numpy() == y).mean())}
         write_json(res, path)
     for cfg in tqdm(configs, desc="settings"):

@@ -12,7 +12,6 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
@@ -21,11 +20,13 @@ from sc_accel.errors import (MAX_EPOCHS, MAX_TRAIN_BATCH, DataFileError, Invalid
                              check_finite_loss)
 from scnas.config import run_meta, write_json, write_toml
 from sc_accel.fileio import DamagedFileError, load_tensors
+from sc_accel.metrics import top1_accuracy
+from sc_accel.seeds import seeded
 from scnas.rundir import atomic_torch_save, claim_run_dir
 from scnas.data import Dataset
 from scnas.zoo import create_model, upgrade_state_dict
 
-__all__ = ["TrainConfig", "train", "load_model", "accuracy"]
+__all__ = ["TrainConfig", "train", "load_model"]
 
 
 @dataclass(frozen=True)
@@ -47,16 +48,6 @@ class TrainConfig:
             raise InvalidInputError(f"seed={self.seed!r} must be an integer from 0 to 2^32 - 1.")
         if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not 0 < self.lr < math.inf:
             raise InvalidInputError(f"lr={self.lr!r} must be a positive finite number.")
-
-
-def accuracy(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, batch: int = 1000) -> float:
-    """Top-1 accuracy of a float model."""
-    model.eval()
-    hits = 0
-    with torch.no_grad():
-        for i in range(0, len(x), batch):
-            hits += int((model(torch.as_tensor(x[i:i + batch])).argmax(1).numpy() == y[i:i + batch]).sum())
-    return hits / max(len(x), 1)
 
 
 def cosine_lr(cfg: TrainConfig, step: int, total: int) -> float:
@@ -116,17 +107,17 @@ def _train(ds: Dataset, cfg: TrainConfig, run: Path) -> dict:
             print(f"extending the learning-rate schedule to {cfg.epochs} epochs")
         print(f"resuming {cfg.model} from epoch {start + 1}")
     write_toml({"command": "train", **settings, "run": run_meta()}, run / "config.toml")
-    torch.manual_seed(cfg.seed)
-    for epoch in range(start, cfg.epochs):
-        t0 = time.perf_counter()
-        loss = _epoch(model, opt, ds, cfg, epoch)
-        acc = accuracy(model, ds.x_test, ds.y_test)
-        history.append({"epoch": epoch + 1, "loss": loss, "test_accuracy": acc,
-                        "seconds": time.perf_counter() - t0})
-        print(f"epoch {epoch + 1}/{cfg.epochs}: loss {loss:.4f}, test accuracy {acc:.4f}")
-        atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
-                           "history": history, "settings": settings}, ckpt)
-    result = {"model": cfg.model, "dataset": ds.name, "test_accuracy": accuracy(model, ds.x_test, ds.y_test),
+    with seeded(cfg.seed):  # any draw in training (dropout) comes from the run's seed
+        for epoch in range(start, cfg.epochs):
+            t0 = time.perf_counter()
+            loss = _epoch(model, opt, ds, cfg, epoch)
+            acc = top1_accuracy(model, ds.x_test, ds.y_test)
+            history.append({"epoch": epoch + 1, "loss": loss, "test_accuracy": acc,
+                            "seconds": time.perf_counter() - t0})
+            print(f"epoch {epoch + 1}/{cfg.epochs}: loss {loss:.4f}, test accuracy {acc:.4f}")
+            atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
+                               "history": history, "settings": settings}, ckpt)
+    result = {"model": cfg.model, "dataset": ds.name, "test_accuracy": top1_accuracy(model, ds.x_test, ds.y_test),
               "history": history}
     atomic_torch_save({"arch": cfg.model, "in_channels": c, "n_classes": len(ds.classes), "image_size": h,
                        "dataset": ds.name, "state_dict": model.state_dict(),

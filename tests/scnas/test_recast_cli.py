@@ -10,10 +10,11 @@ import pytest
 import torch
 
 from reports.schema import problems
+from sc_accel.metrics import top1_accuracy
 from scnas.cli import main
 from scnas.data import load_dataset
 from scnas.recast_run import remeasure_cpu_latency, run_models
-from scnas.train import accuracy, load_model
+from scnas.train import load_model
 from tests.scnas.helpers import cli_error
 
 ARGS = ["recast", "--teacher", "resnet20", "--dataset", "digits", "--epochs", "1", "--train-limit", "256",
@@ -41,7 +42,7 @@ def test_recast_run_writes_results_student_and_plots(tmp_path, teacher_dir, caps
         assert (out / f).is_file()
     model, meta = load_model(out)  # the run directory's student.pt, rebuilt around its teacher
     ds = load_dataset("digits")
-    assert accuracy(model, ds.x_test, ds.y_test) == pytest.approx(student["accuracy"])
+    assert top1_accuracy(model, ds.x_test, ds.y_test) == pytest.approx(student["accuracy"])
     assert model(torch.as_tensor(ds.x_test[:2])).shape == (2, 10)
     # a rerun on the same directory resumes from the finished checkpoint: same student and history
     assert main(ARGS + ["--plan", "half-width", "--baselines", "--teacher-dir", teacher_dir, "--out", str(out)]) == 0
@@ -60,7 +61,8 @@ def test_recast_run_writes_results_student_and_plots(tmp_path, teacher_dir, caps
     # every model of the run is rebuilt from its checkpoint (same accuracy) and re-timed in one pass
     models, shape = run_models(out)
     assert shape == (1, 1, 8, 8)
-    assert [accuracy(m, ds.x_test, ds.y_test) for m in models] == pytest.approx([m["accuracy"] for m in res["models"]])
+    assert ([top1_accuracy(m, ds.x_test, ds.y_test) for m in models]
+            == pytest.approx([m["accuracy"] for m in res["models"]]))
     timed = remeasure_cpu_latency([out], repeats=3)[0]
     assert timed["cpu_latency"]["repeats"] == 3 and all(m["cpu_latency_s"] > 0 for m in timed["models"])
     assert json.loads((out / "results.json").read_text()) == timed
@@ -102,7 +104,7 @@ def test_a_model_without_blocks_recasts_by_named_modules(tmp_path, teacher_dir, 
     model, meta = load_model(out)
     assert meta["modules"] == ["3", "4"]
     ds = load_dataset("digits")
-    assert accuracy(model, ds.x_test, ds.y_test) == pytest.approx(res["models"][1]["accuracy"])
+    assert top1_accuracy(model, ds.x_test, ds.y_test) == pytest.approx(res["models"][1]["accuracy"])
     plan.write_text('type = "dwsep"\nmodules = ["3", "9"]\n')  # 9 is a flatten: not a chain of blocks
     bad = tmp_path / "bad"
     assert main(args + ["--plan", str(plan), "--teacher-dir", teacher_dir, "--out", str(bad)]) == 2

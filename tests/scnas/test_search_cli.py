@@ -11,10 +11,11 @@ import pytest
 
 from reports.schema import problems
 from sc_accel.hw import estimate, presets
+from sc_accel.metrics import top1_accuracy
 from scnas.cli import main
 from scnas.data import load_dataset
-from scnas.recast_run import sc_accuracy
-from scnas.train import accuracy, load_model
+from scnas.scoring import sc_accuracy
+from scnas.train import load_model
 from tests.scnas.helpers import cli_error
 
 QUICK = ["search", "--quick", "--workers", "1", "--sc-limit", "20", "--sc-length", "64"]
@@ -44,7 +45,7 @@ def test_model_pt_loads_like_a_train_run_and_scores_the_same(quick_run):
     model, meta = load_model(out)
     ds = load_dataset("digits")
     assert meta["kind"] == "nas-model" and meta["genotype"] == res["genotype"]
-    assert accuracy(model, ds.x_test, ds.y_test) == res["final"]["accuracy"]
+    assert top1_accuracy(model, ds.x_test, ds.y_test) == res["final"]["accuracy"]
     total = estimate(model, (1, 1, 8, 8), presets()["systolic-32x32-ws"]).total
     assert math.isclose(total["latency_s"], res["final"]["latency_s"], rel_tol=1e-12)
     assert math.isclose(res["final"]["table_latency_s"], total["latency_s"], rel_tol=1e-9)  # tables = estimator
