@@ -21,7 +21,7 @@ from nas.common import batches, derive_cells, resume, save_checkpoint
 from nas.genotype import Genotype, SearchSpace
 from nas.network import SuperStage, head, stem
 from sc_accel.errors import check_finite_loss
-from sc_accel.seeds import derive_seed
+from sc_accel.seeds import derive_seed, seeded
 
 __all__ = ["CoarseNet", "coarse_search"]
 
@@ -60,8 +60,8 @@ def coarse_search(x: torch.Tensor, y: torch.Tensor, space: SearchSpace, epochs: 
                   ) -> tuple[CoarseNet, list[dict]]:
     """Run (or resume) the coarse search; returns the supernet and per-epoch history
     ({"epoch", "loss", "val_loss", "genotype"})."""
-    torch.manual_seed(derive_seed(seed, 1))
-    net = CoarseNet(space, int(x.shape[1]), int(y.max()) + 1)
+    with seeded(seed, 1):
+        net = CoarseNet(space, int(x.shape[1]), int(y.max()) + 1)
     w_params = [p for n, p in net.named_parameters() if n != "alpha"]
     w_opt = torch.optim.Adam(w_params, lr)
     a_opt = torch.optim.Adam([net.alpha], arch_lr, betas=(0.5, 0.999), weight_decay=ARCH_WEIGHT_DECAY)

@@ -1,10 +1,12 @@
-"""Pieces the search phases share: seeded batches, checkpoints that refuse other settings,
-deriving cells from architecture weights, and training a whole network (CE, optional KD)."""
+"""Pieces the search phases share: what every per-stage task carries, seeded batches,
+checkpoints that refuse other settings, deriving cells from architecture weights, and training
+a whole network (CE, optional KD)."""
 
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -14,15 +16,35 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from nas.genotype import Edge, SearchSpace
+from nas.teacher import TeacherCut
 from sc_accel.errors import DataFileError, InvalidInputError, check_finite_loss, check_training_data
 from sc_accel.fileio import atomic_torch_save, load_tensors
 from sc_accel.seeds import derive_seed
 
-__all__ = ["as_tensors", "batches", "distil_blocks", "load_checkpoint", "save_checkpoint", "resume", "derive_cells",
-           "train_network", "accuracy",
-           "KD_TEMPERATURE"]
+__all__ = ["StageInputs", "as_tensors", "batches", "distil_blocks", "load_checkpoint", "save_checkpoint", "resume",
+           "derive_cells", "train_network", "KD_TEMPERATURE"]
 
 KD_TEMPERATURE = 4.0  # Hinton et al. 2015 use 1-20; 4 is the common choice for CIFAR-sized nets
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageInputs:
+    """What every per-stage task of a search carries (plain, picklable data: tasks run inline, in
+    processes or on Ray): stage `s` of `space`, the teacher cut at its stages, the search images
+    (the first half trains weights), the coarse supernet's stage state the stage starts from,
+    the step settings, the settings its checkpoints are made under, and torch threads (None:
+    leave them)."""
+
+    s: int
+    space: SearchSpace
+    teacher: TeacherCut
+    x: torch.Tensor  # (N, C, H, W)
+    init_state: dict
+    lr: float
+    batch_size: int
+    seed: int
+    settings: dict
+    threads: int | None = None
 
 
 def batches(n: int, batch_size: int, seed: int) -> Iterator[torch.Tensor]:
@@ -113,16 +135,6 @@ def distil_blocks(blocks: nn.Module, teacher, x: torch.Tensor, s: int, steps: in
     blocks.eval()
     tail = losses[-max(1, steps // 4):]
     return sum(tail) / len(tail)
-
-
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 500) -> float:
-    """Top-1 accuracy of a float model (eval mode)."""
-    model.eval()
-    hits = 0
-    with torch.no_grad():
-        for i in range(0, len(x), batch):
-            hits += int((model(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum())
-    return hits / max(1, len(x))
 
 
 def train_network(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, lr: float, batch_size: int,

@@ -10,17 +10,28 @@ lambda x normalised cost wins, the same objective the fine search descends.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 
-from nas.common import derive_cells, distil_blocks, load_checkpoint, save_checkpoint
-from sc_accel.seeds import derive_seed
+from nas.common import StageInputs, derive_cells, distil_blocks, load_checkpoint, save_checkpoint
 from nas.genotype import Genotype, SearchSpace
 from nas.network import SuperStage
+from sc_accel.seeds import derive_seed, seeded
 
-__all__ = ["sample_genotypes", "distill_stage_candidates", "candidates_job"]
+__all__ = ["CandidateTask", "sample_genotypes", "distill_stage_candidates", "candidates_job"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CandidateTask(StageInputs):
+    """Stage s of every random candidate (one process or Ray task): each candidate's cells of
+    that stage, the distillation steps each gets, and the directory of their checkpoints."""
+
+    cells: list
+    steps: int
+    ckpt_dir: str
 
 
 def sample_genotypes(space: SearchSpace, n: int, seed: int) -> list[Genotype]:
@@ -34,28 +45,34 @@ def sample_genotypes(space: SearchSpace, n: int, seed: int) -> list[Genotype]:
     return out
 
 
-def distill_stage_candidates(task: dict) -> dict:
-    """Distil stage task["s"] of every candidate for task["steps"] steps from the coarse op
-    weights; one checkpoint per candidate. Returns their blocks' states and the MSE history."""
-    s, sp, teacher, x = task["s"], task["space"], task["teacher"], task["x"]
-    torch.set_num_threads(task.get("threads") or torch.get_num_threads())
-    sup = SuperStage(sp, s)
-    sup.load_state_dict(task["init_state"])
+def distill_stage_candidates(task: CandidateTask) -> dict:
+    """Distil stage task.s of every candidate for task.steps steps from the coarse op weights;
+    one checkpoint per candidate. Returns their blocks' states and the MSE history. Its draws
+    (fresh weights, all replaced by the coarse ones) come from the stage's seed."""
+    torch.set_num_threads(task.threads or torch.get_num_threads())
+    with seeded(task.seed, 22, task.s):
+        return _distill_candidates(task)
+
+
+def _distill_candidates(task: CandidateTask) -> dict:
+    s = task.s
+    sup = SuperStage(task.space, s)
+    sup.load_state_dict(task.init_state)
     out = []
-    for c, cells in enumerate(task["cells"]):
-        ckpt = Path(task["ckpt_dir"]) / f"random-stage{s}-cand{c}.pt"
-        state = load_checkpoint(ckpt, task["settings"])
+    for c, cells in enumerate(task.cells):
+        ckpt = Path(task.ckpt_dir) / f"random-stage{s}-cand{c}.pt"
+        state = load_checkpoint(ckpt, task.settings)
         blocks = nn.Sequential(*sup.derived_blocks(cells))
         if state is None:
             t0 = time.perf_counter()
-            mse = distil_blocks(blocks, teacher, x, s, task["steps"], task["lr"], task["batch_size"],
-                          derive_seed(task["seed"], 21, s, c))
+            mse = distil_blocks(blocks, task.teacher, task.x, s, task.steps, task.lr, task.batch_size,
+                                derive_seed(task.seed, 21, s, c))
             state = {"model": blocks.state_dict(), "mse": mse, "seconds": time.perf_counter() - t0}
-            save_checkpoint(state, ckpt, task["settings"])
+            save_checkpoint(state, ckpt, task.settings)
         out.append({"state": state["model"], "mse": state["mse"], "seconds": state["seconds"]})
     return {"s": s, "candidates": out}
 
 
-def candidates_job(task: dict) -> dict:
+def candidates_job(task: CandidateTask) -> dict:
     """The process / Ray entry point: distill_stage_candidates on one thread."""
-    return distill_stage_candidates({**task, "threads": 1})
+    return distill_stage_candidates(replace(task, threads=1))

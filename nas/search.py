@@ -24,20 +24,21 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from nas.coarse import coarse_search
-from nas.common import accuracy, as_tensors, train_network
+from nas.coarse import CoarseNet, coarse_search
+from nas.common import as_tensors, train_network
 from nas.cost import PENALTIES, CostTables, build_tables, resolve_accel
 from nas.genotype import Genotype, SearchSpace
 from nas.network import CellNet, SuperStage
 from nas.ops import check_ops
-from nas.random_search import candidates_job, distill_stage_candidates, sample_genotypes
-from nas.stages import search_stage, stage_job, stage_rel_mse
+from nas.random_search import CandidateTask, candidates_job, distill_stage_candidates, sample_genotypes
+from nas.stages import StageTask, search_stage, stage_job, stage_rel_mse
 from nas.teacher import TeacherCut, cut_teacher
 from sc_accel.runner import run_tasks
 from sc_accel.errors import MAX_EPOCHS, MAX_TRAIN_BATCH, InvalidInputError, check_count
 from sc_accel.fileio import writable_dir
 from sc_accel.hw import AccelConfig
-from sc_accel.seeds import derive_seed
+from sc_accel.metrics import top1_accuracy
+from sc_accel.seeds import derive_seed, seeded
 
 __all__ = ["SearchConfig", "SearchResult", "search", "METHODS", "assemble"]
 
@@ -149,10 +150,11 @@ class SearchResult:
 
 
 def assemble(genotype: Genotype, stage_blocks: list[list[nn.Module]], cut: TeacherCut, in_ch: int,
-             n_classes: int) -> tuple[CellNet, bool]:
+             n_classes: int, seed: int = 0) -> tuple[CellNet, bool]:
     """A CellNet of `genotype` holding the given stage blocks, with the teacher's stem and head
-    when they fit (else fresh ones); returns (net, whether the teacher's fitted)."""
-    net = CellNet(genotype, in_ch, n_classes)
+    when they fit (else fresh ones, drawn under `seed`); returns (net, whether the teacher's fitted)."""
+    with seeded(seed):
+        net = CellNet(genotype, in_ch, n_classes)
     net.blocks = nn.ModuleList([copy.deepcopy(b) for st in stage_blocks for b in st])
     try:
         stem_state, head_state = cut.stem.state_dict(), cut.head.state_dict()
@@ -187,7 +189,8 @@ def search(data: tuple, config: SearchConfig = SearchConfig(), teacher: nn.Modul
     xq, yq = xs[:n_search], ys[:n_search]  # the images the coarse, fine and random searches see
     in_ch, side, n_classes = int(x.shape[1]), int(x.shape[-1]), int(y.max()) + 1
     space = cfg.space
-    tables = build_tables(space, in_ch, n_classes, side, resolve_accel(accel))
+    with seeded(cfg.seed, 52):  # the modules the tables are measured on draw (unused) weights
+        tables = build_tables(space, in_ch, n_classes, side, resolve_accel(accel))
     run = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="scnas-search-"))
     run.mkdir(parents=True, exist_ok=True)
     shared = Path(coarse_dir) if coarse_dir is not None else run
@@ -203,10 +206,11 @@ def search(data: tuple, config: SearchConfig = SearchConfig(), teacher: nn.Modul
         teacher = cells_net
     cut = cut_teacher(teacher, space, in_ch, side)
     res = SearchResult(coarse_g, cells_net, history, [], coarse_g, teacher, tables)
+    ctx = SearchContext(coarse, cut, xq, xe, ye, cfg, tables, run, workers, ray, progress)
     if cfg.method == "inheritednas":
-        _inherited(res, coarse, cut, xq, xe, ye, cfg, tables, run, workers, ray, progress)
+        _inherited(res, ctx)
     elif cfg.method == "random":
-        _random(res, coarse, cut, xq, xe, ye, cfg, tables, run, workers, ray, progress)
+        _random(res, ctx)
     if cfg.method != "darts":
         res.history["retrain"] = train_network(res.model, xs, ys, cfg.retrain_epochs, cfg.lr, cfg.batch_size,
                                                derive_seed(cfg.seed, 40), run / "retrain.pt", cfg.phase_settings("x"),
@@ -246,49 +250,79 @@ def _check_side(side: int, n_stages: int) -> None:
 def _cell_network(g: Genotype, xs: torch.Tensor, ys: torch.Tensor, cfg: SearchConfig, run: Path, in_ch: int,
                   n_classes: int, progress: bool) -> tuple[CellNet, list[dict]]:
     """The coarse cell network trained from scratch (the default teacher and the DARTS row)."""
-    torch.manual_seed(derive_seed(cfg.seed, 30))
-    net = CellNet(g, in_ch, n_classes)
+    with seeded(cfg.seed, 30):
+        net = CellNet(g, in_ch, n_classes)
     hist = train_network(net, xs, ys, cfg.teacher_epochs, cfg.lr, cfg.batch_size, derive_seed(cfg.seed, 31),
                          run / "teacher.pt", cfg.phase_settings("teacher"), desc="cell network", progress=progress)
     return net, hist
 
 
-def _stage_task(s: int, coarse, cut: TeacherCut, xs: torch.Tensor, cfg: SearchConfig, tables: CostTables,
-                run: Path, progress: bool) -> dict:
-    return {"s": s, "space": cfg.space, "teacher": cut, "x": xs, "init_state": coarse.stages[s].state_dict(),
-            "init_cells": coarse.genotype().cells[s], "inherit_strength": cfg.inherit_strength, "lr": cfg.lr,
-            "arch_lr": cfg.arch_lr, "tables": tables, "metric": PENALTIES[cfg.penalty], "lam": cfg.lam,
-            "epochs": cfg.search_epochs, "warmup": cfg.warmup_epochs, "prune_threshold": cfg.prune_threshold,
-            "distil_steps": cfg.distil_steps,
-            "batch_size": cfg.batch_size, "seed": cfg.seed, "ckpt": str(run / f"stage{s}.pt"),
-            "settings": cfg.phase_settings("x"), "progress": progress}
+@dataclass
+class SearchContext:
+    """What the method phases share: the coarse supernet (its stages' weights are inherited), the
+    teacher cut at its stages, the search images, the held-out images and labels that rank
+    candidates, the settings, the cost tables, the run directory, and where stage tasks run."""
+
+    coarse: CoarseNet
+    cut: TeacherCut
+    xs: torch.Tensor  # (N, C, H, W)
+    xe: torch.Tensor  # (M, C, H, W)
+    ye: torch.Tensor  # (M,)
+    cfg: SearchConfig
+    tables: CostTables
+    run: Path
+    workers: int = 1
+    ray: str | None = None
+    progress: bool = True
+
+    @property
+    def inline(self) -> bool:
+        """Whether the stage tasks run in this process (no pool, no Ray)."""
+        return self.workers <= 1 and self.ray is None
+
+    def stage_inputs(self, s: int) -> dict:
+        """The StageInputs fields of stage s's task."""
+        cfg = self.cfg
+        return {"s": s, "space": cfg.space, "teacher": self.cut, "x": self.xs,
+                "init_state": self.coarse.stages[s].state_dict(), "lr": cfg.lr, "batch_size": cfg.batch_size,
+                "seed": cfg.seed, "settings": cfg.phase_settings("x")}
 
 
-def _inherited(res: SearchResult, coarse, cut: TeacherCut, xs, xe, ye, cfg: SearchConfig, tables: CostTables,
-               run: Path, workers: int, ray: str | None, progress: bool) -> None:
+def _stage_task(s: int, ctx: SearchContext) -> StageTask:
+    """Stage s's fine search task."""
+    cfg = ctx.cfg
+    return StageTask(**ctx.stage_inputs(s), init_cells=ctx.coarse.genotype().cells[s],
+                     inherit_strength=cfg.inherit_strength, arch_lr=cfg.arch_lr, tables=ctx.tables,
+                     metric=PENALTIES[cfg.penalty], lam=cfg.lam, epochs=cfg.search_epochs, warmup=cfg.warmup_epochs,
+                     prune_threshold=cfg.prune_threshold, distil_steps=cfg.distil_steps,
+                     ckpt=str(ctx.run / f"stage{s}.pt"), progress=ctx.progress and ctx.inline)
+
+
+def _inherited(res: SearchResult, ctx: SearchContext) -> None:
     """Search every stage independently; each architecture epoch's derived stages, distilled,
     make one candidate network, and the last epoch's is the result."""
-    space, n = cfg.space, len(cfg.channels)
-    tasks = [_stage_task(s, coarse, cut, xs, cfg, tables, run, progress and workers <= 1 and ray is None)
-             for s in range(n)]
-    fn = stage_job if (workers > 1 or ray is not None) else search_stage
-    parts = run_tasks(fn, tasks, workers=workers, ray=ray)
+    space, n = ctx.cfg.space, len(ctx.cfg.channels)
+    tasks = [_stage_task(s, ctx) for s in range(n)]
+    parts = run_tasks(search_stage if ctx.inline else stage_job, tasks, workers=ctx.workers, ray=ctx.ray)
     res.genotype = Genotype(space, tuple(p["cells"] for p in parts))
     res.history["stages"] = [r for p in parts for r in p["history"]]
     res.history["pruned"] = [{"stage": p["s"], "held_blocks": int(p["held"].sum()),
                               "total_blocks": int(p["held"].numel())} for p in parts]
-    maps = cut.maps(xe)
+    maps = ctx.cut.maps(ctx.xe)
     for per_stage in zip(*(p["derived"] for p in parts)):
         g = Genotype(space, tuple(d["cells"] for d in per_stage))
-        blocks = [_load_blocks(space, s, d["cells"], d["state"]) for s, d in enumerate(per_stage)]
-        res.candidates.append(_candidate(g, cut, maps, xe, ye, tables, {"epoch": per_stage[0]["epoch"]}, blocks))
+        blocks = [_load_blocks(ctx, s, d["cells"], d["state"]) for s, d in enumerate(per_stage)]
+        res.candidates.append(_candidate(ctx, g, maps, {"epoch": per_stage[0]["epoch"]}, blocks))
     # the last architecture epoch's network is the result (g and blocks hold it after the loop)
-    res.model, res.notes["stem_head_from_teacher"] = assemble(g, blocks, cut, int(xs.shape[1]), _classes(cut, xe))
+    res.model, res.notes["stem_head_from_teacher"] = _assemble(ctx, g, blocks)
 
 
-def _load_blocks(space: SearchSpace, s: int, cells: tuple, state: dict) -> list[nn.Module]:
-    """Stage s's derived blocks holding a saved state."""
-    blocks = SuperStage(space, s).derived_blocks(cells)
+def _load_blocks(ctx: SearchContext, s: int, cells: tuple, state: dict) -> list[nn.Module]:
+    """Stage s's derived blocks holding a saved state (their fresh weights, all replaced, are
+    drawn under the search's seed)."""
+    space = ctx.cfg.space
+    with seeded(ctx.cfg.seed, 51, s):
+        blocks = SuperStage(space, s).derived_blocks(cells)
     nn.Sequential(*blocks).load_state_dict(state)
     return blocks
 
@@ -298,38 +332,44 @@ def _classes(cut: TeacherCut, x: torch.Tensor) -> int:
     return int(cut(x[:1]).shape[1])
 
 
-def _candidate(g: Genotype, cut: TeacherCut, maps: list[torch.Tensor], xe, ye, tables: CostTables, extra: dict,
+def _assemble(ctx: SearchContext, g: Genotype, blocks: list[list[nn.Module]]) -> tuple[CellNet, bool]:
+    """assemble() for this search's images and teacher; a stem and head the teacher's do not
+    fit are drawn under the search's seed."""
+    return assemble(g, blocks, ctx.cut, int(ctx.xe.shape[1]), _classes(ctx.cut, ctx.xe),
+                    seed=derive_seed(ctx.cfg.seed, 50))
+
+
+def _candidate(ctx: SearchContext, g: Genotype, maps: list[torch.Tensor], extra: dict,
                blocks: list[list[nn.Module]]) -> dict:
     """One scored candidate: accuracy of the assembled network (distilled stage weights, no
     retraining) on the held-out images, each stage's relative MSE there against the teacher's
     maps of those images (`cut.maps(xe)`, computed once per search), its cost from the tables."""
-    net, _ = assemble(g, blocks, cut, int(xe.shape[1]), _classes(cut, xe))
+    net, _ = _assemble(ctx, g, blocks)
     rel = [stage_rel_mse(b, maps[s], maps[s + 1]) for s, b in enumerate(blocks)]
-    return {**extra, "genotype": g.to_dict(), "accuracy": accuracy(net, xe, ye), "rel_mse": rel,
-            **tables.network_cost(g)}
+    return {**extra, "genotype": g.to_dict(), "accuracy": top1_accuracy(net, ctx.xe, ctx.ye, batch=500),
+            "rel_mse": rel, **ctx.tables.network_cost(g)}
 
 
-def _random(res: SearchResult, coarse, cut: TeacherCut, xs, xe, ye, cfg: SearchConfig, tables: CostTables,
-            run: Path, workers: int, ray: str | None, progress: bool) -> None:
+def _random(res: SearchResult, ctx: SearchContext) -> None:
     """Random genotypes at the fine search's step budget, each stage distilled from the coarse
     weights; the best by the search objective is kept with its distilled weights."""
+    cfg = ctx.cfg
     space, n = cfg.space, len(cfg.channels)
-    half = (len(xs) // 2 + cfg.batch_size - 1) // cfg.batch_size
+    half = (len(ctx.xs) // 2 + cfg.batch_size - 1) // cfg.batch_size
     arch_epochs = cfg.search_epochs - cfg.warmup_epochs
     budget = half * (cfg.search_epochs + arch_epochs) + cfg.distil_steps * arch_epochs  # one stage's search steps
     steps = max(1, budget // cfg.random_candidates)
     genos = sample_genotypes(space, cfg.random_candidates, cfg.seed)
-    tasks = [{"s": s, "space": space, "teacher": cut, "x": xs, "init_state": coarse.stages[s].state_dict(),
-              "cells": [g.cells[s] for g in genos], "steps": steps, "lr": cfg.lr, "batch_size": cfg.batch_size,
-              "seed": cfg.seed, "ckpt_dir": str(run), "settings": cfg.phase_settings("x")} for s in range(n)]
-    fn = candidates_job if (workers > 1 or ray is not None) else distill_stage_candidates
-    parts = run_tasks(fn, tasks, workers=workers, ray=ray)
-    ref = tables.network_cost(res.coarse_genotype)[PENALTIES[cfg.penalty]]
+    tasks = [CandidateTask(**ctx.stage_inputs(s), cells=[g.cells[s] for g in genos], steps=steps,
+                           ckpt_dir=str(ctx.run)) for s in range(n)]
+    fn = distill_stage_candidates if ctx.inline else candidates_job
+    parts = run_tasks(fn, tasks, workers=ctx.workers, ray=ctx.ray)
+    ref = ctx.tables.network_cost(res.coarse_genotype)[PENALTIES[cfg.penalty]]
     best, best_obj = None, math.inf
-    maps = cut.maps(xe)
+    maps = ctx.cut.maps(ctx.xe)
     for c, g in enumerate(genos):
-        blocks = [_load_blocks(space, s, g.cells[s], parts[s]["candidates"][c]["state"]) for s in range(n)]
-        cand = _candidate(g, cut, maps, xe, ye, tables, {"candidate": c}, blocks)
+        blocks = [_load_blocks(ctx, s, g.cells[s], parts[s]["candidates"][c]["state"]) for s in range(n)]
+        cand = _candidate(ctx, g, maps, {"candidate": c}, blocks)
         cand["objective"] = sum(cand["rel_mse"]) + cfg.lam * cand[PENALTIES[cfg.penalty]] / ref
         res.candidates.append(cand)
         if cand["objective"] < best_obj:
@@ -337,5 +377,4 @@ def _random(res: SearchResult, coarse, cut: TeacherCut, xs, xe, ye, cfg: SearchC
     res.history["random"] = [{"candidate": c, "seconds": sum(p["candidates"][c]["seconds"] for p in parts)}
                              for c in range(len(genos))]
     res.genotype = best[0]
-    res.model, res.notes["stem_head_from_teacher"] = assemble(best[0], best[1], cut, int(xs.shape[1]),
-                                                              _classes(cut, xe))
+    res.model, res.notes["stem_head_from_teacher"] = _assemble(ctx, *best)

@@ -22,6 +22,7 @@ the epoch reached.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -29,12 +30,35 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from nas.common import batches, derive_cells, distil_blocks, load_checkpoint, save_checkpoint
+from nas.common import StageInputs, batches, derive_cells, distil_blocks, load_checkpoint, save_checkpoint
+from nas.cost import CostTables
 from nas.network import SuperStage
 from sc_accel.errors import check_finite_loss
-from sc_accel.seeds import derive_seed
+from sc_accel.seeds import derive_seed, seeded
 
-__all__ = ["FineStage", "search_stage", "stage_job", "stage_rel_mse"]
+__all__ = ["StageTask", "FineStage", "search_stage", "stage_job", "stage_rel_mse"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageTask(StageInputs):
+    """One stage's fine search (one process or Ray task): the coarse genotype's cells it starts
+    from and the logit lead they get, the architecture step size, the cost tables, metric and
+    lambda of the penalty, the epochs (the first `warmup` train weights only), the pruning
+    threshold, the distillation steps of each epoch's derived cells, its checkpoint file, and
+    whether to show a progress bar."""
+
+    init_cells: tuple
+    inherit_strength: float
+    arch_lr: float
+    tables: CostTables
+    metric: str
+    lam: float
+    epochs: int
+    warmup: int
+    prune_threshold: float
+    distil_steps: int
+    ckpt: str
+    progress: bool = False
 
 
 class FineStage(nn.Module):
@@ -81,44 +105,47 @@ def _rebuild_w_opt(fs: FineStage, old: torch.optim.Optimizer, lr: float) -> torc
     return new
 
 
-def search_stage(task: dict) -> dict:
-    """Search stage task["s"] (see the module doc); returns its per-epoch history, final cells,
-    held mask and supernet state."""
-    s, sp, teacher, x = task["s"], task["space"], task["teacher"], task["x"]
-    torch.set_num_threads(task.get("threads") or torch.get_num_threads())
-    torch.manual_seed(derive_seed(task["seed"], 10, s))
-    stage = SuperStage(sp, s)
-    stage.load_state_dict(task["init_state"])
-    fs = FineStage(stage, task["init_cells"], task["inherit_strength"])
-    w_opt, a_opt = _optimisers(fs, task["lr"], task["arch_lr"])
-    tables, metric, lam = task["tables"], task["metric"], task["lam"]
-    ref = float(tables.expected_cost(s, stage.one_hot(task["init_cells"]), metric)) or 1.0
-    ckpt, settings = Path(task["ckpt"]), task["settings"]
+def search_stage(task: StageTask) -> dict:
+    """Search stage task.s (see the module doc); returns its per-epoch history, final cells,
+    held mask and supernet state. Its draws (fresh weights) come from the stage's seed."""
+    torch.set_num_threads(task.threads or torch.get_num_threads())
+    with seeded(task.seed, 10, task.s):
+        return _search_stage(task)
+
+
+def _search_stage(task: StageTask) -> dict:
+    s, teacher, x, tables, metric = task.s, task.teacher, task.x, task.tables, task.metric
+    stage = SuperStage(task.space, s)
+    stage.load_state_dict(task.init_state)
+    fs = FineStage(stage, task.init_cells, task.inherit_strength)
+    w_opt, a_opt = _optimisers(fs, task.lr, task.arch_lr)
+    ref = float(tables.expected_cost(s, stage.one_hot(task.init_cells), metric)) or 1.0
+    ckpt, settings = Path(task.ckpt), task.settings
     history: list[dict] = []
     derived: list[dict] = []  # per architecture epoch: {"epoch", "cells", "state", "mse"}
     state = load_checkpoint(ckpt, settings)
     if state is not None:
         stage.prune_to(state["held"])
         fs.load_state_dict(state["model"])
-        w_opt, a_opt = _optimisers(fs, task["lr"], task["arch_lr"])
+        w_opt, a_opt = _optimisers(fs, task.lr, task.arch_lr)
         w_opt.load_state_dict(state["w_opt"])
         a_opt.load_state_dict(state["a_opt"])
         history, derived = state["history"], state["derived"]
     half = len(x) // 2
-    for epoch in range(len(history), task["epochs"]):
+    for epoch in range(len(history), task.epochs):
         fs.train()
         t0 = time.perf_counter()
-        w_b = list(batches(half, task["batch_size"], derive_seed(task["seed"], 11, s, epoch)))
-        a_b = list(batches(len(x) - half, task["batch_size"], derive_seed(task["seed"], 12, s, epoch)))
-        arch = epoch >= task["warmup"]
+        w_b = list(batches(half, task.batch_size, derive_seed(task.seed, 11, s, epoch)))
+        a_b = list(batches(len(x) - half, task.batch_size, derive_seed(task.seed, 12, s, epoch)))
+        arch = epoch >= task.warmup
         sums = {"mse": 0.0, "rel_mse": 0.0, "arch_mse": 0.0, "n": 0, "na": 0}
-        for k, idx in enumerate(tqdm(w_b, desc=f"stage {s} epoch {epoch + 1}/{task['epochs']}", leave=False,
-                                     disable=not task.get("progress", False))):
+        for k, idx in enumerate(tqdm(w_b, desc=f"stage {s} epoch {epoch + 1}/{task.epochs}", leave=False,
+                                     disable=not task.progress)):
             if arch:
                 aidx = a_b[k % len(a_b)] + half
                 t_in, t_out = teacher.points(x[aidx], s)
                 mse_a = F.mse_loss(fs(t_in), t_out)
-                loss_a = mse_a + lam * tables.expected_cost(s, fs.weights(), metric).float() / ref
+                loss_a = mse_a + task.lam * tables.expected_cost(s, fs.weights(), metric).float() / ref
                 check_finite_loss(loss_a.item(), f"the architecture step of stage {s + 1}")
                 a_opt.zero_grad()
                 loss_a.backward()
@@ -135,15 +162,15 @@ def search_stage(task: dict) -> dict:
             sums["mse"] += value * len(idx)
             sums["rel_mse"] += float((mse / t_out.pow(2).mean().clamp_min(1e-12)).item()) * len(idx)
             sums["n"] += len(idx)
-        pruned = fs.prune(task["prune_threshold"]) if arch else []
+        pruned = fs.prune(task.prune_threshold) if arch else []
         if pruned:
-            w_opt = _rebuild_w_opt(fs, w_opt, task["lr"])
+            w_opt = _rebuild_w_opt(fs, w_opt, task.lr)
         cells = fs.cells()
         distil_mse = None
         if arch:
             blocks = nn.Sequential(*stage.derived_blocks(cells))
-            distil_mse = distil_blocks(blocks, teacher, x, s, task["distil_steps"], task["lr"], task["batch_size"],
-                                       derive_seed(task["seed"], 13, s, epoch))
+            distil_mse = distil_blocks(blocks, teacher, x, s, task.distil_steps, task.lr, task.batch_size,
+                                       derive_seed(task.seed, 13, s, epoch))
             derived.append({"epoch": epoch + 1, "cells": cells, "state": blocks.state_dict(), "mse": distil_mse})
         history.append({"stage": s, "epoch": epoch + 1, "mse": sums["mse"] / sums["n"],
                         "rel_mse": sums["rel_mse"] / sums["n"],
@@ -160,9 +187,9 @@ def search_stage(task: dict) -> dict:
             "weights": fs.weights().detach().clone()}
 
 
-def stage_job(task: dict) -> dict:
+def stage_job(task: StageTask) -> dict:
     """The process / Ray entry point (a top-level function): search_stage on one thread."""
-    return search_stage({**task, "threads": 1})
+    return search_stage(replace(task, threads=1))
 
 
 def stage_rel_mse(blocks: list[nn.Module], t_in: torch.Tensor, t_out: torch.Tensor, batch: int = 500) -> float:

@@ -12,7 +12,7 @@ import nas.common
 from nas import SearchConfig, search
 from nas.cost import build_tables
 from nas.network import SuperStage, build_network
-from nas.search import _stage_task
+from nas.search import SearchContext, _stage_task
 from nas.stages import search_stage, stage_job
 from nas.teacher import StageMismatchError, cut_teacher
 from sc_accel.runner import run_tasks
@@ -39,7 +39,8 @@ def _stage_tasks(space, digits, tmp_path, epochs=4, lam=0.0):
                               cells_per_stage=space.cells_per_stage)
     coarse = type("Coarse", (), {"stages": [SuperStage(space, s) for s in range(2)],
                                  "genotype": lambda self: random_genotype(space, 8)})()
-    return [_stage_task(s, coarse, cut, x, cfg, tables, tmp_path, False) for s in range(2)]
+    ctx = SearchContext(coarse, cut, x, x, torch.as_tensor(digits[1][:256]), cfg, tables, tmp_path, progress=False)
+    return [_stage_task(s, ctx) for s in range(2)]
 
 
 def test_two_point_distillation_loss_falls(space, digits, tmp_path):
@@ -145,3 +146,12 @@ def test_zoo_resnet_is_a_teacher_when_the_space_has_its_stages(digits, tmp_path)
     res = search(digits, cfg, teacher=create_model("resnet20", 1, 10, 8), out=tmp_path, progress=False)
     assert res.notes["stem_head_from_teacher"]  # the zoo ResNet's stem and head fit the CellNet's
     assert res.model(torch.as_tensor(digits[0][:3])).shape == (3, 10)
+
+
+def test_search_phases_leave_the_callers_generator_alone(space, digits, tmp_path):
+    """Models are built under `seeded(...)`: the caller's torch generator is as it was."""
+    task = _stage_tasks(space, digits, tmp_path / "stage", epochs=2)[0]
+    before = torch.get_rng_state()
+    search_stage(task)
+    search(digits, dataclasses.replace(TINY, method="random"), out=tmp_path / "random", progress=False)
+    assert torch.equal(torch.get_rng_state(), before)
