@@ -40,7 +40,7 @@ from sc_accel.hw import AccelConfig
 from sc_accel.metrics import top1_accuracy
 from sc_accel.seeds import derive_seed, seeded
 
-__all__ = ["SearchConfig", "SearchResult", "search", "METHODS", "assemble"]
+__all__ = ["SearchConfig", "SearchResult", "SearchContext", "search", "METHODS", "assemble"]
 
 METHODS = ("inheritednas", "random", "darts")
 # The default candidate ops: the CPU-cheap part of the registry (sep5 and dil3 cost 2-3x a
