@@ -22,6 +22,7 @@ from nas.network import downsample, head, stage_shapes, stem
 from nas.ops import create_op
 from sc_accel.errors import InvalidInputError
 from sc_accel.hw import AccelConfig, estimate, presets
+from sc_accel.seeds import seeded
 
 __all__ = ["METRICS", "PENALTIES", "CostTables", "build_tables", "resolve_accel"]
 
@@ -92,7 +93,11 @@ class CostTables:
 def build_tables(space: SearchSpace, in_ch: int, n_classes: int, image_size: int,
                  accel: AccelConfig | str) -> CostTables:
     """Estimate every op of every stage, the adds and the fixed layers on `accel`."""
-    a = resolve_accel(accel)
+    with seeded(0):  # the measured modules draw weights the costs never read; the caller's generator is kept
+        return _tables(space, in_ch, n_classes, image_size, resolve_accel(accel))
+
+
+def _tables(space: SearchSpace, in_ch: int, n_classes: int, image_size: int, a: AccelConfig) -> CostTables:
     shapes = stage_shapes(space, image_size)
     fixed = _metrics(stem(in_ch, space.channels[0]), (1, in_ch, image_size, image_size), a)
     for s in range(1, len(shapes)):

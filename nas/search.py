@@ -189,8 +189,7 @@ def search(data: tuple, config: SearchConfig = SearchConfig(), teacher: nn.Modul
     xq, yq = xs[:n_search], ys[:n_search]  # the images the coarse, fine and random searches see
     in_ch, side, n_classes = int(x.shape[1]), int(x.shape[-1]), int(y.max()) + 1
     space = cfg.space
-    with seeded(cfg.seed, 52):  # the modules the tables are measured on draw (unused) weights
-        tables = build_tables(space, in_ch, n_classes, side, resolve_accel(accel))
+    tables = build_tables(space, in_ch, n_classes, side, resolve_accel(accel))
     run = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="scnas-search-"))
     run.mkdir(parents=True, exist_ok=True)
     shared = Path(coarse_dir) if coarse_dir is not None else run

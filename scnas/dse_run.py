@@ -29,6 +29,7 @@ from sc_accel.dse.space import (PLATFORMS, AllocationProblem, DSEInputError, Pla
 from sc_accel.hw.config import AccelConfig, check_accel
 from sc_accel.hw.workload import workload
 from sc_accel.runner import run_tasks
+from sc_accel.metrics import top1_accuracy
 from scnas.config import read_toml, run_meta, write_json, write_toml
 from scnas.rundir import RunDirError, claim_run_dir
 
@@ -303,8 +304,7 @@ def run_evolver(model, name: str, ds, accel: AccelConfig, out: str | Path, lengt
     x_eval = torch.as_tensor(ds.x_train[-eval_images:]).double()
     y_eval = np.asarray(ds.y_train[-eval_images:])
     calib = torch.as_tensor(ds.x_train[:calib_images]).double()
-    with torch.no_grad():
-        float_acc = float((model(x_eval.float()).argmax(1).numpy() == y_eval).mean())
+    float_acc = top1_accuracy(model, x_eval, y_eval)
     th = Thresholds(max(0.0, float_acc - acc_drop / 100.0), latency_th, energy_th)
     layers = workload(model, (1,) + tuple(ds.input_shape))
     menu = {"bit_pairs": tuple(lengths)} if accel.kind != "sc" else {"lengths": tuple(lengths)}

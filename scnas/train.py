@@ -16,6 +16,9 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from nas import Genotype, build_network
+from recast import build_student
+from recast.named import recastable
 from sc_accel.errors import (MAX_EPOCHS, MAX_TRAIN_BATCH, DataFileError, InvalidInputError, brief, check_count,
                              check_finite_loss)
 from scnas.config import run_meta, write_json, write_toml
@@ -159,14 +162,11 @@ def load_model(path: str | Path) -> tuple[torch.nn.Module, dict]:
     meta = _read_model_file(p)
     try:
         if meta.get("kind") == "recast-student":  # the teacher's stem and head around the recast blocks
-            from recast import build_student
-            from recast.named import recastable
             teacher, tmeta = load_model(meta["teacher"])
             model = build_student(recastable(teacher, meta.get("modules")), meta["spec"], meta["head_in"])
             meta["state_dict"] = upgrade_state_dict(tmeta.get("arch"), meta["state_dict"], prefix="blocks")
             meta = {**{k: tmeta[k] for k in ("in_channels", "n_classes", "image_size")}, **meta}
         elif meta.get("kind") == "nas-model":  # a searched network: rebuilt from its genotype
-            from nas import Genotype, build_network
             model = build_network(Genotype.from_dict(meta["genotype"]), meta["in_channels"], meta["n_classes"])
         else:
             model = create_model(meta["arch"], meta["in_channels"], meta["n_classes"], meta["image_size"])

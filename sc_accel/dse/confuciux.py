@@ -21,6 +21,7 @@ from torch import nn
 
 from sc_accel.dse.baselines import genetic
 from sc_accel.dse.space import AllocationProblem, Trace
+from sc_accel.seeds import seeded
 
 __all__ = ["Policy", "reinforce", "confuciux", "ConfuciuxResult"]
 
@@ -161,8 +162,7 @@ def reinforce(p: AllocationProblem, budget: int, seed: int, batch: int = 16, lr:
     """REINFORCE over `budget` episodes (designs), `batch` per policy update, with per-layer
     rewards (`step_rewards`), returns-to-go and a per-layer batch-mean baseline."""
     gen = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
+    with seeded(seed):
         policy = Policy(*p.n_choices, hidden=hidden)
     opt = torch.optim.Adam(policy.parameters(), lr=lr)
     feats = layer_features(p)

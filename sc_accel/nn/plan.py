@@ -24,6 +24,7 @@ import torch
 
 from sc_accel.nn.config import SCConfig
 from sc_accel.graph import Layer, LayerGraph
+from sc_accel.nn.run import float_forward
 
 __all__ = ["Conversion", "MacPlan", "Plan", "make_plan", "pow2_scale", "node_stats"]
 
@@ -69,8 +70,6 @@ def pow2_scale(m: float, upscale: bool) -> float:
 
 def node_stats(graph: LayerGraph, x: torch.Tensor, percentile: float) -> dict[str, tuple[float, float]]:
     """(percentile of |value|, min value) of every node's float output on calibration inputs x."""
-    from sc_accel.nn.run import float_forward
-
     stats: dict[str, tuple[float, float]] = {}
 
     def record(layer: Layer, value: torch.Tensor) -> None:

@@ -231,11 +231,11 @@ def test_several_emulate_runs_get_a_comparison_and_a_manifest(tmp_path):
 
 
 def test_ctrl_c_stops_with_one_line_and_exit_130(tmp_path, capsys, monkeypatch):
-    import reports.report
+    import scnas.commands.report
 
     def interrupted(*a, **k):
         raise KeyboardInterrupt
-    monkeypatch.setattr(reports.report, "build_report", interrupted)
+    monkeypatch.setattr(scnas.commands.report, "build_report", interrupted)
     run = syn.write_run(tmp_path, "emu", syn.emulate_results(), "emulate")
     assert main(["report", str(run), "--out", str(tmp_path / "out")]) == 130
     assert capsys.readouterr().err == "scnas: interrupted; what was already saved in the run directory is kept.\n"
