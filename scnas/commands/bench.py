@@ -1,20 +1,29 @@
 """`scnas bench NAME`: run one of the speed and memory measurements in benchmarks/.
 
 The benchmarks sit above the suite (they import it), so the suite never imports them: this
-table names their modules and the chosen one is imported by name when it runs.
+registry names their modules and the chosen one is imported by name when it runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+from functools import partial
 
+from sc_accel.registry import Registry
 from scnas.commands.common import BadArgument
 
-__all__ = ["BENCHMARKS", "add_parser", "run"]
+__all__ = ["BENCHMARKS", "module_of", "add_parser", "run"]
 
-BENCHMARKS = {"kernels": "benchmarks.sc_kernels", "emulate": "benchmarks.emulate",
-              "estimator": "benchmarks.estimator"}
+BENCHMARKS: Registry = Registry("benchmark", BadArgument)  # name -> imports its module when called
+for _name, _module in (("kernels", "benchmarks.sc_kernels"), ("emulate", "benchmarks.emulate"),
+                       ("estimator", "benchmarks.estimator")):
+    BENCHMARKS.register(_name, partial(importlib.import_module, _module))
+
+
+def module_of(name: str) -> str:
+    """The module path of benchmark `name` (checked)."""
+    return BENCHMARKS.get_factory(name).args[0]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +36,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """The benchmark's own main(), with --quick passed on."""
-    if args.name not in BENCHMARKS:
-        raise BadArgument(f"unknown benchmark {args.name!r}; choose one of {', '.join(BENCHMARKS)}.")
-    module = importlib.import_module(BENCHMARKS[args.name])
+    module = BENCHMARKS.create(args.name)
     return int(module.main(["--quick"] if args.quick else []))

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from scnas.cli import main
-from scnas.commands.bench import BENCHMARKS
+from scnas.commands.bench import BENCHMARKS, module_of
 
 
 def test_data_lists_every_dataset(capsys, tmp_path):
@@ -39,8 +39,8 @@ def test_console_script_runs_kernel_benchmark_quick():
 def test_bench_names_every_benchmark_module():
     """The suite reaches the benchmarks only through this table: it names each module with a main()."""
     here = {p.stem for p in (Path(__file__).resolve().parents[2] / "benchmarks").glob("*.py")} - {"__init__", "common"}
-    assert {m.rpartition(".")[2] for m in BENCHMARKS.values()} == here
-    assert all(callable(importlib.import_module(m).main) for m in BENCHMARKS.values())
+    assert {module_of(n).rpartition(".")[2] for n in BENCHMARKS} == here
+    assert all(callable(importlib.import_module(module_of(n)).main) for n in BENCHMARKS)
 
 
 def test_python_dash_m_scnas_is_the_command():
