@@ -114,64 +114,27 @@ def search_stage(task: StageTask) -> dict:
 
 
 def _search_stage(task: StageTask) -> dict:
-    s, teacher, x, tables, metric = task.s, task.teacher, task.x, task.tables, task.metric
+    s, tables, metric = task.s, task.tables, task.metric
     stage = SuperStage(task.space, s)
     stage.load_state_dict(task.init_state)
     fs = FineStage(stage, task.init_cells, task.inherit_strength)
     w_opt, a_opt = _optimisers(fs, task.lr, task.arch_lr)
     ref = float(tables.expected_cost(s, stage.one_hot(task.init_cells), metric)) or 1.0
-    ckpt, settings = Path(task.ckpt), task.settings
     history: list[dict] = []
     derived: list[dict] = []  # per architecture epoch: {"epoch", "cells", "state", "mse"}
-    state = load_checkpoint(ckpt, settings)
+    state = load_checkpoint(Path(task.ckpt), task.settings)
     if state is not None:
-        stage.prune_to(state["held"])
-        fs.load_state_dict(state["model"])
-        w_opt, a_opt = _optimisers(fs, task.lr, task.arch_lr)
-        w_opt.load_state_dict(state["w_opt"])
-        a_opt.load_state_dict(state["a_opt"])
+        w_opt, a_opt = _restore(task, fs, state)
         history, derived = state["history"], state["derived"]
-    half = len(x) // 2
     for epoch in range(len(history), task.epochs):
-        fs.train()
         t0 = time.perf_counter()
-        w_b = list(batches(half, task.batch_size, derive_seed(task.seed, 11, s, epoch)))
-        a_b = list(batches(len(x) - half, task.batch_size, derive_seed(task.seed, 12, s, epoch)))
         arch = epoch >= task.warmup
-        sums = {"mse": 0.0, "rel_mse": 0.0, "arch_mse": 0.0, "n": 0, "na": 0}
-        for k, idx in enumerate(tqdm(w_b, desc=f"stage {s} epoch {epoch + 1}/{task.epochs}", leave=False,
-                                     disable=not task.progress)):
-            if arch:
-                aidx = a_b[k % len(a_b)] + half
-                t_in, t_out = teacher.points(x[aidx], s)
-                mse_a = F.mse_loss(fs(t_in), t_out)
-                loss_a = mse_a + task.lam * tables.expected_cost(s, fs.weights(), metric).float() / ref
-                check_finite_loss(loss_a.item(), f"the architecture step of stage {s + 1}")
-                a_opt.zero_grad()
-                loss_a.backward()
-                a_opt.step()
-                sums["arch_mse"] += mse_a.item() * len(aidx)
-                sums["na"] += len(aidx)
-            t_in, t_out = teacher.points(x[idx], s)
-            mse = F.mse_loss(fs(t_in), t_out)
-            value = mse.item()
-            check_finite_loss(value, f"the weight step of stage {s + 1}")
-            w_opt.zero_grad()
-            mse.backward()
-            w_opt.step()
-            sums["mse"] += value * len(idx)
-            sums["rel_mse"] += float((mse / t_out.pow(2).mean().clamp_min(1e-12)).item()) * len(idx)
-            sums["n"] += len(idx)
+        sums = _train_epoch(task, fs, w_opt, a_opt if arch else None, ref, epoch)
         pruned = fs.prune(task.prune_threshold) if arch else []
         if pruned:
             w_opt = _rebuild_w_opt(fs, w_opt, task.lr)
         cells = fs.cells()
-        distil_mse = None
-        if arch:
-            blocks = nn.Sequential(*stage.derived_blocks(cells))
-            distil_mse = distil_blocks(blocks, teacher, x, s, task.distil_steps, task.lr, task.batch_size,
-                                       derive_seed(task.seed, 13, s, epoch))
-            derived.append({"epoch": epoch + 1, "cells": cells, "state": blocks.state_dict(), "mse": distil_mse})
+        distil_mse = _distil_derived(task, stage, cells, epoch, derived) if arch else None
         history.append({"stage": s, "epoch": epoch + 1, "mse": sums["mse"] / sums["n"],
                         "rel_mse": sums["rel_mse"] / sums["n"],
                         "arch_mse": sums["arch_mse"] / sums["na"] if sums["na"] else None,
@@ -181,10 +144,73 @@ def _search_stage(task: StageTask) -> dict:
                         "distil_mse": distil_mse,
                         "seconds": time.perf_counter() - t0})
         save_checkpoint({"model": fs.state_dict(), "held": stage.held(), "w_opt": w_opt.state_dict(),
-                         "a_opt": a_opt.state_dict(), "history": history, "derived": derived}, ckpt, settings)
+                         "a_opt": a_opt.state_dict(), "history": history, "derived": derived}, Path(task.ckpt),
+                        task.settings)
     return {"s": s, "history": history, "cells": derived[-1]["cells"], "held": stage.held(), "derived": derived,
             "alpha": fs.alpha.detach().clone(), "state": stage.state_dict(),
             "weights": fs.weights().detach().clone()}
+
+
+def _restore(task: StageTask, fs: FineStage, state: dict) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+    """Put a checkpoint's pruning, weights and optimiser states back; the optimisers built anew."""
+    fs.stage.prune_to(state["held"])
+    fs.load_state_dict(state["model"])
+    w_opt, a_opt = _optimisers(fs, task.lr, task.arch_lr)
+    w_opt.load_state_dict(state["w_opt"])
+    a_opt.load_state_dict(state["a_opt"])
+    return w_opt, a_opt
+
+
+def _train_epoch(task: StageTask, fs: FineStage, w_opt: torch.optim.Optimizer, a_opt: torch.optim.Optimizer | None,
+                 ref: float, epoch: int) -> dict:
+    """One epoch: a weight step on each batch of the first half of the images, preceded (when
+    `a_opt` is given, after warm-up) by an architecture step on a batch of the second half.
+    Returns the sums of the MSEs the history reports."""
+    s, x, teacher, half = task.s, task.x, task.teacher, len(task.x) // 2
+    fs.train()
+    w_b = list(batches(half, task.batch_size, derive_seed(task.seed, 11, s, epoch)))
+    a_b = list(batches(len(x) - half, task.batch_size, derive_seed(task.seed, 12, s, epoch)))
+    sums = {"mse": 0.0, "rel_mse": 0.0, "arch_mse": 0.0, "n": 0, "na": 0}
+    for k, idx in enumerate(tqdm(w_b, desc=f"stage {s} epoch {epoch + 1}/{task.epochs}", leave=False,
+                                 disable=not task.progress)):
+        if a_opt is not None:
+            aidx = a_b[k % len(a_b)] + half
+            sums["arch_mse"] += _arch_step(task, fs, a_opt, ref, aidx) * len(aidx)
+            sums["na"] += len(aidx)
+        t_in, t_out = teacher.points(x[idx], s)
+        mse = F.mse_loss(fs(t_in), t_out)
+        value = mse.item()
+        check_finite_loss(value, f"the weight step of stage {s + 1}")
+        w_opt.zero_grad()
+        mse.backward()
+        w_opt.step()
+        sums["mse"] += value * len(idx)
+        sums["rel_mse"] += float((mse / t_out.pow(2).mean().clamp_min(1e-12)).item()) * len(idx)
+        sums["n"] += len(idx)
+    return sums
+
+
+def _arch_step(task: StageTask, fs: FineStage, a_opt: torch.optim.Optimizer, ref: float, aidx: torch.Tensor) -> float:
+    """One architecture step: the MSE at point two plus lambda times the expected cost
+    (relative to the inherited cells'); returns the MSE."""
+    t_in, t_out = task.teacher.points(task.x[aidx], task.s)
+    mse_a = F.mse_loss(fs(t_in), t_out)
+    loss_a = mse_a + task.lam * task.tables.expected_cost(task.s, fs.weights(), task.metric).float() / ref
+    check_finite_loss(loss_a.item(), f"the architecture step of stage {task.s + 1}")
+    a_opt.zero_grad()
+    loss_a.backward()
+    a_opt.step()
+    return mse_a.item()
+
+
+def _distil_derived(task: StageTask, stage: SuperStage, cells: tuple, epoch: int, derived: list[dict]) -> float:
+    """Cut this epoch's derived cells out of the supernet, distil them on their own, and add
+    them to `derived`; returns their distillation MSE."""
+    blocks = nn.Sequential(*stage.derived_blocks(cells))
+    mse = distil_blocks(blocks, task.teacher, task.x, task.s, task.distil_steps, task.lr, task.batch_size,
+                        derive_seed(task.seed, 13, task.s, epoch))
+    derived.append({"epoch": epoch + 1, "cells": cells, "state": blocks.state_dict(), "mse": mse})
+    return mse
 
 
 def stage_job(task: StageTask) -> dict:

@@ -291,6 +291,32 @@ def run_evolver(model, name: str, ds, accel: AccelConfig, out: str | Path, lengt
     search on the last `eval_images` training images (expected-mode proxy), the
     chosen policy and the best uniform-L design bit-true on the first `final_images` test
     images. Checkpoints the learner and its caches every 25 episodes; a rerun resumes."""
+    _check_evolver(accel, episodes, eval_images, final_images, calib_images, samples, acc_drop, seed)
+    p, float_acc = _evolver_problem(model, ds, accel, lengths, eval_images, calib_images,
+                                    (acc_drop, latency_th, energy_th), samples, seed)
+    settings = {"command": "dse", "search": "evolver", "model": name, "dataset": ds.name, "accel": accel.name,
+                "choices": [list(c) if p.binary else c for c in p.choices], "episodes": episodes,
+                "eval_images": eval_images,
+                "final_images": final_images, "calib_images": calib_images, "acc_drop": acc_drop,
+                "latency_th": latency_th, "energy_th": energy_th, "samples": samples, "seed": seed}
+    with claim_run_dir(out, "dse") as run:
+        _check_same(run, settings)
+        write_toml({**settings, "accel_config": json.dumps(accel.to_dict()), "run": run_meta()}, run / "config.toml")
+        calibration = p.calibrate()  # deterministic: redone on resume (one bit-true pass per layer)
+        ql = _learn(p, run / "checkpoint.json", episodes, seed, progress)
+        results = {"search": "evolver", "model": name, "dataset": ds.name, "accel": accel.name,
+                   "objective": "1 - reward (R = a A - b L - c E)", "seed": seed,
+                   "thresholds": {"accuracy": p.th.accuracy, "latency": p.th.latency, "energy": p.th.energy,
+                                  "a": p.th.a, "b": p.th.b, "c": p.th.c, "shaping": p.th.shaping},
+                   "float_accuracy": float_acc, "proxy_calibration": calibration,
+                   **_evolver_outcome(p, ql, ds, final_images, episodes)}
+        write_json(results, run / "results.json")
+    return results
+
+
+def _check_evolver(accel: AccelConfig, episodes: int, eval_images: int, final_images: int, calib_images: int,
+                   samples: int, acc_drop: float, seed: int) -> None:
+    """One sentence for the first bad setting of an Evolver run."""
     for what, v in (("episodes", episodes), ("eval-images", eval_images), ("final-images", final_images),
                     ("calib-images", calib_images), ("samples", samples)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -301,6 +327,13 @@ def run_evolver(model, name: str, ds, accel: AccelConfig, out: str | Path, lengt
     check_accel(accel)
     if not 0.0 <= acc_drop <= 100.0:
         raise DSEInputError(f"--acc-drop {acc_drop!r} must be a number of percentage points in [0, 100].")
+
+
+def _evolver_problem(model, ds, accel: AccelConfig, lengths: tuple, eval_images: int, calib_images: int,
+                     thresholds: tuple[float, float, float], samples: int, seed: int) -> tuple:
+    """The Evolver problem on the last `eval_images` training images, its accuracy threshold
+    `acc_drop` points under the float model's accuracy there; returns (problem, float accuracy)."""
+    acc_drop, latency_th, energy_th = thresholds
     x_eval = torch.as_tensor(ds.x_train[-eval_images:]).double()
     y_eval = np.asarray(ds.y_train[-eval_images:])
     calib = torch.as_tensor(ds.x_train[:calib_images]).double()
@@ -308,50 +341,45 @@ def run_evolver(model, name: str, ds, accel: AccelConfig, out: str | Path, lengt
     th = Thresholds(max(0.0, float_acc - acc_drop / 100.0), latency_th, energy_th)
     layers = workload(model, (1,) + tuple(ds.input_shape))
     menu = {"bit_pairs": tuple(lengths)} if accel.kind != "sc" else {"lengths": tuple(lengths)}
-    p = EvolverProblem(model, layers, accel, x_eval, y_eval, calib, th, samples=samples, seed=seed, **menu)
-    settings = {"command": "dse", "search": "evolver", "model": name, "dataset": ds.name, "accel": accel.name,
-                "choices": [list(c) if p.binary else c for c in p.choices], "episodes": episodes,
-                "eval_images": eval_images,
-                "final_images": final_images, "calib_images": calib_images, "acc_drop": acc_drop,
-                "latency_th": latency_th, "energy_th": energy_th, "samples": samples, "seed": seed}
-    with claim_run_dir(out, "dse") as run:
-        _check_same(run, settings)
-        write_toml({**settings, "accel_config": json.dumps(accel.to_dict()), "run": run_meta()}, run / "config.toml")
-        calibration = p.calibrate()  # deterministic: redone on resume (one bit-true pass per layer)
-        ck = run / "checkpoint.json"
-        learner = _resume_learner(ck, p, episodes) if ck.is_file() else None
-        bar = tqdm(total=episodes, initial=learner.episode if learner else 0, desc="evolver episodes",
-                   disable=not progress)
+    return EvolverProblem(model, layers, accel, x_eval, y_eval, calib, th, samples=samples, seed=seed,
+                          **menu), float_acc
 
-        def save(ql) -> None:
-            bar.update(ql.episode - bar.n)
-            write_json({"learner": ql.to_dict(), **p.cache_state()}, ck)
 
-        ql = evolve(p, episodes, seed=seed, learner=learner, on_step=save)
-        bar.close()
-        search_counts = dict(p.counts)
-        x_test = torch.as_tensor(ds.x_test[:final_images]).double()
-        y_test = np.asarray(ds.y_test[:final_images])
-        evaluated = p.scored()
-        best, verification = verify(p, ql.top)
-        chosen = _policy_row(p, best, p.bit_accuracy(best[:-1], x_test, y_test)) if best else None
-        u_policy, _ = uniform_best(p)
-        uniform = _policy_row(p, u_policy, p.bit_accuracy(u_policy[:-1], x_test, y_test)) if u_policy else None
-        values = [1.0 - h["best"] if math.isfinite(h["best"]) else 1.0 for h in ql.history]
-        results = {"search": "evolver", "model": name, "dataset": ds.name, "accel": accel.name,
-                   "objective": "1 - reward (R = a A - b L - c E)", "seed": seed,
-                   "thresholds": {"accuracy": th.accuracy, "latency": th.latency, "energy": th.energy,
-                                  "a": th.a, "b": th.b, "c": th.c, "shaping": th.shaping},
-                   "float_accuracy": float_acc, "proxy_calibration": calibration,
-                   "history": improvements(values, "Q-learning"),
-                   "evolver": {"policies": search_counts["policies"], "skipped": search_counts["skipped"],
-                               "accuracy_evaluations": search_counts["accuracy_evaluations"],
-                               "estimates": search_counts["estimates"], "episodes": episodes,
-                               "verification": verification, "evaluated": evaluated,
-                               **(chosen or {"layers": [], "operating_point": {}})},
-                   "uniform": uniform}
-        write_json(results, run / "results.json")
-    return results
+def _learn(p, ck: Path, episodes: int, seed: int, progress: bool):
+    """Q-learning over `episodes`, resumed from checkpoint `ck` when there is one, saved there
+    (learner and caches) at every checkpoint step."""
+    learner = _resume_learner(ck, p, episodes) if ck.is_file() else None
+    bar = tqdm(total=episodes, initial=learner.episode if learner else 0, desc="evolver episodes",
+               disable=not progress)
+
+    def save(ql) -> None:
+        bar.update(ql.episode - bar.n)
+        write_json({"learner": ql.to_dict(), **p.cache_state()}, ck)
+
+    ql = evolve(p, episodes, seed=seed, learner=learner, on_step=save)
+    bar.close()
+    return ql
+
+
+def _evolver_outcome(p, ql, ds, final_images: int, episodes: int) -> dict:
+    """The search's history and counts, its verified policy and the best uniform design, both
+    bit-true on the first `final_images` test images."""
+    search_counts = dict(p.counts)
+    x_test = torch.as_tensor(ds.x_test[:final_images]).double()
+    y_test = np.asarray(ds.y_test[:final_images])
+    evaluated = p.scored()
+    best, verification = verify(p, ql.top)
+    chosen = _policy_row(p, best, p.bit_accuracy(best[:-1], x_test, y_test)) if best else None
+    u_policy, _ = uniform_best(p)
+    uniform = _policy_row(p, u_policy, p.bit_accuracy(u_policy[:-1], x_test, y_test)) if u_policy else None
+    values = [1.0 - h["best"] if math.isfinite(h["best"]) else 1.0 for h in ql.history]
+    return {"history": improvements(values, "Q-learning"),
+            "evolver": {"policies": search_counts["policies"], "skipped": search_counts["skipped"],
+                        "accuracy_evaluations": search_counts["accuracy_evaluations"],
+                        "estimates": search_counts["estimates"], "episodes": episodes,
+                        "verification": verification, "evaluated": evaluated,
+                        **(chosen or {"layers": [], "operating_point": {}})},
+            "uniform": uniform}
 
 
 def _resume_learner(ck: Path, p, episodes: int):
