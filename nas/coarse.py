@@ -20,7 +20,7 @@ from tqdm import tqdm
 from nas.common import batches, derive_cells, resume, save_checkpoint
 from nas.genotype import Genotype, SearchSpace
 from nas.network import SuperStage, head, stem
-from sc_accel.errors import check_finite_loss
+from sc_accel.errors import checked_step
 from sc_accel.seeds import derive_seed, seeded
 
 __all__ = ["CoarseNet", "coarse_search"]
@@ -77,18 +77,8 @@ def coarse_search(x: torch.Tensor, y: torch.Tensor, space: SearchSpace, epochs: 
         for k, idx in enumerate(tqdm(w_batches, desc=f"coarse search epoch {epoch + 1}/{epochs}", leave=False,
                                      disable=not progress)):
             aidx = a_batches[k % len(a_batches)] + half
-            loss_a = F.cross_entropy(net(x[aidx]), y[aidx])
-            va = loss_a.item()
-            check_finite_loss(va, "the coarse search")
-            a_opt.zero_grad()
-            loss_a.backward()
-            a_opt.step()
-            loss_w = F.cross_entropy(net(x[idx]), y[idx])
-            vw = loss_w.item()
-            check_finite_loss(vw, "the coarse search")
-            w_opt.zero_grad()
-            loss_w.backward()
-            w_opt.step()
+            va = checked_step(a_opt, F.cross_entropy(net(x[aidx]), y[aidx]), "the coarse search")
+            vw = checked_step(w_opt, F.cross_entropy(net(x[idx]), y[idx]), "the coarse search")
             tw += vw * len(idx)
             ta += va * len(aidx)
             na += len(aidx)

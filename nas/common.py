@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from nas.genotype import Edge, SearchSpace
 from nas.teacher import TeacherCut
-from sc_accel.errors import DataFileError, InvalidInputError, check_finite_loss, check_training_data
+from sc_accel.errors import DataFileError, InvalidInputError, checked_step, check_training_data
 from sc_accel.fileio import atomic_torch_save, load_tensors
 from sc_accel.seeds import derive_seed
 
@@ -122,13 +122,7 @@ def distil_blocks(blocks: nn.Module, teacher, x: torch.Tensor, s: int, steps: in
     while len(losses) < steps:
         for idx in batches(len(x) // 2, batch_size, derive_seed(seed, epoch)):
             t_in, t_out = teacher.points(x[idx], s)
-            loss = F.mse_loss(blocks(t_in), t_out)
-            value = loss.item()
-            check_finite_loss(value, f"stage {s + 1} distillation")
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(value)
+            losses.append(checked_step(opt, F.mse_loss(blocks(t_in), t_out), f"stage {s + 1} distillation"))
             if len(losses) >= steps:
                 break
         epoch += 1
@@ -159,11 +153,7 @@ def train_network(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: in
                     t = teacher(x[idx])
                 T = KD_TEMPERATURE
                 loss = loss + T * T * F.kl_div(F.log_softmax(out / T, 1), F.softmax(t / T, 1), reduction="batchmean")
-            value = loss.item()
-            check_finite_loss(value, "network training")
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            value = checked_step(opt, loss, "network training")
             sched.step()
             total += value * len(idx)
             n += len(idx)

@@ -89,7 +89,8 @@ class SearchConfig:
                 raise InvalidInputError(f"{what}={v!r} must be a finite number >= {low:g}.")
         if not 0 <= self.prune_threshold < 1:
             raise InvalidInputError(f"prune_threshold={self.prune_threshold!r} must be in [0, 1).")
-        for name, low, high in (("train_images", 0, 1 << 40), ("search_images", 0, 1 << 40), ("eval_images", 1, 1 << 40),
+        for name, low, high in (("train_images", 0, 1 << 40), ("search_images", 0, 1 << 40),
+                                ("eval_images", 1, 1 << 40),
                                 ("batch_size", 1, MAX_TRAIN_BATCH), ("coarse_epochs", 1, MAX_EPOCHS),
                                 ("teacher_epochs", 1, MAX_EPOCHS), ("search_epochs", 1, MAX_EPOCHS),
                                 ("warmup_epochs", 0, MAX_EPOCHS), ("distil_steps", 1, 100 * MAX_EPOCHS),

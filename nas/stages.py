@@ -33,7 +33,7 @@ from tqdm import tqdm
 from nas.common import StageInputs, batches, derive_cells, distil_blocks, load_checkpoint, save_checkpoint
 from nas.cost import CostTables
 from nas.network import SuperStage
-from sc_accel.errors import check_finite_loss
+from sc_accel.errors import checked_step
 from sc_accel.seeds import derive_seed, seeded
 
 __all__ = ["StageTask", "FineStage", "search_stage", "stage_job", "stage_rel_mse"]
@@ -179,11 +179,7 @@ def _train_epoch(task: StageTask, fs: FineStage, w_opt: torch.optim.Optimizer, a
             sums["na"] += len(aidx)
         t_in, t_out = teacher.points(x[idx], s)
         mse = F.mse_loss(fs(t_in), t_out)
-        value = mse.item()
-        check_finite_loss(value, f"the weight step of stage {s + 1}")
-        w_opt.zero_grad()
-        mse.backward()
-        w_opt.step()
+        value = checked_step(w_opt, mse, f"the weight step of stage {s + 1}")
         sums["mse"] += value * len(idx)
         sums["rel_mse"] += float((mse / t_out.pow(2).mean().clamp_min(1e-12)).item()) * len(idx)
         sums["n"] += len(idx)
@@ -196,10 +192,7 @@ def _arch_step(task: StageTask, fs: FineStage, a_opt: torch.optim.Optimizer, ref
     t_in, t_out = task.teacher.points(task.x[aidx], task.s)
     mse_a = F.mse_loss(fs(t_in), t_out)
     loss_a = mse_a + task.lam * task.tables.expected_cost(task.s, fs.weights(), task.metric).float() / ref
-    check_finite_loss(loss_a.item(), f"the architecture step of stage {task.s + 1}")
-    a_opt.zero_grad()
-    loss_a.backward()
-    a_opt.step()
+    checked_step(a_opt, loss_a, f"the architecture step of stage {task.s + 1}")
     return mse_a.item()
 
 

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from sc_accel.errors import (MAX_EPOCHS, MAX_TRAIN_BATCH, DataFileError, InvalidInputError, brief, check_count,
-                             check_finite_loss, check_out_dir, check_training_data)
+                             checked_step, check_out_dir, check_training_data)
 from sc_accel.fileio import atomic_torch_save, load_tensors
 from sc_accel.seeds import derive_seed, seeded
 from recast.blocks import block_type_of, create_block, scaled_channels
@@ -353,12 +353,7 @@ def fit_epoch(opt: torch.optim.Optimizer, batches: Iterable, loss_of) -> float:
     (the recasting steps and the baselines train through this one loop)."""
     total, count = 0.0, 0
     for x, y in batches:
-        loss = loss_of(x, y)
-        value = loss.item()
-        check_finite_loss(value, "recasting")
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        value = checked_step(opt, loss_of(x, y), "recasting")
         total += value * len(x)
         count += len(x)
     return total / max(count, 1)

@@ -5,12 +5,13 @@ the builtin a caller would expect (`ValueError`, `FileNotFoundError`).
 """
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
 __all__ = ["UserError", "InvalidInputError", "DataFileError", "NonFiniteError", "check_known", "is_int",
-           "check_finite_loss", "check_finite_data", "check_training_data", "check_out_dir", "MAX_CLASSES",
-           "brief", "check_count", "MAX_EPOCHS", "MAX_TRAIN_BATCH"]
+           "check_finite_loss", "checked_step", "check_finite_data", "check_training_data", "check_out_dir",
+           "MAX_CLASSES", "brief", "check_count", "MAX_EPOCHS", "MAX_TRAIN_BATCH"]
 
 MAX_EPOCHS = 10_000  # epochs (and steps per phase) of one run; more would run for months on any machine
 MAX_TRAIN_BATCH = 65_536  # images per training batch
@@ -50,6 +51,18 @@ def check_finite_loss(loss: float, where: str) -> None:
     if not np.isfinite(loss):
         raise NonFiniteError(f"the loss became {loss} in {where}; the learning rate is likely too high or the "
                              "training data holds NaN or inf values, so lower the learning rate or clean the data.")
+
+
+def checked_step(opt: Any, loss: Any, where: str) -> float:
+    """One optimiser step on `loss` (zero_grad, backward, step), refused before it is taken when
+    the loss is not finite (check_finite_loss); returns the loss value. Every training loop of
+    the suite steps through here."""
+    value = loss.item()
+    check_finite_loss(value, where)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return value
 
 
 def check_finite_data(x: object, what: str) -> None:

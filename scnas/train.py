@@ -20,7 +20,7 @@ from nas import Genotype, build_network
 from recast import build_student
 from recast.named import recastable
 from sc_accel.errors import (MAX_EPOCHS, MAX_TRAIN_BATCH, DataFileError, InvalidInputError, brief, check_count,
-                             check_finite_loss)
+                             checked_step)
 from scnas.config import run_meta, write_json, write_toml
 from sc_accel.fileio import DamagedFileError, load_tensors
 from sc_accel.metrics import top1_accuracy
@@ -71,12 +71,7 @@ def _epoch(model, opt, ds: Dataset, cfg: TrainConfig, epoch: int) -> float:
         for group in opt.param_groups:
             group["lr"] = cosine_lr(cfg, epoch * per_epoch + k, cfg.epochs * per_epoch)
         idx = perm[i:i + cfg.batch_size]
-        loss = F.cross_entropy(model(x[idx]), y[idx])
-        value = loss.item()
-        check_finite_loss(value, f"epoch {epoch + 1} of training {cfg.model}")
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        value = checked_step(opt, F.cross_entropy(model(x[idx]), y[idx]), f"epoch {epoch + 1} of training {cfg.model}")
         total += value * len(idx)
         bar.set_postfix(loss=f"{value:.3f}")
     return total / len(perm)
