@@ -21,9 +21,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.common import print_result, print_table
-from benchmarks.common import cpu_name
+from benchmarks.common import cpu_name, print_result, print_table
 from benchmarks.sc_kernels import kernel_path, roofline_stats
+from sc_accel.nn import SCConfig, convert, trace
+from scnas.data import load_dataset
+from scnas.train import load_model
+from scnas.zoo import create_model
 
 TARGETS = {"seconds_max": 60.0, "peak_rss_gb_max": 2.0, "frac_roofline": 0.5}
 TEACHER = Path("runs/teachers/lenet5-fashion-mnist")
@@ -32,7 +35,6 @@ RUNS = 3  # timed runs over all images: on a shared VM one run can lose 15% to a
 
 def _data(n: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, str]:
     try:
-        from scnas.data import load_dataset
         ds = load_dataset("fashion-mnist")
         return ds.x_test[:n], ds.y_test[:n], ds.x_train[:1000], "fashion-mnist"
     except FileNotFoundError:
@@ -42,8 +44,6 @@ def _data(n: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, str]:
 
 
 def _model() -> tuple[torch.nn.Module, str]:
-    from scnas.train import load_model
-    from scnas.zoo import create_model
     if (TEACHER / "model.pt").exists():
         return load_model(TEACHER)[0], "trained teacher"
     return create_model("lenet5", 1, 10, 28).eval(), "untrained"
@@ -51,7 +51,6 @@ def _model() -> tuple[torch.nn.Module, str]:
 
 def macs_per_image(model: torch.nn.Module) -> int:
     """Multiply-accumulates of one image through the conv and linear layers."""
-    from sc_accel.nn import trace
     g = trace(model, torch.zeros(2, 1, 28, 28))
     total = 0
     for l in g.layers:
@@ -63,7 +62,6 @@ def macs_per_image(model: torch.nn.Module) -> int:
 
 def run(quick: bool = False) -> dict:
     """Time the bit-true run; returns the figures."""
-    from sc_accel.nn import SCConfig, convert
     n, L = (1000 if quick else 10000), 1024
     x, y, calib, source = _data(n)
     model, kind = _model()

@@ -18,14 +18,13 @@ import time
 import numpy as np
 
 from benchmarks.common import best_time, print_result, print_table
+from sc_accel.hw import evaluate, evaluate_pairs, pack_accels, pack_layers, sc_array, spatial, systolic, workload
+from scnas.zoo import create_model
 
 TARGETS = {"evals_per_s_min": 500_000}
 
 
 def _pairs(n: int, seed: int = 0) -> tuple[list, list]:
-    from sc_accel.hw import sc_array, spatial, systolic, workload
-    from scnas.zoo import create_model
-
     layers = (workload(create_model("resnet20", 3, 10, 32), (1, 3, 32, 32))
               + workload(create_model("lenet5", 1, 10, 28), (1, 1, 28, 28))
               + workload(create_model("mobilenet", 3, 10, 32), (1, 3, 32, 32)))
@@ -54,8 +53,6 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="scnas bench estimator")
     ap.add_argument("--quick", action="store_true", help="fewer pairs")
     args = ap.parse_args(argv)
-    from sc_accel.hw import evaluate, evaluate_pairs, pack_accels, pack_layers
-
     n = 20_000 if args.quick else 200_000
     layers, accels = _pairs(n)
     t0 = time.perf_counter()

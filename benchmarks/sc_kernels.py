@@ -25,7 +25,8 @@ from numba import njit, prange
 from benchmarks.common import best_time, cpu_name, print_result, print_table, timed_rate
 from sc_accel.bits import U0, popcount64, unpack_bits
 from sc_accel.kernels.dot import _and_count, sc_matmul, tile4x4
-from sc_accel.streams import encode
+from sc_accel.streams import bank_cache, encode
+from sc_accel.streams.bank import build_bank, encode_thresholds, role_generator_ids
 
 TARGETS = {"x_torch_per_cycle": 100.0, "x_numpy_bool": 10.0, "frac_roofline": 0.5,
            "batch1_thread_scaling": 0.75, "encode_public_vs_kernel": 0.25}
@@ -119,9 +120,6 @@ def _encode_rates(k: int, positions: int, length: int, quick: bool) -> dict:
     after batch with the same seed (new values each call; its bank cache serves the generator
     outputs) and on a first call (nothing cached), and by an SNG bank's threshold table (what
     emulate() uses), on the benchmark's input streams."""
-    from sc_accel.streams.bank import build_bank, encode_thresholds, role_generator_ids
-
-    from sc_accel.streams import bank_cache
 
     rng = np.random.default_rng(1)
     batches = [rng.random((positions, k)) for _ in range(3)]  # new values each call, same generators
