@@ -53,12 +53,19 @@ def _runs_table(runs: list[Run], skipped: list[Path]) -> str:
         config = r.config_text or "(no config.toml)"
         rows.append(f"<tr id='run-{_e(r.name)}'><td><code>{_e(r.name)}</code><br><small>{_e(r.path)}</small></td>"
                     f"<td>{_e(r.kind)}</td><td>{_e(model)}</td><td>{_e(res.get('dataset', '-'))}</td>"
-                    f"<td>{_e(m['seed'])}</td><td><code>{_e(m['command'])}</code></td><td>{_e(m['version'])}</td>"
+                    f"<td>{_e(m['seed'])}</td><td>{_command(m)}</td><td>{_e(m['version'])}</td>"
                     f"<td>{_e(m['date'])}</td><td><details><summary>config.toml</summary><pre>{_e(config)}</pre>"
                     "</details></td></tr>")
     rows += [f"<tr class='skipped'><td><small>{_e(p)}</small></td><td colspan='8'>not shown: "
              "<a href='#warnings'>see the warnings</a></td></tr>" for p in skipped]
     return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _command(meta: dict) -> str:
+    """The command that made the run; a run started by another command says which."""
+    own = f"<code>{_e(meta['command'])}</code>" if meta["command"] else ""
+    by = meta.get("triggered_by")
+    return own + (f"<br><small>(trained by: <code>{_e(by)}</code>)</small>" if by else "")
 
 
 def _table(fig: Figure) -> str:

@@ -8,12 +8,15 @@ returned as a warning naming the file, so one bad run never stops a report.
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-__all__ = ["Run", "KINDS", "load_run", "load_runs"]
+from reports.outdir import MARKER
+
+__all__ = ["Run", "KINDS", "is_run_dir", "find_runs", "load_run", "load_runs"]
 
 # command in config.toml -> report section; "search" is InheritedNAS, "dse" the accelerator searches.
 KINDS = ("train", "emulate", "estimate", "recast", "search", "dse")
@@ -39,12 +42,47 @@ class Run:
 
     @property
     def meta(self) -> dict:
-        """command line, package version, date and seed, as far as the run recorded them."""
+        """command line, package version, date and seed, as far as the run recorded them;
+        triggered_by: the command that started a run made as a side effect (a teacher's training)."""
         run = self.config.get("run", {}) if isinstance(self.config.get("run"), dict) else {}
         date = run.get("date") or _mtime(self.path / "results.json")
         seed = self.config.get("seed", self.results.get("seed"))
-        return {"command": run.get("argv") or f"scnas {self.kind}", "version": run.get("version", "unknown"),
+        command, by = run.get("argv") or f"scnas {self.kind}", run.get("triggered_by", "")
+        if self.kind == "train" and not by and not command.startswith("scnas train"):
+            command, by = "", command  # a teacher trained as a side effect, before runs recorded their own command
+        return {"command": command, "triggered_by": by, "version": run.get("version", "unknown"),
                 "date": date, "seed": "-" if seed is None else seed}
+
+
+def is_run_dir(path: Path) -> bool:
+    """Whether `path` looks like a run directory: it holds results.json or config.toml (an
+    unfinished run), and is not a report's own output (reports.outdir's marker)."""
+    return path.is_dir() and ((path / "results.json").is_file() or (path / "config.toml").is_file()) \
+        and not os.path.lexists(path / MARKER)
+
+
+def find_runs(paths: list[str | Path], skip: list[str | Path] = ()) -> list[Path]:
+    """The paths given, each directory that is not a run replaced by the run directories under
+    it (walked in sorted order, hidden directories, `skip` and the insides of runs left out).
+    A path that is a run, not a directory, or holds no run is kept as given, so the report
+    names it in a warning."""
+    skipped = {Path(s).resolve() for s in skip}
+    out: list[Path] = []
+    for given in map(Path, paths):
+        found = [] if is_run_dir(given) or not given.is_dir() else _walk(given, skipped)
+        out += found or [given]
+    return out
+
+
+def _walk(root: Path, skipped: set[Path]) -> list[Path]:
+    """Run directories under root in path order (a, b/c, d); symbolic links are not followed."""
+    found = []
+    for here, dirs, _ in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and Path(here, d).resolve() not in skipped)
+        runs = [d for d in dirs if is_run_dir(Path(here, d))]
+        found += [Path(here, d) for d in runs]
+        dirs[:] = [d for d in dirs if d not in runs]  # a run's subdirectories are its own files
+    return sorted(found, key=lambda p: p.parts)
 
 
 def load_run(path: str | Path) -> tuple[Run | None, list[str]]:

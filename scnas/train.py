@@ -8,6 +8,7 @@ plus what is needed to rebuild the model) and results.json.
 from __future__ import annotations
 
 import math
+import shlex
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -104,7 +105,7 @@ def _train(ds: Dataset, cfg: TrainConfig, run: Path) -> dict:
         if state["settings"].get("epochs") != cfg.epochs:  # the cosine is rebuilt for the new length
             print(f"extending the learning-rate schedule to {cfg.epochs} epochs")
         print(f"resuming {cfg.model} from epoch {start + 1}")
-    write_toml({"command": "train", **settings, "run": run_meta()}, run / "config.toml")
+    write_toml({"command": "train", **settings, "run": _train_meta(cfg, ds.name, run)}, run / "config.toml")
     with seeded(cfg.seed):  # any draw in training (dropout) comes from the run's seed
         for epoch in range(start, cfg.epochs):
             t0 = time.perf_counter()
@@ -122,6 +123,18 @@ def _train(ds: Dataset, cfg: TrainConfig, run: Path) -> dict:
                        "test_accuracy": result["test_accuracy"]}, run / "model.pt")
     write_json(result, run / "results.json")
     return result
+
+
+def _train_meta(cfg: TrainConfig, dataset: str, run: Path) -> dict:
+    """run_meta() whose argv is a `scnas train` command that makes this run; a training started
+    by another command (a teacher trained for `scnas emulate`) keeps that command as triggered_by."""
+    meta = run_meta()
+    if not meta["argv"].startswith("scnas train"):
+        meta["triggered_by"] = meta["argv"]
+        meta["argv"] = shlex.join(["scnas", "train", "--model", cfg.model, "--dataset", dataset, "--epochs",
+                                   str(cfg.epochs), "--batch-size", str(cfg.batch_size), "--lr", repr(cfg.lr),
+                                   "--seed", str(cfg.seed), "--out", str(run)])
+    return meta
 
 
 def _load_checkpoint(ckpt: Path, settings: dict) -> dict:

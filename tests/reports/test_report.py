@@ -250,3 +250,46 @@ def test_a_figure_that_cannot_be_written_is_one_sentence(tmp_path, monkeypatch):
     run = syn.write_run(tmp_path, "emu", syn.emulate_results(), "emulate")
     with pytest.raises(ReportError, match=r"cannot write figures to .*\(No space left on device\); free space"):
         build_report([run], tmp_path / "out")
+
+
+def test_cli_walks_a_directory_of_runs_in_path_order(tmp_path, capsys):
+    root = tmp_path / "runs"
+    syn.write_run(root / "b" / "deep", "est", syn.estimate_results(), "estimate")
+    emu = syn.write_run(root / "a", "emu", syn.emulate_results(), "emulate")
+    syn.write_run(emu, "inside", syn.train_results(), "train")  # a run's own files are not walked
+    syn.write_run(root / ".hidden", "old", syn.train_results(), "train")
+    syn.write_run(root, "c", syn.train_results(), "train")
+    assert main(["report", str(root), "--out", str(root / "rep")]) == 0
+    assert "from 3 runs" in capsys.readouterr().out
+    assert main(["report", str(root), "--out", str(root / "rep")]) == 0  # its own output is skipped
+    manifest = json.loads((root / "rep" / "report.json").read_text())
+    assert [r["path"] for r in manifest["runs"]] == [str(emu), str(root / "b" / "deep" / "est"), str(root / "c")]
+
+
+def test_cli_says_so_when_a_directory_holds_no_run(tmp_path, capsys):
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    assert main(["report", str(tmp_path / "empty"), "--out", str(tmp_path / "rep")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"no run directory (one holding results.json or config.toml) in " \
+        f"{tmp_path / 'empty'}" in err
+    assert not (tmp_path / "rep").exists()
+
+
+def test_a_teacher_trained_by_emulate_records_its_own_train_command(tmp_path, monkeypatch):
+    import scnas.config
+    from scnas.data import load_dataset
+    from scnas.train import TrainConfig, train
+
+    monkeypatch.setattr(scnas.config, "_COMMAND_LINE", "scnas emulate --model lenet5 --dataset digits")
+    train(load_dataset("digits"), TrainConfig(model="lenet5", dataset="digits", epochs=1), tmp_path / "t")
+    meta = load_runs([tmp_path / "t"])[0][0].meta
+    assert meta["command"] == f"scnas train --model lenet5 --dataset digits --epochs 1 --batch-size 128 " \
+        f"--lr 0.002 --seed 0 --out {tmp_path / 't'}"
+    assert meta["triggered_by"] == "scnas emulate --model lenet5 --dataset digits"
+
+
+def test_an_older_teacher_run_is_labelled_with_the_command_that_trained_it(tmp_path):
+    run = syn.write_run(tmp_path, "t", syn.train_results(), "train")
+    (run / "config.toml").write_text('command = "train"\n[run]\nargv = "scnas emulate --model lenet5"\n')
+    rep = build_report([run], tmp_path / "out")
+    assert "(trained by: <code>scnas emulate --model lenet5</code>)" in rep.index.read_text()
