@@ -37,7 +37,7 @@ class UnknownOpError(InvalidInputError):
 
 
 # factory(channels) -> module mapping (B, C, H, W) to the same shape; ':' separates ops in genotype strings
-OPS: Registry = Registry("op", UnknownOpError, reserved=":")
+OPS: Registry = Registry("op", UnknownOpError)
 
 
 class Zero(nn.Module):

@@ -189,9 +189,12 @@ def _probe(teacher: nn.Module, sample: torch.Tensor, labels: np.ndarray | None) 
 
 
 def _teacher_hash(teacher: nn.Module) -> str:
+    """The teacher's identity in checkpoints: names (under the model's `state_key_aliases`, so a
+    teacher hashes as before its modules were renamed) and values of its state."""
+    aliases = getattr(teacher, "state_key_aliases", {})
     h = hashlib.blake2b(digest_size=12)
     for k, v in teacher.state_dict().items():
-        h.update(k.encode())
+        h.update(aliases.get(k, k).encode())
         h.update(v.detach().cpu().numpy().tobytes())
     return h.hexdigest()
 

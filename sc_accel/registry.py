@@ -8,6 +8,7 @@ the known ones. A registry reads like a read-only mapping (`name in R`, `R[name]
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar, overload
 
@@ -15,16 +16,17 @@ from sc_accel.errors import InvalidInputError
 
 __all__ = ["Registry"]
 
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # no ',' or ':' (list and genotype separators)
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Registry(Mapping[str, Callable[..., Any]], Generic[F]):
     """Factories by name. `kind` names what it holds in messages ("model", "block type", "op")."""
 
-    def __init__(self, kind: str, error: type[Exception] = InvalidInputError, reserved: str = "") -> None:
+    def __init__(self, kind: str, error: type[Exception] = InvalidInputError) -> None:
         self.kind = kind
         self.error = error
-        self.reserved = reserved  # characters a name may not hold (e.g. nas's ':' separator)
         self._factories: dict[str, Callable[..., Any]] = {}
 
     @overload
@@ -34,19 +36,29 @@ class Registry(Mapping[str, Callable[..., Any]], Generic[F]):
     def register(self, name: str, factory: F) -> F: ...
 
     def register(self, name: str, factory: F | None = None) -> F | Callable[[F], F]:
-        """Add (or replace) `name`; without `factory`, a decorator that adds the function below it."""
-        if not isinstance(name, str) or not name or any(c in name for c in self.reserved):
-            without = f" without {', '.join(map(repr, self.reserved))}" if self.reserved else ""
-            raise self.error(f"{self.kind} name {name!r} must be a non-empty string{without}.")
+        """Add `name` (a new one: replacing a factory the suite builds with would change what old
+        files load into); without `factory`, a decorator that adds the function below it."""
+        self._check_new(name)
         if factory is None:
             def wrap(fn: F) -> F:
-                self._factories[name] = fn
+                self._add(name, fn)
                 return fn
             return wrap
+        self._add(name, factory)
+        return factory
+
+    def _check_new(self, name: object) -> None:
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise self.error(f"{self.kind} name {name!r} must be letters, digits, '_', '-' or '.', starting with a "
+                             "letter or digit (commas and ':' separate names in lists and genotypes).")
+        if name in self._factories:
+            raise self.error(f"a {self.kind} named {name!r} is already registered; pick another name or unregister "
+                             "it first.")
+
+    def _add(self, name: str, factory: object) -> None:
         if not callable(factory):
             raise self.error(f"the factory for {self.kind} {name!r} must be callable, got {type(factory).__name__}.")
         self._factories[name] = factory
-        return factory
 
     def unregister(self, name: str) -> None:
         """Remove `name` (checked), e.g. a factory a test registered for its own use."""
@@ -56,7 +68,8 @@ class Registry(Mapping[str, Callable[..., Any]], Generic[F]):
     def check(self, name: str) -> None:
         """Raise one sentence when `name` is not registered."""
         if not isinstance(name, str) or name not in self._factories:
-            raise self.error(f"unknown {self.kind} {name!r}; choose one of {', '.join(self.names())}.")
+            known = f"choose one of {', '.join(self.names())}" if self._factories else f"no {self.kind} is registered"
+            raise self.error(f"unknown {self.kind} {name!r}; {known}.")
 
     def get_factory(self, name: str) -> Callable[..., Any]:
         """The factory registered under `name` (checked)."""

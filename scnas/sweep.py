@@ -66,9 +66,12 @@ def _evaluate(model: torch.nn.Module, cfg: SCConfig, calib: torch.Tensor, x: tor
 
 def model_hash(model: torch.nn.Module) -> str:
     """SHA-256 of the model's parameters and buffers (names, dtypes, shapes and values): the
-    identity a resumed sweep is checked against, so a retrained model is never mixed in."""
+    identity a resumed sweep is checked against, so a retrained model is never mixed in. Keys
+    are hashed under the names in the model's `state_key_aliases` (plain data a zoo ResNet
+    carries), so a model hashes as it did before its modules were renamed."""
+    aliases = getattr(model, "state_key_aliases", {})
     h = hashlib.sha256()
-    for name, t in sorted(model.state_dict().items()):
+    for name, t in sorted(((aliases.get(k, k), v) for k, v in model.state_dict().items()), key=lambda kv: kv[0]):
         a = t.detach().cpu().contiguous().numpy()
         h.update(f"{name}:{a.dtype}:{a.shape};".encode())
         h.update(a.tobytes())

@@ -17,6 +17,7 @@ follow the usual CIFAR-style definitions, scaled by the input resolution where n
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import torch
 import torch.nn as nn
@@ -26,7 +27,7 @@ from sc_accel.errors import InvalidInputError
 from sc_accel.registry import Registry
 from sc_accel.seeds import seeded
 
-__all__ = ["MODELS", "create_model", "upgrade_state_dict"]
+__all__ = ["MODELS", "create_model", "upgrade_state_dict", "v1_key_names"]
 
 MODELS: Registry = Registry("model", InvalidInputError)  # builder(in_channels, n_classes, image_size)
 RESNETS = ("resnet20", "resnet56", "resnet_bottleneck")
@@ -61,6 +62,20 @@ def upgrade_state_dict(name: object, state: dict, prefix: str = "stages") -> dic
 
     keys = [new_key(k) for k in state]
     return state if keys == list(state) else dict(zip(keys, state.values()))
+
+
+def v1_key_names(keys: Iterable[str], prefix: str = "stages") -> dict[str, str]:
+    """Today's residual-block keys -> their names in the old zoo (the inverse of
+    upgrade_state_dict's table), for the keys that changed."""
+    back = {new: old for old, new in _V1_BODY_KEYS.items()}
+    pattern = re.compile(rf"^({re.escape(prefix)}\.\d+\.body\.)(\d+)\.([^.]+)$")
+    out = {}
+    for key in keys:
+        m = pattern.match(key)
+        if m and int(m.group(2)) in back:
+            i, j = back[int(m.group(2))]
+            out[key] = f"{m.group(1)}{i}.{j}.{m.group(3)}"
+    return out
 
 
 class LeNet5(nn.Module):
@@ -116,6 +131,9 @@ class CifarResNet(nn.Module):
                 c = out
         self.stages = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, n_classes))
+        # plain data read by the identity hashes (scnas.sweep.model_hash, recast's teacher hash):
+        # today's key -> the key files and run directories from before were hashed under
+        self.state_key_aliases = v1_key_names(self.state_dict().keys())
 
     @property
     def blocks(self) -> nn.Sequential:

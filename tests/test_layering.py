@@ -31,10 +31,10 @@ ALLOWED: dict[str, set[str]] = {
     "recast": {GROUND},
     "nas": {"recast", "sc_accel.hw", "sc_accel.metrics", GROUND},
     "reports": set(),
-    "scnas": {"sc_accel.nn", "sc_accel.hw", "sc_accel.dse", "sc_accel.metrics", "sc_accel.streams", "recast", "nas",
-              "reports", GROUND},
+    "scnas": {"sc_accel.nn", "sc_accel.hw", "sc_accel.dse", "sc_accel.metrics", "sc_accel.streams",
+              "sc_accel.kernels", "recast", "nas", "reports", GROUND},
     "benchmarks": {"scnas", "sc_accel.nn", "sc_accel.hw", "sc_accel.dse", "sc_accel.metrics", "sc_accel.streams",
-                   "sc_accel.kernels", "recast", "nas", GROUND},
+                   "sc_accel.kernels", "recast", "nas", "reports", GROUND},
 }
 
 

@@ -56,7 +56,7 @@ def parse_list(text: str, kind: type, name: str) -> list:
             out.append(_list_item(item, kind))
         except ValueError:
             raise BadArgument(f"--{name} value {item!r} is not a valid {kind.__name__}; "
-                              f"give a comma-separated list such as {EXAMPLES[name]}.") from None
+                              f"give a comma-separated list such as {EXAMPLES.get(name, '1,2,3')}.") from None
     return out
 
 

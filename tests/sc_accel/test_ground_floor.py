@@ -26,10 +26,23 @@ def test_registry_registers_creates_lists_and_refuses_by_name():
     assert r.is_known("a") and not r.is_known("c") and not r.is_known(3)
     with pytest.raises(InvalidInputError, match=r"^unknown widget 'c'; choose one of a, b\.$"):
         r.create("c")
-    with pytest.raises(InvalidInputError, match="non-empty string"):
-        r.register("", lambda: None)
+    for bad in ("", "a,b", "a:b", "-x", "a b", 3):
+        with pytest.raises(InvalidInputError, match="must be letters, digits"):
+            r.register(bad, lambda: None)
     with pytest.raises(InvalidInputError, match="must be callable"):
         r.register("d", 3)
+    with pytest.raises(InvalidInputError, match="must be callable"):
+        r.register("d")(3)
+    with pytest.raises(InvalidInputError, match="'a' is already registered"):
+        r.register("a", lambda n: n)
+    assert r.create("a", 1) == ["a"]  # the first factory stays
+    r.unregister("a")
+    assert r.names() == ["b"] and "d" not in r
+
+
+def test_an_empty_registry_says_so():
+    with pytest.raises(InvalidInputError, match=r"^unknown widget 'x'; no widget is registered\.$"):
+        Registry("widget").create("x")
 
 
 def test_the_registry_raises_the_error_class_it_is_given():

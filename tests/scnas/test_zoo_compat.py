@@ -9,6 +9,7 @@ two images and each model's logits on it, recorded then.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -16,7 +17,9 @@ import pytest
 import torch
 
 from recast.blocks import block_type_of
+from recast.procedure import _teacher_hash
 from scnas.rundir import atomic_torch_save
+from scnas.sweep import model_hash
 from scnas.train import load_model
 from scnas.zoo import MODELS, RESNETS, create_model, upgrade_state_dict
 from sc_accel.fileio import load_tensors
@@ -86,3 +89,35 @@ def test_create_model_leaves_the_callers_generator_alone():
     assert torch.equal(torch.get_rng_state(), before)
     b = create_model("resnet20")  # and still builds the same weights every time
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def _old_sweep_hash(state: dict) -> str:
+    """scnas.sweep.model_hash as the old code computed it, on the state's own (old) keys."""
+    h = hashlib.sha256()
+    for name, t in sorted(state.items()):
+        a = t.detach().cpu().contiguous().numpy()
+        h.update(f"{name}:{a.dtype}:{a.shape};".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _old_teacher_hash(state: dict) -> str:
+    """recast's teacher hash as the old code computed it."""
+    h = hashlib.blake2b(digest_size=12)
+    for k, v in state.items():
+        h.update(k.encode())
+        h.update(v.detach().cpu().numpy().tobytes())
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("name", SAVED)
+def test_an_old_teacher_hashes_as_it_did_so_its_old_runs_resume(name):
+    """Run directories and recast checkpoints hold the model's hash from before the rename."""
+    old = load_tensors(DATA / f"{name}_v1.pt", "fixture")["state_dict"]
+    model, _ = load_model(DATA / f"{name}_v1.pt")
+    assert set(model.state_key_aliases.values()) <= set(old) and model.state_key_aliases
+    assert model_hash(model) == _old_sweep_hash(old)
+    assert _teacher_hash(model) == _old_teacher_hash(old)
+    perturbed = {k: v + 1 if v.is_floating_point() else v for k, v in old.items()}
+    model.load_state_dict(upgrade_state_dict(name, perturbed))
+    assert model_hash(model) != _old_sweep_hash(old)  # the values still count
