@@ -12,6 +12,7 @@ import sys
 from typing import Any, Callable
 
 from sc_accel.errors import UserError
+from scnas.data import DATASETS
 
 __all__ = ["BadArgument", "Parser", "parse_list", "EXAMPLES", "default_of", "list_default", "config_from",
            "default_workers", "check_positive", "optional_list"]
@@ -106,3 +107,40 @@ def optional_list(text: str | None, kind: type, flag: str) -> list | None:
         raise BadArgument(f"--{flag} is empty; give a comma-separated list such as {EXAMPLES[flag]}, or leave "
                           "the flag out for the default.")
     return parse_list(text, kind, flag)
+
+
+def dataset_help() -> str:
+    """The help text of a --dataset option: the names scnas.data loads (one list, never copied)."""
+    return f"{', '.join(DATASETS)} or default (the first one found, see `scnas data`)"
+
+
+class DefaultsFormatter(argparse.HelpFormatter):
+    """Help that ends each option's text with its default, as ArgumentDefaultsHelpFormatter, but
+    not for a flag (store_true), a None default or a text that already says its default, and a
+    list default as its items."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help
+        if text is None or not shows_default(action):
+            return text
+        shown = " ".join(map(str, action.default)) if isinstance(action.default, (list, tuple)) else action.default
+        return f"{text} (default: {str(shown).replace('%', '%%')})"
+
+
+def shows_default(action: argparse.Action) -> bool:
+    """Whether `--help` adds "(default: ...)" to this option: it has a value and a default that
+    its own text does not already state."""
+    return (action.default not in (None, argparse.SUPPRESS) and action.nargs != 0 and bool(action.option_strings)
+            and "(default" not in (action.help or "").lower() and "%(default)" not in (action.help or ""))
+
+
+class CommandParser(Parser):
+    """The parser of a subcommand (and of theirs, argparse makes them of the same class): its
+    help shows every option's default."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", DefaultsFormatter)
+        super().__init__(*args, **kwargs)
+
+
+__all__ += ["dataset_help", "DefaultsFormatter", "shows_default", "CommandParser"]

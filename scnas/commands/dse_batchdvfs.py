@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="largest batch size considered")
     p.add_argument("--trials", type=int, default=default_of(run_batchdvfs, "trials"),
                    help="evaluations of the Bayesian optimiser per cap")
-    p.add_argument("--seed", type=int, default=default_of(run_batchdvfs, "seed"))
+    p.add_argument("--seed", type=int, default=default_of(run_batchdvfs, "seed"), help="seed of the searches")
     p.add_argument("--workers", type=int, default=default_workers(), help="local processes, one power cap each "
                    "(default: the CPU count, at most 4; 1 runs them in this process)")
     p.add_argument("--ray", metavar="ADDRESS", help="run the caps on Ray: 'local' or a cluster address")

@@ -22,9 +22,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="resnet20,mobilenet", help="comma-separated zoo names or model.pt files")
     p.add_argument("--accel", default="spatial-16x16-kcp", help="spatial or sc preset / file (its dataflow)")
     p.add_argument("--platform", default="cloud,edge", help="comma-separated budgets: cloud, edge")
-    p.add_argument("--objective", default=default_of(run_confuciux, "objective"), choices=["latency", "energy"])
+    p.add_argument("--objective", default=default_of(run_confuciux, "objective"), choices=["latency", "energy"],
+                   help="what the search minimises")
     p.add_argument("--deployment", default=default_of(run_confuciux, "deployment"),
-                   choices=["sequential", "pipelined"])
+                   choices=["sequential", "pipelined"],
+                   help="layers run one after another, or pipelined on their own PEs")
     p.add_argument("--budget", type=int, default=default_of(run_confuciux, "budget"),
                    help="estimator evaluations per method")
     p.add_argument("--pe-menu", help="PE counts a layer may get, e.g. 16,32,64 (default: the platform's)")
@@ -33,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-buffer", type=int, help="total buffer budget in bytes (default: the platform's)")
     p.add_argument("--max-area", type=float, help="cap on the sum of the layers' estimated areas in um^2 "
                    "(default: none)")
-    p.add_argument("--seed", type=int, default=default_of(run_confuciux, "seed"))
+    p.add_argument("--seed", type=int, default=default_of(run_confuciux, "seed"), help="seed of every method")
     p.add_argument("--workers", type=int, default=default_workers(), help="local processes for the (platform, "
                    "model) tasks (default: the CPU count, at most 4; 1 runs them in this process)")
     p.add_argument("--ray", metavar="ADDRESS", help="run the tasks on Ray: 'local' or a cluster address "

@@ -8,7 +8,7 @@ from reports import plot_dse
 from sc_accel.dse.evolver import BIT_PAIRS, LENGTHS, MAX_EPISODES, MAX_SAMPLES
 from sc_accel.dse.space import check_seed
 from scnas.accel import load_accel
-from scnas.commands.common import BadArgument, default_of, optional_list
+from scnas.commands.common import BadArgument, dataset_help, default_of, optional_list
 from scnas.commands.teacher import add_teacher_options, resolve_teacher
 from scnas.data import load_dataset
 from scnas.dse_run import evolver_table, run_evolver
@@ -16,7 +16,7 @@ from scnas.dse_run import evolver_table, run_evolver
 __all__ = ["add_parser", "run"]
 
 # options feeding run_evolver's parameter of the same name (calib: calib_images): name -> (type, help)
-_SEARCH = {"episodes": (int, None),
+_SEARCH = {"episodes": (int, "Q-learning episodes"),
            "eval_images": (int, "training images (the last N) scored during the search (expected mode)"),
            "final_images": (int, "test images of the final bit-true runs"),
            "calib": (int, "training images that set the conversion scales"),
@@ -24,7 +24,7 @@ _SEARCH = {"episodes": (int, None),
            "latency_th": (float, "latency threshold, normalised to [0, 1]"),
            "energy_th": (float, "energy threshold, normalised to [0, 1]"),
            "samples": (int, "Gaussian logit draws per image in the accuracy proxy"),
-           "seed": (int, None)}
+           "seed": (int, "seed of the search (Q-learning, streams, the accuracy proxy's draws)")}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        "skipping outliers (Evolver), against the best uniform-L design")
     p.add_argument("--model", default="lenet5", help="zoo name (trained once into --teacher-dir), a model.pt "
                    "or a train run directory")
-    p.add_argument("--dataset", default=default_of(load_dataset, "name"))
+    p.add_argument("--dataset", default=default_of(load_dataset, "name"), help=dataset_help())
     p.add_argument("--accel", default="sc-64x64-L256", help="accelerator preset or file (SC: stream lengths; "
                    "binary: bit pairs)")
     p.add_argument("--lengths", default=",".join(map(str, LENGTHS)), help="stream lengths a layer may take "

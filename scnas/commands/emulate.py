@@ -6,7 +6,7 @@ import argparse
 
 from reports import plot_emulation
 from sc_accel.nn import SCConfig
-from scnas.commands.common import BadArgument, default_of, list_default, parse_list
+from scnas.commands.common import BadArgument, dataset_help, default_of, list_default, parse_list
 from scnas.commands.teacher import add_teacher_options, resolve_teacher
 from scnas.data import load_dataset
 from scnas.sweep import print_table, run_sweep, settings_grid
@@ -28,11 +28,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("emulate", help="accuracy of a trained CNN on emulated SC hardware over settings")
     p.add_argument("--model", default="lenet5", help="zoo name (trained once into --teacher-dir), "
                    "a model.pt or a train run directory")
-    p.add_argument("--dataset", default=default_of(load_dataset, "name"))
+    p.add_argument("--dataset", default=default_of(load_dataset, "name"), help=dataset_help())
     p.add_argument("--stream-length", default="32,64,128,256,512,1024", help="comma-separated L values")
     for flag, what in _SETTINGS.items():
         p.add_argument(f"--{flag}", default=list_default(SCConfig, flag), help=what)
-    p.add_argument("--seed", type=int, default=default_of(SCConfig, "seed"))
+    p.add_argument("--seed", type=int, default=default_of(SCConfig, "seed"),
+                   help="seed of the stream generators")
     p.add_argument("--limit", type=int, help="use only the first N test images")
     p.add_argument("--calib", type=int, default=default_of(run_sweep, "calib_n"),
                    help="training images used to calibrate scales")

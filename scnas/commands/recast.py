@@ -6,7 +6,7 @@ import argparse
 
 from recast import RecastConfig
 from reports import plot_recast
-from scnas.commands.common import check_positive, config_from, default_of
+from scnas.commands.common import check_positive, config_from, dataset_help, default_of
 from scnas.commands.teacher import add_teacher_options, resolve_teacher
 from scnas.data import load_dataset
 from scnas.recast_run import print_summary, run_recast
@@ -22,10 +22,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "or a train run directory")
     p.add_argument("--plan", default="plain", help="preset (plain, basic, bottleneck, dense, dwsep, mbconv, "
                    "half-width) or a .toml plan")
-    p.add_argument("--dataset", default=default_of(load_dataset, "name"))
-    for name, kind in (("epochs_per_block", int), ("finetune_epochs", int), ("lr", float), ("batch_size", int),
-                       ("seed", int)):
-        p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default_of(RecastConfig, name))
+    p.add_argument("--dataset", default=default_of(load_dataset, "name"), help=dataset_help())
+    for name, kind, what in (("epochs_per_block", int, "epochs that train each new block"),
+                             ("finetune_epochs", int, "epochs that fine-tune the whole student at the end"),
+                             ("lr", float, "learning rate"), ("batch_size", int, "images per optimiser step"),
+                             ("seed", int, "seed of the new blocks and the batch order")):
+        p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default_of(RecastConfig, name), help=what)
     p.add_argument("--adaptor", action="store_true", default=default_of(RecastConfig, "adaptor"),
                    help="a 1x1 adaptor instead of re-initialising the next block")
     p.add_argument("--baselines", action="store_true", help="also train the student from scratch, with KD, and "

@@ -18,10 +18,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=default_of(TrainConfig, "model"), help="zoo name, e.g. lenet5, resnet20")
     p.add_argument("--dataset", default=default_of(TrainConfig, "dataset"),
                    help="fashion-mnist, mnist, cifar10, digits or default")
-    p.add_argument("--epochs", type=int, default=default_of(TrainConfig, "epochs"))
-    p.add_argument("--batch-size", type=int, default=default_of(TrainConfig, "batch_size"))
-    p.add_argument("--lr", type=float, default=default_of(TrainConfig, "lr"))
-    p.add_argument("--seed", type=int, default=default_of(TrainConfig, "seed"))
+    p.add_argument("--epochs", type=int, default=default_of(TrainConfig, "epochs"),
+                   help="training epochs (a rerun with more epochs resumes and extends)")
+    p.add_argument("--batch-size", type=int, default=default_of(TrainConfig, "batch_size"),
+                   help="images per optimiser step")
+    p.add_argument("--lr", type=float, default=default_of(TrainConfig, "lr"),
+                   help="peak learning rate of AdamW (cosine decay to 0)")
+    p.add_argument("--seed", type=int, default=default_of(TrainConfig, "seed"),
+                   help="seed of the weights and the batch order")
     p.add_argument("--data-dir", help="directory holding the dataset's files")
     p.add_argument("--out", help="run directory (default runs/train-MODEL-DATASET)")
     p.set_defaults(func=run)
