@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from sc_accel.errors import UserError
 from scnas.commands import COMMANDS
-from scnas.commands.common import Parser
+from scnas.commands.common import Parser, apply_config
 from scnas.config import set_command_line
 
 __all__ = ["main", "build_parser"]
@@ -31,9 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `scnas` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
-    set_command_line(sys.argv[1:] if argv is None else list(argv))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        args, argv = apply_config(parser, args, argv)  # --config RUN/config.toml: its options, then the flags given
+        set_command_line(argv)
         return args.func(args)
     except UserError as e:
         _close_progress_bars()

@@ -15,15 +15,22 @@ from sc_accel.errors import DataFileError, InvalidInputError
 from scnas.rundir import atomic_write_bytes
 
 __all__ = ["write_toml", "read_toml", "write_json", "read_json", "read_config", "run_meta", "set_command_line",
-           "claim_settings"]
+           "claim_settings", "command_line", "read_run_config", "recorded_options"]
 
 _COMMAND_LINE = ""
+_ARGV: list[str] = []
 
 
 def set_command_line(argv: list[str]) -> None:
     """Remember the command line (the CLI calls this) so run directories can record it."""
-    global _COMMAND_LINE
+    global _COMMAND_LINE, _ARGV
+    _ARGV = list(argv)
     _COMMAND_LINE = "scnas " + " ".join(shlex.quote(a) for a in argv)
+
+
+def command_line() -> list[str]:
+    """The arguments set_command_line remembered (empty when none was: the Python API)."""
+    return list(_ARGV)
 
 
 def run_meta() -> dict:
@@ -110,6 +117,33 @@ def _read_text(path: str | Path) -> str:
 def read_config(path: str | Path) -> dict:
     """A settings file by its suffix: .json as JSON, anything else as TOML."""
     return read_json(path) if str(path).endswith(".json") else read_toml(path)
+
+
+def read_run_config(path: str | Path) -> tuple[Path, dict]:
+    """(the file, its settings) of a run's config.toml, given the file or its run directory;
+    a file that names no scnas command is refused in one sentence."""
+    p = Path(path)
+    p = p / "config.toml" if p.is_dir() else p
+    cfg = read_toml(p)
+    if not isinstance(cfg.get("command"), str) or (cfg["command"] == "dse" and not isinstance(cfg.get("search"), str)):
+        raise InvalidInputError(f"{p} names no scnas command, so it is not a run's config.toml; give the "
+                                "config.toml of a run directory.")
+    return p, cfg
+
+
+def recorded_options(cfg: dict, words: list[str]) -> list[str] | None:
+    """The options of the command line a config.toml records ([run] argv) after the command
+    `words` (["dse", "evolver"]); None when it records none of that command (a run made from Python)."""
+    argv = cfg.get("run", {}).get("argv") if isinstance(cfg.get("run"), dict) else None
+    if not isinstance(argv, str):
+        return None
+    try:
+        tokens = shlex.split(argv)
+    except ValueError:
+        return None
+    n = len(words)
+    at = next((i for i in range(1, len(tokens) - n + 1) if tokens[i:i + n] == words), None)
+    return None if tokens[:1] != ["scnas"] or at is None else tokens[at + n:]
 
 
 def _atomic_write(path: Path, text: str) -> None:

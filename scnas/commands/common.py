@@ -8,14 +8,19 @@ import argparse
 import dataclasses
 import inspect
 import os
+import re
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
+from reports.stats import mean_std
 from sc_accel.errors import UserError
+from scnas.config import command_line, read_run_config, recorded_options, set_command_line
 from scnas.data import DATASETS
 
 __all__ = ["BadArgument", "Parser", "parse_list", "EXAMPLES", "default_of", "list_default", "config_from",
-           "default_workers", "check_positive", "optional_list"]
+           "default_workers", "check_positive", "optional_list", "add_config_option", "command_words", "apply_config",
+           "without_option", "add_seed_option", "parse_seeds", "per_seed", "run_out"]
 
 
 class BadArgument(UserError, ValueError):
@@ -141,6 +146,175 @@ class CommandParser(Parser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", DefaultsFormatter)
         super().__init__(*args, **kwargs)
+        add_quiet_option(self)
 
 
-__all__ += ["dataset_help", "DefaultsFormatter", "shows_default", "CommandParser"]
+def add_quiet_option(p: argparse.ArgumentParser, top: bool = False) -> None:
+    """--quiet: no progress bars, summary lines or progress messages, only the results and
+    errors. On `scnas` itself (`scnas --quiet CMD`) and on every command (`scnas CMD --quiet`);
+    a command's leaves the value of `scnas --quiet` alone when not given."""
+    p.add_argument(*(("-q", "--quiet") if top else ("--quiet",)), action="store_true",
+                   default=False if top else argparse.SUPPRESS,
+                   help="print only the results: no progress bars, no per-epoch or per-phase lines"
+                   + ("" if top else " (same as `scnas --quiet CMD`)"))
+
+
+__all__ += ["dataset_help", "DefaultsFormatter", "shows_default", "CommandParser", "add_quiet_option"]
+
+
+# --config: rerun a run from its config.toml (cli.main calls apply_config after the first parse)
+
+_RENAMED = {"settings": "stream_length", "calib_images": "calib", "models": "model"}  # setting -> option dest
+
+
+def add_config_option(p: argparse.ArgumentParser) -> None:
+    """--config RUN/config.toml: the options of the run it records, then the flags given (which win)."""
+    p.add_argument("--config", metavar="RUN/config.toml", help="rerun the run this config.toml (or run directory) "
+                   "records: its options, overridden by the flags given here")
+
+
+def command_words(args: argparse.Namespace) -> list[str]:
+    """The subcommand path of parsed `args`: ["train"], ["dse", "evolver"]."""
+    return [args.command] + ([args.search] if args.command == "dse" else [])
+
+
+def apply_config(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                 argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    """(args, argv) with --config's options put before the flags given, parsed again; unchanged
+    without --config. The file's recorded command line is used, else its settings mapped to
+    options; a config.toml of another command, or options this scnas does not know, are refused."""
+    if getattr(args, "config", None) is None:
+        return args, argv
+    path, cfg = read_run_config(args.config)
+    words = command_words(args)
+    theirs = [cfg["command"]] + ([cfg["search"]] if cfg["command"] == "dse" else [])
+    if theirs != words:
+        raise BadArgument(f"{path} is the config.toml of a `scnas {' '.join(theirs)}` run, not of `scnas "
+                          f"{' '.join(words)}`; run `scnas {' '.join(theirs)} --config {path}` instead.")
+    options = recorded_options(cfg, words)
+    if options is None:
+        options = _settings_options(_subparser(parser, words), cfg, path, words)
+    options = without_option(options, "--config")
+    unknown = parser.parse_known_args(words + options)[1]
+    if unknown:
+        raise BadArgument(f"{path} records options this scnas does not know ({' '.join(unknown)}); remove them "
+                          "from its [run] argv, or run the command without --config.")
+    at = next(i + len(words) for i in range(len(argv)) if argv[i:i + len(words)] == words)
+    argv = argv[:at] + options + without_option(argv[at:], "--config")
+    return parser.parse_args(argv), argv
+
+
+def without_option(tokens: list[str], flag: str) -> list[str]:
+    """`tokens` less every `flag VALUE` and `flag=VALUE`."""
+    out, skip = [], False
+    for t in tokens:
+        if not skip and t != flag and not t.startswith(flag + "="):
+            out.append(t)
+        skip = t == flag and not skip
+    return out
+
+
+def _subparser(parser: argparse.ArgumentParser, words: list[str]) -> argparse.ArgumentParser:
+    """The parser of subcommand path `words`."""
+    for w in words:
+        parser = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[w]
+    return parser
+
+
+def _option_text(v: object) -> str:
+    """A setting as its option's text: lists comma-separated, booleans on/off."""
+    if isinstance(v, list):
+        return ",".join(_option_text(x) for x in v)
+    return ("on" if v else "off") if isinstance(v, bool) else repr(v) if isinstance(v, float) else str(v)
+
+
+def _settings_options(sub: argparse.ArgumentParser, cfg: dict, path: Path, words: list[str]) -> list[str]:
+    """Options rebuilt from a config.toml that records no command line (a run made from Python):
+    every setting with an option of its name; the others (hashes, counts: what the run derived) are
+    skipped and named in a note, since no option sets them."""
+    actions = {a.dest: a for a in sub._actions if a.option_strings}
+    options, skipped = [], []
+    for key, value in cfg.items():
+        action = actions.get(_RENAMED.get(key, key))
+        if key in ("run", "command", "search") or value in ("", []):
+            continue
+        if action is None or isinstance(value, dict):
+            skipped.append(key)
+        elif action.nargs == 0:  # a switch such as --adaptor
+            options += [action.option_strings[0]] if value else []
+        else:
+            value = list(dict.fromkeys(value)) if key == "settings" else value  # emulate: one length per setting
+            options += [action.option_strings[0], _option_text(value)]
+    print(f"note: {path} records no `scnas {' '.join(words)}` command line, so its options were rebuilt from "
+          f"its settings{'; skipped (no option sets them): ' + ', '.join(skipped) if skipped else ''}.",
+          file=sys.stderr)
+    return options
+
+
+# --seed 0,1,2: one sub-run per seed in OUT/seed-N (per_seed), a single seed as before
+
+RunOne = Callable[[argparse.Namespace], "tuple[str, dict[str, float]]"]
+
+
+def add_seed_option(p: argparse.ArgumentParser, default: int | None, what: str = "") -> None:
+    """--seed: one seed, or a comma-separated list run one after another (see per_seed)."""
+    p.add_argument("--seed", default=default, help=f"{what}seed; a comma-separated list such as 0,1,2 makes one "
+                   "run per seed, in OUT/seed-N")
+
+
+def parse_seeds(text: str | int | None) -> list:
+    """'0,1,2' -> [0, 1, 2]: non-negative integers, each once (an int or None, a default, as is)."""
+    if text is None or isinstance(text, int):
+        return [text]
+    seeds: list[int] = []
+    for item in str(text).split(","):
+        item = item.strip()
+        if not item:
+            raise BadArgument(f"--seed {text!r} has an empty item; give seeds such as 0,1,2.")
+        if not re.fullmatch(r"[+-]?\d+", item):
+            raise BadArgument(f"--seed value {item!r} is not an integer; give seeds such as 0,1,2.")
+        if int(item) < 0:
+            raise BadArgument(f"--seed {item} is negative; give seeds of 0 or more, such as 0,1,2.")
+        if int(item) in seeds:
+            raise BadArgument(f"--seed {text!r} repeats seed {int(item)}; give each seed once.")
+        seeds.append(int(item))
+    return seeds
+
+
+def per_seed(args: argparse.Namespace, run_one: RunOne) -> int:
+    """Run `run_one` (it returns its run directory and its main accuracies) once per --seed:
+    one seed as before, several one after another in OUT/seed-N, each a normal run directory,
+    with a line per seed and the mean ± std over seeds at the end. The list is checked first."""
+    seeds = parse_seeds(args.seed)
+    if len(seeds) == 1:
+        run_one(argparse.Namespace(**{**vars(args), "seed": seeds[0]}))
+        return 0
+    if args.out is not None and (Path(args.out) / "config.toml").is_file():
+        raise BadArgument(f"{args.out} is the run directory of one seed; give the seed list another --out (it "
+                          "makes OUT/seed-N).")
+    found: dict[str, list[float]] = {}
+    for seed in seeds:
+        sub = {**vars(args), "seed": seed, "seed_dir": f"seed-{seed}",
+               "out": None if args.out is None else str(Path(args.out) / f"seed-{seed}")}
+        out, accuracies = run_one(argparse.Namespace(**sub))
+        print(f"seed {seed}: " + ", ".join(f"{k} {100 * v:.2f}%" for k, v in accuracies.items()) + f" ({out})")
+        for k, v in accuracies.items():
+            found.setdefault(k, []).append(v)
+    for k, values in found.items():
+        mean, std = mean_std(values)
+        print(f"{k} over {len(values)} seeds: {100 * mean:.2f} ± {100 * std:.2f}%")
+    return 0
+
+
+def run_out(args: argparse.Namespace, default: str) -> str:
+    """The run directory: --out, else `default`; a sub-run of a seed list goes to OUT/seed-N and
+    records the command line that makes it alone (its seed and directory), so --config reruns it."""
+    seed_dir = getattr(args, "seed_dir", None)
+    if seed_dir is None:
+        return default if args.out is None else args.out
+    out = args.out if args.out is not None else f"{default}/{seed_dir}"
+    argv = command_line()
+    if argv:
+        set_command_line(without_option(without_option(argv, "--seed"), "--out") + ["--seed", str(args.seed),
+                                                                                    "--out", out])
+    return out
