@@ -28,9 +28,10 @@ import numpy as np
 from reports.fig_nas import pareto_front
 from reports.figure import Figure
 from reports.plots import read_results, save_run_pngs
-from reports.style import color
+from reports.style import distinct_colors
+from reports.units import unit_of
 
-__all__ = ["convergence", "confuciux_table", "evolver_choice", "evolver_pareto", "batchdvfs_choice", "dse_figures",
+__all__ = ["objective_axis", "convergence", "confuciux_table", "evolver_choice", "evolver_pareto", "batchdvfs_choice", "dse_figures",
            "plot_dse"]
 
 
@@ -44,77 +45,125 @@ def _dash(method: str) -> str:
     return "--" if method == "RL" else "-"
 
 
+_OVER = "over budget"  # how an infeasible design is labelled wherever it is drawn
+
+
+def objective_axis(r: dict) -> tuple[str, float]:
+    """(axis label with its unit, scale from the history's values) of a DSE run's objective:
+    ConfuciuX latency in cycles or energy in µJ, BatchDVFS time per image in ms, the Evolver's
+    normalised 1 - reward (no unit)."""
+    search, obj = r.get("search"), str(r.get("objective", "objective"))
+    if search == "confuciux":
+        return ("latency (cycles)", 1.0) if obj.startswith("latency") else ("energy (µJ)", unit_of("energy_pj").scale)
+    if search == "batchdvfs":
+        return "time per image (ms)", 1e3
+    if search == "evolver":
+        return "1 - reward (normalised, no unit)", 1.0
+    return obj, 1.0
+
+
+def _over_budget(r: dict) -> set[tuple[str, str]]:
+    """(task, method) of the ConfuciuX rows whose best design is over the platform budget."""
+    return {(f"{t['platform']}/{t['model']}", t["method"]) for t in r.get("table") or []
+            if t.get("feasible") is False}
+
+
 def convergence(runs: list[tuple[str, dict]]) -> Figure:
     """Best objective found so far against the number of evaluations: one panel per task
     (platform/model of a ConfuciuX run, or the run itself), one line per method, the same
     colour for a method in every panel. The y axis stops at 10x the panel's best, so the
     penalised over-budget designs of the first evaluations do not squash the curves."""
     groups: dict[str, list] = {}
+    axis: dict[str, tuple[str, float]] = {}
+    over: set[tuple[str, str]] = set()
     for run, r in runs:
+        over |= {(f"{r['search']}: {task}", m) for task, m in _over_budget(r)}
         for h in r["history"]:
             task, method = _split_method(h["method"])
             key = f"{r['search']}: {task}" if task else f"{r['search']} ({run})"
             groups.setdefault(key, []).append((method, h["evaluation"], h["value"], run))
+            axis[key] = objective_axis(r)
     methods = list(dict.fromkeys(m for g in groups.values() for m, *_ in g))
+    cols = dict(zip(methods, distinct_colors(len(methods))))
     ncol = min(4, len(groups))
     nrow = -(-len(groups) // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol + 1.2, 3.0 * nrow + 0.6), squeeze=False)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.8 * ncol + 1.2, 3.1 * nrow + 0.6), squeeze=False)
     rows = []
     for ax, (key, hist) in zip(axes.ravel(), groups.items()):
-        lo = min(v for _, _, v, _ in hist)
+        what, scale = axis[key]
+        lo = min(v for _, _, v, _ in hist) * scale
+        bad = []
         for m in methods:
             pts = sorted((e, v) for mm, e, v, _ in hist if mm == m)
             if not pts:
                 continue
             best = np.minimum.accumulate([v for _, v in pts])
-            ax.plot([e for e, _ in pts], best, color=color(methods.index(m)), drawstyle="steps-post", label=m,
+            ax.plot([e for e, _ in pts], best * scale, color=cols[m], drawstyle="steps-post", label=m,
                     ls=_dash(m), lw=2.2 if _dash(m) != "-" else 1.4, zorder=3 if _dash(m) != "-" else 2)
-            rows += [{"task": key, "method": m, "evaluation": e, "value": v, "best": b} for (e, v), b in zip(pts, best)]
+            rows += [{"task": key, "method": m, "evaluation": e, "value": v, "best": b, "objective": what}
+                     for (e, v), b in zip(pts, best)]
+            bad += [m] if (key, m) in over else []
+        if bad:
+            ax.text(0.98, 0.95, f"{_OVER}: {', '.join(bad)}", transform=ax.transAxes, ha="right", va="top",
+                    fontsize=7, color="#b00000")
         ax.set_yscale("log")
         ax.set_ylim(lo / 1.1, lo * 10)
         ax.set_title(key, fontsize=9)
         ax.set_xlabel("evaluations")
-        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.set_ylabel(f"best {what} so far", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(4, integer=True))
     for ax in axes.ravel()[len(groups):]:
         ax.axis("off")
-    axes[0, 0].set_ylabel(f"best {runs[0][1].get('objective', 'objective')} so far")
-    handles = [plt.Line2D([], [], color=color(i), ls=_dash(m), label=m) for i, m in enumerate(methods)]
+    handles = [plt.Line2D([], [], color=cols[m], ls=_dash(m), label=m) for m in methods]
     fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(methods), 7),
                frameon=False)
     title = "Design-space search: convergence"
     fig.suptitle(title)
     fig.tight_layout()
-    return Figure("dse-convergence", title, fig, ["task", "method", "evaluation", "value", "best"], rows,
-                  "Methods at equal evaluation budgets; the step line is the best design found so far "
-                  "(lower is better; over-budget designs carry a penalty above the plotted range).")
+    return Figure("dse-convergence", title, fig, ["task", "method", "evaluation", "value", "best", "objective"],
+                  rows, "Methods at equal evaluation budgets; the step line is the best design found so far "
+                  "(lower is better; each panel's axis names its objective and unit; over-budget designs carry a "
+                  "penalty above the plotted range, and a method whose best design stays over budget is named "
+                  "in red).", series=cols)
 
 
 def confuciux_table(runs: list[tuple[str, dict]]) -> Figure:
     """The ConfuciuX table (platform, model, method, PEs, buffer, cycles) as grouped bars of
-    latency in cycles; the page shows the table beneath the figure."""
+    latency in cycles; a design over the platform budget (feasible false) is drawn hollow and
+    hatched and labelled "over budget", never as a valid bar. The page shows the table beneath."""
     rows = [{"run": run, **t} for run, r in runs for t in r["table"]]
     groups = list(dict.fromkeys((t["platform"], t["model"]) for t in rows))
     methods = list(dict.fromkeys(t["method"] for t in rows))
-    fig, ax = plt.subplots(figsize=(min(24.0, max(6.4, 1.6 * len(groups) + 2)), 4.2))
+    cols = dict(zip(methods, distinct_colors(len(methods))))
+    fig, ax = plt.subplots(figsize=(min(24.0, max(6.4, 1.6 * len(groups) + 2)), 4.4))
     w = 0.8 / len(methods)
     for j, m in enumerate(methods):
-        vals = [next((t["latency_cycles"] for t in rows if (t["platform"], t["model"]) == g and t["method"] == m),
-                     np.nan) for g in groups]
-        ax.bar(np.arange(len(groups)) + j * w, vals, w, color=color(j), label=m)
+        got = [next((t for t in rows if (t["platform"], t["model"]) == g and t["method"] == m), None) for g in groups]
+        xs = np.arange(len(groups)) + j * w
+        ok = [t is not None and t.get("feasible", True) for t in got]
+        ax.bar(xs, [t["latency_cycles"] if t and k else np.nan for t, k in zip(got, ok)], w, color=cols[m], label=m)
+        bad = ax.bar(xs, [t["latency_cycles"] if t and not k else np.nan for t, k in zip(got, ok)], w,
+                     facecolor="white", edgecolor=cols[m], hatch="xxx", lw=1.2)
+        ax.bar_label(bad, [f"{_OVER}\n{t['buffer_bytes']:,} B" if t and not k else "" for t, k in zip(got, ok)],
+                     fontsize=7, color="#b00000")
     ax.set_xticks(np.arange(len(groups)) + 0.4 - w / 2, [f"{p}\n{m}" for p, m in groups])
     ax.set_yscale("log")
     ax.set_ylabel("latency (cycles)")
-    ax.legend()
+    ax.bar(np.nan, np.nan, facecolor="white", edgecolor="0.3", hatch="xxx", label=f"{_OVER} (not a valid design)")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.margins(y=0.25)
     title = "ConfuciuX: latency per platform and model, baseline against RL and RL+GA"
     ax.set_title(title)
-    cols = ["run", "platform", "model", "method", "pes", "buffer_bytes", "latency_cycles"]
-    return Figure("dse-confuciux", title, fig, cols, rows, "PEs and buffer used are in the table.",
-                  show_table=True)
+    cols_ = ["run", "platform", "model", "method", "pes", "buffer_bytes", "latency_cycles", "feasible"]
+    return Figure("dse-confuciux", title, fig, cols_, rows,
+                  "PEs and buffer used are in the table; hollow hatched bars are over the platform's budget "
+                  "(feasible false), not valid designs.", show_table=True, series=cols)
 
 
 def evolver_choice(run: str, r: dict) -> Figure:
     """Evolver's chosen per-layer precision and the share of policies skipped as outliers."""
     ev = r["evolver"]
+    c = distinct_colors(4)
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 4.0), gridspec_kw={"width_ratios": [3, 1]})
     key = "stream_length" if all("stream_length" in x for x in ev["layers"]) else "bits"
     names = [x["layer"] for x in ev["layers"]]
@@ -122,11 +171,11 @@ def evolver_choice(run: str, r: dict) -> Figure:
     if key == "bits" and all("weight_bits" in x for x in ev["layers"]):  # binary: activation and weight bits
         xs = np.arange(len(names))
         for j, (k, lab) in enumerate((("bits", "activation"), ("weight_bits", "weight"))):
-            bars = ax.bar(xs + (j - 0.5) * 0.4, [x[k] for x in ev["layers"]], 0.4, color=color(j), label=lab)
+            bars = ax.bar(xs + (j - 0.5) * 0.4, [x[k] for x in ev["layers"]], 0.4, color=c[j], label=lab)
             ax.bar_label(bars, fontsize=8)
         ax.legend(fontsize=8)
     else:
-        bars = ax.bar(range(len(names)), vals, color=color(0))
+        bars = ax.bar(range(len(names)), vals, color=c[0])
         ax.bar_label(bars, fontsize=8)
     ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
     ax.set_ylabel("stream length L (bits)" if key == "stream_length" else "bits")
@@ -136,7 +185,7 @@ def evolver_choice(run: str, r: dict) -> Figure:
     op = ev.get("operating_point", {})
     ax.set_title(f"chosen per layer; V/F {op.get('voltage_v', '?')} V / {op.get('frequency_hz', 0) / 1e6:.0f} MHz")
     skipped, total = ev["skipped"], ev["policies"]
-    ax2.bar(["evaluated", "skipped"], [total - skipped, skipped], color=[color(2), color(3)])
+    ax2.bar(["evaluated", "skipped"], [total - skipped, skipped], color=[c[2], c[3]])
     ax2.set_ylabel("policies")
     ax2.set_title(f"{100 * skipped / total:.1f}% skipped as outliers" if total else "no policy tried")
     title = f"Evolver ({run}): chosen precision and outlier skipping"
@@ -145,8 +194,11 @@ def evolver_choice(run: str, r: dict) -> Figure:
             for x in ev["layers"]]
     rows.append({"layer": "(policies skipped / total)", key: f"{skipped}/{total}"})
     cols = ["layer", key] + (["weight_bits"] if rows and "weight_bits" in rows[0] else [])
+    chosen = ["activation bits", "weight bits"] if key == "bits" and "weight_bits" in cols else [
+        "stream length" if key == "stream_length" else "bits"]
     return Figure(f"dse-evolver-{run}", title, fig, cols, rows,
-                  "Policies whose estimated latency or energy already breaks a threshold are not evaluated.")
+                  "Policies whose estimated latency or energy already breaks a threshold are not evaluated.",
+                  series=dict(zip(chosen + ["policies evaluated", "policies skipped"], c[:len(chosen)] + c[2:])))
 
 
 def evolver_pareto(run: str, r: dict) -> Figure:
@@ -155,15 +207,16 @@ def evolver_pareto(run: str, r: dict) -> Figure:
     and the best uniform-L design."""
     ev, th = r["evolver"], r.get("thresholds", {})
     pts = ev["evaluated"]
+    c = distinct_colors(4)
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.0), sharey=True)
     rows = [{"run": run, **x} for x in pts]
     for ax, key in zip(axes, ("energy", "latency")):
-        for feas, lab, face in ((False, "under the accuracy threshold", "none"), (True, "feasible", color(0))):
+        for feas, lab, face in ((False, "misses a threshold (hollow)", "none"), (True, "meets every threshold", c[0])):
             sel = [x for x in pts if bool(x["feasible"]) == feas]
             ax.scatter([x[key] for x in sel], [100 * x["accuracy"] for x in sel], s=14, marker="o",
-                       facecolors=face, edgecolors=color(0), linewidths=0.7, label=lab)
+                       facecolors=face, edgecolors=c[0], linewidths=0.7, label=lab)
         front = pareto_front([(x[key], x["accuracy"]) for x in pts])
-        ax.step([c for c, _ in front], [100 * a for _, a in front], where="post", color=color(1), lw=1.2,
+        ax.step([c for c, _ in front], [100 * a for _, a in front], where="post", color=c[1], lw=1.2,
                 label="Pareto front")
         if key in th:
             ax.axvline(th[key], color="0.4", ls=":", lw=1, label=f"{key} threshold")
@@ -171,7 +224,7 @@ def evolver_pareto(run: str, r: dict) -> Figure:
             ax.axhline(100 * th["accuracy"], color="0.4", ls="--", lw=1, label="accuracy threshold")
         for d, lab, i, m in ((ev, "chosen (Q-learning)", 2, "*"), (r.get("uniform"), "best uniform L", 3, "D")):
             if d and d.get(f"{key}_norm") is not None and d.get("proxy_accuracy") is not None:
-                ax.scatter([d[f"{key}_norm"]], [100 * d["proxy_accuracy"]], s=90, marker=m, color=color(i),
+                ax.scatter([d[f"{key}_norm"]], [100 * d["proxy_accuracy"]], s=90, marker=m, color=c[i],
                            zorder=5, label=lab)
         ax.set_xlabel(f"{key} (normalised: 0 = all-shortest corner)")
     axes[0].set_ylabel("accuracy, expected-mode proxy (%)")
@@ -179,7 +232,10 @@ def evolver_pareto(run: str, r: dict) -> Figure:
     title = f"Evolver ({run}): the policies scored, accuracy against energy and latency"
     fig.suptitle(title)
     return Figure(f"dse-evolver-pareto-{run}", title, fig, ["run", "accuracy", "latency", "energy", "feasible"],
-                  rows, "Skipped outliers have no accuracy and are not drawn.")
+                  rows, "Skipped outliers have no accuracy and are not drawn; hollow: the policy misses a "
+                  "threshold (not a valid choice).",
+                  series={"policies scored": c[0], "Pareto front": c[1], "chosen (Q-learning)": c[2],
+                          "best uniform L": c[3]})
 
 
 def batchdvfs_choice(run: str, r: dict) -> Figure:
@@ -188,16 +244,17 @@ def batchdvfs_choice(run: str, r: dict) -> Figure:
     rows = [{"run": run, **x} for x in r["batchdvfs"]]
     caps = sorted({x["power_cap_w"] for x in rows})
     methods = list(dict.fromkeys(x["method"] for x in rows))
+    cols = dict(zip(methods, distinct_colors(len(methods))))
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10.5, 4.0))
     w = 0.8 / len(methods)
     for j, m in enumerate(methods):
         got = {x["power_cap_w"]: x for x in rows if x["method"] == m}
         xs = np.arange(len(caps)) + j * w
         tp = [got[c]["throughput"] if c in got and got[c]["batch"] else 0.0 for c in caps]
-        bars = ax.bar(xs, tp, w, color=color(j), label=m)
-        ax.bar_label(bars, [f"B={got[c]['batch']}" if c in got and got[c]["batch"] else "" for c in caps],
-                     fontsize=7)
-        ax2.bar(xs, [got[c]["evaluations"] if c in got else 0 for c in caps], w, color=color(j), label=m)
+        bars = ax.bar(xs, tp, w, color=cols[m], label=m)
+        ax.bar_label(bars, [f"B={got[c]['batch']}" if c in got and got[c]["batch"] else "no batch\nfits"
+                            if c in got else "" for c in caps], fontsize=7)
+        ax2.bar(xs, [got[c]["evaluations"] if c in got else 0 for c in caps], w, color=cols[m], label=m)
     for a in (ax, ax2):
         a.set_xticks(np.arange(len(caps)) + 0.4 - w / 2, [f"{c:g} W" for c in caps])
         a.set_xlabel("power cap")
@@ -207,11 +264,12 @@ def batchdvfs_choice(run: str, r: dict) -> Figure:
     ax.legend(fontsize=8)
     title = f"BatchDVFS ({run}): throughput under a power cap and the evaluations each search needed"
     fig.suptitle(title)
-    cols = ["run", "power_cap_w", "method", "batch", "voltage_v", "frequency_hz", "throughput", "power_w",
+    cols_ = ["run", "power_cap_w", "method", "batch", "voltage_v", "frequency_hz", "throughput", "power_w",
             "evaluations", "gap_pct", "optimal"]
-    return Figure(f"dse-batchdvfs-{run}", title, fig, cols, rows,
+    return Figure(f"dse-batchdvfs-{run}", title, fig, cols_, rows,
                   "Exhaustive search scores every (batch, V/F) pair; gap_pct is each pick's throughput "
-                  "shortfall against it, 'optimal' a gap within 0.1%.", show_table=True)
+                  "shortfall against it, 'optimal' a gap within 0.1%; 'no batch fits': nothing meets the cap.",
+                  show_table=True, series=cols)
 
 
 def dse_figures(runs: list[tuple[str, dict]]) -> list[Figure]:

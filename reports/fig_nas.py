@@ -21,7 +21,8 @@ import numpy as np
 
 from reports.figure import Figure
 from reports.plots import read_results, save_run_pngs
-from reports.style import color, marker
+from reports.style import distinct_colors, marker
+from reports.units import label
 
 __all__ = ["pareto_front", "pareto", "ops_per_stage", "derived_network", "nas_figures", "plot_search"]
 
@@ -41,24 +42,25 @@ def pareto(runs: list[tuple[str, dict]]) -> Figure:
     """Accuracy against estimated latency: candidates as small points, each method's front over
     all its seeds as a line, each seed's final network as a large marker."""
     methods = sorted({r["method"] for _, r in runs})
+    cols = dict(zip(methods, distinct_colors(len(methods))))
     fig, ax = plt.subplots(figsize=(6.8, 4.4))
     rows = []
     for i, m in enumerate(methods):
         mine = [(run, r) for run, r in runs if r["method"] == m]
         pts = [(c["latency_s"], c["accuracy"]) for _, r in mine for c in r.get("candidates", [])]
         pts += [(r["final"]["latency_s"], r["final"]["accuracy"]) for _, r in mine]
-        ax.plot([1e6 * p[0] for p in pts], [100 * p[1] for p in pts], ".", color=color(i), alpha=0.35, ms=4)
+        ax.plot([1e6 * p[0] for p in pts], [100 * p[1] for p in pts], ".", color=cols[m], alpha=0.35, ms=4)
         front = pareto_front(pts)
         ax.plot([1e6 * p[0] for p in front], [100 * p[1] for p in front], "-", drawstyle="steps-post",
-                color=color(i), marker="", label=f"{m} front")
+                color=cols[m], marker="", label=f"{m} front")
         for run, r in mine:
             f = r["final"]
-            ax.plot(1e6 * f["latency_s"], 100 * f["accuracy"], marker(i), color=color(i), ms=9, mec="black")
+            ax.plot(1e6 * f["latency_s"], 100 * f["accuracy"], marker(i), color=cols[m], ms=9, mec="black")
             rows.append({"method": m, "run": run, "seed": r.get("seed"), "point": "final",
                          "latency_s": f["latency_s"], "accuracy": f["accuracy"]})
         rows += [{"method": m, "point": "front", "latency_s": p[0], "accuracy": p[1]} for p in front]
     ax.set_xscale("log")
-    ax.set_xlabel("estimated latency (us)")
+    ax.set_xlabel(label("latency_s", "estimated latency"))
     ax.set_ylabel("top-1 accuracy (%)")
     ax.legend()
     title = "Architecture search: accuracy against estimated latency per method"
@@ -66,7 +68,7 @@ def pareto(runs: list[tuple[str, dict]]) -> Figure:
     return Figure("nas-pareto", title, fig, ["method", "run", "seed", "point", "latency_s", "accuracy"], rows,
                   "Small points: candidates as the search scored them (before the final retraining, on "
                   "held-out training images); lines: each method's Pareto front over its seeds; large "
-                  "markers: each seed's final, retrained network (test accuracy).")
+                  "markers: each seed's final, retrained network (test accuracy).", series=cols)
 
 
 def ops_per_stage(run: str, r: dict) -> Figure:
@@ -74,15 +76,17 @@ def ops_per_stage(run: str, r: dict) -> Figure:
     stages = r["stages"]
     ops = sorted({op for s in stages for op in s["ops"]})
     counts = np.array([[Counter(s["ops"])[op] for s in stages] for op in ops])
-    size = (min(24.0, max(4.5, 1.1 * len(stages) + 3)), min(24.0, max(3.0, 0.4 * len(ops) + 1.5)))
+    size = (min(24.0, max(5.5, 1.1 * len(stages) + 4.2)), min(24.0, max(3.2, 0.4 * len(ops) + 1.8)))
     fig, ax = plt.subplots(figsize=size)
-    im = ax.imshow(counts, cmap="cividis", aspect="auto")
+    top = max(1, int(counts.max()))  # a fixed 0..max scale: one op or equal counts still read as counts
+    im = ax.imshow(counts, cmap="cividis", aspect="auto", vmin=0, vmax=top)
     ax.set_xticks(range(len(stages)), [s["name"] for s in stages])
     ax.set_yticks(range(len(ops)), ops)
     ax.grid(False)
     for (y, x), v in np.ndenumerate(counts):
-        ax.text(x, y, str(v), ha="center", va="center", color="white" if v < counts.max() / 2 else "black")
-    fig.colorbar(im, ax=ax, label="times chosen")
+        ax.text(x, y, str(v), ha="center", va="center", color="white" if v < top / 2 else "black")
+    bar = fig.colorbar(im, ax=ax, fraction=0.08, pad=0.04, ticks=range(0, top + 1, max(1, top // 5)))
+    bar.set_label("times chosen (edges)", labelpad=6)
     ax.set_xlabel("stage")
     title = f"{run} ({r['method']}): operations chosen per stage"
     ax.set_title(title)
@@ -108,6 +112,7 @@ def derived_network(run: str, r: dict) -> Figure:
     stages = [s for s in r["stages"] if s.get("edges")]
     fig, axes = plt.subplots(len(stages), 1, figsize=(9.0, 2.4 * len(stages)), squeeze=False)
     ops = sorted({e[2] for s in stages for e in s["edges"]})
+    cols = dict(zip(ops, distinct_colors(len(ops))))
     rows = []
     for ax, st in zip(axes[:, 0], stages):
         g = nx.DiGraph()
@@ -117,7 +122,7 @@ def derived_network(run: str, r: dict) -> Figure:
         pos = _layered_positions(g)
         for a, b, d in g.edges(data=True):
             (x0, y0), (x1, y1) = pos[a], pos[b]
-            c = color(ops.index(d["op"]))
+            c = cols[d["op"]]
             rad = 0.0 if abs(y0 - y1) > 1e-9 or x1 - x0 == 1 else 0.35
             ax.annotate("", (x1, y1), (x0, y0), arrowprops={"arrowstyle": "-|>", "color": c, "lw": 1.6,
                                                             "connectionstyle": f"arc3,rad={rad}",
@@ -136,7 +141,8 @@ def derived_network(run: str, r: dict) -> Figure:
     title = f"{run} ({r['method']}): the derived network, stage by stage"
     fig.suptitle(title, fontsize=10)
     return Figure(f"nas-network-{run}", title, fig, ["stage", "from", "to", "op"], rows,
-                  "Nodes: cell inputs and intermediate nodes (cK.nJ = cell K, node J); arrows: the ops kept.")
+                  "Nodes: cell inputs and intermediate nodes (cK.nJ = cell K, node J); arrows: the ops kept.",
+                  series=cols)
 
 
 def nas_figures(runs: list[tuple[str, dict]]) -> list[Figure]:

@@ -19,7 +19,8 @@ import numpy as np
 
 from reports.figure import Figure
 from reports.plots import read_results, save_run_pngs
-from reports.style import color, marker
+from reports.style import distinct_colors, marker
+from reports.units import label as unit_label
 from reports.tables import recast_rows
 
 __all__ = ["accuracy_vs_latency", "reduction_vs_speedup", "matching_loss", "seed_summary", "recast_figures",
@@ -34,25 +35,25 @@ def accuracy_vs_latency(runs: list[tuple[str, dict]]) -> Figure:
     kinds = sorted({k for _, r in runs for m in r["models"] for k in m["latency_s"]})
     fig, axes = plt.subplots(1, len(kinds), figsize=(5.6 * len(kinds), 4.2), squeeze=False)
     names = sorted({m["name"] for _, r in runs for m in r["models"]})
+    cols = dict(zip(names, distinct_colors(len(names))))
     rows = []
     for ax, kind in zip(axes[0], kinds):
         for run, r in runs:
             for m in r["models"]:
-                i = names.index(m["name"])
                 ax.plot(1e6 * m["latency_s"][kind], 100 * m["accuracy"], marker(_ROLES.index(m["role"])),
-                        color=color(i), ms=8, ls="")
+                        color=cols[m["name"]], ms=8, ls="")
                 rows.append({"run": run, "model": m["name"], "role": m["role"], "accel_kind": kind,
                              "latency_s": m["latency_s"][kind], "accuracy": m["accuracy"]})
         ax.set_xscale("log")
-        ax.set_xlabel(f"estimated latency on the {kind} preset (us)")
+        ax.set_xlabel(unit_label("latency_s", f"estimated latency on the {kind} preset"))
         ax.set_ylabel("top-1 accuracy (%)")
-    _legend(axes[0][0], [("o", {"color": color(i)}, n) for i, n in enumerate(names)]
+    _legend(axes[0][0], [("o", {"color": cols[n]}, n) for n in names]
             + [(marker(j), {"color": "0.4"}, role) for j, role in enumerate(_ROLES)])
     title = "Recasting: accuracy against estimated latency"
     fig.suptitle(title)
     return Figure("recast-accuracy-vs-latency", title, fig,
                   ["run", "model", "role", "accel_kind", "latency_s", "accuracy"], rows,
-                  "Up and to the left is better; each point is one model of one run.")
+                  "Up and to the left is better; each point is one model of one run.", series=cols)
 
 
 def reduction_vs_speedup(runs: list[tuple[str, dict]]) -> Figure:
@@ -71,45 +72,50 @@ def reduction_vs_speedup(runs: list[tuple[str, dict]]) -> Figure:
                    "measured_speedup": t["cpu_latency_s"] / m["cpu_latency_s"]}
             rows.append(row)
     names = sorted({r["model"] for r in rows})
+    cols = dict(zip(names, distinct_colors(len(names))))
     for row in rows:
-        i = names.index(row["model"])
-        ax.plot(row["param_reduction"], row["measured_speedup"], "o", color=color(i), ms=8)
-        ax.plot(row["activation_reduction"], row["measured_speedup"], "^", color=color(i), mfc="white", ms=8)
+        ax.plot(row["param_reduction"], row["measured_speedup"], "o", color=cols[row["model"]], ms=8)
+        ax.plot(row["activation_reduction"], row["measured_speedup"], "^", color=cols[row["model"]], mfc="white",
+                ms=8)
     lim = max([1.0] + [max(r["param_reduction"], r["activation_reduction"], r["measured_speedup"]) for r in rows])
     ax.plot([1, lim], [1, lim], color="0.6", ls=":", marker="", lw=1, label="speed-up = reduction")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("reduction against the teacher (x)")
     ax.set_ylabel("measured CPU speed-up (x)")
-    _legend(ax, [("s", {"color": color(i)}, n) for i, n in enumerate(names)]
+    _legend(ax, [("s", {"color": cols[n]}, n) for n in names]
             + [("o", {"color": "0.4"}, "parameter reduction"),
                ("^", {"color": "0.4", "mfc": "white"}, "activation reduction")])
     title = "Recasting: what the reduction buys in measured speed"
     ax.set_title(title)
     return Figure("recast-reduction-vs-speedup", title, fig,
                   ["run", "model", "role", "param_reduction", "activation_reduction", "measured_speedup"], rows,
-                  "Points below the dotted line save less time than their parameter or activation cut suggests.")
+                  "Points below the dotted line save less time than their parameter or activation cut suggests.",
+                  series=cols)
 
 
 def matching_loss(runs: list[tuple[str, dict]]) -> Figure:
     """MSE matching loss per block over its epochs, one line per block (and run)."""
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     rows = []
+    all_blocks = sorted({h["block"] for _, r in runs for h in r["block_history"]})
+    cols = {f"block {b}": c for b, c in zip(all_blocks, distinct_colors(len(all_blocks)))}
     for k, (run, r) in enumerate(runs):
         blocks = sorted({h["block"] for h in r["block_history"]})
         for b in blocks:
             pts = sorted((h["epoch"], h["loss"]) for h in r["block_history"] if h["block"] == b)
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], color=color(b), marker=marker(k),
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], color=cols[f"block {b}"], marker=marker(k),
                     label=f"{run} block {b}" if len(runs) > 1 else f"block {b}")
             rows += [{"run": run, "block": b, "epoch": e, "loss": v} for e, v in pts]
     ax.set_yscale("log")
     ax.set_xlabel("epoch of the block's matching step")
-    ax.set_ylabel("feature matching loss (MSE)")
+    ax.set_ylabel("feature matching loss (MSE of activations)")
     ax.legend(ncols=2)
     title = "Recasting: matching loss per block"
     ax.set_title(title)
     return Figure("recast-matching-loss", title, fig, ["run", "block", "epoch", "loss"], rows,
-                  "Each block's student is trained to reproduce the teacher's activation after the next block.")
+                  "Each block's student is trained to reproduce the teacher's activation after the next block.",
+                  series=cols)
 
 
 def _spread(v: list[float]) -> float:
@@ -122,8 +128,10 @@ def seed_summary(runs: list[tuple[str, dict]]) -> Figure:
     groups = recast_rows([r for _, r in runs])
     kinds = list(dict.fromkeys(g["kind"] for g in groups))
     plans = list(dict.fromkeys(g["plan"] for g in groups))
+    cols = dict(zip(kinds, distinct_colors(len(kinds))))
     panels = [("accuracy", 100, "accuracy (%)")] + [
-        (k, 1e6, f"estimated latency, {k.split('_')[1]} preset (us)") for k in ("latency_binary_s", "latency_sc_s")
+        (k, 1e6, unit_label("latency_s", f"estimated latency, {k.split('_')[1]} preset"))
+        for k in ("latency_binary_s", "latency_sc_s")
         if all(k in g["columns"] for g in groups)]
     fig, axes = plt.subplots(1, len(panels), figsize=(min(24.0, 2.2 + 1.4 * len(plans) * len(panels)), 4.2),
                              squeeze=False)
@@ -133,7 +141,7 @@ def seed_summary(runs: list[tuple[str, dict]]) -> Figure:
             by_plan = {g["plan"]: g["columns"][key] for g in groups if g["kind"] == kind}
             vals = [by_plan.get(p, []) for p in plans]
             ax.bar(np.arange(len(plans)) + j * w, [scale * statistics.fmean(v) if v else np.nan for v in vals], w,
-                   yerr=[scale * _spread(v) if v else 0 for v in vals], color=color(j), label=kind, capsize=3)
+                   yerr=[scale * _spread(v) if v else 0 for v in vals], color=cols[kind], label=kind, capsize=3)
         ax.set_xticks(np.arange(len(plans)) + 0.4 - w / 2, plans)
         ax.set_ylabel(label)
         if key == "accuracy":
@@ -150,10 +158,11 @@ def seed_summary(runs: list[tuple[str, dict]]) -> Figure:
                                                                        "cpu_latency_s") if k in c}})
     title = "Recasting over seeds: accuracy and estimated latency (mean ± std)"
     fig.suptitle(title)
-    cols = ["plan", "model", "seeds", "accuracy_mean", "accuracy_std", "params", "macs", "latency_binary_s_mean",
+    cols_ = ["plan", "model", "seeds", "accuracy_mean", "accuracy_std", "params", "macs", "latency_binary_s_mean",
             "latency_sc_s_mean", "cpu_latency_s_mean"]
-    return Figure("recast-seed-summary", title, fig, cols, rows,
-                  "Error bars are the sample standard deviation over the runs (seeds) of each plan.", show_table=True)
+    return Figure("recast-seed-summary", title, fig, cols_, rows,
+                  "Error bars are the sample standard deviation over the runs (seeds) of each plan.", show_table=True,
+                  series=cols)
 
 
 def _legend(ax, entries: list[tuple[str, dict, str]]) -> None:

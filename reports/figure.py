@@ -1,8 +1,21 @@
-"""A report figure: the matplotlib figure plus the table behind it, saved as PNG, SVG, PDF and CSV."""
+"""A report figure: the matplotlib figure plus the table behind it, saved as PNG, SVG, PDF and CSV.
+
+The figure set of one Figure is NAME.png, NAME.svg, NAME.pdf (the drawing) and NAME.csv (the
+rows drawn). Its metadata, `Figure.metadata()`, is a JSON object
+
+    {"series": {"<what a colour stands for>": "#rrggbb", ...}}
+
+`series` maps every colour of the figure to the one thing it means (an accelerator, a
+generator kind, a method, an energy component, a stream length): no two entries share a
+colour (reports.style.distinct_colors / family_colors guarantee it), lowercase hex. The same
+JSON text is written into the files themselves, so a test or a script reads it from what was
+saved: the PNG's text chunk "scnas-series", the SVG's <dc:description>, the PDF's Subject.
+"""
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import tempfile
@@ -13,12 +26,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
 
 from reports.style import plain_log  # noqa: E402
 
-__all__ = ["Figure", "FORMATS", "save_figure_set", "slug", "finish", "write_table", "write_text_atomic", "umask"]
+__all__ = ["Figure", "FORMATS", "PNG_SERIES_KEY", "save_figure_set", "slug", "finish", "write_table",
+           "write_text_atomic", "umask"]
 
 FORMATS = ("png", "svg", "pdf")
+PNG_SERIES_KEY = "scnas-series"  # the PNG text chunk holding Figure.metadata() as JSON
 _STATUS = Path("/proc/self/status")  # holds "Umask:\t0022" on Linux 4.7+
 
 
@@ -34,6 +50,11 @@ class Figure:
     rows: list[dict] = field(default_factory=list)
     caption: str = ""
     show_table: bool = False  # also print the rows as an HTML table on the page
+    series: dict[str, str] = field(default_factory=dict)  # what each colour means -> "#rrggbb"
+
+    def metadata(self) -> dict:
+        """{"series": {meaning: "#rrggbb"}}: the figure's colours (see the module docstring)."""
+        return {"series": {k: to_hex(v) for k, v in self.series.items()}}
 
 
 def slug(text: str) -> str:
@@ -52,7 +73,7 @@ def save_figure_set(figure: Figure, out_dir: str | Path, formats: tuple[str, ...
     finish(figure.fig)
     for fmt in formats:
         paths[fmt] = out / f"{figure.name}.{fmt}"
-        figure.fig.savefig(paths[fmt], dpi=dpi, metadata=_metadata(fmt))
+        figure.fig.savefig(paths[fmt], dpi=dpi, metadata=_metadata(fmt, json.dumps(figure.metadata())))
     plt.close(figure.fig)
     paths["csv"] = out / f"{figure.name}.csv"
     write_table(figure.columns, figure.rows, paths["csv"])
@@ -110,10 +131,11 @@ def _cell(v: object) -> object:
     return "" if v is None else v
 
 
-def _metadata(fmt: str) -> dict | None:
-    """Drop the creation date from SVG/PDF so the same runs give the same files."""
+def _metadata(fmt: str, text: str) -> dict:
+    """The figure's metadata JSON in each format's own field; no creation date in SVG/PDF, so
+    the same runs give the same files."""
     if fmt == "svg":
-        return {"Date": None}
+        return {"Date": None, "Description": text}
     if fmt == "pdf":
-        return {"CreationDate": None}
-    return None
+        return {"CreationDate": None, "Subject": text}
+    return {PNG_SERIES_KEY: text} if fmt == "png" else {}

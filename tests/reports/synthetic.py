@@ -6,15 +6,22 @@ import json
 from pathlib import Path
 
 
-def emulate_results() -> dict:
+def emulate_results(seeds: tuple[int, ...] = (0,), modules: bool = False) -> dict:
+    """Two generators (LFSR, Sobol) at three lengths, once per seed (seed k adds 0.01 k to the
+    accuracy); `modules`: with the graph-name -> module-path map newer runs write."""
     cfg = {"sng": "lfsr", "share": 1, "upscale": True, "maxpool": "or", "mode": "bit", "seed": 0}
     settings = []
-    for sng, accs in (("lfsr", (0.50, 0.80, 0.88)), ("sobol", (0.70, 0.86, 0.89))):
-        for L, a, e in zip((64, 256, 1024), accs, (0.2, 0.1, 0.05)):
-            settings.append({"config": {**cfg, "sng": sng, "stream_length": L}, "accuracy": a,
-                             "layer_error": {"conv1": e / 2, "conv2": e, "fc": 1.5 * e}})
-    return {"model": "lenet5", "dataset": "digits", "n_images": 100, "float_accuracy": 0.9,
-            "fixed_point": {"bits": 8, "accuracy": 0.895}, "settings": settings}
+    for seed in seeds:
+        for sng, accs in (("lfsr", (0.50, 0.80, 0.88)), ("sobol", (0.70, 0.86, 0.89))):
+            for L, a, e in zip((64, 256, 1024), accs, (0.2, 0.1, 0.05)):
+                settings.append({"config": {**cfg, "sng": sng, "stream_length": L, "seed": seed},
+                                 "accuracy": a + 0.01 * seed, "n_images": 100,
+                                 "layer_error": {"conv1": e / 2, "features_3": e, "fc": 1.5 * e}})
+    res = {"model": "lenet5", "dataset": "digits", "n_images": 100, "float_accuracy": 0.9,
+           "fixed_point": {"bits": 8, "accuracy": 0.895}, "settings": settings}
+    if modules:
+        res["layer_modules"] = {"conv1": "conv1", "features_3": "features.3", "fc": "fc"}
+    return res
 
 
 def _total(accel: str, kind: str, lat: float, e: float, area: float, L: int | None = None, df: str = "ws") -> dict:
@@ -69,14 +76,28 @@ def search_results(method: str = "inheritednas-latency", seed: int = 0) -> dict:
 
 
 def dse_confuciux() -> dict:
-    hist = [{"method": m, "evaluation": e, "value": v}
+    """Two platforms, four methods; random search on the edge platform ends over its buffer
+    budget (6,112 B against 4,096 B: feasible false), as real runs can."""
+    hist = [{"method": f"{p}/resnet20: {m}", "evaluation": e, "value": v * (1 if p == "edge" else 0.5)}
+            for p in ("edge", "cloud")
             for m, vals in (("rl", (9.0, 7.0, 8.0, 5.0)), ("random", (9.5, 9.0, 8.5, 8.8)))
             for e, v in enumerate(vals, 1)]
     table = [{"platform": p, "model": "resnet20", "method": m, "pes": 256, "buffer_bytes": 4096,
-              "latency_cycles": c} for p in ("edge", "cloud") for m, c in (("baseline", 9e5), ("rl", 6e5),
-                                                                           ("rl+ga", 5e5))]
-    return {"search": "confuciux", "model": "resnet20", "objective": "latency_cycles", "history": hist,
+              "latency_cycles": c, "feasible": True, "value": c}
+             for p in ("edge", "cloud") for m, c in (("baseline", 9e5), ("rl", 6e5), ("rl+ga", 5e5), ("random", 7e5))]
+    table[3].update(buffer_bytes=6112, latency_cycles=1.55e7, feasible=False, value=3.1e7)
+    return {"search": "confuciux", "model": "resnet20", "objective": "latency", "history": hist,
             "table": table}
+
+
+def dse_batchdvfs() -> dict:
+    """Two power caps, two methods; under the lower cap no batch fits (batch None)."""
+    rows = [{"power_cap_w": cap, "model": "lenet5", "method": m, "batch": b, "voltage_v": 0.8, "frequency_hz": 4e8,
+             "throughput": tp, "power_w": 0.9 * cap, "evaluations": ev, "gap_pct": 0.0, "optimal": True}
+            for cap, b, tp in ((1.0, None, 0.0), (5.0, 64, 1.2e4)) for m, ev in (("exhaustive", 400), ("tpe", 60))]
+    return {"search": "batchdvfs", "model": "lenet5", "objective": "seconds per image (1 / throughput)",
+            "history": [{"method": f"{c:g} W: tpe", "evaluation": e, "value": 1e-3 / e} for c in (1.0, 5.0)
+                        for e in range(1, 4)], "batchdvfs": rows}
 
 
 def dse_evolver() -> dict:

@@ -3,19 +3,26 @@ should draw, and every format is written."""
 
 from __future__ import annotations
 
+import json
 import math
 import xml.etree.ElementTree as ET
 
+import matplotlib.pyplot as plt
 import pytest
+from matplotlib.colors import to_hex
+from PIL import Image
 
-from reports.fig_dse import confuciux_table, convergence, evolver_choice
-from reports.fig_emulation import accuracy_vs_length, curve_styles, error_vs_length, layer_error
-from reports.fig_estimate import energy_breakdown, layer_bars, sc_vs_binary, totals
-from reports.fig_nas import derived_network, ops_per_stage, pareto, pareto_front
-from reports.fig_recast import accuracy_vs_latency, matching_loss, reduction_vs_speedup, seed_summary
+from reports.fig_dse import confuciux_table, convergence, dse_figures, evolver_choice
+from reports.fig_emulation import (accuracy_vs_length, compare_runs, curve_styles, emulation_figures,
+                                   error_vs_length, layer_error)
+from reports.fig_estimate import accel_colors, energy_breakdown, estimate_figures, layer_bars, sc_vs_binary, totals
+from reports.fig_nas import derived_network, nas_figures, ops_per_stage, pareto, pareto_front
+from reports.fig_recast import accuracy_vs_latency, matching_loss, recast_figures, reduction_vs_speedup, seed_summary
 from reports.fig_train import training_curves
-from reports.figure import FORMATS, save_figure_set
-from reports.style import PALETTE, styled
+from reports.figure import FORMATS, PNG_SERIES_KEY, save_figure_set
+from reports.stats import wilson
+from reports.style import PALETTE, distinct_colors, family_colors, shades, styled
+from reports.units import label, number, show
 from tests.reports import synthetic as syn
 
 
@@ -56,12 +63,21 @@ def test_error_vs_length_mean_error_and_sqrt_reference(tmp_path):
     _saved(fig, tmp_path)
 
 
-def test_layer_error_lists_every_setting_and_layer(tmp_path):
+def test_layer_error_draws_every_generator(tmp_path):
     fig = layer_error(syn.emulate_results(), "run")
     assert len(fig.rows) == 6 * 3
-    assert {r["layer"] for r in fig.rows} == {"conv1", "conv2", "fc"}
-    assert len(fig.fig.axes[0].get_lines()) == 3  # one line per L of the first setting
+    assert {r["layer"] for r in fig.rows} == {"conv1", "features_3", "fc"}  # no module map: graph names kept
+    drawn = [ax for ax in fig.fig.axes if ax.get_lines()]
+    assert [ax.get_title().split()[0] for ax in drawn] == ["lfsr", "sobol"]  # Sobol is not dropped
+    assert all(len(ax.get_lines()) == 3 for ax in drawn)  # one line per L
     _saved(fig, tmp_path)
+
+
+def test_layer_error_shows_module_paths(tmp_path):
+    fig = layer_error(syn.emulate_results(modules=True), "run")
+    assert {r["layer"] for r in fig.rows} == {"conv1", "features.3", "fc"}
+    ticks = [t.get_text() for t in fig.fig.axes[0].get_xticklabels()]
+    assert ticks == ["conv1", "features.3", "fc"]
 
 
 def test_estimate_layer_bars_and_totals(tmp_path):
@@ -85,6 +101,18 @@ def test_energy_breakdown_parts_sum_to_total(tmp_path):
         parts = sum(r["energy_pj"] for r in fig.rows if r["accel"] == e["total"]["accel"])
         assert parts == pytest.approx(e["total"]["energy_pj"])
     _saved(fig, tmp_path)
+
+
+def test_sc_vs_binary_has_a_latency_panel_and_a_zoom_on_the_crossing(tmp_path):
+    fig = sc_vs_binary(syn.estimate_results(), "est")
+    lat, energy, area, zoom = fig.fig.axes
+    assert lat.get_ylabel() == "latency (µs)" and lat.get_yscale() == "log"  # 100 us .. 51 ms
+    assert energy.get_ylabel() == "energy per inference (µJ)" and area.get_ylabel() == "area (mm²)"
+    assert area.get_yscale() == "linear"  # 1.5 .. 4 mm^2: within a decade
+    assert zoom.get_yscale() == "linear"
+    lo, hi = zoom.get_ylim()  # SC at L = 32, 128 (10, 40 uJ) and binary (20, 30 uJ), not L = 512 (160 uJ)
+    assert lo < 10 and 40 < hi < 160
+    assert [r["latency_s"] for r in sorted(fig.rows, key=lambda r: r["stream_length"])] == [3.2e-3, 1.28e-2, 5.12e-2]
 
 
 def test_sc_vs_binary_marks_where_sc_wins(tmp_path):
@@ -167,16 +195,39 @@ def test_nas_pareto_per_method_with_seeds(tmp_path):
 
 def test_dse_convergence_is_the_running_best(tmp_path):
     fig = convergence([("c", syn.dse_confuciux())])
-    rl = [r["best"] for r in fig.rows if r["method"] == "rl"]
+    rl = [r["best"] for r in fig.rows if r["task"] == "confuciux: edge/resnet20" and r["method"] == "rl"]
     assert rl == [9.0, 7.0, 7.0, 5.0]
     _saved(fig, tmp_path)
 
 
+def test_dse_convergence_labels_each_panel_with_its_objective_and_unit():
+    fig = convergence([("c", syn.dse_confuciux()), ("e", syn.dse_evolver()), ("b", syn.dse_batchdvfs())])
+    labels = {ax.get_title(): ax.get_ylabel() for ax in fig.fig.axes if ax.get_lines()}
+    assert labels["confuciux: edge/resnet20"] == "best latency (cycles) so far"
+    assert labels["evolver (e)"] == "best 1 - reward (normalised, no unit) so far"
+    assert labels["batchdvfs: 1 W"] == "best time per image (ms) so far"
+    edge = next(ax for ax in fig.fig.axes if ax.get_title() == "confuciux: edge/resnet20")
+    assert [t.get_text() for t in edge.texts] == ["over budget: random"]  # its best design stays over budget
+    cloud = next(ax for ax in fig.fig.axes if ax.get_title() == "confuciux: cloud/resnet20")
+    assert not cloud.texts
+
+
 def test_confuciux_table_shown_on_the_page(tmp_path):
     fig = confuciux_table([("c", syn.dse_confuciux())])
-    assert fig.show_table and len(fig.rows) == 6
-    assert {"pes", "buffer_bytes", "latency_cycles"} <= set(fig.columns)
+    assert fig.show_table and len(fig.rows) == 8
+    assert {"pes", "buffer_bytes", "latency_cycles", "feasible"} <= set(fig.columns)
     _saved(fig, tmp_path)
+
+
+def test_confuciux_over_budget_design_is_never_drawn_as_valid():
+    fig = confuciux_table([("c", syn.dse_confuciux())])
+    ax = fig.fig.axes[0]
+    bars = [p for p in ax.patches if math.isfinite(p.get_height()) and p.get_height() > 0]
+    hollow = [p for p in bars if to_hex(p.get_facecolor()) == "#ffffff"]
+    assert [p.get_height() for p in hollow] == [1.55e7] and hollow[0].get_hatch()
+    assert all(p.get_height() != 1.55e7 for p in bars if p not in hollow)
+    assert "over budget\n6,112 B" in [t.get_text() for t in ax.texts]
+    assert any(t.get_text().startswith("over budget") for t in ax.get_legend().get_texts())
 
 
 def test_evolver_skip_ratio_and_precisions(tmp_path):
@@ -212,3 +263,89 @@ def test_log_axes_get_plain_tick_labels(tmp_path):
     ax = fig.fig.axes[0]
     labels = [t.get_text() for t in ax.xaxis.get_ticklabels() if t.get_text()]
     assert "256" in labels and not any("^" in t for t in labels)
+
+
+def test_accuracy_error_bars_wilson_for_one_seed_and_std_over_seeds():
+    one = accuracy_vs_length(syn.emulate_results(), "run")
+    r = next(r for r in one.rows if r["sng"] == "lfsr" and r["stream_length"] == 64)
+    assert (r["low"], r["high"]) == pytest.approx(wilson(0.50, 100)) and r["n_images"] == 100
+    assert r["high"] - r["low"] > 0.15  # 100 images: about ±10 points
+    three = accuracy_vs_length(syn.emulate_results(seeds=(0, 1, 2)), "run")
+    r = next(r for r in three.rows if r["sng"] == "lfsr" and r["stream_length"] == 64)
+    assert r["seeds"] == 3 and r["accuracy"] == pytest.approx(0.51)
+    assert (r["low"], r["high"]) == pytest.approx((0.50, 0.52))  # mean ± sample std (0.01)
+    assert len(three.rows) == 6 and three.fig.axes[0].collections  # bands, one row per setting and L
+    cmp = compare_runs([("a", syn.emulate_results()), ("b", syn.emulate_results())])
+    assert all(r["low"] < r["accuracy"] < r["high"] for r in cmp.rows)
+
+
+def _all_figures():
+    """Every figure the report draws from the synthetic runs."""
+    one_op = syn.search_results()
+    one_op["stages"] = [{"name": "stage1", "ops": ["sep3", "sep3"]}]
+    return (emulation_figures(syn.emulate_results(), "e") + emulation_figures(syn.emulate_results((0, 1)), "s")
+            + [compare_runs([("a", syn.emulate_results()), ("b", syn.emulate_results(seeds=(0, 1)))])]
+            + estimate_figures(syn.estimate_results(), "est") + [training_curves(syn.train_results())]
+            + recast_figures([(f"s{k}", syn.recast_results(k)) for k in range(2)])
+            + nas_figures([("n0", syn.search_results()), ("n1", syn.search_results("random", 1)), ("one", one_op)])
+            + dse_figures([("c", syn.dse_confuciux()), ("e", syn.dse_evolver()), ("b", syn.dse_batchdvfs())]))
+
+
+def _drawn_colors(fig) -> set[str]:
+    out = set()
+    for ax in fig.axes:
+        out |= {to_hex(line.get_color()) for line in ax.get_lines()}
+        out |= {to_hex(c) for p in ax.patches for c in (p.get_facecolor(), p.get_edgecolor())}
+        out |= {to_hex(c) for col in ax.collections for c in [*col.get_facecolor(), *col.get_edgecolor()]}
+        out |= {to_hex(t.get_color()) for t in ax.texts}  # the network drawing colours its op labels
+    return out
+
+
+def test_no_two_series_share_a_colour_in_any_figure():
+    for f in _all_figures():
+        colours = list(f.metadata()["series"].values())
+        assert len(set(colours)) == len(colours), (f.name, f.series)
+        assert set(colours) <= _drawn_colors(f.fig), f.name  # the recorded colours are the drawn ones
+        if not f.name.startswith("nas-ops"):  # a heat map has a colour scale, not series
+            assert colours, f.name
+        plt.close(f.fig)
+
+
+def test_series_colours_are_written_into_the_files(tmp_path):
+    fig = totals(syn.estimate_results(), "est")
+    meta = fig.metadata()
+    assert meta["series"]["systolic-32x32-ws"] != meta["series"]["sc-64x64-L32"]
+    paths = _saved(fig, tmp_path)
+    assert json.loads(Image.open(paths["png"]).text[PNG_SERIES_KEY]) == meta
+    assert json.dumps(meta) in "".join(ET.parse(paths["svg"]).getroot().itertext())
+
+
+def test_one_family_per_hue_shaded_by_length():
+    c = accel_colors(syn.estimate_results())
+    assert len(set(c.values())) == 5
+    sc = [c[f"sc-64x64-L{L}"] for L in (32, 128, 512)]
+    assert sc == shades(distinct_colors(3)[2], 3)  # third family, light (short L) to dark (long L)
+
+
+def test_colour_helpers_never_repeat():
+    for n in (1, 7, 8, 30):
+        assert len(set(distinct_colors(n))) == n
+    fam = family_colors({f"f{i}": [f"f{i}-L{L}" for L in range(6)] for i in range(9)})
+    assert len(set(fam.values())) == 54
+
+
+def test_ops_heatmap_reads_one_op_and_keeps_its_colour_bar_label(tmp_path):
+    r = syn.search_results()
+    r["stages"] = [{"name": "stage1", "ops": ["sep3", "sep3"]}]
+    fig = ops_per_stage("one", r)
+    im = fig.fig.axes[0].images[0]
+    assert im.get_clim() == (0, 2)  # a count scale from 0, not a flat block
+    assert fig.fig.axes[1].get_ylabel() == "times chosen (edges)"
+    _saved(fig, tmp_path)
+
+
+def test_units_for_people():
+    assert number(15523.4) == "15,523" and number(0.01234) == "0.0123" and number(14.53) == "14.5"
+    assert number(1.2e-5) == "1.20e-05" and number(0) == "0" and number(float("nan")) == "-"
+    assert label("latency_s", "latency") == "latency (µs)" and label("area_um2", "area") == "area (mm²)"
+    assert show("energy_pj", 1.46e7) == "14.6 µJ" and show("energy_sc_pj", 2e7) == "20 µJ"
