@@ -25,6 +25,7 @@ from reports.fig_nas import nas_figures
 from reports.fig_recast import recast_figures
 from reports.fig_train import training_curves
 from reports.figure import FORMATS, Figure, save_figure_set, slug, write_text_atomic
+from reports.headline import designs
 from reports.html import SECTIONS, write_page
 from reports.outdir import OutDir, ReportError
 from reports.runs import Run, load_runs
@@ -82,17 +83,20 @@ def build_report(run_dirs: list[str | Path], out: str | Path, argv: str = "", ig
             if mine:
                 figures[kind] += _draw(lambda m=mine, b=build: b([(names[r.name], r.results) for r in m]),
                                        mine, od, warnings)
-    return _write_page(od, runs, figures, warnings, run_dirs, argv)
+    warnings += designs(drawable)[1]
+    return _write_page(od, runs, drawable, figures, warnings, run_dirs, argv)
 
 
-def _write_page(od: OutDir, runs: list[Run], figures: dict, warnings: list[str], run_dirs: list, argv: str) -> Report:
+def _write_page(od: OutDir, runs: list[Run], valid: list[Run], figures: dict, warnings: list[str], run_dirs: list,
+                argv: str) -> Report:
     """index.html and report.json, each listed in the marker before it is written."""
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     shown = {r.path.resolve() for r in runs}
     skipped = list(dict.fromkeys(Path(p) for p in run_dirs if Path(p).resolve() not in shown))
     try:
         od.add(["index.html", "report.json"])
-        index = write_page(od.path / "index.html", runs, figures, warnings, argv=argv, date=now, skipped=skipped)
+        index = write_page(od.path / "index.html", runs, figures, warnings, argv=argv, date=now, skipped=skipped,
+                           valid=valid)
         rep = Report(index, runs, figures, warnings)
         _write_manifest(rep, od.path / "report.json", argv, now)
     except OSError as e:

@@ -1,4 +1,5 @@
-"""Markdown tables from run directories' results.json (for READMEs and papers)."""
+"""Tables from run directories' results.json: Markdown (for READMEs and papers) and the
+headers and cells of the HTML page's tables (units for people, from reports.units)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,54 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["emulation_table", "estimate_table", "recast_rows", "recast_table", "nas_table", "table_main"]
+from reports.units import Unit, number, unit_of
+
+__all__ = ["column_header", "column_cell", "over_budget", "emulation_table", "estimate_table", "recast_rows", "recast_table", "nas_table", "table_main"]
+
+
+_PERCENT = Unit("%", 100.0)
+_PLAIN = {"seed", "seeds", "stream_length", "batch", "epoch", "block", "evaluation", "point", "bits", "pes"}
+_UNIT_SUFFIXES = ("_s", "_pj", "_um2", "_cycles", "_bytes", "_w", "_hz", "_v")
+_STATS = ("_mean", "_std")
+
+
+def _split_column(col: str) -> tuple[str, str]:
+    """("latency_sc_s_mean") -> ("latency_sc_s", "mean"): the raw key and a statistic."""
+    stat = next((s for s in _STATS if col.endswith(s)), "")
+    return (col[:-len(stat)], stat[1:]) if stat else (col, "")
+
+
+def _unit(col: str) -> Unit:
+    key = _split_column(col)[0]
+    return _PERCENT if "accuracy" in key else unit_of(key)
+
+
+def column_header(col: str) -> str:
+    """A table header for people: "latency_s" -> "latency (µs)", "latency_sc_s_mean" ->
+    "latency sc mean (µs)", "buffer_bytes" -> "buffer (B)"."""
+    key, stat = _split_column(col)
+    words = next((key[:-len(s)] for s in _UNIT_SUFFIXES if key.endswith(s) and len(key) > len(s)), key)
+    return _unit(col).label(" ".join(filter(None, (words.replace("_", " "), stat))))
+
+
+def column_cell(col: str, v: object) -> str:
+    """A cell in the column's unit (see column_header), with thousands separators and no
+    exponent in normal ranges; counts and settings (seed, L, batch) as written."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if not isinstance(v, (int, float)):
+        return str(v)
+    if _split_column(col)[0] in _PLAIN and float(v).is_integer():
+        return str(int(v))
+    return number(_unit(col)(v))
+
+
+def over_budget(row: dict) -> bool:
+    """Whether a DSE table row is a design over its budget: ConfuciuX `feasible: false`, or a
+    BatchDVFS cap that no batch meets (batch None)."""
+    return row.get("feasible") is False or ("power_cap_w" in row and "batch" in row and row["batch"] is None)
 
 
 def emulation_table(results: str | Path | dict) -> str:

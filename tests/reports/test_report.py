@@ -58,7 +58,8 @@ def test_page_lists_every_run_and_every_file_it_links_exists(tmp_path):
     assert len(links.src) == len(rep.figures) >= 18
     for ref in links.src + links.href:
         assert (rep.index.parent / ref).is_file(), ref
-    assert {Path(h).suffix for h in links.href} == {".svg", ".pdf", ".csv"}
+    assert {Path(h).suffix for h in links.href} == {".png", ".svg", ".pdf", ".csv"}
+    assert all(f"href='{src}' title='open full size'><img src='{src}'" in page for src in links.src)
     assert "scnas emulate --out emu" in page and "2026-12-01 10:00 UTC" in page  # run metadata
     assert page.count("<table>") == 3  # runs, the estimate totals and the ConfuciuX table
 
@@ -293,3 +294,28 @@ def test_an_older_teacher_run_is_labelled_with_the_command_that_trained_it(tmp_p
     (run / "config.toml").write_text('command = "train"\n[run]\nargv = "scnas emulate --model lenet5"\n')
     rep = build_report([run], tmp_path / "out")
     assert "(trained by: <code>scnas emulate --model lenet5</code>)" in rep.index.read_text()
+
+
+def test_headline_ranks_feasible_designs_and_shows_accuracy_uncertainty(tmp_path):
+    from reports.headline import best_designs, designs, model_accuracies
+    from reports.stats import mean_std, wilson
+    from tests.reports import synthetic_page as sp
+
+    rep = build_report(sp.page_runs(tmp_path / "runs"), tmp_path / "out")
+    assert not rep.warnings
+    found = designs(rep.runs)[0]
+    over = [d for d in found if not d.feasible]
+    assert {d.name for d in over} == {"edge: rl, 256 PEs", "batchdvfs under 0.5 W"}
+    best = {key: d for key, _, d in best_designs(found)}
+    assert best["energy_pj"].name == "Evolver policy"  # edge/rl spends less (1 nJ) but is over budget
+    assert best["area_um2"].name == "sc-64x64-L32" and best["accuracy"].accuracy == 0.92
+    emu = next(r for r in model_accuracies(rep.runs) if r.source == "emulate")
+    assert emu.runs == ["emu-s0", "emu-s1"] and emu.sc.values == [0.89, 0.88] and emu.sc.n == 1000
+    page = rep.index.read_text()
+    assert page.index("id='headline'") < page.index("id='runs'") < page.index("id='emulate'")
+    m, s = mean_std([0.89, 0.88])
+    assert f"{100 * m:.2f} ± {100 * s:.2f}%" in page  # two seeds of one setting
+    lo, hi = wilson(0.9, 1000)
+    assert f"90.00% <small>[{100 * lo:.1f}, {100 * hi:.1f}] on 1,000 images</small>" in page  # float, both seeds
+    assert page.count("<tr class='over'>") == 2 and page.count("<td>over budget</td>") == 2
+    assert "0.001 µJ" not in page.split("id='best'")[1].split("</table>")[0]

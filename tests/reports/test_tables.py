@@ -77,3 +77,17 @@ def test_table_main_skips_runs_without_results_and_fails_when_none_has_one(tmp_p
     assert "| darts | 1 |" in out.out and f"skipped {tmp_path / 'b'}" in out.err
     assert table_main([str(tmp_path / "b")], nas_table, "nas_table") == 2
     assert "nas_table: no results.json" in capsys.readouterr().err
+
+
+def test_page_columns_read_in_units_people_use():
+    from reports.tables import column_cell, column_header, over_budget
+
+    assert column_header("latency_s") == "latency (µs)" and column_cell("latency_s", 1.55e-2) == "15,500"
+    assert column_header("energy_pj") == "energy (µJ)" and column_cell("energy_pj", 2.5e7) == "25"
+    assert column_header("area_um2") == "area (mm²)" and column_cell("area_um2", 1.5e6) == "1.5"
+    assert column_header("latency_sc_s_mean") == "latency sc mean (µs)"
+    assert column_header("accuracy_std") == "accuracy std (%)" and column_cell("accuracy_std", 0.012) == "1.2"
+    assert column_cell("latency_cycles", 9e5) == "900,000" and "e" not in column_cell("energy_pj", 3.3e9)
+    assert column_cell("seed", 1000) == "1000" and column_cell("optimal", False) == "no"
+    assert over_budget({"feasible": False}) and not over_budget({"feasible": True})
+    assert over_budget({"power_cap_w": 0.5, "batch": None}) and not over_budget({"power_cap_w": 2, "batch": 8})
