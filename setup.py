@@ -6,8 +6,8 @@ setup(
     version="0.1.0",
     description="Co-design of CNNs and stochastic-computing accelerators",
     python_requires=">=3.10",
-    packages=find_packages(include=["scnas*", "sc_accel*", "recast*", "nas*",
-                                    "reports*", "benchmarks*"]),
+    packages=find_packages(include=["scnas", "scnas.*", "sc_accel", "sc_accel.*", "recast", "recast.*",
+                                    "nas", "nas.*", "reports", "reports.*"]),
     install_requires=[
         "numpy<2.6",          # numba supports numpy below 2.6
         "numba>=0.60",

@@ -15,12 +15,12 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from nas.common import batches, derive_cells, resume, save_checkpoint
 from nas.genotype import Genotype, SearchSpace
 from nas.network import SuperStage, head, stem
 from sc_accel.errors import checked_step
+from sc_accel.progress import bar as progress_bar
 from sc_accel.seeds import derive_seed, seeded
 
 __all__ = ["CoarseNet", "coarse_search"]
@@ -74,8 +74,8 @@ def coarse_search(x: torch.Tensor, y: torch.Tensor, space: SearchSpace, epochs: 
         na = 0
         a_batches = list(batches(len(x) - half, batch_size, derive_seed(seed, 2, epoch)))
         w_batches = list(batches(half, batch_size, derive_seed(seed, 3, epoch)))
-        for k, idx in enumerate(tqdm(w_batches, desc=f"coarse search epoch {epoch + 1}/{epochs}", leave=False,
-                                     disable=not progress)):
+        for k, idx in enumerate(progress_bar(w_batches, desc=f"coarse search epoch {epoch + 1}/{epochs}", leave=False,
+                                             disable=not progress)):
             aidx = a_batches[k % len(a_batches)] + half
             va = checked_step(a_opt, F.cross_entropy(net(x[aidx]), y[aidx]), "the coarse search")
             vw = checked_step(w_opt, F.cross_entropy(net(x[idx]), y[idx]), "the coarse search")

@@ -13,12 +13,12 @@ from typing import Iterator
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from nas.genotype import Edge, SearchSpace
 from nas.teacher import TeacherCut
 from sc_accel.errors import DataFileError, InvalidInputError, checked_step, check_training_data
 from sc_accel.fileio import atomic_torch_save, load_tensors
+from sc_accel.progress import bar as progress_bar
 from sc_accel.seeds import derive_seed
 
 __all__ = ["StageInputs", "as_tensors", "batches", "distil_blocks", "load_checkpoint", "save_checkpoint", "resume",
@@ -145,7 +145,8 @@ def train_network(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: in
         t0 = time.perf_counter()
         total, n = 0.0, 0
         bar = batches(len(x), batch_size, derive_seed(seed, epoch))
-        for idx in tqdm(list(bar), desc=f"{desc} epoch {epoch + 1}/{epochs}", leave=False, disable=not progress):
+        for idx in progress_bar(list(bar), desc=f"{desc} epoch {epoch + 1}/{epochs}", leave=False,
+                                disable=not progress):
             out = model(x[idx])
             loss = F.cross_entropy(out, y[idx])
             if teacher is not None:

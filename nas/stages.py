@@ -28,12 +28,12 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from nas.common import StageInputs, batches, derive_cells, distil_blocks, load_checkpoint, save_checkpoint
 from nas.cost import CostTables
 from nas.network import SuperStage
 from sc_accel.errors import checked_step
+from sc_accel.progress import bar as progress_bar
 from sc_accel.seeds import derive_seed, seeded
 
 __all__ = ["StageTask", "FineStage", "search_stage", "stage_job", "stage_rel_mse"]
@@ -171,8 +171,8 @@ def _train_epoch(task: StageTask, fs: FineStage, w_opt: torch.optim.Optimizer, a
     w_b = list(batches(half, task.batch_size, derive_seed(task.seed, 11, s, epoch)))
     a_b = list(batches(len(x) - half, task.batch_size, derive_seed(task.seed, 12, s, epoch)))
     sums = {"mse": 0.0, "rel_mse": 0.0, "arch_mse": 0.0, "n": 0, "na": 0}
-    for k, idx in enumerate(tqdm(w_b, desc=f"stage {s} epoch {epoch + 1}/{task.epochs}", leave=False,
-                                 disable=not task.progress)):
+    for k, idx in enumerate(progress_bar(w_b, desc=f"stage {s} epoch {epoch + 1}/{task.epochs}", leave=False,
+                                         disable=not task.progress)):
         if a_opt is not None:
             aidx = a_b[k % len(a_b)] + half
             sums["arch_mse"] += _arch_step(task, fs, a_opt, ref, aidx) * len(aidx)

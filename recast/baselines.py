@@ -21,10 +21,10 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from sc_accel.errors import DataFileError
 from sc_accel.fileio import atomic_torch_save, load_tensors
+from sc_accel.progress import bar as progress_bar
 from sc_accel.seeds import derive_seed, seeded
 from recast.net import split_model
 from recast.procedure import RecastConfig, _batches, fit_epoch
@@ -84,7 +84,7 @@ def train_baseline(model: nn.Module, data: object, epochs: int, cfg: RecastConfi
             history = saved["history"]
         except Exception as e:  # noqa: BLE001 (a damaged file raises pickle, zip, key or type errors)
             raise DataFileError(f"baseline checkpoint {ckpt} is damaged ({type(e).__name__}); delete it.") from None
-    bar = tqdm(total=epochs, initial=len(history), desc=desc, disable=not desc or len(history) >= epochs)
+    bar = progress_bar(total=epochs, initial=len(history), desc=desc, disable=not desc or len(history) >= epochs)
     for epoch in range(len(history), epochs):
         model.train()
         with seeded(cfg.seed, SEED_BASELINE_TRAIN, epoch):

@@ -27,11 +27,11 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from sc_accel.errors import (MAX_EPOCHS, MAX_TRAIN_BATCH, DataFileError, InvalidInputError, brief, check_count,
                              checked_step, check_out_dir, check_training_data)
 from sc_accel.fileio import atomic_torch_save, load_tensors
+from sc_accel.progress import bar as progress_bar
 from sc_accel.seeds import derive_seed, seeded
 from recast.blocks import block_type_of, create_block, scaled_channels
 from recast.named import recastable
@@ -294,7 +294,7 @@ def _run(teacher, plan, data, cfg, state: _State, saved, shapes, ckpt, settings,
         if start < len(steps) and steps[start][2] > 0:  # mid-step: its optimiser too
             opt = _optimizer(student, steps[start], cfg)
             opt.load_state_dict(saved["optimizer"])
-    bar = tqdm(total=len(steps), initial=start, disable=not progress, desc="recast")
+    bar = progress_bar(total=len(steps), initial=start, disable=not progress, desc="recast")
     for k in range(start, len(steps)):
         phase, i, epoch = steps[k]
         if epoch == 0:

@@ -8,22 +8,27 @@ never exits.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from importlib import metadata
+from pathlib import Path
 
-from tqdm import tqdm
-
+from sc_accel import progress
 from sc_accel.errors import UserError
 from scnas.commands import COMMANDS
-from scnas.commands.common import Parser, apply_config
+from scnas.commands.common import CommandParser, Parser, add_quiet_option, apply_config
 from scnas.config import set_command_line
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "version"]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with all subcommands."""
-    parser = Parser(prog="scnas", description="CNN and stochastic-computing accelerator co-design.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = Parser(prog="scnas", description="CNN and stochastic-computing accelerator co-design. Progress "
+                    "bars show on a terminal; piped to a file, each phase prints one summary line instead.")
+    parser.add_argument("--version", action="version", version=f"scnas {version()}")
+    add_quiet_option(parser, top=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=CommandParser)
     for command in COMMANDS:
         command.add_parser(sub)
     return parser
@@ -37,22 +42,26 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args, argv = apply_config(parser, args, argv)  # --config RUN/config.toml: its options, then the flags given
         set_command_line(argv)
+        progress.set_quiet(args.quiet)
         return args.func(args)
     except UserError as e:
-        _close_progress_bars()
+        progress.close_all()
         print(f"scnas: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        _close_progress_bars()
+        progress.close_all()
         print("scnas: interrupted; what was already saved in the run directory is kept.", file=sys.stderr)
         return 130
 
 
-def _close_progress_bars() -> None:
-    """Close the progress bars an error left open, so its sentence starts a line of its own."""
-    for bar in list(getattr(tqdm, "_instances", ())):
-        bar.leave = False  # clear the line instead of leaving a half bar above the sentence
-        bar.close()
+def version() -> str:
+    """The installed package's version; from a source tree that is not installed, setup.py's."""
+    try:
+        return metadata.version("scnas")
+    except metadata.PackageNotFoundError:
+        setup = Path(__file__).resolve().parents[1] / "setup.py"
+        found = re.search(r"""version\s*=\s*["']([^"']+)["']""", setup.read_text()) if setup.is_file() else None
+        return found.group(1) if found else "unknown"
 
 
 if __name__ == "__main__":

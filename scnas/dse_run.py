@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from sc_accel.dse.assign import AssignTask, assign_job, check_budget
 from sc_accel.dse.batchdvfs import (DVFSProblem, DVFSTask, batchdvfs_job, check_caps, check_max_batch, check_trials,
@@ -28,6 +27,7 @@ from sc_accel.dse.space import (PLATFORMS, AllocationProblem, DSEInputError, Pla
                                 improvements)
 from sc_accel.hw.config import AccelConfig, check_accel
 from sc_accel.hw.workload import workload
+from sc_accel.progress import bar as progress_bar
 from sc_accel.runner import run_tasks
 from sc_accel.metrics import top1_accuracy
 from scnas.config import read_toml, run_meta, write_json, write_toml
@@ -172,7 +172,7 @@ def _execute(run: Path, names: list[str], tasks: list[AssignTask] | list[DVFSTas
     files = [run / "tasks" / f"{n}.json" for n in names]
     parts = [_read_part(f, t) if f.is_file() else None for f, t in zip(files, tasks)]
     todo = [i for i, p in enumerate(parts) if p is None]
-    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=desc, disable=not progress)
+    bar = progress_bar(total=len(tasks), initial=len(tasks) - len(todo), desc=desc, disable=not progress)
 
     def done(j: int, res: dict) -> None:
         write_json(res, files[todo[j]])
@@ -349,8 +349,8 @@ def _learn(p, ck: Path, episodes: int, seed: int, progress: bool):
     """Q-learning over `episodes`, resumed from checkpoint `ck` when there is one, saved there
     (learner and caches) at every checkpoint step."""
     learner = _resume_learner(ck, p, episodes) if ck.is_file() else None
-    bar = tqdm(total=episodes, initial=learner.episode if learner else 0, desc="evolver episodes",
-               disable=not progress)
+    bar = progress_bar(total=episodes, initial=learner.episode if learner else 0, desc="evolver episodes",
+                       disable=not progress)
 
     def save(ql) -> None:
         bar.update(ql.episode - bar.n)

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from reports.plots import setting_label
 from sc_accel.errors import InvalidInputError, is_int
 from sc_accel.metrics import top1_accuracy
 from sc_accel.nn import LayerError, SCConfig, check_fits, convert, fixed_point, trace
+from sc_accel.progress import bar as progress_bar
 from scnas.config import read_json, run_meta, write_json, write_toml
 from scnas.data import Dataset
 from scnas.rundir import claim_run_dir
@@ -55,7 +55,7 @@ def _evaluate(model: torch.nn.Module, cfg: SCConfig, calib: torch.Tensor, x: tor
     hits = 0
     batches = list(sc.batches(x))
     done = 0
-    for b in tqdm(batches, desc=f"L={cfg.stream_length} {setting_label(cfg.to_dict())}", leave=False):
+    for b in progress_bar(batches, desc=f"L={cfg.stream_length} {setting_label(cfg.to_dict())}", leave=False):
         hits += int((sc.forward_batch(b, errors).argmax(1).numpy() == y[done:done + len(b)]).sum())
         done += len(b)
     t2 = time.perf_counter()
@@ -119,7 +119,7 @@ def _sweep(model, model_name: str, ds: Dataset, configs: list[SCConfig], out: Pa
         res["float_accuracy"] = top1_accuracy(model, x, y)
         res["fixed_point"] = {"bits": fxp_bits, "accuracy": float((fx(x).argmax(1).numpy() == y).mean())}
         write_json(res, path)
-    for cfg in tqdm(configs, desc="settings"):
+    for cfg in progress_bar(configs, desc="settings"):
         if _key(cfg.to_dict()) in done:
             continue
         res["settings"].append(_evaluate(model, cfg, calib, x, y))

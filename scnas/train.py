@@ -15,13 +15,13 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from nas import Genotype, build_network
 from recast import build_student
 from recast.named import recastable
 from sc_accel.errors import (MAX_EPOCHS, MAX_TRAIN_BATCH, DataFileError, InvalidInputError, brief, check_count,
                              checked_step)
+from sc_accel.progress import bar as progress_bar, say
 from scnas.config import run_meta, write_json, write_toml
 from sc_accel.fileio import DamagedFileError, load_tensors
 from sc_accel.metrics import top1_accuracy
@@ -67,7 +67,8 @@ def _epoch(model, opt, ds: Dataset, cfg: TrainConfig, epoch: int) -> float:
     x, y = torch.as_tensor(ds.x_train), torch.as_tensor(ds.y_train).long()
     per_epoch = -(-len(perm) // cfg.batch_size)
     total = 0.0
-    bar = tqdm(range(0, len(perm), cfg.batch_size), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False)
+    bar = progress_bar(range(0, len(perm), cfg.batch_size), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
+                       summary=False)  # _train says the epoch's line
     for k, i in enumerate(bar):
         for group in opt.param_groups:
             group["lr"] = cosine_lr(cfg, epoch * per_epoch + k, cfg.epochs * per_epoch)
@@ -103,8 +104,8 @@ def _train(ds: Dataset, cfg: TrainConfig, run: Path) -> dict:
         model.load_state_dict(upgrade_state_dict(cfg.model, state["model"]))
         opt.load_state_dict(state["optimizer"])
         if state["settings"].get("epochs") != cfg.epochs:  # the cosine is rebuilt for the new length
-            print(f"extending the learning-rate schedule to {cfg.epochs} epochs")
-        print(f"resuming {cfg.model} from epoch {start + 1}")
+            say(f"extending the learning-rate schedule to {cfg.epochs} epochs")
+        say(f"resuming {cfg.model} from epoch {start + 1}")
     write_toml({"command": "train", **settings, "run": _train_meta(cfg, ds.name, run)}, run / "config.toml")
     with seeded(cfg.seed):  # any draw in training (dropout) comes from the run's seed
         for epoch in range(start, cfg.epochs):
@@ -113,7 +114,8 @@ def _train(ds: Dataset, cfg: TrainConfig, run: Path) -> dict:
             acc = top1_accuracy(model, ds.x_test, ds.y_test)
             history.append({"epoch": epoch + 1, "loss": loss, "test_accuracy": acc,
                             "seconds": time.perf_counter() - t0})
-            print(f"epoch {epoch + 1}/{cfg.epochs}: loss {loss:.4f}, test accuracy {acc:.4f}")
+            say(f"epoch {epoch + 1}/{cfg.epochs}: loss {loss:.4f}, test accuracy {acc:.4f} "
+                f"({history[-1]['seconds']:.1f} s)")
             atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
                                "history": history, "settings": settings}, ckpt)
     result = {"model": cfg.model, "dataset": ds.name, "test_accuracy": top1_accuracy(model, ds.x_test, ds.y_test),

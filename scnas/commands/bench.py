@@ -1,7 +1,7 @@
-"""`scnas bench NAME`: run one of the speed and memory measurements in benchmarks/.
+"""`scnas bench NAME`: run one of the speed and memory measurements in scnas/benchmarks/.
 
-The benchmarks sit above the suite (they import it), so the suite never imports them: this
-registry names their modules and the chosen one is imported by name when it runs.
+The benchmarks import the suite and take seconds to load (numba kernels), so this registry
+names their modules and the chosen one is imported by name only when it runs.
 """
 
 from __future__ import annotations
@@ -11,13 +11,17 @@ import importlib
 from functools import partial
 
 from sc_accel.registry import Registry
-from scnas.commands.common import BadArgument
+from scnas.commands.common import BadArgument, DefaultsFormatter
 
-__all__ = ["BENCHMARKS", "module_of", "add_parser", "run"]
+__all__ = ["BENCHMARKS", "module_of", "benchmark_list", "add_parser", "run"]
 
 BENCHMARKS: Registry = Registry("benchmark", BadArgument)  # name -> imports its module when called
-for _name, _module in (("kernels", "benchmarks.sc_kernels"), ("emulate", "benchmarks.emulate"),
-                       ("estimator", "benchmarks.estimator")):
+# name -> (module, what it measures: the line `scnas bench --help` shows)
+_LISTED = {"kernels": ("scnas.benchmarks.sc_kernels", "AND + popcount kernels against bool-per-bit and "
+                       "per-cycle baselines"),
+           "emulate": ("scnas.benchmarks.emulate", "bit-true LeNet-5 at L = 1024: time, memory, roofline share"),
+           "estimator": ("scnas.benchmarks.estimator", "estimator: layer evaluations per second (batch mode)")}
+for _name, (_module, _what) in _LISTED.items():
     BENCHMARKS.register(_name, partial(importlib.import_module, _module))
 
 
@@ -26,10 +30,22 @@ def module_of(name: str) -> str:
     return BENCHMARKS.get_factory(name).args[0]
 
 
+def benchmark_list() -> str:
+    """The registered benchmarks, one a line with what each measures (the end of `bench --help`)."""
+    width = max(map(len, BENCHMARKS.names()))
+    return "benchmarks:\n" + "\n".join(f"  {n:<{width}}  {_LISTED[n][1] if n in _LISTED else module_of(n)}"
+                                         for n in BENCHMARKS.names())
+
+
+class _EpilogFormatter(DefaultsFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown, and the benchmark list kept one a line."""
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """The `bench` subcommand and its options."""
-    p = sub.add_parser("bench", help="run a benchmark (prints a table and a JSON line)")
-    p.add_argument("name", help="benchmark name, e.g. kernels")
+    p = sub.add_parser("bench", help="run a benchmark (prints a table and a JSON line)",
+                       epilog=benchmark_list(), formatter_class=_EpilogFormatter)
+    p.add_argument("name", help=f"benchmark name: {', '.join(BENCHMARKS.names())} (listed below)")
     p.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     p.set_defaults(func=run)
 

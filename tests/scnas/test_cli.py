@@ -38,7 +38,8 @@ def test_console_script_runs_kernel_benchmark_quick():
 
 def test_bench_names_every_benchmark_module():
     """The suite reaches the benchmarks only through this table: it names each module with a main()."""
-    here = {p.stem for p in (Path(__file__).resolve().parents[2] / "benchmarks").glob("*.py")} - {"__init__", "common"}
+    here = {p.stem for p in (Path(__file__).resolve().parents[2] / "scnas" / "benchmarks").glob("*.py")}
+    here -= {"__init__", "common"}
     assert {module_of(n).rpartition(".")[2] for n in BENCHMARKS} == here
     assert all(callable(importlib.import_module(module_of(n)).main) for n in BENCHMARKS)
 

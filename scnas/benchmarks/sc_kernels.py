@@ -22,11 +22,11 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from benchmarks.common import best_time, cpu_name, print_result, print_table, timed_rate
 from sc_accel.bits import U0, popcount64, unpack_bits
 from sc_accel.kernels.dot import _and_count, sc_matmul, tile4x4
 from sc_accel.streams import bank_cache, encode
 from sc_accel.streams.bank import build_bank, encode_thresholds, role_generator_ids
+from scnas.benchmarks.common import best_time, cpu_name, print_result, print_table, timed_rate
 
 TARGETS = {"x_torch_per_cycle": 100.0, "x_numpy_bool": 10.0, "frac_roofline": 0.5,
            "batch1_thread_scaling": 0.75, "encode_public_vs_kernel": 0.25}
@@ -241,7 +241,7 @@ def run(quick: bool = False) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry: `python -m benchmarks.sc_kernels [--quick]`."""
+    """Command-line entry: `python -m scnas.benchmarks.sc_kernels [--quick]`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for smoke tests")
     run(parser.parse_args(argv).quick)

@@ -3,11 +3,12 @@
 Targets (issue "Emulate trained CNNs bit-true"): under 60 s wall on the 2-core machine
 and peak memory (max RSS of this process) under 2 GB. Figures: images/s, bit-MACs/s
 (stream bits x multiply-accumulates done by AND + counter) and that rate as a share of
-the kernel roofline measured in this same process (benchmarks.sc_kernels.roofline).
+the kernel roofline measured in this same process (scnas.benchmarks.sc_kernels.roofline).
 
-Model: the cached teacher runs/teachers/lenet5-fashion-mnist when it exists (accuracy
-is reported), else an untrained LeNet-5; data: Fashion-MNIST when installed, else
-random images of the same shape (the work per image is the same).
+Model: the cached teacher lenet5-fashion-mnist (where scnas.commands.teacher.cached_teacher
+finds it) when it exists (accuracy is reported), else an untrained LeNet-5; data:
+Fashion-MNIST when installed, else random images of the same shape (the work per image is
+the same).
 """
 
 from __future__ import annotations
@@ -16,20 +17,19 @@ import argparse
 import resource
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from benchmarks.common import cpu_name, print_result, print_table
-from benchmarks.sc_kernels import kernel_path, roofline_stats
 from sc_accel.nn import SCConfig, convert, trace
+from scnas.benchmarks.common import cpu_name, print_result, print_table
+from scnas.benchmarks.sc_kernels import kernel_path, roofline_stats
+from scnas.commands.teacher import cached_teacher
 from scnas.data import load_dataset
 from scnas.train import load_model
 from scnas.zoo import create_model
 
 TARGETS = {"seconds_max": 60.0, "peak_rss_gb_max": 2.0, "frac_roofline": 0.5}
-TEACHER = Path("runs/teachers/lenet5-fashion-mnist")
 RUNS = 3  # timed runs over all images: on a shared VM one run can lose 15% to a neighbour
 
 
@@ -44,8 +44,9 @@ def _data(n: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, str]:
 
 
 def _model() -> tuple[torch.nn.Module, str]:
-    if (TEACHER / "model.pt").exists():
-        return load_model(TEACHER)[0], "trained teacher"
+    teacher = cached_teacher("lenet5", "fashion-mnist")
+    if (teacher / "model.pt").exists():
+        return load_model(teacher)[0], "trained teacher"
     return create_model("lenet5", 1, 10, 28).eval(), "untrained"
 
 

@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 
-from benchmarks.common import best_time, print_result, print_table
 from sc_accel.hw import evaluate, evaluate_pairs, pack_accels, pack_layers, sc_array, spatial, systolic, workload
+from scnas.benchmarks.common import best_time, print_result, print_table
 from scnas.zoo import create_model
 
 TARGETS = {"evals_per_s_min": 500_000}
