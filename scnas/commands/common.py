@@ -20,7 +20,7 @@ from scnas.data import DATASETS
 
 __all__ = ["BadArgument", "Parser", "parse_list", "EXAMPLES", "default_of", "list_default", "config_from",
            "default_workers", "check_positive", "optional_list", "add_config_option", "command_words", "apply_config",
-           "without_option", "add_seed_option", "parse_seeds", "per_seed", "run_out"]
+           "without_option", "SEED_LIST_HELP", "add_seed_option", "parse_seeds", "per_seed", "run_out"]
 
 
 class BadArgument(UserError, ValueError):
@@ -180,9 +180,10 @@ def command_words(args: argparse.Namespace) -> list[str]:
 
 def apply_config(parser: argparse.ArgumentParser, args: argparse.Namespace,
                  argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
-    """(args, argv) with --config's options put before the flags given, parsed again; unchanged
-    without --config. The file's recorded command line is used, else its settings mapped to
-    options; a config.toml of another command, or options this scnas does not know, are refused."""
+    """(args, argv) with --config's options in place of --config, less those the flags given set
+    again (they win), parsed again; unchanged without --config. The file's recorded command line
+    is used, else its settings mapped to options; a config.toml of another command, or options
+    this scnas does not know, are refused."""
     if getattr(args, "config", None) is None:
         return args, argv
     path, cfg = read_run_config(args.config)
@@ -191,17 +192,32 @@ def apply_config(parser: argparse.ArgumentParser, args: argparse.Namespace,
     if theirs != words:
         raise BadArgument(f"{path} is the config.toml of a `scnas {' '.join(theirs)}` run, not of `scnas "
                           f"{' '.join(words)}`; run `scnas {' '.join(theirs)} --config {path}` instead.")
+    sub = _subparser(parser, words)
     options = recorded_options(cfg, words)
-    if options is None:
-        options = _settings_options(_subparser(parser, words), cfg, path, words)
-    options = without_option(options, "--config")
+    options = _settings_options(sub, cfg, path, words) if options is None else options
     unknown = parser.parse_known_args(words + options)[1]
     if unknown:
         raise BadArgument(f"{path} records options this scnas does not know ({' '.join(unknown)}); remove them "
                           "from its [run] argv, or run the command without --config.")
     at = next(i + len(words) for i in range(len(argv)) if argv[i:i + len(words)] == words)
-    argv = argv[:at] + options + without_option(argv[at:], "--config")
+    given, config = _option_groups(sub, argv[at:]), sub._option_string_actions["--config"]
+    again = {a for a, _ in given if a is not None} | {config}
+    kept = [t for a, tokens in _option_groups(sub, options) if a not in again for t in tokens]
+    argv = argv[:at] + kept + [t for a, tokens in given if a is not config for t in tokens]
     return parser.parse_args(argv), argv
+
+
+def _option_groups(sub: argparse.ArgumentParser, tokens: list[str]) -> list[tuple[object, list[str]]]:
+    """`tokens` cut into (action, its tokens): an option with its value; a token that names no
+    option of `sub` is a group of its own (action None)."""
+    groups: list[tuple[object, list[str]]] = []
+    i = 0
+    while i < len(tokens):
+        action = sub._option_string_actions.get(tokens[i].split("=", 1)[0]) if tokens[i].startswith("-") else None
+        n = 2 if action is not None and action.nargs != 0 and "=" not in tokens[i] else 1
+        groups.append((action, tokens[i:i + n]))
+        i += n
+    return groups
 
 
 def without_option(tokens: list[str], flag: str) -> list[str]:
@@ -256,10 +272,12 @@ def _settings_options(sub: argparse.ArgumentParser, cfg: dict, path: Path, words
 RunOne = Callable[[argparse.Namespace], "tuple[str, dict[str, float]]"]
 
 
-def add_seed_option(p: argparse.ArgumentParser, default: int | None, what: str = "") -> None:
+SEED_LIST_HELP = "a comma-separated list such as 0,1,2 makes one run per seed, in OUT/seed-N"
+
+
+def add_seed_option(p: argparse.ArgumentParser, default: int | None, what: str) -> None:
     """--seed: one seed, or a comma-separated list run one after another (see per_seed)."""
-    p.add_argument("--seed", default=default, help=f"{what}seed; a comma-separated list such as 0,1,2 makes one "
-                   "run per seed, in OUT/seed-N")
+    p.add_argument("--seed", default=default, help=f"{what}; {SEED_LIST_HELP}")
 
 
 def parse_seeds(text: str | int | None) -> list:

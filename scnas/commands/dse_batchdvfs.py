@@ -8,7 +8,7 @@ from reports import plot_dse
 from sc_accel.dse.batchdvfs import check_caps, check_max_batch, check_trials
 from sc_accel.dse.space import check_seed
 from scnas.accel import load_accel
-from scnas.commands.common import check_positive, default_of, default_workers, optional_list
+from scnas.commands.common import add_config_option, check_positive, default_of, default_workers, optional_list
 from scnas.dse_run import batchdvfs_table, run_batchdvfs
 from scnas.estimate_run import resolve_model
 
@@ -32,6 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "(default: the CPU count, at most 4; 1 runs them in this process)")
     p.add_argument("--ray", metavar="ADDRESS", help="run the caps on Ray: 'local' or a cluster address")
     p.add_argument("--out", help="run directory (default runs/dse-batchdvfs-MODEL-ACCEL)")
+    add_config_option(p)
     p.set_defaults(func=run)
 
 

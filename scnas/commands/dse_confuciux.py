@@ -8,7 +8,8 @@ from reports import plot_dse
 from sc_accel.dse.assign import check_budget
 from sc_accel.dse.space import check_seed
 from scnas.accel import load_accel
-from scnas.commands.common import BadArgument, check_positive, default_of, default_workers, optional_list
+from scnas.commands.common import (BadArgument, add_config_option, check_positive, default_of, default_workers,
+                                   optional_list)
 from scnas.dse_run import confuciux_table, platform_from, run_confuciux
 from scnas.estimate_run import resolve_model
 
@@ -41,6 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ray", metavar="ADDRESS", help="run the tasks on Ray: 'local' or a cluster address "
                    "(optional extra: pip install '.[distributed]')")
     p.add_argument("--out", help="run directory (default runs/dse-confuciux-ACCEL)")
+    add_config_option(p)
     p.set_defaults(func=run)
 
 

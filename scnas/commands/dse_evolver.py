@@ -8,7 +8,7 @@ from reports import plot_dse
 from sc_accel.dse.evolver import BIT_PAIRS, LENGTHS, MAX_EPISODES, MAX_SAMPLES
 from sc_accel.dse.space import check_seed
 from scnas.accel import load_accel
-from scnas.commands.common import BadArgument, dataset_help, default_of, optional_list
+from scnas.commands.common import BadArgument, add_config_option, dataset_help, default_of, optional_list
 from scnas.commands.teacher import add_teacher_options, resolve_teacher
 from scnas.data import load_dataset
 from scnas.dse_run import evolver_table, run_evolver
@@ -45,6 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default_of(run_evolver, param), help=what)
     add_teacher_options(p)
     p.add_argument("--out", help="run directory (default runs/dse-evolver-MODEL-ACCEL)")
+    add_config_option(p)
     p.set_defaults(func=run)
 
 

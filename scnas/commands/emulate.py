@@ -6,10 +6,11 @@ import argparse
 
 from reports import plot_emulation
 from sc_accel.nn import SCConfig
-from scnas.commands.common import BadArgument, dataset_help, default_of, list_default, parse_list
+from scnas.commands.common import (BadArgument, add_config_option, add_seed_option, dataset_help, default_of,
+                                   list_default, parse_list, per_seed, run_out)
 from scnas.commands.teacher import add_teacher_options, resolve_teacher
 from scnas.data import load_dataset
-from scnas.sweep import print_table, run_sweep, settings_grid
+from scnas.sweep import print_table, run_sweep, setting_label, settings_grid
 
 __all__ = ["add_parser", "run"]
 
@@ -32,13 +33,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stream-length", default="32,64,128,256,512,1024", help="comma-separated L values")
     for flag, what in _SETTINGS.items():
         p.add_argument(f"--{flag}", default=list_default(SCConfig, flag), help=what)
-    p.add_argument("--seed", type=int, default=default_of(SCConfig, "seed"),
-                   help="seed of the stream generators")
+    add_seed_option(p, default_of(SCConfig, "seed"), "seed of the stream generators")
     p.add_argument("--limit", type=int, help="use only the first N test images")
     p.add_argument("--calib", type=int, default=default_of(run_sweep, "calib_n"),
                    help="training images used to calibrate scales")
     add_teacher_options(p)
     p.add_argument("--out", help="run directory (default runs/emulate-MODEL-DATASET)")
+    add_config_option(p)
     p.set_defaults(func=run)
 
 
@@ -53,15 +54,21 @@ def _grid(args: argparse.Namespace) -> list[SCConfig]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Sweep the settings, print the table and draw the figures."""
+    """Sweep the settings (once per seed), print the table and draw the figures."""
+    return per_seed(args, _emulate_one)
+
+
+def _emulate_one(args: argparse.Namespace) -> tuple[str, dict[str, float]]:
+    """Sweep with one seed; (the run directory, the accuracy of each setting)."""
     ds = load_dataset(args.dataset, args.data_dir)
     configs = _grid(args)
     if args.limit is not None and args.limit < 1:
         raise BadArgument(f"--limit {args.limit} must be a positive number of test images.")
     model, name = resolve_teacher(args.model, ds, args)
-    out = f"runs/emulate-{name}-{ds.name}" if args.out is None else args.out
+    out = run_out(args, f"runs/emulate-{name}-{ds.name}")
     res = run_sweep(model, name, ds, configs, out, limit=args.limit, calib_n=args.calib)
     print_table(res)
     for f in plot_emulation(f"{out}/results.json"):
         print(f"wrote {f}")
-    return 0
+    return out, {f"{setting_label(s['config'])} L={s['config']['stream_length']}": s["accuracy"]
+                 for s in res["settings"]}

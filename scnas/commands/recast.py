@@ -6,7 +6,8 @@ import argparse
 
 from recast import RecastConfig
 from reports import plot_recast
-from scnas.commands.common import check_positive, config_from, dataset_help, default_of
+from scnas.commands.common import (add_config_option, add_seed_option, check_positive, config_from, dataset_help,
+                                   default_of, per_seed, run_out)
 from scnas.commands.teacher import add_teacher_options, resolve_teacher
 from scnas.data import load_dataset
 from scnas.recast_run import print_summary, run_recast
@@ -25,9 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", default=default_of(load_dataset, "name"), help=dataset_help())
     for name, kind, what in (("epochs_per_block", int, "epochs that train each new block"),
                              ("finetune_epochs", int, "epochs that fine-tune the whole student at the end"),
-                             ("lr", float, "learning rate"), ("batch_size", int, "images per optimiser step"),
-                             ("seed", int, "seed of the new blocks and the batch order")):
+                             ("lr", float, "learning rate"), ("batch_size", int, "images per optimiser step")):
         p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default_of(RecastConfig, name), help=what)
+    add_seed_option(p, default_of(RecastConfig, "seed"), "seed of the new blocks and the batch order")
     p.add_argument("--adaptor", action="store_true", default=default_of(RecastConfig, "adaptor"),
                    help="a 1x1 adaptor instead of re-initialising the next block")
     p.add_argument("--baselines", action="store_true", help="also train the student from scratch, with KD, and "
@@ -39,21 +40,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="test images of the bit-true SC check")
     add_teacher_options(p)
     p.add_argument("--out", help="run directory (default runs/recast-TEACHER-PLAN-DATASET)")
+    add_config_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Recast the teacher with the plan, print the summary, draw the figures."""
+    """Recast the teacher with the plan (once per seed), print the summary, draw the figures."""
+    return per_seed(args, _recast_one)
+
+
+def _recast_one(args: argparse.Namespace) -> tuple[str, dict[str, float]]:
+    """Recast with one seed; (the run directory, the student's test accuracy)."""
     ds = load_dataset(args.dataset, args.data_dir)
     check_positive(args, ("train_limit", "sc_limit", "sc_length"))
     cfg = config_from(RecastConfig, args)
     check_sc_run(None, ds, args.sc_length)  # before a zoo teacher is trained
     model, name, ref = resolve_teacher(args.teacher, ds, args, with_path=True)
-    out = f"runs/recast-{name}-{args.plan.replace('/', '_')}-{ds.name}" if args.out is None else args.out
+    out = run_out(args, f"runs/recast-{name}-{args.plan.replace('/', '_')}-{ds.name}")
     res = run_recast(model, name, ref, ds, args.plan, cfg, out, sc_length=args.sc_length, sc_limit=args.sc_limit,
                      train_limit=args.train_limit, baselines=args.baselines)
     print_summary(res)
     for f in plot_recast(f"{out}/results.json"):
         print(f"wrote {f}")
     print(f"student in {out}/student.pt")
-    return 0
+    return out, {"student accuracy": next(m["accuracy"] for m in res["models"] if m["role"] == "student")}

@@ -13,7 +13,8 @@ from nas.search import MAX_WORKERS
 from nas.teacher import cut_teacher
 from reports import plot_search
 from scnas.accel import load_accel
-from scnas.commands.common import BadArgument, default_of, default_workers, list_default, parse_list
+from scnas.commands.common import (SEED_LIST_HELP, BadArgument, add_config_option, default_of, default_workers,
+                                   list_default, parse_list, per_seed, run_out)
 from scnas.commands.teacher import add_teacher_options, resolve_teacher
 from scnas.data import load_dataset
 from scnas.scoring import check_sc_run
@@ -43,7 +44,7 @@ _BUDGET = {"cells_per_stage": (int, "cells per stage"), "nodes": (int, "nodes pe
            "distil_steps": (int, "steps distilling each epoch's derived stage"),
            "retrain_epochs": (int, "epochs of the derived network's retraining"),
            "random_candidates": (int, "genotypes of the random search"),
-           "seed": (int, "")}
+           "seed": (str, f"seed; {SEED_LIST_HELP}")}
 _SCALARS = ("method", "penalty", "lam", *_BUDGET)
 
 
@@ -93,6 +94,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    f"{default_of(run_search, 'sc_limit')}, --quick {_QUICK_SC_LIMIT}; 0: skip)")
     add_teacher_options(p)
     p.add_argument("--out", help="run directory (default runs/search-METHOD-DATASET-sSEED)")
+    add_config_option(p)
     p.set_defaults(func=run)
 
 
@@ -132,7 +134,12 @@ def _sc_limit(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Search, print the summary, draw the figures."""
+    """Search (once per seed), print the summary, draw the figures."""
+    return per_seed(args, _search_one)
+
+
+def _search_one(args: argparse.Namespace) -> tuple[str, dict[str, float]]:
+    """Search with one seed; (the run directory, the final network's test accuracy)."""
     cfg = search_config(args)
     accel = load_accel(args.accel)
     sc_limit = _sc_limit(args)
@@ -141,10 +148,11 @@ def run(args: argparse.Namespace) -> int:
     if sc_limit > 0:
         check_sc_run(None, ds, args.sc_length)  # before any training
     teacher, ref = _search_teacher(args, ds, cfg)
-    out = args.out or f"runs/search-{method_label(cfg)}-{ds.name}-s{cfg.seed}"
+    seed_list = getattr(args, "seed_dir", None) is not None  # the sub-runs go to .../seed-N
+    out = run_out(args, f"runs/search-{method_label(cfg)}-{ds.name}" + ("" if seed_list else f"-s{cfg.seed}"))
     res = run_search(ds, cfg, args.accel, accel, out, teacher, ref, workers=args.workers, ray=args.ray,
                      sc_length=args.sc_length, sc_limit=sc_limit, coarse_dir=args.coarse_dir)
     print_summary(res)
     for f in plot_search(f"{out}/results.json"):
         print(f"wrote {f}")
-    return 0
+    return out, {"accuracy": res["final"]["accuracy"]}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from scnas.commands.common import BadArgument, config_from, default_of
+from scnas.commands.common import (BadArgument, add_config_option, add_seed_option, config_from, default_of,
+                                   per_seed, run_out)
 from scnas.data import load_dataset
 from scnas.train import TrainConfig, train
 from scnas.zoo import MODELS
@@ -24,20 +25,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="images per optimiser step")
     p.add_argument("--lr", type=float, default=default_of(TrainConfig, "lr"),
                    help="peak learning rate of AdamW (cosine decay to 0)")
-    p.add_argument("--seed", type=int, default=default_of(TrainConfig, "seed"),
-                   help="seed of the weights and the batch order")
+    add_seed_option(p, default_of(TrainConfig, "seed"), "seed of the weights and the batch order")
     p.add_argument("--data-dir", help="directory holding the dataset's files")
     p.add_argument("--out", help="run directory (default runs/train-MODEL-DATASET)")
+    add_config_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train and print the test accuracy."""
+    """Train (once per seed) and print the test accuracy."""
+    return per_seed(args, _train_one)
+
+
+def _train_one(args: argparse.Namespace) -> tuple[str, dict[str, float]]:
+    """Train with one seed; (the run directory, its test accuracy)."""
     ds = load_dataset(args.dataset, args.data_dir)
     cfg = config_from(TrainConfig, args, dataset=ds.name)
     if args.model not in MODELS:
         raise BadArgument(f"unknown model {args.model!r}; choose one of {', '.join(sorted(MODELS))}.")
-    out = f"runs/train-{args.model}-{ds.name}" if args.out is None else args.out
+    out = run_out(args, f"runs/train-{args.model}-{ds.name}")
     res = train(ds, cfg, out)
     print(f"{args.model} on {ds.name}: test accuracy {100 * res['test_accuracy']:.2f}%; model in {out}/model.pt")
-    return 0
+    return out, {"test accuracy": res["test_accuracy"]}
