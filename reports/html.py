@@ -77,16 +77,21 @@ def _command(meta: dict) -> str:
 
 def _table(fig: Figure) -> str:
     """The figure's rows, in units people read; a DSE design over its budget says so."""
-    over = any("feasible" in r or ("power_cap_w" in r and "batch" in r) for r in fig.rows)
-    cols = list(fig.columns) + (["budget"] if over else [])
-    head = "".join(f"<th>{_e(column_header(c))}</th>" for c in cols)
+    extra = "feasible" not in fig.columns and any("feasible" in r or ("power_cap_w" in r and "batch" in r)
+                                                  for r in fig.rows)
+    head = "".join(f"<th>{_e(column_header(c))}</th>" for c in fig.columns) + ("<th>budget</th>" if extra else "")
     body = []
     for r in fig.rows:
-        cells = [_td(column_cell(c, r.get(c)), isinstance(r.get(c), (int, float))) for c in fig.columns]
-        if over:
+        cells = [_td(("over budget" if over_budget(r) else "within") if c == "feasible"
+                     else column_cell(c, r.get(c)), _is_num(r.get(c))) for c in fig.columns]
+        if extra:
             cells.append(_td("over budget" if over_budget(r) else "within"))
         body.append(("<tr class='over'>" if over_budget(r) else "<tr>") + "".join(cells) + "</tr>")
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _is_num(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _td(text: str, num: bool = False) -> str:
