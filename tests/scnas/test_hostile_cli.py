@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -60,7 +61,7 @@ def test_absurd_input_shapes(tmp_path, capsys, shape, message):
 
 @pytest.mark.parametrize("args,message", [
     (["train", "--seed", "100000000000000000000000"], "must be an integer from 0 to 2^32 - 1"),
-    (["train", "--seed", "-1"], "must be an integer from 0 to 2^32 - 1"),
+    (["train", "--seed", "-1"], "--seed -1 is negative; give seeds of 0 or more"),
     (["train", "--lr", "nan"], "lr=nan must be a positive finite number"),
     (["train", "--lr", "inf"], "lr=inf must be a positive finite number"),
 ])
@@ -102,10 +103,23 @@ def test_mistyped_data_dir_with_the_default_dataset(tmp_path, capsys):
     assert "holds no Fashion-MNIST IDX files" in cli_error(capsys, whole=False)
 
 
+@pytest.fixture
+def a_run(tmp_path_factory) -> Path:
+    """A directory `scnas report` takes as a run (outside the test's own tmp_path)."""
+    run = tmp_path_factory.mktemp("a-run")
+    (run / "config.toml").write_text('command = "estimate"\n')
+    return run
+
+
+def test_report_of_a_directory_without_runs_is_one_sentence(capsys):
+    assert main(["report", "/nonexistent"]) == 2
+    assert "no run directory (one holding results.json or config.toml) in /nonexistent" in cli_error(capsys)
+
+
 @pytest.mark.parametrize("out,why", [("/proc/scnas-test-run", "No such file or directory"),
                                      ("/sys/kernel/scnas-test-run", "Operation not permitted")])
-def test_out_on_a_path_that_cannot_be_written(capsys, out, why):
-    for cmd in (["estimate", "--model", "lenet5"], ["report", "/nonexistent"]):
+def test_out_on_a_path_that_cannot_be_written(capsys, out, why, a_run):
+    for cmd in (["estimate", "--model", "lenet5"], ["report", str(a_run)]):
         assert main([*cmd, "--out", out]) == 2
         assert f"cannot write to run directory {out} ({why})" in cli_error(capsys, whole=False)
 
@@ -125,9 +139,9 @@ def test_emulate_encoding_and_decorrelation_flags(tmp_path, capsys, teacher):
         assert value in cli_error(capsys, whole=False)
 
 
-@pytest.mark.parametrize("cmd", [["estimate", "--model", "lenet5"], ["report", "/nonexistent"]])
-def test_empty_out_is_refused_not_the_current_directory(tmp_path, capsys, monkeypatch, cmd):
+@pytest.mark.parametrize("cmd", [["estimate", "--model", "lenet5"], ["report", "RUN"]])
+def test_empty_out_is_refused_not_the_current_directory(tmp_path, capsys, monkeypatch, cmd, a_run):
     monkeypatch.chdir(tmp_path)
-    assert main([*cmd, "--out", ""]) == 2
+    assert main([str(a_run) if c == "RUN" else c for c in cmd] + ["--out", ""]) == 2
     assert "--out is empty; give a directory for the run." in cli_error(capsys)
     assert list(tmp_path.iterdir()) == []
