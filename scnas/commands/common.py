@@ -214,10 +214,33 @@ def _option_groups(sub: argparse.ArgumentParser, tokens: list[str]) -> list[tupl
     i = 0
     while i < len(tokens):
         action = sub._option_string_actions.get(tokens[i].split("=", 1)[0]) if tokens[i].startswith("-") else None
-        n = 2 if action is not None and action.nargs != 0 and "=" not in tokens[i] else 1
+        n = 1 if action is None or "=" in tokens[i] else _value_count(action, tokens[i + 1:])
         groups.append((action, tokens[i:i + n]))
         i += n
     return groups
+
+
+def _value_count(action: argparse.Action, rest: list[str]) -> int:
+    """1 + how many of `rest` an option's action takes: none for a switch, one by default, and
+    for nargs '+', '*' or '?' the tokens up to the next option (as argparse reads them)."""
+    if action.nargs == 0:
+        return 1
+    if action.nargs not in ("+", "*", "?"):
+        return 1 + (action.nargs if isinstance(action.nargs, int) else 1)
+    values = 0
+    while values < len(rest) and not (rest[values].startswith("-") and not _is_number(rest[values])):
+        values += 1
+        if action.nargs == "?":
+            break
+    return 1 + values
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+        return True
+    except ValueError:
+        return False
 
 
 def without_option(tokens: list[str], flag: str) -> list[str]:

@@ -7,7 +7,7 @@ import argparse
 from reports import estimate_table, plot_estimate
 from sc_accel.nn import SCConfig
 from scnas.accel import load_accel
-from scnas.commands.common import BadArgument, default_of, parse_list
+from scnas.commands.common import BadArgument, add_config_option, default_of, parse_list
 from scnas.config import read_config
 from scnas.estimate_run import expand_stream_lengths, resolve_model, run_estimate
 
@@ -28,6 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="energy/area table: default, or the SC PE calibrated to uSystolic (HPCA 2022)")
     p.add_argument("--stream-length", help="comma-separated L values; each SC accelerator runs once per L")
     p.add_argument("--out", help="run directory (default runs/estimate-MODEL)")
+    add_config_option(p)
     p.set_defaults(func=run)
 
 

@@ -100,3 +100,17 @@ def test_without_a_command_line_the_settings_become_options(trained, tmp_path, c
     assert "rebuilt from its settings" in err and "weight_decay" in err  # TrainConfig field with no option
     assert _settings(tmp_path / "d") == _settings(trained)
     assert _numbers(tmp_path / "d") == _numbers(trained)
+
+
+def test_estimate_rerun_from_config_and_a_list_option_overridden(tmp_path):
+    """--accel takes several values: the file's list is replaced whole by the flag given."""
+    first, again, one = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    assert main(["estimate", "--model", "lenet5", "--accel", "systolic-32x32-ws", "sc-64x64-L256",
+                 "--out", str(first)]) == 0
+    assert main(["estimate", "--config", str(first / "config.toml"), "--out", str(again)]) == 0
+    est = [json.loads((r / "results.json").read_text())["estimates"] for r in (first, again)]
+    assert est[0] == est[1] and len(est[0]) == 2
+    assert main(["estimate", "--config", str(first), "--accel", "systolic-32x32-ws", "--out", str(one)]) == 0
+    assert [e["accel"]["name"] for e in json.loads((one / "results.json").read_text())["estimates"]] == \
+        ["systolic-32x32-ws"]
+    assert read_toml(one / "config.toml")["run"]["argv"].count("--accel systolic-32x32-ws --out") == 1
