@@ -18,6 +18,7 @@ import torch
 
 from reports.plots import setting_label
 from sc_accel.errors import InvalidInputError, is_int
+from sc_accel.graph import fx_graph
 from sc_accel.metrics import top1_accuracy
 from sc_accel.nn import LayerError, SCConfig, check_fits, convert, fixed_point, trace
 from sc_accel.progress import bar as progress_bar
@@ -114,6 +115,7 @@ def _sweep(model, model_name: str, ds: Dataset, configs: list[SCConfig], out: Pa
     lengths += [c.stream_length for c in configs if _key(c.to_dict()) not in done]
     write_toml({"command": "emulate", **identity, "seed": configs[0].seed if configs else None,
                 "settings": lengths, "run": run_meta()}, out / "config.toml")
+    res.setdefault("layer_modules", layer_modules(model))
     if "float_accuracy" not in res:
         fx = fixed_point(model, calib, fxp_bits)
         res["float_accuracy"] = top1_accuracy(model, x, y)
@@ -126,6 +128,13 @@ def _sweep(model, model_name: str, ds: Dataset, configs: list[SCConfig], out: Pa
         write_json(res, path)
     _write_layer_csv(res, out / "layer_errors.csv")
     return res
+
+
+def layer_modules(model: torch.nn.Module) -> dict[str, str]:
+    """Layer name (the fx node name the emulator reports errors under) -> module path, for every
+    layer that is a module call: the report names layers by path ("features.0"), which a node
+    name ("features_0") does not give back unambiguously."""
+    return {n.name: str(n.target) for n in fx_graph(model).graph.nodes if n.op == "call_module"}
 
 
 def _resume(path: Path, identity: dict) -> dict:
@@ -152,10 +161,12 @@ def _resume(path: Path, identity: dict) -> dict:
 def _write_layer_csv(res: dict, path: Path) -> None:
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["setting", "stream_length", "layer", "relative_rmse"])
+        w.writerow(["setting", "stream_length", "layer", "relative_rmse", "module"])
+        modules = res.get("layer_modules", {})
         for s in res["settings"]:
             for layer, e in s["layer_error"].items():
-                w.writerow([setting_label(s["config"]), s["config"]["stream_length"], layer, f"{e:.6g}"])
+                w.writerow([setting_label(s["config"]), s["config"]["stream_length"], layer, f"{e:.6g}",
+                            modules.get(layer, "")])
 
 
 def print_table(res: dict) -> None:

@@ -41,7 +41,9 @@ def test_train_resumes_and_emulate_writes_results_plots_and_resumes(tmp_path, ca
     assert {s["config"]["stream_length"] for s in res["settings"]} == {32, 128}
     assert all(set(s["layer_error"]) for s in res["settings"])
     assert (emu / "accuracy_vs_length.png").stat().st_size > 1000
-    assert (emu / "layer_errors.csv").read_text().startswith("setting,stream_length,layer,relative_rmse")
+    assert (emu / "layer_errors.csv").read_text().startswith("setting,stream_length,layer,relative_rmse,module")
+    assert res["layer_modules"]["features_0"] == "features.0"  # lenet5's first conv, named by module path
+    assert set(res["settings"][0]["layer_error"]) <= set(res["layer_modules"]) | {"output"}
     before = (emu / "results.json").read_text()
     assert main(args) == 0  # every setting is done: nothing recomputed, file unchanged
     assert (emu / "results.json").read_text() == before
