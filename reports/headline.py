@@ -10,6 +10,8 @@ rows rank on energy only.
 
 from __future__ import annotations
 
+import json
+
 import math
 from dataclasses import dataclass, field
 
@@ -193,10 +195,19 @@ _ACCURACIES = {"emulate": _emulate_acc, "train": _train_acc, "recast": _recast_a
                "dse": _dse_acc}
 
 
+def _settings_but_seed(run: Run) -> str:
+    """What a run was asked to do, less its seed (and where and when it ran): runs that match
+    here are seeds of one setting."""
+    return json.dumps({k: v for k, v in run.config.items() if k not in ("run", "seed")}, sort_keys=True,
+                      default=str)
+
+
 def model_accuracies(runs: list[Run]) -> list[ModelAccuracy]:
-    """One row per model, dataset, kind of run and setting; runs that differ only in their seed
-    share a row (its columns hold a value per run, for mean ± std). Rows in the order given."""
+    """One row per model, dataset, kind of run and setting; runs whose config.toml differs only
+    in the seed share a row (a value per seed, for mean ± std; a second run of a seed already
+    in the row, a rerun, is not counted twice). Rows in the order given."""
     rows: dict[tuple, ModelAccuracy] = {}
+    seeds: dict[tuple, set] = {}
     for run in runs:
         try:
             found = _ACCURACIES[run.kind](run) if run.kind in _ACCURACIES else []
@@ -204,7 +215,12 @@ def model_accuracies(runs: list[Run]) -> list[ModelAccuracy]:
             continue  # designs() names the run; the accuracy table just leaves it out
         for model, dataset, cols in found:
             cols = {k: v for k, v in cols.items() if _num(v[0]) is not None}
-            key = (model, dataset, run.kind, *((k, cols[k][2]) for k in sorted(cols)))
+            key = (model, dataset, run.kind, _settings_but_seed(run), *((k, cols[k][2]) for k in sorted(cols)))
+            seed = run.meta.get("seed")
+            if seed is not None and seed in seeds.setdefault(key, set()):
+                continue
+            if seed is not None:
+                seeds[key].add(seed)
             row = rows.setdefault(key, ModelAccuracy(model, dataset, run.kind))
             row.runs.append(run.name)
             for k, (value, n, setting) in cols.items():

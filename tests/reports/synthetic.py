@@ -108,13 +108,16 @@ def dse_evolver() -> dict:
                         "operating_point": {"voltage_v": 0.8, "frequency_hz": 4e8}}}
 
 
-def write_run(root: Path, name: str, results: dict, command: str | None = None) -> Path:
-    """A run directory with results.json and, when command is given, a config.toml naming it."""
+def write_run(root: Path, name: str, results: dict, command: str | None = None, seed: int = 3,
+              settings: dict | None = None) -> Path:
+    """A run directory with results.json and, when command is given, a config.toml naming it, its
+    seed and any other `settings` (integers or strings)."""
     run = root / name
     run.mkdir(parents=True, exist_ok=True)
     (run / "results.json").write_text(json.dumps(results))
     if command:
-        (run / "config.toml").write_text(f'command = "{command}"\nseed = 3\n\n[run]\n'
+        extra = "".join(f"{k} = {json.dumps(v)}\n" for k, v in (settings or {}).items())
+        (run / "config.toml").write_text(f'command = "{command}"\nseed = {seed}\n{extra}\n[run]\n'
                                          f'argv = "scnas {command} --out {name}"\nversion = "0.1.0"\n'
                                          'date = "2026-12-01 10:00 UTC"\n')
     return run

@@ -50,8 +50,8 @@ def emulate_seed(seed: int) -> dict:
 def page_runs(root: Path) -> list[Path]:
     """Every kind of run the page shows: emulate (two seeds), estimate, train, recast, search
     and the three dse searches."""
-    return [syn.write_run(root, "emu-s0", emulate_seed(0), "emulate"),
-            syn.write_run(root, "emu-s1", emulate_seed(1), "emulate"),
+    return [syn.write_run(root, "emu-s0", emulate_seed(0), "emulate", seed=0),
+            syn.write_run(root, "emu-s1", emulate_seed(1), "emulate", seed=1),
             syn.write_run(root, "est", syn.estimate_results(), "estimate"),
             syn.write_run(root, "teacher", syn.train_results(), "train"),
             syn.write_run(root, "recast", syn.recast_results(0), "recast"),

@@ -319,3 +319,19 @@ def test_headline_ranks_feasible_designs_and_shows_accuracy_uncertainty(tmp_path
     assert f"90.00% <small>[{100 * lo:.1f}, {100 * hi:.1f}] on 1,000 images</small>" in page  # float, both seeds
     assert page.count("<tr class='over'>") == 2 and page.count("<td>over budget</td>") == 2
     assert "0.001 µJ" not in page.split("id='best'")[1].split("</table>")[0]
+
+
+def test_only_seeds_of_one_setting_share_a_mean(tmp_path):
+    """Runs pool into mean ± std only when their config.toml differs in the seed alone, and a
+    rerun of a seed already counted is not counted again."""
+    from reports.headline import model_accuracies
+
+    def train(name: str, seed: int, epochs: int, acc: float) -> Path:
+        return syn.write_run(tmp_path / "runs", name, {**syn.train_results(), "test_accuracy": acc}, "train",
+                             seed=seed, settings={"epochs": epochs})
+
+    runs = [train("a0", 0, 1, 0.80), train("a1", 1, 1, 0.70), train("a0-again", 0, 1, 0.80),
+            train("b0", 0, 2, 0.90)]
+    rep = build_report(runs, tmp_path / "out")
+    rows = {tuple(r.runs): r.float.values for r in model_accuracies(rep.runs)}
+    assert rows == {("a0", "a1"): [0.80, 0.70], ("b0",): [0.90]}
