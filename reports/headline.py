@@ -10,12 +10,11 @@ rows rank on energy only.
 
 from __future__ import annotations
 
-import json
 
 import math
 from dataclasses import dataclass, field
 
-from reports.runs import Run
+from reports.runs import Run, setting_key
 
 __all__ = ["Design", "Accuracy", "ModelAccuracy", "OBJECTIVES", "designs", "best_designs", "model_accuracies"]
 
@@ -195,13 +194,6 @@ _ACCURACIES = {"emulate": _emulate_acc, "train": _train_acc, "recast": _recast_a
                "dse": _dse_acc}
 
 
-def _settings_but_seed(run: Run) -> str:
-    """What a run was asked to do, less its seed (and where and when it ran): runs that match
-    here are seeds of one setting."""
-    return json.dumps({k: v for k, v in run.config.items() if k not in ("run", "seed")}, sort_keys=True,
-                      default=str)
-
-
 def model_accuracies(runs: list[Run]) -> list[ModelAccuracy]:
     """One row per model, dataset, kind of run and setting; runs whose config.toml differs only
     in the seed share a row (a value per seed, for mean ± std; a second run of a seed already
@@ -215,7 +207,7 @@ def model_accuracies(runs: list[Run]) -> list[ModelAccuracy]:
             continue  # designs() names the run; the accuracy table just leaves it out
         for model, dataset, cols in found:
             cols = {k: v for k, v in cols.items() if _num(v[0]) is not None}
-            key = (model, dataset, run.kind, _settings_but_seed(run), *((k, cols[k][2]) for k in sorted(cols)))
+            key = (model, dataset, run.kind, setting_key(run), *((k, cols[k][2]) for k in sorted(cols)))
             seed = run.meta.get("seed")
             if seed is not None and seed in seeds.setdefault(key, set()):
                 continue

@@ -28,7 +28,7 @@ from reports.figure import FORMATS, Figure, save_figure_set, slug, write_text_at
 from reports.headline import designs
 from reports.html import SECTIONS, write_page
 from reports.outdir import OutDir, ReportError
-from reports.runs import Run, load_runs
+from reports.runs import Run, load_runs, seed_families
 from reports.schema import problems
 from reports.style import styled
 
@@ -54,7 +54,7 @@ class Report:
 _PER_RUN = {"train": lambda run, name: [training_curves(run.results, name)] if run.results["history"] else [],
             "emulate": lambda run, name: emulation_figures(run.results, name),
             "estimate": lambda run, name: estimate_figures(run.results, name)}
-_PER_KIND = {"emulate": lambda runs: [compare_runs(runs)] if len(runs) > 1 else [],
+_PER_KIND = {"emulate": lambda runs: [compare_runs(runs)] if len(runs) > 1 or _has_seeds(runs) else [],
              "recast": recast_figures, "search": nas_figures, "dse": dse_figures}
 _MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError, StopIteration,
               RecursionError)
@@ -81,10 +81,31 @@ def build_report(run_dirs: list[str | Path], out: str | Path, argv: str = "", ig
         for kind, build in _PER_KIND.items():
             mine = [r for r in drawable if r.kind == kind and (kind != "emulate" or r.results["settings"])]
             if mine:
-                figures[kind] += _draw(lambda m=mine, b=build: b([(names[r.name], r.results) for r in m]),
-                                       mine, od, warnings)
+                figures[kind] += _draw(lambda m=mine, b=build: b(_entries(m, names)), mine, od, warnings)
     warnings += designs(drawable)[1]
     return _write_page(od, runs, drawable, figures, warnings, run_dirs, argv)
+
+
+def _entries(runs: list[Run], names: dict[str, str]) -> list[tuple[str, dict]]:
+    """(name, results) for a figure across runs: emulate runs that are seeds of one setting
+    (a seed list's sub-runs) become one entry, their settings side by side (each carries its
+    seed), so the figure draws their mean ± std; other runs are one entry each."""
+    out = []
+    for family in seed_families(runs) if runs[0].kind == "emulate" else [[r] for r in runs]:
+        if len(family) == 1 or len({r.meta.get("seed") for r in family}) < len(family):  # reruns: apart
+            out += [(names[r.name], r.results) for r in family]
+            continue
+        merged = {**family[0].results, "settings": [s for r in family for s in r.results["settings"]]}
+        parents = {r.path.parent.name for r in family}
+        label = parents.pop() if len(parents) == 1 and all(r.path.name.startswith("seed-") for r in family) \
+            else "+".join(names[r.name] for r in family)
+        out.append((f"{label} ({len(family)} seeds)", merged))
+    return out
+
+
+def _has_seeds(entries: list[tuple[str, dict]]) -> bool:
+    """Whether an entry holds settings run with several seeds (drawn even when it is the only one)."""
+    return any(len({s["config"].get("seed") for s in res["settings"]}) > 1 for _, res in entries)
 
 
 def _write_page(od: OutDir, runs: list[Run], valid: list[Run], figures: dict, warnings: list[str], run_dirs: list,

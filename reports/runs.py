@@ -16,7 +16,8 @@ from pathlib import Path
 
 from reports.outdir import MARKER
 
-__all__ = ["Run", "KINDS", "is_run_dir", "find_runs", "load_run", "load_runs"]
+__all__ = ["setting_key", "seed_families", "run_name", "Run", "KINDS", "is_run_dir", "find_runs", "load_run",
+           "load_runs"]
 
 # command in config.toml -> report section; "search" is InheritedNAS, "dse" the accelerator searches.
 KINDS = ("train", "emulate", "estimate", "recast", "search", "dse")
@@ -85,6 +86,26 @@ def _walk(root: Path, skipped: set[Path]) -> list[Path]:
     return sorted(found, key=lambda p: p.parts)
 
 
+def setting_key(run: Run) -> str:
+    """What a run was asked to do, less its seed (and where and when it ran): runs with one key
+    are seeds of one setting."""
+    return json.dumps({k: v for k, v in run.config.items() if k not in ("run", "seed")}, sort_keys=True, default=str)
+
+
+def seed_families(runs: list[Run]) -> list[list[Run]]:
+    """`runs` grouped by setting_key, in the order first seen."""
+    groups: dict[str, list[Run]] = {}
+    for run in runs:
+        groups.setdefault(setting_key(run), []).append(run)
+    return list(groups.values())
+
+
+def run_name(path: Path) -> str:
+    """How the page names a run: its directory, with the parent in front for a sub-run of a
+    seed list (runs/emu/seed-1 -> emu/seed-1), so seeds of one command read as one family."""
+    return f"{path.parent.name}/{path.name}" if path.name.startswith("seed-") and path.parent.name else path.name
+
+
 def load_run(path: str | Path) -> tuple[Run | None, list[str]]:
     """(run, warnings); run is None when the directory has no readable results.json."""
     p = Path(path)
@@ -102,7 +123,7 @@ def load_run(path: str | Path) -> tuple[Run | None, list[str]]:
     if kind is None:
         return None, warns + [f"{p / 'results.json'}: not a results file of any scnas command "
                               f"(keys: {', '.join(sorted(results)[:8]) or 'none'}); skipped."]
-    return Run(p, p.name, kind, results, config, text), warns
+    return Run(p, run_name(p), kind, results, config, text), warns
 
 
 def load_runs(paths: list[str | Path]) -> tuple[list[Run], list[str]]:

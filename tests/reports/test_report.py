@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import csv
 import json
 import re
 import subprocess
@@ -335,3 +336,16 @@ def test_only_seeds_of_one_setting_share_a_mean(tmp_path):
     rep = build_report(runs, tmp_path / "out")
     rows = {tuple(r.runs): r.float.values for r in model_accuracies(rep.runs)}
     assert rows == {("a0", "a1"): [0.80, 0.70], ("b0",): [0.90]}
+
+
+def test_a_seed_lists_sub_runs_are_named_by_family_and_drawn_as_one_band(tmp_path):
+    """emulate --seed 0,1 --out emu writes emu/seed-0 and emu/seed-1: the page names them so, and
+    the comparison figure pools them into mean ± std over the two seeds."""
+    from tests.reports import synthetic_page as sp
+
+    runs = [syn.write_run(tmp_path / "emu", f"seed-{k}", sp.emulate_seed(k), "emulate", seed=k) for k in (0, 1)]
+    rep = build_report(runs, tmp_path / "out")
+    assert [r.name for r in rep.runs] == ["emu/seed-0", "emu/seed-1"]
+    comparison = next(paths for fig, paths in rep.sections["emulate"] if fig.name == "emulate-comparison")
+    rows = list(csv.DictReader(open(comparison["csv"])))
+    assert rows and {r["run"] for r in rows} == {"emu (2 seeds)"} and {r["seeds"] for r in rows} == {"2"}
