@@ -144,7 +144,8 @@ def confuciux_table(runs: list[tuple[str, dict]]) -> Figure:
         ax.bar(xs, [t["latency_cycles"] if t and k else np.nan for t, k in zip(got, ok)], w, color=cols[m], label=m)
         bad = ax.bar(xs, [t["latency_cycles"] if t and not k else np.nan for t, k in zip(got, ok)], w,
                      facecolor="white", edgecolor=cols[m], hatch="xxx", lw=1.2)
-        ax.bar_label(bad, [f"{_OVER}\n{t['buffer_bytes']:,} B" if t and not k else "" for t, k in zip(got, ok)],
+        ax.bar_label(bad, [f"{_OVER}\n{t['pes']:,} PEs\n{t['buffer_bytes']:,} B" if t and not k else ""
+                            for t, k in zip(got, ok)],
                      fontsize=7, color="#b00000")
     ax.set_xticks(np.arange(len(groups)) + 0.4 - w / 2, [f"{p}\n{m}" for p, m in groups])
     ax.set_yscale("log")
