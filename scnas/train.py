@@ -105,7 +105,8 @@ def _train(ds: Dataset, cfg: TrainConfig, run: Path) -> dict:
         opt.load_state_dict(state["optimizer"])
         if state["settings"].get("epochs") != cfg.epochs:  # the cosine is rebuilt for the new length
             say(f"extending the learning-rate schedule to {cfg.epochs} epochs")
-        say(f"resuming {cfg.model} from epoch {start + 1}")
+        say(f"resuming {cfg.model} from epoch {start + 1}" if start < cfg.epochs else
+            f"{cfg.model} has trained its {cfg.epochs} epoch{'s' * (cfg.epochs != 1)} already; nothing to redo")
     write_toml({"command": "train", **settings, "run": _train_meta(cfg, ds.name, run)}, run / "config.toml")
     with seeded(cfg.seed):  # any draw in training (dropout) comes from the run's seed
         for epoch in range(start, cfg.epochs):
