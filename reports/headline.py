@@ -38,6 +38,7 @@ class Design:
     accuracy: float | None = None
     accuracy_kind: str = "float"  # or "SC bit-true"
     feasible: bool = True
+    dataset: str = "-"  # the task the design was measured on ("-": a workload without data, e.g. estimate)
 
 
 def _num(v: object) -> float | None:
@@ -54,7 +55,8 @@ def _estimate(run: Run) -> list[Design]:
 
 def _recast(run: Run) -> list[Design]:
     return [Design(run.name, run.kind, m["name"], f"{m['name']} on the {preset} preset", _num(lat),
-                   _num(m.get("energy_pj", {}).get(preset)), accuracy=_num(m["accuracy"]))
+                   _num(m.get("energy_pj", {}).get(preset)), accuracy=_num(m["accuracy"]),
+                   dataset=str(run.results.get("dataset", "-")))
             for m in run.results["models"] for preset, lat in m["latency_s"].items()]
 
 
@@ -62,7 +64,7 @@ def _search(run: Run) -> list[Design]:
     res, f = run.results, run.results["final"]
     name = f"{res['method']} network (seed {res.get('seed', '-')}) on {res.get('accel', 'its accelerator')}"
     return [Design(run.name, run.kind, "searched network", name, _num(f["latency_s"]), _num(f.get("energy_pj")),
-                   accuracy=_num(f["accuracy"]))]
+                   accuracy=_num(f["accuracy"]), dataset=str(res.get("dataset", "-")))]
 
 
 def _dse(run: Run) -> list[Design]:
@@ -78,7 +80,8 @@ def _dse(run: Run) -> list[Design]:
     ev = res.get("evolver", {})
     if _num(ev.get("latency_s")) is not None:
         out.append(Design(run.name, run.kind, model, "Evolver policy", _num(ev["latency_s"]),
-                          1e12 * ev["energy_j"], accuracy=_num(ev.get("bit_accuracy")), accuracy_kind="SC bit-true"))
+                          1e12 * ev["energy_j"], accuracy=_num(ev.get("bit_accuracy")), accuracy_kind="SC bit-true",
+                          dataset=str(res.get("dataset", "-"))))
     return out
 
 
@@ -99,13 +102,17 @@ def designs(runs: list[Run]) -> tuple[list[Design], list[str]]:
     return out, warnings
 
 
-def best_designs(found: list[Design]) -> list[tuple[str, str, Design | None]]:
-    """(field, objective, the best feasible design or None) per objective."""
+def best_designs(found: list[Design]) -> list[tuple[str, str, str, Design]]:
+    """(dataset, field, objective, the best feasible design) per dataset and objective: designs
+    are ranked only against designs measured on the same task (a network for 8x8 digits is not
+    a rival of one for 28x28 Fashion-MNIST). An objective no design of a dataset gives is left out."""
     out = []
-    for key, what, higher in OBJECTIVES:
-        ranked = [d for d in found if d.feasible and getattr(d, key) is not None]
-        best = (max if higher else min)(ranked, key=lambda d: getattr(d, key)) if ranked else None
-        out.append((key, what, best))
+    for dataset in dict.fromkeys(d.dataset for d in found):
+        mine = [d for d in found if d.dataset == dataset and d.feasible]
+        for key, what, higher in OBJECTIVES:
+            ranked = [d for d in mine if getattr(d, key) is not None]
+            if ranked:
+                out.append((dataset, key, what, (max if higher else min)(ranked, key=lambda d: getattr(d, key))))
     return out
 
 

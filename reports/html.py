@@ -141,24 +141,25 @@ def _accuracy_table(rows: list[ModelAccuracy]) -> str:
 def _best_table(runs: list[Run]) -> str:
     """The best feasible design per objective, with the design's other numbers."""
     found = designs(runs)[0]  # the warnings went to the page's list (reports.report)
-    head = ("<tr><th>objective</th><th>design</th><th>model</th><th>run</th><th>latency</th><th>energy</th>"
-            "<th>area</th><th>accuracy</th></tr>")
+    head = ("<tr><th>data</th><th>objective</th><th>design</th><th>model</th><th>run</th><th>latency</th>"
+            "<th>energy</th><th>area</th><th>accuracy</th></tr>")
     body = []
-    for key, what, d in best_designs(found):
-        if d is None:
-            body.append(f"<tr><td>{_e(what)}</td><td colspan='7'>no run given measures it</td></tr>")
-            continue
+    for dataset, key, what, d in best_designs(found):
         vals = [show(k, v) if v is not None else "-" for k, v in
                 (("latency_s", d.latency_s), ("energy_pj", d.energy_pj), ("area_um2", d.area_um2))]
         acc = f"{100 * d.accuracy:.2f}% ({d.accuracy_kind})" if d.accuracy is not None else "-"
         cells = "".join(f"<td class='num'>{'<b>' if k == key else ''}{_e(v)}{'</b>' if k == key else ''}</td>"
                         for k, v in zip(("latency_s", "energy_pj", "area_um2", "accuracy"), vals + [acc]))
-        body.append(f"<tr><td>{_e(what)}</td><td>{_e(d.name)}</td><td>{_e(d.model)}</td>"
+        data = "none (estimate)" if dataset == "-" else dataset
+        body.append(f"<tr><td>{_e(data)}</td><td>{_e(what)}</td><td>{_e(d.name)}</td><td>{_e(d.model)}</td>"
                     f"<td><a href='#run-{_e(d.run)}'>{_e(d.run)}</a> ({_e(d.kind)})</td>{cells}</tr>")
     n_over = sum(not d.feasible for d in found)
     note = (f"<p><small>Over {len(found)} designs of the estimate, recast, search and dse runs; {n_over} over "
-            "their budget are never ranked. ConfuciuX rows give latency in cycles and rank on energy only."
+            "their budget are never ranked, and designs rank only against those measured on the same data. ConfuciuX "
+            "rows give latency in cycles and rank on energy only."
             "</small></p>")
+    if not body:
+        return "<p>No run given measures a design's latency, energy, area or accuracy.</p>" + note
     return f"<table id='best'>{head}{''.join(body)}</table>{note}"
 
 
