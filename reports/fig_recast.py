@@ -19,6 +19,7 @@ import numpy as np
 
 from reports.figure import Figure
 from reports.plots import read_results, save_run_pngs
+from reports.stats import mean_std
 from reports.style import distinct_colors, marker
 from reports.units import label as unit_label
 from reports.tables import recast_rows
@@ -118,10 +119,6 @@ def matching_loss(runs: list[tuple[str, dict]]) -> Figure:
                   series=cols)
 
 
-def _spread(v: list[float]) -> float:
-    return statistics.stdev(v) if len(v) > 1 else 0.0
-
-
 def seed_summary(runs: list[tuple[str, dict]]) -> Figure:
     """Mean ± std over seeds of accuracy and estimated latency (binary and SC presets) per
     plan and model kind (teacher, recast student, each baseline); the page shows the table."""
@@ -141,7 +138,7 @@ def seed_summary(runs: list[tuple[str, dict]]) -> Figure:
             by_plan = {g["plan"]: g["columns"][key] for g in groups if g["kind"] == kind}
             vals = [by_plan.get(p, []) for p in plans]
             ax.bar(np.arange(len(plans)) + j * w, [scale * statistics.fmean(v) if v else np.nan for v in vals], w,
-                   yerr=[scale * _spread(v) if v else 0 for v in vals], color=cols[kind], label=kind, capsize=3)
+                   yerr=[scale * mean_std(v)[1] if v else 0 for v in vals], color=cols[kind], label=kind, capsize=3)
         ax.set_xticks(np.arange(len(plans)) + 0.4 - w / 2, plans)
         ax.set_ylabel(label)
         if key == "accuracy":
@@ -152,7 +149,7 @@ def seed_summary(runs: list[tuple[str, dict]]) -> Figure:
     for g in groups:
         c = g["columns"]
         rows.append({"plan": g["plan"], "model": g["kind"], "seeds": len(g["seeds"]),
-                     "accuracy_mean": statistics.fmean(c["accuracy"]), "accuracy_std": _spread(c["accuracy"]),
+                     "accuracy_mean": statistics.fmean(c["accuracy"]), "accuracy_std": mean_std(c["accuracy"])[1],
                      "params": int(statistics.fmean(c["params"])), "macs": int(statistics.fmean(c["macs"])),
                      **{f"{k}_mean": statistics.fmean(c[k]) for k in ("latency_binary_s", "latency_sc_s",
                                                                        "cpu_latency_s") if k in c}})

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from reports.stats import mean_std
 from reports.units import Unit, number, unit_of
 
 __all__ = ["column_header", "column_cell", "over_budget", "emulation_table", "estimate_table", "recast_rows", "recast_table", "nas_table", "table_main"]
@@ -96,10 +97,10 @@ _RECAST_ORDER = {"teacher": 0, "student": 1, "scratch": 2, "kd": 3, "pruned": 4}
 
 def _mean_std(values: list[float], scale: float, fmt: str) -> str:
     """"m ± s" over seeds (sample std); one value prints alone."""
-    m = statistics.fmean(values) * scale
+    m, sd = mean_std(values)
     if len(values) < 2:
-        return format(m, fmt)
-    return f"{format(m, fmt)} ± {format(statistics.stdev(values) * scale, fmt)}"
+        return format(m * scale, fmt)
+    return f"{format(m * scale, fmt)} ± {format(sd * scale, fmt)}"
 
 
 def recast_rows(results: list[dict]) -> list[dict]:
