@@ -8,18 +8,15 @@ never exits.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-from importlib import metadata
-from pathlib import Path
 
 from sc_accel import progress
 from sc_accel.errors import UserError
 from scnas.commands import COMMANDS
 from scnas.commands.common import CommandParser, Parser, add_quiet_option, apply_config
-from scnas.config import set_command_line
+from scnas.config import set_command_line, version
 
-__all__ = ["main", "build_parser", "version"]
+__all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,16 +49,6 @@ def main(argv: list[str] | None = None) -> int:
         progress.close_all()
         print("scnas: interrupted; what was already saved in the run directory is kept.", file=sys.stderr)
         return 130
-
-
-def version() -> str:
-    """The installed package's version; from a source tree that is not installed, setup.py's."""
-    try:
-        return metadata.version("scnas")
-    except metadata.PackageNotFoundError:
-        setup = Path(__file__).resolve().parents[1] / "setup.py"
-        found = re.search(r"""version\s*=\s*["']([^"']+)["']""", setup.read_text()) if setup.is_file() else None
-        return found.group(1) if found else "unknown"
 
 
 if __name__ == "__main__":

@@ -15,32 +15,37 @@ from sc_accel.errors import DataFileError, InvalidInputError
 from scnas.rundir import atomic_write_bytes
 
 __all__ = ["write_toml", "read_toml", "write_json", "read_json", "read_config", "run_meta", "set_command_line",
-           "claim_settings", "command_line", "read_run_config", "recorded_options"]
+           "claim_settings", "command_line", "read_run_config", "recorded_options", "version"]
 
-_COMMAND_LINE = ""
-_ARGV: list[str] = []
+_ARGV: list[str] | None = None  # the CLI's arguments; None under the Python API
 
 
 def set_command_line(argv: list[str]) -> None:
     """Remember the command line (the CLI calls this) so run directories can record it."""
-    global _COMMAND_LINE, _ARGV
+    global _ARGV
     _ARGV = list(argv)
-    _COMMAND_LINE = "scnas " + " ".join(shlex.quote(a) for a in argv)
 
 
 def command_line() -> list[str]:
     """The arguments set_command_line remembered (empty when none was: the Python API)."""
-    return list(_ARGV)
+    return list(_ARGV or [])
+
+
+def version() -> str:
+    """The installed package's version; from a source tree that is not installed, setup.py's."""
+    try:
+        return metadata.version("scnas")
+    except metadata.PackageNotFoundError:
+        setup = Path(__file__).resolve().parents[1] / "setup.py"
+        found = re.search(r"""version\s*=\s*["']([^"']+)["']""", setup.read_text()) if setup.is_file() else None
+        return found.group(1) if found else "unknown"
 
 
 def run_meta() -> dict:
     """The [run] table of a config.toml: command line, package version and date (UTC), so a
     report can say how each run was made."""
-    try:
-        version = metadata.version("scnas")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    return {"argv": _COMMAND_LINE or "(Python API)", "version": version,
+    argv = "scnas " + " ".join(shlex.quote(a) for a in _ARGV) if _ARGV is not None else "(Python API)"
+    return {"argv": argv, "version": version(),
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 

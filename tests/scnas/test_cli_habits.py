@@ -20,7 +20,7 @@ from setuptools import find_packages
 from tqdm import tqdm
 
 from sc_accel import progress
-from scnas import cli
+from scnas import config
 from scnas.cli import build_parser, main
 from scnas.commands import teacher as teacher_cmd
 from scnas.commands.bench import BENCHMARKS
@@ -167,8 +167,8 @@ def test_version_prints_the_installed_version(capsys, monkeypatch):
 
     def missing(name):
         raise metadata.PackageNotFoundError(name)
-    monkeypatch.setattr(cli.metadata, "version", missing)
-    assert cli.version() == _setup_version()
+    monkeypatch.setattr(config.metadata, "version", missing)
+    assert config.version() == _setup_version()
 
 
 # ---- 4. the teacher cache ----
