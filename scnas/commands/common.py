@@ -20,7 +20,8 @@ from scnas.data import DATASETS
 
 __all__ = ["BadArgument", "Parser", "parse_list", "EXAMPLES", "default_of", "list_default", "config_from",
            "default_workers", "check_positive", "optional_list", "add_config_option", "command_words", "apply_config",
-           "without_option", "SEED_LIST_HELP", "add_seed_option", "parse_seeds", "per_seed", "run_out"]
+           "without_option", "SEED_LIST_HELP", "add_seed_option", "parse_seeds", "per_seed", "run_out", "dataset_help",
+           "DefaultsFormatter", "shows_default", "CommandParser", "add_quiet_option"]
 
 
 class BadArgument(UserError, ValueError):
@@ -44,6 +45,11 @@ EXAMPLES = {"stream-length": "64,256,1024", "sng": "lfsr,sobol", "share": "1,8",
             "bits": "8/8,8/4", "channels": "16,32,64"}
 
 
+def _example(flag: str) -> str:
+    """An example value of list flag `flag` for an error message."""
+    return EXAMPLES.get(flag, "1,2,3")
+
+
 def _list_item(item: str, kind: type) -> Any:
     """One item of a list flag; ValueError when it is not a `kind`."""
     if kind is not bool:
@@ -62,7 +68,7 @@ def parse_list(text: str, kind: type, name: str) -> list:
             out.append(_list_item(item, kind))
         except ValueError:
             raise BadArgument(f"--{name} value {item!r} is not a valid {kind.__name__}; "
-                              f"give a comma-separated list such as {EXAMPLES.get(name, '1,2,3')}.") from None
+                              f"give a comma-separated list such as {_example(name)}.") from None
     return out
 
 
@@ -109,7 +115,7 @@ def optional_list(text: str | None, kind: type, flag: str) -> list | None:
     if text is None:
         return None
     if not text.replace(",", "").strip():
-        raise BadArgument(f"--{flag} is empty; give a comma-separated list such as {EXAMPLES[flag]}, or leave "
+        raise BadArgument(f"--{flag} is empty; give a comma-separated list such as {_example(flag)}, or leave "
                           "the flag out for the default.")
     return parse_list(text, kind, flag)
 
@@ -157,9 +163,6 @@ def add_quiet_option(p: argparse.ArgumentParser, top: bool = False) -> None:
                    default=False if top else argparse.SUPPRESS,
                    help="print only the results: no progress bars, no per-epoch or per-phase lines"
                    + ("" if top else " (same as `scnas --quiet CMD`)"))
-
-
-__all__ += ["dataset_help", "DefaultsFormatter", "shows_default", "CommandParser", "add_quiet_option"]
 
 
 # --config: rerun a run from its config.toml (cli.main calls apply_config after the first parse)
