@@ -282,7 +282,7 @@ def test_a_teacher_trained_by_emulate_records_its_own_train_command(tmp_path, mo
     from scnas.data import load_dataset
     from scnas.train import TrainConfig, train
 
-    monkeypatch.setattr(scnas.config, "_COMMAND_LINE", "scnas emulate --model lenet5 --dataset digits")
+    monkeypatch.setattr(scnas.config, "_ARGV", ["emulate", "--model", "lenet5", "--dataset", "digits"])
     train(load_dataset("digits"), TrainConfig(model="lenet5", dataset="digits", epochs=1), tmp_path / "t")
     meta = load_runs([tmp_path / "t"])[0][0].meta
     assert meta["command"] == f"scnas train --model lenet5 --dataset digits --epochs 1 --batch-size 128 " \
