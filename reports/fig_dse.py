@@ -29,6 +29,7 @@ from reports.fig_nas import pareto_front
 from reports.figure import Figure
 from reports.plots import read_results, save_run_pngs
 from reports.style import distinct_colors
+from reports.tables import over_budget
 from reports.units import unit_of
 
 __all__ = ["objective_axis", "convergence", "confuciux_table", "evolver_choice", "evolver_pareto", "batchdvfs_choice", "dse_figures",
@@ -65,7 +66,7 @@ def objective_axis(r: dict) -> tuple[str, float]:
 def _over_budget(r: dict) -> set[tuple[str, str]]:
     """(task, method) of the ConfuciuX rows whose best design is over the platform budget."""
     return {(f"{t['platform']}/{t['model']}", t["method"]) for t in r.get("table") or []
-            if t.get("feasible") is False}
+            if over_budget(t)}
 
 
 def convergence(runs: list[tuple[str, dict]]) -> Figure:
@@ -140,7 +141,7 @@ def confuciux_table(runs: list[tuple[str, dict]]) -> Figure:
     for j, m in enumerate(methods):
         got = [next((t for t in rows if (t["platform"], t["model"]) == g and t["method"] == m), None) for g in groups]
         xs = np.arange(len(groups)) + j * w
-        ok = [t is not None and t.get("feasible", True) for t in got]
+        ok = [t is not None and not over_budget(t) for t in got]
         ax.bar(xs, [t["latency_cycles"] if t and k else np.nan for t, k in zip(got, ok)], w, color=cols[m], label=m)
         bad = ax.bar(xs, [t["latency_cycles"] if t and not k else np.nan for t, k in zip(got, ok)], w,
                      facecolor="white", edgecolor=cols[m], hatch="xxx", lw=1.2)

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 
 from reports.runs import Run, setting_key
+from reports.tables import over_budget
 
 __all__ = ["Design", "Accuracy", "ModelAccuracy", "OBJECTIVES", "designs", "best_designs", "model_accuracies"]
 
@@ -70,7 +71,7 @@ def _search(run: Run) -> list[Design]:
 def _dse(run: Run) -> list[Design]:
     res, model = run.results, run.results.get("model", "-")
     out = [Design(run.name, run.kind, r["model"], f"{r['platform']}: {r['method']}, {r.get('pes', '-')} PEs",
-                  energy_pj=_num(r.get("energy_pj")), feasible=r.get("feasible", True) is not False)
+                  energy_pj=_num(r.get("energy_pj")), feasible=not over_budget(r))
            for r in res.get("table", [])]
     for r in res.get("batchdvfs", []):
         ok = r.get("batch") is not None and (_num(r.get("throughput")) or 0) > 0
