@@ -6,6 +6,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
+from reports.fig_edt import edt_figures
 from reports.figure import Figure
 from reports.plots import (accuracy_points, curves, layer_modules, mean_layer_error, read_results, save_run_pngs,
                            setting_label)
@@ -173,10 +174,11 @@ def layer_error(res: dict, name: str = "emulate") -> Figure:
 
 
 def emulation_figures(res: dict, name: str = "emulate") -> list[Figure]:
-    """The three figures of one emulate run (none when it has no setting yet)."""
+    """The three figures of one emulate run, and its early-termination figures when it measured
+    them (none when it has no setting yet)."""
     if not res["settings"]:
         return []
-    return [accuracy_vs_length(res, name), error_vs_length(res, name), layer_error(res, name)]
+    return [accuracy_vs_length(res, name), error_vs_length(res, name), layer_error(res, name), *edt_figures(res, name)]
 
 
 def compare_runs(runs: list[tuple[str, dict]]) -> Figure:

@@ -75,7 +75,24 @@ def _dse_rules(results: dict) -> list[str]:
     return []
 
 
-_RULES = {"recast": _recast_rules, "dse": _dse_rules}
+EDT_SPEC = {"checkpoints": "list", "checkpoints[]": "num", "fixed": "list", "fixed[].stream_length": "num",
+            "fixed[].accuracy": "num", "fixed[].energy_pj": "num", "rules": "list", "rules[].label": "str",
+            "rules[].accuracy": "num", "rules[].prefix_fraction": "num", "rules[].spent_fraction": "num",
+            "rules[].energy_pj": "num", "curves": "dict", "curves{}": "list", "curves{}[].accuracy": "num",
+            "curves{}[].prefix_fraction": "num", "curves{}[].energy_pj": "num"}
+
+
+def _emulate_rules(results: dict) -> list[str]:
+    """A setting's optional early-termination entry (`scnas emulate --edt`), when present."""
+    out: list[str] = []
+    for i, s in enumerate(results["settings"]):
+        if isinstance(s, dict) and "edt" in s:
+            for path, want in EDT_SPEC.items():
+                out += _check(s["edt"], _split(path), want, f"settings[{i}].edt")
+    return out
+
+
+_RULES = {"recast": _recast_rules, "dse": _dse_rules, "emulate": _emulate_rules}
 
 
 def _split(path: str) -> list[str]:

@@ -24,6 +24,7 @@ from sc_accel.nn import LayerError, SCConfig, check_fits, convert, fixed_point, 
 from sc_accel.progress import bar as progress_bar
 from scnas.config import read_json, run_meta, write_json, write_toml
 from scnas.data import Dataset
+from scnas.edt_run import EDTRecorder, EDTSpec, checkpoints_for, edt_results
 from scnas.rundir import claim_run_dir
 
 __all__ = ["settings_grid", "run_sweep", "setting_label", "print_table", "model_hash"]
@@ -48,21 +49,28 @@ def _key(config: dict) -> str:
 
 
 def _evaluate(model: torch.nn.Module, cfg: SCConfig, calib: torch.Tensor, x: torch.Tensor,
-              y: np.ndarray) -> dict:
+              y: np.ndarray, edt: EDTSpec | None = None) -> dict:
+    """One setting's accuracy, per-layer error and speed; with `edt` (bit mode), run every
+    EDT checkpoint too and add the "edt" entry (the full-length bits are the plain run's)."""
     t0 = time.perf_counter()
     sc = convert(model, cfg, calib)
     t1 = time.perf_counter()
+    rec = EDTRecorder(sc, checkpoints_for(edt, cfg.stream_length)) if edt and cfg.mode == "bit" else None
     errors: dict[str, LayerError] = {}
     hits = 0
     batches = list(sc.batches(x))
     done = 0
     for b in progress_bar(batches, desc=f"L={cfg.stream_length} {setting_label(cfg.to_dict())}", leave=False):
-        hits += int((sc.forward_batch(b, errors).argmax(1).numpy() == y[done:done + len(b)]).sum())
+        logits = sc.forward_batch(b, errors) if rec is None else rec.batch(b, errors)
+        hits += int((logits.argmax(1).numpy() == y[done:done + len(b)]).sum())
         done += len(b)
     t2 = time.perf_counter()
-    return {"config": cfg.to_dict(), "accuracy": hits / len(y), "n_images": int(len(y)),
-            "layer_error": {k: e.relative_rmse for k, e in errors.items()},
-            "convert_seconds": t1 - t0, "run_seconds": t2 - t1, "images_per_s": len(y) / (t2 - t1)}
+    out = {"config": cfg.to_dict(), "accuracy": hits / len(y), "n_images": int(len(y)),
+           "layer_error": {k: e.relative_rmse for k, e in errors.items()},
+           "convert_seconds": t1 - t0, "run_seconds": t2 - t1, "images_per_s": len(y) / (t2 - t1)}
+    if rec is not None:
+        out["edt"] = edt_results(rec, edt, model, calib, x, y)
+    return out
 
 
 def model_hash(model: torch.nn.Module) -> str:
@@ -80,16 +88,20 @@ def model_hash(model: torch.nn.Module) -> str:
 
 
 def run_sweep(model: torch.nn.Module, model_name: str, ds: Dataset, configs: list[SCConfig],
-              out: str | Path, limit: int | None = None, calib_n: int = 1000, fxp_bits: int = 8) -> dict:
+              out: str | Path, limit: int | None = None, calib_n: int = 1000, fxp_bits: int = 8,
+              edt: EDTSpec | None = None) -> dict:
     """Evaluate every config on the test set (first `limit` images), resuming from out/results.json.
-    A resumed run must hold results of the same model (by content), data and calibration."""
+    A resumed run must hold results of the same model (by content), data, calibration and EDT
+    rules. With `edt`, bit-mode settings also measure early decision termination."""
     if not is_int(calib_n) or calib_n < 1:
         raise InvalidInputError(f"--calib {calib_n!r} must be a positive number of training images.")
     if limit is not None and (not is_int(limit) or limit < 1):
         raise InvalidInputError(f"--limit {limit!r} must be a positive number of test images.")
     _check_configs_fit(model, configs, ds)
+    if edt is not None and any(c.layers for c in configs):
+        raise InvalidInputError("--edt needs one stream length for every layer; drop the per-layer overrides.")
     with claim_run_dir(out, "emulate") as out:
-        return _sweep(model, model_name, ds, configs, out, limit, calib_n, fxp_bits)
+        return _sweep(model, model_name, ds, configs, out, limit, calib_n, fxp_bits, edt)
 
 
 def _check_configs_fit(model: torch.nn.Module, configs: list[SCConfig], ds: Dataset) -> None:
@@ -102,12 +114,14 @@ def _check_configs_fit(model: torch.nn.Module, configs: list[SCConfig], ds: Data
 
 
 def _sweep(model, model_name: str, ds: Dataset, configs: list[SCConfig], out: Path, limit: int | None,
-           calib_n: int, fxp_bits: int) -> dict:
+           calib_n: int, fxp_bits: int, edt: EDTSpec | None = None) -> dict:
     n = len(ds.x_test) if limit is None else min(limit, len(ds.x_test))
     x, y = torch.as_tensor(ds.x_test[:n]).double(), ds.y_test[:n]
     calib = torch.as_tensor(ds.x_train[:calib_n]).double()
     identity = {"model": model_name, "model_sha256": model_hash(model), "dataset": ds.name, "n_images": n,
                 "calib_images": int(calib.shape[0]), "fxp_bits": fxp_bits}
+    if edt is not None:
+        identity["edt"] = edt.identity()
     path = out / "results.json"
     res = _resume(path, identity)
     done = {_key(s["config"]) for s in res["settings"]}
@@ -124,7 +138,7 @@ def _sweep(model, model_name: str, ds: Dataset, configs: list[SCConfig], out: Pa
     for cfg in progress_bar(configs, desc="settings"):
         if _key(cfg.to_dict()) in done:
             continue
-        res["settings"].append(_evaluate(model, cfg, calib, x, y))
+        res["settings"].append(_evaluate(model, cfg, calib, x, y, edt))
         write_json(res, path)
     _write_layer_csv(res, out / "layer_errors.csv")
     return res
@@ -147,7 +161,8 @@ def _resume(path: Path, identity: dict) -> dict:
     if not isinstance(res, dict) or not isinstance(res.get("settings"), list):
         raise InvalidInputError(f"{path} is not a results file of scnas emulate; delete it or give another --out.")
     saved = res.get("identity") or {k: res.get(k) for k in ("model", "dataset", "n_images")}
-    changed = [f"{k} {saved[k]!r} -> {identity[k]!r}" for k in saved if saved[k] != identity.get(k)]
+    keys = list(saved) + (["edt"] if "edt" in identity and "edt" not in saved else [])  # EDT asked of a plain run
+    changed = [f"{k} {saved.get(k)!r} -> {identity.get(k)!r}" for k in keys if saved.get(k) != identity.get(k)]
     if changed and res["settings"]:
         raise InvalidInputError(f"{path.parent} holds results of another model or setup ({'; '.join(changed)}); "
                                 "give another --out, or delete its results.json to recompute.")

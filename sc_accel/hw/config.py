@@ -31,6 +31,9 @@ SC_ENCODINGS = ("unipolar", "bipolar")
 MAX_STREAM_LENGTH = 1 << 24  # bit-cycle counts (MACs x L) must stay inside int64
 
 
+MAX_EDT_FRACTION = 64.0  # mean cycles run / L: a re-running decision can exceed 1
+
+
 class HardwareConfigError(InvalidInputError):
     """An accelerator configuration that cannot describe real hardware."""
 
@@ -111,7 +114,14 @@ class SCHardware:
       "bipolar" (XNOR-gate multiplier on streams of (v + 1) / 2; same counters and SNGs).
     - `edt_fraction`: early decision termination (progressive precision, Kim et al., DAC
       2016): the mean fraction of the stream a layer runs before its result is decided
-      (1.0 = off); each output counter then pays a decision check every cycle.
+      (1.0 = off); each output counter then pays a decision check every cycle. Above 1 for
+      a network-level decision whose continuing images re-run their layers at several
+      checkpoints (at most MAX_EDT_FRACTION).
+    - `edt_checks`: None for that per-counter, per-cycle decision; a number for a decision
+      made on the network's output instead (`scnas emulate --edt` measures both numbers):
+      the mean checks per image, each comparing the output layer's top-1 and runner-up
+      counters (a top-2 search over its counters and one threshold compare); every MAC layer
+      then runs `edt_fraction` of its stream and no per-cycle checks are paid.
     """
 
     stream_length: int = 256
@@ -124,6 +134,7 @@ class SCHardware:
     counter_bits: int | None = None
     edt_fraction: float = 1.0
     encoding: str = "unipolar"
+    edt_checks: float | None = None
 
     @property
     def counter_width(self) -> int:
@@ -149,15 +160,21 @@ class SCHardware:
             raise HardwareConfigError(f"sc.weight_stream={self.weight_stream!r} is unknown; use one of "
                                       f"{WEIGHT_STREAMS} (or leave it out for the mapping's own choice).")
         f = self.edt_fraction
-        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f <= 1:
-            raise HardwareConfigError(f"sc.edt_fraction={f!r} must be in (0, 1]: the mean fraction of the "
-                                      "stream run before early termination (1 = off).")
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f <= MAX_EDT_FRACTION:
+            raise HardwareConfigError(f"sc.edt_fraction={f!r} must be in (0, {MAX_EDT_FRACTION}]: the mean cycles "
+                                      "run, as a fraction of the stream (1 = off; above 1 when a network-level "
+                                      "decision re-runs its layers at several checkpoints).")
+        c = self.edt_checks
+        if c is not None and (isinstance(c, bool) or not isinstance(c, (int, float)) or not 0 <= c < 1e9):
+            raise HardwareConfigError(f"sc.edt_checks={c!r} must be a number of decision checks per image >= 0 "
+                                      "(or left out for per-counter checks every cycle).")
 
     @classmethod
     def from_sc_config(cls, cfg: object, base: "SCHardware | None" = None) -> "SCHardware":
         """The hardware view of an `sc_accel.nn.SCConfig`; hardware-only choices come from `base`."""
         keep = {} if base is None else {k: getattr(base, k) for k in
-                                        ("weight_stream", "sng_share", "counter_bits", "edt_fraction")}
+                                        ("weight_stream", "sng_share", "counter_bits", "edt_fraction",
+                                                            "edt_checks")}
         return cls(int(cfg.stream_length), int(cfg.share), cfg.sng, cfg.width, cfg.maxpool, **keep,
                    encoding=getattr(cfg, "encoding", "unipolar"))
 
@@ -410,11 +427,11 @@ def sc_array(rows: int = 64, cols: int = 64, dataflow: str = "kcp", stream_lengt
              share: int = 1, sng: str = "lfsr", maxpool: str = "or", width: int | None = None,
              weight_stream: str | None = None, sng_share: str = "lane", counter_bits: int | None = None,
              edt_fraction: float = 1.0, sc_config: object = None, encoding: str = "unipolar",
-             **kw: object) -> AccelConfig:
+             edt_checks: float | None = None, **kw: object) -> AccelConfig:
     """An SC PE array (AND gates, XNOR when bipolar, + counters); `sc_config` (an SCConfig)
     overrides the stream settings (length, SNG, sharing degree, width, max-pool domain, encoding)."""
     sc = SCHardware(stream_length, share, sng, width, maxpool, weight_stream, sng_share, counter_bits, edt_fraction,
-                    encoding)
+                    encoding, edt_checks)
     if sc_config is not None:
         sc = SCHardware.from_sc_config(sc_config, base=sc)
         overrides = getattr(sc_config, "layers", {})  # the emulator's per-layer stream lengths

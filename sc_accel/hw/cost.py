@@ -76,6 +76,7 @@ def _accel_row(accel: AccelConfig, layer: str | None) -> dict:
             "wstream": WSTREAM_CODES.get(accel.weight_stream, 0),
             "sng_share": SNG_SHARE_CODES[sc.sng_share] if sc else 0,
             "counter_bits": sc.counter_width if sc else 0, "edt": sc.edt_fraction if sc else 1.0,
+            "edt_net": int(bool(sc) and sc.edt_checks is not None),
             "bipolar": int(bool(sc) and sc.encoding == "bipolar")}
 
 
@@ -179,7 +180,7 @@ def _sc_gates(lay: LayerArrays, acc: AccelArrays, conv: dict, is_conv: np.ndarra
             "compare_bits": compare_bits, "source_steps": np.ceil(compare_bits / fanout),
             "buf_write_bits": np.where(buffered & is_conv, conv["w_reads"] * L_run, 0),
             "buf_read_bits": np.where(buffered, lay.macs * L_run, 0),
-            "edt_checks": np.where(is_conv & (acc.edt < 1.0), lay.out_elems * L_run, 0),
+            "edt_checks": np.where(is_conv & (acc.edt < 1.0) & (acc.edt_net == 0), lay.out_elems * L_run, 0),
             "or_bits": pool_bits * L, "converters": in_lanes + w_lanes, "sources": sources,
             "buffered": buffered}
 

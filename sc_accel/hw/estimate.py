@@ -18,7 +18,7 @@ import torch.nn as tnn
 
 from sc_accel.hw.config import AccelConfig, HardwareConfigError, check_accel
 from sc_accel.hw.cost import AREA_PARTS, ENERGY_PARTS, evaluate, pack_accels, pack_layers
-from sc_accel.hw.tables import DEFAULT_TABLE, CostTable
+from sc_accel.hw.tables import DEFAULT_TABLE, CostTable, energy_scale
 from sc_accel.hw.workload import WorkLayer, as_layers
 
 __all__ = ["Estimate", "estimate", "evaluate_pairs", "check_layer_names", "RECORD_FIELDS"]
@@ -126,4 +126,20 @@ def estimate(model: tnn.Module | list[WorkLayer], input_shape: tuple[int, ...] |
         return Estimate(accel, [], _totals([], accel))
     r = evaluate_pairs(layers, [accel] * len(layers), table)
     records = _records(layers, r, accel)
+    _add_decision_checks(layers, records, accel, table)
     return Estimate(accel, records, _totals(records, accel))
+
+
+def _add_decision_checks(layers: list[WorkLayer], records: list[dict], accel: AccelConfig, t: CostTable) -> None:
+    """Network-level EDT (`sc.edt_checks` set): each check searches the output layer's C
+    counters for the top two and compares their difference with the threshold, C + 1
+    counter-width compares at one gate per bit; charged to the last MAC layer's EDT energy."""
+    sc = accel.sc
+    macs = [i for i, layer in enumerate(layers) if layer.macs > 0]
+    if sc is None or sc.edt_checks is None or not macs:
+        return
+    i = macs[-1]
+    e = (sc.edt_checks * (layers[i].out_elems + 1) * sc.counter_width * t.and_pj
+         * float(energy_scale(accel.op.voltage, accel.op.node_nm)))
+    records[i]["energy_edt_pj"] += e
+    records[i]["energy_pj"] += e

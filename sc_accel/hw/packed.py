@@ -77,6 +77,7 @@ class AccelArrays:
     sng_share: np.ndarray  # SNG sharing scope, as cost.SNG_SHARE_CODES (lane, row, column, array)
     counter_bits: np.ndarray  # SC PE output counter (bits; 0 on a binary array)
     edt: np.ndarray  # early decision termination: fraction of the stream a conv runs (1.0: off)
+    edt_net: np.ndarray  # 1: EDT decided on the network's output (no per-counter, per-cycle checks), else 0
     bipolar: np.ndarray  # 1: bipolar SC encoding (XNOR multipliers), else 0
 
     def __len__(self) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -119,8 +119,10 @@ class SCModel:
         """Logits of one batch; with `errors`, accumulate per-layer error against float."""
         return self._forward(_check_input(x, self.graph), errors)
 
-    def _forward(self, x: torch.Tensor, errors: dict[str, LayerError] | None = None) -> torch.Tensor:
-        """forward_batch on an already checked float64 batch."""
+    def _forward(self, x: torch.Tensor, errors: dict[str, LayerError] | None = None,
+                 observe: Callable[[Layer, object], None] | None = None) -> torch.Tensor:
+        """forward_batch on an already checked float64 batch; `observe(layer, value)` sees every
+        layer's value."""
         ref: dict[str, torch.Tensor] = {}
         if errors is not None:
             float_forward(self.graph, x, record=lambda l, v: ref.__setitem__(l.name, v))
@@ -129,6 +131,8 @@ class SCModel:
         def record(layer: Layer, value: object) -> None:
             if errors is not None and layer.op in ("conv", "linear"):
                 outs[layer.name] = value[0] if isinstance(value, tuple) else value
+            if observe is not None:
+                observe(layer, value)
 
         if self.config.mode == "bit":
             self.backend.reset()
@@ -248,7 +252,8 @@ def _layer_factors(config: SCConfig, plan: Plan) -> dict[str, float]:
 
 
 class _FixedModel(SCModel):
-    def _forward(self, x: torch.Tensor, errors: dict[str, LayerError] | None = None) -> torch.Tensor:
+    def _forward(self, x: torch.Tensor, errors: dict[str, LayerError] | None = None,
+                 observe: Callable | None = None) -> torch.Tensor:
         return run_graph(self.graph, x, self.backend)
 
 

@@ -10,6 +10,7 @@ from scnas.commands.common import (BadArgument, add_config_option, add_seed_opti
                                    list_default, parse_list, per_seed, run_out)
 from scnas.commands.teacher import add_teacher_options, resolve_teacher
 from scnas.data import load_dataset
+from scnas.edt_run import EDTSpec, print_edt
 from scnas.sweep import print_table, run_sweep, setting_label, settings_grid
 
 __all__ = ["add_parser", "run"]
@@ -37,6 +38,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, help="use only the first N test images")
     p.add_argument("--calib", type=int, default=default_of(run_sweep, "calib_n"),
                    help="training images used to calibrate scales")
+    p.add_argument("--edt", nargs="+", metavar="RULE:VALUES",
+                   help="early decision termination, measured bit-true: margin:Z (stop when the top-1 margin "
+                        "exceeds Z noise standard deviations) and/or stable:M (top-1 unchanged over M checkpoints); "
+                        "several values sweep, e.g. --edt margin:1,2,4 stable:2")
+    p.add_argument("--edt-checkpoints", help="stream lengths where EDT may stop (default: powers of two from L/16 "
+                   "up to L; L is always the last)")
     add_teacher_options(p)
     p.add_argument("--out", help="run directory (default runs/emulate-MODEL-DATASET)")
     add_config_option(p)
@@ -62,12 +69,15 @@ def _emulate_one(args: argparse.Namespace) -> tuple[str, dict[str, float]]:
     """Sweep with one seed; (the run directory, the accuracy of each setting)."""
     ds = load_dataset(args.dataset, args.data_dir)
     configs = _grid(args)
+    edt = EDTSpec.parse(args.edt, None if args.edt_checkpoints is None
+                        else parse_list(args.edt_checkpoints, int, "edt-checkpoints"))
     if args.limit is not None and args.limit < 1:
         raise BadArgument(f"--limit {args.limit} must be a positive number of test images.")
     model, name = resolve_teacher(args.model, ds, args)
     out = run_out(args, f"runs/emulate-{name}-{ds.name}")
-    res = run_sweep(model, name, ds, configs, out, limit=args.limit, calib_n=args.calib)
+    res = run_sweep(model, name, ds, configs, out, limit=args.limit, calib_n=args.calib, edt=edt)
     print_table(res)
+    print_edt(res)
     for f in plot_emulation(f"{out}/results.json"):
         print(f"wrote {f}")
     return out, {f"{setting_label(s['config'])} L={s['config']['stream_length']}": s["accuracy"]

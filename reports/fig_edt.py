@@ -1,0 +1,117 @@
+"""Figures of early decision termination (`scnas emulate --edt`): accuracy against the cycles
+used and against the estimated energy per image, beside the fixed-length runs; and how many
+of each ReLU layer's outputs are settled at each checkpoint."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+
+from reports.figure import Figure
+from reports.plots import setting_label
+from reports.style import PALETTE, distinct_colors, marker
+
+__all__ = ["edt_settings", "edt_tradeoff", "relu_settled", "edt_figures"]
+
+_RULE_LINES = {"margin": "-", "stable": "--"}
+_MAX_PANELS = 4
+
+
+def edt_settings(res: dict) -> list[dict]:
+    """The settings of a run that measured early termination."""
+    return [s for s in res["settings"] if isinstance(s.get("edt"), dict)]
+
+
+def _name(s: dict) -> str:
+    c = s["config"]
+    return f"{setting_label(c)} L={c['stream_length']}"
+
+
+def edt_tradeoff(res: dict, name: str = "emulate") -> Figure:
+    """Two panels: accuracy against the mean fraction of cycles the deciding run used, and
+    against the estimated energy per image. Per setting (colour): the fixed-length runs at each
+    checkpoint (squares, dotted), each rule's threshold sweep (solid: margin, dashed: stable),
+    and the rules asked for (large markers)."""
+    settings = edt_settings(res)
+    colors = dict(zip([_name(s) for s in settings], distinct_colors(len(settings))))
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.4), sharey=True)
+    rows = []
+    for s in settings:
+        e, label, col = s["edt"], _name(s), colors[_name(s)]
+        L = s["config"]["stream_length"]
+        fixed = e["fixed"]
+        for ax, key in zip(axes, ("fraction", "energy")):
+            fx = [f["stream_length"] / L for f in fixed] if key == "fraction" else [f["energy_pj"] / 1e6 for f in fixed]
+            ax.plot(fx, [100 * f["accuracy"] for f in fixed], color=col, ls=":", marker="s", ms=5,
+                    label=f"{label}: fixed L" if key == "fraction" else None)
+            for kind, pts in e["curves"].items():
+                xs = [p["prefix_fraction"] if key == "fraction" else p["energy_pj"] / 1e6 for p in pts]
+                ax.plot(xs, [100 * p["accuracy"] for p in pts], color=col, ls=_RULE_LINES.get(kind, "-."), lw=1.1,
+                        marker="", label=f"{label}: {kind} sweep" if key == "fraction" else None)
+            for i, o in enumerate(e["rules"]):
+                xv = o["prefix_fraction"] if key == "fraction" else o["energy_pj"] / 1e6
+                ax.plot([xv], [100 * o["accuracy"]], color=col, marker=marker(i + 1), ms=8, ls="", mec="black")
+        rows += [{"setting": label, "run": f"fixed L={f['stream_length']}", "accuracy": f["accuracy"],
+                  "prefix_fraction": f["stream_length"] / L, "spent_fraction": f["stream_length"] / L,
+                  "energy_pj": f["energy_pj"], "latency_s": f.get("latency_s")} for f in fixed]
+        rows += [{"setting": label, "run": o["label"], "accuracy": o["accuracy"], "prefix_fraction": o["prefix_fraction"],
+                  "spent_fraction": o["spent_fraction"], "energy_pj": o["energy_pj"], "latency_s": o.get("latency_s")}
+                 for o in e["rules"]]
+    axes[0].set_xlabel("mean fraction of the stream used by the deciding run")
+    axes[1].set_xlabel("estimated energy per image (uJ; EDT: cycles spent, checks included)")
+    axes[1].set_xscale("log")
+    axes[0].set_ylabel("top-1 accuracy (%)")
+    fl = 100 * res["float_accuracy"]
+    for ax in axes:
+        ax.axhline(fl, color=PALETTE[-1], ls="--", lw=0.9)
+    axes[0].legend(fontsize=6.5, loc="lower right")
+    title = f"{res['model']} on {res['dataset']} ({res.get('n_images', '?')} images): early decision termination"
+    fig.suptitle(title)
+    return Figure(f"{name}-edt-tradeoff", title, fig,
+                  ["setting", "run", "accuracy", "prefix_fraction", "spent_fraction", "energy_pj", "latency_s"], rows,
+                  "Squares: every image stopped at one fixed length; lines: a stopping rule over its thresholds "
+                  "(solid margin:Z, dashed stable:M); large markers: the rules asked for. Left: cycles of the run "
+                  "that decided; right: energy from the shared estimator with the cycles this accelerator spends "
+                  "(a continuing image re-runs its layers at each checkpoint, since counters are read back into "
+                  "binary between layers) and the decision checks. Dashed grey: float.",
+                  show_table=True, series=colors)
+
+
+def relu_settled(res: dict, name: str = "emulate") -> Figure:
+    """Per ReLU layer (x) and checkpoint (colour): the fraction of its outputs already clipped
+    as at full length (at 0 or at the top), one panel per setting (the first four)."""
+    settings = edt_settings(res)[:_MAX_PANELS]
+    ks = sorted({k for s in settings for k in s["edt"]["checkpoints"]})
+    colors = {f"L={k}": c for k, c in zip(ks, distinct_colors(len(ks)))}
+    ncol = max(1, min(2, len(settings)))
+    nrow = -(-len(settings) // ncol) or 1
+    fig, axes = plt.subplots(nrow, ncol, figsize=(6.0 * ncol, 3.8 * nrow + 0.6), squeeze=False, sharey=True)
+    rows = []
+    for ax, s in zip(axes.ravel(), settings):
+        clip = s["edt"].get("relu_clipped", {})
+        layers = list(clip)
+        for i, k in enumerate(s["edt"]["checkpoints"]):
+            vals = [100 * clip[n]["settled"][i] for n in layers]
+            ax.plot(range(len(layers)), vals, color=colors[f"L={k}"], marker=marker(i), label=f"L={k}")
+            rows += [{"setting": _name(s), "layer": n, "checkpoint": k, "settled": clip[n]["settled"][i],
+                      "at_zero": clip[n]["zero"][i], "at_top": clip[n]["top"][i]} for n in layers]
+        ax.set_xticks(range(len(layers)), layers, rotation=45, ha="right", fontsize=7)
+        ax.set_title(_name(s), fontsize=8)
+        ax.set_xlabel("ReLU output (network order)")
+    for ax in axes.ravel()[len(settings):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("outputs settled (% clipped as at L)")
+    axes[0, 0].legend(fontsize=7, ncols=2)
+    title = f"{res['model']}: ReLU outputs settled at each checkpoint"
+    fig.suptitle(title)
+    return Figure(f"{name}-edt-relu-settled", title, fig,
+                  ["setting", "layer", "checkpoint", "settled", "at_zero", "at_top"], rows,
+                  "A ReLU output clipped at 0 or at the top at a checkpoint, and clipped the same way at full "
+                  "length, needs no more cycles: the share a layer-level termination could skip.", series=colors)
+
+
+def edt_figures(res: dict, name: str = "emulate") -> list[Figure]:
+    """The EDT figures of an emulate run (none when no setting measured EDT)."""
+    if not edt_settings(res):
+        return []
+    return [edt_tradeoff(res, name), relu_settled(res, name)]

@@ -1,0 +1,142 @@
+"""Early decision termination (EDT): per-image stopping rules over a progressive run.
+
+A progressive run (`sc_accel.nn.progressive`) gives every image's logits at checkpoints
+L_1 < ... < L_K = L. A rule reads them in order and stops an image at the first checkpoint
+where its decision is settled; the image's class is then the top-1 at that checkpoint.
+
+- margin:Z stops when the top-1 logit's margin over the runner-up exceeds Z standard
+  deviations of that difference's stream noise at that length, sqrt(var_1 + var_2), the
+  variances of the expected-value model at L_k (`SCModel.moments`, which measures the
+  generators' own variance factor);
+- stable:M stops when the top-1 class has been the same at the last M + 1 checkpoints
+  (unchanged over the last M).
+
+Z or M = inf never stops early, which reproduces the full-length run. The DAC 2016 paper
+that introduced EDT for SC networks (Kim et al.) is cited for the idea only: its text was
+not available here (only its abstract, which does not state the stopping rule), so neither
+rule claims to be its rule.
+
+Two cycle counts per image stopped at checkpoint k: `prefix` = L_k / L, what a design whose
+layers stream into each other spends, and `spent` = (L_1 + ... + L_k) / L, what this
+accelerator spends, since its layers read counter values back into binary and a continuing
+image runs every checkpoint afresh. The estimator is given `spent`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from sc_accel.errors import InvalidInputError
+
+__all__ = ["RULES", "Rule", "parse_rules", "Evidence", "evidence", "stop_index", "outcome", "curve",
+           "CURVE_THRESHOLDS"]
+
+RULES = ("margin", "stable")
+CURVE_THRESHOLDS = {"margin": [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0, math.inf],
+                    "stable": [1, 2, 3, 4, 5, 6, 8, math.inf]}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One stopping rule: `kind` (margin or stable) and its threshold (Z, or M checkpoints)."""
+
+    kind: str
+    threshold: float
+
+    def __post_init__(self) -> None:
+        if self.kind not in RULES:
+            raise InvalidInputError(f"EDT rule {self.kind!r} is unknown; use margin:Z or stable:M.")
+        t = self.threshold
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or math.isnan(t) or t < 0:
+            raise InvalidInputError(f"EDT threshold {t!r} of {self.kind} must be a number >= 0 (inf: never stop "
+                                    "early).")
+        if self.kind == "stable" and not (math.isinf(t) or (float(t).is_integer() and t >= 1)):
+            raise InvalidInputError(f"EDT stable:{t!r} must be a whole number of checkpoints >= 1 (or inf).")
+
+    @property
+    def label(self) -> str:
+        """margin:2 / stable:3 / margin:inf."""
+        t = self.threshold
+        return f"{self.kind}:{'inf' if math.isinf(t) else f'{t:g}'}"
+
+
+def parse_rules(specs: list[str]) -> list[Rule]:
+    """Rules from CLI words such as "margin:1,2,4" or "stable:2" (several values sweep)."""
+    rules: list[Rule] = []
+    for spec in specs:
+        kind, sep, values = str(spec).partition(":")
+        if not sep or not values.strip(","):
+            raise InvalidInputError(f"--edt {spec!r} must be RULE:VALUES, such as margin:1,2,4 or stable:2,3.")
+        for v in values.split(","):
+            try:
+                t = float(v)
+            except ValueError:
+                raise InvalidInputError(f"--edt {spec!r}: {v!r} is not a number.") from None
+            rules.append(Rule(kind.strip(), t))
+    labels = [r.label for r in rules]
+    if len(set(labels)) != len(labels):
+        raise InvalidInputError(f"--edt names a rule twice ({', '.join(labels)}); give each once.")
+    return rules
+
+
+@dataclass
+class Evidence:
+    """What the rules read, per checkpoint k and image i: top-1 class and margin / sigma."""
+
+    checkpoints: list[int]
+    top1: np.ndarray      # (K, N) int64
+    margin_z: np.ndarray  # (K, N) float64: (top-1 - runner-up) / sqrt(var_1 + var_2)
+
+
+def evidence(logits: torch.Tensor, variances: torch.Tensor, checkpoints: list[int]) -> Evidence:
+    """Evidence from progressive logits (K, N, C) and the stream-noise variances (K, N, C) of
+    the logits at each checkpoint."""
+    lg, var = logits.double().numpy(), variances.double().numpy()
+    if lg.shape != var.shape or lg.shape[0] != len(checkpoints) or lg.shape[2] < 2:
+        raise InvalidInputError(f"EDT needs (checkpoints, images, classes >= 2) logits and variances of one shape; "
+                                f"got {lg.shape} and {var.shape}.")
+    order = np.argsort(-lg, axis=2, kind="stable")[..., :2]
+    top = np.take_along_axis(lg, order, 2)
+    sd = np.sqrt(np.take_along_axis(var, order, 2).sum(axis=2))
+    margin = top[..., 0] - top[..., 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(sd > 0, margin / np.where(sd > 0, sd, 1.0), np.where(margin > 0, np.inf, 0.0))
+    return Evidence(list(checkpoints), order[..., 0].astype(np.int64), z)
+
+
+def stop_index(rule: Rule, ev: Evidence) -> np.ndarray:
+    """Checkpoint index at which each image stops (K - 1 when the rule never fires)."""
+    n_ck = len(ev.checkpoints)
+    fired = np.zeros(ev.top1.shape, dtype=bool)
+    if rule.kind == "margin":
+        fired = ev.margin_z > rule.threshold
+    elif not math.isinf(rule.threshold):
+        m = int(rule.threshold)
+        for k in range(m, n_ck):
+            fired[k] = np.all(ev.top1[k - m:k + 1] == ev.top1[k], axis=0)
+    fired[-1] = True
+    return np.argmax(fired, axis=0)
+
+
+def outcome(rule: Rule, ev: Evidence, labels: np.ndarray) -> dict:
+    """Accuracy, mean prefix and spent cycle fractions, mean decision checks, and the number
+    of images stopping at each checkpoint."""
+    stop = stop_index(rule, ev)
+    pred = ev.top1[stop, np.arange(stop.size)]
+    ks = np.asarray(ev.checkpoints, dtype=np.float64)
+    L = ks[-1]
+    spent = np.cumsum(ks) / L
+    return {"rule": rule.kind, "threshold": rule.threshold if not math.isinf(rule.threshold) else "inf",
+            "label": rule.label, "accuracy": float((pred == np.asarray(labels)).mean()),
+            "prefix_fraction": float((ks[stop] / L).mean()), "spent_fraction": float(spent[stop].mean()),
+            "checks": float(np.minimum(stop + 1, len(ks) - 1).mean()),
+            "stops": np.bincount(stop, minlength=len(ks)).tolist()}
+
+
+def curve(kind: str, ev: Evidence, labels: np.ndarray, thresholds: list[float] | None = None) -> list[dict]:
+    """Outcomes of one rule kind over a sweep of thresholds (accuracy against cycles)."""
+    return [outcome(Rule(kind, t), ev, labels) for t in (thresholds or CURVE_THRESHOLDS[kind])]
