@@ -32,7 +32,7 @@ from sc_accel.errors import InvalidInputError, is_int
 from sc_accel.graph import Layer
 from sc_accel.kernels.convert import comparator_levels
 from sc_accel.nn.backends import BitBackend
-from sc_accel.nn.emulate import SCModel, _check_input, convert
+from sc_accel.nn.emulate import SCModel, _check_input, convert, variance_factor
 from sc_accel.nn.run import run_graph
 from sc_accel.streams.bank import SourceBank
 
@@ -186,13 +186,26 @@ def progressive_logits(model: SCModel, x: object, checkpoints: list[int],
     return torch.cat([run.batch(b, clips) for b in model.batches(x)], dim=1)
 
 
-def logit_variances(model: SCModel, calib: object, x: object, checkpoints: list[int]) -> torch.Tensor:
+def logit_variances(model: SCModel, calib: object, x: object, checkpoints: list[int],
+                    exact: bool = False) -> torch.Tensor:
     """(K, N, classes): the stream-noise variance of every logit at each checkpoint's length
-    under the expected-value model (same generators and comparator width, measured variance
-    factor), calibrated on `calib` as the bit model was."""
+    under the expected-value model (same generators and comparator width, the variance factor
+    measured on the prefix streams), calibrated on `calib` as the bit model was.
+
+    `exact`: one expected-value pass per checkpoint. Otherwise one pass at L, scaled to each
+    checkpoint by the counters' noise ratio (f_k / L_k) / (f_L / L), f the measured variance
+    factor: exact for every counter's own noise and for what adds and pools pass on, and an
+    approximation only where a ReLU rectifies upstream noise (its mean then shifts a little
+    with the variance), at 1/K of the cost.
+    """
     ks = check_checkpoints(checkpoints, model.config.stream_length)
-    return torch.stack([convert(model.graph, _pinned(model.config, k).replace(mode="expected"), calib).moments(x)[1]
-                        for k in ks])
+    cfg = model.config
+    if exact:
+        return torch.stack([convert(model.graph, _pinned(cfg, k).replace(mode="expected"), calib).moments(x)[1]
+                            for k in ks])
+    full = convert(model.graph, _pinned(cfg, cfg.stream_length).replace(mode="expected"), calib).moments(x)[1]
+    noise = [variance_factor(_pinned(cfg, k)) / k for k in ks]
+    return torch.stack([full * (n / noise[-1]) for n in noise])
 
 
 def _batch(model: SCModel, backends: list[BitBackend], x: torch.Tensor, clips: ClipStats | None,
