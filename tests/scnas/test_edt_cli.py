@@ -82,3 +82,16 @@ def test_bad_edt_values_are_one_sentence_and_write_nothing(teacher, tmp_path, ca
     assert main([*_base(teacher, out), *extra]) == 2
     assert message in cli_error(capsys)
     assert not out.exists()
+
+
+def test_a_resumed_edt_run_keeps_what_it_has_and_adds_the_rest(teacher, tmp_path):
+    out = tmp_path / "grow"
+    base = ["emulate", "--model", str(teacher), "--dataset", "digits", "--limit", "30", "--sng", "lfsr",
+            "--edt", "stable:1", "--out", str(out)]
+    assert main([*base, "--stream-length", "32"]) == 0
+    first = json.loads((out / "results.json").read_text())["settings"][0]
+    assert main([*base, "--stream-length", "32,64"]) == 0
+    settings = json.loads((out / "results.json").read_text())["settings"]
+    assert settings[0] == first and settings[1]["edt"]["checkpoints"] == [8, 16, 32, 64]
+    assert main(["emulate", "--config", str(out), "--out", str(out)]) == 0  # the recorded command, --edt included
+    assert json.loads((out / "results.json").read_text())["settings"] == settings
