@@ -40,26 +40,19 @@ __all__ = ["check_checkpoints", "default_checkpoints", "prefix_backend", "ClipSt
            "logit_variances"]
 
 
-def default_checkpoints(length: int, first: int | None = None) -> list[int]:
-    """Powers of two from max(8, L/16) (or `first`) up to L, and L itself."""
-    lo = max(8, length // 16) if first is None else first
-    out, k = [], 1
-    while k < length:
-        if k >= lo:
-            out.append(k)
-        k *= 2
-    return out + [length]
+def default_checkpoints(length: int) -> list[int]:
+    """Powers of two from max(8, L/16) below L, then L itself."""
+    lo = max(8, length // 16)
+    return [1 << i for i in range(lo.bit_length() - 1, length.bit_length()) if lo <= 1 << i < length] + [length]
 
 
 def check_checkpoints(checkpoints: object, length: int) -> list[int]:
     """Strictly increasing whole stream lengths from 1 to L, ending at L (appended when missing)."""
-    try:
-        ks = [int(k) for k in checkpoints if is_int(k)] if not isinstance(checkpoints, (str, bytes)) else []
-    except TypeError:
-        ks = []
-    if not ks or len(ks) != len(list(checkpoints)):
+    items = list(checkpoints) if isinstance(checkpoints, (list, tuple)) else []
+    if not items or not all(is_int(k) for k in items):
         raise InvalidInputError(f"EDT checkpoints {checkpoints!r} must be a list of whole stream lengths, such as "
                                 f"{default_checkpoints(length)}.")
+    ks = [int(k) for k in items]
     if ks[-1] != length:
         ks.append(length)
     if ks[0] < 1 or any(b <= a for a, b in zip(ks, ks[1:])) or ks[-1] != length:
