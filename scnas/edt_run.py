@@ -126,7 +126,7 @@ def print_edt(res: dict) -> None:
             continue
         c = s["config"]
         print(f"\nearly decision termination, {c['sng']} L={c['stream_length']} (checkpoints {e['checkpoints']}; "
-              f"energy per image on {e['accel'].split(' ')[0]})")
+              f"energy per image on {e['accel'].split(' ')[0]}; the img/s above include every checkpoint)")
         print(f"{'run':<16} {'accuracy':>9} {'cycles used':>12} {'cycles spent':>13} {'energy uJ':>10}")
         for f in e["fixed"]:
             frac = f["stream_length"] / c["stream_length"]

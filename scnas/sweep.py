@@ -100,6 +100,9 @@ def run_sweep(model: torch.nn.Module, model_name: str, ds: Dataset, configs: lis
     _check_configs_fit(model, configs, ds)
     if edt is not None and any(c.layers for c in configs):
         raise InvalidInputError("--edt needs one stream length for every layer; drop the per-layer overrides.")
+    if edt is not None and configs and not any(c.mode == "bit" for c in configs):
+        raise InvalidInputError("--edt measures bit-true streams; add --mode bit (expected-mode settings have no "
+                                "streams to stop).")
     with claim_run_dir(out, "emulate") as out:
         return _sweep(model, model_name, ds, configs, out, limit, calib_n, fxp_bits, edt)
 

@@ -76,6 +76,7 @@ def test_a_plain_run_does_not_take_edt_on_resume(teacher, tmp_path, capsys):
     (["--edt", "margin:-2"], ">= 0"),
     (["--edt-checkpoints", "16"], "needs --edt"),
     (["--edt", "margin:2", "--edt-checkpoints", "0,16"], "positive stream lengths"),
+    (["--edt", "margin:2", "--mode", "expected"], "bit-true"),
 ])
 def test_bad_edt_values_are_one_sentence_and_write_nothing(teacher, tmp_path, capsys, extra, message):
     out = tmp_path / "bad"
