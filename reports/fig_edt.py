@@ -26,27 +26,37 @@ def _name(s: dict) -> str:
     return f"{setting_label(c)} L={c['stream_length']}"
 
 
+def _short_names(settings: list[dict]) -> dict[str, str]:
+    """Full setting name -> the config values that differ between the settings, and L."""
+    keys = [k for k in settings[0]["config"] if k not in ("stream_length", "layers")
+            and len({str(s["config"].get(k)) for s in settings}) > 1]
+    return {_name(s): " ".join([str(s["config"][k]) if k in ("sng", "encoding", "maxpool", "mode")
+                                else f"{k}={s['config'][k]}" for k in keys] + [f"L={s['config']['stream_length']}"])
+            for s in settings}
+
+
 def edt_tradeoff(res: dict, name: str = "emulate") -> Figure:
     """Two panels: accuracy against the mean fraction of cycles the deciding run used, and
     against the estimated energy per image. Per setting (colour): the fixed-length runs at each
     checkpoint (squares, dotted), each rule's threshold sweep (solid: margin, dashed: stable),
     and the rules asked for (large markers)."""
     settings = edt_settings(res)
-    colors = dict(zip([_name(s) for s in settings], distinct_colors(len(settings))))
-    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.4), sharey=True)
+    short = _short_names(settings)
+    colors = dict(zip([short[_name(s)] for s in settings], distinct_colors(len(settings))))
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.6), sharey=True)
     rows = []
     for s in settings:
-        e, label, col = s["edt"], _name(s), colors[_name(s)]
+        e, label = s["edt"], _name(s)
+        col = colors[short[label]]
         L = s["config"]["stream_length"]
         fixed = e["fixed"]
         for ax, key in zip(axes, ("fraction", "energy")):
             fx = [f["stream_length"] / L for f in fixed] if key == "fraction" else [f["energy_pj"] / 1e6 for f in fixed]
-            ax.plot(fx, [100 * f["accuracy"] for f in fixed], color=col, ls=":", marker="s", ms=5,
-                    label=f"{label}: fixed L" if key == "fraction" else None)
+            ax.plot(fx, [100 * f["accuracy"] for f in fixed], color=col, ls=":", marker="s", ms=5)
             for kind, pts in e["curves"].items():
                 xs = [p["prefix_fraction"] if key == "fraction" else p["energy_pj"] / 1e6 for p in pts]
                 ax.plot(xs, [100 * p["accuracy"] for p in pts], color=col, ls=_RULE_LINES.get(kind, "-."), lw=1.1,
-                        marker="", label=f"{label}: {kind} sweep" if key == "fraction" else None)
+                        marker="")
             for i, o in enumerate(e["rules"]):
                 xv = o["prefix_fraction"] if key == "fraction" else o["energy_pj"] / 1e6
                 ax.plot([xv], [100 * o["accuracy"]], color=col, marker=marker(i + 1), ms=8, ls="", mec="black")
@@ -63,7 +73,7 @@ def edt_tradeoff(res: dict, name: str = "emulate") -> Figure:
     fl = 100 * res["float_accuracy"]
     for ax in axes:
         ax.axhline(fl, color=PALETTE[-1], ls="--", lw=0.9)
-    axes[0].legend(fontsize=6.5, loc="lower right")
+    _legends(fig, axes, colors, [o["label"] for o in settings[0]["edt"]["rules"]] if settings else [])
     title = f"{res['model']} on {res['dataset']} ({res.get('n_images', '?')} images): early decision termination"
     fig.suptitle(title)
     return Figure(f"{name}-edt-tradeoff", title, fig,
@@ -74,6 +84,19 @@ def edt_tradeoff(res: dict, name: str = "emulate") -> Figure:
                   "(a continuing image re-runs its layers at each checkpoint, since counters are read back into "
                   "binary between layers) and the decision checks. Dashed grey: float.",
                   show_table=True, series=colors)
+
+
+def _legends(fig: plt.Figure, axes, colors: dict[str, str], rules: list[str]) -> None:
+    """Colour = setting (left panel); line style and marker = what a line or point is (right)."""
+    from matplotlib.lines import Line2D
+    axes[0].legend([Line2D([], [], color=c, lw=2) for c in colors.values()], list(colors), fontsize=7,
+                   loc="lower right", title="setting", title_fontsize=7)
+    kinds = [Line2D([], [], color="0.3", ls=":", marker="s", ms=5),
+             *[Line2D([], [], color="0.3", ls=ls) for ls in _RULE_LINES.values()],
+             *[Line2D([], [], color="0.3", marker=marker(i + 1), ms=7, ls="", mec="black") for i in range(len(rules))]]
+    labels = ["fixed L (every image)", *[f"{k}: threshold sweep" for k in _RULE_LINES], *rules]
+    axes[1].legend(kinds, labels, loc="lower right", fontsize=7, title="line / marker", title_fontsize=7,
+                   ncols=2 if len(labels) > 6 else 1)
 
 
 def relu_settled(res: dict, name: str = "emulate") -> Figure:
