@@ -18,12 +18,13 @@ from sc_accel.errors import InvalidInputError, is_int
 from sc_accel.hw import estimate, sc_array
 from sc_accel.hw.workload import as_layers
 from sc_accel.nn import SCConfig
-from sc_accel.nn.edt import CURVE_THRESHOLDS, RULES, Rule, curve, evidence, outcome, parse_rules
-from sc_accel.nn.progressive import ClipStats, Progressive, default_checkpoints, logit_variances
+from sc_accel.nn.edt import CURVE_THRESHOLDS, RULES, Rule, curve, decision_noise, evidence, outcome, parse_rules
+from sc_accel.nn.progressive import MAX_CHECKPOINTS, ClipStats, Progressive, check_checkpoints, default_checkpoints
 
 __all__ = ["EDTSpec", "EDT_ARRAY", "checkpoints_for", "edt_results", "EDTRecorder", "print_edt"]
 
 EDT_ARRAY = (64, 64, "kcp")  # the array of the shipped SC presets (sc-64x64-*): where energy is estimated
+EDT_CALIB_IMAGES = 250  # calibration images whose bit-true runs measure each checkpoint's decision noise
 
 
 @dataclass(frozen=True)
@@ -40,15 +41,31 @@ class EDTSpec:
             if checkpoints:
                 raise InvalidInputError("--edt-checkpoints needs --edt RULE:VALUES (such as margin:2 stable:2).")
             return None
-        if checkpoints is not None and (not checkpoints or any(not is_int(k) or k < 1 for k in checkpoints)):
-            raise InvalidInputError(f"--edt-checkpoints {checkpoints} must be positive stream lengths, such as "
-                                    "64,128,256,512.")
-        return cls(tuple(parse_rules(words)), tuple(sorted(set(checkpoints))) if checkpoints else None)
+        if checkpoints is not None:
+            if not checkpoints or any(not is_int(k) or k < 1 for k in checkpoints):
+                raise InvalidInputError(f"--edt-checkpoints {checkpoints} must be positive stream lengths, such as "
+                                        "64,128,256,512.")
+            if any(b <= a for a, b in zip(checkpoints, checkpoints[1:])):
+                raise InvalidInputError(f"--edt-checkpoints {checkpoints} must rise strictly, each length once.")
+            if len(checkpoints) >= MAX_CHECKPOINTS:
+                raise InvalidInputError(f"--edt-checkpoints takes fewer than {MAX_CHECKPOINTS} lengths (L is added); "
+                                        f"{len(checkpoints)} were given.")
+        return cls(tuple(parse_rules(words)), tuple(checkpoints) if checkpoints else None)
 
     def identity(self) -> dict:
-        """The part of a run's identity a resume must match."""
-        return {"rules": [r.label for r in self.rules],
-                "checkpoints": list(self.checkpoints) if self.checkpoints else "default"}
+        """The part of a run's identity a resume must match (the rules as a set)."""
+        return {"rules": sorted(r.label for r in self.rules),
+                "checkpoints": list(self.checkpoints) if self.checkpoints else "default",
+                "noise_calib_images": EDT_CALIB_IMAGES}
+
+    def check_lengths(self, lengths: list[int]) -> None:
+        """Refuse a stream length that leaves no checkpoint below it (EDT could never stop early)."""
+        for L in lengths:
+            if len(checkpoints_for(self, L)) < 2:
+                given = "the default checkpoints start at L/16" if self.checkpoints is None else \
+                    f"--edt-checkpoints {','.join(map(str, self.checkpoints))} has no length below it"
+                raise InvalidInputError(f"--edt at L={L} could never stop early ({given}); give checkpoints below "
+                                        "every --stream-length, or a longer stream.")
 
 
 def checkpoints_for(spec: EDTSpec, length: int) -> list[int]:
@@ -56,7 +73,7 @@ def checkpoints_for(spec: EDTSpec, length: int) -> list[int]:
     from L/16), then L."""
     if spec.checkpoints is None:
         return default_checkpoints(length)
-    return [k for k in spec.checkpoints if k < length] + [length]
+    return check_checkpoints([k for k in spec.checkpoints if k < length] + [length], length)
 
 
 class EDTRecorder:
@@ -80,8 +97,9 @@ def edt_results(rec: EDTRecorder, spec: EDTSpec, model: torch.nn.Module, calib: 
     threshold curves of both rule kinds, ReLU clipping per checkpoint, and estimated costs."""
     sc, ks = rec.run.model, rec.run.checkpoints
     logits = torch.cat(rec.logits, dim=1)
-    var = logit_variances(sc, calib, x, ks)  # one expected-mode model per checkpoint, all images
-    ev = evidence(logits, var, ks)
+    cal = calib[:EDT_CALIB_IMAGES]  # training images: the test set never sets a threshold
+    sigma = decision_noise(torch.cat([rec.run.batch(b) for b in sc.batches(cal)], dim=1))
+    ev = evidence(logits, sigma, ks)
     layers = as_layers(model, (1,) + tuple(x.shape[1:]))
     cost = _Costs(layers, sc.config)
     fixed = [{"stream_length": k, "accuracy": float((ev.top1[i] == y).mean()), **cost.fixed(k)}
@@ -93,7 +111,9 @@ def edt_results(rec: EDTRecorder, spec: EDTSpec, model: torch.nn.Module, calib: 
             "relu_clipped": rec.clips.to_dict(),
             "accel": f"sc-{EDT_ARRAY[0]}x{EDT_ARRAY[1]}-{EDT_ARRAY[2]} (the shipped SC presets' array), the "
                      "setting's stream settings",
-            "variance_model": "expected-value model at each checkpoint (SCModel.moments)"}
+            "decision_noise": sigma.tolist(),
+            "decision_noise_from": f"bit-true logits of the first {int(cal.shape[0])} calibration (training) images "
+                                   "at each checkpoint against those at L"}
 
 
 class _Costs:

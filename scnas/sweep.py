@@ -103,6 +103,8 @@ def run_sweep(model: torch.nn.Module, model_name: str, ds: Dataset, configs: lis
     if edt is not None and configs and not any(c.mode == "bit" for c in configs):
         raise InvalidInputError("--edt measures bit-true streams; add --mode bit (expected-mode settings have no "
                                 "streams to stop).")
+    if edt is not None:
+        edt.check_lengths([c.stream_length for c in configs if c.mode == "bit"])
     with claim_run_dir(out, "emulate") as out:
         return _sweep(model, model_name, ds, configs, out, limit, calib_n, fxp_bits, edt)
 

@@ -32,6 +32,7 @@ MAX_STREAM_LENGTH = 1 << 24  # bit-cycle counts (MACs x L) must stay inside int6
 
 
 MAX_EDT_FRACTION = 64.0  # mean cycles run / L: a re-running decision can exceed 1
+MAX_EDT_CHECKS = 1e6  # mean decision checks per image (one per checkpoint; scnas uses at most 32)
 
 
 class HardwareConfigError(InvalidInputError):
@@ -165,9 +166,13 @@ class SCHardware:
                                       "run, as a fraction of the stream (1 = off; above 1 when a network-level "
                                       "decision re-runs its layers at several checkpoints).")
         c = self.edt_checks
-        if c is not None and (isinstance(c, bool) or not isinstance(c, (int, float)) or not 0 <= c < 1e9):
-            raise HardwareConfigError(f"sc.edt_checks={c!r} must be a number of decision checks per image >= 0 "
-                                      "(or left out for per-counter checks every cycle).")
+        if c is not None and (isinstance(c, bool) or not isinstance(c, (int, float)) or not 0 <= c <= MAX_EDT_CHECKS):
+            raise HardwareConfigError(f"sc.edt_checks={c!r} must be a number of decision checks per image from 0 to "
+                                      f"{MAX_EDT_CHECKS:g} (or left out for per-counter checks every cycle).")
+        if c is None and f > 1:
+            raise HardwareConfigError(f"sc.edt_fraction={f!r} is above 1, which only a decision on the network's "
+                                      "output can spend (its layers re-run at each checkpoint); set sc.edt_checks too, "
+                                      "or give a fraction up to 1.")
 
     @classmethod
     def from_sc_config(cls, cfg: object, base: "SCHardware | None" = None) -> "SCHardware":

@@ -4,12 +4,13 @@ A progressive run (`sc_accel.nn.progressive`) gives every image's logits at chec
 L_1 < ... < L_K = L. A rule reads them in order and stops an image at the first checkpoint
 where its decision is settled; the image's class is then the top-1 at that checkpoint.
 
-- margin:Z stops when the top-1 logit's margin over the runner-up exceeds Z standard
-  deviations of that difference's stream noise at that length, sqrt(var_1 + var_2), the
-  variances of the expected-value model at L_k (`SCModel.moments`, which measures the
-  generators' own variance factor);
-- stable:M stops when the top-1 class has been the same at the last M + 1 checkpoints
-  (unchanged over the last M).
+- margin:Z stops when the top-1 logit's margin over the runner-up exceeds Z sigma_k, with
+  sigma_k the standard deviation of a logit difference's stream noise at L_k, measured
+  bit-true on calibration images (`decision_noise`: how far the logits at L_k lie from
+  those at L). Z sigma_k is one constant per checkpoint, so the hardware's check is what the
+  estimator costs: a top-2 search over the output counters and one compare;
+- stable:M stops when the top-1 class is the same at the last M + 1 checkpoints (it has
+  not changed over the last M), so it never stops at the first M checkpoints.
 
 Z or M = inf never stops early, which reproduces the full-length run. The DAC 2016 paper
 that introduced EDT for SC networks (Kim et al.) is cited for the idea only: its text was
@@ -25,6 +26,7 @@ image runs every checkpoint afresh. The estimator is given `spent`.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,8 +34,8 @@ import torch
 
 from sc_accel.errors import InvalidInputError
 
-__all__ = ["RULES", "Rule", "parse_rules", "Evidence", "evidence", "stop_index", "outcome", "curve",
-           "CURVE_THRESHOLDS"]
+__all__ = ["RULES", "Rule", "parse_rules", "Evidence", "decision_noise", "evidence", "stop_index", "outcome",
+           "curve", "CURVE_THRESHOLDS"]
 
 RULES = ("margin", "stable")
 CURVE_THRESHOLDS = {"margin": [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0, math.inf],
@@ -64,6 +66,9 @@ class Rule:
         return f"{self.kind}:{'inf' if math.isinf(t) else f'{t:g}'}"
 
 
+_NUMBER = re.compile(r"^\s*(inf|[0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$")
+
+
 def parse_rules(specs: list[str]) -> list[Rule]:
     """Rules from CLI words such as "margin:1,2,4" or "stable:2" (several values sweep)."""
     rules: list[Rule] = []
@@ -72,11 +77,11 @@ def parse_rules(specs: list[str]) -> list[Rule]:
         if not sep or not values.strip(","):
             raise InvalidInputError(f"--edt {spec!r} must be RULE:VALUES, such as margin:1,2,4 or stable:2,3.")
         for v in values.split(","):
-            try:
-                t = float(v)
-            except ValueError:
-                raise InvalidInputError(f"--edt {spec!r}: {v!r} is not a number.") from None
-            rules.append(Rule(kind.strip(), t))
+            if v.strip().startswith("-"):
+                raise InvalidInputError(f"--edt {spec!r}: thresholds must be >= 0, not {v.strip()}.")
+            if not _NUMBER.match(v):
+                raise InvalidInputError(f"--edt {spec!r}: {v!r} is not a number (give digits, or inf).")
+            rules.append(Rule(kind.strip(), float(v)))
     labels = [r.label for r in rules]
     if len(set(labels)) != len(labels):
         raise InvalidInputError(f"--edt names a rule twice ({', '.join(labels)}); give each once.")
@@ -85,24 +90,33 @@ def parse_rules(specs: list[str]) -> list[Rule]:
 
 @dataclass
 class Evidence:
-    """What the rules read, per checkpoint k and image i: top-1 class and margin / sigma."""
+    """What the rules read, per checkpoint k and image i: top-1 class and margin / sigma_k."""
 
     checkpoints: list[int]
     top1: np.ndarray      # (K, N) int64
-    margin_z: np.ndarray  # (K, N) float64: (top-1 - runner-up) / sqrt(var_1 + var_2)
+    margin_z: np.ndarray  # (K, N) float64: (top-1 - runner-up) / sigma_k
 
 
-def evidence(logits: torch.Tensor, variances: torch.Tensor, checkpoints: list[int]) -> Evidence:
-    """Evidence from progressive logits (K, N, C) and the stream-noise variances (K, N, C) of
-    the logits at each checkpoint."""
-    lg, var = logits.double().numpy(), variances.double().numpy()
-    if lg.shape != var.shape or lg.shape[0] != len(checkpoints) or lg.shape[2] < 2:
-        raise InvalidInputError(f"EDT needs (checkpoints, images, classes >= 2) logits and variances of one shape; "
-                                f"got {lg.shape} and {var.shape}.")
+def decision_noise(logits: torch.Tensor) -> np.ndarray:
+    """sigma_k (K,): the standard deviation of a difference of two logits' stream noise at each
+    checkpoint, from progressive logits (K, N, C) of calibration images: sqrt(2 mean (y_k -
+    y_L)^2) over images and classes (the noise of one logit, for two; 0 at L itself)."""
+    lg = logits.double().numpy()
+    if lg.ndim != 3 or lg.shape[1] == 0:
+        raise InvalidInputError(f"decision_noise needs (checkpoints, images, classes) logits; got {lg.shape}.")
+    return np.sqrt(2.0 * ((lg - lg[-1:]) ** 2).mean(axis=(1, 2)))
+
+
+def evidence(logits: torch.Tensor, sigma: np.ndarray, checkpoints: list[int]) -> Evidence:
+    """Evidence from progressive logits (K, N, C) and each checkpoint's noise sigma_k (K,)."""
+    lg, sd = logits.double().numpy(), np.asarray(sigma, dtype=np.float64)
+    if lg.ndim != 3 or lg.shape[0] != len(checkpoints) or lg.shape[2] < 2 or sd.shape != (len(checkpoints),):
+        raise InvalidInputError(f"EDT needs (checkpoints, images, classes >= 2) logits and one noise figure per "
+                                f"checkpoint; got {lg.shape} and {sd.shape}.")
     order = np.argsort(-lg, axis=2, kind="stable")[..., :2]
     top = np.take_along_axis(lg, order, 2)
-    sd = np.sqrt(np.take_along_axis(var, order, 2).sum(axis=2))
     margin = top[..., 0] - top[..., 1]
+    sd = sd[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(sd > 0, margin / np.where(sd > 0, sd, 1.0), np.where(margin > 0, np.inf, 0.0))
     return Evidence(list(checkpoints), order[..., 0].astype(np.int64), z)

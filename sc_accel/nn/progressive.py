@@ -32,17 +32,20 @@ from sc_accel.errors import InvalidInputError, is_int
 from sc_accel.graph import Layer
 from sc_accel.kernels.convert import comparator_levels
 from sc_accel.nn.backends import BitBackend
-from sc_accel.nn.emulate import SCModel, _check_input, convert, variance_factor
+from sc_accel.nn.emulate import SCModel, _check_input
 from sc_accel.nn.run import run_graph
 from sc_accel.streams.bank import SourceBank
 
 __all__ = ["check_checkpoints", "default_checkpoints", "prefix_backend", "ClipStats", "Progressive", "progressive_logits",
-           "logit_variances"]
+           "MAX_CHECKPOINTS"]
+
+
+MAX_CHECKPOINTS = 32  # a run costs the sum of its checkpoints' lengths: at most 32 L
 
 
 def default_checkpoints(length: int) -> list[int]:
-    """Powers of two from max(8, L/16) below L, then L itself."""
-    lo = max(8, length // 16)
+    """Powers of two from L/16 (at least 1) below L, then L itself."""
+    lo = max(1, length // 16)
     return [1 << i for i in range(lo.bit_length() - 1, length.bit_length()) if lo <= 1 << i < length] + [length]
 
 
@@ -58,6 +61,8 @@ def check_checkpoints(checkpoints: object, length: int) -> list[int]:
     if ks[0] < 1 or any(b <= a for a, b in zip(ks, ks[1:])) or ks[-1] != length:
         raise InvalidInputError(f"EDT checkpoints {ks} must rise strictly from at least 1 to the stream length "
                                 f"{length}.")
+    if len(ks) > MAX_CHECKPOINTS:
+        raise InvalidInputError(f"EDT takes at most {MAX_CHECKPOINTS} checkpoints, L included; {len(ks)} were given.")
     return ks
 
 
@@ -177,28 +182,6 @@ def progressive_logits(model: SCModel, x: object, checkpoints: list[int],
     run = Progressive(model, checkpoints)
     x = _check_input(x, model.graph)
     return torch.cat([run.batch(b, clips) for b in model.batches(x)], dim=1)
-
-
-def logit_variances(model: SCModel, calib: object, x: object, checkpoints: list[int],
-                    exact: bool = False) -> torch.Tensor:
-    """(K, N, classes): the stream-noise variance of every logit at each checkpoint's length
-    under the expected-value model (same generators and comparator width, the variance factor
-    measured on the prefix streams), calibrated on `calib` as the bit model was.
-
-    `exact`: one expected-value pass per checkpoint. Otherwise one pass at L, scaled to each
-    checkpoint by the counters' noise ratio (f_k / L_k) / (f_L / L), f the measured variance
-    factor: exact for every counter's own noise and for what adds and pools pass on, and an
-    approximation only where a ReLU rectifies upstream noise (its mean then shifts a little
-    with the variance), at 1/K of the cost.
-    """
-    ks = check_checkpoints(checkpoints, model.config.stream_length)
-    cfg = model.config
-    if exact:
-        return torch.stack([convert(model.graph, _pinned(cfg, k).replace(mode="expected"), calib).moments(x)[1]
-                            for k in ks])
-    full = convert(model.graph, _pinned(cfg, cfg.stream_length).replace(mode="expected"), calib).moments(x)[1]
-    noise = [variance_factor(_pinned(cfg, k)) / k for k in ks]
-    return torch.stack([full * (n / noise[-1]) for n in noise])
 
 
 def _batch(model: SCModel, backends: list[BitBackend], x: torch.Tensor, clips: ClipStats | None,

@@ -38,10 +38,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, help="use only the first N test images")
     p.add_argument("--calib", type=int, default=default_of(run_sweep, "calib_n"),
                    help="training images used to calibrate scales")
-    p.add_argument("--edt", nargs="+", metavar="RULE:VALUES",
+    p.add_argument("--edt", nargs="+", action="extend", metavar="RULE:VALUES",
                    help="early decision termination, measured bit-true: margin:Z (stop when the top-1 margin "
                         "exceeds Z noise standard deviations) and/or stable:M (top-1 unchanged over M checkpoints); "
-                        "several values sweep, e.g. --edt margin:1,2,4 stable:2")
+                        "several values sweep, e.g. --edt margin:1,2,4 stable:2 (Z in units of the noise measured bit-true on "
+                        "calibration images at each checkpoint)")
     p.add_argument("--edt-checkpoints", help="stream lengths where EDT may stop (default: powers of two from L/16 "
                    "up to L; L is always the last)")
     add_teacher_options(p)

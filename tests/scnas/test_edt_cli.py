@@ -93,6 +93,6 @@ def test_a_resumed_edt_run_keeps_what_it_has_and_adds_the_rest(teacher, tmp_path
     first = json.loads((out / "results.json").read_text())["settings"][0]
     assert main([*base, "--stream-length", "32,64"]) == 0
     settings = json.loads((out / "results.json").read_text())["settings"]
-    assert settings[0] == first and settings[1]["edt"]["checkpoints"] == [8, 16, 32, 64]
+    assert settings[0] == first and settings[1]["edt"]["checkpoints"] == [4, 8, 16, 32, 64]
     assert main(["emulate", "--config", str(out), "--out", str(out)]) == 0  # the recorded command, --edt included
     assert json.loads((out / "results.json").read_text())["settings"] == settings
