@@ -13,7 +13,7 @@ from reports.style import PALETTE, distinct_colors, marker
 __all__ = ["edt_settings", "edt_tradeoff", "relu_settled", "edt_figures"]
 
 _RULE_LINES = {"margin": "-", "stable": "--"}
-_MAX_PANELS = 4
+_MAX_PANELS = 6
 
 
 def edt_settings(res: dict) -> list[dict]:
@@ -100,37 +100,47 @@ def _legends(fig: plt.Figure, axes, colors: dict[str, str], rules: list[str]) ->
 
 
 def relu_settled(res: dict, name: str = "emulate") -> Figure:
-    """Per ReLU layer (x) and checkpoint (colour): the fraction of its outputs already clipped
-    as at full length (at 0 or at the top), one panel per setting (the first four)."""
-    settings = edt_settings(res)[:_MAX_PANELS]
+    """Per ReLU layer (x) and checkpoint length (colour and marker, the same in every panel):
+    the share of its outputs already clipped as at full length (at 0 or at the top), one
+    panel per setting (the first six; the CSV holds every setting)."""
+    settings = edt_settings(res)
+    shown = settings[:_MAX_PANELS]
     ks = sorted({k for s in settings for k in s["edt"]["checkpoints"]})
     colors = {f"L={k}": c for k, c in zip(ks, distinct_colors(len(ks)))}
-    ncol = max(1, min(2, len(settings)))
-    nrow = -(-len(settings) // ncol) or 1
+    style = {k: {"color": colors[f"L={k}"], "marker": marker(i)} for i, k in enumerate(ks)}
+    ncol = max(1, min(2, len(shown)))
+    nrow = -(-len(shown) // ncol) or 1
     fig, axes = plt.subplots(nrow, ncol, figsize=(6.0 * ncol, 3.8 * nrow + 0.6), squeeze=False, sharey=True)
     rows = []
-    for ax, s in zip(axes.ravel(), settings):
+    for s in settings:
+        clip = s["edt"].get("relu_clipped", {})
+        rows += [{"setting": _name(s), "layer": n, "checkpoint": k, "settled": clip[n]["settled"][i],
+                  "at_zero": clip[n]["zero"][i], "at_top": clip[n]["top"][i]}
+                 for i, k in enumerate(s["edt"]["checkpoints"]) for n in clip]
+    for ax, s in zip(axes.ravel(), shown):
         clip = s["edt"].get("relu_clipped", {})
         layers = list(clip)
         for i, k in enumerate(s["edt"]["checkpoints"]):
-            vals = [100 * clip[n]["settled"][i] for n in layers]
-            ax.plot(range(len(layers)), vals, color=colors[f"L={k}"], marker=marker(i), label=f"L={k}")
-            rows += [{"setting": _name(s), "layer": n, "checkpoint": k, "settled": clip[n]["settled"][i],
-                      "at_zero": clip[n]["zero"][i], "at_top": clip[n]["top"][i]} for n in layers]
+            ax.plot(range(len(layers)), [100 * clip[n]["settled"][i] for n in layers], **style[k])
         ax.set_xticks(range(len(layers)), layers, rotation=45, ha="right", fontsize=7)
         ax.set_title(_name(s), fontsize=8)
         ax.set_xlabel("ReLU output (network order)")
-    for ax in axes.ravel()[len(settings):]:
+    for ax in axes.ravel()[len(shown):]:
         ax.axis("off")
     for ax in axes[:, 0]:
         ax.set_ylabel("outputs settled (% clipped as at L)")
-    axes[0, 0].legend(fontsize=7, ncols=2)
+    from matplotlib.lines import Line2D
+    axes[0, 0].legend([Line2D([], [], ls="-", **style[k]) for k in ks], list(colors), fontsize=7,
+                      ncols=2 if len(ks) > 5 else 1)
     title = f"{res['model']}: ReLU outputs settled at each checkpoint"
     fig.suptitle(title)
+    left = [_name(s) for s in settings[_MAX_PANELS:]]
+    note = f" Not drawn (in the CSV): {'; '.join(left)}." if left else ""
     return Figure(f"{name}-edt-relu-settled", title, fig,
                   ["setting", "layer", "checkpoint", "settled", "at_zero", "at_top"], rows,
                   "A ReLU output clipped at 0 or at the top at a checkpoint, and clipped the same way at full "
-                  "length, needs no more cycles: the share a layer-level termination could skip.", series=colors)
+                  "length, needs no more cycles: the share a layer-level termination could skip." + note,
+                  series=colors)
 
 
 def edt_figures(res: dict, name: str = "emulate") -> list[Figure]:

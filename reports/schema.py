@@ -79,17 +79,46 @@ EDT_SPEC = {"checkpoints": "list", "checkpoints[]": "num", "fixed": "list", "fix
             "fixed[].accuracy": "num", "fixed[].energy_pj": "num", "rules": "list", "rules[].label": "str",
             "rules[].accuracy": "num", "rules[].prefix_fraction": "num", "rules[].spent_fraction": "num",
             "rules[].energy_pj": "num", "curves": "dict", "curves{}": "list", "curves{}[].accuracy": "num",
-            "curves{}[].prefix_fraction": "num", "curves{}[].energy_pj": "num"}
+            "curves{}[].prefix_fraction": "num", "curves{}[].energy_pj": "num", "relu_clipped": "dict",
+            **{f"relu_clipped{{}}.{k}": "list" for k in ("zero", "top", "settled")},
+            **{f"relu_clipped{{}}.{k}[]": "num" for k in ("zero", "top", "settled")}}
+EDT_MAX_CHECKPOINTS, EDT_MAX_POINTS = 32, 256  # what scnas writes at most (a crafted file may not ask more)
 
 
 def _emulate_rules(results: dict) -> list[str]:
-    """A setting's optional early-termination entry (`scnas emulate --edt`), when present."""
+    """A setting's optional early-termination entry (`scnas emulate --edt`), when present: its
+    types, then whether its numbers can be what a run wrote."""
     out: list[str] = []
     for i, s in enumerate(results["settings"]):
         if isinstance(s, dict) and "edt" in s:
-            for path, want in EDT_SPEC.items():
-                out += _check(s["edt"], _split(path), want, f"settings[{i}].edt")
+            where = f"settings[{i}].edt"
+            found = [p for path, want in EDT_SPEC.items() for p in _check(s["edt"], _split(path), want, where)]
+            out += found or _edt_values(s["edt"], s["config"]["stream_length"], where)
     return out
+
+
+def _edt_values(e: dict, length: float, where: str) -> list[str]:
+    """Checkpoints rising to L (at most 32), one fixed run and one ReLU share per checkpoint,
+    accuracies and shares in [0, 1], fractions in (0, 64], energies positive, at most 256
+    points per list."""
+    ks, n = e["checkpoints"], len(e["checkpoints"])
+    if not 1 <= n <= EDT_MAX_CHECKPOINTS or ks[-1] != length or any(b <= a for a, b in zip(ks, ks[1:])) or ks[0] < 1:
+        return [f"{where}.checkpoints {_show(ks)} must rise from 1 or more to the stream length {length:g}, at most "
+                f"{EDT_MAX_CHECKPOINTS} of them"]
+    if [f["stream_length"] for f in e["fixed"]] != ks:
+        return [f"{where}.fixed must hold one run per checkpoint"]
+    points = e["rules"] + [p for c in e["curves"].values() for p in c]
+    if len(e["rules"]) > EDT_MAX_POINTS or any(len(c) > EDT_MAX_POINTS for c in e["curves"].values()):
+        return [f"{where} holds more than {EDT_MAX_POINTS} rules or curve points"]
+    for p in e["fixed"] + points:
+        if not (0 <= p["accuracy"] <= 1 and p["energy_pj"] > 0 and 0 < p.get("prefix_fraction", 1) <= 64
+                and 0 < p.get("spent_fraction", 1) <= 64):
+            return [f"{where} holds {_show(p)}: accuracy must be in [0, 1], energy positive, fractions in (0, 64]"]
+    for name, c in e["relu_clipped"].items():
+        lists = [c[k] for k in ("zero", "top", "settled")]
+        if any(len(v) != n or not all(0 <= x <= 1 for x in v) for v in lists):
+            return [f"{where}.relu_clipped[{name!r}] must hold one share in [0, 1] per checkpoint"]
+    return []
 
 
 _RULES = {"recast": _recast_rules, "dse": _dse_rules, "emulate": _emulate_rules}

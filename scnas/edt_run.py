@@ -147,7 +147,8 @@ def print_edt(res: dict) -> None:
         c = s["config"]
         print(f"\nearly decision termination, {c['sng']} L={c['stream_length']} (checkpoints {e['checkpoints']}; "
               f"energy per image on {e['accel'].split(' ')[0]}; the img/s above include every checkpoint)")
-        print(f"{'run':<16} {'accuracy':>9} {'cycles used':>12} {'cycles spent':>13} {'energy uJ':>10}")
+        print(f"{'run':<16} {'accuracy':>9} {'used (of L)':>12} {'spent (of L)':>13} {'energy uJ':>10}   "
+              "(energy from the cycles spent, checks included)")
         for f in e["fixed"]:
             frac = f["stream_length"] / c["stream_length"]
             print(f"{'fixed L=' + str(f['stream_length']):<16} {100 * f['accuracy']:>8.2f}% {frac:>12.3f} "

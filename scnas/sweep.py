@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from reports.plots import setting_label
+from reports.schema import problems
 from sc_accel.errors import InvalidInputError, is_int
 from sc_accel.graph import fx_graph
 from sc_accel.metrics import top1_accuracy
@@ -173,6 +174,9 @@ def _resume(path: Path, identity: dict) -> dict:
                                 "give another --out, or delete its results.json to recompute.")
     if changed:  # another setup, but no setting finished yet: start over
         return fresh
+    damaged = problems("emulate", res, limit=1) if res["settings"] else []
+    if damaged:  # a hand-edited or truncated file: extend nothing we cannot read back
+        raise InvalidInputError(f"{path} cannot be resumed: {damaged[0]}; restore it, or give another --out.")
     if "identity" not in res:  # written before identities were kept: adopt its settings
         return {**fresh, "settings": res["settings"]}
     return res

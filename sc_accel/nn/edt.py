@@ -57,7 +57,7 @@ class Rule:
             raise InvalidInputError(f"EDT threshold {t!r} of {self.kind} must be a number >= 0 (inf: never stop "
                                     "early).")
         if self.kind == "stable" and not (math.isinf(t) or (float(t).is_integer() and t >= 1)):
-            raise InvalidInputError(f"EDT stable:{t!r} must be a whole number of checkpoints >= 1 (or inf).")
+            raise InvalidInputError(f"EDT stable:{t:g} must be a whole number of checkpoints >= 1 (or inf).")
 
     @property
     def label(self) -> str:

@@ -96,3 +96,39 @@ def test_a_resumed_edt_run_keeps_what_it_has_and_adds_the_rest(teacher, tmp_path
     assert settings[0] == first and settings[1]["edt"]["checkpoints"] == [4, 8, 16, 32, 64]
     assert main(["emulate", "--config", str(out), "--out", str(out)]) == 0  # the recorded command, --edt included
     assert json.loads((out / "results.json").read_text())["settings"] == settings
+
+
+@pytest.mark.parametrize("damage", [lambda e: e["rules"][0].__setitem__("accuracy", "x"),
+                                    lambda e: e.pop("fixed"),
+                                    lambda e: e["relu_clipped"].__setitem__("z", {"settled": ["a"]})])
+def test_a_damaged_edt_entry_is_refused_on_resume_and_kept(edt_run, teacher, tmp_path, capsys, damage):
+    import shutil
+    out = tmp_path / "copy"
+    shutil.copytree(edt_run, out)
+    res = json.loads((out / "results.json").read_text())
+    damage(res["settings"][0]["edt"])
+    (out / "results.json").write_text(json.dumps(res))
+    before = (out / "results.json").read_bytes()
+    assert main([*_base(teacher, out), "--edt", "margin:2,inf", "stable:1", "--edt-checkpoints", "16,32"]) == 2
+    assert "cannot be resumed" in cli_error(capsys, whole=False)
+    assert (out / "results.json").read_bytes() == before
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("checkpoints", [0, 0, 64], "must rise"),
+    ("checkpoints", list(range(1, 65)), "must rise"),
+    ("fixed", [], "one run per checkpoint"),
+    ("relu_clipped", {"r": {"zero": [2.0, 0, 0], "top": [0, 0, 0], "settled": [0, 0, 0]}}, "one share in [0, 1]"),
+    ("rules", [{"label": "x", "accuracy": 1e308, "prefix_fraction": 0.5, "spent_fraction": 0.5,
+                "energy_pj": 1.0}], "accuracy must be in [0, 1]"),
+])
+def test_the_report_refuses_crafted_edt_numbers_by_name(edt_run, tmp_path, field, value, message):
+    import shutil
+    out = tmp_path / "copy"
+    shutil.copytree(edt_run, out)
+    res = json.loads((out / "results.json").read_text())
+    res["settings"][0]["edt"][field] = value
+    (out / "results.json").write_text(json.dumps(res))
+    rep = build_report([str(out)], tmp_path / "r")
+    assert any(message in w for w in rep.warnings), rep.warnings
+    assert not any(f.name.endswith("edt-tradeoff") for f, _ in rep.figures)
