@@ -5,6 +5,7 @@ of each ReLU layer's outputs are settled at each checkpoint."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
 
 from reports.figure import Figure
 from reports.plots import setting_label
@@ -88,7 +89,6 @@ def edt_tradeoff(res: dict, name: str = "emulate") -> Figure:
 
 def _legends(fig: plt.Figure, axes, colors: dict[str, str], rules: list[str]) -> None:
     """Colour = setting (left panel); line style and marker = what a line or point is (right)."""
-    from matplotlib.lines import Line2D
     axes[0].legend([Line2D([], [], color=c, lw=2) for c in colors.values()], list(colors), fontsize=7,
                    loc="lower right", title="setting", title_fontsize=7)
     kinds = [Line2D([], [], color="0.3", ls=":", marker="s", ms=5),
@@ -129,7 +129,6 @@ def relu_settled(res: dict, name: str = "emulate") -> Figure:
         ax.axis("off")
     for ax in axes[:, 0]:
         ax.set_ylabel("outputs settled (% clipped as at L)")
-    from matplotlib.lines import Line2D
     axes[0, 0].legend([Line2D([], [], ls="-", **style[k]) for k in ks], list(colors), fontsize=7,
                       ncols=2 if len(ks) > 5 else 1)
     title = f"{res['model']}: ReLU outputs settled at each checkpoint"

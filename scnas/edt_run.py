@@ -19,7 +19,8 @@ from sc_accel.hw import estimate, sc_array
 from sc_accel.hw.workload import as_layers
 from sc_accel.nn import SCConfig
 from sc_accel.nn.edt import CURVE_THRESHOLDS, RULES, Rule, curve, decision_noise, evidence, outcome, parse_rules
-from sc_accel.nn.progressive import MAX_CHECKPOINTS, ClipStats, Progressive, check_checkpoints, default_checkpoints
+from sc_accel.nn.progressive import (MAX_CHECKPOINTS, ClipStats, Progressive, check_checkpoints, default_checkpoints,
+                                     prefix_config)
 
 __all__ = ["EDTSpec", "EDT_ARRAY", "checkpoints_for", "edt_results", "EDTRecorder", "print_edt"]
 
@@ -123,7 +124,7 @@ class _Costs:
         self.layers, self.cfg = layers, cfg
 
     def _estimate(self, length: int, **edt: float) -> dict:
-        cfg = self.cfg.replace(stream_length=length, width=self.cfg.comparator_width, layers={})
+        cfg = prefix_config(self.cfg, length)
         accel = sc_array(EDT_ARRAY[0], EDT_ARRAY[1], EDT_ARRAY[2], sc_config=cfg, name=f"sc-edt-L{length}", **edt)
         t = estimate(self.layers, None, accel).total
         return {"energy_pj": t["energy_pj"], "latency_s": t["latency_s"], "energy_edt_pj": t["energy_edt_pj"]}

@@ -32,12 +32,13 @@ from sc_accel.errors import InvalidInputError, is_int
 from sc_accel.graph import Layer
 from sc_accel.kernels.convert import comparator_levels
 from sc_accel.nn.backends import BitBackend
+from sc_accel.nn.config import SCConfig
 from sc_accel.nn.emulate import SCModel, _check_input
 from sc_accel.nn.run import run_graph
 from sc_accel.streams.bank import SourceBank
 
 __all__ = ["check_checkpoints", "default_checkpoints", "prefix_backend", "ClipStats", "Progressive", "progressive_logits",
-           "MAX_CHECKPOINTS"]
+           "prefix_config", "MAX_CHECKPOINTS"]
 
 
 MAX_CHECKPOINTS = 32  # a run costs the sum of its checkpoints' lengths: at most 32 L
@@ -82,7 +83,7 @@ def _prefix_bank(bank: SourceBank, length: int) -> SourceBank:
     return SourceBank(_prefix_words(bank.planes, length), bank.width, length, table, counts)
 
 
-def _pinned(cfg, length: int):
+def prefix_config(cfg: SCConfig, length: int) -> SCConfig:
     """`cfg` at stream length `length` with its comparator width kept (the prefix's streams
     come from the same comparators)."""
     return cfg.replace(stream_length=length, width=cfg.comparator_width, layers={})
@@ -99,9 +100,9 @@ def prefix_backend(full: BitBackend, length: int) -> BitBackend:
     if length == full.L:
         return full
     b = copy.copy(full)
-    b.cfg, b.L = _pinned(full.cfg, length), length
-    b.layer_cfg = {n: _pinned(c, length) for n, c in full.layer_cfg.items()}
-    b.conv_cfg = {k: _pinned(c, length) for k, c in full.conv_cfg.items()}
+    b.cfg, b.L = prefix_config(full.cfg, length), length
+    b.layer_cfg = {n: prefix_config(c, length) for n, c in full.layer_cfg.items()}
+    b.conv_cfg = {k: prefix_config(c, length) for k, c in full.conv_cfg.items()}
     b.banks = {k: (_prefix_bank(bank, length), src, site) for k, (bank, src, site) in full.banks.items()}
     b.weights = {n: _prefix_weights(full, w, side, length) for n, (w, side) in full.weights.items()}
     b.cache = {}
@@ -196,8 +197,7 @@ def _batch(model: SCModel, backends: list[BitBackend], x: torch.Tensor, clips: C
         rec = _clip_recorder(model, be, states) if clips is not None else None
         if k == n - 1:  # the model's own forward: the bits of a plain run, and its error bookkeeping
             out[k] = model._forward(x, errors, rec)
-        else:
-            be.reset()
+        else:  # a prefix backend's cache is empty here: every use below ends in reset()
             out[k] = run_graph(model.graph, x, be, record=rec, skip=be.dead)
         be.reset()
         if clips is not None:
