@@ -27,6 +27,7 @@ from scnas.config import read_json, run_meta, write_json, write_toml
 from scnas.data import Dataset
 from scnas.edt_run import EDTRecorder, EDTSpec, checkpoints_for, edt_results
 from scnas.rundir import claim_run_dir
+from scnas.sweep_tasks import DEFAULT_CHUNK, run_settings
 
 __all__ = ["settings_grid", "run_sweep", "setting_label", "print_table", "model_hash"]
 
@@ -90,10 +91,17 @@ def model_hash(model: torch.nn.Module) -> str:
 
 def run_sweep(model: torch.nn.Module, model_name: str, ds: Dataset, configs: list[SCConfig],
               out: str | Path, limit: int | None = None, calib_n: int = 1000, fxp_bits: int = 8,
-              edt: EDTSpec | None = None) -> dict:
+              edt: EDTSpec | None = None, workers: int = 1, ray: str | None = None,
+              chunk: int = DEFAULT_CHUNK) -> dict:
     """Evaluate every config on the test set (first `limit` images), resuming from out/results.json.
     A resumed run must hold results of the same model (by content), data, calibration and EDT
-    rules. With `edt`, bit-mode settings also measure early decision termination."""
+    rules. With `edt`, bit-mode settings also measure early decision termination (in this
+    process); the other settings run as tasks of `chunk` images (sweep_tasks), in this process,
+    a pool of `workers` processes or on Ray (`ray`: "local" or a cluster address)."""
+    if not is_int(workers) or workers < 1:
+        raise InvalidInputError(f"--workers {workers!r} must be a positive number of processes.")
+    if not is_int(chunk) or chunk < 1:
+        raise InvalidInputError(f"--chunk {chunk!r} must be a positive number of test images per task.")
     if not is_int(calib_n) or calib_n < 1:
         raise InvalidInputError(f"--calib {calib_n!r} must be a positive number of training images.")
     if limit is not None and (not is_int(limit) or limit < 1):
@@ -107,7 +115,7 @@ def run_sweep(model: torch.nn.Module, model_name: str, ds: Dataset, configs: lis
     if edt is not None:
         edt.check_lengths([c.stream_length for c in configs if c.mode == "bit"])
     with claim_run_dir(out, "emulate") as out:
-        return _sweep(model, model_name, ds, configs, out, limit, calib_n, fxp_bits, edt)
+        return _sweep(model, model_name, ds, configs, out, limit, calib_n, fxp_bits, edt, workers, ray, chunk)
 
 
 def _check_configs_fit(model: torch.nn.Module, configs: list[SCConfig], ds: Dataset) -> None:
@@ -120,7 +128,8 @@ def _check_configs_fit(model: torch.nn.Module, configs: list[SCConfig], ds: Data
 
 
 def _sweep(model, model_name: str, ds: Dataset, configs: list[SCConfig], out: Path, limit: int | None,
-           calib_n: int, fxp_bits: int, edt: EDTSpec | None = None) -> dict:
+           calib_n: int, fxp_bits: int, edt: EDTSpec | None = None, workers: int = 1, ray: str | None = None,
+           chunk: int = DEFAULT_CHUNK) -> dict:
     n = len(ds.x_test) if limit is None else min(limit, len(ds.x_test))
     x, y = torch.as_tensor(ds.x_test[:n]).double(), ds.y_test[:n]
     calib = torch.as_tensor(ds.x_train[:calib_n]).double()
@@ -141,11 +150,21 @@ def _sweep(model, model_name: str, ds: Dataset, configs: list[SCConfig], out: Pa
         res["float_accuracy"] = top1_accuracy(model, x, y)
         res["fixed_point"] = {"bits": fxp_bits, "accuracy": float((fx(x).argmax(1).numpy() == y).mean())}
         write_json(res, path)
-    for cfg in progress_bar(configs, desc="settings"):
-        if _key(cfg.to_dict()) in done:
-            continue
-        res["settings"].append(_evaluate(model, cfg, calib, x, y, edt))
+    pending = [c for c in configs if _key(c.to_dict()) not in done]
+    saved, new = list(res["settings"]), {}
+
+    def finished(entry: dict) -> None:  # results.json after every setting, new ones in grid order
+        new[_key(entry["config"])] = entry
+        res["settings"] = saved + [new[k] for k in map(_key, (c.to_dict() for c in pending)) if k in new]
         write_json(res, path)
+
+    tasked = [c for c in pending if edt is None or c.mode != "bit"]
+    if tasked:
+        run_settings(trace(model, calib[:2].float()), tasked, calib.numpy(), x.numpy(), y, out, identity,
+                     workers=workers, ray=ray, chunk=chunk, on_setting=finished)
+    inline = [c for c in pending if c not in tasked]
+    for cfg in progress_bar(inline, desc="EDT settings", disable=not inline):
+        finished(_evaluate(model, cfg, calib, x, y, edt))
     _write_layer_csv(res, out / "layer_errors.csv")
     return res
 

@@ -14,10 +14,9 @@ from numba import njit, prange
 
 from sc_accel.bits import U0, popcount64
 from sc_accel.errors import InvalidInputError, is_int
-from sc_accel.kernels.prefetch import prefetch
 from sc_accel.kernels.dot import _block, _full_tile, matmul_words, tile4x4
 
-__all__ = ["conv_counts", "conv_counts_table", "linear_counts", "pad_rows"]
+__all__ = ["conv_counts", "linear_counts", "pad_rows"]
 
 
 def pad_rows(a: np.ndarray, multiple: int = 4) -> np.ndarray:
@@ -101,8 +100,7 @@ def _conv(x, wf, kh, kw, sh, sw, rows, out):
 L2_BYTES = 512 << 10  # patch buffer budget per thread
 DIRECT_MIN_WORDS = 32  # the direct (copy-free) path needs kernel rows of at least this many words
 DIRECT_MAX_OUT = 8     # ... and at most this many outputs per group (more reuse pays for the patch copy)
-TABLE_PATCH_ROWS = 4   # conv_counts_table unrolls one tile's rows at a time: they stay in L1 beside the image
-GATHER_AHEAD = 8       # table rows requested ahead of the copy: 16 lines in flight, what Intel's fill buffers hold
+TILE_PATCH_ROWS = 4    # per-image convs (fused.py) unroll one tile's rows at a time: they stay in L1 beside the image
 
 
 @njit(inline="always", cache=True)
@@ -206,74 +204,6 @@ def _conv_direct(x, wf, kh, kw, sh, sw, out):
         _direct_row(x, b, wf, rem // oh, rem - (rem // oh) * oh, kh, kw, sh, sw, acc, out, b)
 
 
-@njit(inline="always", cache=True)
-def _prefetch_row(flat, thr, src, b, e, rows, nw):
-    """Ask for both cache lines of element e's table row (flat: the table raveled, `rows`
-    thresholds per source, nw words per stream)."""
-    base = (src[e] * rows + min(thr[b, e], rows - 1)) * nw
-    prefetch(flat, base)
-    prefetch(flat, base + nw - 1)
-
-
-@njit(cache=True)
-def _encode_image(thr, src, table, b, c, ph, pw, x):
-    """Image b's streams table[src[e], thr[b, e]] (element e = (c, y, x)) into the zeroed,
-    zero-padded buffer x: x[0, c, y + ph, (x + pw) * W:...] when x has C planes, or channels
-    innermost, x[0, 0, y + ph, ((x + pw) * C + c) * W:...], when it has one (HWC). Threshold 0 is
-    the all-zero stream, so those rows are left alone. The rows are spread over the whole
-    table, so each is prefetched GATHER_AHEAD elements early."""
-    hwc = x.shape[1] == 1 and c > 1
-    h = x.shape[2] - 2 * ph
-    w = x.shape[3] // (table.shape[2] * (c if hwc else 1)) - 2 * pw
-    nw, rows = table.shape[2], table.shape[1]
-    top = rows - 1
-    flat = table.reshape(-1)
-    ne = c * h * w
-    for e in range(min(GATHER_AHEAD, ne)):
-        _prefetch_row(flat, thr, src, b, e, rows, nw)
-    for ci in range(c):
-        for y in range(h):
-            row = x[0, 0 if hwc else ci, y + ph]
-            for xx in range(w):
-                e = (ci * h + y) * w + xx
-                if e + GATHER_AHEAD < ne:
-                    _prefetch_row(flat, thr, src, b, e + GATHER_AHEAD, rows, nw)
-                t = thr[b, e]
-                if t > 0:
-                    o = ((xx + pw) * c + ci) * nw if hwc else (xx + pw) * nw
-                    d = row[o:o + nw]
-                    r = table[src[e], min(t, top)]
-                    for k in range(nw):
-                        d[k] = r[k]
-
-
-@njit(parallel=True, cache=True)
-def _conv_table(thr, src, table, c, h, ph, pw, wf, kh, kw, sh, sw, rows, direct, hwc, out):
-    """Encode and convolve one image per task: image b's streams table[src[e], thr[b, e]] are
-    copied into a zero-padded per-thread buffer (it stays in cache) and convolved at once, so
-    the batch's streams are never written out and read back. thr (B, C*H*W) int64. With `hwc`
-    the buffer keeps channels innermost and wf holds (kh, kw, C) ordered rows: a kernel row of
-    all channels is then one run of kw*C*W words, so the direct path's tiles are C times longer
-    and nothing is unrolled."""
-    nb, ne = thr.shape
-    w = ne // (c * h)
-    groups = wf.shape[0]
-    oh, npos = out.shape[2], out.shape[2] * out.shape[3]
-    planes = 1 if hwc else c
-    for b in prange(nb):
-        x = np.zeros((1, planes, h + 2 * ph, (w + 2 * pw) * table.shape[2] * (c // planes)), dtype=np.uint64)
-        _encode_image(thr, src, table, b, c, ph, pw, x)
-        acc = np.zeros((4, 4), dtype=np.uint64)
-        patches = np.empty((4 if direct else rows, wf.shape[2]), dtype=np.uint64)
-        for g in range(groups):
-            if direct:
-                for oy in range(oh):
-                    _direct_row(x, 0, wf, g, oy, kh, kw, sh, sw, acc, out, b)
-            else:
-                for r0 in range(0, npos, rows):
-                    _patch_block(x, 0, wf, g, kh, kw, sh, sw, r0, min(r0 + rows, npos), patches, acc, out, b)
-
-
 def _check_words(x: np.ndarray, w: np.ndarray, what: str) -> None:
     """Both operands must be packed uint64 streams (checked before the jitted kernels see them)."""
     for name, a in (("x", x), ("w", w)):
@@ -320,48 +250,6 @@ def conv_counts(x: np.ndarray, w: np.ndarray, stride: tuple[int, int] = (1, 1),
         _conv_direct(xr, wf, kh, kw, int(stride[0]), int(stride[1]), out)
     else:
         _conv(xr, wf, kh, kw, int(stride[0]), int(stride[1]), rows, out)
-    return out
-
-
-def conv_counts_table(thr: np.ndarray, src: np.ndarray, table: np.ndarray, w: np.ndarray,
-                      stride: tuple[int, int] = (1, 1), padding: tuple[int, int] = (0, 0),
-                      groups: int = 1, dtype: type = np.int64) -> np.ndarray:
-    """conv_counts of the streams table[src[e], thr[b, e]] (an SNG bank's threshold table,
-    thresholds clipped to it), zero-padded by `padding`, without materialising them.
-
-    thr (B, C, H, W) integer thresholds; src (C*H*W,) source index of each element (the same
-    for every image); table (P, T, W) uint64; w (N, C/groups, kh, kw, W). Each image is
-    encoded into a per-thread buffer and convolved there, one image per thread, so use it
-    for batches of several images per thread. Same counts as encoding and then conv_counts,
-    as int64 or (exact below 2^53, with no conversion pass for a float consumer) float64.
-    Row 0 of every source is the all-zero stream (threshold 0), as in an SNG bank's table.
-    """
-    if dtype not in (np.int64, np.float64):
-        raise InvalidInputError(f"conv_counts_table gives int64 or float64 counts, not {dtype}.")
-    _check_words(table, w, "conv_counts_table")
-    thr = np.ascontiguousarray(thr, dtype=np.int64)
-    src = np.ascontiguousarray(src, dtype=np.int64).reshape(-1)
-    if (thr.ndim != 4 or table.ndim != 3 or w.ndim != 5 or table.shape[-1] != w.shape[-1]
-            or src.size != int(np.prod(thr.shape[1:]))):
-        raise InvalidInputError(f"conv_counts_table needs thr (B, C, H, W), src (C*H*W,), table (P, T, words) and "
-                                f"w (N, Cg, kh, kw, words); got {thr.shape}, {src.shape}, {table.shape}, {w.shape}.")
-    if src.size and (src.min() < 0 or src.max() >= table.shape[0]):
-        raise InvalidInputError(f"conv_counts_table needs source indices in 0..{table.shape[0] - 1}; got "
-                                f"{src.min()}..{src.max()}.")
-    ph, pw = int(padding[0]), int(padding[1])
-    if ph < 0 or pw < 0:
-        raise InvalidInputError(f"padding must be non-negative, got {padding}.")
-    nb, c, h, wd = thr.shape
-    # ungrouped: channels innermost, so a kernel row over all channels is one run of kw*C*W words
-    hwc = groups == 1 and c > 1 and w.shape[3] * c * w.shape[4] >= DIRECT_MIN_WORDS
-    wf, oh, ow, direct, rows = _weight_rows(w, c, h + 2 * ph, wd + 2 * pw, stride, groups, thr.shape, hwc)
-    if table[:, 0].any():
-        raise InvalidInputError("conv_counts_table needs row 0 of every source (threshold 0) to be the all-zero "
-                                "stream, as an SNG bank's table has it.")
-    out = np.empty((nb, w.shape[0], oh, ow), dtype=dtype)
-    table = np.ascontiguousarray(table)
-    _conv_table(thr.reshape(nb, -1), src, table, c, h, ph, pw, wf, w.shape[2], w.shape[3], int(stride[0]),
-                int(stride[1]), TABLE_PATCH_ROWS, direct, hwc, out)
     return out
 
 

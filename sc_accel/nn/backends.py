@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from numba import get_num_threads
 
-from sc_accel.kernels.conv import conv_counts, conv_counts_table, linear_counts
+from sc_accel.kernels.conv import conv_counts, linear_counts
+from sc_accel.kernels.fused import conv_counts_bank
 from sc_accel.bits import stream_counts, tail_mask
 from sc_accel.kernels.convert import comparator_levels
 from sc_accel.kernels.pool import max_pool_thresholds, or_pool, selector_pool
@@ -46,8 +46,7 @@ from sc_accel.streams.sharing import SharingMap
 __all__ = ["FixedPointBackend", "BitBackend", "StreamPart", "dead_layers", "ExpectedBackend", "levels", "weight_levels"]
 
 FLOAT32_EXACT = 1 << 24  # integers below this are exact in float32
-TABLE_BUDGET_BYTES = 768 << 20  # threshold tables of all conversions of one model together
-FUSED_IMAGES_PER_THREAD = 4  # fewer images per thread: convolve materialised streams (keeps all threads busy)
+FUSED_CONV = True  # convs encode their input streams next to their tiles; False: from materialised streams
 
 
 def levels(v: np.ndarray, width: int) -> np.ndarray:
@@ -174,22 +173,38 @@ def _sources(sng: str, cfg: SCConfig, seed: int, role: int, n: int) -> SharingMa
     return SharingMap(ids[smap.generator], smap.rotation, smap.mask)
 
 
+def _in_visiting_order(bank: SourceBank, src: np.ndarray, shape: tuple) -> tuple[SourceBank, np.ndarray]:
+    """The same bank with its sources renumbered in the order the conv kernels first visit them
+    (pixel by pixel, channels innermost, for a (C, H, W) conversion): with one SNG per
+    activation the planes are then read front to back, which the hardware prefetchers follow.
+    Each element keeps its own source's planes, so the bits are unchanged."""
+    visit = np.arange(src.size).reshape(shape).transpose(1, 2, 0).reshape(-1) if len(shape) == 3 else \
+        np.arange(src.size)
+    _, first = np.unique(src[visit], return_index=True)  # first visit of every source, by source id
+    by_first = np.argsort(first, kind="stable")
+    rank = np.empty_like(by_first)
+    rank[by_first] = np.arange(by_first.size)
+    return SourceBank(np.ascontiguousarray(bank.planes[by_first]), bank.width, bank.length), rank[src]
+
+
 @dataclass(eq=False)
 class StreamPart:
     """One signed part of a conversion on a batch: its thresholds against SNG sources, or
     streams already made (after pooling in the stream domain). `words()` encodes on demand
-    and keeps the result, so consumers that convolve straight from the table never make them."""
+    and keeps the result, so consumers that encode next to their own tiles never make them."""
 
     sign: float
     bank: SourceBank
     thr: np.ndarray | None = None        # (B, ...) thresholds; None when `encoded` is given
     src: np.ndarray | None = None        # source of each element of one image
-    counts: np.ndarray | None = None     # ones in each stream (from the bank's table), or None
     encoded: np.ndarray | None = None    # (B, ..., W) streams, once made
 
-    def from_table(self) -> bool:
-        """Whether the streams are rows of the bank's threshold table not yet pooled."""
-        return self.thr is not None and self.bank.table is not None and self.counts is not None
+    def popcounts(self) -> np.ndarray:
+        """Ones in each stream (B, ...): read off the bank's table counts when it has them."""
+        if self.thr is not None and self.encoded is None and self.bank.counts is not None:
+            return _shaped(threshold_counts(self.thr, self.src, self.bank), self.thr)
+        words = self.words()
+        return stream_counts(words, self.bank.length).reshape(words.shape[:-1])
 
     def words(self) -> np.ndarray:
         """The packed streams (B, ..., W)."""
@@ -208,7 +223,6 @@ class BitBackend:
         self.layer_cfg = {name: cfg.for_layer(name) for name in plan.macs}  # per-layer L and width
         self.conv_cfg = _conversion_configs(plan, self.layer_cfg, cfg)
         self.bipolar = cfg.encoding == "bipolar"
-        self.table_budget = TABLE_BUDGET_BYTES
         self.banks = {k: self._conversion_bank(c) for k, c in plan.conversions.items()}
         self.weights = {name: self._weight_streams(graph.by_name[name]) for name in plan.macs}
         self.cache: dict[str, list[StreamPart]] = {}
@@ -218,16 +232,15 @@ class BitBackend:
         return self.cfg.seed * 65536 + 2 * index + role
 
     def _conversion_bank(self, conv: Conversion):
-        """(bank, source per element, source per pooling site)."""
+        """(bank, source per element, source per pooling site): the bank's planes in the order the
+        fused conv kernels first read them, and no threshold table (the comparator on planes in
+        turn outruns a table gathered at random, and is built in a fraction of the time)."""
         site = _site_ids(conv)
         c = self.conv_cfg[conv.key]
         smap = _sources(c.sng, c, self._seed(conv.index, 0), 0, int(site.max()) + 1)
-        # the table is built only when it fits what is left of the model's table budget
         bank, src = build_bank(c.sng, c.stream_length, c.comparator_width, self._seed(conv.index, 0),
-                               smap.generator[site], smap.wiring(c.comparator_width)[site],
-                               table_limit=self.table_budget)
-        if bank.table is not None:
-            self.table_budget -= bank.table.nbytes
+                               smap.generator[site], smap.wiring(c.comparator_width)[site], table_limit=0)
+        bank, src = _in_visiting_order(bank, src, conv.shape)
         src_site = np.zeros(int(site.max()) + 1, dtype=np.int64)
         src_site[site] = src
         return bank, src, src_site
@@ -283,15 +296,15 @@ class BitBackend:
             t = comparator_levels(v, conv.scale, c.comparator_width, sign, lo, self.bipolar)
             if self._fused_or(conv):
                 t = max_pool_thresholds(t, conv.pool[0])
-                out.append(StreamPart(sign, bank, t, src_site, _shaped(threshold_counts(t, src_site, bank), t)))
+                out.append(StreamPart(sign, bank, t, src_site))
                 continue
-            part = StreamPart(sign, bank, t, src, _shaped(threshold_counts(t, src, bank), t))
+            part = StreamPart(sign, bank, t, src)
             if conv.pool is not None:
                 k, s = conv.pool
                 words = part.words()
                 words = (or_pool(words, k, s) if self.cfg.maxpool == "or"
                          else selector_pool(words, k, s, c.stream_length, self.cfg.selector_segment))
-                part = StreamPart(sign, bank, counts=None, encoded=words)  # pooled streams: count them
+                part = StreamPart(sign, bank, encoded=words)  # pooled streams
             out.append(part)
         self.cache[key] = out
         return out
@@ -303,15 +316,10 @@ class BitBackend:
         a = layer.attrs
         L = self.layer_cfg[layer.name].stream_length
         dtype = np.float32 if int(np.prod(w_words.shape[1:-1])) * L < FLOAT32_EXACT else np.float64
-        counts = part.counts
-        enough = part.thr is not None and part.thr.shape[0] >= FUSED_IMAGES_PER_THREAD * get_num_threads()
-        if layer.op == "conv" and part.from_table() and enough:
-            # enough images for every thread: encode each image next to its convolution
-            raw = conv_counts_table(part.thr, part.src, part.bank.table, w_words, a["stride"], a["padding"],
-                                    a["groups"], dtype=np.float64)
-            return torch.as_tensor(raw), torch.as_tensor(counts.astype(dtype))
+        if FUSED_CONV and layer.op == "conv" and part.thr is not None and part.encoded is None:
+            return self._fused_counts(layer, part, w_words, dtype)
         words = part.words()
-        cnt = torch.as_tensor((stream_counts(words, L) if counts is None else counts).astype(dtype))
+        cnt = torch.as_tensor(part.popcounts().astype(dtype))
         if layer.op == "conv":
             ph, pw = a["padding"]
             xp = words
@@ -325,6 +333,29 @@ class BitBackend:
                                 w_words.reshape(w_words.shape[0], -1, w_words.shape[-1]))
             cnt = cnt.reshape(cnt.shape[0], -1)
         return torch.as_tensor(raw.astype(np.float64)), cnt
+
+    @staticmethod
+    def _fused_counts(layer: Layer, part: StreamPart, w_words: np.ndarray, dtype: type) -> tuple[torch.Tensor,
+                                                                                                  torch.Tensor]:
+        """_and_counts of a conv whose input streams are made next to its tiles (fused.py). A
+        1 x 1 kernel with stride s reads every s-th pixel only: the others are not encoded (their
+        popcounts stay 0, which the correction conv never reads)."""
+        a = layer.attrs
+        thr, src, stride = part.thr, part.src, a["stride"]
+        sub = w_words.shape[2:4] == (1, 1) and tuple(a["padding"]) == (0, 0) and tuple(stride) != (1, 1)
+        if sub:
+            thr = thr[:, :, ::stride[0], ::stride[1]]
+            src = src.reshape(part.thr.shape[1:])[:, ::stride[0], ::stride[1]]
+            stride = (1, 1)
+        bank = part.bank
+        raw, pcs = conv_counts_bank(thr, src, bank.planes, bank.table, bank.width, tail_mask(bank.length), w_words,
+                                    stride, a["padding"], a["groups"])
+        cnt = pcs.reshape(thr.shape).astype(dtype)
+        if sub:
+            full = np.zeros(part.thr.shape, dtype=dtype)
+            full[:, :, ::a["stride"][0], ::a["stride"][1]] = cnt
+            cnt = full
+        return torch.as_tensor(raw), torch.as_tensor(cnt)
 
     def __call__(self, layer: Layer, env: dict) -> torch.Tensor:
         mp = self.plan.macs[layer.name]

@@ -97,7 +97,14 @@ def main(argv: list[str] | None = None) -> int:
     """Print the table and the JSON line; exit 0 (targets are reported, not enforced)."""
     p = argparse.ArgumentParser(prog="scnas bench emulate")
     p.add_argument("--quick", action="store_true", help="1,000 images instead of 10,000")
-    f = run(p.parse_args(argv).quick)
+    p.add_argument("--model", default="lenet5")
+    p.add_argument("--stream-length")
+    p.add_argument("--images", type=int)
+    args = p.parse_args(argv)
+    if args.model != "lenet5" or args.stream_length is not None or args.images is not None:
+        from scnas.benchmarks import emulate_layers  # a deep network or other lengths: the per-layer profile
+        return emulate_layers.main(list(argv or []))
+    f = run(args.quick)
     met = (f["seconds"] <= TARGETS["seconds_max"] * f["images"] / 10000
            and f["peak_rss_gb"] <= TARGETS["peak_rss_gb_max"] and f["frac_roofline"] >= TARGETS["frac_roofline"])
     print(f"CPU: {f['cpu']}; kernel path: {f['kernel_path']}")

@@ -54,13 +54,13 @@ def _roof_pair(rows, span, reps, out):
         out[th] = c
 
 
-def roofline_stats(min_seconds: float = 0.05, repeats: int = 7) -> dict:
+def roofline_stats(min_seconds: float = 0.05, repeats: int = 7, span: int = 256) -> dict:
     """AND + popcount bit-MACs/s on L1-resident data, all threads, for the better of two
-    microkernels: every timed call lasts at least `min_seconds` (sized from a measured rate),
-    and best / median / worst over `repeats` calls are returned (the ceiling is the best)."""
+    microkernels over rows of `span` words: every timed call lasts at least `min_seconds` (sized
+    from a measured rate), and best / median / worst over `repeats` calls are returned (the
+    ceiling is the best)."""
     threads = numba.get_num_threads()
     rng = np.random.default_rng(0)
-    span = 256
     rows = rng.integers(0, 2**63, (threads, 8, span + 64), dtype=np.uint64)
     out = np.zeros(threads, dtype=np.uint64)
     stats = None

@@ -19,7 +19,10 @@ BENCHMARKS: Registry = Registry("benchmark", BadArgument)  # name -> imports its
 # name -> (module, what it measures: the line `scnas bench --help` shows)
 _LISTED = {"kernels": ("scnas.benchmarks.sc_kernels", "AND + popcount kernels against bool-per-bit and "
                        "per-cycle baselines"),
-           "emulate": ("scnas.benchmarks.emulate", "bit-true LeNet-5 at L = 1024: time, memory, roofline share"),
+           "emulate": ("scnas.benchmarks.emulate", "bit-true LeNet-5 at L = 1024: time, memory, roofline share; "
+                       "--model resnet20 --stream-length 64,256: per layer kind, what limits it"),
+           "emulate-layers": ("scnas.benchmarks.emulate_layers", "a deep network (default ResNet-20) bit-true, layer "
+                              "kind by layer kind at L = 64, 256, 1024 (what `emulate --model` runs)"),
            "estimator": ("scnas.benchmarks.estimator", "estimator: layer evaluations per second (batch mode)")}
 for _name, (_module, _what) in _LISTED.items():
     BENCHMARKS.register(_name, partial(importlib.import_module, _module))
@@ -47,10 +50,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        epilog=benchmark_list(), formatter_class=_EpilogFormatter)
     p.add_argument("name", help=f"benchmark name: {', '.join(BENCHMARKS.names())} (listed below)")
     p.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    p.add_argument("--model", help="emulate: a zoo model profiled layer kind by layer kind (default: LeNet-5 at "
+                   "L = 1024, the original benchmark)")
+    p.add_argument("--stream-length", help="emulate: comma-separated stream lengths of the per-layer profile")
+    p.add_argument("--images", type=int, help="emulate: test images per timed run of the per-layer profile")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """The benchmark's own main(), with --quick passed on."""
+    """The benchmark's own main(), with --quick (and emulate's options) passed on."""
+    extra = [(f"--{flag.replace('_', '-')}", getattr(args, flag)) for flag in ("model", "stream_length", "images")
+             if getattr(args, flag) is not None]
+    if extra and args.name not in ("emulate", "emulate-layers"):
+        raise BadArgument(f"--{extra[0][0].lstrip('-')} belongs to `scnas bench emulate`, not {args.name!r}.")
+    if args.images is not None and args.images < 1:
+        raise BadArgument(f"--images {args.images} must be a positive number of test images.")
     module = BENCHMARKS.create(args.name)
-    return int(module.main(["--quick"] if args.quick else []))
+    return int(module.main((["--quick"] if args.quick else []) + [str(v) for pair in extra for v in pair]))

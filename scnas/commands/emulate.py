@@ -45,6 +45,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "calibration images at each checkpoint)")
     p.add_argument("--edt-checkpoints", help="stream lengths where EDT may stop (default: powers of two from L/16 "
                    "up to L; L is always the last)")
+    p.add_argument("--workers", type=int, default=1, help="local processes sharing the (setting, block of images) "
+                   "tasks, each with CPUs/N threads (default 1: this process, every core)")
+    p.add_argument("--ray", metavar="ADDRESS", help="run the tasks on Ray: 'local' or a cluster address "
+                   "(optional extra: pip install '.[distributed]')")
+    p.add_argument("--chunk", type=int, default=default_of(run_sweep, "chunk"),
+                   help="test images per task; each finished task is saved, so a killed run redoes only the rest")
     add_teacher_options(p)
     p.add_argument("--out", help="run directory (default runs/emulate-MODEL-DATASET)")
     add_config_option(p)
@@ -74,9 +80,13 @@ def _emulate_one(args: argparse.Namespace) -> tuple[str, dict[str, float]]:
                         else parse_list(args.edt_checkpoints, int, "edt-checkpoints"))
     if args.limit is not None and args.limit < 1:
         raise BadArgument(f"--limit {args.limit} must be a positive number of test images.")
+    for flag in ("workers", "chunk"):
+        if getattr(args, flag) < 1:
+            raise BadArgument(f"--{flag} {getattr(args, flag)} must be a positive whole number.")
     model, name = resolve_teacher(args.model, ds, args)
     out = run_out(args, f"runs/emulate-{name}-{ds.name}")
-    res = run_sweep(model, name, ds, configs, out, limit=args.limit, calib_n=args.calib, edt=edt)
+    res = run_sweep(model, name, ds, configs, out, limit=args.limit, calib_n=args.calib, edt=edt,
+                    workers=args.workers, ray=args.ray, chunk=args.chunk)
     print_table(res)
     print_edt(res)
     for f in plot_emulation(f"{out}/results.json"):

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sc_accel.bits import pack_bits, stream_counts, unpack_bits
+from sc_accel.bits import pack_bits, stream_counts, tail_mask, unpack_bits
 from sc_accel.kernels.conv import conv_counts, linear_counts
 from sc_accel.kernels.pool import or_pool, selector_pool
 from sc_accel.kernels.reference import ref_matmul
@@ -132,9 +132,11 @@ def test_every_tile_split_of_the_outputs_counts_right(n_out, groups, direct, rng
     """Outputs per group of 1..8 take 4-, 3- and 2-row tiles (6 as 3 + 3) on both conv paths,
     from materialised streams and from an SNG table; all equal the per-bit reference."""
     from sc_accel.kernels import conv as conv_mod
-    from sc_accel.kernels.conv import conv_counts_table
+    from sc_accel.kernels import fused
+    from sc_accel.kernels.fused import conv_counts_bank
 
-    monkeypatch.setattr(conv_mod, "DIRECT_MIN_WORDS", 1 if direct else 10 ** 9)
+    for mod in (conv_mod, fused):
+        monkeypatch.setattr(mod, "DIRECT_MIN_WORDS", 1 if direct else 10 ** 9)
     B, C, H, k, L = 2, 2 * groups, 7, 3, 96
     x = pack_bits(rng.random((B, C, H, H, L)) < 0.5)
     w = pack_bits(rng.random((n_out, C // groups, k, k, L)) < 0.5)
@@ -143,5 +145,6 @@ def test_every_tile_split_of_the_outputs_counts_right(n_out, groups, direct, rng
     bank, src = build_bank("lfsr", L, 7, 1, np.arange(C * H * H), np.zeros(C * H * H, np.int64))
     thr = rng.integers(0, 129, (B, C, H, H))
     xs = bank.table[src, thr.reshape(B, -1)].reshape(B, C, H, H, -1)
-    got = conv_counts_table(thr, src, bank.table, w, (1, 1), (0, 0), groups)
-    assert np.array_equal(got, _bits_conv(xs, w, L, 1, groups).astype(np.int64))
+    for table in (bank.table, None):  # streams copied from the table, or made by the comparator
+        got, _ = conv_counts_bank(thr, src, bank.planes, table, 7, tail_mask(L), w, (1, 1), (0, 0), groups)
+        assert np.array_equal(got, _bits_conv(xs, w, L, 1, groups))

@@ -1,0 +1,253 @@
+"""Encode and convolve in one pass: a conv layer's input streams made from an SNG bank next to
+the AND + popcount tiles that consume them, never written out for the whole batch.
+
+conv_counts_bank(thr, src, planes, table, w) gives the counts conv_counts gives on the padded
+streams encode_thresholds(thr, src, bank), and each input stream's popcount (what the
+negative-tap correction reads), with the same bits. Why one pass:
+- a batch's streams are large (250 images of ResNet-20's first stage at L = 1024 are 400 MB);
+  writing them and reading them back costs more than the products, and every fresh buffer
+  costs page faults;
+- a bank source's bit-planes are read once per block of images, not once per image, so the
+  comparator reads its random numbers from cache (with one SNG per activation, the default,
+  the planes of a layer are 10x the size of one image's streams at L = 1024).
+
+Work split: blocks of up to MAX_BLOCK images per task, each encoded source-major into a
+per-task buffer (zero-padded, channels innermost when the conv is ungrouped, so a kernel row
+over all channels is one run of words) and convolved there with conv.py's direct and im2col
+tiles. Below two blocks per thread (a latency run, batch 1), the images are encoded into one
+padded buffer in parallel and the convolution is split over output rows, so every core works
+on a single image.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from sc_accel.bits import U0, popcount64
+from sc_accel.errors import InvalidInputError
+from sc_accel.kernels.comparator import compare_words
+from sc_accel.kernels.conv import DIRECT_MIN_WORDS, TILE_PATCH_ROWS, _direct_row, _patch_block, _weight_rows
+
+__all__ = ["conv_counts_bank", "MAX_BLOCK", "BLOCK_BYTES"]
+
+MAX_BLOCK = 8            # images encoded together: a source's planes are read once for all of them
+BLOCK_BYTES = 6 << 20    # per-task stream buffers beyond this shrink the block (they must stay in L2/L3)
+MAX_WIDTH = 16           # comparator bits the kernels unroll for (SCConfig allows up to 16)
+
+
+@njit(inline="always", cache=True)
+def _dest(c, hwc, ci, y, x, ph, pw, nw):
+    """(plane, row, word offset) of element (ci, y, x) in a padded buffer."""
+    if hwc:
+        return 0, y + ph, ((x + pw) * c + ci) * nw
+    return ci, y + ph, (x + pw) * nw
+
+
+@njit(inline="always", cache=True)
+def _compare(pf, base, t, width, tail, nw, df, o):
+    """df[o:o + nw] = the stream (r_k < t), t in 0..2^width, of the source whose planes start at
+    pf[base] (comparator.compare_words), its last word masked to the stream length; returns the
+    popcount."""
+    cnt = compare_words(pf, base, t, width, nw, df, o)
+    last = df[o + nw - 1]
+    kept = last & tail
+    df[o + nw - 1] = kept
+    return cnt - popcount64(last) + popcount64(kept)
+
+
+@njit(inline="always", cache=True)
+def _copy_row(tf, r, nw, df, o):
+    """df[o:o + nw] = tf[r:r + nw] (a threshold-table row); returns its popcount."""
+    cnt = U0
+    for k in range(nw):
+        v = tf[r + k]
+        df[o + k] = v
+        cnt += popcount64(v)
+    return cnt
+
+
+@njit(cache=True)
+def _encode_block(thr, src, planes, table, use_table, width, tail, b0, nb, c, h, ph, pw, hwc, buf, pcs):
+    """Streams of images b0..b0+nb into buf[0..nb] (B', planes, Hp, Wp*...), element by element,
+    so a source's planes (or table rows) come from memory once for the block; pcs[b, e] = popcount.
+    Elements go in the buffer's own order (channels innermost when hwc), so its lines are
+    written in turn; thr, src and pcs stay (C, H, W)-ordered and are walked in C strides."""
+    nw = planes.shape[2]
+    w_img = thr.shape[1] // (c * h)
+    hw = h * w_img
+    pf, tf, df = planes.reshape(-1), table.reshape(-1), buf.reshape(-1)
+    img = buf.shape[1] * buf.shape[2] * buf.shape[3]
+    top, rows = np.int64(1) << width, table.shape[1]
+    for a0 in range(c if not hwc else h):
+        for a1 in range(h if not hwc else w_img):
+            for a2 in range(w_img if not hwc else c):
+                ci, y, x = (a0, a1, a2) if not hwc else (a2, a0, a1)
+                e = ci * hw + y * w_img + x
+                pl, row, off = _dest(c, hwc, ci, y, x, ph, pw, nw)
+                o = (pl * buf.shape[2] + row) * buf.shape[3] + off
+                s = src[e]
+                for i in range(nb):
+                    t = min(max(thr[b0 + i, e], 0), top)
+                    if use_table:
+                        pcs[b0 + i, e] = _copy_row(tf, (s * rows + t) * nw, nw, df, i * img + o)
+                    else:
+                        pcs[b0 + i, e] = _compare(pf, s * width * nw, t, width, tail, nw, df, i * img + o)
+
+
+@njit(cache=True)
+def _conv_image(buf, i, wf, kh, kw, sh, sw, rows, direct, patches, acc, out, b):
+    """Counts of the image in buf[i] into out[b], every group, direct or im2col tiles."""
+    oh, npos = out.shape[2], out.shape[2] * out.shape[3]
+    for g in range(wf.shape[0]):
+        if direct:
+            for oy in range(oh):
+                _direct_row(buf, i, wf, g, oy, kh, kw, sh, sw, acc, out, b)
+        else:
+            for r0 in range(0, npos, rows):
+                _patch_block(buf, i, wf, g, kh, kw, sh, sw, r0, min(r0 + rows, npos), patches, acc, out, b)
+
+
+@njit(parallel=True, cache=True)
+def _conv_blocks(thr, src, planes, table, use_table, width, tail, c, h, ph, pw, hwc, block, n_tasks,
+                 wf, kh, kw, sh, sw, rows, direct, convolve, out, pcs):
+    """Tasks of consecutive image blocks: encode a block into the task's buffer, convolve it
+    (unless `convolve` is False: a profile of the encoding alone)."""
+    nb_all, ne = thr.shape
+    w_img = ne // (c * h)
+    planes_n = 1 if hwc else c
+    width_words = (w_img + 2 * pw) * planes.shape[2] * (c // planes_n)
+    n_blocks = (nb_all + block - 1) // block
+    for task in prange(n_tasks):
+        buf = np.zeros((block, planes_n, h + 2 * ph, width_words), dtype=np.uint64)
+        acc = np.zeros((4, 4), dtype=np.uint64)
+        patches = np.empty((4 if direct else rows, wf.shape[2]), dtype=np.uint64)
+        for blk in range(task * n_blocks // n_tasks, (task + 1) * n_blocks // n_tasks):
+            b0 = blk * block
+            nb = min(block, nb_all - b0)
+            _encode_block(thr, src, planes, table, use_table, width, tail, b0, nb, c, h, ph, pw, hwc, buf, pcs)
+            for i in range(nb if convolve else 0):
+                _conv_image(buf, i, wf, kh, kw, sh, sw, rows, direct, patches, acc, out, b0 + i)
+
+
+@njit(parallel=True, cache=True)
+def _encode_all(thr, src, planes, table, use_table, width, tail, c, h, ph, pw, hwc, buf, pcs):
+    """Every image into its own slice of buf (B, planes, Hp, ...), images and rows of elements
+    split over the threads: the latency path's encode."""
+    nb_all = thr.shape[0]
+    for item in prange(nb_all * c):
+        b = item // c
+        _encode_range(thr, src, planes, table, use_table, width, tail, b, item - b * c, c, h, ph, pw, hwc, buf, pcs)
+
+
+@njit(cache=True)
+def _encode_range(thr, src, planes, table, use_table, width, tail, b, ci, c, h, ph, pw, hwc, buf, pcs):
+    """Channel ci of image b into buf[b] (the latency path: one image, channels over threads)."""
+    nw = planes.shape[2]
+    w_img = thr.shape[1] // (c * h)
+    pf, tf, df = planes.reshape(-1), table.reshape(-1), buf.reshape(-1)
+    img = buf.shape[1] * buf.shape[2] * buf.shape[3]
+    top, rows = np.int64(1) << width, table.shape[1]
+    e0 = ci * h * w_img
+    for y in range(h):
+        for x in range(w_img):
+            e = e0 + y * w_img + x
+            pl, row, off = _dest(c, hwc, ci, y, x, ph, pw, nw)
+            o = b * img + (pl * buf.shape[2] + row) * buf.shape[3] + off
+            t = min(max(thr[b, e], 0), top)
+            if use_table:
+                pcs[b, e] = _copy_row(tf, (src[e] * rows + t) * nw, nw, df, o)
+            else:
+                pcs[b, e] = _compare(pf, src[e] * width * nw, t, width, tail, nw, df, o)
+
+
+@njit(parallel=True, cache=True)
+def _conv_rows(buf, wf, kh, kw, sh, sw, rows, direct, out):
+    """The latency path's convolution: tasks over (image, group, output row) on the direct
+    path, (image, group, block of patch rows) on the im2col path."""
+    groups = wf.shape[0]
+    oh, npos = out.shape[2], out.shape[2] * out.shape[3]
+    per = oh if direct else (npos + rows - 1) // rows
+    for item in prange(buf.shape[0] * groups * per):
+        b = item // (groups * per)
+        rem = item - b * groups * per
+        g = rem // per
+        r = rem - g * per
+        acc = np.zeros((4, 4), dtype=np.uint64)
+        if direct:
+            _direct_row(buf, b, wf, g, r, kh, kw, sh, sw, acc, out, b)
+        else:
+            patches = np.empty((rows, wf.shape[2]), dtype=np.uint64)
+            _patch_block(buf, b, wf, g, kh, kw, sh, sw, r * rows, min(r * rows + rows, npos), patches, acc, out, b)
+
+
+def _block_size(image_bytes: int) -> int:
+    """Images per block: up to MAX_BLOCK, as many as fit BLOCK_BYTES."""
+    return int(max(1, min(MAX_BLOCK, BLOCK_BYTES // max(image_bytes, 1))))
+
+
+def conv_counts_bank(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, table: np.ndarray | None,
+                     width: int, tail: np.uint64, w: np.ndarray, stride: tuple[int, int] = (1, 1),
+                     padding: tuple[int, int] = (0, 0), groups: int = 1,
+                     convolve: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(counts (B, N, OH, OW) float64, input stream popcounts (B, C*H*W) float64) of the conv of
+    the streams that an SNG bank (bit-planes (P, width, W), optional threshold table (P, 2^width
+    + 1, W)) gives thresholds thr (B, C, H, W) against sources src (C*H*W,), zero-padded by
+    `padding`, with weight streams w (N, C/groups, kh, kw, W). The same integers as
+    encode_thresholds then conv_counts (exact in float64 below 2^53). convolve=False makes the
+    streams and their popcounts only (the counts are left unset): what a profile of the
+    encoding's share times."""
+    _check(thr, src, planes, table, w)
+    if not isinstance(width, (int, np.integer)) or not 1 <= int(width) <= MAX_WIDTH or planes.shape[1] != width:
+        raise InvalidInputError(f"conv_counts_bank needs the comparator width of the planes (1 to {MAX_WIDTH}); got "
+                                f"width {width!r} for planes of {planes.shape[1]} bits.")
+    thr = np.ascontiguousarray(thr, dtype=np.int64)
+    src = np.ascontiguousarray(src, dtype=np.int64).reshape(-1)
+    ph, pw = int(padding[0]), int(padding[1])
+    if ph < 0 or pw < 0:
+        raise InvalidInputError(f"padding must be non-negative, got {padding}.")
+    nb, c, h, wd = thr.shape
+    nw = w.shape[-1]
+    hwc = groups == 1 and c > 1 and w.shape[3] * c * nw >= DIRECT_MIN_WORDS
+    wf, oh, ow, direct, rows = _weight_rows(w, c, h + 2 * ph, wd + 2 * pw, stride, groups, thr.shape, hwc)
+    out = np.empty((nb, w.shape[0], oh, ow), dtype=np.float64)
+    pcs = np.empty((nb, c * h * wd), dtype=np.float64)
+    use_table = table is not None
+    tab = np.ascontiguousarray(table) if use_table else np.zeros((1, 1, nw), dtype=np.uint64)
+    args = (np.ascontiguousarray(thr).reshape(nb, -1), np.ascontiguousarray(src).reshape(-1),
+            np.ascontiguousarray(planes), tab, use_table, int(width), np.uint64(tail), c, h, ph, pw, hwc)
+    planes_n = 1 if hwc else c
+    shape = (planes_n, h + 2 * ph, (wd + 2 * pw) * nw * (c // planes_n))  # one padded image
+    block = _block_size(8 * int(np.prod(shape)))
+    geometry = (wf, w.shape[2], w.shape[3], int(stride[0]), int(stride[1]))
+    threads = numba.get_num_threads()
+    if nb >= 2 * threads * block:
+        n_tasks = min(threads * 4, (nb + block - 1) // block)
+        _conv_blocks(*args, block, n_tasks, *geometry, TILE_PATCH_ROWS, direct, convolve, out, pcs)
+    else:  # few images: every core on each of them
+        buf = np.zeros((nb,) + shape, dtype=np.uint64)
+        _encode_all(*args, buf, pcs)
+        if convolve:
+            _conv_rows(buf, *geometry, rows, direct, out)
+    return out, pcs
+
+
+def _check(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, table: np.ndarray | None, w: np.ndarray) -> None:
+    """Shapes and dtypes the kernels rely on, refused in one sentence before they run."""
+    for name, a in (("planes", planes), ("w", w)) + ((("table", table),) if table is not None else ()):
+        if not isinstance(a, np.ndarray) or a.dtype != np.uint64:
+            raise InvalidInputError(f"conv_counts_bank needs packed np.uint64 {name}, got "
+                                    f"{getattr(a, 'dtype', type(a))}.")
+    src = np.asarray(src).reshape(-1)
+    thr = np.asarray(thr)
+    if (thr.ndim != 4 or planes.ndim != 3 or w.ndim != 5 or planes.shape[2] != w.shape[-1]
+            or src.size != int(np.prod(thr.shape[1:]))
+            or (table is not None and (table.ndim != 3 or table.shape[0] != planes.shape[0]
+                                       or table.shape[2] != planes.shape[2]))):
+        raise InvalidInputError(f"conv_counts_bank needs thr (B, C, H, W), src (C*H*W,), planes (P, width, words), "
+                                f"table (P, T, words) and w (N, Cg, kh, kw, words); got {thr.shape}, {src.shape}, "
+                                f"{planes.shape}, {None if table is None else table.shape}, {w.shape}.")
+    if src.size and (src.min() < 0 or src.max() >= planes.shape[0]):
+        raise InvalidInputError(f"conv_counts_bank needs source indices in 0..{planes.shape[0] - 1}; got "
+                                f"{src.min()}..{src.max()}.")

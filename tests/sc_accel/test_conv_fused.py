@@ -1,0 +1,196 @@
+"""Convolution with its input streams made next to its tiles (kernels/fused.py), the one-pass
+comparator thresholds and the binary ops a bit-true run skips: each against the path it
+replaces, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import sc_accel.kernels.fused as fused
+import sc_accel.nn.backends as backends
+from sc_accel.bits import stream_counts, tail_mask
+from sc_accel.errors import InvalidInputError
+from sc_accel.kernels.conv import conv_counts
+from sc_accel.kernels.convert import comparator_levels
+from sc_accel.kernels.fused import conv_counts_bank
+from sc_accel.nn import SCConfig, convert
+from sc_accel.nn.backends import bipolar_levels, dead_layers, levels
+from sc_accel.streams.bank import build_bank, encode_thresholds, role_generator_ids
+from scnas.zoo import MODELS, create_model
+
+# (batch, channels, size, outputs, kernel, padding, stride, groups): the direct path (few
+# outputs, long kernel rows), the patch path, half tiles (6 or 7 outputs), groups, depthwise,
+# a 1 x 1 conv, channels innermost (ungrouped, long rows)
+GEOMETRIES = [(5, 1, 12, 6, 5, 2, 1, 1), (4, 6, 9, 16, 5, 0, 1, 1), (3, 4, 9, 8, 3, 1, 2, 2),
+              (3, 8, 7, 8, 3, 1, 1, 8), (4, 3, 11, 7, 3, 0, 2, 1), (2, 3, 12, 7, 3, 2, 3, 1),
+              (3, 16, 6, 12, 1, 0, 1, 1), (3, 16, 8, 16, 3, 1, 1, 1)]
+
+
+def _bank(length: int, width: int, n: int, table: bool):
+    ids = role_generator_ids("lfsr", width, 4, 0, n)
+    return build_bank("lfsr", length, width, 4, ids, np.arange(n) % 3, table_limit=(1 << 30) if table else 0)
+
+
+def encode(values: np.ndarray, length: int) -> np.ndarray:
+    from sc_accel.streams import encode as public_encode
+    return public_encode(values, length, "lfsr", seed=9)
+
+
+def _materialised(thr, src, bank, w, stride, pad, groups):
+    """The path the fused kernel replaces: encode every stream, pad, convolve; and popcounts."""
+    b, c, h, wd = thr.shape
+    words = encode_thresholds(thr.reshape(-1), src, bank).reshape(b, c, h, wd, -1)
+    xp = np.zeros((b, c, h + 2 * pad, wd + 2 * pad, words.shape[-1]), np.uint64)
+    xp[:, :, pad:pad + h, pad:pad + wd] = words
+    return conv_counts(xp, w, (stride, stride), groups), stream_counts(words, bank.length).reshape(b, -1)
+
+
+@pytest.mark.parametrize("geom", GEOMETRIES)
+@pytest.mark.parametrize("length,width", [(8, 3), (64, 6), (100, 7), (256, 8), (1024, 10)])
+@pytest.mark.parametrize("blocks", [True, False])
+def test_fused_conv_equals_encode_then_conv(geom, length, width, blocks, rng, monkeypatch):
+    """Planes (every word count: 1, 2, 4 and 16 words take the 1-, 4- and 8-word vector chunks)
+    and table sources, image blocks and the one-image (latency) split: same counts and popcounts."""
+    b, c, h, n, k, pad, stride, groups = geom
+    monkeypatch.setattr(fused, "MAX_BLOCK", 2 if blocks else 10 ** 6)  # blocks: 2 images; else one split
+    monkeypatch.setattr(fused, "BLOCK_BYTES", 1 << 40)
+    thr = rng.integers(-5, (1 << width) + 6, (b, c, h, h))  # out-of-range thresholds clip, as in encode
+    thr[rng.random(thr.shape) < 0.3] = 0
+    thr[rng.random(thr.shape) < 0.1] = 1 << width  # the always-1 stream
+    w = encode(rng.random((n, c // groups, k, k)), length)
+    for table in (False, True) if length <= 256 else (False,):
+        bank, src = _bank(length, width, c * h * h, table)
+        ref, ref_pc = _materialised(thr, src, bank, w, stride, pad, groups)
+        got, pc = conv_counts_bank(thr, src, bank.planes, bank.table, width, tail_mask(length), w,
+                                   (stride, stride), (pad, pad), groups)
+        assert got.dtype == np.float64 and np.array_equal(got, ref) and np.array_equal(pc, ref_pc)
+
+
+def test_fused_conv_blocks_and_the_latency_split_are_both_taken(rng, monkeypatch):
+    calls = []
+    for name in ("_conv_blocks", "_conv_rows"):
+        real = getattr(fused, name)
+        monkeypatch.setattr(fused, name, lambda *a, _r=real, _n=name: calls.append(_n) or _r(*a))
+    bank, src = _bank(64, 6, 4 * 8 * 8, False)
+    w = encode(rng.random((4, 4, 3, 3)), 64)
+    for b in (1, 64):
+        conv_counts_bank(rng.integers(0, 65, (b, 4, 8, 8)), src, bank.planes, None, 6, tail_mask(64), w)
+    assert calls == ["_conv_rows", "_conv_blocks"]
+
+
+def test_fused_conv_refuses_bad_arguments(rng):
+    bank, src = _bank(64, 6, 16, True)
+    thr = rng.integers(0, 64, (2, 1, 4, 4))
+    w = encode(rng.random((2, 1, 3, 3)), 64)
+    args = (6, tail_mask(64), w)
+    with pytest.raises(InvalidInputError, match="source indices"):
+        conv_counts_bank(thr, src + 100, bank.planes, None, *args)
+    with pytest.raises(InvalidInputError, match="src"):
+        conv_counts_bank(thr, src[:5], bank.planes, None, *args)
+    with pytest.raises(InvalidInputError, match="padding"):
+        conv_counts_bank(thr, src, bank.planes, None, *args, padding=(-1, 0))
+    with pytest.raises(InvalidInputError, match="uint64"):
+        conv_counts_bank(thr, src, bank.planes.astype(np.int64), None, *args)
+    with pytest.raises(InvalidInputError, match="uint64"):
+        conv_counts_bank(thr, src, bank.planes, bank.table.astype(np.int64), *args)
+    with pytest.raises(InvalidInputError, match="planes"):
+        conv_counts_bank(thr, src, bank.planes[:, :, :0], None, *args)
+    with pytest.raises(InvalidInputError, match="width"):
+        conv_counts_bank(thr, src, bank.planes, None, 7, tail_mask(64), w)
+
+
+def test_comparator_levels_equal_the_numpy_thresholds(rng):
+    v = np.concatenate([rng.normal(0, 3, 20000), np.arange(-2048, 2048) / 512.0,
+                        (np.arange(-4096, 4096) + 0.5) / 1024])  # exact ties round half to even
+    for scale in (1.0, 4.0, 0.25):
+        for sign in (1.0, -1.0):
+            assert np.array_equal(comparator_levels(v, scale, 10, sign), levels(sign * v / scale, 10))
+            for lo in (0.0, -1.0):
+                assert np.array_equal(comparator_levels(v, scale, 10, sign, lo, True),
+                                      bipolar_levels(sign * v / scale, 10, lo))
+    assert comparator_levels(np.zeros((0, 3)), 1.0, 8).shape == (0, 3)
+
+
+class _Net(nn.Module):
+    """Padded, strided and grouped convs, a signed input, a max pool done on streams."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1 = nn.Conv2d(2, 6, 3, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.c2 = nn.Conv2d(6, 8, 3, stride=2, groups=2)
+        self.c3 = nn.Conv2d(8, 7, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.fc = nn.Linear(7 * 2 * 2, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(self.relu(self.c1(x)))
+        x = self.relu(self.c2(x))
+        return self.fc(self.relu(self.c3(x)).flatten(1))
+
+
+@pytest.mark.parametrize("cfg", [SCConfig(stream_length=200, sng="lfsr", seed=3),
+                                 SCConfig(stream_length=128, sng="sobol", share=4, seed=1),
+                                 SCConfig(stream_length=96, encoding="bipolar", seed=2)])
+def test_bit_true_logits_do_not_depend_on_the_conv_path(cfg, monkeypatch):
+    torch.manual_seed(0)
+    model = _Net().eval()
+    x = torch.randn(9, 2, 12, 12)  # signed input: x+ and x- streams (one bipolar stream)
+    sc = convert(model, cfg, x)
+    calls = []
+    real = backends.conv_counts_bank
+    monkeypatch.setattr(backends, "conv_counts_bank", lambda *a, **k: calls.append(1) or real(*a, **k))
+    fused_logits = sc(x)
+    assert len(calls) >= 3
+    monkeypatch.setattr(backends, "FUSED_CONV", False)  # every conv on materialised streams
+    calls.clear()
+    assert torch.equal(sc(x), fused_logits) and not calls
+
+
+@pytest.mark.parametrize("name", sorted(MODELS.names()))
+def test_every_zoo_model_gives_the_same_bits_on_the_fused_and_the_materialised_path(name, monkeypatch):
+    """The previous path (every conv from materialised streams) against the fused one, at a
+    short, an off-word and a long stream, one image (latency split) and a batch (blocks)."""
+    torch.manual_seed(1)
+    model = create_model(name, 1, 10, 16).eval()
+    x = torch.rand(9, 1, 16, 16)
+    for length in (16, 100, 1024):
+        sc = convert(model, SCConfig(stream_length=length, sng="sobol" if length == 100 else "lfsr", seed=5), x)
+        for xs in (x[:1], x):
+            monkeypatch.setattr(backends, "FUSED_CONV", True)
+            got = sc(xs)
+            monkeypatch.setattr(backends, "FUSED_CONV", False)
+            assert torch.equal(got, sc(xs)), (name, length, xs.shape[0])
+
+
+def test_dead_layers_are_binary_ops_only_streams_replace():
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(36, 2)).eval()
+    x = torch.rand(4, 1, 8, 8)
+    sc = convert(model, SCConfig(stream_length=64), x)
+    pool = next(l.name for l in sc.graph.layers if l.op == "maxpool")
+    flat = next(l.name for l in sc.graph.layers if l.op == "flatten")
+    assert dead_layers(sc.graph, sc.plan) == {pool, flat}
+    binary = convert(model, SCConfig(stream_length=64, maxpool="binary"), x)
+    assert dead_layers(binary.graph, binary.plan) == frozenset()
+
+
+def test_a_pool_read_elsewhere_is_not_skipped():
+    class Residual(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.c, self.c2 = nn.Conv2d(1, 2, 3), nn.Conv2d(2, 2, 1)
+            self.relu, self.pool = nn.ReLU(), nn.MaxPool2d(2)
+            self.fc = nn.Linear(18, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            p = self.pool(self.relu(self.c(x)))  # read by c2 (through streams) and by the add (in binary)
+            return self.fc((self.c2(p) + p).flatten(1))
+    x = torch.rand(3, 1, 8, 8)
+    sc = convert(Residual().eval(), SCConfig(stream_length=64), x)
+    pool = next(l.name for l in sc.graph.layers if l.op == "maxpool")
+    assert any(c.pool for c in sc.plan.conversions.values())  # c2 pools in streams
+    assert pool not in sc.backend.dead
+    assert sc(x).shape == (3, 2)
