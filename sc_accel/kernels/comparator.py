@@ -24,7 +24,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["compare_words"]
+__all__ = ["compare_words", "compare_images"]
 
 _I64 = ir.IntType(64)
 
@@ -109,3 +109,112 @@ def compare_words(typingctx, pf, base, t, width, nw, df, o):
         return builder.load(cnt_ptr)
 
     return sig, codegen
+
+
+def _lane_images(builder: ir.IRBuilder, words: int, first: ir.Value, ts: ir.Value) -> tuple[ir.Value, list]:
+    """(<8 x i64> of each lane's threshold, the image index of each lane) for images
+    first, first + 1, ... packed `words` lanes each."""
+    vec = ir.Constant(ir.VectorType(_I64, 8), ir.Undefined)
+    idx = []
+    for lane in range(8):
+        i = builder.add(first, ir.Constant(_I64, lane // words))
+        idx.append(i)
+        vec = builder.insert_element(vec, builder.load(builder.gep(ts, [i])), ir.Constant(ir.IntType(32), lane))
+    return vec, idx
+
+
+def _images_codegen(context, builder, signature, args):
+    """IR of compare_images: groups of 8 // nw images, one <8 x i64> per group."""
+    pfa, tsa, dfa, offa, pca = (context.make_array(signature.args[i])(context, builder, args[i])
+                                for i in (0, 2, 6, 7, 8))
+    base, n, width, nw = args[1], args[3], args[4], args[5]
+    tail = args[9]
+    fn = builder.function
+    v8 = ir.VectorType(_I64, 8)
+    one, zero = ir.Constant(_I64, 1), ir.Constant(_I64, 0)
+    exit_bb = fn.append_basic_block("img_exit")
+    cases = {}
+    for words in (1, 2, 4):
+        cases[words] = fn.append_basic_block(f"img_w{words}")
+    sw = builder.switch(nw, exit_bb)
+    for words, bb in cases.items():
+        sw.add_case(ir.Constant(_I64, words), bb)
+    for words, bb in cases.items():
+        builder.position_at_end(bb)
+        per = 8 // words  # images per vector
+        g_ptr = cgutils.alloca_once_value(builder, zero)
+        cond, body, planes, plane, done = (fn.append_basic_block(f"img{words}_{s}") for s in
+                                           ("cond", "body", "planes", "plane", "done"))
+        builder.branch(cond)
+        builder.position_at_end(cond)
+        first = builder.load(g_ptr)
+        builder.cbranch(builder.icmp_signed("<", first, n), body, exit_bb)
+
+        builder.position_at_end(body)
+        tv, idx = _lane_images(builder, words, first, tsa.data)
+        wsplat = _splat(builder, width, 8)
+        top = builder.sub(_splat(builder, zero, 8), builder.and_(builder.lshr(tv, wsplat), _splat(builder, one, 8)))
+        j0, q0 = builder.sub(width, one), builder.not_(top)
+        builder.branch(planes)
+
+        builder.position_at_end(planes)
+        j, lv, qv = builder.phi(_I64), builder.phi(v8), builder.phi(v8)
+        j.add_incoming(j0, body)
+        lv.add_incoming(top, body)
+        qv.add_incoming(q0, body)
+        builder.cbranch(builder.icmp_signed("<", j, zero), done, plane)
+
+        builder.position_at_end(plane)
+        row_ptr = builder.gep(pfa.data, [builder.add(base, builder.mul(j, nw))])
+        row = builder.load(builder.bitcast(row_ptr, ir.VectorType(_I64, words).as_pointer()), align=8)
+        mask = ir.Constant(ir.VectorType(ir.IntType(32), 8), [lane % words for lane in range(8)])
+        p = builder.shuffle_vector(row, row, mask)
+        m = builder.sub(_splat(builder, zero, 8),
+                        builder.and_(builder.lshr(tv, _splat(builder, j, 8)), _splat(builder, one, 8)))
+        l1 = builder.or_(lv, builder.and_(builder.and_(qv, builder.not_(p)), m))
+        q1 = builder.and_(qv, builder.not_(builder.xor(p, m)))
+        j.add_incoming(builder.sub(j, one), plane)
+        lv.add_incoming(l1, plane)
+        qv.add_incoming(q1, plane)
+        builder.branch(planes)
+
+        builder.position_at_end(done)
+        last = ir.Constant(v8, [0] * 8)
+        for lane in range(8):
+            last = builder.insert_element(last, tail if lane % words == words - 1 else ir.Constant(_I64, -1),
+                                          ir.Constant(ir.IntType(32), lane))
+        out = builder.and_(lv, last)
+        ctpop = cgutils.get_or_insert_function(builder.module, ir.FunctionType(v8, [v8]), "llvm.ctpop.v8i64")
+        counts = builder.call(ctpop, [out])
+        for k in range(per):
+            image = idx[k * words]
+            with builder.if_then(builder.icmp_signed("<", image, n)):
+                total = zero
+                dst = builder.gep(dfa.data, [builder.load(builder.gep(offa.data, [image]))])
+                for w in range(words):
+                    lane = ir.Constant(ir.IntType(32), k * words + w)
+                    builder.store(builder.extract_element(out, lane), builder.gep(dst, [ir.Constant(_I64, w)]))
+                    total = builder.add(total, builder.extract_element(counts, lane))
+                builder.store(total, builder.gep(pca.data, [image]))
+        builder.store(builder.add(first, ir.Constant(_I64, per)), g_ptr)
+        builder.branch(cond)
+    builder.position_at_end(exit_bb)
+    return context.get_dummy_value()
+
+
+@intrinsic
+def compare_images(typingctx, pf, base, ts, n, width, nw, df, offs, pcs, tail):
+    """compare_images(pf, base, ts, n, width, nw, df, offs, pcs, tail): the streams of n <= 8
+    images' thresholds ts[:n] (ts holds 8, the rest 0) against ONE source's planes at pf[base],
+    for streams of nw = 1, 2 or 4 words: 8 // nw images share a <8 x i64> (the planes broadcast,
+    the thresholds per lane), so short streams fill the vector. Image i's stream goes to
+    df[offs[i]:offs[i] + nw], its last word masked by `tail`, its popcount to pcs[i]. Another nw
+    writes nothing (the caller uses compare_words)."""
+    arrays = (pf, ts, df, offs, pcs)
+    if not all(isinstance(a, types.Array) and a.layout == "C" and a.ndim == 1 for a in arrays):
+        return None
+    if pf.dtype != types.uint64 or df.dtype != types.uint64 or pcs.dtype != types.uint64 \
+            or ts.dtype != types.int64 or offs.dtype != types.int64:
+        return None
+    sig = types.void(pf, types.int64, ts, types.int64, types.int64, types.int64, df, offs, pcs, types.uint64)
+    return sig, _images_codegen

@@ -27,7 +27,7 @@ from numba import njit, prange
 
 from sc_accel.bits import U0, popcount64
 from sc_accel.errors import InvalidInputError
-from sc_accel.kernels.comparator import compare_words
+from sc_accel.kernels.comparator import compare_images, compare_words
 from sc_accel.kernels.conv import DIRECT_MIN_WORDS, TILE_PATCH_ROWS, _direct_row, _patch_block, _weight_rows
 
 __all__ = ["conv_counts_bank", "MAX_BLOCK", "BLOCK_BYTES"]
@@ -80,6 +80,10 @@ def _encode_block(thr, src, planes, table, use_table, width, tail, b0, nb, c, h,
     pf, tf, df = planes.reshape(-1), table.reshape(-1), buf.reshape(-1)
     img = buf.shape[1] * buf.shape[2] * buf.shape[3]
     top, rows = np.int64(1) << width, table.shape[1]
+    lanes = not use_table and (nw == 1 or nw == 2 or nw == 4) and nb <= 8  # compare_images takes 8 at most
+    ts = np.zeros(8, dtype=np.int64)
+    offs = np.zeros(8, dtype=np.int64)
+    counts = np.zeros(8, dtype=np.uint64)
     for a0 in range(c if not hwc else h):
         for a1 in range(h if not hwc else w_img):
             for a2 in range(w_img if not hwc else c):
@@ -88,6 +92,14 @@ def _encode_block(thr, src, planes, table, use_table, width, tail, b0, nb, c, h,
                 pl, row, off = _dest(c, hwc, ci, y, x, ph, pw, nw)
                 o = (pl * buf.shape[2] + row) * buf.shape[3] + off
                 s = src[e]
+                if lanes:  # short streams: the block's images share one vector (their source is the same)
+                    for i in range(nb):
+                        ts[i] = min(max(thr[b0 + i, e], 0), top)
+                        offs[i] = i * img + o
+                    compare_images(pf, s * width * nw, ts, nb, width, nw, df, offs, counts, tail)
+                    for i in range(nb):
+                        pcs[b0 + i, e] = counts[i]
+                    continue
                 for i in range(nb):
                     t = min(max(thr[b0 + i, e], 0), top)
                     if use_table:
@@ -182,6 +194,11 @@ def _conv_rows(buf, wf, kh, kw, sh, sw, rows, direct, out):
             _patch_block(buf, b, wf, g, kh, kw, sh, sw, r * rows, min(r * rows + rows, npos), patches, acc, out, b)
 
 
+def blocks_pay(n_images: int, block: int) -> bool:
+    """Whether image blocks keep every thread busy (two blocks each); else the latency split."""
+    return n_images >= 2 * numba.get_num_threads() * block
+
+
 def _block_size(image_bytes: int) -> int:
     """Images per block: up to MAX_BLOCK, as many as fit BLOCK_BYTES."""
     return int(max(1, min(MAX_BLOCK, BLOCK_BYTES // max(image_bytes, 1))))
@@ -221,9 +238,8 @@ def conv_counts_bank(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, table
     shape = (planes_n, h + 2 * ph, (wd + 2 * pw) * nw * (c // planes_n))  # one padded image
     block = _block_size(8 * int(np.prod(shape)))
     geometry = (wf, w.shape[2], w.shape[3], int(stride[0]), int(stride[1]))
-    threads = numba.get_num_threads()
-    if nb >= 2 * threads * block:
-        n_tasks = min(threads * 4, (nb + block - 1) // block)
+    if blocks_pay(nb, block):
+        n_tasks = min(numba.get_num_threads() * 4, (nb + block - 1) // block)
         _conv_blocks(*args, block, n_tasks, *geometry, TILE_PATCH_ROWS, direct, convolve, out, pcs)
     else:  # few images: every core on each of them
         buf = np.zeros((nb,) + shape, dtype=np.uint64)

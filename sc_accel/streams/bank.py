@@ -92,6 +92,34 @@ def _planes(seqs, rot, width, length, out):
 
 
 @njit(parallel=True, cache=True)
+def _fill_planes(kind, width, params, dirs, rot, length, out):
+    """_planes of every source's sequence, made in a per-thread buffer: no (P, L) array of
+    sequences (8 bytes a cycle, 6x the planes, and fresh pages cost more than the fill)."""
+    n = out.shape[0]
+    chunk = 64
+    for c in prange((n + chunk - 1) // chunk):
+        seq = np.empty((1, length), dtype=np.uint64)
+        for p in range(c * chunk, min(c * chunk + chunk, n)):
+            K.fill_sequence(kind, width, params[p], dirs, seq[0])
+            _planes_of(seq, rot[p], width, length, out[p])
+
+
+@njit(inline="always", cache=True)
+def _planes_of(seq, rot, width, length, out):
+    """out[j] = packed bit j of rewire(seq[0], rot) (one source's planes)."""
+    r = seq[0]
+    for t in range(length):
+        r[t] = rewire(r[t], rot, width)
+    for w in range(out.shape[1]):
+        s = r[w * 64:min(w * 64 + 64, length)]
+        for j in range(width):
+            word = U0
+            for b in range(s.shape[0]):
+                word |= ((s[b] >> np.uint64(j)) & U1) << np.uint64(b)
+            out[j, w] = word
+
+
+@njit(parallel=True, cache=True)
 def _tables(seqs, rot, width, length, out):
     """out[p, T] = packed (rewire(r_t) < T) for every threshold T, by a cumulative OR over values."""
     nw = out.shape[2]
@@ -148,16 +176,18 @@ def build_bank(sng: str, length: int, width: int, seed: int, gen_ids: np.ndarray
     check_fits(bank_bytes(pairs.shape[0], length, width, table_limit), f"an SNG bank of {pairs.shape[0]} sources "
                f"at L={length}", "use a shorter stream or more SNG sharing")
     params = generator_params(sng, width, seed, pairs[:, 0])
-    seqs = np.empty((pairs.shape[0], length), dtype=np.uint64)
-    K.fill_sequences(kind_code(sng), width, params, _DIRS, seqs)
     planes = np.empty((pairs.shape[0], width, n_words(length)), dtype=np.uint64)
     rot_p = pairs[:, 1].astype(np.int64)
-    _planes(seqs, rot_p, width, length, planes)
     table = counts = None
-    if table_bytes(pairs.shape[0], length, width) <= table_limit:
-        table = np.empty((pairs.shape[0], (1 << width) + 1, planes.shape[2]), dtype=np.uint64)
-        _tables(seqs, rot_p, width, length, table)
-        counts = stream_counts(table, length)  # what a counter reads off each table stream
+    if table_bytes(pairs.shape[0], length, width) > table_limit:
+        _fill_planes(kind_code(sng), width, params, _DIRS, rot_p, length, planes)
+        return SourceBank(planes, width, length), src.reshape(-1).astype(np.int64)
+    seqs = np.empty((pairs.shape[0], length), dtype=np.uint64)
+    K.fill_sequences(kind_code(sng), width, params, _DIRS, seqs)
+    _planes(seqs, rot_p, width, length, planes)
+    table = np.empty((pairs.shape[0], (1 << width) + 1, planes.shape[2]), dtype=np.uint64)
+    _tables(seqs, rot_p, width, length, table)
+    counts = stream_counts(table, length)  # what a counter reads off each table stream
     return SourceBank(planes, width, length, table, counts), src.reshape(-1).astype(np.int64)
 
 

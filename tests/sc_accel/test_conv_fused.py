@@ -4,6 +4,7 @@ replaces, bit for bit."""
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 import torch
@@ -55,8 +56,9 @@ def test_fused_conv_equals_encode_then_conv(geom, length, width, blocks, rng, mo
     """Planes (every word count: 1, 2, 4 and 16 words take the 1-, 4- and 8-word vector chunks)
     and table sources, image blocks and the one-image (latency) split: same counts and popcounts."""
     b, c, h, n, k, pad, stride, groups = geom
-    monkeypatch.setattr(fused, "MAX_BLOCK", 2 if blocks else 10 ** 6)  # blocks: 2 images; else one split
+    monkeypatch.setattr(fused, "MAX_BLOCK", 2)  # blocks of 2 images (and a last one of 1 when b is odd)
     monkeypatch.setattr(fused, "BLOCK_BYTES", 1 << 40)
+    monkeypatch.setattr(fused, "blocks_pay", lambda n, block: blocks)
     thr = rng.integers(-5, (1 << width) + 6, (b, c, h, h))  # out-of-range thresholds clip, as in encode
     thr[rng.random(thr.shape) < 0.3] = 0
     thr[rng.random(thr.shape) < 0.1] = 1 << width  # the always-1 stream
@@ -69,14 +71,14 @@ def test_fused_conv_equals_encode_then_conv(geom, length, width, blocks, rng, mo
         assert got.dtype == np.float64 and np.array_equal(got, ref) and np.array_equal(pc, ref_pc)
 
 
-def test_fused_conv_blocks_and_the_latency_split_are_both_taken(rng, monkeypatch):
+def test_fused_conv_takes_blocks_for_a_batch_and_the_latency_split_for_one_image(rng, monkeypatch):
     calls = []
     for name in ("_conv_blocks", "_conv_rows"):
         real = getattr(fused, name)
         monkeypatch.setattr(fused, name, lambda *a, _r=real, _n=name: calls.append(_n) or _r(*a))
     bank, src = _bank(64, 6, 4 * 8 * 8, False)
     w = encode(rng.random((4, 4, 3, 3)), 64)
-    for b in (1, 64):
+    for b in (1, 16 * fused.MAX_BLOCK * numba.get_num_threads()):
         conv_counts_bank(rng.integers(0, 65, (b, 4, 8, 8)), src, bank.planes, None, 6, tail_mask(64), w)
     assert calls == ["_conv_rows", "_conv_blocks"]
 
@@ -159,11 +161,14 @@ def test_every_zoo_model_gives_the_same_bits_on_the_fused_and_the_materialised_p
     x = torch.rand(9, 1, 16, 16)
     for length in (16, 100, 1024):
         sc = convert(model, SCConfig(stream_length=length, sng="sobol" if length == 100 else "lfsr", seed=5), x)
-        for xs in (x[:1], x):
-            monkeypatch.setattr(backends, "FUSED_CONV", True)
-            got = sc(xs)
-            monkeypatch.setattr(backends, "FUSED_CONV", False)
-            assert torch.equal(got, sc(xs)), (name, length, xs.shape[0])
+        monkeypatch.setattr(backends, "FUSED_CONV", False)
+        ref = sc(x)
+        monkeypatch.setattr(backends, "FUSED_CONV", True)
+        for blocks in (True, False):  # image blocks (3 of 3 images), or one image over every thread
+            monkeypatch.setattr(fused, "blocks_pay", lambda n, block, _b=blocks: _b)
+            monkeypatch.setattr(fused, "MAX_BLOCK", 3)
+            assert torch.equal(sc(x), ref), (name, length, blocks)
+        assert torch.equal(sc(x[:1]), ref[:1])
 
 
 def test_dead_layers_are_binary_ops_only_streams_replace():
