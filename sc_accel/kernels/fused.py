@@ -33,7 +33,7 @@ from sc_accel.kernels.conv import DIRECT_MIN_WORDS, TILE_PATCH_ROWS, _direct_row
 __all__ = ["conv_counts_bank", "MAX_BLOCK", "BLOCK_BYTES"]
 
 MAX_BLOCK = 8            # images encoded together: a source's planes are read once for all of them
-BLOCK_BYTES = 6 << 20    # per-task stream buffers beyond this shrink the block (they must stay in L2/L3)
+BLOCK_BYTES = 12 << 20   # per-task stream buffers beyond this shrink the block (both threads' blocks fit a 32 MB L3)
 MAX_WIDTH = 16           # comparator bits the kernels unroll for (SCConfig allows up to 16)
 
 
