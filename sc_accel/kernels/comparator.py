@@ -2,13 +2,15 @@
 
 compare_words(pf, base, t, width, nw, df, o) writes df[o:o + nw] = the packed stream
 (r_k < t) of one SNG source, whose random numbers r_k are stored as `width` bit-planes of nw
-words starting at pf[base] (plane j = bit j of every r_k, MSB plane last in memory order is
-not assumed: plane j sits at pf[base + j * nw]), and returns its popcount. From the MSB down:
+words (plane j, bit j of every r_k, at pf[base + j * nw]), and returns its popcount; the
+comparator runs from the MSB plane down:
 
     l |= q & ~p_j & m_j;  q &= ~(p_j ^ m_j)      (m_j all ones where t has bit j)
 
 with l = all ones and q = none at the start when t = 2^width (bit `width` of every r is 0),
 so no branch depends on t. The words go 8, then 4, then 1 at a time in <n x i64> vectors.
+compare_images does the same for up to 8 images of one source with 1, 2 or 4 words each,
+packed into one <8 x i64>.
 
 Why IR: the same loop written in numba ran scalar and 3-5x slower. The running state (l, q)
 must stay in registers across the plane loop, with a plane count known only at run time;
