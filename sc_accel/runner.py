@@ -7,14 +7,17 @@ backends give identical results. Ray is an optional extra (`pip install .[distri
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing
+import os
+import signal
 import socket
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from sc_accel.errors import InvalidInputError
 
-__all__ = ["run_tasks", "RayUnavailableError"]
+__all__ = ["run_tasks", "check_ray", "RayUnavailableError"]
 
 
 class RayUnavailableError(InvalidInputError):
@@ -36,13 +39,37 @@ def run_tasks(fn: Callable[[dict], dict], tasks: list[dict], workers: int = 1, r
             done(i, out[i])
         return out  # type: ignore[return-value]
     ctx = multiprocessing.get_context("spawn")  # no fork of a process that holds torch threads
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx,
+                             initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
         futs = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
         for f in as_completed(futs):
             i = futs[f]
             out[i] = f.result()
             done(i, out[i])
     return out  # type: ignore[return-value]
+
+
+def _die_with_parent(parent: int) -> None:
+    """Pool worker set-up: end when the parent process dies (a kill -9 of the command would
+    otherwise leave its workers waiting for tasks forever). Linux's PR_SET_PDEATHSIG where
+    there is one; a worker whose parent is already gone ends at once."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the check below still catches a parent gone early
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def check_ray(address: str) -> None:
+    """Refuse, before any work, a `--ray` value that cannot run tasks: Ray missing, or an
+    address that is not 'local' or a reachable HOST:PORT."""
+    if importlib.util.find_spec("ray") is None:
+        raise RayUnavailableError("--ray needs Ray, an optional extra: pip install '.[distributed]' "
+                                  "(or leave --ray out to use a local process pool).")
+    _check_reachable(address)
 
 
 def _check_reachable(address: str, timeout_s: float = 5.0) -> None:

@@ -23,11 +23,14 @@ from sc_accel.graph import fx_graph
 from sc_accel.metrics import top1_accuracy
 from sc_accel.nn import LayerError, SCConfig, check_fits, convert, fixed_point, trace
 from sc_accel.progress import bar as progress_bar
+from sc_accel.runner import check_ray
 from scnas.config import read_json, run_meta, write_json, write_toml
 from scnas.data import Dataset
 from scnas.edt_run import EDTRecorder, EDTSpec, checkpoints_for, edt_results
 from scnas.rundir import claim_run_dir
 from scnas.sweep_tasks import DEFAULT_CHUNK, run_settings
+
+MAX_WORKERS = 256  # local processes of --workers (each holds torch and a converted model: ~0.5 GB)
 
 __all__ = ["settings_grid", "run_sweep", "setting_label", "print_table", "model_hash"]
 
@@ -98,8 +101,13 @@ def run_sweep(model: torch.nn.Module, model_name: str, ds: Dataset, configs: lis
     rules. With `edt`, bit-mode settings also measure early decision termination (in this
     process); the other settings run as tasks of `chunk` images (sweep_tasks), in this process,
     a pool of `workers` processes or on Ray (`ray`: "local" or a cluster address)."""
-    if not is_int(workers) or workers < 1:
-        raise InvalidInputError(f"--workers {workers!r} must be a positive number of processes.")
+    if not is_int(workers) or not 1 <= workers <= MAX_WORKERS:
+        raise InvalidInputError(f"--workers {workers!r} must be a positive number of processes, at most "
+                                f"{MAX_WORKERS} (a cluster is reached with --ray).")
+    if ray is not None and workers > 1:
+        raise InvalidInputError("give --workers N (local processes) or --ray ADDRESS (a Ray cluster), not both.")
+    if ray is not None:
+        check_ray(ray)  # before anything is written
     if not is_int(chunk) or chunk < 1:
         raise InvalidInputError(f"--chunk {chunk!r} must be a positive number of test images per task.")
     if not is_int(calib_n) or calib_n < 1:
@@ -151,11 +159,15 @@ def _sweep(model, model_name: str, ds: Dataset, configs: list[SCConfig], out: Pa
         res["fixed_point"] = {"bits": fxp_bits, "accuracy": float((fx(x).argmax(1).numpy() == y).mean())}
         write_json(res, path)
     pending = [c for c in configs if _key(c.to_dict()) not in done]
-    saved, new = list(res["settings"]), {}
+    grid = [_key(c.to_dict()) for c in configs]
+    by_key = {_key(s["config"]): s for s in res["settings"]}
+    earlier = [s for s in res["settings"] if _key(s["config"]) not in set(grid)]  # settings of earlier grids
 
-    def finished(entry: dict) -> None:  # results.json after every setting, new ones in grid order
-        new[_key(entry["config"])] = entry
-        res["settings"] = saved + [new[k] for k in map(_key, (c.to_dict() for c in pending)) if k in new]
+    def finished(entry: dict) -> None:
+        """results.json after every setting: earlier grids' settings, then this grid's in grid order,
+        so the file does not depend on which setting finished first (or before a kill)."""
+        by_key[_key(entry["config"])] = entry
+        res["settings"] = earlier + [by_key[k] for k in grid if k in by_key]
         write_json(res, path)
 
     tasked = [c for c in pending if edt is None or c.mode != "bit"]

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sc_accel.errors import InvalidInputError
 from sc_accel.graph import LayerGraph
 from sc_accel.nn import LayerError, SCConfig, convert
 from sc_accel.runner import run_tasks
@@ -62,13 +63,27 @@ def emulate_task(task: dict) -> dict:
         torch.set_num_threads(before[1])
 
 
+_CONVERTED: dict[tuple[str, str], object] = {}  # the last (identity, setting) converted in this process
+
+
+def _converted(task: dict) -> object:
+    """The SC model of the task's setting: converted once per process for consecutive parts of
+    one setting (the parts of a run share model, calibration and setting, by their identity)."""
+    import torch
+
+    key = (task["ident"], task["key"])
+    if key not in _CONVERTED:
+        _CONVERTED.clear()  # one model at a time: a grid of settings must not pile up banks
+        _CONVERTED[key] = convert(task["graph"], SCConfig.from_dict(task["config"]), torch.as_tensor(task["calib"]))
+    return _CONVERTED[key]
+
+
 def _run_part(task: dict) -> dict:
     """emulate_task's work, on the threads it set."""
     import torch
 
-    cfg = SCConfig.from_dict(task["config"])
     t0 = time.perf_counter()
-    sc = convert(task["graph"], cfg, torch.as_tensor(task["calib"]))
+    sc = _converted(task)
     t1 = time.perf_counter()
     x, y = torch.as_tensor(task["x"]), np.asarray(task["y"])
     errors: dict[str, LayerError] = {}
@@ -77,7 +92,7 @@ def _run_part(task: dict) -> dict:
         logits = sc.forward_batch(b, errors)
         hits += int((logits.argmax(1).numpy() == y[done:done + len(b)]).sum())
         done += len(b)
-    return {"key": task["key"], "start": task["start"], "stop": task["stop"], "hits": hits,
+    return {"ident": task["ident"], "key": task["key"], "start": task["start"], "stop": task["stop"], "hits": hits,
             "layers": {k: [e.sq_err, e.sq_ref, e.n] for k, e in errors.items()},
             "convert_seconds": t1 - t0, "run_seconds": time.perf_counter() - t1}
 
@@ -86,21 +101,40 @@ def _part_name(identity: str, key: str, start: int, stop: int) -> str:
     return f"{_digest([identity, key])[:16]}-{start}-{stop}.json"
 
 
-def _read_part(path: Path, key: str, start: int, stop: int) -> dict | None:
-    """A finished part, or None (recomputed; a note on stderr when the file is damaged)."""
+def _read_part(path: Path, ident: str, key: str, start: int, stop: int) -> dict | None:
+    """A finished part, or None (recomputed; a note on stderr when the file is damaged or is not
+    this part of this run: another model, calibration, setting or block of images)."""
     if not path.is_file():
         return None
     try:
         part = json.loads(path.read_bytes().decode("utf-8"))
-        ok = (isinstance(part, dict) and part.get("key") == key and part.get("start") == start
-              and part.get("stop") == stop and isinstance(part.get("hits"), int)
-              and isinstance(part.get("layers"), dict))
+        ok = _part_ok(part, ident, key, start, stop)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         ok = False
     if not ok:
         print(f"scnas emulate: warning: {path} is damaged; recomputing that part.", file=sys.stderr)
         return None
     return part
+
+
+def _count(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _seconds(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+
+
+def _part_ok(part: object, ident: str, key: str, start: int, stop: int) -> bool:
+    """Whether a part file holds this part's sums, each of the right type and in range."""
+    if not isinstance(part, dict) or (part.get("ident"), part.get("key"), part.get("start"),
+                                      part.get("stop")) != (ident, key, start, stop):
+        return False
+    if not (_count(part.get("hits")) and part["hits"] <= stop - start and _seconds(part.get("convert_seconds"))
+            and _seconds(part.get("run_seconds")) and isinstance(part.get("layers"), dict)):
+        return False
+    return all(isinstance(v, list) and len(v) == 3 and _seconds(v[0]) and _seconds(v[1]) and _count(v[2])
+               for v in part["layers"].values())
 
 
 def _merge(cfg: SCConfig, parts: list[dict], n: int) -> dict:
@@ -133,11 +167,11 @@ def run_settings(graph: LayerGraph, configs: list[SCConfig], calib: np.ndarray, 
     """Every setting's entry, from parts already in RUN/parts or computed now. `on_setting(entry)`
     is called as each setting's last part arrives (in the order they complete)."""
     parts_dir = run / "parts"
+    if parts_dir.exists() and not parts_dir.is_dir():
+        raise InvalidInputError(f"{parts_dir} is a file, where this run keeps its finished parts; move it away or "
+                                "give another --out.")
     parts_dir.mkdir(exist_ok=True)
     ident = _digest(identity)
-    threads = max(1, (os.cpu_count() or 1) // max(1, workers)) if ray is None else 1
-    if ray is None and workers <= 1:
-        threads = os.cpu_count() or 1
     n = len(x)
     spans = [(i, min(i + chunk, n)) for i in range(0, n, chunk)]
     found: dict[tuple[int, int], dict] = {}
@@ -145,12 +179,17 @@ def run_settings(graph: LayerGraph, configs: list[SCConfig], calib: np.ndarray, 
     for ci, cfg in enumerate(configs):
         key = json.dumps(cfg.to_dict(), sort_keys=True)
         for si, (a, b) in enumerate(spans):
-            part = _read_part(parts_dir / _part_name(ident, key, a, b), key, a, b)
+            part = _read_part(parts_dir / _part_name(ident, key, a, b), ident, key, a, b)
             if part is not None:
                 found[(ci, si)] = part
             else:
-                todo.append({"ci": ci, "si": si, "key": key, "start": a, "stop": b, "config": cfg.to_dict(),
-                             "graph": graph, "calib": calib, "x": x[a:b], "y": y[a:b], "threads": threads})
+                todo.append({"ci": ci, "si": si, "ident": ident, "key": key, "start": a, "stop": b,
+                             "config": cfg.to_dict(), "graph": graph, "calib": calib, "x": x[a:b], "y": y[a:b]})
+    cpus = os.cpu_count() or 1
+    # in this process: every core on each task; a pool: the cores shared by the processes that run
+    for t in todo:
+        t["threads"] = cpus if ray is None and min(workers, len(todo)) <= 1 else \
+            (max(1, cpus // min(workers, len(todo))) if ray is None else 1)
     entries: list[dict | None] = [None] * len(configs)
     bar = progress_bar(total=len(configs), desc="settings")
 
@@ -171,7 +210,11 @@ def run_settings(graph: LayerGraph, configs: list[SCConfig], calib: np.ndarray, 
         found[(t["ci"], t["si"])] = json.loads(json.dumps(res))  # as a resume reads it back
         finish(t["ci"])
 
-    run_tasks(emulate_task, [{k: v for k, v in t.items() if k not in ("ci", "si")} for t in todo],
-              workers=workers, ray=ray, on_done=done)
+    if todo:  # nothing left to run starts no pool and no Ray
+        try:
+            run_tasks(emulate_task, [{k: v for k, v in t.items() if k not in ("ci", "si")} for t in todo],
+                      workers=workers, ray=ray, on_done=done)
+        finally:
+            _CONVERTED.clear()  # the in-process cache: its banks are large
     bar.close()
     return entries  # type: ignore[return-value]

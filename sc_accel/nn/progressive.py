@@ -4,7 +4,7 @@ SC streams have progressive precision: the first L_k cycles of a stream already 
 value at L_k-bit precision (Kim et al., "Dynamic energy-accuracy trade-off using stochastic
 computing in deep neural networks", DAC 2016). A run at checkpoint L_k uses the same
 generators, seeds, wiring and comparator width as the full-length run, and the first L_k
-cycles of every stream: the SNG banks' bit-planes and threshold tables and the weight
+cycles of every stream: the SNG banks' bit-planes (and threshold tables, where a bank has one) and the weight
 streams are sliced out of the full-length words already built (never regenerated).
 
 Counters are read back into binary between layers in this accelerator, so a layer's input

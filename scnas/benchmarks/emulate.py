@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.model != "lenet5" or args.stream_length is not None or args.images is not None:
         from scnas.benchmarks import emulate_layers  # a deep network or other lengths: the per-layer profile
-        return emulate_layers.main(list(argv or []))
+        rest = list(argv or [])
+        return emulate_layers.main(rest if "--model" in rest else rest + ["--model", args.model])
     f = run(args.quick)
     met = (f["seconds"] <= TARGETS["seconds_max"] * f["images"] / 10000
            and f["peak_rss_gb"] <= TARGETS["peak_rss_gb_max"] and f["frac_roofline"] >= TARGETS["frac_roofline"])

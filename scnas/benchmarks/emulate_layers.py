@@ -258,15 +258,17 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="scnas bench emulate")
     p.add_argument("--model", default="resnet20")
     p.add_argument("--stream-length", default="64,256,1024")
-    p.add_argument("--images", type=int, default=1000, help="test images per timed run")
-    p.add_argument("--quick", action="store_true", help="100 images, one run, no full test set")
+    p.add_argument("--images", type=int, help="test images per timed run (default 1,000; at most the test set)")
+    p.add_argument("--quick", action="store_true", help="100 images (unless --images), one run, no full test set")
     a = p.parse_args(argv)
     lengths = parse_list(a.stream_length, int, "stream-length")
-    if a.images < 1 or any(L < 1 for L in lengths):
+    if (a.images is not None and a.images < 1) or any(L < 1 for L in lengths):
         raise BadArgument("--images and every --stream-length must be positive whole numbers.")
     model, kind = _model(a.model)
-    n = 100 if a.quick else a.images
+    n = a.images if a.images is not None else (100 if a.quick else 1000)
     x, _, calib, source = _data(n)
+    if len(x) < n:
+        print(f"note: the test set has {len(x)} images; --images {n} runs those.")
     x, calib = torch.as_tensor(x).double(), torch.as_tensor(calib).double()
     print(f"CPU: {cpu_name()}; kernel path: {kernel_path()}; {numba.get_num_threads()} threads; "
           f"{kind} {a.model}; {source}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -122,3 +123,75 @@ def test_bad_workers_or_chunk_is_one_sentence(teacher, tmp_path, flag, value, ca
     err = cli_error(capsys)
     assert flag in err and "positive" in err
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("edit", [
+    lambda p: p.update(hits=p["stop"] - p["start"] + 1),             # more hits than images
+    lambda p: p.update(hits=-1),
+    lambda p: p.update(hits=True),
+    lambda p: p.pop("run_seconds"),
+    lambda p: p.update(layers={"features_0": "abc"}),
+    lambda p: p.update(layers={"features_0": [1.0, 2.0]}),
+    lambda p: p.update(ident="0" * 64),                              # another run's part under this name
+])
+def test_a_part_out_of_range_or_of_another_run_is_recomputed(teacher, tmp_path, capsys, edit):
+    whole = _sweep(teacher, tmp_path / "run")
+    part = sorted((tmp_path / "run" / "parts").iterdir())[1]
+    data = json.loads(part.read_text())
+    edit(data)
+    part.write_text(json.dumps(data))
+    (tmp_path / "run" / "results.json").unlink()
+    assert _sweep(teacher, tmp_path / "run") == whole
+    assert f"{part} is damaged" in capsys.readouterr().err
+
+
+def test_settings_keep_grid_order_whichever_finished_first(teacher, tmp_path):
+    """A setting finished before a kill (here: run alone first) sits where the grid puts it."""
+    model = load_model(teacher)[0]
+    grid = settings_grid([64, 32], ["lfsr"], [1], [True], ["or"], ["bit"], seed=3)
+    for out, parts in (("resumed", (grid[1:], grid)), ("whole", (grid,))):
+        for configs in parts:
+            run_sweep(model, "lenet5", load_dataset("digits"), configs, tmp_path / out, limit=40, calib_n=20,
+                      chunk=25)
+    assert _results(tmp_path / "resumed") == _results(tmp_path / "whole")
+    assert [s["config"]["stream_length"] for s in _results(tmp_path / "whole")["settings"]] == [64, 32]
+
+
+def test_each_setting_is_converted_once_in_this_process(teacher, tmp_path, monkeypatch):
+    calls = []
+    real = sweep_tasks.convert
+    monkeypatch.setattr(sweep_tasks, "convert", lambda *a, **k: calls.append(1) or real(*a, **k))
+    _sweep(teacher, tmp_path / "run")  # 4 settings x 3 parts
+    assert len(calls) == 4 and not sweep_tasks._CONVERTED  # and the cache is let go at the end
+
+
+def test_bad_ray_address_or_ray_with_workers_is_refused_before_anything_is_written(teacher, tmp_path, capsys):
+    base = ["emulate", "--model", str(teacher), "--dataset", "digits", "--stream-length", "32", "--limit", "20"]
+    for extra, words in ((["--ray", "127.0.0.1:1"], "cannot reach"), (["--ray", "garbage"], "HOST:PORT"),
+                         (["--ray", "local", "--workers", "2"], "not both")):
+        assert main(base + extra + ["--out", str(tmp_path / "r")]) == 2
+        assert words in cli_error(capsys)
+        assert not (tmp_path / "r").exists()
+
+
+def test_a_file_where_the_parts_go_is_one_sentence(teacher, tmp_path, capsys):
+    run = tmp_path / "r"
+    base = ["emulate", "--model", str(teacher), "--dataset", "digits", "--limit", "20", "--out", str(run)]
+    assert main(base + ["--stream-length", "32"]) == 0
+    shutil.rmtree(run / "parts")
+    (run / "parts").write_text("not a directory")
+    capsys.readouterr()
+    assert main(base + ["--stream-length", "64"]) == 2
+    assert "keeps its finished parts" in cli_error(capsys, whole=False)
+    assert (run / "parts").read_text() == "not a directory"
+
+
+def test_pool_workers_end_with_their_parent():
+    """The pool's worker set-up exits at once when its parent is already gone (here: a pid that
+    is not its parent); with the parent alive it returns."""
+    code = "import os, sys; from sc_accel.runner import _die_with_parent; _die_with_parent({}); sys.exit(7)"
+    gone = subprocess.run([sys.executable, "-c", code.format("os.getppid() + 12345")], env={**os.environ,
+                          "PYTHONPATH": str(ROOT)})
+    alive = subprocess.run([sys.executable, "-c", code.format("os.getppid()")], env={**os.environ,
+                           "PYTHONPATH": str(ROOT)})
+    assert gone.returncode == 1 and alive.returncode == 7
