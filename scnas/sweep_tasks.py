@@ -208,6 +208,8 @@ def run_settings(graph: LayerGraph, configs: list[SCConfig], calib: np.ndarray, 
         t = todo[j]
         write_json(res, parts_dir / _part_name(ident, t["key"], t["start"], t["stop"]))
         found[(t["ci"], t["si"])] = json.loads(json.dumps(res))  # as a resume reads it back
+        if mode() == "bars":  # on a terminal, progress within a setting too
+            bar.set_postfix(parts=f"{len(found)}/{len(configs) * len(spans)}")
         finish(t["ci"])
 
     if todo:  # nothing left to run starts no pool and no Ray
