@@ -38,6 +38,27 @@ def _splat(builder: ir.IRBuilder, value: ir.Value, n: int) -> ir.Value:
     return vec
 
 
+def _loop_head(builder: ir.IRBuilder, vt: ir.VectorType, start: tuple, body: ir.Block, done: ir.Block,
+               plane: ir.Block) -> tuple:
+    """The plane loop's head (positioned at): phis (j, l, q) from `start` = (width - 1, l0, q0)
+    coming from `body`; leaves to `done` once j < 0."""
+    j, lv, qv = builder.phi(_I64), builder.phi(vt), builder.phi(vt)
+    for phi, value in zip((j, lv, qv), start):
+        phi.add_incoming(value, body)
+    builder.cbranch(builder.icmp_signed("<", j, ir.Constant(_I64, 0)), done, plane)
+    return j, lv, qv
+
+
+def _plane_step(builder: ir.IRBuilder, j: ir.Value, lv: ir.Value, qv: ir.Value, p: ir.Value, m: ir.Value,
+                plane: ir.Block, head: ir.Block) -> None:
+    """One plane: l |= q & ~p & m, q &= ~(p ^ m), j -= 1, back to the loop head."""
+    l1 = builder.or_(lv, builder.and_(builder.and_(qv, builder.not_(p)), m))
+    q1 = builder.and_(qv, builder.not_(builder.xor(p, m)))
+    for phi, value in zip((j, lv, qv), (builder.sub(j, ir.Constant(_I64, 1)), l1, q1)):
+        phi.add_incoming(value, plane)
+    builder.branch(head)
+
+
 def _chunks(builder: ir.IRBuilder, n: int, pf: ir.Value, df: ir.Value, base: ir.Value, t: ir.Value,
             width: ir.Value, nw: ir.Value, o: ir.Value, k_ptr: ir.Value, cnt_ptr: ir.Value) -> None:
     """Emit: while k + n <= nw, the comparator on words k..k+n-1 in one <n x i64>; k += n."""
@@ -58,22 +79,13 @@ def _chunks(builder: ir.IRBuilder, n: int, pf: ir.Value, df: ir.Value, base: ir.
     builder.branch(planes)
 
     builder.position_at_end(planes)
-    j, lv, qv = builder.phi(_I64), builder.phi(vt), builder.phi(vt)
-    j.add_incoming(j0, body)
-    lv.add_incoming(l0, body)
-    qv.add_incoming(q0, body)
-    builder.cbranch(builder.icmp_signed("<", j, ir.Constant(_I64, 0)), done, plane)
+    j, lv, qv = _loop_head(builder, vt, (j0, l0, q0), body, done, plane)
 
     builder.position_at_end(plane)
     idx = builder.add(builder.add(base, builder.mul(j, nw)), k)
     p = builder.load(builder.bitcast(builder.gep(pf, [idx]), vt.as_pointer()), align=8)
     m = _splat(builder, builder.sub(ir.Constant(_I64, 0), builder.and_(builder.lshr(t, j), one)), n)
-    l1 = builder.or_(lv, builder.and_(builder.and_(qv, builder.not_(p)), m))
-    q1 = builder.and_(qv, builder.not_(builder.xor(p, m)))
-    j.add_incoming(builder.sub(j, one), plane)
-    lv.add_incoming(l1, plane)
-    qv.add_incoming(q1, plane)
-    builder.branch(planes)
+    _plane_step(builder, j, lv, qv, p, m, plane, planes)
 
     builder.position_at_end(done)
     builder.store(lv, builder.bitcast(builder.gep(df, [builder.add(o, k)]), vt.as_pointer()), align=8)
@@ -160,11 +172,7 @@ def _images_codegen(context, builder, signature, args):
         builder.branch(planes)
 
         builder.position_at_end(planes)
-        j, lv, qv = builder.phi(_I64), builder.phi(v8), builder.phi(v8)
-        j.add_incoming(j0, body)
-        lv.add_incoming(top, body)
-        qv.add_incoming(q0, body)
-        builder.cbranch(builder.icmp_signed("<", j, zero), done, plane)
+        j, lv, qv = _loop_head(builder, v8, (j0, top, q0), body, done, plane)
 
         builder.position_at_end(plane)
         row_ptr = builder.gep(pfa.data, [builder.add(base, builder.mul(j, nw))])
@@ -173,12 +181,7 @@ def _images_codegen(context, builder, signature, args):
         p = builder.shuffle_vector(row, row, mask)
         m = builder.sub(_splat(builder, zero, 8),
                         builder.and_(builder.lshr(tv, _splat(builder, j, 8)), _splat(builder, one, 8)))
-        l1 = builder.or_(lv, builder.and_(builder.and_(qv, builder.not_(p)), m))
-        q1 = builder.and_(qv, builder.not_(builder.xor(p, m)))
-        j.add_incoming(builder.sub(j, one), plane)
-        lv.add_incoming(l1, plane)
-        qv.add_incoming(q1, plane)
-        builder.branch(planes)
+        _plane_step(builder, j, lv, qv, p, m, plane, planes)
 
         builder.position_at_end(done)
         last = ir.Constant(v8, [0] * 8)

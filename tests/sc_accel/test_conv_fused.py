@@ -14,6 +14,7 @@ import sc_accel.kernels.fused as fused
 import sc_accel.nn.backends as backends
 from sc_accel.bits import stream_counts, tail_mask
 from sc_accel.errors import InvalidInputError
+from sc_accel.kernels.comparator import compare_images, compare_words
 from sc_accel.kernels.conv import conv_counts
 from sc_accel.kernels.convert import comparator_levels
 from sc_accel.kernels.fused import conv_counts_bank
@@ -199,3 +200,44 @@ def test_a_pool_read_elsewhere_is_not_skipped():
     assert any(c.pool for c in sc.plan.conversions.values())  # c2 pools in streams
     assert pool not in sc.backend.dead
     assert sc(x).shape == (3, 2)
+
+
+@numba.njit
+def _images_via_words(pf, base, ts, n, width, nw, df, offs, pcs, tail):
+    """compare_images' reference: one compare_words per image, its last word masked, recounted."""
+    for i in range(n):
+        compare_words(pf, base, ts[i], width, nw, df, offs[i])
+        df[offs[i] + nw - 1] &= tail
+        cnt = np.uint64(0)
+        for k in range(nw):
+            x = df[offs[i] + k]
+            while x:
+                x &= x - np.uint64(1)
+                cnt += np.uint64(1)
+        pcs[i] = cnt
+
+
+@numba.njit
+def _images(pf, base, ts, n, width, nw, df, offs, pcs, tail):
+    compare_images(pf, base, ts, n, width, nw, df, offs, pcs, tail)
+
+
+@pytest.mark.parametrize("nw", [1, 2, 4])
+def test_compare_images_equals_one_comparator_per_image(nw, rng):
+    """8 // nw images of one source in a vector: every count of images 1..8, widths 1..16,
+    thresholds from 0 (no ones) to 2^width (every valid bit), destinations in any order."""
+    for width in (1, 3, 8, 10, 16):
+        for n in range(1, 9):
+            pf = rng.integers(0, 2 ** 64, 40 * width * nw, dtype=np.uint64)
+            ts = np.zeros(8, np.int64)
+            ts[:n] = rng.integers(0, (1 << width) + 1, n)
+            ts[0] = 1 << width
+            offs = np.zeros(8, np.int64)
+            offs[:n] = rng.permutation(12)[:n] * nw
+            tail = np.uint64(rng.integers(1, 2 ** 63))
+            base = int(rng.integers(0, 39)) * width * nw
+            got, ref = np.full(12 * nw, 7, np.uint64), np.full(12 * nw, 7, np.uint64)
+            pg, pr = np.zeros(8, np.uint64), np.zeros(8, np.uint64)
+            _images(pf, base, ts, n, width, nw, got, offs, pg, tail)
+            _images_via_words(pf, base, ts, n, width, nw, ref, offs, pr, tail)
+            assert np.array_equal(got, ref) and np.array_equal(pg, pr), (width, n)
