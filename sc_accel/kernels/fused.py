@@ -207,12 +207,13 @@ def _block_size(image_bytes: int) -> int:
 def conv_counts_bank(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, table: np.ndarray | None,
                      width: int, tail: np.uint64, w: np.ndarray, stride: tuple[int, int] = (1, 1),
                      padding: tuple[int, int] = (0, 0), groups: int = 1,
-                     convolve: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                     convolve: bool = True, pcs_dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray]:
     """(counts (B, N, OH, OW) float64, input stream popcounts (B, C*H*W) float64) of the conv of
     the streams that an SNG bank (bit-planes (P, width, W), optional threshold table (P, 2^width
     + 1, W)) gives thresholds thr (B, C, H, W) against sources src (C*H*W,), zero-padded by
     `padding`, with weight streams w (N, C/groups, kh, kw, W). The same integers as
-    encode_thresholds then conv_counts (exact in float64 below 2^53). convolve=False makes the
+    encode_thresholds then conv_counts (exact in float64 below 2^53); the popcounts in `pcs_dtype`
+    (float32 saves the correction a conversion pass). convolve=False makes the
     streams and their popcounts only (the counts are left unset): what a profile of the
     encoding's share times."""
     _check(thr, src, planes, table, w)
@@ -229,7 +230,9 @@ def conv_counts_bank(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, table
     hwc = groups == 1 and c > 1 and w.shape[3] * c * nw >= DIRECT_MIN_WORDS
     wf, oh, ow, direct, rows = _weight_rows(w, c, h + 2 * ph, wd + 2 * pw, stride, groups, thr.shape, hwc)
     out = np.empty((nb, w.shape[0], oh, ow), dtype=np.float64)
-    pcs = np.empty((nb, c * h * wd), dtype=np.float64)
+    if pcs_dtype not in (np.float32, np.float64):
+        raise InvalidInputError(f"conv_counts_bank gives popcounts as float32 or float64, not {pcs_dtype}.")
+    pcs = np.empty((nb, c * h * wd), dtype=pcs_dtype)  # float32 is exact below 2^24 (a stream's ones: <= L)
     use_table = table is not None
     tab = np.ascontiguousarray(table) if use_table else np.zeros((1, 1, nw), dtype=np.uint64)
     args = (np.ascontiguousarray(thr).reshape(nb, -1), np.ascontiguousarray(src).reshape(-1),

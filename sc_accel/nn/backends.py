@@ -349,8 +349,8 @@ class BitBackend:
             stride = (1, 1)
         bank = part.bank
         raw, pcs = conv_counts_bank(thr, src, bank.planes, bank.table, bank.width, tail_mask(bank.length), w_words,
-                                    stride, a["padding"], a["groups"])
-        cnt = pcs.reshape(thr.shape).astype(dtype)
+                                    stride, a["padding"], a["groups"], pcs_dtype=dtype)
+        cnt = pcs.reshape(thr.shape)
         if sub:
             full = np.zeros(part.thr.shape, dtype=dtype)
             full[:, :, ::a["stride"][0], ::a["stride"][1]] = cnt

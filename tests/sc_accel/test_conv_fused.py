@@ -103,6 +103,10 @@ def test_fused_conv_refuses_bad_arguments(rng):
         conv_counts_bank(thr, src, bank.planes[:, :, :0], None, *args)
     with pytest.raises(InvalidInputError, match="width"):
         conv_counts_bank(thr, src, bank.planes, None, 7, tail_mask(64), w)
+    with pytest.raises(InvalidInputError, match="float32 or float64"):
+        conv_counts_bank(thr, src, bank.planes, None, *args, pcs_dtype=np.int32)
+    counts, pcs = conv_counts_bank(thr, src, bank.planes, None, *args, pcs_dtype=np.float32)
+    assert pcs.dtype == np.float32 and np.array_equal(pcs, conv_counts_bank(thr, src, bank.planes, None, *args)[1])
 
 
 def test_comparator_levels_equal_the_numpy_thresholds(rng):
