@@ -6,7 +6,9 @@ import json
 import math
 import re
 import shlex
+import sys
 import tomllib
+from collections.abc import Callable
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -95,6 +97,23 @@ def read_toml(path: str | Path) -> dict:
 def write_json(data: object, path: str | Path) -> None:
     """Write JSON atomically (a crash never leaves half a results file)."""
     _atomic_write(Path(path), json.dumps(data, indent=1) + "\n")
+
+
+def read_part(path: Path, problem: Callable[[object], str | None], who: str, what: str = "task") -> dict | None:
+    """A finished task's saved result, or None when the file is damaged or is not that task's
+    (`problem(part)` says why, or None): a note on stderr names the file and the reason, and the
+    task is recomputed (tasks are deterministic, so nothing is lost)."""
+    try:
+        part = json.loads(path.read_bytes().decode("utf-8"))
+        why = problem(part)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        why = f"it is not valid JSON ({type(e).__name__})"
+    except OSError as e:
+        why = f"it cannot be read ({e.strerror or e})"
+    if why is None:
+        return part
+    print(f"{who}: warning: {path} is damaged ({why}); recomputing that {what}.", file=sys.stderr)
+    return None
 
 
 def read_json(path: str | Path) -> dict:

@@ -30,7 +30,7 @@ from sc_accel.hw.workload import workload
 from sc_accel.progress import bar as progress_bar
 from sc_accel.runner import run_tasks
 from sc_accel.metrics import top1_accuracy
-from scnas.config import read_toml, run_meta, write_json, write_toml
+from scnas.config import read_part, read_toml, run_meta, write_json, write_toml
 from scnas.rundir import RunDirError, claim_run_dir
 
 __all__ = ["run_confuciux", "run_batchdvfs", "run_evolver", "confuciux_table", "batchdvfs_table", "evolver_table",
@@ -150,17 +150,7 @@ def _allocation_problem(row: dict, where: str) -> str | None:
 def _read_part(f: Path, task: AssignTask | DVFSTask) -> dict | None:
     """A finished task's result from its file; None (and a note on stderr) when the file is
     damaged or does not belong to the task, so it is recomputed (tasks are deterministic)."""
-    try:
-        part = json.loads(f.read_bytes().decode("utf-8"))
-        why = _part_problem(part, task)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-        why = f"it is not valid JSON ({type(e).__name__})"
-    except OSError as e:
-        why = f"it cannot be read ({e.strerror or e})"
-    if why is None:
-        return part
-    print(f"scnas dse: warning: {f} is damaged ({why}); recomputing that task.", file=sys.stderr)
-    return None
+    return read_part(f, lambda part: _part_problem(part, task), "scnas dse")
 
 
 def _execute(run: Path, names: list[str], tasks: list[AssignTask] | list[DVFSTask],

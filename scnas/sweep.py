@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import itertools
-import json
 import time
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from scnas.config import read_json, run_meta, write_json, write_toml
 from scnas.data import Dataset
 from scnas.edt_run import EDTRecorder, EDTSpec, checkpoints_for, edt_results
 from scnas.rundir import claim_run_dir
-from scnas.sweep_tasks import DEFAULT_CHUNK, run_settings
+from scnas.sweep_tasks import DEFAULT_CHUNK, run_settings, setting_key
 
 MAX_WORKERS = 256  # local processes of --workers (each holds torch and a converted model: ~0.5 GB)
 
@@ -46,11 +45,6 @@ def settings_grid(lengths: list[int], sngs: list[str], shares: list[int], upscal
             for e, g, s, d, u, p, m, L in itertools.product(encs, sngs, shares, decs, upscales, maxpools, modes,
                                                             lengths)
             if s > 1 or d == decs[0]]
-
-
-def _key(config: dict) -> str:
-    """Identity of a setting in results.json (its config dict, key order ignored)."""
-    return json.dumps(config, sort_keys=True)
 
 
 def _evaluate(model: torch.nn.Module, cfg: SCConfig, calib: torch.Tensor, x: torch.Tensor,
@@ -147,9 +141,9 @@ def _sweep(model, model_name: str, ds: Dataset, configs: list[SCConfig], out: Pa
         identity["edt"] = edt.identity()
     path = out / "results.json"
     res = _resume(path, identity)
-    done = {_key(s["config"]) for s in res["settings"]}
+    done = {setting_key(s["config"]) for s in res["settings"]}
     lengths = [s["config"]["stream_length"] for s in res["settings"]]  # what results.json holds, then adds
-    lengths += [c.stream_length for c in configs if _key(c.to_dict()) not in done]
+    lengths += [c.stream_length for c in configs if setting_key(c.to_dict()) not in done]
     write_toml({"command": "emulate", **identity, "seed": configs[0].seed if configs else None,
                 "settings": lengths, "run": run_meta()}, out / "config.toml")
     res.setdefault("layer_modules", layer_modules(model))
@@ -158,15 +152,15 @@ def _sweep(model, model_name: str, ds: Dataset, configs: list[SCConfig], out: Pa
         res["float_accuracy"] = top1_accuracy(model, x, y)
         res["fixed_point"] = {"bits": fxp_bits, "accuracy": float((fx(x).argmax(1).numpy() == y).mean())}
         write_json(res, path)
-    pending = [c for c in configs if _key(c.to_dict()) not in done]
-    grid = [_key(c.to_dict()) for c in configs]
-    by_key = {_key(s["config"]): s for s in res["settings"]}
-    earlier = [s for s in res["settings"] if _key(s["config"]) not in set(grid)]  # settings of earlier grids
+    pending = [c for c in configs if setting_key(c.to_dict()) not in done]
+    grid = [setting_key(c.to_dict()) for c in configs]
+    by_key = {setting_key(s["config"]): s for s in res["settings"]}
+    earlier = [s for s in res["settings"] if setting_key(s["config"]) not in set(grid)]  # settings of earlier grids
 
     def finished(entry: dict) -> None:
         """results.json after every setting: earlier grids' settings, then this grid's in grid order,
         so the file does not depend on which setting finished first (or before a kill)."""
-        by_key[_key(entry["config"])] = entry
+        by_key[setting_key(entry["config"])] = entry
         res["settings"] = earlier + [by_key[k] for k in grid if k in by_key]
         write_json(res, path)
 

@@ -30,14 +30,19 @@ from sc_accel.nn import LayerError, SCConfig, convert
 from sc_accel.runner import run_tasks
 from reports.plots import setting_label
 from sc_accel.progress import bar as progress_bar, mode
-from scnas.config import write_json
+from scnas.config import read_part, write_json
 
-__all__ = ["DEFAULT_CHUNK", "emulate_task", "run_settings"]
+__all__ = ["DEFAULT_CHUNK", "emulate_task", "run_settings", "setting_key"]
 
 DEFAULT_CHUNK = 1000  # test images per task: a few seconds of ResNet-20 at L = 256, minutes at most
 # significant digits kept of a per-layer error: its float64 reference (torch's BLAS) rounds in the
 # last bit differently from process to process (1e-16), which must not make two runs' files differ
 ERROR_DIGITS = 10
+
+
+def setting_key(config: dict) -> str:
+    """Identity of a setting in results.json and in part names (its config dict, key order ignored)."""
+    return json.dumps(config, sort_keys=True)
 
 
 def _digest(obj: object) -> str:
@@ -101,22 +106,6 @@ def _part_name(identity: str, key: str, start: int, stop: int) -> str:
     return f"{_digest([identity, key])[:16]}-{start}-{stop}.json"
 
 
-def _read_part(path: Path, ident: str, key: str, start: int, stop: int) -> dict | None:
-    """A finished part, or None (recomputed; a note on stderr when the file is damaged or is not
-    this part of this run: another model, calibration, setting or block of images)."""
-    if not path.is_file():
-        return None
-    try:
-        part = json.loads(path.read_bytes().decode("utf-8"))
-        ok = _part_ok(part, ident, key, start, stop)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        ok = False
-    if not ok:
-        print(f"scnas emulate: warning: {path} is damaged; recomputing that part.", file=sys.stderr)
-        return None
-    return part
-
-
 def _count(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
@@ -125,16 +114,22 @@ def _seconds(v: object) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
 
 
-def _part_ok(part: object, ident: str, key: str, start: int, stop: int) -> bool:
-    """Whether a part file holds this part's sums, each of the right type and in range."""
+def _part_problem(part: object, ident: str, key: str, start: int, stop: int) -> str | None:
+    """Why a part file cannot stand for this part of this run (None: it can): it must be this
+    run's (model, calibration, images), setting and block, with every sum of the right type and
+    in range."""
     if not isinstance(part, dict) or (part.get("ident"), part.get("key"), part.get("start"),
                                       part.get("stop")) != (ident, key, start, stop):
-        return False
-    if not (_count(part.get("hits")) and part["hits"] <= stop - start and _seconds(part.get("convert_seconds"))
-            and _seconds(part.get("run_seconds")) and isinstance(part.get("layers"), dict)):
-        return False
-    return all(isinstance(v, list) and len(v) == 3 and _seconds(v[0]) and _seconds(v[1]) and _count(v[2])
-               for v in part["layers"].values())
+        return "it is not this part of this run"
+    if not (_count(part.get("hits")) and part["hits"] <= stop - start):
+        return f"its hits are not a count from 0 to {stop - start}"
+    if not (_seconds(part.get("convert_seconds")) and _seconds(part.get("run_seconds"))):
+        return "its seconds are missing or not numbers >= 0"
+    layers = part.get("layers")
+    if not isinstance(layers, dict) or not all(isinstance(v, list) and len(v) == 3 and _seconds(v[0])
+                                               and _seconds(v[1]) and _count(v[2]) for v in layers.values()):
+        return "its per-layer sums are not [squared error, squared reference, count] numbers"
+    return None
 
 
 def _merge(cfg: SCConfig, parts: list[dict], n: int) -> dict:
@@ -177,19 +172,21 @@ def run_settings(graph: LayerGraph, configs: list[SCConfig], calib: np.ndarray, 
     found: dict[tuple[int, int], dict] = {}
     todo = []
     for ci, cfg in enumerate(configs):
-        key = json.dumps(cfg.to_dict(), sort_keys=True)
+        key = setting_key(cfg.to_dict())
         for si, (a, b) in enumerate(spans):
-            part = _read_part(parts_dir / _part_name(ident, key, a, b), ident, key, a, b)
+            path = parts_dir / _part_name(ident, key, a, b)
+            part = read_part(path, lambda p, k=key, a=a, b=b: _part_problem(p, ident, k, a, b), "scnas emulate",
+                             "part") if path.is_file() else None
             if part is not None:
                 found[(ci, si)] = part
             else:
                 todo.append({"ci": ci, "si": si, "ident": ident, "key": key, "start": a, "stop": b,
                              "config": cfg.to_dict(), "graph": graph, "calib": calib, "x": x[a:b], "y": y[a:b]})
-    cpus = os.cpu_count() or 1
-    # in this process: every core on each task; a pool: the cores shared by the processes that run
+    # in this process: every core on each task; a pool: the cores shared by the processes that run;
+    # Ray: one CPU per task (the runner asks Ray for one)
+    threads = 1 if ray is not None else max(1, (os.cpu_count() or 1) // max(1, min(workers, len(todo))))
     for t in todo:
-        t["threads"] = cpus if ray is None and min(workers, len(todo)) <= 1 else \
-            (max(1, cpus // min(workers, len(todo))) if ray is None else 1)
+        t["threads"] = threads
     entries: list[dict | None] = [None] * len(configs)
     bar = progress_bar(total=len(configs), desc="settings")
 

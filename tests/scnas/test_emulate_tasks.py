@@ -92,7 +92,8 @@ def test_a_damaged_part_is_recomputed_with_a_warning(teacher, tmp_path, capsys):
     part.write_text('{"key": "forged", "hits": 1}')
     (tmp_path / "run" / "results.json").unlink()
     assert _sweep(teacher, tmp_path / "run") == whole
-    assert "is damaged; recomputing that part" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{part} is damaged (" in err and "); recomputing that part" in err
 
 
 def test_a_killed_cli_run_resumes_with_nothing_lost(teacher, tmp_path):
