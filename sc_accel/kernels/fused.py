@@ -1,8 +1,8 @@
 """Encode and convolve in one pass: a conv layer's input streams made from an SNG bank next to
 the AND + popcount tiles that consume them, never written out for the whole batch.
 
-conv_counts_bank(thr, src, planes, table, w) gives the counts conv_counts gives on the padded
-streams encode_thresholds(thr, src, bank), and each input stream's popcount (what the
+conv_counts_bank(thr, src, planes, width, tail, w) gives the counts conv_counts gives on the
+padded streams encode_thresholds(thr, src, bank), and each input stream's popcount (what the
 negative-tap correction reads), with the same bits. Why one pass:
 - a batch's streams are large (250 images of ResNet-20's first stage at L = 1024 are 400 MB);
   writing them and reading them back costs more than the products, and every fresh buffer
@@ -25,7 +25,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from sc_accel.bits import U0, popcount64
+from sc_accel.bits import popcount64
 from sc_accel.errors import InvalidInputError
 from sc_accel.kernels.comparator import compare_images, compare_words
 from sc_accel.kernels.conv import DIRECT_MIN_WORDS, TILE_PATCH_ROWS, _direct_row, _patch_block, _weight_rows
@@ -57,30 +57,19 @@ def _compare(pf, base, t, width, tail, nw, df, o):
     return cnt - popcount64(last) + popcount64(kept)
 
 
-@njit(inline="always", cache=True)
-def _copy_row(tf, r, nw, df, o):
-    """df[o:o + nw] = tf[r:r + nw] (a threshold-table row); returns its popcount."""
-    cnt = U0
-    for k in range(nw):
-        v = tf[r + k]
-        df[o + k] = v
-        cnt += popcount64(v)
-    return cnt
-
-
 @njit(cache=True)
-def _encode_block(thr, src, planes, table, use_table, width, tail, b0, nb, c, h, ph, pw, hwc, buf, pcs):
+def _encode_block(thr, src, planes, width, tail, b0, nb, c, h, ph, pw, hwc, buf, pcs):
     """Streams of images b0..b0+nb into buf[0..nb] (B', planes, Hp, Wp*...), element by element,
-    so a source's planes (or table rows) come from memory once for the block; pcs[b, e] = popcount.
+    so a source's planes come from memory once for the block; pcs[b, e] = popcount.
     Elements go in the buffer's own order (channels innermost when hwc), so its lines are
     written in turn; thr, src and pcs stay (C, H, W)-ordered and are walked in C strides."""
     nw = planes.shape[2]
     w_img = thr.shape[1] // (c * h)
     hw = h * w_img
-    pf, tf, df = planes.reshape(-1), table.reshape(-1), buf.reshape(-1)
+    pf, df = planes.reshape(-1), buf.reshape(-1)
     img = buf.shape[1] * buf.shape[2] * buf.shape[3]
-    top, rows = np.int64(1) << width, table.shape[1]
-    lanes = not use_table and (nw == 1 or nw == 2 or nw == 4) and nb <= 8  # compare_images takes 8 at most
+    top = np.int64(1) << width
+    lanes = (nw == 1 or nw == 2 or nw == 4) and nb <= 8  # compare_images takes 8 at most
     ts = np.zeros(8, dtype=np.int64)
     offs = np.zeros(8, dtype=np.int64)
     counts = np.zeros(8, dtype=np.uint64)
@@ -102,10 +91,7 @@ def _encode_block(thr, src, planes, table, use_table, width, tail, b0, nb, c, h,
                     continue
                 for i in range(nb):
                     t = min(max(thr[b0 + i, e], 0), top)
-                    if use_table:
-                        pcs[b0 + i, e] = _copy_row(tf, (s * rows + t) * nw, nw, df, i * img + o)
-                    else:
-                        pcs[b0 + i, e] = _compare(pf, s * width * nw, t, width, tail, nw, df, i * img + o)
+                    pcs[b0 + i, e] = _compare(pf, s * width * nw, t, width, tail, nw, df, i * img + o)
 
 
 @njit(cache=True)
@@ -122,7 +108,7 @@ def _conv_image(buf, i, wf, kh, kw, sh, sw, rows, direct, patches, acc, out, b):
 
 
 @njit(parallel=True, cache=True)
-def _conv_blocks(thr, src, planes, table, use_table, width, tail, c, h, ph, pw, hwc, block, n_tasks,
+def _conv_blocks(thr, src, planes, width, tail, c, h, ph, pw, hwc, block, n_tasks,
                  wf, kh, kw, sh, sw, rows, direct, convolve, out, pcs):
     """Tasks of consecutive image blocks: encode a block into the task's buffer, convolve it
     (unless `convolve` is False: a profile of the encoding alone)."""
@@ -138,29 +124,29 @@ def _conv_blocks(thr, src, planes, table, use_table, width, tail, c, h, ph, pw, 
         for blk in range(task * n_blocks // n_tasks, (task + 1) * n_blocks // n_tasks):
             b0 = blk * block
             nb = min(block, nb_all - b0)
-            _encode_block(thr, src, planes, table, use_table, width, tail, b0, nb, c, h, ph, pw, hwc, buf, pcs)
+            _encode_block(thr, src, planes, width, tail, b0, nb, c, h, ph, pw, hwc, buf, pcs)
             for i in range(nb if convolve else 0):
                 _conv_image(buf, i, wf, kh, kw, sh, sw, rows, direct, patches, acc, out, b0 + i)
 
 
 @njit(parallel=True, cache=True)
-def _encode_all(thr, src, planes, table, use_table, width, tail, c, h, ph, pw, hwc, buf, pcs):
+def _encode_all(thr, src, planes, width, tail, c, h, ph, pw, hwc, buf, pcs):
     """Every image into its own slice of buf (B, planes, Hp, ...), images and rows of elements
     split over the threads: the latency path's encode."""
     nb_all = thr.shape[0]
     for item in prange(nb_all * c):
         b = item // c
-        _encode_range(thr, src, planes, table, use_table, width, tail, b, item - b * c, c, h, ph, pw, hwc, buf, pcs)
+        _encode_range(thr, src, planes, width, tail, b, item - b * c, c, h, ph, pw, hwc, buf, pcs)
 
 
 @njit(cache=True)
-def _encode_range(thr, src, planes, table, use_table, width, tail, b, ci, c, h, ph, pw, hwc, buf, pcs):
+def _encode_range(thr, src, planes, width, tail, b, ci, c, h, ph, pw, hwc, buf, pcs):
     """Channel ci of image b into buf[b] (the latency path: one image, channels over threads)."""
     nw = planes.shape[2]
     w_img = thr.shape[1] // (c * h)
-    pf, tf, df = planes.reshape(-1), table.reshape(-1), buf.reshape(-1)
+    pf, df = planes.reshape(-1), buf.reshape(-1)
     img = buf.shape[1] * buf.shape[2] * buf.shape[3]
-    top, rows = np.int64(1) << width, table.shape[1]
+    top = np.int64(1) << width
     e0 = ci * h * w_img
     for y in range(h):
         for x in range(w_img):
@@ -168,10 +154,7 @@ def _encode_range(thr, src, planes, table, use_table, width, tail, b, ci, c, h, 
             pl, row, off = _dest(c, hwc, ci, y, x, ph, pw, nw)
             o = b * img + (pl * buf.shape[2] + row) * buf.shape[3] + off
             t = min(max(thr[b, e], 0), top)
-            if use_table:
-                pcs[b, e] = _copy_row(tf, (src[e] * rows + t) * nw, nw, df, o)
-            else:
-                pcs[b, e] = _compare(pf, src[e] * width * nw, t, width, tail, nw, df, o)
+            pcs[b, e] = _compare(pf, src[e] * width * nw, t, width, tail, nw, df, o)
 
 
 @njit(parallel=True, cache=True)
@@ -204,28 +187,26 @@ def _block_size(image_bytes: int) -> int:
     return int(max(1, min(MAX_BLOCK, BLOCK_BYTES // max(image_bytes, 1))))
 
 
-def conv_counts_bank(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, table: np.ndarray | None,
-                     width: int, tail: np.uint64, w: np.ndarray, stride: tuple[int, int] = (1, 1),
+def conv_counts_bank(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, width: int, tail: np.uint64,
+                     w: np.ndarray, stride: tuple[int, int] = (1, 1),
                      padding: tuple[int, int] = (0, 0), groups: int = 1,
                      convolve: bool = True, pcs_dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray]:
-    """(counts (B, N, OH, OW) float64, input stream popcounts (B, C*H*W) float64) of the conv of
-    the streams that an SNG bank (bit-planes (P, width, W), optional threshold table (P, 2^width
-    + 1, W)) gives thresholds thr (B, C, H, W) against sources src (C*H*W,), zero-padded by
+    """(counts (B, N, OH, OW) float64, input stream popcounts (B, C*H*W)) of the conv of the
+    streams that an SNG bank's bit-planes (P, width, W) give thresholds thr (B, C, H, W) against
+    sources src (C*H*W,), zero-padded by
     `padding`, with weight streams w (N, C/groups, kh, kw, W). The same integers as
     encode_thresholds then conv_counts (exact in float64 below 2^53); the popcounts in `pcs_dtype`
     (float32 saves the correction a conversion pass). convolve=False makes the
     streams and their popcounts only (the counts are left unset): what a profile of the
     encoding's share times."""
-    _check(thr, src, planes, table, w)
+    _check(thr, src, planes, w)
     if not isinstance(width, (int, np.integer)) or not 1 <= int(width) <= MAX_WIDTH or planes.shape[1] != width:
         raise InvalidInputError(f"conv_counts_bank needs the comparator width of the planes (1 to {MAX_WIDTH}); got "
                                 f"width {width!r} for planes of {planes.shape[1]} bits.")
-    thr = np.ascontiguousarray(thr, dtype=np.int64)
-    src = np.ascontiguousarray(src, dtype=np.int64).reshape(-1)
     ph, pw = int(padding[0]), int(padding[1])
     if ph < 0 or pw < 0:
         raise InvalidInputError(f"padding must be non-negative, got {padding}.")
-    nb, c, h, wd = thr.shape
+    nb, c, h, wd = np.shape(thr)
     nw = w.shape[-1]
     hwc = groups == 1 and c > 1 and w.shape[3] * c * nw >= DIRECT_MIN_WORDS
     wf, oh, ow, direct, rows = _weight_rows(w, c, h + 2 * ph, wd + 2 * pw, stride, groups, thr.shape, hwc)
@@ -233,10 +214,8 @@ def conv_counts_bank(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, table
     if pcs_dtype not in (np.float32, np.float64):
         raise InvalidInputError(f"conv_counts_bank gives popcounts as float32 or float64, not {pcs_dtype}.")
     pcs = np.empty((nb, c * h * wd), dtype=pcs_dtype)  # float32 is exact below 2^24 (a stream's ones: <= L)
-    use_table = table is not None
-    tab = np.ascontiguousarray(table) if use_table else np.zeros((1, 1, nw), dtype=np.uint64)
-    args = (np.ascontiguousarray(thr).reshape(nb, -1), np.ascontiguousarray(src).reshape(-1),
-            np.ascontiguousarray(planes), tab, use_table, int(width), np.uint64(tail), c, h, ph, pw, hwc)
+    args = (np.ascontiguousarray(thr, dtype=np.int64).reshape(nb, -1), np.ascontiguousarray(src, dtype=np.int64)
+            .reshape(-1), np.ascontiguousarray(planes), int(width), np.uint64(tail), c, h, ph, pw, hwc)
     planes_n = 1 if hwc else c
     shape = (planes_n, h + 2 * ph, (wd + 2 * pw) * nw * (c // planes_n))  # one padded image
     block = _block_size(8 * int(np.prod(shape)))
@@ -252,21 +231,19 @@ def conv_counts_bank(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, table
     return out, pcs
 
 
-def _check(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, table: np.ndarray | None, w: np.ndarray) -> None:
+def _check(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, w: np.ndarray) -> None:
     """Shapes and dtypes the kernels rely on, refused in one sentence before they run."""
-    for name, a in (("planes", planes), ("w", w)) + ((("table", table),) if table is not None else ()):
+    for name, a in (("planes", planes), ("w", w)):
         if not isinstance(a, np.ndarray) or a.dtype != np.uint64:
             raise InvalidInputError(f"conv_counts_bank needs packed np.uint64 {name}, got "
                                     f"{getattr(a, 'dtype', type(a))}.")
     src = np.asarray(src).reshape(-1)
     thr = np.asarray(thr)
     if (thr.ndim != 4 or planes.ndim != 3 or w.ndim != 5 or planes.shape[2] != w.shape[-1]
-            or src.size != int(np.prod(thr.shape[1:]))
-            or (table is not None and (table.ndim != 3 or table.shape[0] != planes.shape[0]
-                                       or table.shape[2] != planes.shape[2]))):
-        raise InvalidInputError(f"conv_counts_bank needs thr (B, C, H, W), src (C*H*W,), planes (P, width, words), "
-                                f"table (P, T, words) and w (N, Cg, kh, kw, words); got {thr.shape}, {src.shape}, "
-                                f"{planes.shape}, {None if table is None else table.shape}, {w.shape}.")
+            or src.size != int(np.prod(thr.shape[1:]))):
+        raise InvalidInputError(f"conv_counts_bank needs thr (B, C, H, W), src (C*H*W,), planes (P, width, words) "
+                                f"and w (N, Cg, kh, kw, words); got {thr.shape}, {src.shape}, {planes.shape}, "
+                                f"{w.shape}.")
     if src.size and (src.min() < 0 or src.max() >= planes.shape[0]):
         raise InvalidInputError(f"conv_counts_bank needs source indices in 0..{planes.shape[0] - 1}; got "
                                 f"{src.min()}..{src.max()}.")

@@ -39,7 +39,7 @@ from sc_accel.nn.config import SCConfig
 from sc_accel.graph import Layer, LayerGraph
 from sc_accel.nn.plan import Conversion, Plan
 from sc_accel.nn.run import apply_mac
-from sc_accel.streams.bank import SourceBank, build_bank, encode_thresholds, role_generator_ids, threshold_counts
+from sc_accel.streams.bank import SourceBank, build_bank, encode_thresholds, role_generator_ids
 from sc_accel.streams.coding import encode
 from sc_accel.streams.sharing import SharingMap
 
@@ -147,10 +147,6 @@ def _conversion_configs(plan: Plan, layer_cfg: dict[str, SCConfig], cfg: SCConfi
     return out
 
 
-def _shaped(counts: np.ndarray | None, like: np.ndarray) -> np.ndarray | None:
-    return None if counts is None else counts.reshape(like.shape)
-
-
 def _site_ids(conv: Conversion) -> np.ndarray:
     """Site of each element: elements of one stream-pooling window share a site."""
     n = int(np.prod(conv.shape))
@@ -200,9 +196,7 @@ class StreamPart:
     encoded: np.ndarray | None = None    # (B, ..., W) streams, once made
 
     def popcounts(self) -> np.ndarray:
-        """Ones in each stream (B, ...): read off the bank's table counts when it has them."""
-        if self.thr is not None and self.encoded is None and self.bank.counts is not None:
-            return _shaped(threshold_counts(self.thr, self.src, self.bank), self.thr)
+        """Ones in each stream (B, ...)."""
         words = self.words()
         return stream_counts(words, self.bank.length).reshape(words.shape[:-1])
 
@@ -348,8 +342,8 @@ class BitBackend:
             src = src.reshape(part.thr.shape[1:])[:, ::stride[0], ::stride[1]]
             stride = (1, 1)
         bank = part.bank
-        raw, pcs = conv_counts_bank(thr, src, bank.planes, bank.table, bank.width, tail_mask(bank.length), w_words,
-                                    stride, a["padding"], a["groups"], pcs_dtype=dtype)
+        raw, pcs = conv_counts_bank(thr, src, bank.planes, bank.width, tail_mask(bank.length), w_words, stride,
+                                    a["padding"], a["groups"], pcs_dtype=dtype)
         cnt = pcs.reshape(thr.shape)
         if sub:
             full = np.zeros(part.thr.shape, dtype=dtype)

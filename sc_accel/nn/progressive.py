@@ -4,8 +4,8 @@ SC streams have progressive precision: the first L_k cycles of a stream already 
 value at L_k-bit precision (Kim et al., "Dynamic energy-accuracy trade-off using stochastic
 computing in deep neural networks", DAC 2016). A run at checkpoint L_k uses the same
 generators, seeds, wiring and comparator width as the full-length run, and the first L_k
-cycles of every stream: the SNG banks' bit-planes (and threshold tables, where a bank has one) and the weight
-streams are sliced out of the full-length words already built (never regenerated).
+cycles of every stream: the SNG banks' bit-planes and the weight streams are sliced out of
+the full-length words already built (never regenerated).
 
 Counters are read back into binary between layers in this accelerator, so a layer's input
 at L_k is the previous layer's counter value after L_k cycles: every checkpoint runs the
@@ -37,8 +37,8 @@ from sc_accel.nn.emulate import SCModel, _check_input
 from sc_accel.nn.run import run_graph
 from sc_accel.streams.bank import SourceBank
 
-__all__ = ["check_checkpoints", "default_checkpoints", "prefix_backend", "ClipStats", "Progressive", "progressive_logits",
-           "prefix_config", "MAX_CHECKPOINTS"]
+__all__ = ["check_checkpoints", "default_checkpoints", "prefix_backend", "ClipStats", "Progressive",
+           "progressive_logits", "prefix_config", "MAX_CHECKPOINTS"]
 
 
 MAX_CHECKPOINTS = 32  # a run costs the sum of its checkpoints' lengths: at most 32 L
@@ -75,12 +75,9 @@ def _prefix_words(words: np.ndarray, length: int) -> np.ndarray:
 
 
 def _prefix_bank(bank: SourceBank, length: int) -> SourceBank:
-    """The bank of the first `length` numbers of every source (planes and table sliced)."""
-    table = counts = None
-    if bank.table is not None:
-        table = _prefix_words(bank.table, length)
-        counts = stream_counts(table, length)
-    return SourceBank(_prefix_words(bank.planes, length), bank.width, length, table, counts)
+    """The bank of the first `length` numbers of every source (its planes sliced; a bit
+    backend's banks hold no threshold table)."""
+    return SourceBank(_prefix_words(bank.planes, length), bank.width, length)
 
 
 def prefix_config(cfg: SCConfig, length: int) -> SCConfig:

@@ -31,9 +31,9 @@ GEOMETRIES = [(5, 1, 12, 6, 5, 2, 1, 1), (4, 6, 9, 16, 5, 0, 1, 1), (3, 4, 9, 8,
               (3, 16, 6, 12, 1, 0, 1, 1), (3, 16, 8, 16, 3, 1, 1, 1)]
 
 
-def _bank(length: int, width: int, n: int, table: bool):
+def _bank(length: int, width: int, n: int):
     ids = role_generator_ids("lfsr", width, 4, 0, n)
-    return build_bank("lfsr", length, width, 4, ids, np.arange(n) % 3, table_limit=(1 << 30) if table else 0)
+    return build_bank("lfsr", length, width, 4, ids, np.arange(n) % 3, table_limit=0)
 
 
 def encode(values: np.ndarray, length: int) -> np.ndarray:
@@ -54,8 +54,9 @@ def _materialised(thr, src, bank, w, stride, pad, groups):
 @pytest.mark.parametrize("length,width", [(8, 3), (64, 6), (100, 7), (256, 8), (1024, 10)])
 @pytest.mark.parametrize("blocks", [True, False])
 def test_fused_conv_equals_encode_then_conv(geom, length, width, blocks, rng, monkeypatch):
-    """Planes (every word count: 1, 2, 4 and 16 words take the 1-, 4- and 8-word vector chunks)
-    and table sources, image blocks and the one-image (latency) split: same counts and popcounts."""
+    """Every word count (1, 2, 4 and 16 words take the 1-, 4- and 8-word vector chunks, and the
+    images packed into one vector), image blocks and the one-image (latency) split: same counts
+    and popcounts."""
     b, c, h, n, k, pad, stride, groups = geom
     monkeypatch.setattr(fused, "MAX_BLOCK", 2)  # blocks of 2 images (and a last one of 1 when b is odd)
     monkeypatch.setattr(fused, "BLOCK_BYTES", 1 << 40)
@@ -64,12 +65,11 @@ def test_fused_conv_equals_encode_then_conv(geom, length, width, blocks, rng, mo
     thr[rng.random(thr.shape) < 0.3] = 0
     thr[rng.random(thr.shape) < 0.1] = 1 << width  # the always-1 stream
     w = encode(rng.random((n, c // groups, k, k)), length)
-    for table in (False, True) if length <= 256 else (False,):
-        bank, src = _bank(length, width, c * h * h, table)
-        ref, ref_pc = _materialised(thr, src, bank, w, stride, pad, groups)
-        got, pc = conv_counts_bank(thr, src, bank.planes, bank.table, width, tail_mask(length), w,
-                                   (stride, stride), (pad, pad), groups)
-        assert got.dtype == np.float64 and np.array_equal(got, ref) and np.array_equal(pc, ref_pc)
+    bank, src = _bank(length, width, c * h * h)
+    ref, ref_pc = _materialised(thr, src, bank, w, stride, pad, groups)
+    got, pc = conv_counts_bank(thr, src, bank.planes, width, tail_mask(length), w, (stride, stride), (pad, pad),
+                               groups)
+    assert got.dtype == np.float64 and np.array_equal(got, ref) and np.array_equal(pc, ref_pc)
 
 
 def test_fused_conv_takes_blocks_for_a_batch_and_the_latency_split_for_one_image(rng, monkeypatch):
@@ -77,36 +77,34 @@ def test_fused_conv_takes_blocks_for_a_batch_and_the_latency_split_for_one_image
     for name in ("_conv_blocks", "_conv_rows"):
         real = getattr(fused, name)
         monkeypatch.setattr(fused, name, lambda *a, _r=real, _n=name: calls.append(_n) or _r(*a))
-    bank, src = _bank(64, 6, 4 * 8 * 8, False)
+    bank, src = _bank(64, 6, 4 * 8 * 8)
     w = encode(rng.random((4, 4, 3, 3)), 64)
     for b in (1, 16 * fused.MAX_BLOCK * numba.get_num_threads()):
-        conv_counts_bank(rng.integers(0, 65, (b, 4, 8, 8)), src, bank.planes, None, 6, tail_mask(64), w)
+        conv_counts_bank(rng.integers(0, 65, (b, 4, 8, 8)), src, bank.planes, 6, tail_mask(64), w)
     assert calls == ["_conv_rows", "_conv_blocks"]
 
 
 def test_fused_conv_refuses_bad_arguments(rng):
-    bank, src = _bank(64, 6, 16, True)
+    bank, src = _bank(64, 6, 16)
     thr = rng.integers(0, 64, (2, 1, 4, 4))
     w = encode(rng.random((2, 1, 3, 3)), 64)
     args = (6, tail_mask(64), w)
     with pytest.raises(InvalidInputError, match="source indices"):
-        conv_counts_bank(thr, src + 100, bank.planes, None, *args)
+        conv_counts_bank(thr, src + 100, bank.planes, *args)
     with pytest.raises(InvalidInputError, match="src"):
-        conv_counts_bank(thr, src[:5], bank.planes, None, *args)
+        conv_counts_bank(thr, src[:5], bank.planes, *args)
     with pytest.raises(InvalidInputError, match="padding"):
-        conv_counts_bank(thr, src, bank.planes, None, *args, padding=(-1, 0))
+        conv_counts_bank(thr, src, bank.planes, *args, padding=(-1, 0))
     with pytest.raises(InvalidInputError, match="uint64"):
-        conv_counts_bank(thr, src, bank.planes.astype(np.int64), None, *args)
-    with pytest.raises(InvalidInputError, match="uint64"):
-        conv_counts_bank(thr, src, bank.planes, bank.table.astype(np.int64), *args)
+        conv_counts_bank(thr, src, bank.planes.astype(np.int64), *args)
     with pytest.raises(InvalidInputError, match="planes"):
-        conv_counts_bank(thr, src, bank.planes[:, :, :0], None, *args)
+        conv_counts_bank(thr, src, bank.planes[:, :, :0], *args)
     with pytest.raises(InvalidInputError, match="width"):
-        conv_counts_bank(thr, src, bank.planes, None, 7, tail_mask(64), w)
+        conv_counts_bank(thr, src, bank.planes, 7, tail_mask(64), w)
     with pytest.raises(InvalidInputError, match="float32 or float64"):
-        conv_counts_bank(thr, src, bank.planes, None, *args, pcs_dtype=np.int32)
-    counts, pcs = conv_counts_bank(thr, src, bank.planes, None, *args, pcs_dtype=np.float32)
-    assert pcs.dtype == np.float32 and np.array_equal(pcs, conv_counts_bank(thr, src, bank.planes, None, *args)[1])
+        conv_counts_bank(thr, src, bank.planes, *args, pcs_dtype=np.int32)
+    counts, pcs = conv_counts_bank(thr, src, bank.planes, *args, pcs_dtype=np.float32)
+    assert pcs.dtype == np.float32 and np.array_equal(pcs, conv_counts_bank(thr, src, bank.planes, *args)[1])
 
 
 def test_comparator_levels_equal_the_numpy_thresholds(rng):
