@@ -82,13 +82,7 @@ def _planes(seqs, rot, width, length, out):
         r = np.empty(length, dtype=np.uint64)
         for t in range(length):
             r[t] = rewire(seqs[p, t], rot[p], width)
-        for w in range(out.shape[2]):
-            s = r[w * 64:min(w * 64 + 64, length)]  # sliced so the bit loop vectorises
-            for j in range(width):
-                word = U0
-                for b in range(s.shape[0]):
-                    word |= ((s[b] >> np.uint64(j)) & U1) << np.uint64(b)
-                out[p, j, w] = word
+        _pack_planes(r, width, length, out[p])
 
 
 @njit(parallel=True, cache=True)
@@ -98,20 +92,19 @@ def _fill_planes(kind, width, params, dirs, rot, length, out):
     n = out.shape[0]
     chunk = 64
     for c in prange((n + chunk - 1) // chunk):
-        seq = np.empty((1, length), dtype=np.uint64)
+        r = np.empty(length, dtype=np.uint64)
         for p in range(c * chunk, min(c * chunk + chunk, n)):
-            K.fill_sequence(kind, width, params[p], dirs, seq[0])
-            _planes_of(seq, rot[p], width, length, out[p])
+            K.fill_sequence(kind, width, params[p], dirs, r)
+            for t in range(length):
+                r[t] = rewire(r[t], rot[p], width)
+            _pack_planes(r, width, length, out[p])
 
 
 @njit(inline="always", cache=True)
-def _planes_of(seq, rot, width, length, out):
-    """out[j] = packed bit j of rewire(seq[0], rot) (one source's planes)."""
-    r = seq[0]
-    for t in range(length):
-        r[t] = rewire(r[t], rot, width)
+def _pack_planes(r, width, length, out):
+    """out[j] = packed bit j of the numbers r (one source's planes, (width, W))."""
     for w in range(out.shape[1]):
-        s = r[w * 64:min(w * 64 + 64, length)]
+        s = r[w * 64:min(w * 64 + 64, length)]  # sliced so the bit loop vectorises
         for j in range(width):
             word = U0
             for b in range(s.shape[0]):
@@ -178,7 +171,6 @@ def build_bank(sng: str, length: int, width: int, seed: int, gen_ids: np.ndarray
     params = generator_params(sng, width, seed, pairs[:, 0])
     planes = np.empty((pairs.shape[0], width, n_words(length)), dtype=np.uint64)
     rot_p = pairs[:, 1].astype(np.int64)
-    table = counts = None
     if table_bytes(pairs.shape[0], length, width) > table_limit:
         _fill_planes(kind_code(sng), width, params, _DIRS, rot_p, length, planes)
         return SourceBank(planes, width, length), src.reshape(-1).astype(np.int64)
