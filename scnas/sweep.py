@@ -31,7 +31,7 @@ from scnas.sweep_tasks import DEFAULT_CHUNK, run_settings, setting_key
 
 MAX_WORKERS = 256  # local processes of --workers (each holds torch and a converted model: ~0.5 GB)
 
-__all__ = ["settings_grid", "run_sweep", "setting_label", "print_table", "model_hash"]
+__all__ = ["settings_grid", "run_sweep", "check_scale_out", "setting_label", "print_table", "model_hash"]
 
 
 def settings_grid(lengths: list[int], sngs: list[str], shares: list[int], upscales: list[bool],
@@ -95,15 +95,7 @@ def run_sweep(model: torch.nn.Module, model_name: str, ds: Dataset, configs: lis
     rules. With `edt`, bit-mode settings also measure early decision termination (in this
     process); the other settings run as tasks of `chunk` images (sweep_tasks), in this process,
     a pool of `workers` processes or on Ray (`ray`: "local" or a cluster address)."""
-    if not is_int(workers) or not 1 <= workers <= MAX_WORKERS:
-        raise InvalidInputError(f"--workers {workers!r} must be a positive number of processes, at most "
-                                f"{MAX_WORKERS} (a cluster is reached with --ray).")
-    if ray is not None and workers > 1:
-        raise InvalidInputError("give --workers N (local processes) or --ray ADDRESS (a Ray cluster), not both.")
-    if ray is not None:
-        check_ray(ray)  # before anything is written
-    if not is_int(chunk) or chunk < 1:
-        raise InvalidInputError(f"--chunk {chunk!r} must be a positive number of test images per task.")
+    check_scale_out(workers, ray, chunk)
     if not is_int(calib_n) or calib_n < 1:
         raise InvalidInputError(f"--calib {calib_n!r} must be a positive number of training images.")
     if limit is not None and (not is_int(limit) or limit < 1):
@@ -118,6 +110,20 @@ def run_sweep(model: torch.nn.Module, model_name: str, ds: Dataset, configs: lis
         edt.check_lengths([c.stream_length for c in configs if c.mode == "bit"])
     with claim_run_dir(out, "emulate") as out:
         return _sweep(model, model_name, ds, configs, out, limit, calib_n, fxp_bits, edt, workers, ray, chunk)
+
+
+def check_scale_out(workers: int, ray: str | None, chunk: int) -> None:
+    """Refuse, before any work, task options that cannot run: --workers outside 1..MAX_WORKERS,
+    --workers with --ray, a --ray address Ray cannot reach, --chunk below 1."""
+    if not is_int(workers) or not 1 <= workers <= MAX_WORKERS:
+        raise InvalidInputError(f"--workers {workers!r} must be a positive number of processes, at most "
+                                f"{MAX_WORKERS} (a cluster is reached with --ray).")
+    if ray is not None and workers > 1:
+        raise InvalidInputError("give --workers N (local processes) or --ray ADDRESS (a Ray cluster), not both.")
+    if not is_int(chunk) or chunk < 1:
+        raise InvalidInputError(f"--chunk {chunk!r} must be a positive number of test images per task.")
+    if ray is not None:
+        check_ray(ray)
 
 
 def _check_configs_fit(model: torch.nn.Module, configs: list[SCConfig], ds: Dataset) -> None:
@@ -152,10 +158,10 @@ def _sweep(model, model_name: str, ds: Dataset, configs: list[SCConfig], out: Pa
         res["float_accuracy"] = top1_accuracy(model, x, y)
         res["fixed_point"] = {"bits": fxp_bits, "accuracy": float((fx(x).argmax(1).numpy() == y).mean())}
         write_json(res, path)
-    pending = [c for c in configs if setting_key(c.to_dict()) not in done]
     grid = [setting_key(c.to_dict()) for c in configs]
+    pending = [c for c, k in zip(configs, grid) if k not in done]
     by_key = {setting_key(s["config"]): s for s in res["settings"]}
-    earlier = [s for s in res["settings"] if setting_key(s["config"]) not in set(grid)]  # settings of earlier grids
+    earlier = [s for k, s in by_key.items() if k not in set(grid)]  # settings of earlier grids, in saved order
 
     def finished(entry: dict) -> None:
         """results.json after every setting: earlier grids' settings, then this grid's in grid order,

@@ -63,7 +63,5 @@ def run(args: argparse.Namespace) -> int:
              if getattr(args, flag) is not None]
     if extra and args.name not in ("emulate", "emulate-layers"):
         raise BadArgument(f"--{extra[0][0].lstrip('-')} belongs to `scnas bench emulate`, not {args.name!r}.")
-    if args.images is not None and args.images < 1:
-        raise BadArgument(f"--images {args.images} must be a positive number of test images.")
     module = BENCHMARKS.create(args.name)
     return int(module.main((["--quick"] if args.quick else []) + [str(v) for pair in extra for v in pair]))

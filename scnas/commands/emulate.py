@@ -11,7 +11,7 @@ from scnas.commands.common import (BadArgument, add_config_option, add_seed_opti
 from scnas.commands.teacher import add_teacher_options, resolve_teacher
 from scnas.data import load_dataset
 from scnas.edt_run import EDTSpec, print_edt
-from scnas.sweep import print_table, run_sweep, setting_label, settings_grid
+from scnas.sweep import check_scale_out, print_table, run_sweep, setting_label, settings_grid
 
 __all__ = ["add_parser", "run"]
 
@@ -80,9 +80,7 @@ def _emulate_one(args: argparse.Namespace) -> tuple[str, dict[str, float]]:
                         else parse_list(args.edt_checkpoints, int, "edt-checkpoints"))
     if args.limit is not None and args.limit < 1:
         raise BadArgument(f"--limit {args.limit} must be a positive number of test images.")
-    for flag in ("workers", "chunk"):
-        if getattr(args, flag) < 1:
-            raise BadArgument(f"--{flag} {getattr(args, flag)} must be a positive whole number.")
+    check_scale_out(args.workers, args.ray, args.chunk)  # before a teacher is trained or a directory made
     model, name = resolve_teacher(args.model, ds, args)
     out = run_out(args, f"runs/emulate-{name}-{ds.name}")
     res = run_sweep(model, name, ds, configs, out, limit=args.limit, calib_n=args.calib, edt=edt,

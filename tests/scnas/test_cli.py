@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from scnas.cli import main
 from scnas.commands.bench import BENCHMARKS, module_of
 
@@ -48,3 +50,25 @@ def test_python_dash_m_scnas_is_the_command():
     proc = subprocess.run([sys.executable, "-m", "scnas", "bench", "nope"], capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 2 and proc.stderr.startswith("scnas: error: unknown benchmark 'nope'")
+
+
+@pytest.mark.parametrize("argv,words", [(["--images", "0"], "positive"), (["--stream-length", "abc"], "stream-length"),
+                                        (["--model", "nope"], "nope")])
+def test_bench_emulate_profile_refuses_bad_values_in_one_sentence(argv, words, capsys):
+    assert main(["bench", "emulate", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("scnas: error:") and words in err and "\n" not in err
+
+
+def test_bench_emulate_profile_names_what_limits_it(capsys):
+    """A small per-layer profile of LeNet-5 (the default model): every MAC layer kind gets a
+    rate against the same-L ceiling, and the breakdown adds up to the profiled run's time."""
+    assert main(["bench", "emulate", "--stream-length", "64", "--images", "8", "--quick"]) == 0
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    r = last["figures"]["lengths"][0]
+    assert last["benchmark"] == "emulate_layers" and last["figures"]["model"] == "lenet5"
+    assert r["stream_length"] == 64 and r["ceiling_span_words"] == 48 and 0 < r["frac_ceiling"] < 2
+    convs = {k: v for k, v in r["kinds"].items() if k.startswith("conv")}
+    assert convs and all(v["frac_ceiling"] > 0 for v in convs.values())
+    assert sum(r["breakdown"].values()) == pytest.approx(r["profiled_seconds"], rel=1e-9)
+    assert r["batch1"]["threads"] >= 1 and r["convert_seconds"] > 0
