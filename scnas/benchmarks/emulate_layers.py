@@ -31,43 +31,21 @@ import time
 from collections import defaultdict
 
 import numba
-import numpy as np
 import torch
 
 import sc_accel.nn.backends as backends
 from sc_accel.graph import Layer
 from sc_accel.nn import SCConfig, convert
 from scnas.benchmarks.common import cpu_name, print_result, print_table
+from scnas.benchmarks.emulate import bit_macs, data, model_of
 from scnas.benchmarks.sc_kernels import kernel_path, roofline_stats
 from scnas.commands.common import BadArgument, parse_list
-from scnas.commands.teacher import cached_teacher
-from scnas.data import load_dataset
-from scnas.train import load_model
-from scnas.zoo import create_model
 
 TARGETS = {"frac_ceiling_L64": 0.45, "frac_ceiling_L256": 0.60, "frac_ceiling_L1024": 0.60,
            "seconds_10k_L256_max": 40.0, "peak_rss_gb_max": 4.0, "convert_seconds_max": 0.5,
            "first_batch_vs_steady_max": 1.2}
 RUNS = 3
 CALIB = 250  # calibration images of the timed convert
-
-
-def _data(n: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, str]:
-    try:
-        ds = load_dataset("fashion-mnist")
-        return ds.x_test[:n], ds.y_test[:n], ds.x_train[:CALIB], "Fashion-MNIST"
-    except FileNotFoundError:
-        rng = np.random.default_rng(0)
-        return (rng.random((n, 1, 28, 28), dtype=np.float32), None,
-                rng.random((CALIB, 1, 28, 28), dtype=np.float32), "random images")
-
-
-def _model(name: str) -> tuple[torch.nn.Module, str]:
-    teacher = cached_teacher(name, "fashion-mnist")
-    if (teacher / "model.pt").exists():
-        return load_model(teacher)[0], "trained teacher"
-    torch.manual_seed(0)
-    return create_model(name, 1, 10, 28).eval(), "untrained"
 
 
 def ceiling_span(length: int) -> int:
@@ -81,14 +59,6 @@ def layer_kind(layer: Layer) -> str:
         kh, kw = layer.attrs["weight"].shape[2:]
         return f"conv {kh}x{kw} s{layer.attrs['stride'][0]}" + (" grouped" if layer.attrs["groups"] > 1 else "")
     return layer.op
-
-
-def bit_macs(layer: Layer, length: int) -> int:
-    """Bit-MACs of one image through a MAC layer at L."""
-    if layer.op not in ("conv", "linear"):
-        return 0
-    w = layer.attrs["weight"]
-    return int(np.prod(layer.shape)) * int(np.prod(w.shape[1:])) * length
 
 
 class Profile:
@@ -224,7 +194,7 @@ def measure_length(model, length: int, x: torch.Tensor, calib: torch.Tensor, qui
 
 def full_test_set(model, length: int = 256) -> dict:
     """Convert + run all 10,000 test images once (wall seconds), with this process's peak RSS."""
-    x, y, calib, _ = _data(10000)
+    x, y, calib, _ = data(10000, CALIB)
     t = time.perf_counter()
     logits = convert(model, SCConfig(stream_length=length, sng="lfsr"), torch.as_tensor(calib))(torch.as_tensor(x))
     seconds = time.perf_counter() - t
@@ -264,9 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     lengths = parse_list(a.stream_length, int, "stream-length")
     if (a.images is not None and a.images < 1) or any(L < 1 for L in lengths):
         raise BadArgument("--images and every --stream-length must be positive whole numbers.")
-    model, kind = _model(a.model)
+    model, kind = model_of(a.model)
     n = a.images if a.images is not None else (100 if a.quick else 1000)
-    x, _, calib, source = _data(n)
+    x, _, calib, source = data(n, CALIB)
     if len(x) < n:
         print(f"note: the test set has {len(x)} images; --images {n} runs those.")
     x, calib = torch.as_tensor(x).double(), torch.as_tensor(calib).double()
