@@ -1,6 +1,6 @@
 """The bit-sliced SNG comparator over whole words, written as explicit LLVM vector code.
 
-compare_words(pf, base, t, width, nw, df, o) writes df[o:o + nw] = the packed stream
+compare_words(pf, base, t, width, nw, df, o, tail) writes df[o:o + nw] = the packed stream
 (r_k < t) of one SNG source, whose random numbers r_k are stored as `width` bit-planes of nw
 words (plane j, bit j of every r_k, at pf[base + j * nw]), and returns its popcount; the
 comparator runs from the MSB plane down:
@@ -15,8 +15,8 @@ packed into one <8 x i64>.
 Why IR: the same loop written in numba ran scalar and 3-5x slower. The running state (l, q)
 must stay in registers across the plane loop, with a plane count known only at run time;
 LLVM's loop vectoriser does not do that for state kept in arrays, and its SLP vectoriser did
-not pack scalar chains. Words beyond the stream length are not masked here (the caller
-masks the last word, since planes hold zeros there).
+not pack scalar chains. Both mask a stream's last word to the stream length by `tail`
+(planes hold zeros past it, and 0 < t would set those bits).
 """
 
 from __future__ import annotations
@@ -89,8 +89,8 @@ def _chunks(builder: ir.IRBuilder, n: int, pf: ir.Value, df: ir.Value, base: ir.
 
     builder.position_at_end(done)
     builder.store(lv, builder.bitcast(builder.gep(df, [builder.add(o, k)]), vt.as_pointer()), align=8)
-    ctpop = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vt, [vt]), f"llvm.ctpop.v{n}i64")
-    pcs = builder.call(ctpop, [lv])
+    pcs = builder.call(cgutils.get_or_insert_function(builder.module, ir.FunctionType(vt, [vt]),
+                                                      f"llvm.ctpop.v{n}i64"), [lv])
     total = builder.load(cnt_ptr)
     for i in range(n):
         total = builder.add(total, builder.extract_element(pcs, ir.Constant(ir.IntType(32), i)))
@@ -100,27 +100,37 @@ def _chunks(builder: ir.IRBuilder, n: int, pf: ir.Value, df: ir.Value, base: ir.
     builder.position_at_end(out)
 
 
+def _ctpop(builder: ir.IRBuilder, v: ir.Value) -> ir.Value:
+    fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(v.type, [v.type]),
+                                        f"llvm.ctpop.{'v8i64' if isinstance(v.type, ir.VectorType) else 'i64'}")
+    return builder.call(fn, [v])
+
+
 @intrinsic
-def compare_words(typingctx, pf, base, t, width, nw, df, o):
-    """compare_words(pf, base, t, width, nw, df, o) -> uint64 popcount; see the module doc.
-    pf and df: C-contiguous uint64 arrays; the other arguments int64."""
+def compare_words(typingctx, pf, base, t, width, nw, df, o, tail):
+    """compare_words(pf, base, t, width, nw, df, o, tail) -> uint64 popcount; see the module
+    doc. The stream's last word is masked by `tail` (the planes hold zeros past the stream, and
+    r = 0 < t would set those bits). pf and df: C-contiguous uint64 arrays; the others integers."""
     arrays = (pf, df)
     if not all(isinstance(a, types.Array) and a.dtype == types.uint64 and a.layout == "C" for a in arrays):
         return None
-    if not all(isinstance(v, types.Integer) for v in (base, t, width, nw, o)):
+    if not all(isinstance(v, types.Integer) for v in (base, t, width, nw, o, tail)):
         return None
-    sig = types.uint64(pf, types.int64, types.int64, types.int64, types.int64, df, types.int64)
+    sig = types.uint64(pf, types.int64, types.int64, types.int64, types.int64, df, types.int64, types.uint64)
 
     def codegen(context, builder, signature, args):
         pfa = context.make_array(signature.args[0])(context, builder, args[0])
         dfa = context.make_array(signature.args[5])(context, builder, args[5])
-        base_v, t_v, width_v, nw_v, o_v = (context.cast(builder, args[i], signature.args[i], types.int64)
-                                           for i in (1, 2, 3, 4, 6))
+        base_v, t_v, width_v, nw_v, o_v = (args[i] for i in (1, 2, 3, 4, 6))
         k_ptr = cgutils.alloca_once_value(builder, ir.Constant(_I64, 0))
         cnt_ptr = cgutils.alloca_once_value(builder, ir.Constant(_I64, 0))
         for n in (8, 4, 1):
             _chunks(builder, n, pfa.data, dfa.data, base_v, t_v, width_v, nw_v, o_v, k_ptr, cnt_ptr)
-        return builder.load(cnt_ptr)
+        last = builder.gep(dfa.data, [builder.sub(builder.add(o_v, nw_v), ir.Constant(_I64, 1))])
+        word = builder.load(last)
+        kept = builder.and_(word, args[7])
+        builder.store(kept, last)
+        return builder.add(builder.sub(builder.load(cnt_ptr), _ctpop(builder, word)), _ctpop(builder, kept))
 
     return sig, codegen
 
@@ -189,8 +199,7 @@ def _images_codegen(context, builder, signature, args):
             last = builder.insert_element(last, tail if lane % words == words - 1 else ir.Constant(_I64, -1),
                                           ir.Constant(ir.IntType(32), lane))
         out = builder.and_(lv, last)
-        ctpop = cgutils.get_or_insert_function(builder.module, ir.FunctionType(v8, [v8]), "llvm.ctpop.v8i64")
-        counts = builder.call(ctpop, [out])
+        counts = _ctpop(builder, out)
         for k in range(per):
             image = idx[k * words]
             with builder.if_then(builder.icmp_signed("<", image, n)):

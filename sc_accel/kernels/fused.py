@@ -25,7 +25,6 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from sc_accel.bits import popcount64
 from sc_accel.errors import InvalidInputError
 from sc_accel.kernels.comparator import compare_images, compare_words
 from sc_accel.kernels.conv import DIRECT_MIN_WORDS, TILE_PATCH_ROWS, _direct_row, _patch_block, _weight_rows
@@ -43,18 +42,6 @@ def _dest(c, hwc, ci, y, x, ph, pw, nw):
     if hwc:
         return 0, y + ph, ((x + pw) * c + ci) * nw
     return ci, y + ph, (x + pw) * nw
-
-
-@njit(inline="always", cache=True)
-def _compare(pf, base, t, width, tail, nw, df, o):
-    """df[o:o + nw] = the stream (r_k < t), t in 0..2^width, of the source whose planes start at
-    pf[base] (comparator.compare_words), its last word masked to the stream length; returns the
-    popcount."""
-    cnt = compare_words(pf, base, t, width, nw, df, o)
-    last = df[o + nw - 1]
-    kept = last & tail
-    df[o + nw - 1] = kept
-    return cnt - popcount64(last) + popcount64(kept)
 
 
 @njit(cache=True)
@@ -91,7 +78,7 @@ def _encode_block(thr, src, planes, width, tail, b0, nb, c, h, ph, pw, hwc, buf,
                     continue
                 for i in range(nb):
                     t = min(max(thr[b0 + i, e], 0), top)
-                    pcs[b0 + i, e] = _compare(pf, s * width * nw, t, width, tail, nw, df, i * img + o)
+                    pcs[b0 + i, e] = compare_words(pf, s * width * nw, t, width, nw, df, i * img + o, tail)
 
 
 @njit(cache=True)
@@ -154,7 +141,7 @@ def _encode_range(thr, src, planes, width, tail, b, ci, c, h, ph, pw, hwc, buf, 
             pl, row, off = _dest(c, hwc, ci, y, x, ph, pw, nw)
             o = b * img + (pl * buf.shape[2] + row) * buf.shape[3] + off
             t = min(max(thr[b, e], 0), top)
-            pcs[b, e] = _compare(pf, src[e] * width * nw, t, width, tail, nw, df, o)
+            pcs[b, e] = compare_words(pf, src[e] * width * nw, t, width, nw, df, o, tail)
 
 
 @njit(parallel=True, cache=True)
