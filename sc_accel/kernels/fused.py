@@ -33,15 +33,16 @@ __all__ = ["conv_counts_bank", "MAX_BLOCK", "BLOCK_BYTES"]
 
 MAX_BLOCK = 8            # images encoded together: a source's planes are read once for all of them
 BLOCK_BYTES = 12 << 20   # per-task stream buffers beyond this shrink the block (both threads' blocks fit a 32 MB L3)
-MAX_WIDTH = 16           # comparator bits the kernels unroll for (SCConfig allows up to 16)
+MAX_WIDTH = 16           # comparator bits a bank's planes may hold (SCConfig allows up to 16)
 
 
 @njit(inline="always", cache=True)
-def _dest(c, hwc, ci, y, x, ph, pw, nw):
-    """(plane, row, word offset) of element (ci, y, x) in a padded buffer."""
+def _offset(buf, c, hwc, ci, y, x, ph, pw, nw):
+    """Flat word offset of element (ci, y, x) in one image of the padded buffer buf (B, planes,
+    Hp, ...): channels innermost when hwc, else a plane per channel."""
     if hwc:
-        return 0, y + ph, ((x + pw) * c + ci) * nw
-    return ci, y + ph, (x + pw) * nw
+        return ((y + ph) * buf.shape[3]) + ((x + pw) * c + ci) * nw
+    return (ci * buf.shape[2] + y + ph) * buf.shape[3] + (x + pw) * nw
 
 
 @njit(cache=True)
@@ -65,8 +66,7 @@ def _encode_block(thr, src, planes, width, tail, b0, nb, c, h, ph, pw, hwc, buf,
             for a2 in range(w_img if not hwc else c):
                 ci, y, x = (a0, a1, a2) if not hwc else (a2, a0, a1)
                 e = ci * hw + y * w_img + x
-                pl, row, off = _dest(c, hwc, ci, y, x, ph, pw, nw)
-                o = (pl * buf.shape[2] + row) * buf.shape[3] + off
+                o = _offset(buf, c, hwc, ci, y, x, ph, pw, nw)
                 s = src[e]
                 if lanes:  # short streams: the block's images share one vector (their source is the same)
                     for i in range(nb):
@@ -138,8 +138,7 @@ def _encode_range(thr, src, planes, width, tail, b, ci, c, h, ph, pw, hwc, buf, 
     for y in range(h):
         for x in range(w_img):
             e = e0 + y * w_img + x
-            pl, row, off = _dest(c, hwc, ci, y, x, ph, pw, nw)
-            o = b * img + (pl * buf.shape[2] + row) * buf.shape[3] + off
+            o = b * img + _offset(buf, c, hwc, ci, y, x, ph, pw, nw)
             t = min(max(thr[b, e], 0), top)
             pcs[b, e] = compare_words(pf, src[e] * width * nw, t, width, nw, df, o, tail)
 
