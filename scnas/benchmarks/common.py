@@ -1,4 +1,4 @@
-"""Timing and reporting helpers shared by the benchmarks."""
+"""Timing, reporting, data and model helpers shared by the benchmarks."""
 
 from __future__ import annotations
 
@@ -7,6 +7,16 @@ import platform
 import statistics
 import time
 from typing import Callable
+
+import numpy as np
+import torch
+
+from sc_accel.graph import Layer, trace
+from sc_accel.seeds import seeded
+from scnas.commands.teacher import cached_teacher
+from scnas.data import load_dataset
+from scnas.train import load_model
+from scnas.zoo import create_model
 
 
 def best_time(fn: Callable[[], object], repeats: int = 3) -> float:
@@ -69,3 +79,37 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def data(n: int, calib: int = 1000) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, str]:
+    """(first n test images, their labels or None, first `calib` training images, source name):
+    Fashion-MNIST when installed, else random images of its shape (the work per image is the same)."""
+    try:
+        ds = load_dataset("fashion-mnist")
+        return ds.x_test[:n], ds.y_test[:n], ds.x_train[:calib], "fashion-mnist"
+    except FileNotFoundError:
+        rng = np.random.default_rng(0)
+        return (rng.random((n, 1, 28, 28), dtype=np.float32), None,
+                rng.random((calib, 1, 28, 28), dtype=np.float32), "random images")
+
+
+def model_of(name: str = "lenet5") -> tuple[torch.nn.Module, str]:
+    """The cached Fashion-MNIST teacher of a zoo model when there is one, else the model untrained."""
+    teacher = cached_teacher(name, "fashion-mnist")
+    if (teacher / "model.pt").exists():
+        return load_model(teacher)[0], "trained teacher"
+    with seeded(0):  # the same untrained weights every run, the caller's generator untouched
+        return create_model(name, 1, 10, 28).eval(), "untrained"
+
+
+def bit_macs(layer: Layer, length: int) -> int:
+    """Bit-MACs of one image through a MAC layer at L (0 for any other layer)."""
+    if layer.op not in ("conv", "linear"):
+        return 0
+    w = layer.attrs["weight"]
+    return int(np.prod(layer.shape)) * int(np.prod(w.shape[1:])) * length
+
+
+def macs_per_image(model: torch.nn.Module) -> int:
+    """Multiply-accumulates of one image through the conv and linear layers."""
+    return sum(bit_macs(l, 1) for l in trace(model, torch.zeros(2, 1, 28, 28)).layers)

@@ -18,55 +18,14 @@ import resource
 import statistics
 import time
 
-import numpy as np
 import torch
 
-from sc_accel.graph import Layer
-from sc_accel.nn import SCConfig, convert, trace
-from sc_accel.seeds import seeded
-from scnas.benchmarks.common import cpu_name, print_result, print_table
+from sc_accel.nn import SCConfig, convert
+from scnas.benchmarks.common import cpu_name, data, macs_per_image, model_of, print_result, print_table
 from scnas.benchmarks.sc_kernels import kernel_path, roofline_stats
-from scnas.commands.teacher import cached_teacher
-from scnas.data import load_dataset
-from scnas.train import load_model
-from scnas.zoo import create_model
 
 TARGETS = {"seconds_max": 60.0, "peak_rss_gb_max": 2.0, "frac_roofline": 0.5}
 RUNS = 3  # timed runs over all images: on a shared VM one run can lose 15% to a neighbour
-
-
-def data(n: int, calib: int = 1000) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, str]:
-    """(first n test images, their labels or None, first `calib` training images, source name):
-    Fashion-MNIST when installed, else random images of its shape (the work per image is the same)."""
-    try:
-        ds = load_dataset("fashion-mnist")
-        return ds.x_test[:n], ds.y_test[:n], ds.x_train[:calib], "fashion-mnist"
-    except FileNotFoundError:
-        rng = np.random.default_rng(0)
-        return (rng.random((n, 1, 28, 28), dtype=np.float32), None,
-                rng.random((calib, 1, 28, 28), dtype=np.float32), "random images")
-
-
-def model_of(name: str = "lenet5") -> tuple[torch.nn.Module, str]:
-    """The cached Fashion-MNIST teacher of a zoo model when there is one, else the model untrained."""
-    teacher = cached_teacher(name, "fashion-mnist")
-    if (teacher / "model.pt").exists():
-        return load_model(teacher)[0], "trained teacher"
-    with seeded(0):  # the same untrained weights every run, the caller's generator untouched
-        return create_model(name, 1, 10, 28).eval(), "untrained"
-
-
-def bit_macs(layer: Layer, length: int) -> int:
-    """Bit-MACs of one image through a MAC layer at L (0 for any other layer)."""
-    if layer.op not in ("conv", "linear"):
-        return 0
-    w = layer.attrs["weight"]
-    return int(np.prod(layer.shape)) * int(np.prod(w.shape[1:])) * length
-
-
-def macs_per_image(model: torch.nn.Module) -> int:
-    """Multiply-accumulates of one image through the conv and linear layers."""
-    return sum(bit_macs(l, 1) for l in trace(model, torch.zeros(2, 1, 28, 28)).layers)
 
 
 def run(quick: bool = False) -> dict:
