@@ -12,7 +12,7 @@ from sc_accel.errors import InvalidInputError, is_int
 from sc_accel.nn.backends import BitBackend, ExpectedBackend, FixedPointBackend
 from sc_accel.nn.config import SCConfig
 from sc_accel.graph import Layer, LayerGraph, trace
-from sc_accel.nn.memory import USABLE_FRACTION, MemoryLimitError, available_bytes, fit_batch
+from sc_accel.nn.memory import USABLE_FRACTION, MemoryLimitError, available_bytes, fit_batch, reuse_freed_memory
 from sc_accel.nn.ops import moment_op
 from sc_accel.nn.plan import Plan, make_plan, node_stats
 from sc_accel.nn.run import float_forward, run_graph
@@ -182,6 +182,7 @@ def convert(model: object, config: SCConfig, calib: object) -> SCModel:
         batch = fit_batch(graph, plan, config)  # refuses what cannot fit, before any allocation
         if batch < config.batch_size:
             config = config.replace(batch_size=int(batch))  # same bits, smaller batches
+        reuse_freed_memory()  # batches reuse pages instead of faulting in fresh ones
         backend = BitBackend(graph, plan, config)
     else:
         backend = ExpectedBackend(graph, plan, config, _layer_factors(config, plan))
