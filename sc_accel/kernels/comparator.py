@@ -157,6 +157,13 @@ def _images_codegen(context, builder, signature, args):
     v8 = ir.VectorType(_I64, 8)
     one, zero = ir.Constant(_I64, 1), ir.Constant(_I64, 0)
     exit_bb = fn.append_basic_block("img_exit")
+    wide_bb, narrow_bb = fn.append_basic_block("img_wide"), fn.append_basic_block("img_narrow")
+    multiple = builder.icmp_signed("==", builder.and_(nw, ir.Constant(_I64, 7)), zero)
+    builder.cbranch(builder.and_(multiple, builder.icmp_signed(">", nw, zero)), wide_bb, narrow_bb)
+    builder.position_at_end(wide_bb)
+    _wide_codegen(context, builder, signature, args)
+    builder.branch(exit_bb)
+    builder.position_at_end(narrow_bb)
     cases = {}
     for words in (1, 2, 4):
         cases[words] = fn.append_basic_block(f"img_w{words}")
@@ -216,14 +223,122 @@ def _images_codegen(context, builder, signature, args):
     return context.get_dummy_value()
 
 
+WIDE_IMAGES = 4  # images whose comparators share one plane loop on long streams (nw a multiple of 8)
+
+
+def _wide_chunk(builder: ir.IRBuilder, pf: ir.Value, base: ir.Value, width: ir.Value, nw: ir.Value, k: ir.Value,
+                tv: list) -> list:
+    """Emit the plane loop over words k..k+7 of len(tv) images at once, thresholds tv: one
+    (l, q) chain per image, each plane loaded once for all, so the chains' latencies overlap.
+    Returns each image's <8 x i64> of stream words."""
+    fn = builder.function
+    v8 = ir.VectorType(_I64, 8)
+    one, zero = ir.Constant(_I64, 1), ir.Constant(_I64, 0)
+    starts = []
+    for t in tv:  # bit `width` of t set (t = 2^width): every r is below it
+        top = builder.sub(zero, builder.and_(builder.lshr(t, width), one))
+        starts.append((_splat(builder, top, 8), _splat(builder, builder.not_(top), 8)))
+    j0 = builder.sub(width, one)
+    start = builder.block
+    planes, plane, done = (fn.append_basic_block(f"wide_{s}") for s in ("planes", "plane", "done"))
+    builder.branch(planes)
+
+    builder.position_at_end(planes)
+    j = builder.phi(_I64)
+    j.add_incoming(j0, start)
+    chains = []
+    for l0, q0 in starts:
+        lv, qv = builder.phi(v8), builder.phi(v8)
+        lv.add_incoming(l0, start)
+        qv.add_incoming(q0, start)
+        chains.append((lv, qv))
+    builder.cbranch(builder.icmp_signed("<", j, zero), done, plane)
+
+    builder.position_at_end(plane)
+    idx = builder.add(builder.add(base, builder.mul(j, nw)), k)
+    p = builder.load(builder.bitcast(builder.gep(pf, [idx]), v8.as_pointer()), align=8)
+    for t, (lv, qv) in zip(tv, chains):
+        m = _splat(builder, builder.sub(zero, builder.and_(builder.lshr(t, j), one)), 8)
+        lv.add_incoming(builder.or_(lv, builder.and_(builder.and_(qv, builder.not_(p)), m)), plane)
+        qv.add_incoming(builder.and_(qv, builder.not_(builder.xor(p, m))), plane)
+    j.add_incoming(builder.sub(j, one), plane)
+    builder.branch(planes)
+    builder.position_at_end(done)
+    return [lv for lv, _ in chains]
+
+
+def _wide_codegen(context, builder, signature, args):
+    """IR of compare_images for nw a multiple of 8: images WIDE_IMAGES at a time, each group
+    over the stream's 8-word chunks; popcounts summed per image; last words masked by tail."""
+    pfa, tsa, dfa, offa, pca = (context.make_array(signature.args[i])(context, builder, args[i])
+                                for i in (0, 2, 6, 7, 8))
+    base, n, width, nw, tail = args[1], args[3], args[4], args[5], args[9]
+    fn = builder.function
+    zero, eight = ir.Constant(_I64, 0), ir.Constant(_I64, 8)
+    g_ptr = cgutils.alloca_once_value(builder, zero)
+    k_ptr = cgutils.alloca_once_value(builder, zero)
+    cnt_ptrs = [cgutils.alloca_once_value(builder, zero) for _ in range(WIDE_IMAGES)]
+    g_cond, g_body, k_cond, k_body, g_end, exit_bb = (fn.append_basic_block(f"wide_{s}") for s in
+                                                      ("gcond", "gbody", "kcond", "kbody", "gend", "exit"))
+    builder.branch(g_cond)
+    builder.position_at_end(g_cond)
+    g = builder.load(g_ptr)
+    builder.cbranch(builder.icmp_signed("<", g, n), g_body, exit_bb)
+
+    builder.position_at_end(g_body)
+    images = [builder.add(g, ir.Constant(_I64, i)) for i in range(WIDE_IMAGES)]
+    live = [builder.icmp_signed("<", i, n) for i in images]
+    # an image past n reads threshold 0 (and writes nothing): ts holds 8 entries, n may be any of 1..8
+    tv = [builder.select(ok, builder.load(builder.gep(tsa.data, [builder.select(ok, i, zero)])), zero)
+          for ok, i in zip(live, images)]
+    offs = [builder.load(builder.gep(offa.data, [builder.select(ok, i, zero)])) for ok, i in zip(live, images)]
+    for ptr in cnt_ptrs:
+        builder.store(zero, ptr)
+    builder.store(zero, k_ptr)
+    builder.branch(k_cond)
+
+    builder.position_at_end(k_cond)
+    k = builder.load(k_ptr)
+    builder.cbranch(builder.icmp_signed("<", k, nw), k_body, g_end)
+
+    builder.position_at_end(k_body)
+    words = _wide_chunk(builder, pfa.data, base, width, nw, k, tv)
+    for ok, off, lv, ptr in zip(live, offs, words, cnt_ptrs):
+        with builder.if_then(ok):
+            dst = builder.gep(dfa.data, [builder.add(off, k)])
+            builder.store(lv, builder.bitcast(dst, lv.type.as_pointer()), align=8)
+            pc = _ctpop(builder, lv)
+            total = builder.load(ptr)
+            for lane in range(8):
+                total = builder.add(total, builder.extract_element(pc, ir.Constant(ir.IntType(32), lane)))
+            builder.store(total, ptr)
+    builder.store(builder.add(k, eight), k_ptr)
+    builder.branch(k_cond)
+
+    builder.position_at_end(g_end)
+    for ok, i, off, ptr in zip(live, images, offs, cnt_ptrs):
+        with builder.if_then(ok):
+            last = builder.gep(dfa.data, [builder.sub(builder.add(off, nw), ir.Constant(_I64, 1))])
+            word = builder.load(last)
+            kept = builder.and_(word, tail)
+            builder.store(kept, last)
+            count = builder.add(builder.sub(builder.load(ptr), _ctpop(builder, word)), _ctpop(builder, kept))
+            builder.store(count, builder.gep(pca.data, [i]))
+    builder.store(builder.add(g, ir.Constant(_I64, WIDE_IMAGES)), g_ptr)
+    builder.branch(g_cond)
+    builder.position_at_end(exit_bb)
+
+
 @intrinsic
 def compare_images(typingctx, pf, base, ts, n, width, nw, df, offs, pcs, tail):
     """compare_images(pf, base, ts, n, width, nw, df, offs, pcs, tail): the streams of n <= 8
     images' thresholds ts[:n] (ts holds 8, the rest 0) against ONE source's planes at pf[base],
     for streams of nw = 1, 2 or 4 words: 8 // nw images share a <8 x i64> (the planes broadcast,
-    the thresholds per lane), so short streams fill the vector. Image i's stream goes to
-    df[offs[i]:offs[i] + nw], its last word masked by `tail`, its popcount to pcs[i]. Another nw
-    writes nothing (the caller uses compare_words)."""
+    the thresholds per lane), so short streams fill the vector; with nw a multiple of 8,
+    WIDE_IMAGES images' comparators run in one plane loop, 8 words at a time, each plane loaded
+    once for all (one image alone is a chain of dependent steps, about 3 cycles each; four
+    chains overlap). Image i's stream goes to df[offs[i]:offs[i] + nw], its last word masked by
+    `tail`, its popcount to pcs[i]. Another nw writes nothing (the caller uses compare_words)."""
     arrays = (pf, ts, df, offs, pcs)
     if not all(isinstance(a, types.Array) and a.layout == "C" and a.ndim == 1 for a in arrays):
         return None

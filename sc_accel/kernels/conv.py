@@ -152,27 +152,31 @@ def _tile_span(rest):
 
 
 @njit(cache=True)
-def _direct_row(x, xi, wf, g, oy, kh, kw, sh, sw, acc, out, ob):
+def _direct_row(x, xi, wf, g, oy, kh, kw, sh, sw, acc, out, ob, n_lo=0, n_hi=-1, ring=0):
     """Implicit GEMM for output row oy of group g of image xi, no patch copies: the kw inputs
     of one kernel row are adjacent words of an input row, so each (channel, dy) term of 4
     output positions x 4 weights is one tile over slices of x and of the weight rows.
-    x (B, C, Hp, Wp*W); wf (G, Ngp, Cg*kh*kw*W); writes out[ob]."""
+    x (B, C, Hp, Wp*W); wf (G, Ngp, Cg*kh*kw*W); writes out[ob] for the group's outputs
+    n_lo..n_hi (n_hi = -1: to the last; n_lo a multiple of 4). ring > 0: x holds only `ring`
+    rows, padded row y in slot y % ring (fused.py's rolling buffers)."""
     cg, nw, ng = _group_geometry(x, wf, kh, kw, out)
     ow = out.shape[3]
     seg = kw * nw
     wg = wf[g]
+    n_end = ng if n_hi < 0 else min(n_hi, ng)
     for ox0 in range(0, ow, 4):
         p0 = ox0 * sw * nw  # positions past the edge repeat the last one; their sums are dropped
         p1 = min(ox0 + 1, ow - 1) * sw * nw
         p2 = min(ox0 + 2, ow - 1) * sw * nw
         p3 = min(ox0 + 3, ow - 1) * sw * nw
-        n0 = 0
-        while n0 < ng:
-            span = _tile_span(ng - n0)
+        n0 = n_lo
+        while n0 < n_end:
+            span = _tile_span(n_end - n0)
             acc[:] = 0
             for ci in range(cg):
                 for dy in range(kh):
-                    row = x[xi, g * cg + ci, oy * sh + dy]
+                    yy = oy * sh + dy
+                    row = x[xi, g * cg + ci, yy % ring if ring > 0 else yy]
                     wo = (ci * kh + dy) * seg
                     if span == 2:
                         _tile4x2s(row[p0:p0 + seg], row[p1:p1 + seg], row[p2:p2 + seg], row[p3:p3 + seg],
@@ -187,7 +191,7 @@ def _direct_row(x, xi, wf, g, oy, kh, kw, sh, sw, acc, out, ob):
             for i in range(4):
                 if ox0 + i >= ow:
                     break
-                for k in range(min(span, ng - n0)):
+                for k in range(min(span, n_end - n0)):
                     out[ob, g * ng + n0 + k, oy, ox0 + i] = acc[i, k]
             n0 += span
 

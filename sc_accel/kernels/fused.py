@@ -33,6 +33,9 @@ __all__ = ["conv_counts_bank", "MAX_BLOCK", "BLOCK_BYTES"]
 
 MAX_BLOCK = 8            # images encoded together: a source's planes are read once for all of them
 BLOCK_BYTES = 12 << 20   # per-task stream buffers beyond this shrink the block (both threads' blocks fit a 32 MB L3)
+WEIGHT_CHUNK_BYTES = 256 << 10  # weight rows a block's direct tiles share: they stay in L2 (Zen 4-5: 1 MB; Intel: 1-2 MB)
+MAX_RING_BLOCK = 32     # images per block with rolling row buffers (planes read once for all of them)
+RING_BYTES = 4 << 20     # ... as many as keep a task's kh rows of each within this
 MAX_WIDTH = 16           # comparator bits a bank's planes may hold (SCConfig allows up to 16)
 
 
@@ -57,7 +60,7 @@ def _encode_block(thr, src, planes, width, tail, b0, nb, c, h, ph, pw, hwc, buf,
     pf, df = planes.reshape(-1), buf.reshape(-1)
     img = buf.shape[1] * buf.shape[2] * buf.shape[3]
     top = np.int64(1) << width
-    lanes = (nw == 1 or nw == 2 or nw == 4) and nb <= 8  # compare_images takes 8 at most
+    lanes = (nw == 1 or nw == 2 or nw == 4 or nw % 8 == 0) and nb <= 8  # compare_images takes 8 at most
     ts = np.zeros(8, dtype=np.int64)
     offs = np.zeros(8, dtype=np.int64)
     counts = np.zeros(8, dtype=np.uint64)
@@ -82,21 +85,28 @@ def _encode_block(thr, src, planes, width, tail, b0, nb, c, h, ph, pw, hwc, buf,
 
 
 @njit(cache=True)
-def _conv_image(buf, i, wf, kh, kw, sh, sw, rows, direct, patches, acc, out, b):
-    """Counts of the image in buf[i] into out[b], every group, direct or im2col tiles."""
+def _conv_block(buf, nb, b0, wf, kh, kw, sh, sw, rows, direct, chunk, patches, acc, out):
+    """Counts of the nb images in buf into out[b0:b0 + nb], every group. Direct tiles go chunk
+    weight rows at a time over every image of the block, so those rows are read from L2 for the
+    whole block (all of a deep layer's rows, 4.7 MB at C = 64 and L = 1024, would come from
+    L3 once per 4 output positions); im2col tiles image by image."""
     oh, npos = out.shape[2], out.shape[2] * out.shape[3]
+    ng = out.shape[1] // wf.shape[0]  # outputs per group (wf pads its rows to a multiple of 4)
     for g in range(wf.shape[0]):
         if direct:
-            for oy in range(oh):
-                _direct_row(buf, i, wf, g, oy, kh, kw, sh, sw, acc, out, b)
+            for n_lo in range(0, ng, chunk):
+                for i in range(nb):
+                    for oy in range(oh):
+                        _direct_row(buf, i, wf, g, oy, kh, kw, sh, sw, acc, out, b0 + i, n_lo, n_lo + chunk)
         else:
-            for r0 in range(0, npos, rows):
-                _patch_block(buf, i, wf, g, kh, kw, sh, sw, r0, min(r0 + rows, npos), patches, acc, out, b)
+            for i in range(nb):
+                for r0 in range(0, npos, rows):
+                    _patch_block(buf, i, wf, g, kh, kw, sh, sw, r0, min(r0 + rows, npos), patches, acc, out, b0 + i)
 
 
 @njit(parallel=True, cache=True)
 def _conv_blocks(thr, src, planes, width, tail, c, h, ph, pw, hwc, block, n_tasks,
-                 wf, kh, kw, sh, sw, rows, direct, convolve, out, pcs):
+                 wf, kh, kw, sh, sw, rows, direct, chunk, convolve, out, pcs):
     """Tasks of consecutive image blocks: encode a block into the task's buffer, convolve it
     (unless `convolve` is False: a profile of the encoding alone)."""
     nb_all, ne = thr.shape
@@ -112,8 +122,81 @@ def _conv_blocks(thr, src, planes, width, tail, c, h, ph, pw, hwc, block, n_task
             b0 = blk * block
             nb = min(block, nb_all - b0)
             _encode_block(thr, src, planes, width, tail, b0, nb, c, h, ph, pw, hwc, buf, pcs)
-            for i in range(nb if convolve else 0):
-                _conv_image(buf, i, wf, kh, kw, sh, sw, rows, direct, patches, acc, out, b0 + i)
+            if convolve:
+                _conv_block(buf, nb, b0, wf, kh, kw, sh, sw, rows, direct, chunk, patches, acc, out)
+
+
+@njit(cache=True)
+def _encode_row(thr, src, planes, width, tail, b0, nb, c, h, y, slot, pw, buf, pcs, ts, offs, counts):
+    """Image row y of images b0..b0+nb (channels innermost) into ring slot `slot` of buf
+    (B', 1, R, Wp*C*W): pixel by pixel, a source's planes read once for the block."""
+    nw = planes.shape[2]
+    w_img = thr.shape[1] // (c * h)
+    hw = h * w_img
+    pf, df = planes.reshape(-1), buf.reshape(-1)
+    img = buf.shape[1] * buf.shape[2] * buf.shape[3]
+    top = np.int64(1) << width
+    lanes = nw == 1 or nw == 2 or nw == 4 or nw % 8 == 0
+    for x in range(w_img):
+        o = slot * buf.shape[3] + (x + pw) * c * nw
+        for ci in range(c):
+            e = ci * hw + y * w_img + x
+            s = src[e]
+            for i0 in range(0, nb, 8):  # compare_images takes 8 images at most
+                n = min(8, nb - i0)
+                for i in range(n):
+                    ts[i] = min(max(thr[b0 + i0 + i, e], 0), top)
+                    offs[i] = (i0 + i) * img + o + ci * nw
+                if lanes:
+                    compare_images(pf, s * width * nw, ts, n, width, nw, df, offs, counts, tail)
+                else:
+                    for i in range(n):
+                        counts[i] = compare_words(pf, s * width * nw, ts[i], width, nw, df, offs[i], tail)
+                for i in range(n):
+                    pcs[b0 + i0 + i, e] = counts[i]
+
+
+@njit(parallel=True, cache=True)
+def _conv_rolling(thr, src, planes, width, tail, c, h, ph, pw, block, n_tasks, wf, kh, kw, sh, sw, chunk,
+                  convolve, out, pcs):
+    """The blocks path with rolling row buffers (ungrouped convs, channels innermost): a task's
+    block of images keeps only the kh input rows one output row reads, padded row y in slot
+    y % kh, so a block can be large (each source's planes are read once per block from memory)
+    while its buffer stays small. Each output row encodes the sh rows it newly needs."""
+    nb_all, ne = thr.shape
+    w_img = ne // (c * h)
+    nw = planes.shape[2]
+    hp, oh = h + 2 * ph, out.shape[2]
+    n_blocks = (nb_all + block - 1) // block
+    ng = out.shape[1]
+    for task in prange(n_tasks):
+        buf = np.zeros((block, 1, kh, (w_img + 2 * pw) * c * nw), dtype=np.uint64)
+        acc = np.zeros((4, 4), dtype=np.uint64)
+        ts, offs, counts = np.zeros(8, np.int64), np.zeros(8, np.int64), np.zeros(8, np.uint64)
+        for blk in range(task * n_blocks // n_tasks, (task + 1) * n_blocks // n_tasks):
+            b0 = blk * block
+            nb = min(block, nb_all - b0)
+            ready = 0  # padded rows 0..ready-1 are (or were) in the ring
+            for oy in range(oh):
+                need = min(oy * sh + kh, hp)
+                while ready < need:
+                    y = ready - ph
+                    if y < 0 or y >= h:  # a padding row: zeros
+                        buf[:nb, 0, ready % kh, :] = 0
+                    else:
+                        _encode_row(thr, src, planes, width, tail, b0, nb, c, h, y, ready % kh, pw, buf, pcs,
+                                    ts, offs, counts)
+                    ready += 1
+                if convolve:
+                    for n_lo in range(0, ng, chunk):
+                        for i in range(nb):
+                            _direct_row(buf, i, wf, 0, oy, kh, kw, sh, sw, acc, out, b0 + i, n_lo, n_lo + chunk, kh)
+            while ready < hp:  # rows no output reads (stride past the end): their popcounts still count
+                y = ready - ph
+                if 0 <= y < h:
+                    _encode_row(thr, src, planes, width, tail, b0, nb, c, h, y, ready % kh, pw, buf, pcs,
+                                ts, offs, counts)
+                ready += 1
 
 
 @njit(parallel=True, cache=True)
@@ -168,6 +251,21 @@ def blocks_pay(n_images: int, block: int) -> bool:
     return n_images >= 2 * numba.get_num_threads() * block
 
 
+def _weight_chunk(wf: np.ndarray) -> int:
+    """Weight rows per chunk of the direct path: a multiple of 4 whose rows fit WEIGHT_CHUNK_BYTES."""
+    return int(max(4, WEIGHT_CHUNK_BYTES // max(8 * wf.shape[2], 1) // 4 * 4))
+
+
+def kh_words_row(w: np.ndarray, wd: int, pw: int, c: int, nw: int) -> int:
+    """Words of the kh padded input rows one output row of an HWC conv reads."""
+    return int(w.shape[2]) * (wd + 2 * pw) * c * nw
+
+
+def _ring_block(ring_bytes: int) -> int:
+    """Images per block on the rolling path: up to MAX_RING_BLOCK, as many as fit RING_BYTES."""
+    return int(max(1, min(MAX_RING_BLOCK, RING_BYTES // max(ring_bytes, 1))))
+
+
 def _block_size(image_bytes: int) -> int:
     """Images per block: up to MAX_BLOCK, as many as fit BLOCK_BYTES."""
     return int(max(1, min(MAX_BLOCK, BLOCK_BYTES // max(image_bytes, 1))))
@@ -206,9 +304,13 @@ def conv_counts_bank(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, width
     shape = (planes_n, h + 2 * ph, (wd + 2 * pw) * nw * (c // planes_n))  # one padded image
     block = _block_size(8 * int(np.prod(shape)))
     geometry = (wf, w.shape[2], w.shape[3], int(stride[0]), int(stride[1]))
-    if blocks_pay(nb, block):
+    ring = _ring_block(8 * kh_words_row(w, wd, pw, c, nw)) if hwc else 0
+    if hwc and blocks_pay(nb, ring):
+        n_tasks = min(numba.get_num_threads() * 4, (nb + ring - 1) // ring)
+        _conv_rolling(*args[:9], ring, n_tasks, *geometry, _weight_chunk(wf), convolve, out, pcs)
+    elif blocks_pay(nb, block):
         n_tasks = min(numba.get_num_threads() * 4, (nb + block - 1) // block)
-        _conv_blocks(*args, block, n_tasks, *geometry, TILE_PATCH_ROWS, direct, convolve, out, pcs)
+        _conv_blocks(*args, block, n_tasks, *geometry, TILE_PATCH_ROWS, direct, _weight_chunk(wf), convolve, out, pcs)
     else:  # few images: every core on each of them
         buf = np.zeros((nb,) + shape, dtype=np.uint64)
         _encode_all(*args, buf, pcs)

@@ -25,10 +25,12 @@ from scnas.zoo import MODELS, create_model
 
 # (batch, channels, size, outputs, kernel, padding, stride, groups): the direct path (few
 # outputs, long kernel rows), the patch path, half tiles (6 or 7 outputs), groups, depthwise,
-# a 1 x 1 conv, channels innermost (ungrouped, long rows)
+# a 1 x 1 conv, channels innermost (ungrouped, long rows: the rolling row buffers), there with
+# stride 2 (a row no output reads at the bottom, and rows read by two outputs) and a 5 x 5 kernel
 GEOMETRIES = [(5, 1, 12, 6, 5, 2, 1, 1), (4, 6, 9, 16, 5, 0, 1, 1), (3, 4, 9, 8, 3, 1, 2, 2),
               (3, 8, 7, 8, 3, 1, 1, 8), (4, 3, 11, 7, 3, 0, 2, 1), (2, 3, 12, 7, 3, 2, 3, 1),
-              (3, 16, 6, 12, 1, 0, 1, 1), (3, 16, 8, 16, 3, 1, 1, 1)]
+              (3, 16, 6, 12, 1, 0, 1, 1), (3, 16, 8, 16, 3, 1, 1, 1), (5, 16, 8, 10, 3, 0, 2, 1),
+              (3, 16, 9, 8, 3, 1, 2, 1), (3, 8, 10, 6, 5, 2, 1, 1)]
 
 
 def _bank(length: int, width: int, n: int):
@@ -58,8 +60,11 @@ def test_fused_conv_equals_encode_then_conv(geom, length, width, blocks, rng, mo
     images packed into one vector), image blocks and the one-image (latency) split: same counts
     and popcounts."""
     b, c, h, n, k, pad, stride, groups = geom
-    monkeypatch.setattr(fused, "MAX_BLOCK", 2)  # blocks of 2 images (and a last one of 1 when b is odd)
-    monkeypatch.setattr(fused, "BLOCK_BYTES", 1 << 40)
+    for name in ("MAX_BLOCK", "MAX_RING_BLOCK"):  # blocks of 2 images (and a last one of 1 when b is odd)
+        monkeypatch.setattr(fused, name, 2)
+    for name in ("BLOCK_BYTES", "RING_BYTES"):
+        monkeypatch.setattr(fused, name, 1 << 40)
+    monkeypatch.setattr(fused, "WEIGHT_CHUNK_BYTES", 8)  # weight rows 4 at a time over each block
     monkeypatch.setattr(fused, "blocks_pay", lambda n, block: blocks)
     thr = rng.integers(-5, (1 << width) + 6, (b, c, h, h))  # out-of-range thresholds clip, as in encode
     thr[rng.random(thr.shape) < 0.3] = 0
@@ -73,15 +78,19 @@ def test_fused_conv_equals_encode_then_conv(geom, length, width, blocks, rng, mo
 
 
 def test_fused_conv_takes_blocks_for_a_batch_and_the_latency_split_for_one_image(rng, monkeypatch):
+    """Short kernel rows: image blocks; rows of 32 words or more (channels innermost): rolling
+    row buffers; one image: the latency split."""
     calls = []
-    for name in ("_conv_blocks", "_conv_rows"):
+    for name in ("_conv_blocks", "_conv_rolling", "_conv_rows"):
         real = getattr(fused, name)
         monkeypatch.setattr(fused, name, lambda *a, _r=real, _n=name: calls.append(_n) or _r(*a))
-    bank, src = _bank(64, 6, 4 * 8 * 8)
-    w = encode(rng.random((4, 4, 3, 3)), 64)
-    for b in (1, 16 * fused.MAX_BLOCK * numba.get_num_threads()):
-        conv_counts_bank(rng.integers(0, 65, (b, 4, 8, 8)), src, bank.planes, 6, tail_mask(64), w)
-    assert calls == ["_conv_rows", "_conv_blocks"]
+    batch = 2 * fused.MAX_RING_BLOCK * numba.get_num_threads()
+    for c in (4, 16):  # 3 x 4 words per kernel row, or 3 x 16
+        bank, src = _bank(64, 6, c * 8 * 8)
+        w = encode(rng.random((4, c, 3, 3)), 64)
+        for b in (1, batch):
+            conv_counts_bank(rng.integers(0, 65, (b, c, 8, 8)), src, bank.planes, 6, tail_mask(64), w)
+    assert calls == ["_conv_rows", "_conv_blocks", "_conv_rows", "_conv_rolling"]
 
 
 def test_fused_conv_refuses_bad_arguments(rng):
@@ -170,6 +179,7 @@ def test_every_zoo_model_gives_the_same_bits_on_the_fused_and_the_materialised_p
         for blocks in (True, False):  # image blocks (3 of 3 images), or one image over every thread
             monkeypatch.setattr(fused, "blocks_pay", lambda n, block, _b=blocks: _b)
             monkeypatch.setattr(fused, "MAX_BLOCK", 3)
+            monkeypatch.setattr(fused, "MAX_RING_BLOCK", 2)  # rolling buffers: blocks of 2, 2, 2, 2 and 1
             assert torch.equal(sc(x), ref), (name, length, blocks)
         assert torch.equal(sc(x[:1]), ref[:1])
 
@@ -224,9 +234,10 @@ def _images(pf, base, ts, n, width, nw, df, offs, pcs, tail):
     compare_images(pf, base, ts, n, width, nw, df, offs, pcs, tail)
 
 
-@pytest.mark.parametrize("nw", [1, 2, 4])
+@pytest.mark.parametrize("nw", [1, 2, 4, 8, 16, 24])
 def test_compare_images_equals_one_comparator_per_image(nw, rng):
-    """8 // nw images of one source in a vector: every count of images 1..8, widths 1..16,
+    """8 // nw images of one source in a vector (nw < 8), or four images' comparators in one
+    plane loop (nw a multiple of 8): every count of images 1..8, widths 1..16,
     thresholds from 0 (no ones) to 2^width (every valid bit), destinations in any order."""
     for width in (1, 3, 8, 10, 16):
         for n in range(1, 9):
