@@ -135,112 +135,33 @@ def compare_words(typingctx, pf, base, t, width, nw, df, o, tail):
     return sig, codegen
 
 
-def _lane_images(builder: ir.IRBuilder, words: int, first: ir.Value, ts: ir.Value) -> tuple[ir.Value, list]:
-    """(<8 x i64> of each lane's threshold, the image index of each lane) for images
-    first, first + 1, ... packed `words` lanes each."""
+def _lane_thresholds(builder: ir.IRBuilder, words: int, first: int, ts: ir.Value) -> ir.Value:
+    """<8 x i64> of each lane's threshold for images first, first + 1, ... packed `words` lanes
+    each (ts holds 8 entries, so every index read is in range)."""
     vec = ir.Constant(ir.VectorType(_I64, 8), ir.Undefined)
-    idx = []
     for lane in range(8):
-        i = builder.add(first, ir.Constant(_I64, lane // words))
-        idx.append(i)
-        vec = builder.insert_element(vec, builder.load(builder.gep(ts, [i])), ir.Constant(ir.IntType(32), lane))
-    return vec, idx
+        t = builder.load(builder.gep(ts, [ir.Constant(_I64, first + lane // words)]))
+        vec = builder.insert_element(vec, t, ir.Constant(ir.IntType(32), lane))
+    return vec
 
 
-def _images_codegen(context, builder, signature, args):
-    """IR of compare_images: groups of 8 // nw images, one <8 x i64> per group."""
-    pfa, tsa, dfa, offa, pca = (context.make_array(signature.args[i])(context, builder, args[i])
-                                for i in (0, 2, 6, 7, 8))
-    base, n, width, nw = args[1], args[3], args[4], args[5]
-    tail = args[9]
+def _plane_loop(builder: ir.IRBuilder, width: ir.Value, tvs: list, load_plane) -> list:
+    """Emit the comparator's plane loop for len(tvs) independent chains that share each plane:
+    tvs are <8 x i64> thresholds per lane, load_plane(builder, j) gives plane j's <8 x i64>.
+    One chain alone is a string of dependent steps (about 3 cycles each); several overlap.
+    Returns each chain's stream words (l)."""
     fn = builder.function
     v8 = ir.VectorType(_I64, 8)
     one, zero = ir.Constant(_I64, 1), ir.Constant(_I64, 0)
-    exit_bb = fn.append_basic_block("img_exit")
-    wide_bb, narrow_bb = fn.append_basic_block("img_wide"), fn.append_basic_block("img_narrow")
-    multiple = builder.icmp_signed("==", builder.and_(nw, ir.Constant(_I64, 7)), zero)
-    builder.cbranch(builder.and_(multiple, builder.icmp_signed(">", nw, zero)), wide_bb, narrow_bb)
-    builder.position_at_end(wide_bb)
-    _wide_codegen(context, builder, signature, args)
-    builder.branch(exit_bb)
-    builder.position_at_end(narrow_bb)
-    cases = {}
-    for words in (1, 2, 4):
-        cases[words] = fn.append_basic_block(f"img_w{words}")
-    sw = builder.switch(nw, exit_bb)
-    for words, bb in cases.items():
-        sw.add_case(ir.Constant(_I64, words), bb)
-    for words, bb in cases.items():
-        builder.position_at_end(bb)
-        per = 8 // words  # images per vector
-        g_ptr = cgutils.alloca_once_value(builder, zero)
-        cond, body, planes, plane, done = (fn.append_basic_block(f"img{words}_{s}") for s in
-                                           ("cond", "body", "planes", "plane", "done"))
-        builder.branch(cond)
-        builder.position_at_end(cond)
-        first = builder.load(g_ptr)
-        builder.cbranch(builder.icmp_signed("<", first, n), body, exit_bb)
-
-        builder.position_at_end(body)
-        tv, idx = _lane_images(builder, words, first, tsa.data)
-        wsplat = _splat(builder, width, 8)
-        top = builder.sub(_splat(builder, zero, 8), builder.and_(builder.lshr(tv, wsplat), _splat(builder, one, 8)))
-        j0, q0 = builder.sub(width, one), builder.not_(top)
-        builder.branch(planes)
-
-        builder.position_at_end(planes)
-        j, lv, qv = _loop_head(builder, v8, (j0, top, q0), body, done, plane)
-
-        builder.position_at_end(plane)
-        row_ptr = builder.gep(pfa.data, [builder.add(base, builder.mul(j, nw))])
-        row = builder.load(builder.bitcast(row_ptr, ir.VectorType(_I64, words).as_pointer()), align=8)
-        mask = ir.Constant(ir.VectorType(ir.IntType(32), 8), [lane % words for lane in range(8)])
-        p = builder.shuffle_vector(row, row, mask)
-        m = builder.sub(_splat(builder, zero, 8),
-                        builder.and_(builder.lshr(tv, _splat(builder, j, 8)), _splat(builder, one, 8)))
-        _plane_step(builder, j, lv, qv, p, m, plane, planes)
-
-        builder.position_at_end(done)
-        last = ir.Constant(v8, [0] * 8)
-        for lane in range(8):
-            last = builder.insert_element(last, tail if lane % words == words - 1 else ir.Constant(_I64, -1),
-                                          ir.Constant(ir.IntType(32), lane))
-        out = builder.and_(lv, last)
-        counts = _ctpop(builder, out)
-        for k in range(per):
-            image = idx[k * words]
-            with builder.if_then(builder.icmp_signed("<", image, n)):
-                total = zero
-                dst = builder.gep(dfa.data, [builder.load(builder.gep(offa.data, [image]))])
-                for w in range(words):
-                    lane = ir.Constant(ir.IntType(32), k * words + w)
-                    builder.store(builder.extract_element(out, lane), builder.gep(dst, [ir.Constant(_I64, w)]))
-                    total = builder.add(total, builder.extract_element(counts, lane))
-                builder.store(total, builder.gep(pca.data, [image]))
-        builder.store(builder.add(first, ir.Constant(_I64, per)), g_ptr)
-        builder.branch(cond)
-    builder.position_at_end(exit_bb)
-    return context.get_dummy_value()
-
-
-WIDE_IMAGES = 4  # images whose comparators share one plane loop on long streams (nw a multiple of 8)
-
-
-def _wide_chunk(builder: ir.IRBuilder, pf: ir.Value, base: ir.Value, width: ir.Value, nw: ir.Value, k: ir.Value,
-                tv: list) -> list:
-    """Emit the plane loop over words k..k+7 of len(tv) images at once, thresholds tv: one
-    (l, q) chain per image, each plane loaded once for all, so the chains' latencies overlap.
-    Returns each image's <8 x i64> of stream words."""
-    fn = builder.function
-    v8 = ir.VectorType(_I64, 8)
-    one, zero = ir.Constant(_I64, 1), ir.Constant(_I64, 0)
+    s63 = _splat(builder, ir.Constant(_I64, 63), 8)
     starts = []
-    for t in tv:  # bit `width` of t set (t = 2^width): every r is below it
-        top = builder.sub(zero, builder.and_(builder.lshr(t, width), one))
-        starts.append((_splat(builder, top, 8), _splat(builder, builder.not_(top), 8)))
+    for tv in tvs:  # bit `width` of t set (t = 2^width): every r is below it, l starts all ones
+        top = builder.sub(_splat(builder, zero, 8), builder.and_(builder.lshr(tv, _splat(builder, width, 8)),
+                                                                 _splat(builder, one, 8)))
+        starts.append((top, builder.not_(top)))
     j0 = builder.sub(width, one)
     start = builder.block
-    planes, plane, done = (fn.append_basic_block(f"wide_{s}") for s in ("planes", "plane", "done"))
+    planes, plane, done = (fn.append_basic_block(f"cmp_{s}") for s in ("planes", "plane", "done"))
     builder.branch(planes)
 
     builder.position_at_end(planes)
@@ -255,10 +176,10 @@ def _wide_chunk(builder: ir.IRBuilder, pf: ir.Value, base: ir.Value, width: ir.V
     builder.cbranch(builder.icmp_signed("<", j, zero), done, plane)
 
     builder.position_at_end(plane)
-    idx = builder.add(builder.add(base, builder.mul(j, nw)), k)
-    p = builder.load(builder.bitcast(builder.gep(pf, [idx]), v8.as_pointer()), align=8)
-    for t, (lv, qv) in zip(tv, chains):
-        m = _splat(builder, builder.sub(zero, builder.and_(builder.lshr(t, j), one)), 8)
+    p = load_plane(builder, j)
+    up = _splat(builder, builder.sub(ir.Constant(_I64, 63), j), 8)
+    for tv, (lv, qv) in zip(tvs, chains):
+        m = builder.ashr(builder.shl(tv, up), s63)  # all ones in lanes whose threshold has bit j
         lv.add_incoming(builder.or_(lv, builder.and_(builder.and_(qv, builder.not_(p)), m)), plane)
         qv.add_incoming(builder.and_(qv, builder.not_(builder.xor(p, m))), plane)
     j.add_incoming(builder.sub(j, one), plane)
@@ -267,14 +188,53 @@ def _wide_chunk(builder: ir.IRBuilder, pf: ir.Value, base: ir.Value, width: ir.V
     return [lv for lv, _ in chains]
 
 
-def _wide_codegen(context, builder, signature, args):
-    """IR of compare_images for nw a multiple of 8: images WIDE_IMAGES at a time, each group
-    over the stream's 8-word chunks; popcounts summed per image; last words masked by tail."""
-    pfa, tsa, dfa, offa, pca = (context.make_array(signature.args[i])(context, builder, args[i])
-                                for i in (0, 2, 6, 7, 8))
-    base, n, width, nw, tail = args[1], args[3], args[4], args[5], args[9]
+def _lane_sum(builder: ir.IRBuilder, v: ir.Value, lanes: range) -> ir.Value:
+    total = ir.Constant(_I64, 0)
+    for lane in lanes:
+        total = builder.add(total, builder.extract_element(v, ir.Constant(ir.IntType(32), lane)))
+    return total
+
+
+def _narrow_codegen(builder: ir.IRBuilder, words: int, pf, ts, df, offs, pcs, base, n, width, nw, tail) -> None:
+    """nw = words (1, 2 or 4): 8 // words images per <8 x i64>, all 8 images' vectors (words
+    chains) in one plane loop; images past n are computed on their (zero) thresholds, not stored."""
+    per = 8 // words
+    vt = ir.VectorType(_I64, words)
+    mask = ir.Constant(ir.VectorType(ir.IntType(32), 8), [lane % words for lane in range(8)])
+
+    def load_plane(b: ir.IRBuilder, j: ir.Value) -> ir.Value:
+        row = b.load(b.bitcast(b.gep(pf, [b.add(base, b.mul(j, nw))]), vt.as_pointer()), align=8)
+        return b.shuffle_vector(row, row, mask)  # the plane's words repeated for every image
+
+    tvs = [_lane_thresholds(builder, words, g * per, ts) for g in range(words)]
+    outs = _plane_loop(builder, width, tvs, load_plane)
+    last = ir.Constant(ir.VectorType(_I64, 8), [0] * 8)
+    for lane in range(8):
+        last = builder.insert_element(last, tail if lane % words == words - 1 else ir.Constant(_I64, -1),
+                                      ir.Constant(ir.IntType(32), lane))
+    for g, lv in enumerate(outs):
+        out = builder.and_(lv, last)
+        counts = _ctpop(builder, out)
+        for k in range(per):
+            image = ir.Constant(_I64, g * per + k)
+            with builder.if_then(builder.icmp_signed("<", image, n)):
+                dst = builder.gep(df, [builder.load(builder.gep(offs, [image]))])
+                for w in range(words):
+                    lane = ir.Constant(ir.IntType(32), k * words + w)
+                    builder.store(builder.extract_element(out, lane), builder.gep(dst, [ir.Constant(_I64, w)]))
+                builder.store(_lane_sum(builder, counts, range(k * words, (k + 1) * words)),
+                              builder.gep(pcs, [image]))
+
+
+WIDE_IMAGES = 4  # images whose comparators share one plane loop on long streams (nw a multiple of 8)
+
+
+def _wide_codegen(builder: ir.IRBuilder, pf, ts, df, offs, pcs, base, n, width, nw, tail) -> None:
+    """nw a multiple of 8: images WIDE_IMAGES at a time, each group over the stream's 8-word
+    chunks in one plane loop; popcounts summed per image; last words masked by tail."""
     fn = builder.function
     zero, eight = ir.Constant(_I64, 0), ir.Constant(_I64, 8)
+    v8p = ir.VectorType(_I64, 8).as_pointer()
     g_ptr = cgutils.alloca_once_value(builder, zero)
     k_ptr = cgutils.alloca_once_value(builder, zero)
     cnt_ptrs = [cgutils.alloca_once_value(builder, zero) for _ in range(WIDE_IMAGES)]
@@ -288,10 +248,10 @@ def _wide_codegen(context, builder, signature, args):
     builder.position_at_end(g_body)
     images = [builder.add(g, ir.Constant(_I64, i)) for i in range(WIDE_IMAGES)]
     live = [builder.icmp_signed("<", i, n) for i in images]
-    # an image past n reads threshold 0 (and writes nothing): ts holds 8 entries, n may be any of 1..8
-    tv = [builder.select(ok, builder.load(builder.gep(tsa.data, [builder.select(ok, i, zero)])), zero)
-          for ok, i in zip(live, images)]
-    offs = [builder.load(builder.gep(offa.data, [builder.select(ok, i, zero)])) for ok, i in zip(live, images)]
+    # an image past n computes on threshold 0 and writes nothing (ts holds 8, n is any of 1..8)
+    tvs = [_splat(builder, builder.select(ok, builder.load(builder.gep(ts, [builder.select(ok, i, zero)])), zero), 8)
+           for ok, i in zip(live, images)]
+    dsts = [builder.load(builder.gep(offs, [builder.select(ok, i, zero)])) for ok, i in zip(live, images)]
     for ptr in cnt_ptrs:
         builder.store(zero, ptr)
     builder.store(zero, k_ptr)
@@ -302,31 +262,54 @@ def _wide_codegen(context, builder, signature, args):
     builder.cbranch(builder.icmp_signed("<", k, nw), k_body, g_end)
 
     builder.position_at_end(k_body)
-    words = _wide_chunk(builder, pfa.data, base, width, nw, k, tv)
-    for ok, off, lv, ptr in zip(live, offs, words, cnt_ptrs):
+    words = _plane_loop(builder, width, tvs, lambda b, j: b.load(
+        b.bitcast(b.gep(pf, [b.add(b.add(base, b.mul(j, nw)), k)]), v8p), align=8))
+    for ok, dst, lv, ptr in zip(live, dsts, words, cnt_ptrs):
         with builder.if_then(ok):
-            dst = builder.gep(dfa.data, [builder.add(off, k)])
-            builder.store(lv, builder.bitcast(dst, lv.type.as_pointer()), align=8)
-            pc = _ctpop(builder, lv)
-            total = builder.load(ptr)
-            for lane in range(8):
-                total = builder.add(total, builder.extract_element(pc, ir.Constant(ir.IntType(32), lane)))
-            builder.store(total, ptr)
+            builder.store(lv, builder.bitcast(builder.gep(df, [builder.add(dst, k)]), v8p), align=8)
+            builder.store(builder.add(builder.load(ptr), _lane_sum(builder, _ctpop(builder, lv), range(8))), ptr)
     builder.store(builder.add(k, eight), k_ptr)
     builder.branch(k_cond)
 
     builder.position_at_end(g_end)
-    for ok, i, off, ptr in zip(live, images, offs, cnt_ptrs):
+    for ok, i, dst, ptr in zip(live, images, dsts, cnt_ptrs):
         with builder.if_then(ok):
-            last = builder.gep(dfa.data, [builder.sub(builder.add(off, nw), ir.Constant(_I64, 1))])
+            last = builder.gep(df, [builder.sub(builder.add(dst, nw), ir.Constant(_I64, 1))])
             word = builder.load(last)
             kept = builder.and_(word, tail)
             builder.store(kept, last)
             count = builder.add(builder.sub(builder.load(ptr), _ctpop(builder, word)), _ctpop(builder, kept))
-            builder.store(count, builder.gep(pca.data, [i]))
+            builder.store(count, builder.gep(pcs, [i]))
     builder.store(builder.add(g, ir.Constant(_I64, WIDE_IMAGES)), g_ptr)
     builder.branch(g_cond)
     builder.position_at_end(exit_bb)
+
+
+def _images_codegen(context, builder, signature, args):
+    """IR of compare_images: a switch on nw to the narrow (1, 2, 4 words) or wide (8k words) code."""
+    pfa, tsa, dfa, offa, pca = (context.make_array(signature.args[i])(context, builder, args[i])
+                                for i in (0, 2, 6, 7, 8))
+    base, n, width, nw, tail = args[1], args[3], args[4], args[5], args[9]
+    arrays = (pfa.data, tsa.data, dfa.data, offa.data, pca.data)
+    fn = builder.function
+    zero = ir.Constant(_I64, 0)
+    exit_bb, wide_bb, narrow_bb = (fn.append_basic_block(f"img_{s}") for s in ("exit", "wide", "narrow"))
+    multiple = builder.icmp_signed("==", builder.and_(nw, ir.Constant(_I64, 7)), zero)
+    builder.cbranch(builder.and_(multiple, builder.icmp_signed(">", nw, zero)), wide_bb, narrow_bb)
+    builder.position_at_end(wide_bb)
+    _wide_codegen(builder, *arrays, base, n, width, nw, tail)
+    builder.branch(exit_bb)
+    builder.position_at_end(narrow_bb)
+    cases = {words: fn.append_basic_block(f"img_w{words}") for words in (1, 2, 4)}
+    sw = builder.switch(nw, exit_bb)
+    for words, bb in cases.items():
+        sw.add_case(ir.Constant(_I64, words), bb)
+    for words, bb in cases.items():
+        builder.position_at_end(bb)
+        _narrow_codegen(builder, words, *arrays, base, n, width, nw, tail)
+        builder.branch(exit_bb)
+    builder.position_at_end(exit_bb)
+    return context.get_dummy_value()
 
 
 @intrinsic

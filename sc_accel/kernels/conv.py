@@ -14,7 +14,8 @@ from numba import njit, prange
 
 from sc_accel.bits import U0, popcount64
 from sc_accel.errors import InvalidInputError, is_int
-from sc_accel.kernels.dot import _block, _full_tile, matmul_words, tile4x4
+from sc_accel.kernels.dot import _block, _full_tile, matmul_words
+from sc_accel.kernels.window import window_tile
 
 __all__ = ["conv_counts", "linear_counts", "pad_rows"]
 
@@ -154,46 +155,37 @@ def _tile_span(rest):
 @njit(cache=True)
 def _direct_row(x, xi, wf, g, oy, kh, kw, sh, sw, acc, out, ob, n_lo=0, n_hi=-1, ring=0):
     """Implicit GEMM for output row oy of group g of image xi, no patch copies: the kw inputs
-    of one kernel row are adjacent words of an input row, so each (channel, dy) term of 4
-    output positions x 4 weights is one tile over slices of x and of the weight rows.
-    x (B, C, Hp, Wp*W); wf (G, Ngp, Cg*kh*kw*W); writes out[ob] for the group's outputs
-    n_lo..n_hi (n_hi = -1: to the last; n_lo a multiple of 4). ring > 0: x holds only `ring`
-    rows, padded row y in slot y % ring (fused.py's rolling buffers)."""
+    of one kernel row are adjacent words of an input row, so 4 output positions x up to 4
+    weights over the whole (channel, dy) window are one window_tile over offsets into x and
+    the weight rows. x (B, C, Hp, Wp*W), C-contiguous; wf (G, Ngp, Cg*kh*kw*W); writes out[ob]
+    for the group's outputs n_lo..n_hi (n_hi = -1: to the last; n_lo a multiple of 4).
+    ring > 0: x holds only `ring` rows, padded row y in slot y % ring (fused.py's rolling
+    buffers)."""
     cg, nw, ng = _group_geometry(x, wf, kh, kw, out)
     ow = out.shape[3]
     seg = kw * nw
-    wg = wf[g]
     n_end = ng if n_hi < 0 else min(n_hi, ng)
+    hp, wrow = x.shape[2], x.shape[3]
+    xf, wfl, acc16 = x.reshape(-1), wf.reshape(-1), acc.reshape(-1)
+    rowoff = np.empty(cg * kh, dtype=np.int64)
+    for ci in range(cg):
+        for dy in range(kh):
+            yy = oy * sh + dy
+            rowoff[ci * kh + dy] = ((xi * x.shape[1] + g * cg + ci) * hp + (yy % ring if ring > 0 else yy)) * wrow
+    pos = np.empty(4, dtype=np.int64)
+    wofs = np.zeros(4, dtype=np.int64)
     for ox0 in range(0, ow, 4):
-        p0 = ox0 * sw * nw  # positions past the edge repeat the last one; their sums are dropped
-        p1 = min(ox0 + 1, ow - 1) * sw * nw
-        p2 = min(ox0 + 2, ow - 1) * sw * nw
-        p3 = min(ox0 + 3, ow - 1) * sw * nw
-        n0 = n_lo
-        while n0 < n_end:
-            span = _tile_span(n_end - n0)
+        for i in range(4):  # positions past the edge repeat the last one; their sums are dropped
+            pos[i] = min(ox0 + i, ow - 1) * sw * nw
+        for n0 in range(n_lo, n_end, 4):
+            nj = min(4, n_end - n0)
+            for j in range(nj):
+                wofs[j] = (g * wf.shape[1] + n0 + j) * wf.shape[2]
             acc[:] = 0
-            for ci in range(cg):
-                for dy in range(kh):
-                    yy = oy * sh + dy
-                    row = x[xi, g * cg + ci, yy % ring if ring > 0 else yy]
-                    wo = (ci * kh + dy) * seg
-                    if span == 2:
-                        _tile4x2s(row[p0:p0 + seg], row[p1:p1 + seg], row[p2:p2 + seg], row[p3:p3 + seg],
-                                  wg[n0, wo:wo + seg], wg[n0 + 1, wo:wo + seg], acc)
-                    elif span == 3:
-                        _tile4x3(row[p0:p0 + seg], row[p1:p1 + seg], row[p2:p2 + seg], row[p3:p3 + seg],
-                                 wg[n0, wo:wo + seg], wg[n0 + 1, wo:wo + seg], wg[n0 + 2, wo:wo + seg], acc)
-                    else:
-                        tile4x4(row[p0:p0 + seg], row[p1:p1 + seg], row[p2:p2 + seg], row[p3:p3 + seg],
-                                wg[n0, wo:wo + seg], wg[n0 + 1, wo:wo + seg], wg[n0 + 2, wo:wo + seg],
-                                wg[n0 + 3, wo:wo + seg], acc)
-            for i in range(4):
-                if ox0 + i >= ow:
-                    break
-                for k in range(min(span, n_end - n0)):
+            window_tile(xf, rowoff, cg * kh, pos, wfl, wofs, nj, seg, acc16)
+            for i in range(min(4, ow - ox0)):
+                for k in range(nj):
                     out[ob, g * ng + n0 + k, oy, ox0 + i] = acc[i, k]
-            n0 += span
 
 
 @njit(parallel=True, cache=True)

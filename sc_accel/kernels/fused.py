@@ -127,9 +127,11 @@ def _conv_blocks(thr, src, planes, width, tail, c, h, ph, pw, hwc, block, n_task
 
 
 @njit(cache=True)
-def _encode_row(thr, src, planes, width, tail, b0, nb, c, h, y, slot, pw, buf, pcs, ts, offs, counts):
+def _encode_row(thr, src, planes, width, tail, b0, nb, c, h, y, slot, pw, buf, pcs, rows_t, rows_pc):
     """Image row y of images b0..b0+nb (channels innermost) into ring slot `slot` of buf
-    (B', 1, R, Wp*C*W): pixel by pixel, a source's planes read once for the block."""
+    (B', 1, R, Wp*C*W): pixel by pixel, a source's planes read once for the block. The row's
+    thresholds and popcounts pass through rows_t / rows_pc (pixel-major, images innermost), so
+    thr and pcs, (B, C*H*W), are read and written in runs rather than a line per image."""
     nw = planes.shape[2]
     w_img = thr.shape[1] // (c * h)
     hw = h * w_img
@@ -137,23 +139,34 @@ def _encode_row(thr, src, planes, width, tail, b0, nb, c, h, y, slot, pw, buf, p
     img = buf.shape[1] * buf.shape[2] * buf.shape[3]
     top = np.int64(1) << width
     lanes = nw == 1 or nw == 2 or nw == 4 or nw % 8 == 0
+    for i in range(nb):
+        for ci in range(c):
+            e0 = ci * hw + y * w_img
+            for x in range(w_img):
+                rows_t[(x * c + ci) * nb + i] = min(max(thr[b0 + i, e0 + x], 0), top)
+    offs, counts = np.zeros(8, np.int64), np.zeros(8, np.uint64)
     for x in range(w_img):
         o = slot * buf.shape[3] + (x + pw) * c * nw
         for ci in range(c):
-            e = ci * hw + y * w_img + x
-            s = src[e]
+            q = (x * c + ci) * nb
+            s = src[ci * hw + y * w_img + x] * width * nw
             for i0 in range(0, nb, 8):  # compare_images takes 8 images at most
                 n = min(8, nb - i0)
+                ts = rows_t[q + i0:q + i0 + 8]  # rows_t has 8 spare entries at its end
                 for i in range(n):
-                    ts[i] = min(max(thr[b0 + i0 + i, e], 0), top)
                     offs[i] = (i0 + i) * img + o + ci * nw
                 if lanes:
-                    compare_images(pf, s * width * nw, ts, n, width, nw, df, offs, counts, tail)
+                    compare_images(pf, s, ts, n, width, nw, df, offs, counts, tail)
                 else:
                     for i in range(n):
-                        counts[i] = compare_words(pf, s * width * nw, ts[i], width, nw, df, offs[i], tail)
+                        counts[i] = compare_words(pf, s, ts[i], width, nw, df, offs[i], tail)
                 for i in range(n):
-                    pcs[b0 + i0 + i, e] = counts[i]
+                    rows_pc[q + i0 + i] = counts[i]
+    for i in range(nb):
+        for ci in range(c):
+            e0 = ci * hw + y * w_img
+            for x in range(w_img):
+                pcs[b0 + i, e0 + x] = rows_pc[(x * c + ci) * nb + i]
 
 
 @njit(parallel=True, cache=True)
@@ -172,7 +185,8 @@ def _conv_rolling(thr, src, planes, width, tail, c, h, ph, pw, block, n_tasks, w
     for task in prange(n_tasks):
         buf = np.zeros((block, 1, kh, (w_img + 2 * pw) * c * nw), dtype=np.uint64)
         acc = np.zeros((4, 4), dtype=np.uint64)
-        ts, offs, counts = np.zeros(8, np.int64), np.zeros(8, np.int64), np.zeros(8, np.uint64)
+        rows_t = np.zeros(w_img * c * block + 8, dtype=np.int64)
+        rows_pc = np.zeros(w_img * c * block, dtype=np.uint64)
         for blk in range(task * n_blocks // n_tasks, (task + 1) * n_blocks // n_tasks):
             b0 = blk * block
             nb = min(block, nb_all - b0)
@@ -185,7 +199,7 @@ def _conv_rolling(thr, src, planes, width, tail, c, h, ph, pw, block, n_tasks, w
                         buf[:nb, 0, ready % kh, :] = 0
                     else:
                         _encode_row(thr, src, planes, width, tail, b0, nb, c, h, y, ready % kh, pw, buf, pcs,
-                                    ts, offs, counts)
+                                    rows_t, rows_pc)
                     ready += 1
                 if convolve:
                     for n_lo in range(0, ng, chunk):
@@ -195,7 +209,7 @@ def _conv_rolling(thr, src, planes, width, tail, c, h, ph, pw, block, n_tasks, w
                 y = ready - ph
                 if 0 <= y < h:
                     _encode_row(thr, src, planes, width, tail, b0, nb, c, h, y, ready % kh, pw, buf, pcs,
-                                ts, offs, counts)
+                                rows_t, rows_pc)
                 ready += 1
 
 

@@ -24,6 +24,7 @@ from numba import njit, prange
 
 from sc_accel.bits import U0, popcount64, unpack_bits
 from sc_accel.kernels.dot import _and_count, sc_matmul, tile4x4
+from sc_accel.kernels.window import window_tile
 from sc_accel.streams import bank_cache, encode
 from sc_accel.streams.bank import build_bank, encode_thresholds, role_generator_ids
 from scnas.benchmarks.common import best_time, cpu_name, print_result, print_table, timed_rate
@@ -54,17 +55,40 @@ def _roof_pair(rows, span, reps, out):
         out[th] = c
 
 
+@njit(parallel=True, cache=True)
+def _roof_window(rows, span, reps, out):
+    """The conv kernel (window_tile): 4 x 4 products over WINDOW_ROWS rows of `span` words each."""
+    for th in prange(rows.shape[0]):
+        acc = np.zeros(16, dtype=np.uint64)
+        flat = rows[th].reshape(-1)
+        width = rows.shape[2]
+        rowoff = np.arange(WINDOW_ROWS) * span
+        pos, wofs = np.zeros(4, dtype=np.int64), np.zeros(4, dtype=np.int64)
+        for r in range(reps):
+            o = (r * 8) % (width - WINDOW_ROWS * span - 31)  # moving window: nothing to hoist
+            for i in range(4):  # positions overlap, as neighbouring pixels do: all of it sits in L1
+                pos[i] = o + 8 * i
+                wofs[i] = (1 + i) * width + o
+            window_tile(flat, rowoff, WINDOW_ROWS, pos, flat, wofs, 4, span, acc)
+        out[th] = acc.sum()
+
+
+WINDOW_ROWS = 3  # rows of the conv kernel's window in the ceiling: a 3 x 3 kernel's three kernel rows
+
+
 def roofline_stats(min_seconds: float = 0.05, repeats: int = 7, span: int = 256) -> dict:
-    """AND + popcount bit-MACs/s on L1-resident data, all threads, for the better of two
-    microkernels over rows of `span` words: every timed call lasts at least `min_seconds` (sized
+    """AND + popcount bit-MACs/s on L1-resident data, all threads, for the best of three
+    microkernels over rows of `span` words: numba's 4 x 4 tile on one row, a pair on one row,
+    and the conv kernel (window_tile) over a window of WINDOW_ROWS such rows, its counters
+    summed once per window as in a conv. Every timed call lasts at least `min_seconds` (sized
     from a measured rate), and best / median / worst over `repeats` calls are returned (the
     ceiling is the best)."""
     threads = numba.get_num_threads()
     rng = np.random.default_rng(0)
-    rows = rng.integers(0, 2**63, (threads, 8, span + 64), dtype=np.uint64)
+    rows = rng.integers(0, 2**63, (threads, 8, WINDOW_ROWS * span + 64), dtype=np.uint64)
     out = np.zeros(threads, dtype=np.uint64)
     stats = None
-    for kernel, per_rep in ((_roof_tile, 16), (_roof_pair, 1)):
+    for kernel, per_rep in ((_roof_tile, 16), (_roof_pair, 1), (_roof_window, 16 * WINDOW_ROWS)):
         kernel(rows, span, 1, out)
         s = timed_rate(lambda reps, k=kernel: k(rows, span, reps, out), threads * per_rep * span * 64,
                        min_seconds, repeats)
