@@ -12,7 +12,7 @@ from numba import njit, prange
 
 from sc_accel.errors import InvalidInputError, is_int
 
-__all__ = ["counts_to_values", "quantize", "as_int_array", "comparator_levels", "MAX_WIDTH"]
+__all__ = ["counts_to_values", "quantize", "as_int_array", "comparator_levels", "signed_counts_to_output", "MAX_WIDTH"]
 
 MAX_WIDTH = 16  # widest comparator (sc_accel.streams.lfsr.MAX_WIDTH; kernels do not import streams)
 _INT64_MAX = np.iinfo(np.int64).max
@@ -64,14 +64,69 @@ def _levels(v, sign, scale, lo, offset, mult, out):
         out[i] = np.int64(np.rint((x + offset) * mult))
 
 
+@njit(parallel=True, cache=True)
+def _levels_channels_last(v, sign, scale, lo, offset, mult, out):
+    """_levels from v (B, C, H*W) into out (B, H*W, C): each image's block stays in cache."""
+    nb, c, hw = v.shape
+    for b in prange(nb):
+        tile = np.empty((c, 8), dtype=np.int64)
+        for p0 in range(0, hw, 8):  # 8 pixels x every channel: computed 8 wide, written in order
+            n = min(8, hw - p0)
+            for ch in range(c):
+                for k in range(n):
+                    x = min(max(sign * v[b, ch, p0 + k] / scale, lo), 1.0)
+                    tile[ch, k] = np.int64(np.rint((x + offset) * mult))
+            for k in range(n):
+                for ch in range(c):
+                    out[b, p0 + k, ch] = tile[ch, k]
+
+
 def comparator_levels(values: np.ndarray, scale: float, width: int, sign: float = 1.0, lo: float = 0.0,
-                      bipolar: bool = False) -> np.ndarray:
+                      bipolar: bool = False, channels_last: bool = False) -> np.ndarray:
     """Comparator thresholds (int64, the shape of `values`) of sign * values / scale in one pass:
     unipolar T = round(clip(x, lo, 1) * 2^w), bipolar T = round((clip(x, lo, 1) + 1) * 2^(w-1));
-    rounding half to even, as np.rint. For finite values."""
+    rounding half to even, as np.rint. For finite values. channels_last (values (B, C, H, W)):
+    the same array, laid out (B, H, W, C) in memory (a transposed view), which is the order
+    the fused conv kernels read a row of pixels in."""
     v = np.ascontiguousarray(values, dtype=np.float64)
-    out = np.empty(v.shape, dtype=np.int64)
     offset, mult = (1.0, float(1 << (width - 1))) if bipolar else (0.0, float(1 << width))
+    if channels_last and v.ndim == 4:
+        nb, c, h, w = v.shape
+        out = np.empty((nb, h, w, c), dtype=np.int64)
+        if v.size:
+            _levels_channels_last(v.reshape(nb, c, h * w), float(sign), float(scale), float(lo), offset, mult,
+                                  out.reshape(nb, h * w, c))
+        return out.transpose(0, 3, 1, 2)
+    out = np.empty(v.shape, dtype=np.int64)
     if v.size:
         _levels(v.reshape(-1), float(sign), float(scale), float(lo), offset, mult, out.reshape(-1))
     return out
+
+
+@njit(parallel=True, cache=True)
+def _signed_output(raw, corr, k, bias, out):
+    nb, n, oh, ow = raw.shape
+    for item in prange(nb * n):
+        b = item // n
+        ch = item - b * n
+        for y in range(oh):
+            for x in range(ow):
+                out[b, ch, y, x] = (raw[b, ch, y, x] - np.float64(corr[b, ch, y, x])) * k + bias[ch]
+
+
+def signed_counts_to_output(raw: np.ndarray, corr: np.ndarray, k: float, bias: np.ndarray) -> np.ndarray:
+    """(raw - corr) * k + bias[n] in one pass over (B, N, ...) counts: a MAC layer's C+ - C- (the
+    unsigned pass minus the complemented taps' popcounts) scaled to the output and biased.
+    The same float64 operations, in the same order, as three separate passes (the subtraction
+    is exact: both are integers below 2^53), at a third of the memory traffic. corr may lie in
+    any layout (a channels-last correction conv's output is read in place)."""
+    shape = raw.shape
+    four = (shape[0], shape[1], shape[2] if raw.ndim > 2 else 1, shape[3] if raw.ndim > 3 else 1)
+    if raw.ndim > 4 or corr.shape != shape:
+        raise InvalidInputError(f"signed_counts_to_output needs counts and corrections of one shape (B, N[, H, W]); "
+                                f"got {shape} and {corr.shape}.")
+    c = corr if corr.dtype in (np.float32, np.float64) else corr.astype(np.float64)
+    out = np.empty(four, dtype=np.float64)
+    _signed_output(np.ascontiguousarray(raw, dtype=np.float64).reshape(four), c.reshape(four) if c.ndim < 4 else c,
+                   float(k), np.ascontiguousarray(bias, dtype=np.float64).reshape(-1), out)
+    return out.reshape(shape)

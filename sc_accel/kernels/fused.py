@@ -33,7 +33,30 @@ __all__ = ["conv_counts_bank", "MAX_BLOCK", "BLOCK_BYTES"]
 
 MAX_BLOCK = 8            # images encoded together: a source's planes are read once for all of them
 BLOCK_BYTES = 12 << 20   # per-task stream buffers beyond this shrink the block (both threads' blocks fit a 32 MB L3)
-WEIGHT_CHUNK_BYTES = 256 << 10  # weight rows a block's direct tiles share: they stay in L2 (Zen 4-5: 1 MB; Intel: 1-2 MB)
+
+
+def l2_bytes(default: int = 1 << 20) -> int:
+    """This CPU's per-core L2 cache in bytes (Linux sysfs), else `default`."""
+    for index in range(4):
+        base = f"/sys/devices/system/cpu/cpu0/cache/index{index}/"
+        try:
+            with open(base + "level") as f:
+                if f.read().strip() != "2":
+                    continue
+            with open(base + "size") as f:
+                text = f.read().strip().upper()
+        except OSError:
+            continue
+        scale = {"K": 1 << 10, "M": 1 << 20}.get(text[-1:], 1)
+        digits = text.rstrip("KMB")
+        if digits.isdigit():
+            return int(digits) * scale
+    return default
+
+
+# weight rows a block's direct tiles share, sized to stay in L2 beside one output row's inputs
+# (5/8 of it: 640 KB on Zen 4-5's 1 MB, 320 KB on Zen 3's 512 KB, 1.25 MB on 2 MB Intel cores)
+WEIGHT_CHUNK_BYTES = l2_bytes() * 5 // 8
 MAX_RING_BLOCK = 32     # images per block with rolling row buffers (planes read once for all of them)
 RING_BYTES = 4 << 20     # ... as many as keep a task's kh rows of each within this
 MAX_WIDTH = 16           # comparator bits a bank's planes may hold (SCConfig allows up to 16)
@@ -127,11 +150,12 @@ def _conv_blocks(thr, src, planes, width, tail, c, h, ph, pw, hwc, block, n_task
 
 
 @njit(cache=True)
-def _encode_row(thr, src, planes, width, tail, b0, nb, c, h, y, slot, pw, buf, pcs, rows_t, rows_pc):
+def _encode_row(thr, thr_hwc, src, planes, width, tail, b0, nb, c, h, y, slot, pw, buf, pcs, rows_t, rows_pc):
     """Image row y of images b0..b0+nb (channels innermost) into ring slot `slot` of buf
     (B', 1, R, Wp*C*W): pixel by pixel, a source's planes read once for the block. The row's
     thresholds and popcounts pass through rows_t / rows_pc (pixel-major, images innermost), so
-    thr and pcs, (B, C*H*W), are read and written in runs rather than a line per image."""
+    thr and pcs, (B, C*H*W), are read and written in runs rather than a line per image; with
+    thr_hwc, thr and pcs are (B, H*W*C) (channels last): one run per image."""
     nw = planes.shape[2]
     w_img = thr.shape[1] // (c * h)
     hw = h * w_img
@@ -140,6 +164,11 @@ def _encode_row(thr, src, planes, width, tail, b0, nb, c, h, y, slot, pw, buf, p
     top = np.int64(1) << width
     lanes = nw == 1 or nw == 2 or nw == 4 or nw % 8 == 0
     for i in range(nb):
+        if thr_hwc:  # thr (B, H*W*C): the row is one run
+            e0 = y * w_img * c
+            for q in range(w_img * c):
+                rows_t[q * nb + i] = min(max(thr[b0 + i, e0 + q], 0), top)
+            continue
         for ci in range(c):
             e0 = ci * hw + y * w_img
             for x in range(w_img):
@@ -163,6 +192,11 @@ def _encode_row(thr, src, planes, width, tail, b0, nb, c, h, y, slot, pw, buf, p
                 for i in range(n):
                     rows_pc[q + i0 + i] = counts[i]
     for i in range(nb):
+        if thr_hwc:  # pcs laid out as thr: one run
+            e0 = y * w_img * c
+            for q in range(w_img * c):
+                pcs[b0 + i, e0 + q] = rows_pc[q * nb + i]
+            continue
         for ci in range(c):
             e0 = ci * hw + y * w_img
             for x in range(w_img):
@@ -170,8 +204,8 @@ def _encode_row(thr, src, planes, width, tail, b0, nb, c, h, y, slot, pw, buf, p
 
 
 @njit(parallel=True, cache=True)
-def _conv_rolling(thr, src, planes, width, tail, c, h, ph, pw, block, n_tasks, wf, kh, kw, sh, sw, chunk,
-                  convolve, out, pcs):
+def _conv_rolling(thr, thr_hwc, src, planes, width, tail, c, h, ph, pw, block, n_tasks, wf, kh, kw, sh, sw,
+                  chunk, convolve, out, pcs):
     """The blocks path with rolling row buffers (ungrouped convs, channels innermost): a task's
     block of images keeps only the kh input rows one output row reads, padded row y in slot
     y % kh, so a block can be large (each source's planes are read once per block from memory)
@@ -198,7 +232,7 @@ def _conv_rolling(thr, src, planes, width, tail, c, h, ph, pw, block, n_tasks, w
                     if y < 0 or y >= h:  # a padding row: zeros
                         buf[:nb, 0, ready % kh, :] = 0
                     else:
-                        _encode_row(thr, src, planes, width, tail, b0, nb, c, h, y, ready % kh, pw, buf, pcs,
+                        _encode_row(thr, thr_hwc, src, planes, width, tail, b0, nb, c, h, y, ready % kh, pw, buf, pcs,
                                     rows_t, rows_pc)
                     ready += 1
                 if convolve:
@@ -208,7 +242,7 @@ def _conv_rolling(thr, src, planes, width, tail, c, h, ph, pw, block, n_tasks, w
             while ready < hp:  # rows no output reads (stride past the end): their popcounts still count
                 y = ready - ph
                 if 0 <= y < h:
-                    _encode_row(thr, src, planes, width, tail, b0, nb, c, h, y, ready % kh, pw, buf, pcs,
+                    _encode_row(thr, thr_hwc, src, planes, width, tail, b0, nb, c, h, y, ready % kh, pw, buf, pcs,
                                 rows_t, rows_pc)
                 ready += 1
 
@@ -289,14 +323,14 @@ def conv_counts_bank(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, width
                      w: np.ndarray, stride: tuple[int, int] = (1, 1),
                      padding: tuple[int, int] = (0, 0), groups: int = 1,
                      convolve: bool = True, pcs_dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray]:
-    """(counts (B, N, OH, OW) float64, input stream popcounts (B, C*H*W)) of the conv of the
+    """(counts (B, N, OH, OW) float64, input stream popcounts (B, C, H, W)) of the conv of the
     streams that an SNG bank's bit-planes (P, width, W) give thresholds thr (B, C, H, W) against
-    sources src (C*H*W,), zero-padded by
-    `padding`, with weight streams w (N, C/groups, kh, kw, W). The same integers as
-    encode_thresholds then conv_counts (exact in float64 below 2^53); the popcounts in `pcs_dtype`
-    (float32 saves the correction a conversion pass). convolve=False makes the
-    streams and their popcounts only (the counts are left unset): what a profile of the
-    encoding's share times."""
+    sources src (C*H*W,), zero-padded by `padding`, with weight streams w (N, C/groups, kh, kw,
+    W). The same integers as encode_thresholds then conv_counts (exact in float64 below 2^53);
+    the popcounts in `pcs_dtype` (float32 saves the correction a conversion pass), laid out
+    channels-last when thr is (comparator_levels(channels_last=True)) and the conv takes the
+    rolling path. convolve=False makes the streams and their popcounts only (the counts are
+    left unset): what a profile of the encoding's share times."""
     _check(thr, src, planes, w)
     if not isinstance(width, (int, np.integer)) or not 1 <= int(width) <= MAX_WIDTH or planes.shape[1] != width:
         raise InvalidInputError(f"conv_counts_bank needs the comparator width of the planes (1 to {MAX_WIDTH}); got "
@@ -312,8 +346,8 @@ def conv_counts_bank(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, width
     if pcs_dtype not in (np.float32, np.float64):
         raise InvalidInputError(f"conv_counts_bank gives popcounts as float32 or float64, not {pcs_dtype}.")
     pcs = np.empty((nb, c * h * wd), dtype=pcs_dtype)  # float32 is exact below 2^24 (a stream's ones: <= L)
-    args = (np.ascontiguousarray(thr, dtype=np.int64).reshape(nb, -1), np.ascontiguousarray(src, dtype=np.int64)
-            .reshape(-1), np.ascontiguousarray(planes), int(width), np.uint64(tail), c, h, ph, pw, hwc)
+    rest = (np.ascontiguousarray(src, dtype=np.int64).reshape(-1), np.ascontiguousarray(planes), int(width),
+            np.uint64(tail), c, h, ph, pw)
     planes_n = 1 if hwc else c
     shape = (planes_n, h + 2 * ph, (wd + 2 * pw) * nw * (c // planes_n))  # one padded image
     block = _block_size(8 * int(np.prod(shape)))
@@ -321,16 +355,26 @@ def conv_counts_bank(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, width
     ring = _ring_block(8 * kh_words_row(w, wd, pw, c, nw)) if hwc else 0
     if hwc and blocks_pay(nb, ring):
         n_tasks = min(numba.get_num_threads() * 4, (nb + ring - 1) // ring)
-        _conv_rolling(*args[:9], ring, n_tasks, *geometry, _weight_chunk(wf), convolve, out, pcs)
+        thr_last = np.asarray(thr).transpose(0, 2, 3, 1)  # channels-last thresholds are read as they lie
+        last = thr_last.flags.c_contiguous and thr_last.dtype == np.int64
+        _conv_rolling(thr_last.reshape(nb, -1) if last else _chw(thr), last, *rest, ring, n_tasks, *geometry,
+                      _weight_chunk(wf), convolve, out, pcs)
+        if last:  # popcounts laid out channels-last too (what a channels-last correction conv reads fastest)
+            return out, pcs.reshape(nb, h, wd, c).transpose(0, 3, 1, 2)
     elif blocks_pay(nb, block):
         n_tasks = min(numba.get_num_threads() * 4, (nb + block - 1) // block)
-        _conv_blocks(*args, block, n_tasks, *geometry, TILE_PATCH_ROWS, direct, _weight_chunk(wf), convolve, out, pcs)
+        _conv_blocks(_chw(thr), *rest, hwc, block, n_tasks, *geometry, TILE_PATCH_ROWS, direct, _weight_chunk(wf), convolve, out, pcs)
     else:  # few images: every core on each of them
         buf = np.zeros((nb,) + shape, dtype=np.uint64)
-        _encode_all(*args, buf, pcs)
+        _encode_all(_chw(thr), *rest, hwc, buf, pcs)
         if convolve:
             _conv_rows(buf, *geometry, rows, direct, out)
-    return out, pcs
+    return out, pcs.reshape(nb, c, h, wd)
+
+
+def _chw(thr: np.ndarray) -> np.ndarray:
+    """Thresholds (B, C, H, W) as a C-contiguous int64 (B, C*H*W) array (a copy if laid out otherwise)."""
+    return np.ascontiguousarray(thr, dtype=np.int64).reshape(thr.shape[0], -1)
 
 
 def _check(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, w: np.ndarray) -> None:

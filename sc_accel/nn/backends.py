@@ -32,7 +32,7 @@ import torch
 from sc_accel.kernels.conv import conv_counts, linear_counts
 from sc_accel.kernels.fused import conv_counts_bank
 from sc_accel.bits import stream_counts, tail_mask
-from sc_accel.kernels.convert import comparator_levels
+from sc_accel.kernels.convert import comparator_levels, signed_counts_to_output
 from sc_accel.kernels.pool import max_pool_thresholds, or_pool, selector_pool
 from sc_accel.errors import InvalidInputError
 from sc_accel.nn.config import SCConfig
@@ -46,6 +46,8 @@ from sc_accel.streams.sharing import SharingMap
 __all__ = ["FixedPointBackend", "BitBackend", "StreamPart", "dead_layers", "ExpectedBackend", "levels", "weight_levels"]
 
 FLOAT32_EXACT = 1 << 24  # integers below this are exact in float32
+CHANNELS_LAST = True  # thresholds of unpooled images laid out (B, H, W, C), as the fused convs read them
+ONE_PASS_OUTPUT = True  # an unsigned conversion's correction, scale and bias in one pass; False: torch's three
 FUSED_CONV = True  # convs encode their input streams next to their tiles; False: from materialised streams
 
 
@@ -287,7 +289,9 @@ class BitBackend:
         out = []
         for sign in signs:  # bipolar: one stream per value, either sign
             lo = -1.0 if self.bipolar and conv.signed else 0.0
-            t = comparator_levels(v, conv.scale, c.comparator_width, sign, lo, self.bipolar)
+            # unpooled images: thresholds laid out channels-last, the order the fused convs read them in
+            last = CHANNELS_LAST and conv.pool is None and len(conv.shape) == 3 and conv.shape[0] > 1
+            t = comparator_levels(v, conv.scale, c.comparator_width, sign, lo, self.bipolar, channels_last=last)
             if self._fused_or(conv):
                 t = max_pool_thresholds(t, conv.pool[0])
                 out.append(StreamPart(sign, bank, t, src_site))
@@ -344,7 +348,7 @@ class BitBackend:
         bank = part.bank
         raw, pcs = conv_counts_bank(thr, src, bank.planes, bank.width, tail_mask(bank.length), w_words, stride,
                                     a["padding"], a["groups"], pcs_dtype=dtype)
-        cnt = pcs.reshape(thr.shape)
+        cnt = pcs
         if sub:
             full = np.zeros(part.thr.shape, dtype=dtype)
             full[:, :, ::a["stride"][0], ::a["stride"][1]] = cnt
@@ -357,7 +361,14 @@ class BitBackend:
         w_words, w_side = self.weights[layer.name]
         L = self.layer_cfg[layer.name].stream_length
         total = None
-        for part in self.streams(mp.conversion, env):
+        parts = self.streams(mp.conversion, env)
+        if ONE_PASS_OUTPUT and not self.bipolar and len(parts) == 1 and parts[0].sign == 1.0:
+            raw, cnt = self._and_counts(layer, parts[0], w_words)
+            corr = apply_mac(layer, cnt, w_side.to(cnt.dtype))
+            bias = np.broadcast_to(np.asarray(layer.attrs["bias"], dtype=np.float64), (raw.shape[1],))
+            return torch.from_numpy(signed_counts_to_output(raw.numpy(), corr.numpy(), conv.scale * mp.w_scale / L,
+                                                            bias))
+        for part in parts:
             raw, cnt = self._and_counts(layer, part, w_words)
             w_side = w_side.to(cnt.dtype)
             if self.bipolar:  # 2 C - K L with C the XNOR ones over the valid taps

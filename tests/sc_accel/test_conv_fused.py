@@ -72,9 +72,10 @@ def test_fused_conv_equals_encode_then_conv(geom, length, width, blocks, rng, mo
     w = encode(rng.random((n, c // groups, k, k)), length)
     bank, src = _bank(length, width, c * h * h)
     ref, ref_pc = _materialised(thr, src, bank, w, stride, pad, groups)
-    got, pc = conv_counts_bank(thr, src, bank.planes, width, tail_mask(length), w, (stride, stride), (pad, pad),
-                               groups)
-    assert got.dtype == np.float64 and np.array_equal(got, ref) and np.array_equal(pc, ref_pc)
+    for t in (thr, np.ascontiguousarray(thr.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)):  # and channels-last
+        got, pc = conv_counts_bank(t, src, bank.planes, width, tail_mask(length), w, (stride, stride), (pad, pad),
+                                   groups)
+        assert got.dtype == np.float64 and np.array_equal(got, ref) and np.array_equal(pc.reshape(b, -1), ref_pc)
 
 
 def test_fused_conv_takes_blocks_for_a_batch_and_the_latency_split_for_one_image(rng, monkeypatch):
@@ -126,6 +127,9 @@ def test_comparator_levels_equal_the_numpy_thresholds(rng):
                 assert np.array_equal(comparator_levels(v, scale, 10, sign, lo, True),
                                       bipolar_levels(sign * v / scale, 10, lo))
     assert comparator_levels(np.zeros((0, 3)), 1.0, 8).shape == (0, 3)
+    img = v[:3 * 5 * 6 * 7].reshape(3, 5, 6, 7)  # channels-last: the same values, laid out (B, H, W, C)
+    last = comparator_levels(img, 2.0, 9, -1.0, -1.0, True, channels_last=True)
+    assert np.array_equal(last, bipolar_levels(-img / 2.0, 9, -1.0)) and last.transpose(0, 2, 3, 1).flags.c_contiguous
 
 
 class _Net(nn.Module):
@@ -182,6 +186,22 @@ def test_every_zoo_model_gives_the_same_bits_on_the_fused_and_the_materialised_p
             monkeypatch.setattr(fused, "MAX_RING_BLOCK", 2)  # rolling buffers: blocks of 2, 2, 2, 2 and 1
             assert torch.equal(sc(x), ref), (name, length, blocks)
         assert torch.equal(sc(x[:1]), ref[:1])
+
+
+@pytest.mark.parametrize("name", ["resnet20", "lenet5"])
+def test_one_pass_output_and_channels_last_thresholds_leave_the_bits_alone(name, monkeypatch):
+    """The one-pass counter -> value and channels-last thresholds against the previous
+    passes (torch's subtract, scale and bias; thresholds laid out as the values)."""
+    torch.manual_seed(2)
+    model = create_model(name, 1, 10, 16).eval()
+    x = torch.rand(5, 1, 16, 16)
+    for length in (16, 100):
+        sc = convert(model, SCConfig(stream_length=length, seed=3), x)
+        new = sc(x)
+        monkeypatch.setattr(backends, "ONE_PASS_OUTPUT", False)
+        monkeypatch.setattr(backends, "CHANNELS_LAST", False)
+        assert torch.equal(sc(x), new), (name, length)
+        monkeypatch.undo()
 
 
 def test_dead_layers_are_binary_ops_only_streams_replace():
