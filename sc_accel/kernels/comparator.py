@@ -135,13 +135,48 @@ def compare_words(typingctx, pf, base, t, width, nw, df, o, tail):
     return sig, codegen
 
 
-def _lane_thresholds(builder: ir.IRBuilder, words: int, first: int, ts: ir.Value) -> ir.Value:
-    """<8 x i64> of each lane's threshold for images first, first + 1, ... packed `words` lanes
-    each (ts holds 8 entries, so every index read is in range)."""
+class _Strided:
+    """Codegen view of compare_images' operands: image i's threshold tf[t0 + i * t_step]
+    (clamped to 0..2^width; images past n read image 0's and store nothing), its stream at
+    df[d0 + i * d_step], its popcount to pcf[p0 + i * p_step] in pcf's dtype."""
+
+    def __init__(self, builder: ir.IRBuilder, context, signature, args) -> None:
+        arr = [context.make_array(signature.args[i])(context, builder, args[i]).data for i in (0, 2, 8, 11)]
+        self.pf, self.tf, self.df, self.pcf = arr
+        (self.base, self.t0, self.t_step, self.n, self.width, self.nw, self.d0, self.d_step, self.p0,
+         self.p_step, self.tail) = (args[i] for i in (1, 3, 4, 5, 6, 7, 9, 10, 12, 13, 14))
+        self.count_type = context.get_value_type(signature.args[11].dtype)
+        self.float_counts = isinstance(signature.args[11].dtype, types.Float)
+        self.builder = builder
+
+    def live(self, i: ir.Value) -> ir.Value:
+        return self.builder.icmp_signed("<", i, self.n)
+
+    def threshold(self, i: ir.Value) -> ir.Value:
+        b = self.builder
+        zero = ir.Constant(_I64, 0)
+        idx = b.add(self.t0, b.mul(b.select(self.live(i), i, zero), self.t_step))
+        t = b.load(b.gep(self.tf, [idx]))
+        top = b.shl(ir.Constant(_I64, 1), self.width)
+        t = b.select(b.icmp_signed("<", t, zero), zero, t)
+        return b.select(b.icmp_signed(">", t, top), top, t)
+
+    def dest(self, i: ir.Value) -> ir.Value:
+        return self.builder.add(self.d0, self.builder.mul(i, self.d_step))
+
+    def store_count(self, i: ir.Value, count: ir.Value) -> None:
+        b = self.builder
+        value = b.uitofp(count, self.count_type) if self.float_counts else count
+        b.store(value, b.gep(self.pcf, [b.add(self.p0, b.mul(i, self.p_step))]))
+
+
+def _lane_thresholds(op: _Strided, words: int, first: int) -> ir.Value:
+    """<8 x i64> of each lane's threshold for images first, first + 1, ... packed `words` lanes each."""
+    b = op.builder
     vec = ir.Constant(ir.VectorType(_I64, 8), ir.Undefined)
+    values = [op.threshold(ir.Constant(_I64, first + k)) for k in range(8 // words)]
     for lane in range(8):
-        t = builder.load(builder.gep(ts, [ir.Constant(_I64, first + lane // words)]))
-        vec = builder.insert_element(vec, t, ir.Constant(ir.IntType(32), lane))
+        vec = b.insert_element(vec, values[lane // words], ir.Constant(ir.IntType(32), lane))
     return vec
 
 
@@ -195,91 +230,93 @@ def _lane_sum(builder: ir.IRBuilder, v: ir.Value, lanes: range) -> ir.Value:
     return total
 
 
-def _narrow_codegen(builder: ir.IRBuilder, words: int, pf, ts, df, offs, pcs, base, n, width, nw, tail) -> None:
+def _narrow_codegen(op: _Strided, words: int) -> None:
     """nw = words (1, 2 or 4): 8 // words images per <8 x i64>, all 8 images' vectors (words
-    chains) in one plane loop; images past n are computed on their (zero) thresholds, not stored."""
+    chains) in one plane loop; images past n are computed on image 0's threshold, not stored."""
+    builder = op.builder
     per = 8 // words
     vt = ir.VectorType(_I64, words)
     mask = ir.Constant(ir.VectorType(ir.IntType(32), 8), [lane % words for lane in range(8)])
 
     def load_plane(b: ir.IRBuilder, j: ir.Value) -> ir.Value:
-        row = b.load(b.bitcast(b.gep(pf, [b.add(base, b.mul(j, nw))]), vt.as_pointer()), align=8)
+        row = b.load(b.bitcast(b.gep(op.pf, [b.add(op.base, b.mul(j, op.nw))]), vt.as_pointer()), align=8)
         return b.shuffle_vector(row, row, mask)  # the plane's words repeated for every image
 
-    tvs = [_lane_thresholds(builder, words, g * per, ts) for g in range(words)]
-    outs = _plane_loop(builder, width, tvs, load_plane)
+    tvs = [_lane_thresholds(op, words, g * per) for g in range(words)]
+    outs = _plane_loop(builder, op.width, tvs, load_plane)
     last = ir.Constant(ir.VectorType(_I64, 8), [0] * 8)
     for lane in range(8):
-        last = builder.insert_element(last, tail if lane % words == words - 1 else ir.Constant(_I64, -1),
+        last = builder.insert_element(last, op.tail if lane % words == words - 1 else ir.Constant(_I64, -1),
                                       ir.Constant(ir.IntType(32), lane))
     for g, lv in enumerate(outs):
         out = builder.and_(lv, last)
         counts = _ctpop(builder, out)
         for k in range(per):
             image = ir.Constant(_I64, g * per + k)
-            with builder.if_then(builder.icmp_signed("<", image, n)):
-                dst = builder.gep(df, [builder.load(builder.gep(offs, [image]))])
-                for w in range(words):
-                    lane = ir.Constant(ir.IntType(32), k * words + w)
-                    builder.store(builder.extract_element(out, lane), builder.gep(dst, [ir.Constant(_I64, w)]))
-                builder.store(_lane_sum(builder, counts, range(k * words, (k + 1) * words)),
-                              builder.gep(pcs, [image]))
+            with builder.if_then(op.live(image)):
+                dst = builder.gep(op.df, [op.dest(image)])
+                if words == 1:
+                    builder.store(builder.extract_element(out, ir.Constant(ir.IntType(32), k)), dst)
+                else:
+                    part = builder.shuffle_vector(out, out, ir.Constant(ir.VectorType(ir.IntType(32), words),
+                                                                        list(range(k * words, (k + 1) * words))))
+                    builder.store(part, builder.bitcast(dst, vt.as_pointer()), align=8)
+                op.store_count(image, _lane_sum(builder, counts, range(k * words, (k + 1) * words)))
 
 
 WIDE_IMAGES = 4  # images whose comparators share one plane loop on long streams (nw a multiple of 8)
 
 
-def _wide_codegen(builder: ir.IRBuilder, pf, ts, df, offs, pcs, base, n, width, nw, tail) -> None:
+def _wide_codegen(op: _Strided) -> None:
     """nw a multiple of 8: images WIDE_IMAGES at a time, each group over the stream's 8-word
     chunks in one plane loop; popcounts summed per image; last words masked by tail."""
+    builder = op.builder
     fn = builder.function
     zero, eight = ir.Constant(_I64, 0), ir.Constant(_I64, 8)
-    v8p = ir.VectorType(_I64, 8).as_pointer()
+    v8 = ir.VectorType(_I64, 8)
     g_ptr = cgutils.alloca_once_value(builder, zero)
     k_ptr = cgutils.alloca_once_value(builder, zero)
-    cnt_ptrs = [cgutils.alloca_once_value(builder, zero) for _ in range(WIDE_IMAGES)]
+    cnt_ptrs = [cgutils.alloca_once_value(builder, ir.Constant(v8, [0] * 8)) for _ in range(WIDE_IMAGES)]
     g_cond, g_body, k_cond, k_body, g_end, exit_bb = (fn.append_basic_block(f"wide_{s}") for s in
                                                       ("gcond", "gbody", "kcond", "kbody", "gend", "exit"))
     builder.branch(g_cond)
     builder.position_at_end(g_cond)
     g = builder.load(g_ptr)
-    builder.cbranch(builder.icmp_signed("<", g, n), g_body, exit_bb)
+    builder.cbranch(builder.icmp_signed("<", g, op.n), g_body, exit_bb)
 
     builder.position_at_end(g_body)
     images = [builder.add(g, ir.Constant(_I64, i)) for i in range(WIDE_IMAGES)]
-    live = [builder.icmp_signed("<", i, n) for i in images]
-    # an image past n computes on threshold 0 and writes nothing (ts holds 8, n is any of 1..8)
-    tvs = [_splat(builder, builder.select(ok, builder.load(builder.gep(ts, [builder.select(ok, i, zero)])), zero), 8)
-           for ok, i in zip(live, images)]
-    dsts = [builder.load(builder.gep(offs, [builder.select(ok, i, zero)])) for ok, i in zip(live, images)]
+    live = [op.live(i) for i in images]
+    tvs = [_splat(builder, op.threshold(i), 8) for i in images]
+    dsts = [op.dest(builder.select(ok, i, zero)) for ok, i in zip(live, images)]
     for ptr in cnt_ptrs:
-        builder.store(zero, ptr)
+        builder.store(ir.Constant(v8, [0] * 8), ptr)
     builder.store(zero, k_ptr)
     builder.branch(k_cond)
 
     builder.position_at_end(k_cond)
     k = builder.load(k_ptr)
-    builder.cbranch(builder.icmp_signed("<", k, nw), k_body, g_end)
+    builder.cbranch(builder.icmp_signed("<", k, op.nw), k_body, g_end)
 
     builder.position_at_end(k_body)
-    words = _plane_loop(builder, width, tvs, lambda b, j: b.load(
-        b.bitcast(b.gep(pf, [b.add(b.add(base, b.mul(j, nw)), k)]), v8p), align=8))
+    words = _plane_loop(builder, op.width, tvs, lambda b, j: b.load(
+        b.bitcast(b.gep(op.pf, [b.add(b.add(op.base, b.mul(j, op.nw)), k)]), v8.as_pointer()), align=8))
     for ok, dst, lv, ptr in zip(live, dsts, words, cnt_ptrs):
         with builder.if_then(ok):
-            builder.store(lv, builder.bitcast(builder.gep(df, [builder.add(dst, k)]), v8p), align=8)
-            builder.store(builder.add(builder.load(ptr), _lane_sum(builder, _ctpop(builder, lv), range(8))), ptr)
+            builder.store(lv, builder.bitcast(builder.gep(op.df, [builder.add(dst, k)]), v8.as_pointer()), align=8)
+            builder.store(builder.add(builder.load(ptr), _ctpop(builder, lv)), ptr)
     builder.store(builder.add(k, eight), k_ptr)
     builder.branch(k_cond)
 
     builder.position_at_end(g_end)
     for ok, i, dst, ptr in zip(live, images, dsts, cnt_ptrs):
         with builder.if_then(ok):
-            last = builder.gep(df, [builder.sub(builder.add(dst, nw), ir.Constant(_I64, 1))])
+            last = builder.gep(op.df, [builder.sub(builder.add(dst, op.nw), ir.Constant(_I64, 1))])
             word = builder.load(last)
-            kept = builder.and_(word, tail)
+            kept = builder.and_(word, op.tail)
             builder.store(kept, last)
-            count = builder.add(builder.sub(builder.load(ptr), _ctpop(builder, word)), _ctpop(builder, kept))
-            builder.store(count, builder.gep(pcs, [i]))
+            total = _lane_sum(builder, builder.load(ptr), range(8))
+            op.store_count(i, builder.add(builder.sub(total, _ctpop(builder, word)), _ctpop(builder, kept)))
     builder.store(builder.add(g, ir.Constant(_I64, WIDE_IMAGES)), g_ptr)
     builder.branch(g_cond)
     builder.position_at_end(exit_bb)
@@ -287,46 +324,51 @@ def _wide_codegen(builder: ir.IRBuilder, pf, ts, df, offs, pcs, base, n, width, 
 
 def _images_codegen(context, builder, signature, args):
     """IR of compare_images: a switch on nw to the narrow (1, 2, 4 words) or wide (8k words) code."""
-    pfa, tsa, dfa, offa, pca = (context.make_array(signature.args[i])(context, builder, args[i])
-                                for i in (0, 2, 6, 7, 8))
-    base, n, width, nw, tail = args[1], args[3], args[4], args[5], args[9]
-    arrays = (pfa.data, tsa.data, dfa.data, offa.data, pca.data)
+    op = _Strided(builder, context, signature, args)
     fn = builder.function
     zero = ir.Constant(_I64, 0)
     exit_bb, wide_bb, narrow_bb = (fn.append_basic_block(f"img_{s}") for s in ("exit", "wide", "narrow"))
-    multiple = builder.icmp_signed("==", builder.and_(nw, ir.Constant(_I64, 7)), zero)
-    builder.cbranch(builder.and_(multiple, builder.icmp_signed(">", nw, zero)), wide_bb, narrow_bb)
+    multiple = builder.icmp_signed("==", builder.and_(op.nw, ir.Constant(_I64, 7)), zero)
+    wide = builder.and_(multiple, builder.icmp_signed(">", op.nw, zero))
+    builder.cbranch(builder.and_(wide, builder.icmp_signed(">", op.n, zero)), wide_bb, narrow_bb)
     builder.position_at_end(wide_bb)
-    _wide_codegen(builder, *arrays, base, n, width, nw, tail)
+    _wide_codegen(op)
     builder.branch(exit_bb)
     builder.position_at_end(narrow_bb)
     cases = {words: fn.append_basic_block(f"img_w{words}") for words in (1, 2, 4)}
-    sw = builder.switch(nw, exit_bb)
+    sw = builder.switch(builder.select(builder.icmp_signed(">", op.n, zero), op.nw, zero), exit_bb)
     for words, bb in cases.items():
         sw.add_case(ir.Constant(_I64, words), bb)
     for words, bb in cases.items():
         builder.position_at_end(bb)
-        _narrow_codegen(builder, words, *arrays, base, n, width, nw, tail)
+        _narrow_codegen(op, words)
         builder.branch(exit_bb)
     builder.position_at_end(exit_bb)
     return context.get_dummy_value()
 
 
 @intrinsic
-def compare_images(typingctx, pf, base, ts, n, width, nw, df, offs, pcs, tail):
-    """compare_images(pf, base, ts, n, width, nw, df, offs, pcs, tail): the streams of n <= 8
-    images' thresholds ts[:n] (ts holds 8, the rest 0) against ONE source's planes at pf[base],
-    for streams of nw = 1, 2 or 4 words: 8 // nw images share a <8 x i64> (the planes broadcast,
-    the thresholds per lane), so short streams fill the vector; with nw a multiple of 8,
-    WIDE_IMAGES images' comparators run in one plane loop, 8 words at a time, each plane loaded
-    once for all (one image alone is a chain of dependent steps, about 3 cycles each; four
-    chains overlap). Image i's stream goes to df[offs[i]:offs[i] + nw], its last word masked by
-    `tail`, its popcount to pcs[i]. Another nw writes nothing (the caller uses compare_words)."""
-    arrays = (pf, ts, df, offs, pcs)
+def compare_images(typingctx, pf, base, tf, t0, t_step, n, width, nw, df, d0, d_step, pcf, p0, p_step, tail):
+    """compare_images(pf, base, tf, t0, t_step, n, width, nw, df, d0, d_step, pcf, p0, p_step,
+    tail): the streams of n <= 8 images against ONE source's planes at pf[base]: image i's
+    threshold is tf[t0 + i * t_step] (clamped to 0..2^width, as encode does), its stream goes to
+    df[d0 + i * d_step:... + nw] with the last word masked by `tail`, its popcount to
+    pcf[p0 + i * p_step] (pcf: uint64, float32 or float64). Operands are addressed by start and
+    step, so a caller hands over rows of its own arrays with no per-image bookkeeping.
+    nw = 1, 2 or 4: 8 // nw images share a <8 x i64> (the planes broadcast, the thresholds per
+    lane), all of them in one plane loop; nw a multiple of 8: WIDE_IMAGES images' comparators
+    in one plane loop, 8 words at a time, each plane loaded once for all (one image alone is a
+    chain of dependent steps, about 3 cycles each; several chains overlap). Another nw, or
+    n < 1, writes nothing (the caller uses compare_words). No bounds are checked."""
+    arrays = (pf, tf, df, pcf)
     if not all(isinstance(a, types.Array) and a.layout == "C" and a.ndim == 1 for a in arrays):
         return None
-    if pf.dtype != types.uint64 or df.dtype != types.uint64 or pcs.dtype != types.uint64 \
-            or ts.dtype != types.int64 or offs.dtype != types.int64:
+    if pf.dtype != types.uint64 or df.dtype != types.uint64 or tf.dtype != types.int64 \
+            or pcf.dtype not in (types.uint64, types.float32, types.float64):
         return None
-    sig = types.void(pf, types.int64, ts, types.int64, types.int64, types.int64, df, offs, pcs, types.uint64)
+    ints = (base, t0, t_step, n, width, nw, d0, d_step, p0, p_step, tail)
+    if not all(isinstance(v, types.Integer) for v in ints):
+        return None
+    i64 = types.int64
+    sig = types.void(pf, i64, tf, i64, i64, i64, i64, i64, df, i64, i64, pcf, i64, i64, types.uint64)
     return sig, _images_codegen

@@ -71,6 +71,24 @@ def _offset(buf, c, hwc, ci, y, x, ph, pw, nw):
     return (ci * buf.shape[2] + y + ph) * buf.shape[3] + (x + pw) * nw
 
 
+@njit(inline="always", cache=True)
+def _encode_images(pf, s, tf, t0, pcf, p0, e_step, n, width, nw, df, d0, d_step, tail):
+    """The streams of n images of one source (thresholds tf[t0 + i * e_step], streams to
+    df[d0 + i * d_step], popcounts to pcf[p0 + i * e_step]): 8 at a time in compare_images
+    when nw fits its vectors, else one compare_words each."""
+    lanes = nw == 1 or nw == 2 or nw == 4 or nw % 8 == 0
+    top = np.int64(1) << width
+    for i0 in range(0, n, 8):
+        k = min(8, n - i0)
+        if lanes:
+            compare_images(pf, s, tf, t0 + i0 * e_step, e_step, k, width, nw, df, d0 + i0 * d_step, d_step, pcf,
+                           p0 + i0 * e_step, e_step, tail)
+            continue
+        for i in range(i0, i0 + k):
+            t = min(max(tf[t0 + i * e_step], 0), top)
+            pcf[p0 + i * e_step] = compare_words(pf, s, t, width, nw, df, d0 + i * d_step, tail)
+
+
 @njit(cache=True)
 def _encode_block(thr, src, planes, width, tail, b0, nb, c, h, ph, pw, hwc, buf, pcs):
     """Streams of images b0..b0+nb into buf[0..nb] (B', planes, Hp, Wp*...), element by element,
@@ -80,31 +98,17 @@ def _encode_block(thr, src, planes, width, tail, b0, nb, c, h, ph, pw, hwc, buf,
     nw = planes.shape[2]
     w_img = thr.shape[1] // (c * h)
     hw = h * w_img
-    pf, df = planes.reshape(-1), buf.reshape(-1)
+    pf, df, tf, pcf = planes.reshape(-1), buf.reshape(-1), thr.reshape(-1), pcs.reshape(-1)
     img = buf.shape[1] * buf.shape[2] * buf.shape[3]
-    top = np.int64(1) << width
-    lanes = (nw == 1 or nw == 2 or nw == 4 or nw % 8 == 0) and nb <= 8  # compare_images takes 8 at most
-    ts = np.zeros(8, dtype=np.int64)
-    offs = np.zeros(8, dtype=np.int64)
-    counts = np.zeros(8, dtype=np.uint64)
+    ne = thr.shape[1]
     for a0 in range(c if not hwc else h):
         for a1 in range(h if not hwc else w_img):
             for a2 in range(w_img if not hwc else c):
                 ci, y, x = (a0, a1, a2) if not hwc else (a2, a0, a1)
                 e = ci * hw + y * w_img + x
                 o = _offset(buf, c, hwc, ci, y, x, ph, pw, nw)
-                s = src[e]
-                if lanes:  # short streams: the block's images share one vector (their source is the same)
-                    for i in range(nb):
-                        ts[i] = min(max(thr[b0 + i, e], 0), top)
-                        offs[i] = i * img + o
-                    compare_images(pf, s * width * nw, ts, nb, width, nw, df, offs, counts, tail)
-                    for i in range(nb):
-                        pcs[b0 + i, e] = counts[i]
-                    continue
-                for i in range(nb):
-                    t = min(max(thr[b0 + i, e], 0), top)
-                    pcs[b0 + i, e] = compare_words(pf, s * width * nw, t, width, nw, df, i * img + o, tail)
+                _encode_images(pf, src[e] * width * nw, tf, b0 * ne + e, pcf, b0 * ne + e, ne, nb, width, nw, df, o,
+                               img, tail)
 
 
 @njit(cache=True)
@@ -150,57 +154,22 @@ def _conv_blocks(thr, src, planes, width, tail, c, h, ph, pw, hwc, block, n_task
 
 
 @njit(cache=True)
-def _encode_row(thr, thr_hwc, src, planes, width, tail, b0, nb, c, h, y, slot, pw, buf, pcs, rows_t, rows_pc):
+def _encode_row(thr, thr_hwc, src, planes, width, tail, b0, nb, c, h, y, slot, pw, buf, pcs):
     """Image row y of images b0..b0+nb (channels innermost) into ring slot `slot` of buf
-    (B', 1, R, Wp*C*W): pixel by pixel, a source's planes read once for the block. The row's
-    thresholds and popcounts pass through rows_t / rows_pc (pixel-major, images innermost), so
-    thr and pcs, (B, C*H*W), are read and written in runs rather than a line per image; with
-    thr_hwc, thr and pcs are (B, H*W*C) (channels last): one run per image."""
+    (B', 1, R, Wp*C*W): pixel by pixel, a source's planes read once for the block. thr and pcs
+    are (B, C*H*W), or (B, H*W*C) with thr_hwc (channels-last: a row of an image is one run)."""
     nw = planes.shape[2]
-    w_img = thr.shape[1] // (c * h)
+    ne = thr.shape[1]
+    w_img = ne // (c * h)
     hw = h * w_img
-    pf, df = planes.reshape(-1), buf.reshape(-1)
+    pf, df, tf, pcf = planes.reshape(-1), buf.reshape(-1), thr.reshape(-1), pcs.reshape(-1)
     img = buf.shape[1] * buf.shape[2] * buf.shape[3]
-    top = np.int64(1) << width
-    lanes = nw == 1 or nw == 2 or nw == 4 or nw % 8 == 0
-    for i in range(nb):
-        if thr_hwc:  # thr (B, H*W*C): the row is one run
-            e0 = y * w_img * c
-            for q in range(w_img * c):
-                rows_t[q * nb + i] = min(max(thr[b0 + i, e0 + q], 0), top)
-            continue
-        for ci in range(c):
-            e0 = ci * hw + y * w_img
-            for x in range(w_img):
-                rows_t[(x * c + ci) * nb + i] = min(max(thr[b0 + i, e0 + x], 0), top)
-    offs, counts = np.zeros(8, np.int64), np.zeros(8, np.uint64)
     for x in range(w_img):
         o = slot * buf.shape[3] + (x + pw) * c * nw
         for ci in range(c):
-            q = (x * c + ci) * nb
+            e = (y * w_img + x) * c + ci if thr_hwc else ci * hw + y * w_img + x
             s = src[ci * hw + y * w_img + x] * width * nw
-            for i0 in range(0, nb, 8):  # compare_images takes 8 images at most
-                n = min(8, nb - i0)
-                ts = rows_t[q + i0:q + i0 + 8]  # rows_t has 8 spare entries at its end
-                for i in range(n):
-                    offs[i] = (i0 + i) * img + o + ci * nw
-                if lanes:
-                    compare_images(pf, s, ts, n, width, nw, df, offs, counts, tail)
-                else:
-                    for i in range(n):
-                        counts[i] = compare_words(pf, s, ts[i], width, nw, df, offs[i], tail)
-                for i in range(n):
-                    rows_pc[q + i0 + i] = counts[i]
-    for i in range(nb):
-        if thr_hwc:  # pcs laid out as thr: one run
-            e0 = y * w_img * c
-            for q in range(w_img * c):
-                pcs[b0 + i, e0 + q] = rows_pc[q * nb + i]
-            continue
-        for ci in range(c):
-            e0 = ci * hw + y * w_img
-            for x in range(w_img):
-                pcs[b0 + i, e0 + x] = rows_pc[(x * c + ci) * nb + i]
+            _encode_images(pf, s, tf, b0 * ne + e, pcf, b0 * ne + e, ne, nb, width, nw, df, o + ci * nw, img, tail)
 
 
 @njit(parallel=True, cache=True)
@@ -219,8 +188,6 @@ def _conv_rolling(thr, thr_hwc, src, planes, width, tail, c, h, ph, pw, block, n
     for task in prange(n_tasks):
         buf = np.zeros((block, 1, kh, (w_img + 2 * pw) * c * nw), dtype=np.uint64)
         acc = np.zeros((4, 4), dtype=np.uint64)
-        rows_t = np.zeros(w_img * c * block + 8, dtype=np.int64)
-        rows_pc = np.zeros(w_img * c * block, dtype=np.uint64)
         for blk in range(task * n_blocks // n_tasks, (task + 1) * n_blocks // n_tasks):
             b0 = blk * block
             nb = min(block, nb_all - b0)
@@ -232,8 +199,7 @@ def _conv_rolling(thr, thr_hwc, src, planes, width, tail, c, h, ph, pw, block, n
                     if y < 0 or y >= h:  # a padding row: zeros
                         buf[:nb, 0, ready % kh, :] = 0
                     else:
-                        _encode_row(thr, thr_hwc, src, planes, width, tail, b0, nb, c, h, y, ready % kh, pw, buf, pcs,
-                                    rows_t, rows_pc)
+                        _encode_row(thr, thr_hwc, src, planes, width, tail, b0, nb, c, h, y, ready % kh, pw, buf, pcs)
                     ready += 1
                 if convolve:
                     for n_lo in range(0, ng, chunk):
@@ -242,8 +208,7 @@ def _conv_rolling(thr, thr_hwc, src, planes, width, tail, c, h, ph, pw, block, n
             while ready < hp:  # rows no output reads (stride past the end): their popcounts still count
                 y = ready - ph
                 if 0 <= y < h:
-                    _encode_row(thr, thr_hwc, src, planes, width, tail, b0, nb, c, h, y, ready % kh, pw, buf, pcs,
-                                rows_t, rows_pc)
+                    _encode_row(thr, thr_hwc, src, planes, width, tail, b0, nb, c, h, y, ready % kh, pw, buf, pcs)
                 ready += 1
 
 

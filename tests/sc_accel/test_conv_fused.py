@@ -235,42 +235,48 @@ def test_a_pool_read_elsewhere_is_not_skipped():
 
 
 @numba.njit
-def _images_via_words(pf, base, ts, n, width, nw, df, offs, pcs, tail):
-    """compare_images' reference: one compare_words per image, its count checked by recounting."""
+def _images_via_words(pf, base, tf, t0, t_step, n, width, nw, df, d0, d_step, pcf, p0, p_step, tail):
+    """compare_images' reference: one compare_words per image on its clamped threshold, its
+    count checked by recounting the stream."""
+    top = np.int64(1) << width
     for i in range(n):
-        pcs[i] = compare_words(pf, base, ts[i], width, nw, df, offs[i], tail)
+        t = min(max(tf[t0 + i * t_step], 0), top)
+        o = d0 + i * d_step
+        got = compare_words(pf, base, t, width, nw, df, o, tail)
         cnt = np.uint64(0)
         for k in range(nw):
-            x = df[offs[i] + k]
+            x = df[o + k]
             while x:
                 x &= x - np.uint64(1)
                 cnt += np.uint64(1)
-        if cnt != pcs[i]:
-            pcs[i] = np.uint64(2 ** 63)  # a popcount that disagrees with the stream fails the test
+        pcf[p0 + i * p_step] = got if cnt == got else 2 ** 40  # a disagreeing popcount fails the test
 
 
 @numba.njit
-def _images(pf, base, ts, n, width, nw, df, offs, pcs, tail):
-    compare_images(pf, base, ts, n, width, nw, df, offs, pcs, tail)
+def _images(pf, base, tf, t0, t_step, n, width, nw, df, d0, d_step, pcf, p0, p_step, tail):
+    compare_images(pf, base, tf, t0, t_step, n, width, nw, df, d0, d_step, pcf, p0, p_step, tail)
 
 
 @pytest.mark.parametrize("nw", [1, 2, 4, 8, 16, 24])
 def test_compare_images_equals_one_comparator_per_image(nw, rng):
     """8 // nw images of one source in a vector (nw < 8), or four images' comparators in one
-    plane loop (nw a multiple of 8): every count of images 1..8, widths 1..16,
-    thresholds from 0 (no ones) to 2^width (every valid bit), destinations in any order."""
+    plane loop (nw a multiple of 8): every count of images 1..8, widths 1..16, thresholds below
+    0, from 0 (no ones) to 2^width (every valid bit) and past it, operands at any start and
+    step, popcounts as uint64, float32 or float64; nothing written past n images."""
     for width in (1, 3, 8, 10, 16):
         for n in range(1, 9):
             pf = rng.integers(0, 2 ** 64, 40 * width * nw, dtype=np.uint64)
-            ts = np.zeros(8, np.int64)
-            ts[:n] = rng.integers(0, (1 << width) + 1, n)
-            ts[0] = 1 << width
-            offs = np.zeros(8, np.int64)
-            offs[:n] = rng.permutation(12)[:n] * nw
+            t_step, t0 = int(rng.integers(1, 4)), int(rng.integers(0, 3))
+            tf = rng.integers(-3, (1 << width) + 4, t0 + 8 * t_step + 2)
+            tf[t0] = 1 << width
+            d_step = nw * int(rng.integers(1, 3))
+            d0 = int(rng.integers(0, 5))
             tail = np.uint64(rng.integers(1, 2 ** 63))
             base = int(rng.integers(0, 39)) * width * nw
-            got, ref = np.full(12 * nw, 7, np.uint64), np.full(12 * nw, 7, np.uint64)
-            pg, pr = np.zeros(8, np.uint64), np.zeros(8, np.uint64)
-            _images(pf, base, ts, n, width, nw, got, offs, pg, tail)
-            _images_via_words(pf, base, ts, n, width, nw, ref, offs, pr, tail)
-            assert np.array_equal(got, ref) and np.array_equal(pg, pr), (width, n)
+            p_step, p0 = int(rng.integers(1, 3)), int(rng.integers(0, 2))
+            for dtype in (np.uint64, np.float32, np.float64):
+                got, ref = np.full(d0 + 9 * d_step, 7, np.uint64), np.full(d0 + 9 * d_step, 7, np.uint64)
+                pg, pr = np.full(p0 + 9 * p_step, 5, dtype), np.full(p0 + 9 * p_step, 5, dtype)
+                _images(pf, base, tf, t0, t_step, n, width, nw, got, d0, d_step, pg, p0, p_step, tail)
+                _images_via_words(pf, base, tf, t0, t_step, n, width, nw, ref, d0, d_step, pr, p0, p_step, tail)
+                assert np.array_equal(got, ref) and np.array_equal(pg, pr), (width, n, dtype)
