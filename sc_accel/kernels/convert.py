@@ -64,39 +64,13 @@ def _levels(v, sign, scale, lo, offset, mult, out):
         out[i] = np.int64(np.rint((x + offset) * mult))
 
 
-@njit(parallel=True, cache=True)
-def _levels_channels_last(v, sign, scale, lo, offset, mult, out):
-    """_levels from v (B, C, H*W) into out (B, H*W, C): each image's block stays in cache."""
-    nb, c, hw = v.shape
-    for b in prange(nb):
-        tile = np.empty((c, 8), dtype=np.int64)
-        for p0 in range(0, hw, 8):  # 8 pixels x every channel: computed 8 wide, written in order
-            n = min(8, hw - p0)
-            for ch in range(c):
-                for k in range(n):
-                    x = min(max(sign * v[b, ch, p0 + k] / scale, lo), 1.0)
-                    tile[ch, k] = np.int64(np.rint((x + offset) * mult))
-            for k in range(n):
-                for ch in range(c):
-                    out[b, p0 + k, ch] = tile[ch, k]
-
-
 def comparator_levels(values: np.ndarray, scale: float, width: int, sign: float = 1.0, lo: float = 0.0,
-                      bipolar: bool = False, channels_last: bool = False) -> np.ndarray:
+                      bipolar: bool = False) -> np.ndarray:
     """Comparator thresholds (int64, the shape of `values`) of sign * values / scale in one pass:
     unipolar T = round(clip(x, lo, 1) * 2^w), bipolar T = round((clip(x, lo, 1) + 1) * 2^(w-1));
-    rounding half to even, as np.rint. For finite values. channels_last (values (B, C, H, W)):
-    the same array, laid out (B, H, W, C) in memory (a transposed view), which is the order
-    the fused conv kernels read a row of pixels in."""
+    rounding half to even, as np.rint. For finite values."""
     v = np.ascontiguousarray(values, dtype=np.float64)
     offset, mult = (1.0, float(1 << (width - 1))) if bipolar else (0.0, float(1 << width))
-    if channels_last and v.ndim == 4:
-        nb, c, h, w = v.shape
-        out = np.empty((nb, h, w, c), dtype=np.int64)
-        if v.size:
-            _levels_channels_last(v.reshape(nb, c, h * w), float(sign), float(scale), float(lo), offset, mult,
-                                  out.reshape(nb, h * w, c))
-        return out.transpose(0, 3, 1, 2)
     out = np.empty(v.shape, dtype=np.int64)
     if v.size:
         _levels(v.reshape(-1), float(sign), float(scale), float(lo), offset, mult, out.reshape(-1))

@@ -154,10 +154,11 @@ def _conv_blocks(thr, src, planes, width, tail, c, h, ph, pw, hwc, block, n_task
 
 
 @njit(cache=True)
-def _encode_row(thr, thr_hwc, src, planes, width, tail, b0, nb, c, h, y, slot, pw, buf, pcs):
+def _encode_row(thr, src, planes, width, tail, b0, nb, c, h, y, slot, pw, buf, pcs):
     """Image row y of images b0..b0+nb (channels innermost) into ring slot `slot` of buf
-    (B', 1, R, Wp*C*W): pixel by pixel, a source's planes read once for the block. thr and pcs
-    are (B, C*H*W), or (B, H*W*C) with thr_hwc (channels-last: a row of an image is one run)."""
+    (B', 1, R, Wp*C*W): pixel by pixel, a source's planes read once for the block. thr is
+    (B, C*H*W); the popcounts go to pcs (B, H*W*C), channels last, the layout a correction
+    conv reads fastest (oneDNN's channels-last path: 5x the NCHW one here)."""
     nw = planes.shape[2]
     ne = thr.shape[1]
     w_img = ne // (c * h)
@@ -167,13 +168,14 @@ def _encode_row(thr, thr_hwc, src, planes, width, tail, b0, nb, c, h, y, slot, p
     for x in range(w_img):
         o = slot * buf.shape[3] + (x + pw) * c * nw
         for ci in range(c):
-            e = (y * w_img + x) * c + ci if thr_hwc else ci * hw + y * w_img + x
-            s = src[ci * hw + y * w_img + x] * width * nw
-            _encode_images(pf, s, tf, b0 * ne + e, pcf, b0 * ne + e, ne, nb, width, nw, df, o + ci * nw, img, tail)
+            e = ci * hw + y * w_img + x
+            pe = b0 * ne + (y * w_img + x) * c + ci
+            _encode_images(pf, src[e] * width * nw, tf, b0 * ne + e, pcf, pe, ne, nb, width, nw, df, o + ci * nw,
+                           img, tail)
 
 
 @njit(parallel=True, cache=True)
-def _conv_rolling(thr, thr_hwc, src, planes, width, tail, c, h, ph, pw, block, n_tasks, wf, kh, kw, sh, sw,
+def _conv_rolling(thr, src, planes, width, tail, c, h, ph, pw, block, n_tasks, wf, kh, kw, sh, sw,
                   chunk, convolve, out, pcs):
     """The blocks path with rolling row buffers (ungrouped convs, channels innermost): a task's
     block of images keeps only the kh input rows one output row reads, padded row y in slot
@@ -199,7 +201,7 @@ def _conv_rolling(thr, thr_hwc, src, planes, width, tail, c, h, ph, pw, block, n
                     if y < 0 or y >= h:  # a padding row: zeros
                         buf[:nb, 0, ready % kh, :] = 0
                     else:
-                        _encode_row(thr, thr_hwc, src, planes, width, tail, b0, nb, c, h, y, ready % kh, pw, buf, pcs)
+                        _encode_row(thr, src, planes, width, tail, b0, nb, c, h, y, ready % kh, pw, buf, pcs)
                     ready += 1
                 if convolve:
                     for n_lo in range(0, ng, chunk):
@@ -208,7 +210,7 @@ def _conv_rolling(thr, thr_hwc, src, planes, width, tail, c, h, ph, pw, block, n
             while ready < hp:  # rows no output reads (stride past the end): their popcounts still count
                 y = ready - ph
                 if 0 <= y < h:
-                    _encode_row(thr, thr_hwc, src, planes, width, tail, b0, nb, c, h, y, ready % kh, pw, buf, pcs)
+                    _encode_row(thr, src, planes, width, tail, b0, nb, c, h, y, ready % kh, pw, buf, pcs)
                 ready += 1
 
 
@@ -293,8 +295,7 @@ def conv_counts_bank(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, width
     sources src (C*H*W,), zero-padded by `padding`, with weight streams w (N, C/groups, kh, kw,
     W). The same integers as encode_thresholds then conv_counts (exact in float64 below 2^53);
     the popcounts in `pcs_dtype` (float32 saves the correction a conversion pass), laid out
-    channels-last when thr is (comparator_levels(channels_last=True)) and the conv takes the
-    rolling path. convolve=False makes the streams and their popcounts only (the counts are
+    channels-last (a transposed view) when the conv takes the rolling path. convolve=False makes the streams and their popcounts only (the counts are
     left unset): what a profile of the encoding's share times."""
     _check(thr, src, planes, w)
     if not isinstance(width, (int, np.integer)) or not 1 <= int(width) <= MAX_WIDTH or planes.shape[1] != width:
@@ -320,12 +321,8 @@ def conv_counts_bank(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, width
     ring = _ring_block(8 * kh_words_row(w, wd, pw, c, nw)) if hwc else 0
     if hwc and blocks_pay(nb, ring):
         n_tasks = min(numba.get_num_threads() * 4, (nb + ring - 1) // ring)
-        thr_last = np.asarray(thr).transpose(0, 2, 3, 1)  # channels-last thresholds are read as they lie
-        last = thr_last.flags.c_contiguous and thr_last.dtype == np.int64
-        _conv_rolling(thr_last.reshape(nb, -1) if last else _chw(thr), last, *rest, ring, n_tasks, *geometry,
-                      _weight_chunk(wf), convolve, out, pcs)
-        if last:  # popcounts laid out channels-last too (what a channels-last correction conv reads fastest)
-            return out, pcs.reshape(nb, h, wd, c).transpose(0, 3, 1, 2)
+        _conv_rolling(_chw(thr), *rest, ring, n_tasks, *geometry, _weight_chunk(wf), convolve, out, pcs)
+        return out, pcs.reshape(nb, h, wd, c).transpose(0, 3, 1, 2)  # written channels-last
     elif blocks_pay(nb, block):
         n_tasks = min(numba.get_num_threads() * 4, (nb + block - 1) // block)
         _conv_blocks(_chw(thr), *rest, hwc, block, n_tasks, *geometry, TILE_PATCH_ROWS, direct, _weight_chunk(wf), convolve, out, pcs)

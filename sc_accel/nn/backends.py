@@ -46,7 +46,6 @@ from sc_accel.streams.sharing import SharingMap
 __all__ = ["FixedPointBackend", "BitBackend", "StreamPart", "dead_layers", "ExpectedBackend", "levels", "weight_levels"]
 
 FLOAT32_EXACT = 1 << 24  # integers below this are exact in float32
-CHANNELS_LAST = True  # thresholds of unpooled images laid out (B, H, W, C), as the fused convs read them
 ONE_PASS_OUTPUT = True  # an unsigned conversion's correction, scale and bias in one pass; False: torch's three
 FUSED_CONV = True  # convs encode their input streams next to their tiles; False: from materialised streams
 
@@ -289,9 +288,7 @@ class BitBackend:
         out = []
         for sign in signs:  # bipolar: one stream per value, either sign
             lo = -1.0 if self.bipolar and conv.signed else 0.0
-            # unpooled images: thresholds laid out channels-last, the order the fused convs read them in
-            last = CHANNELS_LAST and conv.pool is None and len(conv.shape) == 3 and conv.shape[0] > 1
-            t = comparator_levels(v, conv.scale, c.comparator_width, sign, lo, self.bipolar, channels_last=last)
+            t = comparator_levels(v, conv.scale, c.comparator_width, sign, lo, self.bipolar)
             if self._fused_or(conv):
                 t = max_pool_thresholds(t, conv.pool[0])
                 out.append(StreamPart(sign, bank, t, src_site))

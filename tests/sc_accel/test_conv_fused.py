@@ -72,10 +72,9 @@ def test_fused_conv_equals_encode_then_conv(geom, length, width, blocks, rng, mo
     w = encode(rng.random((n, c // groups, k, k)), length)
     bank, src = _bank(length, width, c * h * h)
     ref, ref_pc = _materialised(thr, src, bank, w, stride, pad, groups)
-    for t in (thr, np.ascontiguousarray(thr.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)):  # and channels-last
-        got, pc = conv_counts_bank(t, src, bank.planes, width, tail_mask(length), w, (stride, stride), (pad, pad),
-                                   groups)
-        assert got.dtype == np.float64 and np.array_equal(got, ref) and np.array_equal(pc.reshape(b, -1), ref_pc)
+    got, pc = conv_counts_bank(thr, src, bank.planes, width, tail_mask(length), w, (stride, stride), (pad, pad),
+                               groups)
+    assert got.dtype == np.float64 and np.array_equal(got, ref) and np.array_equal(pc.reshape(b, -1), ref_pc)
 
 
 def test_fused_conv_takes_blocks_for_a_batch_and_the_latency_split_for_one_image(rng, monkeypatch):
@@ -127,9 +126,6 @@ def test_comparator_levels_equal_the_numpy_thresholds(rng):
                 assert np.array_equal(comparator_levels(v, scale, 10, sign, lo, True),
                                       bipolar_levels(sign * v / scale, 10, lo))
     assert comparator_levels(np.zeros((0, 3)), 1.0, 8).shape == (0, 3)
-    img = v[:3 * 5 * 6 * 7].reshape(3, 5, 6, 7)  # channels-last: the same values, laid out (B, H, W, C)
-    last = comparator_levels(img, 2.0, 9, -1.0, -1.0, True, channels_last=True)
-    assert np.array_equal(last, bipolar_levels(-img / 2.0, 9, -1.0)) and last.transpose(0, 2, 3, 1).flags.c_contiguous
 
 
 class _Net(nn.Module):
@@ -189,9 +185,9 @@ def test_every_zoo_model_gives_the_same_bits_on_the_fused_and_the_materialised_p
 
 
 @pytest.mark.parametrize("name", ["resnet20", "lenet5"])
-def test_one_pass_output_and_channels_last_thresholds_leave_the_bits_alone(name, monkeypatch):
-    """The one-pass counter -> value and channels-last thresholds against the previous
-    passes (torch's subtract, scale and bias; thresholds laid out as the values)."""
+def test_one_pass_output_leaves_the_bits_alone(name, monkeypatch):
+    """The one-pass counter -> value (reading channels-last popcounts) against the previous
+    passes (torch's subtract, scale and bias)."""
     torch.manual_seed(2)
     model = create_model(name, 1, 10, 16).eval()
     x = torch.rand(5, 1, 16, 16)
@@ -199,7 +195,6 @@ def test_one_pass_output_and_channels_last_thresholds_leave_the_bits_alone(name,
         sc = convert(model, SCConfig(stream_length=length, seed=3), x)
         new = sc(x)
         monkeypatch.setattr(backends, "ONE_PASS_OUTPUT", False)
-        monkeypatch.setattr(backends, "CHANNELS_LAST", False)
         assert torch.equal(sc(x), new), (name, length)
         monkeypatch.undo()
 
