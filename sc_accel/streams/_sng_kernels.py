@@ -26,6 +26,38 @@ def lfsr_fill(taps, state, width, out):
         state = ((state << U1) | fb) & mask
 
 
+@njit(inline="always", cache=True)
+def _lfsr_step(state, taps, mask):
+    return ((state << U1) | (popcount64(state & taps) & U1)) & mask
+
+
+@njit(cache=True)
+def lfsr_fill4(params, first, count, width, out):
+    """The sequences fill_sequence gives of LFSR generators params[first .. first + count - 1]
+    (count <= 4) into out[0 .. count - 1] (4, L): four register chains in one loop, whose
+    latencies (a popcount and three logic ops a step) overlap instead of adding up."""
+    mask = (U1 << np.uint64(width)) - U1
+    last = first + count - 1
+    s0, t0 = params[first, 0], params[first, 1]
+    s1, t1 = params[min(first + 1, last), 0], params[min(first + 1, last), 1]
+    s2, t2 = params[min(first + 2, last), 0], params[min(first + 2, last), 1]
+    s3, t3 = params[min(first + 3, last), 0], params[min(first + 3, last), 1]
+    for t in range(out.shape[1]):
+        out[0, t] = s0
+        out[1, t] = s1
+        out[2, t] = s2
+        out[3, t] = s3
+        s0 = _lfsr_step(s0, t0, mask)
+        s1 = _lfsr_step(s1, t1, mask)
+        s2 = _lfsr_step(s2, t2, mask)
+        s3 = _lfsr_step(s3, t3, mask)
+    for k in range(count):
+        row = out[k]
+        rot = params[first + k, 2]
+        for t in range(out.shape[1]):
+            row[t] = rotl(row[t], rot, width) - U1
+
+
 @njit(cache=True)
 def _ctz(x):
     n = 0

@@ -92,12 +92,19 @@ def _fill_planes(kind, width, params, dirs, rot, length, out):
     n = out.shape[0]
     chunk = 64
     for c in prange((n + chunk - 1) // chunk):
-        r = np.empty(length, dtype=np.uint64)
-        for p in range(c * chunk, min(c * chunk + chunk, n)):
-            K.fill_sequence(kind, width, params[p], dirs, r)
-            for t in range(length):
-                r[t] = rewire(r[t], rot[p], width)
-            _pack_planes(r, width, length, out[p])
+        r4 = np.empty((4, length), dtype=np.uint64)
+        for p0 in range(c * chunk, min(c * chunk + chunk, n), 4):
+            count = min(4, min(c * chunk + chunk, n) - p0)
+            if kind == K.LFSR:  # four LFSRs side by side: their serial chains overlap
+                K.lfsr_fill4(params, p0, count, width, r4)
+            else:
+                for k in range(count):
+                    K.fill_sequence(kind, width, params[p0 + k], dirs, r4[k])
+            for k in range(count):
+                r = r4[k]
+                for t in range(length):
+                    r[t] = rewire(r[t], rot[p0 + k], width)
+                _pack_planes(r, width, length, out[p0 + k])
 
 
 @njit(inline="always", cache=True)

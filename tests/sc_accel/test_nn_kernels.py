@@ -36,6 +36,20 @@ def test_bank_matches_encode_by_table_and_by_planes(sng, length, width, rng, wit
     assert np.array_equal(encode_thresholds(thr, src, planes_only), ref)
 
 
+@pytest.mark.parametrize("sng", ["lfsr", "sobol", "bernoulli", "counter"])
+@pytest.mark.parametrize("n", [1, 3, 43, 130])
+def test_planes_made_without_sequences_equal_the_table_paths(sng, n):
+    """build_bank without a table makes each source's planes in a per-thread buffer (LFSRs four
+    side by side, in chunks of 64 sources): the same planes as from the (P, L) sequences."""
+    for length, width in ((100, 7), (1024, 10)):
+        ids = role_generator_ids(sng, width, 5, 0, n)
+        wiring = (np.arange(n) * 7) % (width * 3)
+        with_table, src = build_bank(sng, length, width, 5, ids, wiring)
+        planes_only, src2 = build_bank(sng, length, width, 5, ids, wiring, table_limit=0)
+        assert planes_only.table is None and with_table.table is not None
+        assert np.array_equal(planes_only.planes, with_table.planes) and np.array_equal(src, src2)
+
+
 @pytest.mark.parametrize("sng,width,period", [("lfsr", 10, 16), ("lfsr", 4, 2), ("sobol", 10, 16)])
 def test_roles_use_disjoint_generator_families(sng, width, period):
     fams = []
