@@ -18,6 +18,7 @@ from numba import njit, prange
 
 from sc_accel.bits import U0, as_streams, popcount64
 from sc_accel.errors import InvalidInputError
+from sc_accel.kernels.window import window_tile
 
 __all__ = ["words_matmul", "sc_matmul", "sc_dot", "fxp_matmul", "fxp_dot", "matmul_words", "tile4x4", "CHUNK_WORDS"]
 
@@ -90,18 +91,24 @@ def matmul_words(a, b, out, block=4):
         n0b = nb * block
         n1b = min(n0b + block, N)
         nt = n1b - (n1b - n0b) % 4
-        acc = np.zeros((4, 4), dtype=np.uint64)
+        acc = np.zeros(16, dtype=np.uint64)
         sums = np.zeros((M, block), dtype=np.uint64)
+        af, bf = a.reshape(-1), b.reshape(-1)
+        rowoff = np.zeros(1, dtype=np.int64)  # one "window row": the chunk
+        pos, wofs = np.zeros(4, dtype=np.int64), np.zeros(4, dtype=np.int64)
         for j0 in range(0, J, CHUNK_WORDS):
             j1 = min(j0 + CHUNK_WORDS, J)
             for m0 in range(0, mt, 4):
+                for i in range(4):
+                    pos[i] = (m0 + i) * J + j0
                 for n0 in range(n0b, nt, 4):
+                    for k in range(4):
+                        wofs[k] = (n0 + k) * J + j0
                     acc[:] = 0
-                    tile4x4(a[m0, j0:j1], a[m0 + 1, j0:j1], a[m0 + 2, j0:j1], a[m0 + 3, j0:j1],
-                            b[n0, j0:j1], b[n0 + 1, j0:j1], b[n0 + 2, j0:j1], b[n0 + 3, j0:j1], acc)
+                    window_tile(af, rowoff, 1, pos, bf, wofs, 4, j1 - j0, acc)
                     for i in range(4):
                         for k in range(4):
-                            sums[m0 + i, n0 - n0b + k] += acc[i, k]
+                            sums[m0 + i, n0 - n0b + k] += acc[i * 4 + k]
         for m in range(M):
             for n in range(n0b, n1b):
                 if m >= mt or n >= nt:

@@ -63,7 +63,8 @@ def layer_kind(layer: Layer) -> str:
 class Profile:
     """Per-layer wall time (between the model's observe calls) and, inside MAC layers, the time
     of the fused kernel, of its encoding alone (a second call, taken off the clock), of the
-    value -> threshold pass and of the linear kernel. Installed by patching the backend
+    value -> threshold pass, of streams made whole (linear inputs, pooled conversions), of
+    pooling in streams and of the linear kernel. Installed by patching the backend
     module's names for the duration of one profiled run."""
 
     def __init__(self) -> None:
@@ -97,10 +98,14 @@ class Profile:
             kernel = self._acc.pop("kernel", 0.0) + self._acc.pop("linear", 0.0)
             encode = self._acc.pop("encode", 0.0)
             levels = self._acc.pop("levels", 0.0)
-            self.parts["stream generation (comparator)"] += encode
+            made = self._acc.pop("streams", 0.0)  # streams made whole (linear layers, pooled conversions)
+            pooled = self._acc.pop("pool", 0.0)
+            self.parts["stream generation (comparator)"] += encode + made
             self.parts["AND + popcount tiles"] += kernel - encode
             self.parts["value -> threshold"] += levels
-            self.parts["counter -> value (correction, scale, bias)"] += (now - self._last) - kernel - levels
+            self.parts["pooling"] += pooled
+            self.parts["counter -> value (correction, scale, bias)"] += ((now - self._last) - kernel - levels - made
+                                                                         - pooled)
         else:
             self.parts[{"add": "residual adds", "relu": "ReLU", "maxpool": "pooling", "avgpool": "pooling",
                         "gap": "pooling"}.get(layer.op, "other binary ops")] += now - self._last
@@ -108,10 +113,11 @@ class Profile:
 
     def run(self, sc, x: torch.Tensor) -> None:
         """One profiled pass over x (batch by batch, as SCModel does)."""
-        saved = {n: getattr(backends, n) for n in ("conv_counts_bank", "comparator_levels", "linear_counts")}
-        backends.conv_counts_bank = self._timed("kernel", saved["conv_counts_bank"])
-        backends.comparator_levels = self._timed("levels", saved["comparator_levels"])
-        backends.linear_counts = self._timed("linear", saved["linear_counts"])
+        keys = {"conv_counts_bank": "kernel", "comparator_levels": "levels", "linear_counts": "linear",
+                "encode_thresholds": "streams", "or_pool": "pool", "selector_pool": "pool"}
+        saved = {n: getattr(backends, n) for n in keys}
+        for name, key in keys.items():
+            setattr(backends, name, self._timed(key, saved[name]))
         try:
             t0 = time.perf_counter()
             for b in sc.batches(x):
