@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 
 import numpy as np
@@ -69,3 +71,20 @@ def test_absurd_lengths_are_refused_before_allocating():
         emulate(_net(), x, SCConfig(stream_length=10**9))
     with pytest.raises(MemoryLimitError, match="stream variance at L=1000000000"):
         variance_factor(SCConfig(stream_length=10**9, mode="expected"))
+
+
+def _reuse_in_fresh_process(env: dict) -> str:
+    code = ("from sc_accel.nn.memory import reuse_freed_memory as r; a = r(); b = r(); print(a, b)")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_reuse_freed_memory_applies_once_on_glibc_and_can_be_turned_off():
+    """mallopt is process-wide: checked in fresh processes. On glibc (CI's Debian) it applies,
+    a second call answers the same without calling it again; SC_ACCEL_MALLOC=default opts out."""
+    import ctypes.util
+    env = {k: v for k, v in os.environ.items() if k != "SC_ACCEL_MALLOC"}
+    glibc = "libc.so" in (ctypes.util.find_library("c") or "")
+    assert _reuse_in_fresh_process(env) == ("True True" if glibc else "False False")
+    assert _reuse_in_fresh_process({**env, "SC_ACCEL_MALLOC": "default"}) == "False False"
