@@ -9,8 +9,10 @@ comparator runs from the MSB plane down:
 
 with l = all ones and q = none at the start when t = 2^width (bit `width` of every r is 0),
 so no branch depends on t. The words go 8, then 4, then 1 at a time in <n x i64> vectors.
-compare_images does the same for up to 8 images of one source with 1, 2 or 4 words each,
-packed into one <8 x i64>.
+compare_images does the same for up to 8 images of one source, its operands addressed by
+start and step: streams of 1, 2 or 4 words pack 8, 4 or 2 images into one <8 x i64>, and all
+of a call's vectors run as independent chains in one plane loop; streams of 8k words run
+WIDE_IMAGES images' chains together, 8 words at a time.
 
 Why IR: the same loop written in numba ran scalar and 3-5x slower. The running state (l, q)
 must stay in registers across the plane loop, with a plane count known only at run time;

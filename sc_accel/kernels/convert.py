@@ -12,7 +12,8 @@ from numba import njit, prange
 
 from sc_accel.errors import InvalidInputError, is_int
 
-__all__ = ["counts_to_values", "quantize", "as_int_array", "comparator_levels", "signed_counts_to_output", "MAX_WIDTH"]
+__all__ = ["counts_to_values", "quantize", "as_int_array", "comparator_levels", "signed_counts_to_output",
+           "MAX_WIDTH"]
 
 MAX_WIDTH = 16  # widest comparator (sc_accel.streams.lfsr.MAX_WIDTH; kernels do not import streams)
 _INT64_MAX = np.iinfo(np.int64).max

@@ -11,12 +11,19 @@ negative-tap correction reads), with the same bits. Why one pass:
   comparator reads its random numbers from cache (with one SNG per activation, the default,
   the planes of a layer are 10x the size of one image's streams at L = 1024).
 
-Work split: blocks of up to MAX_BLOCK images per task, each encoded source-major into a
-per-task buffer (zero-padded, channels innermost when the conv is ungrouped, so a kernel row
-over all channels is one run of words) and convolved there with conv.py's direct and im2col
-tiles. Below two blocks per thread (a latency run, batch 1), the images are encoded into one
-padded buffer in parallel and the convolution is split over output rows, so every core works
-on a single image.
+Work split, three paths:
+- rolling row buffers (ungrouped convs whose kernel rows over all channels are at least
+  DIRECT_MIN_WORDS long, channels innermost, so such a row is one run of words): a task takes
+  blocks of up to MAX_RING_BLOCK images and keeps, per image, only the kh padded input rows
+  one output row reads (row y in slot y % kh); each output row encodes the rows it newly
+  needs for the whole block, then runs conv.py's window tiles, weight rows a chunk of
+  WEIGHT_CHUNK_BYTES at a time over every image. The buffer stays within RING_BYTES, so a
+  block can be large and a source's planes come from memory once per block;
+- image blocks (grouped convs, short kernel rows): blocks of up to MAX_BLOCK whole images per
+  task, encoded into a zero-padded buffer and convolved there with the direct or im2col tiles;
+- below two blocks per thread (a latency run, batch 1), the images are encoded into one
+  padded buffer in parallel and the convolution is split over output rows, so every core
+  works on a single image.
 """
 
 from __future__ import annotations
@@ -57,7 +64,7 @@ def l2_bytes(default: int = 1 << 20) -> int:
 # weight rows a block's direct tiles share, sized to stay in L2 beside one output row's inputs
 # (5/8 of it: 640 KB on Zen 4-5's 1 MB, 320 KB on Zen 3's 512 KB, 1.25 MB on 2 MB Intel cores)
 WEIGHT_CHUNK_BYTES = l2_bytes() * 5 // 8
-MAX_RING_BLOCK = 32     # images per block with rolling row buffers (planes read once for all of them)
+MAX_RING_BLOCK = 32      # images per block with rolling row buffers (planes read once for all of them)
 RING_BYTES = 4 << 20     # ... as many as keep a task's kh rows of each within this
 MAX_WIDTH = 16           # comparator bits a bank's planes may hold (SCConfig allows up to 16)
 
@@ -271,14 +278,10 @@ def _weight_chunk(wf: np.ndarray) -> int:
     return int(max(4, WEIGHT_CHUNK_BYTES // max(8 * wf.shape[2], 1) // 4 * 4))
 
 
-def kh_words_row(w: np.ndarray, wd: int, pw: int, c: int, nw: int) -> int:
-    """Words of the kh padded input rows one output row of an HWC conv reads."""
-    return int(w.shape[2]) * (wd + 2 * pw) * c * nw
-
-
-def _ring_block(ring_bytes: int) -> int:
-    """Images per block on the rolling path: up to MAX_RING_BLOCK, as many as fit RING_BYTES."""
-    return int(max(1, min(MAX_RING_BLOCK, RING_BYTES // max(ring_bytes, 1))))
+def _ring_block(image_bytes: int) -> int:
+    """Images per block on the rolling path: up to MAX_RING_BLOCK, as many whose kh rows
+    (image_bytes each) fit RING_BYTES."""
+    return int(max(1, min(MAX_RING_BLOCK, RING_BYTES // max(image_bytes, 1))))
 
 
 def _block_size(image_bytes: int) -> int:
@@ -295,8 +298,9 @@ def conv_counts_bank(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, width
     sources src (C*H*W,), zero-padded by `padding`, with weight streams w (N, C/groups, kh, kw,
     W). The same integers as encode_thresholds then conv_counts (exact in float64 below 2^53);
     the popcounts in `pcs_dtype` (float32 saves the correction a conversion pass), laid out
-    channels-last (a transposed view) when the conv takes the rolling path. convolve=False makes the streams and their popcounts only (the counts are
-    left unset): what a profile of the encoding's share times."""
+    channels-last (a transposed view) when the conv takes the rolling path. convolve=False
+    makes the streams and their popcounts only (the counts are left unset): what a profile of
+    the encoding's share times."""
     _check(thr, src, planes, w)
     if not isinstance(width, (int, np.integer)) or not 1 <= int(width) <= MAX_WIDTH or planes.shape[1] != width:
         raise InvalidInputError(f"conv_counts_bank needs the comparator width of the planes (1 to {MAX_WIDTH}); got "
@@ -318,14 +322,15 @@ def conv_counts_bank(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, width
     shape = (planes_n, h + 2 * ph, (wd + 2 * pw) * nw * (c // planes_n))  # one padded image
     block = _block_size(8 * int(np.prod(shape)))
     geometry = (wf, w.shape[2], w.shape[3], int(stride[0]), int(stride[1]))
-    ring = _ring_block(8 * kh_words_row(w, wd, pw, c, nw)) if hwc else 0
+    ring = _ring_block(8 * int(w.shape[2]) * (wd + 2 * pw) * c * nw) if hwc else 0  # kh padded rows, bytes
     if hwc and blocks_pay(nb, ring):
         n_tasks = min(numba.get_num_threads() * 4, (nb + ring - 1) // ring)
         _conv_rolling(_chw(thr), *rest, ring, n_tasks, *geometry, _weight_chunk(wf), convolve, out, pcs)
         return out, pcs.reshape(nb, h, wd, c).transpose(0, 3, 1, 2)  # written channels-last
-    elif blocks_pay(nb, block):
+    if blocks_pay(nb, block):
         n_tasks = min(numba.get_num_threads() * 4, (nb + block - 1) // block)
-        _conv_blocks(_chw(thr), *rest, hwc, block, n_tasks, *geometry, TILE_PATCH_ROWS, direct, _weight_chunk(wf), convolve, out, pcs)
+        _conv_blocks(_chw(thr), *rest, hwc, block, n_tasks, *geometry, TILE_PATCH_ROWS, direct, _weight_chunk(wf),
+                     convolve, out, pcs)
     else:  # few images: every core on each of them
         buf = np.zeros((nb,) + shape, dtype=np.uint64)
         _encode_all(_chw(thr), *rest, hwc, buf, pcs)
