@@ -95,13 +95,17 @@ def signed_counts_to_output(raw: np.ndarray, corr: np.ndarray, k: float, bias: n
     The same float64 operations, in the same order, as three separate passes (the subtraction
     is exact: both are integers below 2^53), at a third of the memory traffic. corr may lie in
     any layout (a channels-last correction conv's output is read in place)."""
+    raw, corr = np.asarray(raw), np.asarray(corr)
+    bias = np.ascontiguousarray(bias, dtype=np.float64).reshape(-1)
     shape = raw.shape
+    if not 2 <= raw.ndim <= 4 or corr.shape != shape or bias.size != shape[1]:
+        raise InvalidInputError(f"signed_counts_to_output needs counts and corrections of one shape (B, N[, H, W]) "
+                                f"and N biases; got {shape}, {corr.shape} and {bias.size} biases.")
+    if not isinstance(k, (int, float, np.integer, np.floating)):
+        raise InvalidInputError(f"signed_counts_to_output needs a number for the scale, not {k!r}.")
     four = (shape[0], shape[1], shape[2] if raw.ndim > 2 else 1, shape[3] if raw.ndim > 3 else 1)
-    if raw.ndim > 4 or corr.shape != shape:
-        raise InvalidInputError(f"signed_counts_to_output needs counts and corrections of one shape (B, N[, H, W]); "
-                                f"got {shape} and {corr.shape}.")
     c = corr if corr.dtype in (np.float32, np.float64) else corr.astype(np.float64)
     out = np.empty(four, dtype=np.float64)
     _signed_output(np.ascontiguousarray(raw, dtype=np.float64).reshape(four), c.reshape(four) if c.ndim < 4 else c,
-                   float(k), np.ascontiguousarray(bias, dtype=np.float64).reshape(-1), out)
+                   float(k), bias, out)
     return out.reshape(shape)

@@ -32,7 +32,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from sc_accel.errors import InvalidInputError
+from sc_accel.errors import InvalidInputError, is_int
+from sc_accel.kernels.convert import as_int_array
 from sc_accel.kernels.comparator import compare_images, compare_words
 from sc_accel.kernels.conv import DIRECT_MIN_WORDS, TILE_PATCH_ROWS, _direct_row, _patch_block, _weight_rows
 
@@ -301,7 +302,7 @@ def conv_counts_bank(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, width
     channels-last (a transposed view) when the conv takes the rolling path. convolve=False
     makes the streams and their popcounts only (the counts are left unset): what a profile of
     the encoding's share times."""
-    _check(thr, src, planes, w)
+    thr, src = _check(thr, src, planes, w, tail, stride, padding)
     if not isinstance(width, (int, np.integer)) or not 1 <= int(width) <= MAX_WIDTH or planes.shape[1] != width:
         raise InvalidInputError(f"conv_counts_bank needs the comparator width of the planes (1 to {MAX_WIDTH}); got "
                                 f"width {width!r} for planes of {planes.shape[1]} bits.")
@@ -344,19 +345,31 @@ def _chw(thr: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(thr, dtype=np.int64).reshape(thr.shape[0], -1)
 
 
-def _check(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, w: np.ndarray) -> None:
-    """Shapes and dtypes the kernels rely on, refused in one sentence before they run."""
+def _check(thr: np.ndarray, src: np.ndarray, planes: np.ndarray, w: np.ndarray, tail: object, stride: object,
+           padding: object) -> tuple[np.ndarray, np.ndarray]:
+    """Shapes, dtypes and values the kernels rely on, refused in one sentence before they run;
+    returns (thr, src) as int64 arrays (whole numbers only: a NaN or a fraction is refused)."""
     for name, a in (("planes", planes), ("w", w)):
         if not isinstance(a, np.ndarray) or a.dtype != np.uint64:
             raise InvalidInputError(f"conv_counts_bank needs packed np.uint64 {name}, got "
                                     f"{getattr(a, 'dtype', type(a))}.")
-    src = np.asarray(src).reshape(-1)
-    thr = np.asarray(thr)
+    src = as_int_array(src, "conv_counts_bank's source indices").reshape(-1)
+    thr = as_int_array(thr, "conv_counts_bank's thresholds")
     if (thr.ndim != 4 or planes.ndim != 3 or w.ndim != 5 or planes.shape[2] != w.shape[-1]
             or src.size != int(np.prod(thr.shape[1:]))):
         raise InvalidInputError(f"conv_counts_bank needs thr (B, C, H, W), src (C*H*W,), planes (P, width, words) "
                                 f"and w (N, Cg, kh, kw, words); got {thr.shape}, {src.shape}, {planes.shape}, "
                                 f"{w.shape}.")
+    if planes.shape[0] == 0:
+        raise InvalidInputError("conv_counts_bank needs an SNG bank with at least one source; got no planes.")
     if src.size and (src.min() < 0 or src.max() >= planes.shape[0]):
         raise InvalidInputError(f"conv_counts_bank needs source indices in 0..{planes.shape[0] - 1}; got "
                                 f"{src.min()}..{src.max()}.")
+    if not is_int(tail) or not 0 <= int(tail) < 1 << 64:
+        raise InvalidInputError(f"conv_counts_bank needs the last word's mask as a 64-bit unsigned integer; "
+                                f"got {tail!r}.")
+    for name, pair in (("stride", stride), ("padding", padding)):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(is_int(v) for v in pair):
+            raise InvalidInputError(f"conv_counts_bank needs {name} as a pair of whole numbers (rows, columns); "
+                                    f"got {pair!r}.")
+    return thr, src

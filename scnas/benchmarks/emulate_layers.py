@@ -14,10 +14,12 @@
   (latency) on all threads against one.
 A last block runs the whole 10,000-image test set once at L = 256 (convert + run).
 
-The tile ceiling at L: the AND + popcount tile on L1-resident rows of the length a 3 x 3
-kernel row over 16 channels has at L (3 * 16 * L / 64 words, the shortest row ResNet-20's
-convs give the tile; at most 256 words), best of five calls measured just before each timed
-run (scnas.benchmarks.sc_kernels): a neighbour on a shared machine slows both alike.
+The tile ceiling at L: the best of the suite's AND + popcount kernels on L1-resident rows of
+the length a 3 x 3 kernel row over 16 channels has at L (3 * 16 * L / 64 words, the shortest
+row ResNet-20's convs give; at most 256 words): numba's 4 x 4 tile and a pair on one row, and
+the conv kernel (window_tile) over a window of three such rows, its counters summed once per
+window as in a conv. Best of five calls measured just before each timed run
+(scnas.benchmarks.sc_kernels.roofline_stats): a neighbour on a shared machine slows both alike.
 Targets (issue "emulation as fast on deep networks"): at least 60% of it at L = 256 and 1024,
 45% at L = 64; 10,000 images at L = 256 in under 40 s with under 4 GB; convert under 0.5 s; a
 first batch at most 1.2x the steady state.

@@ -16,7 +16,7 @@ from sc_accel.bits import stream_counts, tail_mask
 from sc_accel.errors import InvalidInputError
 from sc_accel.kernels.comparator import compare_images, compare_words
 from sc_accel.kernels.conv import conv_counts
-from sc_accel.kernels.convert import comparator_levels
+from sc_accel.kernels.convert import comparator_levels, signed_counts_to_output
 from sc_accel.kernels.fused import conv_counts_bank
 from sc_accel.nn import SCConfig, convert
 from sc_accel.nn.backends import bipolar_levels, dead_layers, levels
@@ -104,6 +104,20 @@ def test_fused_conv_refuses_bad_arguments(rng):
         conv_counts_bank(thr, src[:5], bank.planes, *args)
     with pytest.raises(InvalidInputError, match="padding"):
         conv_counts_bank(thr, src, bank.planes, *args, padding=(-1, 0))
+    with pytest.raises(InvalidInputError, match="source indices"):  # a NaN source is not cast to a wild index
+        conv_counts_bank(thr, np.where(np.arange(16) == 3, np.nan, src), bank.planes, *args)
+    with pytest.raises(InvalidInputError, match="no planes"):
+        conv_counts_bank(thr, src, bank.planes[:0], *args)
+    for bad in (-1, 2 ** 70, 0.5):
+        with pytest.raises(InvalidInputError, match="mask"):
+            conv_counts_bank(thr, src, bank.planes, 6, bad, w)
+    for name, bad in (("stride", 1), ("stride", (1,)), ("padding", 1), ("padding", (1, 0.5))):
+        with pytest.raises(InvalidInputError, match=name):
+            conv_counts_bank(thr, src, bank.planes, *args, **{name: bad})
+    with pytest.raises(InvalidInputError, match="thresholds"):
+        conv_counts_bank(thr.astype(str), src, bank.planes, *args)
+    assert np.array_equal(conv_counts_bank(thr.tolist(), src, bank.planes, *args)[0],
+                          conv_counts_bank(thr, src, bank.planes, *args)[0])  # nested lists are arrays
     with pytest.raises(InvalidInputError, match="uint64"):
         conv_counts_bank(thr, src, bank.planes.astype(np.int64), *args)
     with pytest.raises(InvalidInputError, match="planes"):
@@ -182,6 +196,19 @@ def test_every_zoo_model_gives_the_same_bits_on_the_fused_and_the_materialised_p
             monkeypatch.setattr(fused, "MAX_RING_BLOCK", 2)  # rolling buffers: blocks of 2, 2, 2, 2 and 1
             assert torch.equal(sc(x), ref), (name, length, blocks)
         assert torch.equal(sc(x[:1]), ref[:1])
+
+
+def test_signed_counts_to_output_is_one_pass_of_the_same_arithmetic_and_refuses_mismatches(rng):
+    raw = rng.integers(0, 5000, (3, 4, 5, 6)).astype(np.float64)
+    corr = rng.integers(0, 3000, (3, 5, 6, 4)).astype(np.float32).transpose(0, 3, 1, 2)  # any layout
+    bias = rng.normal(size=4)
+    ref = (raw - corr.astype(np.float64)) * 0.37 + bias[None, :, None, None]
+    assert np.array_equal(signed_counts_to_output(raw, corr, 0.37, bias), ref)
+    assert np.array_equal(signed_counts_to_output(raw[:, :, 0, 0], corr[:, :, 0, 0], 0.37, bias), ref[:, :, 0, 0])
+    for args in ((raw, corr, 0.37, bias[:1]), (raw, corr, 0.37, np.ones(5)), (raw[0, 0, 0], corr[0, 0, 0], 1.0, bias),
+                 (raw, corr[:, :2], 1.0, bias), (raw, corr, "x", bias)):
+        with pytest.raises(InvalidInputError, match="signed_counts_to_output"):
+            signed_counts_to_output(*args)
 
 
 @pytest.mark.parametrize("name", ["resnet20", "lenet5"])
