@@ -98,35 +98,49 @@ def roofline_stats(min_seconds: float = 0.05, repeats: int = 7, span: int = 256)
 
 
 def kernel_path() -> str:
-    """Which popcount the tile kernel compiles to here, in words."""
+    """Which popcount the conv kernel (window_tile) and numba's tile compile to here, in words."""
     insn = popcount_instructions()
-    if insn["tile_vpopcntq"]:
-        return "AVX-512 VPOPCNTQ (vector popcount)"
-    if insn["tile_vpshufb_lookup"]:
-        return "vector nibble lookup (VPSHUFB + VPSADBW)"
-    if insn["tile_popcnt"]:
-        return "scalar POPCNT"
-    return "no popcount instruction found (bit-trick fallback)"
+    window, tile = _path_words(insn, "window"), _path_words(insn, "tile")
+    return window if window == tile else f"window kernel: {window}; numba tile: {tile}"
 
 
 def popcount_instructions() -> dict:
-    """Which popcount instructions LLVM emitted for the tile kernel on this CPU."""
+    """Which popcount instructions LLVM emitted on this CPU for numba's tile kernel (tile_*) and
+    for the conv and matmul kernel, window_tile (window_*)."""
     def probe(r, acc):
         tile4x4(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], acc)
+
+    def window(flat, offs, acc):
+        window_tile(flat, offs[:1], 1, offs, flat, offs, 4, 64, acc)
 
     def scalar(x):
         return popcount64(x)
 
     f = njit(probe)  # uncached twins so the assembly can be read
     f(np.zeros((8, 64), dtype=np.uint64), np.zeros((4, 4), dtype=np.uint64))
+    h = njit(window)
+    h(np.zeros(128, dtype=np.uint64), np.zeros(4, dtype=np.int64), np.zeros(16, dtype=np.uint64))
     g = njit(scalar)
     g(np.uint64(3))
     asm = "\n".join(f.inspect_asm().values())
+    window_asm = "\n".join(h.inspect_asm().values())
     scalar_asm = "\n".join(g.inspect_asm().values())
     count = lambda op, text=asm: len(re.findall(rf"\b{op}[qlw]?\b", text))
     return {"scalar_popcnt": count("popcnt", scalar_asm), "tile_popcnt": count("popcnt"),
             "tile_vpopcntq": count("vpopcntq"),
-            "tile_vpshufb_lookup": min(count("vpshufb"), count("vpsadbw"))}
+            "tile_vpshufb_lookup": min(count("vpshufb"), count("vpsadbw")),
+            "window_popcnt": count("popcnt", window_asm), "window_vpopcntq": count("vpopcntq", window_asm),
+            "window_vpshufb_lookup": min(count("vpshufb", window_asm), count("vpsadbw", window_asm))}
+
+
+def _path_words(insn: dict, kernel: str) -> str:
+    if insn[f"{kernel}_vpopcntq"]:
+        return "AVX-512 VPOPCNTQ (vector popcount)"
+    if insn[f"{kernel}_vpshufb_lookup"]:
+        return "vector nibble lookup (VPSHUFB + VPSADBW)"
+    if insn[f"{kernel}_popcnt"]:
+        return "scalar POPCNT"
+    return "no popcount instruction found (bit-trick fallback)"
 
 
 def _dropping(call: Callable[[int], object]) -> Callable[[int], None]:
