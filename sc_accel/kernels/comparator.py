@@ -374,3 +374,26 @@ def compare_images(typingctx, pf, base, tf, t0, t_step, n, width, nw, df, d0, d_
     i64 = types.int64
     sig = types.void(pf, i64, tf, i64, i64, i64, i64, i64, df, i64, i64, pcf, i64, i64, types.uint64)
     return sig, _images_codegen
+
+
+@intrinsic
+def prefetch_words(typingctx, arr, start, n):
+    """prefetch_words(arr, start, n): ask the CPU to bring arr[start:start + n] (uint64 words)
+    into cache ahead of use, one hint per 64-byte line; no effect on results."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.uint64 and arr.layout == "C"
+            and isinstance(start, types.Integer) and isinstance(n, types.Integer)):
+        return None
+    sig = types.void(arr, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        i8p = ir.IntType(8).as_pointer()
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(
+            ir.VoidType(), [i8p, ir.IntType(32), ir.IntType(32), ir.IntType(32)]), "llvm.prefetch.p0i8")
+        with cgutils.for_range_slice(builder, ir.Constant(_I64, 0), args[2], ir.Constant(_I64, 8),
+                                     intp=_I64) as (k, _):
+            ptr = builder.bitcast(builder.gep(data, [builder.add(args[1], k)]), i8p)
+            builder.call(fn, [ptr, ir.Constant(ir.IntType(32), 0), ir.Constant(ir.IntType(32), 3),
+                              ir.Constant(ir.IntType(32), 1)])
+        return context.get_dummy_value()
+    return sig, codegen
