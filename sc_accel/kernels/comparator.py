@@ -40,72 +40,30 @@ def _splat(builder: ir.IRBuilder, value: ir.Value, n: int) -> ir.Value:
     return vec
 
 
-def _loop_head(builder: ir.IRBuilder, vt: ir.VectorType, start: tuple, body: ir.Block, done: ir.Block,
-               plane: ir.Block) -> tuple:
-    """The plane loop's head (positioned at): phis (j, l, q) from `start` = (width - 1, l0, q0)
-    coming from `body`; leaves to `done` once j < 0."""
-    j, lv, qv = builder.phi(_I64), builder.phi(vt), builder.phi(vt)
-    for phi, value in zip((j, lv, qv), start):
-        phi.add_incoming(value, body)
-    builder.cbranch(builder.icmp_signed("<", j, ir.Constant(_I64, 0)), done, plane)
-    return j, lv, qv
-
-
-def _plane_step(builder: ir.IRBuilder, j: ir.Value, lv: ir.Value, qv: ir.Value, p: ir.Value, m: ir.Value,
-                plane: ir.Block, head: ir.Block) -> None:
-    """One plane: l |= q & ~p & m, q &= ~(p ^ m), j -= 1, back to the loop head."""
-    l1 = builder.or_(lv, builder.and_(builder.and_(qv, builder.not_(p)), m))
-    q1 = builder.and_(qv, builder.not_(builder.xor(p, m)))
-    for phi, value in zip((j, lv, qv), (builder.sub(j, ir.Constant(_I64, 1)), l1, q1)):
-        phi.add_incoming(value, plane)
-    builder.branch(head)
-
-
 def _chunks(builder: ir.IRBuilder, n: int, pf: ir.Value, df: ir.Value, base: ir.Value, t: ir.Value,
             width: ir.Value, nw: ir.Value, o: ir.Value, k_ptr: ir.Value, cnt_ptr: ir.Value) -> None:
     """Emit: while k + n <= nw, the comparator on words k..k+n-1 in one <n x i64>; k += n."""
     vt = ir.VectorType(_I64, n)
     fn = builder.function
-    cond, body, planes, plane, done, out = (fn.append_basic_block(f"w{n}_{s}") for s in
-                                            ("cond", "body", "planes", "plane", "done", "out"))
+    cond, body, out = (fn.append_basic_block(f"w{n}_{s}") for s in ("cond", "body", "out"))
     builder.branch(cond)
     builder.position_at_end(cond)
     k = builder.load(k_ptr)
     builder.cbranch(builder.icmp_signed("<=", builder.add(k, ir.Constant(_I64, n)), nw), body, out)
 
     builder.position_at_end(body)
-    one = ir.Constant(_I64, 1)
-    top = builder.sub(ir.Constant(_I64, 0), builder.and_(builder.lshr(t, width), one))
-    l0, q0 = _splat(builder, top, n), _splat(builder, builder.not_(top), n)
-    j0 = builder.sub(width, one)
-    builder.branch(planes)
-
-    builder.position_at_end(planes)
-    j, lv, qv = _loop_head(builder, vt, (j0, l0, q0), body, done, plane)
-
-    builder.position_at_end(plane)
-    idx = builder.add(builder.add(base, builder.mul(j, nw)), k)
-    p = builder.load(builder.bitcast(builder.gep(pf, [idx]), vt.as_pointer()), align=8)
-    m = _splat(builder, builder.sub(ir.Constant(_I64, 0), builder.and_(builder.lshr(t, j), one)), n)
-    _plane_step(builder, j, lv, qv, p, m, plane, planes)
-
-    builder.position_at_end(done)
+    lv, = _plane_loop(builder, width, [_splat(builder, t, n)], lambda b, j: b.load(
+        b.bitcast(b.gep(pf, [b.add(b.add(base, b.mul(j, nw)), k)]), vt.as_pointer()), align=8))
     builder.store(lv, builder.bitcast(builder.gep(df, [builder.add(o, k)]), vt.as_pointer()), align=8)
-    pcs = builder.call(cgutils.get_or_insert_function(builder.module, ir.FunctionType(vt, [vt]),
-                                                      f"llvm.ctpop.v{n}i64"), [lv])
-    total = builder.load(cnt_ptr)
-    for i in range(n):
-        total = builder.add(total, builder.extract_element(pcs, ir.Constant(ir.IntType(32), i)))
-    builder.store(total, cnt_ptr)
+    builder.store(builder.add(builder.load(cnt_ptr), _lane_sum(builder, _ctpop(builder, lv), range(n))), cnt_ptr)
     builder.store(builder.add(k, ir.Constant(_I64, n)), k_ptr)
     builder.branch(cond)
     builder.position_at_end(out)
 
 
 def _ctpop(builder: ir.IRBuilder, v: ir.Value) -> ir.Value:
-    fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(v.type, [v.type]),
-                                        f"llvm.ctpop.{'v8i64' if isinstance(v.type, ir.VectorType) else 'i64'}")
-    return builder.call(fn, [v])
+    name = f"llvm.ctpop.v{v.type.count}i64" if isinstance(v.type, ir.VectorType) else "llvm.ctpop.i64"
+    return builder.call(cgutils.get_or_insert_function(builder.module, ir.FunctionType(v.type, [v.type]), name), [v])
 
 
 @intrinsic
@@ -184,17 +142,18 @@ def _lane_thresholds(op: _Strided, words: int, first: int) -> ir.Value:
 
 def _plane_loop(builder: ir.IRBuilder, width: ir.Value, tvs: list, load_plane) -> list:
     """Emit the comparator's plane loop for len(tvs) independent chains that share each plane:
-    tvs are <8 x i64> thresholds per lane, load_plane(builder, j) gives plane j's <8 x i64>.
+    tvs are <n x i64> thresholds per lane, load_plane(builder, j) gives plane j's <n x i64>.
     One chain alone is a string of dependent steps (about 3 cycles each); several overlap.
     Returns each chain's stream words (l)."""
     fn = builder.function
-    v8 = ir.VectorType(_I64, 8)
+    vt = tvs[0].type
+    lanes = vt.count
     one, zero = ir.Constant(_I64, 1), ir.Constant(_I64, 0)
-    s63 = _splat(builder, ir.Constant(_I64, 63), 8)
+    s63 = _splat(builder, ir.Constant(_I64, 63), lanes)
     starts = []
     for tv in tvs:  # bit `width` of t set (t = 2^width): every r is below it, l starts all ones
-        top = builder.sub(_splat(builder, zero, 8), builder.and_(builder.lshr(tv, _splat(builder, width, 8)),
-                                                                 _splat(builder, one, 8)))
+        top = builder.sub(_splat(builder, zero, lanes), builder.and_(builder.lshr(tv, _splat(builder, width, lanes)),
+                                                                     _splat(builder, one, lanes)))
         starts.append((top, builder.not_(top)))
     j0 = builder.sub(width, one)
     start = builder.block
@@ -206,7 +165,7 @@ def _plane_loop(builder: ir.IRBuilder, width: ir.Value, tvs: list, load_plane) -
     j.add_incoming(j0, start)
     chains = []
     for l0, q0 in starts:
-        lv, qv = builder.phi(v8), builder.phi(v8)
+        lv, qv = builder.phi(vt), builder.phi(vt)
         lv.add_incoming(l0, start)
         qv.add_incoming(q0, start)
         chains.append((lv, qv))
@@ -214,7 +173,7 @@ def _plane_loop(builder: ir.IRBuilder, width: ir.Value, tvs: list, load_plane) -
 
     builder.position_at_end(plane)
     p = load_plane(builder, j)
-    up = _splat(builder, builder.sub(ir.Constant(_I64, 63), j), 8)
+    up = _splat(builder, builder.sub(ir.Constant(_I64, 63), j), lanes)
     for tv, (lv, qv) in zip(tvs, chains):
         m = builder.ashr(builder.shl(tv, up), s63)  # all ones in lanes whose threshold has bit j
         lv.add_incoming(builder.or_(lv, builder.and_(builder.and_(qv, builder.not_(p)), m)), plane)
