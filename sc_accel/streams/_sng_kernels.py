@@ -16,19 +16,28 @@ LFSR, SOBOL, VDC, COUNTER, BERNOULLI = 0, 1, 2, 3, 4
 SOBOL_BITS = 16
 
 
+@njit(inline="always", cache=True)
+def _lfsr_step(state, taps, mask):
+    """The next state: shift left, parity of the tapped bits fed back."""
+    return ((state << U1) | (popcount64(state & taps) & U1)) & mask
+
+
 @njit(cache=True)
 def lfsr_fill(taps, state, width, out):
     """Write successive Fibonacci-LFSR states (shift left, parity feedback) into out."""
     mask = (U1 << np.uint64(width)) - U1
     for t in range(out.shape[0]):
         out[t] = state
-        fb = popcount64(state & taps) & U1
-        state = ((state << U1) | fb) & mask
+        state = _lfsr_step(state, taps, mask)
 
 
 @njit(inline="always", cache=True)
-def _lfsr_step(state, taps, mask):
-    return ((state << U1) | (popcount64(state & taps) & U1)) & mask
+def _lfsr_numbers(states, rot, width):
+    """LFSR states -> numbers, in place: r_t = rotl(state_t) - 1, so the 2^w - 1 non-zero states
+    become 0 .. 2^w - 2 and a full period fires the comparator exactly T times for every
+    threshold T < 2^w."""
+    for t in range(states.shape[0]):
+        states[t] = rotl(states[t], rot, width) - U1
 
 
 @njit(cache=True)
@@ -52,10 +61,7 @@ def lfsr_fill4(params, first, count, width, out):
         s2 = _lfsr_step(s2, t2, mask)
         s3 = _lfsr_step(s3, t3, mask)
     for k in range(count):
-        row = out[k]
-        rot = params[first + k, 2]
-        for t in range(out.shape[1]):
-            row[t] = rotl(row[t], rot, width) - U1
+        _lfsr_numbers(out[k], params[first + k, 2], width)
 
 
 @njit(cache=True)
@@ -93,11 +99,8 @@ def fill_sequence(kind, width, p, dirs, out):
     mask = (U1 << np.uint64(width)) - U1
     n = out.shape[0]
     if kind == LFSR:
-        # r_t = rotl(state_t) - 1: the 2^w - 1 non-zero states become 0 .. 2^w - 2, so a full
-        # period fires the comparator exactly T times for every threshold T < 2^w
         lfsr_fill(p[1], p[0], width, out)
-        for t in range(n):
-            out[t] = rotl(out[t], p[2], width) - U1
+        _lfsr_numbers(out, p[2], width)
     elif kind == SOBOL or kind == VDC:
         _sobol_fill(dirs[p[0]], p[1] & mask, width, out)
     elif kind == COUNTER:
