@@ -161,7 +161,8 @@ def _sweep(model, model_name: str, ds: Dataset, configs: list[SCConfig], out: Pa
     grid = [setting_key(c.to_dict()) for c in configs]
     pending = [c for c, k in zip(configs, grid) if k not in done]
     by_key = {setting_key(s["config"]): s for s in res["settings"]}
-    earlier = [s for k, s in by_key.items() if k not in set(grid)]  # settings of earlier grids, in saved order
+    in_grid = set(grid)
+    earlier = [s for k, s in by_key.items() if k not in in_grid]  # settings of earlier grids, in saved order
 
     def finished(entry: dict) -> None:
         """results.json after every setting: earlier grids' settings, then this grid's in grid order,

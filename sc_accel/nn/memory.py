@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import math
 import os
 
@@ -77,13 +78,12 @@ def fit_batch(graph: LayerGraph, plan: Plan, cfg: SCConfig, available: int | Non
     return max(1, min(cfg.batch_size, (budget - fixed) // max(per_image, 1)))
 
 
-
 KEEP_FREED_BYTES = 1 << 30  # freed memory glibc keeps for reuse instead of returning it to the system
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters (malloc.h)
 _MMAP_THRESHOLD_MAX = 32 << 20  # glibc's ceiling for M_MMAP_THRESHOLD on 64-bit
-_reuse_state: list[bool] = []
 
 
+@functools.cache
 def reuse_freed_memory() -> bool:
     """Ask glibc to serve a bit-true run's per-batch buffers from memory it already holds.
 
@@ -94,8 +94,6 @@ def reuse_freed_memory() -> bool:
     now come from the heap, and up to KEEP_FREED_BYTES of freed memory is kept: the peak is
     unchanged, the process just keeps it until it exits. Process-wide, done once, on Linux
     with glibc only; SC_ACCEL_MALLOC=default leaves the allocator alone. True if applied."""
-    if _reuse_state:
-        return _reuse_state[0]
     applied = False
     name = ctypes.util.find_library("c")
     if os.environ.get("SC_ACCEL_MALLOC", "") != "default" and name and "libc.so" in name:
@@ -106,5 +104,4 @@ def reuse_freed_memory() -> bool:
         if mallopt is not None:
             applied = bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)) and bool(
                 mallopt(_M_TRIM_THRESHOLD, KEEP_FREED_BYTES))
-    _reuse_state.append(applied)
     return applied
