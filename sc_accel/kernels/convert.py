@@ -71,8 +71,8 @@ def comparator_levels(values: np.ndarray, scale: float, width: int, sign: float 
     unipolar T = round(clip(x, lo, 1) * 2^w), bipolar T = round((clip(x, lo, 1) + 1) * 2^(w-1));
     rounding half to even, as np.rint. For finite values."""
     v = np.ascontiguousarray(values, dtype=np.float64)
-    offset, mult = (1.0, float(1 << (width - 1))) if bipolar else (0.0, float(1 << width))
     out = np.empty(v.shape, dtype=np.int64)
+    offset, mult = (1.0, float(1 << (width - 1))) if bipolar else (0.0, float(1 << width))
     if v.size:
         _levels(v.reshape(-1), float(sign), float(scale), float(lo), offset, mult, out.reshape(-1))
     return out
