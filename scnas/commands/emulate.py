@@ -11,6 +11,8 @@ from scnas.commands.common import (BadArgument, add_config_option, add_seed_opti
 from scnas.commands.teacher import add_teacher_options, resolve_teacher
 from scnas.data import load_dataset
 from scnas.edt_run import EDTSpec, print_edt
+from scnas.train import load_model
+from scnas.zoo import MODELS
 from scnas.sweep import check_scale_out, print_table, run_sweep, setting_label, settings_grid
 
 __all__ = ["add_parser", "run"]
@@ -31,10 +33,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="lenet5", help="zoo name (trained once into --teacher-dir), "
                    "a model.pt or a train run directory")
     p.add_argument("--dataset", default=default_of(load_dataset, "name"), help=dataset_help())
-    p.add_argument("--stream-length", default="32,64,128,256,512,1024", help="comma-separated L values")
+    p.add_argument("--stream-length", help=f"comma-separated L values (default {_LENGTHS}; for a model `scnas "
+                   "finetune` wrote, the L it was trained for)")
     for flag, what in _SETTINGS.items():
-        p.add_argument(f"--{flag}", default=list_default(SCConfig, flag), help=what)
-    add_seed_option(p, default_of(SCConfig, "seed"), "seed of the stream generators")
+        p.add_argument(f"--{flag}", help=f"{what} (default {list_default(SCConfig, flag)}, or the fine-tuned "
+                       "model's own)")
+    add_seed_option(p, None, f"seed of the stream generators (default {default_of(SCConfig, 'seed')}, or the "
+                    "fine-tuned model's own)")
     p.add_argument("--limit", type=int, help="use only the first N test images")
     p.add_argument("--calib", type=int, default=default_of(run_sweep, "calib_n"),
                    help="training images used to calibrate scales")
@@ -57,8 +62,47 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _grid(args: argparse.Namespace) -> list[SCConfig]:
-    """Every combination of the list flags."""
+_LENGTHS = "32,64,128,256,512,1024"
+
+
+def recorded_config(spec: str) -> SCConfig | None:
+    """The SCConfig a model file records (`scnas finetune` trained it for that hardware), or None."""
+    if spec in MODELS:
+        return None
+    d = load_model(spec)[1].get("sc_config")
+    if d is None:
+        return None
+    if not isinstance(d, dict):
+        raise BadArgument(f"{spec} records an SC configuration that is not a table; re-run `scnas finetune`.")
+    return SCConfig.from_dict(d)
+
+
+def with_defaults(args: argparse.Namespace, recorded: SCConfig | None) -> argparse.Namespace:
+    """args with every setting flag left out set to the recorded config's value (a fine-tuned
+    model runs on the hardware it was trained for), else to SCConfig's default."""
+    out = argparse.Namespace(**vars(args))
+    for flag in _SETTINGS:
+        if getattr(args, flag) is None:
+            v = getattr(recorded, flag) if recorded is not None else default_of(SCConfig, flag)
+            setattr(out, flag, ("on" if v else "off") if isinstance(v, bool) else str(v))
+    if args.stream_length is None:
+        out.stream_length = str(recorded.stream_length) if recorded is not None else _LENGTHS
+    if args.seed is None:
+        out.seed = recorded.seed if recorded is not None else default_of(SCConfig, "seed")
+    return out
+
+
+def _grid(args: argparse.Namespace, recorded: SCConfig | None = None) -> list[SCConfig]:
+    """Every combination of the list flags; the fields no flag sets (per-layer lengths, widths,
+    weight generator, ...) come from the recorded config when there is one."""
+    grid = _flag_grid(args)
+    if recorded is None:
+        return grid
+    fields = ("stream_length", "sng", "share", "decorrelate", "upscale", "maxpool", "mode", "seed", "encoding")
+    return [recorded.replace(**{f: getattr(c, f) for f in fields}, batch_size=c.batch_size) for c in grid]
+
+
+def _flag_grid(args: argparse.Namespace) -> list[SCConfig]:
     return settings_grid(parse_list(args.stream_length, int, "stream-length"),
                          parse_list(args.sng, str, "sng"), parse_list(args.share, int, "share"),
                          parse_list(args.upscale, bool, "upscale"), parse_list(args.maxpool, str, "maxpool"),
@@ -75,7 +119,9 @@ def run(args: argparse.Namespace) -> int:
 def _emulate_one(args: argparse.Namespace) -> tuple[str, dict[str, float]]:
     """Sweep with one seed; (the run directory, the accuracy of each setting)."""
     ds = load_dataset(args.dataset, args.data_dir)
-    configs = _grid(args)
+    recorded = recorded_config(args.model)
+    args = with_defaults(args, recorded)
+    configs = _grid(args, recorded)
     edt = EDTSpec.parse(args.edt, None if args.edt_checkpoints is None
                         else parse_list(args.edt_checkpoints, int, "edt-checkpoints"))
     if args.limit is not None and args.limit < 1:

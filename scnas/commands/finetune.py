@@ -1,0 +1,85 @@
+"""`scnas finetune`: SC-aware fine-tuning of a trained model for one SC configuration."""
+
+from __future__ import annotations
+
+import argparse
+
+from sc_accel.nn import SCConfig
+from sc_accel.nn.surrogate import SURROGATE_MODES
+from scnas.commands.common import (add_config_option, add_seed_option, dataset_help, default_of,
+                                   per_seed, run_out)
+from scnas.commands.teacher import resolve_teacher
+from scnas.config import read_config
+from scnas.data import load_dataset
+from scnas.finetune import FinetuneConfig, finetune
+from scnas.sweep import model_hash
+from scnas.train import TrainConfig, load_model
+
+__all__ = ["add_parser", "run", "sc_config_of"]
+
+_F = FinetuneConfig
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """The `finetune` subcommand."""
+    p = sub.add_parser("finetune", help="SC-aware fine-tuning of a trained model for one SC configuration")
+    p.add_argument("--model", default="lenet5", help="zoo name (trained once into --teacher-dir), a model.pt or a "
+                   "run directory of train, recast or search")
+    p.add_argument("--dataset", default="default", help=dataset_help())
+    p.add_argument("--sc-config", help="TOML/JSON of SCConfig settings (stream_length, sng, share, maxpool, "
+                   "layers, ...); the flags below override it")
+    p.add_argument("--stream-length", type=int, help="stream length L the model is trained for (default 64)")
+    p.add_argument("--sng", help="generator kind: lfsr, sobol, vdc, bernoulli")
+    p.add_argument("--share", type=int, help="SNG sharing degree")
+    p.add_argument("--maxpool", help="max pooling: or, selector, binary")
+    p.add_argument("--mode", default=_F.mode, help=f"surrogate: {' or '.join(SURROGATE_MODES)} (moments: noise "
+                   "injection with the expected backend's variance; bit: bit-true forward, straight-through backward)")
+    p.add_argument("--epochs", type=int, default=_F.epochs, help="epochs of SC-aware fine-tuning")
+    p.add_argument("--batch-size", type=int, default=_F.batch_size, help="images per optimiser step")
+    p.add_argument("--lr", type=float, default=_F.lr, help="peak learning rate of AdamW (cosine decay to 0)")
+    add_seed_option(p, _F.seed, "seed of the stream generators, the injected noise and the batch order")
+    p.add_argument("--calib", type=int, default=_F.calib_images, help="training images that set the scales")
+    p.add_argument("--train-limit", type=int, help="use only the first N training images")
+    p.add_argument("--limit", type=int, help="use only the first N test images for the accuracies")
+    p.add_argument("--teacher-epochs", type=int, default=default_of(TrainConfig, "epochs"),
+                   help="epochs when a zoo teacher must be trained first")
+    p.add_argument("--teacher-dir", help="cache of trained zoo teachers (as in `scnas emulate`)")
+    p.add_argument("--data-dir", help="directory holding the dataset's files")
+    p.add_argument("--out", help="run directory (default runs/finetune-MODEL-DATASET-L<L>)")
+    add_config_option(p)
+    p.set_defaults(func=run)
+
+
+def sc_config_of(args: argparse.Namespace, base: SCConfig | None = None) -> SCConfig:
+    """The SCConfig a command trains for: --sc-config's file (or `base`), then the flags given."""
+    d = (base or SCConfig(stream_length=64)).to_dict()
+    if getattr(args, "sc_config", None):
+        d.update(read_config(args.sc_config))
+    for flag in ("stream_length", "sng", "share", "maxpool"):
+        if getattr(args, flag, None) is not None:
+            d[flag] = getattr(args, flag)
+    d["mode"] = "bit"
+    return SCConfig.from_dict(d)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Fine-tune (once per seed) and print the accuracies before and after."""
+    return per_seed(args, _finetune_one)
+
+
+def _finetune_one(args: argparse.Namespace) -> tuple[str, dict[str, float]]:
+    ds = load_dataset(args.dataset, args.data_dir)
+    sc = sc_config_of(args).replace(seed=int(args.seed))
+    cfg = FinetuneConfig(sc=sc, mode=args.mode, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                         seed=int(args.seed), calib_images=args.calib, train_limit=args.train_limit,
+                         test_limit=args.limit)
+    teacher_args = argparse.Namespace(**{**vars(args), "epochs": args.teacher_epochs})
+    model, name, path = resolve_teacher(args.model, ds, teacher_args, with_path=True)
+    source = {**load_model(path)[1], "path": path, "model_hash": model_hash(model)}
+    out = run_out(args, f"runs/finetune-{name}-{ds.name}-L{sc.stream_length}")
+    res = finetune(model, ds, cfg, out, source)
+    print(f"{name} on {ds.name} at L={sc.stream_length} ({sc.sng}), bit-true on {res['n_test_images']} test "
+          f"images: {100 * res['bit_accuracy_before']:.2f}% before, {100 * res['bit_accuracy_after']:.2f}% after "
+          f"SC-aware fine-tuning (float {100 * res['float_accuracy_after']:.2f}%); model in {out}/model.pt")
+    return out, {"bit-true before": res["bit_accuracy_before"], "bit-true after": res["bit_accuracy_after"]}
+
