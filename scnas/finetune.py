@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from sc_accel.errors import MAX_EPOCHS, MAX_TRAIN_BATCH, DataFileError, InvalidInputError, check_count, checked_step
 from sc_accel.fileio import load_tensors
 from sc_accel.metrics import top1_accuracy
-from sc_accel.nn import SCConfig, convert
+from sc_accel.nn import SCConfig, check_fits, convert
 from sc_accel.nn.surrogate import SURROGATE_MODES, SCSurrogate
 from sc_accel.progress import bar as progress_bar, say
 from sc_accel.seeds import seeded
@@ -45,10 +45,11 @@ class FinetuneConfig:
     sc: SCConfig = field(default_factory=lambda: SCConfig(stream_length=64))
     mode: str = "moments"
     epochs: int = 3
+    bit_epochs: int = 1       # in mode "moments", the last epochs that run bit-true (exact) instead
     batch_size: int = 128
     lr: float = 2e-4
     seed: int = 0
-    calib_images: int = 256   # training images that set the conversion scales (as emulate's --calib)
+    calib_images: int = 1000  # training images that set the conversion scales (emulate's --calib default)
     noise_images: int = 256   # training images the noise scales are fitted on, bit-true
     train_limit: int | None = None  # first N training images only (None: all)
     test_limit: int | None = None   # first N test images for the accuracies (None: all)
@@ -60,6 +61,7 @@ class FinetuneConfig:
             raise InvalidInputError(f"--mode {self.mode!r} is not one of {', '.join(SURROGATE_MODES)}.")
         check_count("epochs=", self.epochs, 1, MAX_EPOCHS)
         check_count("batch_size=", self.batch_size, 1, MAX_TRAIN_BATCH)
+        check_count("bit_epochs=", self.bit_epochs, 0, self.epochs, "at most the epochs")
         check_count("calib_images=", self.calib_images, 2, 1 << 20)
         check_count("noise_images=", self.noise_images, 1, 1 << 20)
         for name in ("train_limit", "test_limit"):
@@ -93,6 +95,8 @@ def cosine(lr: float, step: int, total: int) -> float:
 def finetune(model: torch.nn.Module, ds: Dataset, cfg: FinetuneConfig, run_dir: str | Path, source: dict) -> dict:
     """Fine-tune `model` (loaded from the model file whose metadata is `source`) into run_dir,
     resuming from its checkpoint; returns the results. Changed settings are refused by name."""
+    xtr = ds.x_train[:min(cfg.calib_images, len(ds.x_train))]
+    check_fits(model, cfg.sc, torch.as_tensor(xtr))  # a model the converter rejects: refused before any write
     with claim_run_dir(run_dir, "finetune") as run:
         claim_settings(run, {"command": "finetune", "dataset": ds.name, "source": _source_key(source),
                              **cfg.settings()})
@@ -149,19 +153,25 @@ def _finetune(model: torch.nn.Module, ds: Dataset, cfg: FinetuneConfig, run: Pat
     return result
 
 
+def epoch_mode(cfg: FinetuneConfig, epoch: int) -> str:
+    """The surrogate mode of epoch `epoch` (0-based): moments, but bit for the last bit_epochs."""
+    return "bit" if cfg.mode == "bit" or epoch >= cfg.epochs - cfg.bit_epochs else "moments"
+
+
 def _epoch(sur: SCSurrogate, opt: torch.optim.Optimizer, cfg: FinetuneConfig, epoch: int, x: np.ndarray,
            y: np.ndarray, calib: np.ndarray, noise_data: tuple[np.ndarray, np.ndarray]) -> dict:
     """One pass over the training images through the surrogate; the model stays in eval mode
     (BN keeps the running statistics the converter folds)."""
     t0 = time.perf_counter()
+    sur.mode = epoch_mode(cfg, epoch)
     sur.recalibrate(torch.as_tensor(calib))
-    noise = sur.calibrate_noise(*map(torch.as_tensor, noise_data)) if cfg.mode == "moments" else {}
-    sur.generator.manual_seed(cfg.seed * 1000 + epoch)  # the same noise when resumed
+    noise = sur.calibrate_noise(*map(torch.as_tensor, noise_data)) if sur.mode == "moments" else {}
+    sur.reseed(cfg.seed * 1000 + epoch)  # the same noise when resumed
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch))
     xt, yt = torch.as_tensor(x), torch.as_tensor(y)
     per_epoch = -(-len(perm) // cfg.batch_size)
     total = 0.0
-    bar = progress_bar(range(0, len(perm), cfg.batch_size), desc=f"SC-aware epoch {epoch + 1}/{cfg.epochs}",
+    bar = progress_bar(range(0, len(perm), cfg.batch_size), desc=f"SC-aware epoch {epoch + 1}/{cfg.epochs} ({sur.mode})",
                        leave=False, summary=False)
     for k, i in enumerate(bar):
         for group in opt.param_groups:
@@ -170,7 +180,7 @@ def _epoch(sur: SCSurrogate, opt: torch.optim.Optimizer, cfg: FinetuneConfig, ep
         value = checked_step(opt, F.cross_entropy(sur(xt[idx]).float(), yt[idx]), f"epoch {epoch + 1} of the fine-tune")
         total += value * len(idx)
         bar.set_postfix(loss=f"{value:.3f}")
-    return {"epoch": epoch + 1, "loss": total / len(perm), "seconds": time.perf_counter() - t0,
+    return {"epoch": epoch + 1, "mode": sur.mode, "loss": total / len(perm), "seconds": time.perf_counter() - t0,
             "noise_scale": noise}
 
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 
 import functools
+import math
 
 import numpy as np
 import torch
@@ -62,6 +63,7 @@ def ste_round(x: torch.Tensor) -> torch.Tensor:
     return x + (torch.round(x) - x).detach()
 
 
+NOISE_POOL = 1 << 22  # standard normal draws the injected noise is cut from
 TRANSFER_SOURCES = 64  # generators averaged over in a transfer table
 
 
@@ -109,6 +111,7 @@ class SCSurrogate(tnn.Module):
         self.modules_by_layer = _module_targets(self.net)
         self.noise_scale: dict[str, float] = {}
         self.generator = torch.Generator().manual_seed(self.seed)
+        self._pool: torch.Tensor | None = None
         self.recalibrate(calib)
 
     # --- the plan: scales from calibration, as convert() derives them -------------------
@@ -168,10 +171,10 @@ class SCSurrogate(tnn.Module):
         if self.bipolar:
             return 2.0 * ste_round((v.clamp(lo, 1.0) + 1.0) * (q / 2)) / q - 1.0
         t = ste_round(v.clamp(lo, 1.0) * q)
-        if not self.transfer:
+        sng = c.sng if role == 0 else c.weight_sng
+        if not self.transfer or sng == "bernoulli":  # a random generator's transfer is T / 2^w exactly
             return t / q
-        table = transfer_table(c.sng if role == 0 else c.weight_sng, c.stream_length, c.comparator_width,
-                               c.seed, role).to(v.dtype)
+        table = transfer_table(sng, c.stream_length, c.comparator_width, c.seed, role).to(v.dtype)
         mag = table[t.detach().abs().long()] * torch.sign(t.detach())
         return t / q + (mag - t / q).detach()
 
@@ -228,10 +231,23 @@ class SCSurrogate(tnn.Module):
             mean, var = self.mac_moments(layer, env)
             if not noise:
                 return mean
-            eps = torch.randn(mean.shape, generator=self.generator, dtype=mean.dtype)
-            return mean + eps * var.sqrt()
+            return mean + self._normal(mean.shape, mean.dtype) * var.sqrt()
 
         return run_graph(self.graph, x, mac, other=self._other, skip=self.dead)
+
+    def _normal(self, shape: torch.Size, dtype: torch.dtype) -> torch.Tensor:
+        """Standard normal noise of `shape`: a window of a pool of NOISE_POOL draws at an offset drawn
+        from the surrogate's generator (drawing fresh normals each step cost a sixth of a step)."""
+        n = math.prod(shape)
+        if self._pool is None or self._pool.numel() < 2 * n:
+            self._pool = torch.randn(max(NOISE_POOL, 2 * n), generator=self.generator)
+        start = int(torch.randint(0, self._pool.numel() - n + 1, (1,), generator=self.generator))
+        return self._pool[start:start + n].reshape(shape).to(dtype)
+
+    def reseed(self, seed: int) -> None:
+        """Restart the noise from `seed` (an epoch does, so a resumed run draws the same noise)."""
+        self.generator.manual_seed(seed)
+        self._pool = None
 
     def _other(self, layer: Layer, xs: list) -> torch.Tensor:
         """A non-MAC layer; a standalone BN from its live parameters."""
@@ -288,7 +304,7 @@ class SCSurrogate(tnn.Module):
                     layer.attrs["scale"], layer.attrs["shift"] = scale.numpy().copy(), shift.numpy().copy()
 
     # --- noise calibration against bit-true runs --------------------------------------
-    def calibrate_noise(self, x: object, y: object, batch: int = 64, steps: int = 12) -> dict[str, float]:
+    def calibrate_noise(self, x: object, y: object, batch: int = 64, steps: int = 10) -> dict[str, float]:
         """Fit each MAC layer's noise scale to bit-true runs on labelled inputs (x, y), in two steps.
 
         1. Shape: each layer's own error, bit-true output minus the surrogate's mean on the same
@@ -308,14 +324,16 @@ class SCSurrogate(tnn.Module):
         ratio, bit_loss = self._error_ratios(x, y, batch)
         self.noise_scale = dict(ratio)
 
+        x32 = x.float()
+
         def noisy_loss(log2a: float) -> float:
             self.noise_scale = {n: r * 2.0 ** log2a for n, r in ratio.items()}
-            g = self.generator.get_state()
-            self.generator.manual_seed(self.seed)
+            state, pool = self.generator.get_state(), self._pool
+            self.reseed(self.seed)  # the same noise at every step of the bisection
             with torch.no_grad():
-                loss = sum(float(F.cross_entropy(self(x[i:i + batch]), y[i:i + batch], reduction="sum"))
-                           for i in range(0, x.shape[0], batch)) / x.shape[0]
-            self.generator.set_state(g)
+                loss = float(F.cross_entropy(self(x32).float(), y, reduction="sum")) / x.shape[0]
+            self.generator.set_state(state)
+            self._pool = pool
             return loss
 
         lo, hi = -8.0, 8.0
@@ -341,9 +359,10 @@ class SCSurrogate(tnn.Module):
                 out = run_graph(self.graph, x[i:i + batch], bit, record=lambda l, v: env.__setitem__(l.name, v),
                                 skip=bit.dead)
                 loss += float(F.cross_entropy(out, y[i:i + batch], reduction="sum"))
+                env32 = {k: v.float() for k, v in env.items()}  # float32 convolutions: six times faster
                 for name in self.plan.macs:
-                    mean, var = self.mac_moments(self.graph.by_name[name], env)
-                    sq[name] += float(((env[name] - mean) ** 2).sum())
+                    mean, var = self.mac_moments(self.graph.by_name[name], env32)
+                    sq[name] += float(((env[name] - mean.double()) ** 2).sum())
                     pred[name] += float(var.sum())
         return {n: (sq[n] / pred[n] if pred[n] > 0 else 1.0) for n in self.plan.macs}, loss / x.shape[0]
 

@@ -23,6 +23,8 @@ _LISTED = {"kernels": ("scnas.benchmarks.sc_kernels", "AND + popcount kernels ag
                        "--model resnet20 --stream-length 64,256: per layer kind, what limits it"),
            "emulate-layers": ("scnas.benchmarks.emulate_layers", "a deep network (default ResNet-20) bit-true, layer "
                               "kind by layer kind at L = 64, 256, 1024 (what `emulate --model` runs)"),
+           "finetune": ("scnas.benchmarks.finetune", "SC-aware fine-tuning: a moments-mode and a bit-mode step "
+                        "against a float training step (LeNet-5, ResNet-20)"),
            "estimator": ("scnas.benchmarks.estimator", "estimator: layer evaluations per second (batch mode)")}
 for _name, (_module, _what) in _LISTED.items():
     BENCHMARKS.register(_name, partial(importlib.import_module, _module))

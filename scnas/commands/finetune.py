@@ -35,6 +35,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", default=_F.mode, help=f"surrogate: {' or '.join(SURROGATE_MODES)} (moments: noise "
                    "injection with the expected backend's variance; bit: bit-true forward, straight-through backward)")
     p.add_argument("--epochs", type=int, default=_F.epochs, help="epochs of SC-aware fine-tuning")
+    p.add_argument("--bit-epochs", type=int, default=_F.bit_epochs, help="with --mode moments: the last epochs run "
+                   "bit-true instead (exact, several times slower; 0 for none)")
     p.add_argument("--batch-size", type=int, default=_F.batch_size, help="images per optimiser step")
     p.add_argument("--lr", type=float, default=_F.lr, help="peak learning rate of AdamW (cosine decay to 0)")
     add_seed_option(p, _F.seed, "seed of the stream generators, the injected noise and the batch order")
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
 def _finetune_one(args: argparse.Namespace) -> tuple[str, dict[str, float]]:
     ds = load_dataset(args.dataset, args.data_dir)
     sc = sc_config_of(args).replace(seed=int(args.seed))
-    cfg = FinetuneConfig(sc=sc, mode=args.mode, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+    cfg = FinetuneConfig(sc=sc, mode=args.mode, epochs=args.epochs, bit_epochs=args.bit_epochs, batch_size=args.batch_size, lr=args.lr,
                          seed=int(args.seed), calib_images=args.calib, train_limit=args.train_limit,
                          test_limit=args.limit)
     teacher_args = argparse.Namespace(**{**vars(args), "epochs": args.teacher_epochs})

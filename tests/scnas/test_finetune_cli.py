@@ -1,0 +1,133 @@
+"""`scnas finetune`: SC-aware fine-tuning end to end on digits (a teacher trained here)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+import scnas.finetune as ft
+from scnas.cli import main
+from scnas.config import read_toml
+from tests.scnas.helpers import cli_error
+
+
+@pytest.fixture(scope="module")
+def good_teacher(tmp_path_factory) -> Path:
+    """LeNet-5 trained 20 epochs on digits (about 92% float; SC at L = 16 loses much of it)."""
+    run = tmp_path_factory.mktemp("ft-teacher") / "t"
+    assert main(["train", "--model", "lenet5", "--dataset", "digits", "--epochs", "20", "--out", str(run)]) == 0
+    return run
+
+
+def _ft(teacher: Path, out: Path, *extra: str) -> list[str]:
+    return ["finetune", "--model", str(teacher), "--dataset", "digits", "--out", str(out), *extra]
+
+
+def test_finetune_raises_bit_true_accuracy_beyond_the_test_sets_binomial_noise(good_teacher, tmp_path):
+    """At L = 16 the untuned model loses much of its accuracy bit-true; two bit-mode epochs must
+    win it back by more than 3 standard deviations of the difference of two accuracies on the
+    n test images, sqrt(p1 (1 - p1) / n + p2 (1 - p2) / n)."""
+    out = tmp_path / "ft"
+    assert main(_ft(good_teacher, out, "--stream-length", "16", "--mode", "bit", "--epochs", "2")) == 0
+    res = json.loads((out / "results.json").read_text())
+    p1, p2, n = res["bit_accuracy_before"], res["bit_accuracy_after"], res["n_test_images"]
+    assert n == 359
+    assert p2 - p1 > 3 * math.sqrt(p1 * (1 - p1) / n + p2 * (1 - p2) / n), (p1, p2)
+    assert [h["mode"] for h in res["history"]] == ["bit", "bit"]
+
+
+def test_model_records_its_sc_config_and_emulate_uses_it(good_teacher, tmp_path):
+    out = tmp_path / "ft"
+    assert main(_ft(good_teacher, out, "--stream-length", "32", "--sng", "sobol", "--epochs", "2",
+                    "--train-limit", "400", "--seed", "3")) == 0
+    saved = torch.load(out / "model.pt", weights_only=True)
+    assert saved["sc_config"]["stream_length"] == 32 and saved["sc_config"]["sng"] == "sobol"
+    assert saved["sc_config"]["seed"] == 3 and saved["arch"] == "lenet5"
+    res = json.loads((out / "results.json").read_text())
+    assert [h["mode"] for h in res["history"]] == ["moments", "bit"]  # the last epoch runs bit-true
+    emu = tmp_path / "emu"
+    assert main(["emulate", "--model", str(out), "--dataset", "digits", "--out", str(emu)]) == 0
+    settings = json.loads((emu / "results.json").read_text())["settings"]
+    assert [(s["config"]["stream_length"], s["config"]["sng"], s["config"]["seed"]) for s in settings] == \
+        [(32, "sobol", 3)]
+    assert settings[0]["accuracy"] == res["bit_accuracy_after"]  # the same bits as the fine-tune measured
+    emu2 = tmp_path / "emu2"  # flags given still win
+    assert main(["emulate", "--model", str(out), "--dataset", "digits", "--stream-length", "64", "--sng", "lfsr",
+                 "--limit", "50", "--out", str(emu2)]) == 0
+    s2 = json.loads((emu2 / "results.json").read_text())["settings"]
+    assert [(s["config"]["stream_length"], s["config"]["sng"], s["config"]["seed"]) for s in s2] == [(64, "lfsr", 3)]
+
+
+def test_resume_after_a_kill_gives_the_same_weights(good_teacher, tmp_path, monkeypatch):
+    args = ("--stream-length", "16", "--epochs", "3", "--bit-epochs", "1", "--train-limit", "300", "--limit", "100")
+    whole = tmp_path / "whole"
+    assert main(_ft(good_teacher, whole, *args)) == 0
+    real, calls = ft._epoch, []
+
+    def dies_in_epoch_two(*a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # killed after epoch 1's checkpoint
+        return real(*a, **k)
+
+    broken = tmp_path / "broken"
+    monkeypatch.setattr(ft, "_epoch", dies_in_epoch_two)
+    assert main(_ft(good_teacher, broken, *args)) == 130
+    assert (broken / "checkpoint.pt").is_file() and not (broken / "model.pt").exists()
+    monkeypatch.setattr(ft, "_epoch", real)
+    assert main(_ft(good_teacher, broken, *args)) == 0
+    a = torch.load(whole / "model.pt", weights_only=True)["state_dict"]
+    b = torch.load(broken / "model.pt", weights_only=True)["state_dict"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    ra, rb = (json.loads((d / "results.json").read_text()) for d in (whole, broken))
+    assert ra["bit_accuracy_after"] == rb["bit_accuracy_after"]
+
+
+def test_changed_settings_are_refused_by_name(good_teacher, tmp_path, capsys):
+    out = tmp_path / "ft"
+    assert main(_ft(good_teacher, out, "--stream-length", "16", "--epochs", "1", "--train-limit", "200",
+                    "--limit", "50")) == 0
+    before = (out / "config.toml").read_bytes()
+    capsys.readouterr()
+    assert main(_ft(good_teacher, out, "--stream-length", "32", "--epochs", "1", "--train-limit", "200",
+                    "--limit", "50")) == 2
+    line = cli_error(capsys)
+    assert "stream_length" in line and "16" in line and "32" in line
+    assert (out / "config.toml").read_bytes() == before
+    assert read_toml(out / "config.toml")["command"] == "finetune"
+
+
+@pytest.mark.parametrize("extra, says", [
+    (("--stream-length", "0"), "stream"),
+    (("--sng", "magic"), "sng='magic' is not one of"),
+    (("--mode", "exact"), "--mode 'exact' is not one of moments, bit"),
+    (("--epochs", "2", "--bit-epochs", "3"), "bit_epochs=3 must be an integer from 0 to 2"),
+    (("--sc-config", "nonexistent.toml"), "nonexistent.toml"),
+])
+def test_bad_values_end_in_one_sentence_and_write_nothing(good_teacher, tmp_path, capsys, extra, says):
+    out = tmp_path / "ft"
+    assert main(_ft(good_teacher, out, *extra)) == 2
+    assert says in cli_error(capsys)
+    assert not out.exists()
+
+
+def test_a_model_the_converter_rejects_is_refused_before_anything_is_written(tmp_path):
+    from scnas.data import load_dataset
+
+    class Sig(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.c = torch.nn.Conv2d(1, 2, 3)
+
+        def forward(self, v):
+            return torch.sigmoid(self.c(v)).flatten(1)
+
+    from sc_accel.graph import UnsupportedOpError
+    out = tmp_path / "ft"
+    with pytest.raises(UnsupportedOpError, match="sigmoid"):
+        ft.finetune(Sig().eval(), load_dataset("digits"), ft.FinetuneConfig(), out, {"arch": "sig"})
+    assert not out.exists()
