@@ -198,7 +198,15 @@ def _dse_acc(run: Run) -> list[tuple[str, str, dict[str, _Point]]]:
     return [(res["model"], res.get("dataset", "-"), cols)]
 
 
-_ACCURACIES = {"emulate": _emulate_acc, "train": _train_acc, "recast": _recast_acc, "search": _search_acc,
+def _finetune_acc(run: Run) -> list[tuple[str, str, dict[str, _Point]]]:
+    res = run.results
+    c, n = res["sc_config"], res.get("n_test_images")
+    setting = f"L={c['stream_length']}, {c['sng']}, SC-aware ({res.get('mode', '?')})"
+    return [(res["model"], res["dataset"], {"float": (res["float_accuracy_after"], n, "fine-tuned"),
+                                            "sc": (res["bit_accuracy_after"], n, setting)})]
+
+
+_ACCURACIES = {"finetune": _finetune_acc, "emulate": _emulate_acc, "train": _train_acc, "recast": _recast_acc, "search": _search_acc,
                "dse": _dse_acc}
 
 

@@ -8,6 +8,7 @@ from importlib import metadata
 from pathlib import Path
 
 from reports.figure import Figure, write_text_atomic
+from reports.codesign import codesign_sets, headline
 from reports.headline import Accuracy, ModelAccuracy, best_designs, designs, model_accuracies
 from reports.runs import Run
 from reports.stats import mean_std, wilson
@@ -16,7 +17,7 @@ from reports.units import show
 
 __all__ = ["SECTIONS", "write_page"]
 
-SECTIONS = {"train": "Training", "emulate": "SC emulation", "estimate": "Hardware estimator",
+SECTIONS = {"codesign": "Co-design: where SC beats binary", "train": "Training", "emulate": "SC emulation", "estimate": "Hardware estimator",
             "recast": "Recasting", "search": "Architecture search (InheritedNAS)",
             "dse": "Accelerator design-space search"}
 
@@ -163,10 +164,40 @@ def _best_table(runs: list[Run]) -> str:
     return f"<table id='best'>{head}{''.join(body)}</table>{note}"
 
 
+def _codesign_table(runs: list[Run]) -> str:
+    """Per model joined across runs: the cheapest SC and binary designs within 1 point of float."""
+    try:
+        sets = codesign_sets(runs)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return ""  # the co-design figure's own warning names the run
+    if not sets:
+        return ""
+    head = ("<tr><th>model</th><th>float</th><th>family</th><th>design (cheapest within 1 point of float)</th>"
+            "<th>accuracy</th><th>energy</th><th>latency</th><th>area</th></tr>")
+    body = []
+    for cs in sets:
+        h = headline(cs)
+        flt = "-" if cs.float_accuracy is None else f"{100 * cs.float_accuracy:.2f}%"
+        for family, p in (("SC", h.get("best_sc")), ("binary", h.get("best_binary"))):
+            if p is None:
+                body.append(f"<tr><td>{_e(cs.model)}</td><td class='num'>{flt}</td><td>{family}</td>"
+                            "<td colspan='5'>none within 1 point of float</td></tr>")
+                continue
+            acc = f"{100 * p.accuracy:.2f}%" + (f" ± {100 * p.accuracy_std:.2f}" if p.seeds > 1 else "")
+            body.append(f"<tr><td>{_e(cs.model)}</td><td class='num'>{flt}</td><td>{family}</td><td>{_e(p.label)}</td>"
+                        f"<td class='num'>{acc}</td><td class='num'>{_e(show('energy_pj', p.energy_pj))}</td>"
+                        f"<td class='num'>{_e(show('latency_s', p.latency_s))}</td>"
+                        f"<td class='num'>{_e(show('area_um2', p.area_um2))}</td></tr>")
+    return ("<h3>Co-design: SC against binary at equal accuracy</h3>"
+            f"<table id='codesign'>{head}{''.join(body)}</table><p><small>SC accuracy bit-true, binary at its "
+            "fixed-point accuracy; costs per image from the shared estimator; see the co-design figure.</small></p>")
+
+
 def _headline(runs: list[Run], warnings: list[str]) -> str:
     """The section a reader sees first: best designs, accuracies and the warnings."""
     best = _best_table(runs)
-    parts = ["<section class='headline' id='headline'><h2>Headline</h2><h3>Best design per objective</h3>", best,
+    parts = ["<section class='headline' id='headline'><h2>Headline</h2>", _codesign_table(runs),
+             "<h3>Best design per objective</h3>", best,
              "<h3>Accuracy of each model</h3>", _accuracy_table(model_accuracies(runs)),
              "<p><small>Brackets: Wilson 95% interval over the images measured; ± : sample standard deviation "
              "over runs of the same setting (seeds).</small></p>"]

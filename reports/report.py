@@ -18,6 +18,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
+from reports.fig_codesign import codesign_figures
 from reports.fig_dse import dse_figures
 from reports.fig_emulation import compare_runs, emulation_figures
 from reports.fig_estimate import estimate_figures
@@ -82,6 +83,8 @@ def build_report(run_dirs: list[str | Path], out: str | Path, argv: str = "", ig
             mine = [r for r in drawable if r.kind == kind and (kind != "emulate" or r.results["settings"])]
             if mine:
                 figures[kind] += _draw(lambda m=mine, b=build: b(_entries(m, names)), mine, od, warnings)
+        if drawable:  # accuracy against cost, joined across emulate, finetune and estimate runs
+            figures["codesign"] += _draw(lambda: codesign_figures(drawable), drawable, od, warnings)
     warnings += designs(drawable)[1]
     return _write_page(od, runs, drawable, figures, warnings, run_dirs, argv)
 

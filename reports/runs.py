@@ -20,12 +20,12 @@ __all__ = ["setting_key", "seed_families", "run_name", "Run", "KINDS", "is_run_d
            "load_runs"]
 
 # command in config.toml -> report section; "search" is InheritedNAS, "dse" the accelerator searches.
-KINDS = ("train", "emulate", "estimate", "recast", "search", "dse")
+KINDS = ("train", "finetune", "emulate", "estimate", "recast", "search", "dse")
 
 _MAX_DEPTH = 64  # results and configs of scnas nest a few levels; deeper ones would overflow the stack later
 
 # Keys that identify a results.json when config.toml is missing (older or copied runs).
-_SIGNATURES = (("emulate", ("settings", "float_accuracy")), ("estimate", ("estimates",)),
+_SIGNATURES = (("finetune", ("bit_accuracy_before", "bit_accuracy_after")), ("emulate", ("settings", "float_accuracy")), ("estimate", ("estimates",)),
                ("recast", ("models", "block_history")), ("search", ("method", "final")),
                ("dse", ("search", "history")), ("train", ("history", "test_accuracy")))
 

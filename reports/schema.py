@@ -15,6 +15,9 @@ __all__ = ["SPECS", "OPTIONAL", "problems"]
 SPECS: dict[str, dict[str, str]] = {
     "train": {"model": "str", "dataset": "str", "test_accuracy": "num", "history": "list",
               "history[].epoch": "num", "history[].loss": "num", "history[].test_accuracy": "num"},
+    "finetune": {"model": "str", "dataset": "str", "sc_config.stream_length": "num", "sc_config.sng": "str",
+                 "bit_accuracy_before": "num", "bit_accuracy_after": "num", "float_accuracy_after": "num",
+                 "n_test_images": "num", "history": "list", "history[].epoch": "num", "history[].loss": "num"},
     "emulate": {"model": "str", "dataset": "str", "float_accuracy": "num", "fixed_point.bits": "num",
                 "fixed_point.accuracy": "num", "settings": "list", "settings[].config": "dict",
                 "settings[].config.stream_length": "num", "settings[].config.sng": "str",

@@ -33,6 +33,7 @@ from sc_accel.seeds import seeded
 from scnas.config import claim_settings, write_json
 from scnas.data import Dataset
 from scnas.rundir import atomic_torch_save, claim_run_dir
+from scnas.sweep import model_hash
 
 __all__ = ["FinetuneConfig", "finetune", "sc_accuracy"]
 
@@ -119,7 +120,7 @@ def _finetune(model: torch.nn.Module, ds: Dataset, cfg: FinetuneConfig, run: Pat
     model.eval()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], cfg.lr, weight_decay=0.0)
     ckpt = run / "checkpoint.pt"
-    start, history, before = 0, [], None
+    start, history, before = 0, [], None  # before: the source's bit-true and float test accuracies
     if ckpt.exists():
         state = _load_checkpoint(ckpt)
         model.load_state_dict(state["model"])
@@ -128,8 +129,8 @@ def _finetune(model: torch.nn.Module, ds: Dataset, cfg: FinetuneConfig, run: Pat
         say(f"resuming the fine-tune from epoch {start + 1}" if start < cfg.epochs else "the fine-tune is done; "
             "writing its results again")
     if before is None:
-        before = sc_accuracy(model, cfg.sc, calib, xte, yte)
-        say(f"bit-true test accuracy before fine-tuning: {100 * before:.2f}%")
+        before = {"bit": sc_accuracy(model, cfg.sc, calib, xte, yte), "float": top1_accuracy(model, xte, yte)}
+        say(f"bit-true test accuracy before fine-tuning: {100 * before['bit']:.2f}% (float {100 * before['float']:.2f}%)")
     sur = SCSurrogate(model, cfg.sc, torch.as_tensor(calib), cfg.mode, cfg.seed)
     with seeded(cfg.seed):
         for epoch in range(start, cfg.epochs):
@@ -141,9 +142,10 @@ def _finetune(model: torch.nn.Module, ds: Dataset, cfg: FinetuneConfig, run: Pat
                                "history": history, "before": before}, ckpt)
     after = history[-1]["bit_accuracy"] if history else sc_accuracy(model, cfg.sc, calib, xte, yte)
     result = {"model": source.get("arch"), "dataset": ds.name, "mode": cfg.mode, "sc_config": cfg.sc.to_dict(),
-              "n_test_images": int(len(yte)), "bit_accuracy_before": before, "bit_accuracy_after": after,
-              "float_accuracy_after": top1_accuracy(model, xte, yte), "history": history,
-              "noise_scale": dict(sur.noise_scale)}
+              "n_test_images": int(len(yte)), "bit_accuracy_before": before["bit"], "bit_accuracy_after": after,
+              "source_float_accuracy": before["float"], "float_accuracy_after": top1_accuracy(model, xte, yte),
+              "history": history, "noise_scale": dict(sur.noise_scale), "model_sha256": model_hash(model),
+              "source_sha256": source.get("model_hash")}
     meta = {k: v for k, v in source.items() if k not in ("path", "model_hash")}
     atomic_torch_save({**meta, "state_dict": model.state_dict(), "test_accuracy": result["float_accuracy_after"],
                        "sc_config": cfg.sc.to_dict(), "finetune": {"mode": cfg.mode, "epochs": cfg.epochs,
@@ -187,7 +189,7 @@ def _epoch(sur: SCSurrogate, opt: torch.optim.Optimizer, cfg: FinetuneConfig, ep
 def _load_checkpoint(ckpt: Path) -> dict:
     state = load_tensors(ckpt, "checkpoint", "delete it to fine-tune from the start")
     if (not isinstance(state, dict) or not {"model", "optimizer", "epoch", "history", "before"} <= set(state)
-            or not isinstance(state["epoch"], int)):
+            or not isinstance(state["epoch"], int) or not isinstance(state["before"], dict)):
         raise DataFileError(f"checkpoint {ckpt} is damaged (it lacks the model, optimiser or epoch); delete it to "
                             "fine-tune from the start.")
     return state

@@ -3,6 +3,7 @@ parameter's value, so the two cannot drift apart."""
 
 from __future__ import annotations
 
+import argparse
 import inspect
 from dataclasses import fields
 
@@ -13,6 +14,8 @@ from recast import RecastConfig
 from sc_accel.nn import SCConfig
 from scnas.cli import build_parser
 from scnas.commands.common import parse_list
+from scnas.commands.emulate import with_defaults
+from scnas.finetune import FinetuneConfig
 from scnas.commands.search import search_config
 from scnas.dse_run import run_batchdvfs, run_confuciux, run_evolver
 from scnas.recast_run import run_recast
@@ -33,7 +36,15 @@ def _param_defaults(fn) -> dict:
     return {k: p.default for k, p in inspect.signature(fn).parameters.items() if p.default is not p.empty}
 
 
-@pytest.mark.parametrize("argv, cls", [(["train"], TrainConfig), (["recast"], RecastConfig)])
+def test_emulate_settings_default_to_a_fine_tuned_models_own():
+    rec = SCConfig(stream_length=48, sng="sobol", share=4, maxpool="selector", seed=7)
+    args = vars(with_defaults(argparse.Namespace(**_parsed("emulate", "--sng", "lfsr")), rec))
+    assert (args["stream_length"], args["sng"], args["share"], args["maxpool"], args["seed"]) == \
+        ("48", "lfsr", "4", "selector", 7)  # a flag given wins
+
+
+@pytest.mark.parametrize("argv, cls", [(["train"], TrainConfig), (["recast"], RecastConfig),
+                                       (["finetune"], FinetuneConfig)])
 def test_config_options_default_to_the_dataclass(argv, cls):
     args, want = _parsed(*argv), _field_defaults(cls)
     shared = set(args) & set(want)
@@ -51,7 +62,8 @@ def test_search_without_flags_is_search_config():
 
 
 def test_emulate_settings_default_to_sc_config():
-    args, sc = _parsed("emulate"), SCConfig()
+    """Left out, a setting is SCConfig's default (with_defaults, once the model is known to record none)."""
+    args, sc = vars(with_defaults(argparse.Namespace(**_parsed("emulate")), None)), SCConfig()
     for name, kind in (("sng", str), ("share", int), ("decorrelate", str), ("upscale", bool), ("maxpool", str),
                        ("mode", str), ("encoding", str)):
         assert parse_list(args[name], kind, name) == [getattr(sc, name)]

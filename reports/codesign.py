@@ -1,0 +1,189 @@
+"""The co-design answer: accuracy against cost for every SC and binary design of one model.
+
+Joins, on the model's content hash (`model_sha256`, which emulate and estimate runs record
+and finetune runs record for the model they started from and the one they wrote):
+- costs from estimate runs: each accelerator's energy, latency and area per image, an SC
+  preset once per stream length (its name carries "-L<n>");
+- SC accuracy, bit-true: emulate runs (bit mode) and finetune runs (before and after
+  SC-aware fine-tuning) at the same stream length; an emulate run of a fine-tuned model
+  counts as "SC-aware";
+- binary accuracy: the emulate runs' fixed-point twin (the binary accelerators' arithmetic).
+Seeds of one setting are averaged (mean ± std). Every SC accuracy at length L is paired with
+every SC preset estimated at L; every binary preset with the fixed-point accuracy.
+
+Reads only result files (plain data).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from dataclasses import dataclass
+
+from reports.runs import Run
+
+__all__ = ["Point", "CodesignSet", "codesign_sets", "pareto_indices", "headline", "EQUAL_ACCURACY"]
+
+EQUAL_ACCURACY = 0.01  # "equal accuracy": within 1 point of the float model
+STAGES = ("untuned", "SC-aware", "fixed point")
+_ENERGY_TERMS = ("energy_mac_pj", "energy_local_pj", "energy_sram_pj", "energy_dram_pj", "energy_sng_pj",
+                 "energy_stream_buf_pj", "energy_edt_pj")
+
+
+@dataclass
+class Point:
+    """One design: an accelerator preset with the accuracy measured for its arithmetic."""
+
+    accel: str                 # preset (SC: without its -L<n>)
+    family: str                # "sc" or "binary"
+    stage: str                 # one of STAGES
+    stream_length: int | None
+    sng: str | None
+    accuracy: float            # mean over seeds
+    accuracy_std: float
+    seeds: int
+    n_images: int | None
+    energy_pj: float
+    latency_s: float
+    area_um2: float
+    terms: dict                # energy by component (pJ), from the estimate
+
+    @property
+    def label(self) -> str:
+        if self.family == "binary":
+            return f"{self.accel} (fixed point)"
+        return f"{self.accel} L={self.stream_length} {self.sng}, {self.stage}"
+
+
+@dataclass
+class CodesignSet:
+    """The designs of one model (one content hash)."""
+
+    model: str
+    model_sha256: str
+    dataset: str
+    float_accuracy: float | None
+    points: list[Point]
+
+
+def _num(v: object) -> float | None:
+    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    return float(v) if ok else None
+
+
+def _costs(runs: list[Run]) -> dict[str, list[dict]]:
+    """model hash -> the estimate totals of its runs."""
+    out: dict[str, list[dict]] = {}
+    for run in runs:
+        h = run.config.get("model_sha256")
+        if run.kind == "estimate" and isinstance(h, str):
+            out.setdefault(h, []).extend(e["total"] for e in run.results["estimates"])
+    return out
+
+
+def _accuracies(runs: list[Run]) -> tuple[dict, dict, dict]:
+    """(hash -> {(stage, L, sng): {seed: [(accuracy, n), ...]}}, hash -> fixed-point (accuracy, n, bits),
+    hash -> (model, dataset, float accuracy)); fine-tuned models are folded onto their source."""
+    tuned = {r.results.get("model_sha256"): r.results.get("source_sha256") for r in runs if r.kind == "finetune"}
+    sc: dict = {}
+    fixed: dict = {}
+    info: dict = {}
+    for run in runs:
+        res = run.results
+        if run.kind == "emulate":
+            h = res.get("identity", {}).get("model_sha256")
+            if not isinstance(h, str):
+                continue
+            stage = "SC-aware" if h in tuned else "untuned"
+            h = tuned.get(h, h)
+            n = res.get("n_images")
+            if stage == "untuned":
+                info.setdefault(h, (res["model"], res["dataset"], _num(res.get("float_accuracy"))))
+                fixed.setdefault(h, (res["fixed_point"]["accuracy"], n, res["fixed_point"]["bits"]))
+            for s in res["settings"]:
+                c = s["config"]
+                if c.get("mode") == "bit" and c.get("share", 1) == 1 and c.get("upscale", True):
+                    key = (stage, int(c["stream_length"]), str(c["sng"]))
+                    sc.setdefault(h, {}).setdefault(key, {}).setdefault(c.get("seed", 0), []).append(
+                        (s["accuracy"], s.get("n_images", n)))
+        elif run.kind == "finetune":
+            h, c, n = res.get("source_sha256"), res["sc_config"], res.get("n_test_images")
+            if not isinstance(h, str):
+                continue
+            info.setdefault(h, (res["model"], res["dataset"], _num(res.get("source_float_accuracy"))))
+            for stage, acc in (("untuned", res["bit_accuracy_before"]), ("SC-aware", res["bit_accuracy_after"])):
+                key = (stage, int(c["stream_length"]), str(c["sng"]))
+                sc.setdefault(h, {}).setdefault(key, {}).setdefault(c.get("seed", 0), []).append((acc, n))
+    return sc, fixed, info
+
+
+def _base(accel: str, length: object) -> str:
+    return re.sub(rf"-L{int(length)}$", "", accel) if isinstance(length, int) else accel
+
+
+def _point(t: dict, family: str, stage: str, length, sng, accs: list[float], n) -> Point:
+    return Point(_base(t["accel"], length), family, stage, length, sng, statistics.fmean(accs),
+                 statistics.stdev(accs) if len(accs) > 1 else 0.0, len(accs), n, float(t["energy_pj"]),
+                 float(t["latency_s"]), float(t["area_um2"]), {k: float(t.get(k, 0.0)) for k in _ENERGY_TERMS})
+
+
+def codesign_sets(runs: list[Run]) -> list[CodesignSet]:
+    """One set per model that has both costs and accuracies."""
+    costs = _costs(runs)
+    sc, fixed, info = _accuracies(runs)
+    out = []
+    for h, totals in costs.items():
+        if h not in info:
+            continue
+        points = []
+        for (stage, length, sng), by_seed in sorted(sc.get(h, {}).items()):
+            accs = [statistics.fmean(a for a, _ in found) for found in by_seed.values()]  # one value per seed
+            n = next(iter(by_seed.values()))[0][1]
+            points += [_point(t, "sc", stage, length, sng, accs, n) for t in totals
+                       if t.get("kind") == "sc" and t.get("stream_length") == length]
+        if h in fixed:
+            acc, n, bits = fixed[h]
+            points += [_point(t, "binary", "fixed point", None, None, [acc], n) for t in totals
+                       if t.get("kind") != "sc"]
+        if points:
+            model, dataset, flt = info[h]
+            out.append(CodesignSet(model, h, dataset, flt, points))
+    return out
+
+
+def pareto_indices(points: list[Point], cost: str = "energy_pj") -> set[int]:
+    """Indices of the points no other point beats on both `cost` (lower) and accuracy (higher)."""
+    order = sorted(range(len(points)), key=lambda i: (getattr(points[i], cost), -points[i].accuracy))
+    front, best = set(), -math.inf
+    for i in order:
+        if points[i].accuracy > best:
+            front.add(i)
+            best = points[i].accuracy
+    return front
+
+
+def headline(cs: CodesignSet) -> dict:
+    """The best SC and the best binary design at equal accuracy (within EQUAL_ACCURACY of float),
+    by energy; when no SC design is that accurate or none beats binary, what keeps SC above
+    binary: the energy term with the largest excess, and the longest L at which SC is still
+    cheaper with the accuracy it has there."""
+    floor = None if cs.float_accuracy is None else cs.float_accuracy - EQUAL_ACCURACY
+    ok = [p for p in cs.points if floor is None or p.accuracy >= floor - 1e-12]
+    best = {f: min((p for p in ok if p.family == f), key=lambda p: p.energy_pj, default=None)
+            for f in ("sc", "binary")}
+    out = {"float_accuracy": cs.float_accuracy, "floor": floor, "best_sc": best["sc"], "best_binary": best["binary"]}
+    binary = best["binary"] or min((p for p in cs.points if p.family == "binary"), key=lambda p: p.energy_pj,
+                                   default=None)
+    sc_all = [p for p in cs.points if p.family == "sc"]
+    if binary is not None and sc_all:
+        cheaper = [p for p in sc_all if p.energy_pj < binary.energy_pj]
+        out["cheaper_sc"] = max(cheaper, key=lambda p: (p.accuracy, -p.energy_pj), default=None)
+        out["sc_wins"] = best["sc"] is not None and best["sc"].energy_pj < binary.energy_pj
+        ref = best["sc"] or max(sc_all, key=lambda p: p.accuracy)
+        if ref.energy_pj >= binary.energy_pj:
+            excess = {k: ref.terms[k] - binary.terms.get(k, 0.0) for k in ref.terms}
+            out["term"] = max(excess, key=excess.get)
+            out["term_excess_pj"] = excess[out["term"]]
+        out["reference_binary"] = binary
+    return out

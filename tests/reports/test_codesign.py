@@ -1,0 +1,118 @@
+"""The co-design figure and headline: emulate, finetune and estimate runs joined on the model hash."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import pytest
+
+from reports.codesign import Point, codesign_sets, headline, pareto_indices
+from reports.report import build_report
+from reports.runs import load_runs
+from tests.reports.synthetic import _total, emulate_results, write_run
+
+H, TUNED = "a" * 64, "b" * 64
+
+
+def _emulate(h: str, accs: dict[int, float], seed: int = 0) -> dict:
+    res = emulate_results()
+    res["identity"] = {"model_sha256": h}
+    res["settings"] = [s for s in res["settings"] if s["config"]["sng"] == "lfsr"]
+    for s in res["settings"]:
+        s["config"]["stream_length"] = L = {64: 32, 256: 64, 1024: 128}[s["config"]["stream_length"]]
+        s["accuracy"], s["config"]["seed"] = accs[L], seed
+    return res
+
+
+def _finetune(seed: int, after: float, L: int = 32) -> dict:
+    return {"model": "lenet5", "dataset": "digits", "mode": "moments", "n_test_images": 100,
+            "sc_config": {"stream_length": L, "sng": "lfsr", "seed": seed}, "bit_accuracy_before": 0.5,
+            "bit_accuracy_after": after, "source_float_accuracy": 0.9, "float_accuracy_after": 0.89,
+            "history": [{"epoch": 1, "loss": 0.5}], "model_sha256": TUNED, "source_sha256": H}
+
+
+def _estimate(sc_energy: dict[int, float]) -> dict:
+    totals = [_total("systolic-32x32-ws", "systolic", 1e-5, 2.0e7, 4e6),
+              _total("spatial-16x16-rs", "spatial", 2e-5, 1.8e7, 5e6, df="rs")]
+    totals += [_total(f"sc-64x64-L{L}", "sc", 1e-4 * L, e, 1.5e6, L, "kcp") for L, e in sc_energy.items()]
+    return {"model": "lenet5", "input_shape": [1, 1, 8, 8], "estimates": [{"accel": {}, "total": t, "layers": []}
+                                                                          for t in totals]}
+
+
+@pytest.fixture
+def runs(tmp_path):
+    write_run(tmp_path, "emu", _emulate(H, {32: 0.6, 64: 0.85, 128: 0.895}), "emulate")
+    for seed, after in ((0, 0.89), (1, 0.895)):
+        write_run(tmp_path, f"ft/seed-{seed}", _finetune(seed, after), "finetune", seed=seed)
+    write_run(tmp_path, "est", _estimate({32: 1.0e7, 64: 1.7e7, 128: 3.0e7}), "estimate",
+              settings={"model_sha256": H})
+    write_run(tmp_path, "other", _estimate({32: 1.0}), "estimate", settings={"model_sha256": "c" * 64})
+    return tmp_path
+
+
+def test_points_join_on_the_hash_and_average_seeds(runs):
+    loaded, _ = load_runs([runs / d for d in ("emu", "ft/seed-0", "ft/seed-1", "est", "other")])
+    (cs,) = codesign_sets(loaded)  # the estimate of another model joins nothing
+    assert cs.model_sha256 == H and cs.float_accuracy == 0.9
+    tuned = [p for p in cs.points if p.stage == "SC-aware"]
+    assert len(tuned) == 1 and tuned[0].stream_length == 32 and tuned[0].seeds == 2
+    assert tuned[0].accuracy == pytest.approx(0.8925) and tuned[0].accuracy_std == pytest.approx(0.00354, abs=1e-5)
+    assert tuned[0].energy_pj == 1.0e7
+    untuned = {p.stream_length: p.accuracy for p in cs.points if p.stage == "untuned"}
+    assert untuned[64] == 0.85 and untuned[128] == 0.895
+    # seed 0 at L = 32 measured twice (emulate 0.6, finetune 0.5): their mean is that seed's value
+    assert untuned[32] == pytest.approx(((0.6 + 0.5) / 2 + 0.5) / 2)
+    binary = sorted((p.accel, p.accuracy) for p in cs.points if p.family == "binary")
+    assert binary == [("spatial-16x16-rs", 0.895), ("systolic-32x32-ws", 0.895)]
+
+
+def test_headline_picks_the_cheapest_design_within_one_point_of_float(runs):
+    loaded, _ = load_runs([runs / d for d in ("emu", "ft/seed-0", "ft/seed-1", "est")])
+    (cs,) = codesign_sets(loaded)
+    h = headline(cs)
+    assert h["best_sc"].stage == "SC-aware" and h["best_sc"].stream_length == 32  # 89.25% >= 89%, 10 uJ
+    assert h["best_binary"].accel == "spatial-16x16-rs"  # 18 uJ, below the systolic array's 20
+    assert h["sc_wins"] is True and "term" not in h
+
+
+def test_headline_names_the_cost_term_when_sc_costs_more():
+    def p(family, acc, e, mac, dram):
+        return Point("x", family, "SC-aware" if family == "sc" else "fixed point", 64 if family == "sc" else None,
+                     "lfsr", acc, 0.0, 1, 100, e, 1e-3, 1e6, {"energy_mac_pj": mac, "energy_dram_pj": dram})
+
+    from reports.codesign import CodesignSet
+    cs = CodesignSet("m", H, "d", 0.9, [p("sc", 0.895, 3e7, 2.5e7, 0.5e7), p("binary", 0.9, 2e7, 1e7, 1e7),
+                                        p("sc", 0.7, 1e7, 0.5e7, 0.5e7)])
+    h = headline(cs)
+    assert h["sc_wins"] is False and h["term"] == "energy_mac_pj" and h["term_excess_pj"] == pytest.approx(1.5e7)
+    assert h["cheaper_sc"].accuracy == 0.7
+
+
+def test_pareto_front_keeps_only_undominated_points():
+    pts = [Point("a", "sc", "untuned", 32, "lfsr", acc, 0, 1, 1, e, e, 1, {}) for acc, e in
+           ((0.5, 1.0), (0.6, 2.0), (0.55, 3.0), (0.9, 4.0), (0.9, 5.0))]
+    assert pareto_indices(pts) == {0, 1, 3}
+
+
+def test_report_draws_the_figure_and_states_the_headline(runs, tmp_path):
+    rep = build_report([runs / d for d in ("emu", "ft/seed-0", "ft/seed-1", "est")], tmp_path / "rep")
+    figs = [f for f, _ in rep.sections["codesign"]]
+    assert len(figs) == 1 and not rep.warnings
+    files = rep.sections["codesign"][0][1]
+    rows = list(csv.DictReader(open(files["csv"])))
+    assert {r["stage"] for r in rows} == {"untuned", "SC-aware", "fixed point"}
+    assert any(r["pareto_energy"] == "True" and r["stage"] == "SC-aware" for r in rows)
+    page = rep.index.read_text()
+    table = re.search(r"<table id='codesign'>(.*?)</table>", page, re.S).group(1)
+    assert "sc-64x64 L=32 lfsr, SC-aware" in table and "spatial-16x16-rs (fixed point)" in table
+    assert "beats the cheapest binary one" in figs[0].caption
+
+
+def test_a_malformed_finetune_run_is_a_warning_not_a_crash(runs, tmp_path):
+    bad = _finetune(0, 0.9)
+    del bad["sc_config"]
+    write_run(runs, "bad", bad, "finetune")
+    rep = build_report([runs / d for d in ("emu", "bad", "est")], tmp_path / "rep")
+    assert any("bad" in w and "sc_config" in w for w in rep.warnings)
+    assert rep.index.is_file()
