@@ -42,16 +42,20 @@ browser:
 
 # The main job: train LeNet-5 on the default data (cached in runs/teachers: the demo keeps
 # its teacher beside its runs instead of in $SCNAS_HOME/teachers, so the report finds it),
-# emulate it bit-true on the SC accelerator at L = 32..1024, score it on binary and SC
-# accelerators, and gather the runs into one HTML report (runs/report/index.html).
+# emulate it bit-true on the SC accelerator at L = 32..1024, fine-tune it SC-aware for L = 32,
+# score the trained model on binary and SC accelerators, and gather the runs into one HTML
+# report (runs/report/index.html) whose co-design figure joins accuracy and cost.
 demo: setup data
 	$(VENV)/bin/scnas data
 	$(VENV)/bin/scnas emulate --model lenet5 --dataset default \
 	  --stream-length 32,64,128,256,512,1024 --sng lfsr,sobol --limit 2000 --teacher-dir runs/teachers --out runs/demo
-	$(VENV)/bin/scnas estimate --model lenet5 --compare systolic-32x32-ws spatial-16x16-kcp \
-	  sc-64x64-L256 sc-64x64-os-L256 --stream-length 32,64,128,256,512,1024 --out runs/demo-estimate
+	$(VENV)/bin/scnas finetune --model lenet5 --dataset default --stream-length 32 --mode bit --epochs 1 \
+	  --limit 2000 --teacher-dir runs/teachers --out runs/demo-finetune
+	$(VENV)/bin/scnas estimate --model "$$(ls -d runs/teachers/lenet5-* | head -n 1)" --compare systolic-32x32-ws \
+	  spatial-16x16-kcp sc-64x64-L256 sc-64x64-os-L256 --stream-length 32,64,128,256,512,1024 --out runs/demo-estimate
 	$(VENV)/bin/scnas search --quick --teacher-dir runs/teachers --out runs/demo-search
-	$(VENV)/bin/scnas report runs/teachers/lenet5-* runs/demo runs/demo-estimate runs/demo-search --out runs/report
+	$(VENV)/bin/scnas report runs/teachers/lenet5-* runs/demo runs/demo-finetune runs/demo-estimate runs/demo-search \
+	  --out runs/report
 
 test: setup data browser
 	$(PY) -m pytest -q

@@ -141,7 +141,7 @@ def _finetune(model: torch.nn.Module, ds: Dataset, cfg: FinetuneConfig, run: Pat
             atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
                                "history": history, "before": before}, ckpt)
     after = history[-1]["bit_accuracy"] if history else sc_accuracy(model, cfg.sc, calib, xte, yte)
-    result = {"model": source.get("arch"), "dataset": ds.name, "mode": cfg.mode, "sc_config": cfg.sc.to_dict(),
+    result = {"model": source.get("arch") or source.get("kind", "model"), "dataset": ds.name, "mode": cfg.mode, "sc_config": cfg.sc.to_dict(),
               "n_test_images": int(len(yte)), "bit_accuracy_before": before["bit"], "bit_accuracy_after": after,
               "source_float_accuracy": before["float"], "float_accuracy_after": top1_accuracy(model, xte, yte),
               "history": history, "noise_scale": dict(sur.noise_scale), "model_sha256": model_hash(model),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from sc_accel.nn import SCConfig
 from sc_accel.nn.surrogate import SURROGATE_MODES
@@ -15,7 +16,7 @@ from scnas.finetune import FinetuneConfig, finetune
 from scnas.sweep import model_hash
 from scnas.train import TrainConfig, load_model
 
-__all__ = ["add_parser", "run", "sc_config_of"]
+__all__ = ["add_parser", "run", "sc_config_of", "add_sc_aware_options", "sc_aware_config", "finetune_output"]
 
 _F = FinetuneConfig
 
@@ -62,6 +63,37 @@ def sc_config_of(args: argparse.Namespace, base: SCConfig | None = None) -> SCCo
             d[flag] = getattr(args, flag)
     d["mode"] = "bit"
     return SCConfig.from_dict(d)
+
+
+def add_sc_aware_options(p: argparse.ArgumentParser, what: str) -> None:
+    """--sc-aware L / --sc-config FILE of a command whose trained model (`what`) is then fine-tuned
+    SC-aware into RUN/sc-aware (a finetune run directory)."""
+    p.add_argument("--sc-aware", type=int, metavar="L", help=f"then fine-tune {what} SC-aware for stream length L "
+                   "(the default recipe of `scnas finetune`) into RUN/sc-aware")
+    p.add_argument("--sc-config", help=f"then fine-tune {what} SC-aware for this SCConfig (TOML/JSON; --sc-aware "
+                   "overrides its stream_length) into RUN/sc-aware")
+    p.add_argument("--sc-aware-epochs", type=int, default=_F.epochs, help="epochs of that SC-aware fine-tune")
+
+
+def sc_aware_config(args: argparse.Namespace) -> FinetuneConfig | None:
+    """The SC-aware fine-tune that --sc-aware / --sc-config ask for (checked), or None."""
+    if args.sc_aware is None and args.sc_config is None:
+        return None
+    sc = sc_config_of(argparse.Namespace(sc_config=args.sc_config, stream_length=args.sc_aware, sng=None,
+                                         share=None, maxpool=None)).replace(seed=int(args.seed or 0))
+    return FinetuneConfig(sc=sc, epochs=args.sc_aware_epochs, bit_epochs=min(_F.bit_epochs, args.sc_aware_epochs),
+                          seed=int(args.seed or 0), train_limit=getattr(args, "train_limit", None))
+
+
+def finetune_output(path: str | Path, ds, cfg: FinetuneConfig, out: str | Path) -> dict:
+    """SC-aware fine-tune of the model file a command just wrote (a recast student, a searched
+    network) into `out`; prints and returns the results."""
+    model, meta = load_model(path)
+    res = finetune(model, ds, cfg, out, {**meta, "path": str(Path(path).resolve()), "model_hash": model_hash(model)})
+    print(f"SC-aware at L={cfg.sc.stream_length} ({cfg.sc.sng}), bit-true on {res['n_test_images']} test images: "
+          f"{100 * res['bit_accuracy_before']:.2f}% before, {100 * res['bit_accuracy_after']:.2f}% after; "
+          f"model in {out}/model.pt")
+    return res
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from recast import RecastConfig
 from reports import plot_recast
 from scnas.commands.common import (add_config_option, add_seed_option, check_positive, config_from, dataset_help,
                                    default_of, per_seed, run_out)
+from scnas.commands.finetune import add_sc_aware_options, finetune_output, sc_aware_config
 from scnas.commands.teacher import add_teacher_options, resolve_teacher
 from scnas.data import load_dataset
 from scnas.recast_run import print_summary, run_recast
@@ -39,6 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sc-limit", type=int, default=default_of(run_recast, "sc_limit"),
                    help="test images of the bit-true SC check")
     add_teacher_options(p)
+    add_sc_aware_options(p, "the student")
     p.add_argument("--out", help="run directory (default runs/recast-TEACHER-PLAN-DATASET)")
     add_config_option(p)
     p.set_defaults(func=run)
@@ -55,6 +58,7 @@ def _recast_one(args: argparse.Namespace) -> tuple[str, dict[str, float]]:
     check_positive(args, ("train_limit", "sc_limit", "sc_length"))
     cfg = config_from(RecastConfig, args)
     check_sc_run(None, ds, args.sc_length)  # before a zoo teacher is trained
+    sc_aware = sc_aware_config(args)  # checked before any training
     model, name, ref = resolve_teacher(args.teacher, ds, args, with_path=True)
     out = run_out(args, f"runs/recast-{name}-{args.plan.replace('/', '_')}-{ds.name}")
     res = run_recast(model, name, ref, ds, args.plan, cfg, out, sc_length=args.sc_length, sc_limit=args.sc_limit,
@@ -63,4 +67,6 @@ def _recast_one(args: argparse.Namespace) -> tuple[str, dict[str, float]]:
     for f in plot_recast(f"{out}/results.json"):
         print(f"wrote {f}")
     print(f"student in {out}/student.pt")
+    if sc_aware is not None:
+        finetune_output(Path(out) / "student.pt", ds, sc_aware, Path(out) / "sc-aware")
     return out, {"student accuracy": next(m["accuracy"] for m in res["models"] if m["role"] == "student")}

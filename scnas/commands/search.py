@@ -7,6 +7,7 @@ budget: a flag given explicitly wins over both. The help texts show SearchConfig
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from nas import METHODS, SearchConfig
 from nas.search import MAX_WORKERS
@@ -15,6 +16,7 @@ from reports import plot_search
 from scnas.accel import load_accel
 from scnas.commands.common import (SEED_LIST_HELP, BadArgument, add_config_option, default_of, default_workers,
                                    list_default, parse_list, per_seed, run_out)
+from scnas.commands.finetune import add_sc_aware_options, finetune_output, sc_aware_config
 from scnas.commands.teacher import add_teacher_options, resolve_teacher
 from scnas.data import load_dataset
 from scnas.scoring import check_sc_run
@@ -93,6 +95,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sc-limit", type=int, help="test images of the bit-true SC check (default "
                    f"{default_of(run_search, 'sc_limit')}, --quick {_QUICK_SC_LIMIT}; 0: skip)")
     add_teacher_options(p)
+    add_sc_aware_options(p, "the searched network")
     p.add_argument("--out", help="run directory (default runs/search-METHOD-DATASET-sSEED)")
     add_config_option(p)
     p.set_defaults(func=run)
@@ -147,6 +150,7 @@ def _search_one(args: argparse.Namespace) -> tuple[str, dict[str, float]]:
                       args.data_dir)
     if sc_limit > 0:
         check_sc_run(None, ds, args.sc_length)  # before any training
+    sc_aware = sc_aware_config(args)  # checked before any training
     teacher, ref = _search_teacher(args, ds, cfg)
     seed_list = getattr(args, "seed_dir", None) is not None  # the sub-runs go to .../seed-N
     out = run_out(args, f"runs/search-{method_label(cfg)}-{ds.name}" + ("" if seed_list else f"-s{cfg.seed}"))
@@ -155,4 +159,6 @@ def _search_one(args: argparse.Namespace) -> tuple[str, dict[str, float]]:
     print_summary(res)
     for f in plot_search(f"{out}/results.json"):
         print(f"wrote {f}")
+    if sc_aware is not None:
+        finetune_output(Path(out) / "model.pt", ds, sc_aware, Path(out) / "sc-aware")
     return out, {"accuracy": res["final"]["accuracy"]}

@@ -119,3 +119,19 @@ def test_a_non_finite_loss_stops_on_a_line_of_its_own_and_leaves_no_student(tmp_
     # what the terminal shows last: the progress bar was cleared, the sentence starts its own line
     assert last.split("\r")[-1].startswith("scnas: error: the loss became") and "Traceback" not in last
     assert not (out / "student.pt").exists()
+
+
+def test_recast_then_sc_aware_fine_tune_of_the_student(tmp_path, teacher_dir, capsys):
+    """--sc-aware L fine-tunes the recast student into RUN/sc-aware, a finetune run whose model
+    loads like the student and records the SCConfig; a bad length is refused before training."""
+    out = tmp_path / "run"
+    assert main(ARGS + ["--plan", "half-width", "--teacher-dir", teacher_dir, "--sc-aware", "0", "--out",
+                        str(out)]) == 2
+    assert "stream" in cli_error(capsys) and not out.exists()
+    assert main(ARGS + ["--plan", "half-width", "--teacher-dir", teacher_dir, "--sc-aware", "16",
+                        "--sc-aware-epochs", "1", "--out", str(out)]) == 0
+    res = json.loads((out / "sc-aware" / "results.json").read_text())
+    assert res["sc_config"]["stream_length"] == 16 and [h["mode"] for h in res["history"]] == ["bit"]
+    model, meta = load_model(out / "sc-aware")
+    assert meta["kind"] == "recast-student" and meta["sc_config"]["stream_length"] == 16
+    assert res["source_sha256"] != res["model_sha256"]

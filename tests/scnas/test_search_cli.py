@@ -8,6 +8,7 @@ import json
 import math
 
 import pytest
+import torch
 
 from reports.schema import problems
 from sc_accel.hw import estimate, presets
@@ -24,7 +25,7 @@ QUICK = ["search", "--quick", "--workers", "1", "--sc-limit", "20", "--sc-length
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("search") / "run"
-    assert main(QUICK + ["--out", str(out)]) == 0
+    assert main(QUICK + ["--sc-aware", "16", "--sc-aware-epochs", "1", "--out", str(out)]) == 0
     return out, json.loads((out / "results.json").read_text())
 
 
@@ -38,6 +39,10 @@ def test_quick_search_writes_results_model_and_plots(quick_run):
     assert res["search_seconds"] > 0 and 0 <= res["final"]["sc_accuracy"] <= 1
     for f in ("model.pt", "genotype.json", "config.toml", "pareto.png", "ops_run.png", "network_run.png"):
         assert (out / f).is_file(), f
+    tuned = json.loads((out / "sc-aware" / "results.json").read_text())  # --sc-aware 16: the searched network
+    assert tuned["sc_config"]["stream_length"] == 16 and tuned["n_test_images"] > 0
+    assert tuned["model"] == "nas-model" and problems("finetune", tuned) == []
+    assert torch.load(out / "sc-aware" / "model.pt", weights_only=True)["kind"] == "nas-model"
 
 
 def test_model_pt_loads_like_a_train_run_and_scores_the_same(quick_run):
