@@ -5,11 +5,13 @@ and finetune runs record for the model they started from and the one they wrote)
 - costs from estimate runs: each accelerator's energy, latency and area per image, an SC
   preset once per stream length (its name carries "-L<n>");
 - SC accuracy, bit-true: emulate runs (bit mode) and finetune runs (before and after
-  SC-aware fine-tuning) at the same stream length; an emulate run of a fine-tuned model
-  counts as "SC-aware";
+  SC-aware fine-tuning), paired with the SC presets estimated at the same stream length,
+  generator kind and sharing degree; an emulate run of a fine-tuned model counts as
+  "SC-aware" where it ran the configuration the model was trained for, and not at all
+  elsewhere;
 - binary accuracy: the emulate runs' fixed-point twin (the binary accelerators' arithmetic).
-Seeds of one setting are averaged (mean ± std). Every SC accuracy at length L is paired with
-every SC preset estimated at L; every binary preset with the fixed-point accuracy.
+Seeds of one setting are averaged (mean ± std); every binary preset is paired with the
+fixed-point accuracy.
 
 Reads only result files (plain data).
 """
@@ -19,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from reports.runs import Run
 
@@ -27,6 +29,7 @@ __all__ = ["Point", "CodesignSet", "codesign_sets", "pareto_indices", "headline"
 
 EQUAL_ACCURACY = 0.01  # "equal accuracy": within 1 point of the float model
 STAGES = ("untuned", "SC-aware", "fixed point")
+_TRAINED_FOR = (("stream_length", None), ("sng", None), ("seed", 0), ("share", 1))  # what a fine-tune fixes
 _ENERGY_TERMS = ("energy_mac_pj", "energy_local_pj", "energy_sram_pj", "energy_dram_pj", "energy_sng_pj",
                  "energy_stream_buf_pj", "energy_edt_pj")
 
@@ -40,6 +43,7 @@ class Point:
     stage: str                 # one of STAGES
     stream_length: int | None
     sng: str | None
+    share: int                 # SNG sharing degree (SC)
     accuracy: float            # mean over seeds
     accuracy_std: float
     seeds: int
@@ -53,7 +57,8 @@ class Point:
     def label(self) -> str:
         if self.family == "binary":
             return f"{self.accel} (fixed point)"
-        return f"{self.accel} L={self.stream_length} {self.sng}, {self.stage}"
+        share = f" share {self.share}" if self.share > 1 else ""
+        return f"{self.accel} L={self.stream_length} {self.sng}{share}, {self.stage}"
 
 
 @dataclass
@@ -65,6 +70,8 @@ class CodesignSet:
     dataset: str
     float_accuracy: float | None
     points: list[Point]
+    binary_measured: bool = True     # an emulate run gave the fixed-point accuracy of the binary presets
+    unpriced: list[str] = field(default_factory=list)  # SC settings no estimate priced (its generator, sharing)
 
 
 def _num(v: object) -> float | None:
@@ -73,19 +80,23 @@ def _num(v: object) -> float | None:
 
 
 def _costs(runs: list[Run]) -> dict[str, list[dict]]:
-    """model hash -> the estimate totals of its runs."""
+    """model hash -> the estimate totals of its runs, an SC accelerator's with the generator
+    kind and sharing it was priced for (`sng`, `share`)."""
     out: dict[str, list[dict]] = {}
     for run in runs:
         h = run.config.get("model_sha256")
         if run.kind == "estimate" and isinstance(h, str):
-            out.setdefault(h, []).extend(e["total"] for e in run.results["estimates"])
+            for e in run.results["estimates"]:
+                sc = e.get("accel", {}).get("sc") or {}
+                out.setdefault(h, []).append({**e["total"], "sng": sc.get("sng", "lfsr"), "share": sc.get("share", 1)})
     return out
 
 
 def _accuracies(runs: list[Run]) -> tuple[dict, dict, dict]:
-    """(hash -> {(stage, L, sng): {seed: [(accuracy, n), ...]}}, hash -> fixed-point (accuracy, n, bits),
+    """(hash -> {(stage, L, sng, share): {seed: [(accuracy, n), ...]}}, hash -> fixed-point (accuracy, n, bits),
     hash -> (model, dataset, float accuracy)); fine-tuned models are folded onto their source."""
-    tuned = {r.results.get("model_sha256"): r.results.get("source_sha256") for r in runs if r.kind == "finetune"}
+    tuned = {r.results.get("model_sha256"): (r.results.get("source_sha256"), r.results["sc_config"])
+             for r in runs if r.kind == "finetune"}
     sc: dict = {}
     fixed: dict = {}
     info: dict = {}
@@ -96,15 +107,18 @@ def _accuracies(runs: list[Run]) -> tuple[dict, dict, dict]:
             if not isinstance(h, str):
                 continue
             stage = "SC-aware" if h in tuned else "untuned"
-            h = tuned.get(h, h)
+            trained = tuned[h][1] if h in tuned else None
+            h = tuned[h][0] if h in tuned else h
             n = res.get("n_images")
             if stage == "untuned":
                 info.setdefault(h, (res["model"], res["dataset"], _num(res.get("float_accuracy"))))
                 fixed.setdefault(h, (res["fixed_point"]["accuracy"], n, res["fixed_point"]["bits"]))
             for s in res["settings"]:
                 c = s["config"]
-                if c.get("mode") == "bit" and c.get("share", 1) == 1 and c.get("upscale", True):
-                    key = (stage, int(c["stream_length"]), str(c["sng"]))
+                if trained is not None and any(c.get(k, d) != trained.get(k, d) for k, d in _TRAINED_FOR):
+                    continue  # a fine-tuned model on other hardware than it was trained for: neither point
+                if c.get("mode") == "bit" and c.get("upscale", True):
+                    key = (stage, int(c["stream_length"]), str(c["sng"]), int(c.get("share", 1)))
                     sc.setdefault(h, {}).setdefault(key, {}).setdefault(c.get("seed", 0), []).append(
                         (s["accuracy"], s.get("n_images", n)))
         elif run.kind == "finetune":
@@ -113,7 +127,7 @@ def _accuracies(runs: list[Run]) -> tuple[dict, dict, dict]:
                 continue
             info.setdefault(h, (res["model"], res["dataset"], _num(res.get("source_float_accuracy"))))
             for stage, acc in (("untuned", res["bit_accuracy_before"]), ("SC-aware", res["bit_accuracy_after"])):
-                key = (stage, int(c["stream_length"]), str(c["sng"]))
+                key = (stage, int(c["stream_length"]), str(c["sng"]), int(c.get("share", 1)))
                 sc.setdefault(h, {}).setdefault(key, {}).setdefault(c.get("seed", 0), []).append((acc, n))
     return sc, fixed, info
 
@@ -122,8 +136,8 @@ def _base(accel: str, length: object) -> str:
     return re.sub(rf"-L{int(length)}$", "", accel) if isinstance(length, int) else accel
 
 
-def _point(t: dict, family: str, stage: str, length, sng, accs: list[float], n) -> Point:
-    return Point(_base(t["accel"], length), family, stage, length, sng, statistics.fmean(accs),
+def _point(t: dict, family: str, stage: str, length, sng, accs: list[float], n, share: int = 1) -> Point:
+    return Point(_base(t["accel"], length), family, stage, length, sng, share, statistics.fmean(accs),
                  statistics.stdev(accs) if len(accs) > 1 else 0.0, len(accs), n, float(t["energy_pj"]),
                  float(t["latency_s"]), float(t["area_um2"]), {k: float(t.get(k, 0.0)) for k in _ENERGY_TERMS})
 
@@ -136,19 +150,22 @@ def codesign_sets(runs: list[Run]) -> list[CodesignSet]:
     for h, totals in costs.items():
         if h not in info:
             continue
-        points = []
-        for (stage, length, sng), by_seed in sorted(sc.get(h, {}).items()):
+        points, unpriced = [], []
+        for (stage, length, sng, share), by_seed in sorted(sc.get(h, {}).items()):
             accs = [statistics.fmean(a for a, _ in found) for found in by_seed.values()]  # one value per seed
             n = next(iter(by_seed.values()))[0][1]
-            points += [_point(t, "sc", stage, length, sng, accs, n) for t in totals
-                       if t.get("kind") == "sc" and t.get("stream_length") == length]
+            priced = [_point(t, "sc", stage, length, sng, accs, n, share) for t in totals
+                      if t.get("kind") == "sc" and (t.get("stream_length"), t["sng"], t["share"]) == (length, sng, share)]
+            points += priced
+            if not priced:
+                unpriced.append(f"L={length} {sng}" + (f" share {share}" if share > 1 else ""))
         if h in fixed:
             acc, n, bits = fixed[h]
             points += [_point(t, "binary", "fixed point", None, None, [acc], n) for t in totals
                        if t.get("kind") != "sc"]
         if points:
             model, dataset, flt = info[h]
-            out.append(CodesignSet(model, h, dataset, flt, points))
+            out.append(CodesignSet(model, h, dataset, flt, points, h in fixed, sorted(set(unpriced))))
     return out
 
 

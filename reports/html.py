@@ -17,7 +17,7 @@ from reports.units import show
 
 __all__ = ["SECTIONS", "write_page"]
 
-SECTIONS = {"codesign": "Co-design: where SC beats binary", "train": "Training", "emulate": "SC emulation", "estimate": "Hardware estimator",
+SECTIONS = {"codesign": "Co-design: SC against binary", "train": "Training", "emulate": "SC emulation", "estimate": "Hardware estimator",
             "recast": "Recasting", "search": "Architecture search (InheritedNAS)",
             "dse": "Accelerator design-space search"}
 
@@ -180,8 +180,10 @@ def _codesign_table(runs: list[Run]) -> str:
         flt = "-" if cs.float_accuracy is None else f"{100 * cs.float_accuracy:.2f}%"
         for family, p in (("SC", h.get("best_sc")), ("binary", h.get("best_binary"))):
             if p is None:
+                why = ("no fixed-point accuracy measured: add an emulate run of this model"
+                       if family == "binary" and not cs.binary_measured else "none within 1 point of float")
                 body.append(f"<tr><td>{_e(cs.model)}</td><td class='num'>{flt}</td><td>{family}</td>"
-                            "<td colspan='5'>none within 1 point of float</td></tr>")
+                            f"<td colspan='5'>{why}</td></tr>")
                 continue
             acc = f"{100 * p.accuracy:.2f}%" + (f" ± {100 * p.accuracy_std:.2f}" if p.seeds > 1 else "")
             body.append(f"<tr><td>{_e(cs.model)}</td><td class='num'>{flt}</td><td>{family}</td><td>{_e(p.label)}</td>"

@@ -71,6 +71,19 @@ def _recast_rules(results: dict) -> list[str]:
     return out
 
 
+def _finetune_rules(results: dict) -> list[str]:
+    """Accuracies are shares in [0, 1] (NaN is not), the stream length and seed whole numbers."""
+    out = [f"{k} {results[k]!r} is not a share from 0 to 1" for k in
+           ("bit_accuracy_before", "bit_accuracy_after", "float_accuracy_after", "source_float_accuracy")
+           if k in results and not (isinstance(results[k], (int, float)) and 0 <= results[k] <= 1)]
+    c = results["sc_config"]
+    for k in ("stream_length", "seed"):
+        v = c.get(k, 0)
+        if isinstance(v, bool) or not isinstance(v, int) or v < (1 if k == "stream_length" else 0):
+            out.append(f"sc_config.{k} {v!r} is not a whole number" + (" >= 1" if k == "stream_length" else ""))
+    return out
+
+
 def _dse_rules(results: dict) -> list[str]:
     ev = results.get("evolver")
     if ev and not 0 <= ev["skipped"] <= ev["policies"]:
@@ -124,7 +137,7 @@ def _edt_values(e: dict, length: float, where: str) -> list[str]:
     return []
 
 
-_RULES = {"recast": _recast_rules, "dse": _dse_rules, "emulate": _emulate_rules}
+_RULES = {"recast": _recast_rules, "dse": _dse_rules, "emulate": _emulate_rules, "finetune": _finetune_rules}
 
 
 def _split(path: str) -> list[str]:

@@ -23,7 +23,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sc_accel.errors import MAX_EPOCHS, MAX_TRAIN_BATCH, DataFileError, InvalidInputError, check_count, checked_step
+from sc_accel.errors import (MAX_EPOCHS, MAX_TRAIN_BATCH, DataFileError, InvalidInputError, brief, check_count,
+                             checked_step, is_int)
 from sc_accel.fileio import load_tensors
 from sc_accel.metrics import top1_accuracy
 from sc_accel.nn import SCConfig, check_fits, convert
@@ -105,7 +106,8 @@ def finetune(model: torch.nn.Module, ds: Dataset, cfg: FinetuneConfig, run_dir: 
 
 
 def _source_key(source: dict) -> dict:
-    return {k: source[k] for k in ("arch", "kind", "path", "model_hash") if k in source}
+    """What identifies the model a run fine-tunes: its content, not where its file lies."""
+    return {k: source[k] for k in ("arch", "kind", "model_hash") if k in source}
 
 
 def _data(ds: Dataset, cfg: FinetuneConfig) -> tuple:
@@ -122,9 +124,12 @@ def _finetune(model: torch.nn.Module, ds: Dataset, cfg: FinetuneConfig, run: Pat
     ckpt = run / "checkpoint.pt"
     start, history, before = 0, [], None  # before: the source's bit-true and float test accuracies
     if ckpt.exists():
-        state = _load_checkpoint(ckpt)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
+        state = _load_checkpoint(ckpt, cfg.epochs)
+        try:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+        except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as e:
+            raise _damaged(ckpt, f"its weights or optimiser state do not fit the model ({brief(e)})") from None
         start, history, before = state["epoch"] + 1, state["history"], state["before"]
         say(f"resuming the fine-tune from epoch {start + 1}" if start < cfg.epochs else "the fine-tune is done; "
             "writing its results again")
@@ -144,7 +149,7 @@ def _finetune(model: torch.nn.Module, ds: Dataset, cfg: FinetuneConfig, run: Pat
     result = {"model": source.get("arch") or source.get("kind", "model"), "dataset": ds.name, "mode": cfg.mode, "sc_config": cfg.sc.to_dict(),
               "n_test_images": int(len(yte)), "bit_accuracy_before": before["bit"], "bit_accuracy_after": after,
               "source_float_accuracy": before["float"], "float_accuracy_after": top1_accuracy(model, xte, yte),
-              "history": history, "noise_scale": dict(sur.noise_scale), "model_sha256": model_hash(model),
+              "history": history, "noise_scale": _last_noise_scale(history), "model_sha256": model_hash(model),
               "source_sha256": source.get("model_hash")}
     meta = {k: v for k, v in source.items() if k not in ("path", "model_hash")}
     atomic_torch_save({**meta, "state_dict": model.state_dict(), "test_accuracy": result["float_accuracy_after"],
@@ -186,10 +191,26 @@ def _epoch(sur: SCSurrogate, opt: torch.optim.Optimizer, cfg: FinetuneConfig, ep
             "noise_scale": noise}
 
 
-def _load_checkpoint(ckpt: Path) -> dict:
+def _last_noise_scale(history: list[dict]) -> dict:
+    """The noise scales of the last moments epoch (a rerun of a finished run keeps them)."""
+    return next((dict(h["noise_scale"]) for h in reversed(history) if h.get("noise_scale")), {})
+
+
+def _damaged(ckpt: Path, why: str) -> DataFileError:
+    return DataFileError(f"checkpoint {ckpt} is damaged ({why}); delete it to fine-tune from the start.")
+
+
+def _load_checkpoint(ckpt: Path, epochs: int) -> dict:
+    """The checkpoint's state, checked: the parts a resume reads are there and of their kind."""
     state = load_tensors(ckpt, "checkpoint", "delete it to fine-tune from the start")
-    if (not isinstance(state, dict) or not {"model", "optimizer", "epoch", "history", "before"} <= set(state)
-            or not isinstance(state["epoch"], int) or not isinstance(state["before"], dict)):
-        raise DataFileError(f"checkpoint {ckpt} is damaged (it lacks the model, optimiser or epoch); delete it to "
-                            "fine-tune from the start.")
+    if not isinstance(state, dict) or not {"model", "optimizer", "epoch", "history", "before"} <= set(state):
+        raise _damaged(ckpt, "it lacks the model, optimiser, epoch, history or first accuracies")
+    epoch, history, before = state["epoch"], state["history"], state["before"]
+    if not is_int(epoch) or not 0 <= epoch < epochs:
+        raise _damaged(ckpt, f"its epoch {epoch!r} is not one of this run's {epochs}")
+    if (not isinstance(history, list) or len(history) != epoch + 1 or not all(isinstance(h, dict) for h in history)
+            or not isinstance(before, dict) or not {"bit", "float"} <= set(before)):
+        raise _damaged(ckpt, "its history or first accuracies are not what finetune writes")
+    if not isinstance(state["model"], dict) or not isinstance(state["optimizer"], dict):
+        raise _damaged(ckpt, "its weights or optimiser state are not tables")
     return state

@@ -192,14 +192,16 @@ def convert(model: object, config: SCConfig, calib: object) -> SCModel:
 def check_fits(model: object, config: SCConfig, calib: object) -> None:
     """Refuse with MemoryLimitError, before anything is built, a bit-true `config` that cannot fit
     in memory on `model` (a module or a traced LayerGraph); the figures depend on shapes only, so
-    two calibration images do. An expected-mode config always fits."""
+    two calibration images do. An expected-mode config always fits; per-layer overrides that
+    name layers the model does not have are refused in any mode."""
     if not isinstance(config, SCConfig):
         raise InvalidInputError(f"config must be an SCConfig, not {type(config).__name__}.")
-    if config.mode != "bit":
-        return
     calib = _check_input(calib)
     graph = _as_graph(model, calib)
-    fit_batch(graph, make_plan(graph, config, node_stats(graph, calib, config.calib_percentile)), config)
+    plan = make_plan(graph, config, node_stats(graph, calib, config.calib_percentile))
+    config.check_layers(plan.macs)  # per-layer overrides must name the model's layers
+    if config.mode == "bit":
+        fit_batch(graph, plan, config)
 
 
 def fixed_point(model: object, calib: object, bits: int = 8, upscale: bool = True, encoding: str = "unipolar",

@@ -65,15 +65,16 @@ def ste_round(x: torch.Tensor) -> torch.Tensor:
 
 NOISE_POOL = 1 << 22  # standard normal draws the injected noise is cut from
 TRANSFER_SOURCES = 64  # generators averaged over in a transfer table
+TRANSFER_MAX_LENGTH = 1024  # longer streams: the ideal grid (a count's deviation is under 1/L there)
 
 
 @functools.cache
 def transfer_table(sng: str, length: int, width: int, seed: int, role: int) -> torch.Tensor:
     """Mean ones fraction of an L-bit stream at every comparator threshold T = 0 .. 2^w, over
     TRANSFER_SOURCES generators of the kind and role (float64). It is T / 2^w for an ideal
-    generator; an LFSR's is not (its period is 2^w - 1 and it never draws 0, so at L = 2^w a
-    stream holds about T - 1 ones), and the surrogate maps values through it so it trains
-    against the generator's real transfer, not the ideal one."""
+    generator; an LFSR's differs by up to a count (its period is 2^w - 1, not L), and the
+    surrogate maps values through the table so it trains against the generator's real
+    transfer, not the ideal one."""
     t = np.arange((1 << width) + 1, dtype=np.int64)
     ids = role_generator_ids(sng, width, seed, role, TRANSFER_SOURCES)
     bank, src = build_bank(sng, length, width, seed, ids, np.zeros(TRANSFER_SOURCES, dtype=np.int64))
@@ -104,6 +105,8 @@ class SCSurrogate(tnn.Module):
             raise InvalidInputError(f"config must be an SCConfig, not {type(config).__name__}.")
         if mode not in SURROGATE_MODES:
             raise InvalidInputError(f"SC-aware training mode {mode!r} is not one of {', '.join(SURROGATE_MODES)}.")
+        if not isinstance(model, tnn.Module):
+            raise InvalidInputError(f"model must be a torch.nn.Module, not {type(model).__name__}.")
         self.net = model if list(model.children()) else tnn.Sequential(model)
         self.config = config.replace(mode="bit")
         self.mode, self.seed, self.transfer = mode, int(seed), bool(transfer)
@@ -172,8 +175,8 @@ class SCSurrogate(tnn.Module):
             return 2.0 * ste_round((v.clamp(lo, 1.0) + 1.0) * (q / 2)) / q - 1.0
         t = ste_round(v.clamp(lo, 1.0) * q)
         sng = c.sng if role == 0 else c.weight_sng
-        if not self.transfer or sng == "bernoulli":  # a random generator's transfer is T / 2^w exactly
-            return t / q
+        if not self.transfer or sng == "bernoulli" or c.stream_length > TRANSFER_MAX_LENGTH:
+            return t / q  # a random generator's transfer is T / 2^w exactly; a long stream's nearly
         table = transfer_table(sng, c.stream_length, c.comparator_width, c.seed, role).to(v.dtype)
         mag = table[t.detach().abs().long()] * torch.sign(t.detach())
         return t / q + (mag - t / q).detach()

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from sc_accel.nn import SCConfig
 from sc_accel.nn.surrogate import SURROGATE_MODES
-from scnas.commands.common import (add_config_option, add_seed_option, dataset_help, default_of,
+from sc_accel.errors import MAX_EPOCHS, MAX_TRAIN_BATCH, check_count
+from scnas.commands.common import (BadArgument, add_config_option, add_seed_option, dataset_help, default_of,
                                    per_seed, run_out)
 from scnas.commands.teacher import resolve_teacher
 from scnas.config import read_config
@@ -30,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sc-config", help="TOML/JSON of SCConfig settings (stream_length, sng, share, maxpool, "
                    "layers, ...); the flags below override it")
     p.add_argument("--stream-length", type=int, help="stream length L the model is trained for (default 64)")
-    p.add_argument("--sng", help="generator kind: lfsr, sobol, vdc, bernoulli")
+    p.add_argument("--sng", help="generator kind: lfsr, sobol, vdc, bernoulli, counter")
     p.add_argument("--share", type=int, help="SNG sharing degree")
     p.add_argument("--maxpool", help="max pooling: or, selector, binary")
     p.add_argument("--mode", default=_F.mode, help=f"surrogate: {' or '.join(SURROGATE_MODES)} (moments: noise "
@@ -41,14 +42,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=_F.batch_size, help="images per optimiser step")
     p.add_argument("--lr", type=float, default=_F.lr, help="peak learning rate of AdamW (cosine decay to 0)")
     add_seed_option(p, _F.seed, "seed of the stream generators, the injected noise and the batch order")
-    p.add_argument("--calib", type=int, default=_F.calib_images, help="training images that set the scales")
+    p.add_argument("--calib", type=int, default=_F.calib_images, help="training images that set the scales (the "
+                   "first N, as in `scnas emulate`; with --train-limit, of that subset)")
     p.add_argument("--train-limit", type=int, help="use only the first N training images")
     p.add_argument("--limit", type=int, help="use only the first N test images for the accuracies")
     p.add_argument("--teacher-epochs", type=int, default=default_of(TrainConfig, "epochs"),
                    help="epochs when a zoo teacher must be trained first")
     p.add_argument("--teacher-dir", help="cache of trained zoo teachers (as in `scnas emulate`)")
     p.add_argument("--data-dir", help="directory holding the dataset's files")
-    p.add_argument("--out", help="run directory (default runs/finetune-MODEL-DATASET-L<L>)")
+    p.add_argument("--out", help="run directory (default runs/finetune-MODEL-DATASET-SNG-L<L>-MODE)")
     add_config_option(p)
     p.set_defaults(func=run)
 
@@ -78,7 +80,10 @@ def add_sc_aware_options(p: argparse.ArgumentParser, what: str) -> None:
 def sc_aware_config(args: argparse.Namespace) -> FinetuneConfig | None:
     """The SC-aware fine-tune that --sc-aware / --sc-config ask for (checked), or None."""
     if args.sc_aware is None and args.sc_config is None:
+        if args.sc_aware_epochs != _F.epochs:
+            raise BadArgument("--sc-aware-epochs needs --sc-aware L or --sc-config FILE, the fine-tune it counts.")
         return None
+    check_count("--sc-aware-epochs ", args.sc_aware_epochs, 1, MAX_EPOCHS, error=BadArgument)
     sc = sc_config_of(argparse.Namespace(sc_config=args.sc_config, stream_length=args.sc_aware, sng=None,
                                          share=None, maxpool=None)).replace(seed=int(args.seed or 0))
     return FinetuneConfig(sc=sc, epochs=args.sc_aware_epochs, bit_epochs=min(_F.bit_epochs, args.sc_aware_epochs),
@@ -101,7 +106,19 @@ def run(args: argparse.Namespace) -> int:
     return per_seed(args, _finetune_one)
 
 
+def _check_flags(args: argparse.Namespace) -> None:
+    """The counts by the flags that set them (the config's own checks name its fields)."""
+    check_count("--epochs ", args.epochs, 1, MAX_EPOCHS, error=BadArgument)
+    check_count("--bit-epochs ", args.bit_epochs, 0, args.epochs, "at most --epochs", error=BadArgument)
+    check_count("--batch-size ", args.batch_size, 1, MAX_TRAIN_BATCH, error=BadArgument)
+    check_count("--calib ", args.calib, 2, 1 << 20, error=BadArgument)
+    for flag in ("limit", "train_limit"):
+        if getattr(args, flag) is not None:
+            check_count(f"--{flag.replace('_', '-')} ", getattr(args, flag), 1, 1 << 30, error=BadArgument)
+
+
 def _finetune_one(args: argparse.Namespace) -> tuple[str, dict[str, float]]:
+    _check_flags(args)
     ds = load_dataset(args.dataset, args.data_dir)
     sc = sc_config_of(args).replace(seed=int(args.seed))
     cfg = FinetuneConfig(sc=sc, mode=args.mode, epochs=args.epochs, bit_epochs=args.bit_epochs, batch_size=args.batch_size, lr=args.lr,
@@ -110,7 +127,7 @@ def _finetune_one(args: argparse.Namespace) -> tuple[str, dict[str, float]]:
     teacher_args = argparse.Namespace(**{**vars(args), "epochs": args.teacher_epochs})
     model, name, path = resolve_teacher(args.model, ds, teacher_args, with_path=True)
     source = {**load_model(path)[1], "path": path, "model_hash": model_hash(model)}
-    out = run_out(args, f"runs/finetune-{name}-{ds.name}-L{sc.stream_length}")
+    out = run_out(args, f"runs/finetune-{name}-{ds.name}-{sc.sng}-L{sc.stream_length}-{cfg.mode}")
     res = finetune(model, ds, cfg, out, source)
     print(f"{name} on {ds.name} at L={sc.stream_length} ({sc.sng}), bit-true on {res['n_test_images']} test "
           f"images: {100 * res['bit_accuracy_before']:.2f}% before, {100 * res['bit_accuracy_after']:.2f}% after "

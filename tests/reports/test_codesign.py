@@ -79,7 +79,7 @@ def test_headline_picks_the_cheapest_design_within_one_point_of_float(runs):
 def test_headline_names_the_cost_term_when_sc_costs_more():
     def p(family, acc, e, mac, dram):
         return Point("x", family, "SC-aware" if family == "sc" else "fixed point", 64 if family == "sc" else None,
-                     "lfsr", acc, 0.0, 1, 100, e, 1e-3, 1e6, {"energy_mac_pj": mac, "energy_dram_pj": dram})
+                     "lfsr", 1, acc, 0.0, 1, 100, e, 1e-3, 1e6, {"energy_mac_pj": mac, "energy_dram_pj": dram})
 
     from reports.codesign import CodesignSet
     cs = CodesignSet("m", H, "d", 0.9, [p("sc", 0.895, 3e7, 2.5e7, 0.5e7), p("binary", 0.9, 2e7, 1e7, 1e7),
@@ -90,7 +90,7 @@ def test_headline_names_the_cost_term_when_sc_costs_more():
 
 
 def test_pareto_front_keeps_only_undominated_points():
-    pts = [Point("a", "sc", "untuned", 32, "lfsr", acc, 0, 1, 1, e, e, 1, {}) for acc, e in
+    pts = [Point("a", "sc", "untuned", 32, "lfsr", 1, acc, 0, 1, 1, e, e, 1, {}) for acc, e in
            ((0.5, 1.0), (0.6, 2.0), (0.55, 3.0), (0.9, 4.0), (0.9, 5.0))]
     assert pareto_indices(pts) == {0, 1, 3}
 
@@ -116,3 +116,34 @@ def test_a_malformed_finetune_run_is_a_warning_not_a_crash(runs, tmp_path):
     rep = build_report([runs / d for d in ("emu", "bad", "est")], tmp_path / "rep")
     assert any("bad" in w and "sc_config" in w for w in rep.warnings)
     assert rep.index.is_file()
+
+
+def test_sc_points_are_priced_with_their_own_generator_and_tuned_models_only_where_trained(runs, tmp_path):
+    """A Sobol fine-tune has no Sobol-priced estimate: not drawn, and named; an emulate run of the
+    fine-tuned model at a length it was not trained for is neither point."""
+    write_run(runs, "ft-sobol", {**_finetune(0, 0.9), "sc_config": {"stream_length": 32, "sng": "sobol", "seed": 0},
+                                 "model_sha256": "d" * 64}, "finetune")
+    other = _emulate(TUNED, {32: 0.1, 64: 0.1, 128: 0.1})  # TUNED was trained for L = 32 only
+    write_run(runs, "emu-tuned", other, "emulate")
+    loaded, _ = load_runs([runs / d for d in ("emu", "ft/seed-0", "ft-sobol", "emu-tuned", "est")])
+    (cs,) = codesign_sets(loaded)
+    assert cs.unpriced == ["L=32 sobol"] and not any(p.sng == "sobol" for p in cs.points)
+    tuned = [p for p in cs.points if p.stage == "SC-aware"]
+    assert [(p.stream_length, round(p.accuracy, 3)) for p in tuned] == [(32, round((0.89 + 0.1) / 2, 3))]
+
+
+def test_without_an_emulate_run_the_binary_accuracy_is_named_as_missing(runs, tmp_path):
+    rep = build_report([runs / d for d in ("ft/seed-0", "est")], tmp_path / "rep")
+    (fig,) = [f for f, _ in rep.sections["codesign"]]
+    assert "No emulate run of this model gives the binary presets' fixed-point accuracy" in fig.caption
+    table = re.search(r"<table id='codesign'>(.*?)</table>", rep.index.read_text(), re.S).group(1)
+    assert "no fixed-point accuracy measured" in table
+
+
+def test_a_finetune_result_with_impossible_numbers_is_refused_by_the_schema(runs, tmp_path):
+    from reports.schema import problems
+    bad = {**_finetune(0, 7.5), "sc_config": {"stream_length": 16.5, "sng": "lfsr", "seed": 0}}
+    found = problems("finetune", bad)
+    assert any("bit_accuracy_after 7.5" in p for p in found) and any("stream_length 16.5" in p for p in found)
+    nan = _finetune(0, float("nan"))
+    assert any("bit_accuracy_after nan" in p for p in problems("finetune", nan))

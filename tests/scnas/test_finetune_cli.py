@@ -105,7 +105,8 @@ def test_changed_settings_are_refused_by_name(good_teacher, tmp_path, capsys):
     (("--stream-length", "0"), "stream"),
     (("--sng", "magic"), "sng='magic' is not one of"),
     (("--mode", "exact"), "--mode 'exact' is not one of moments, bit"),
-    (("--epochs", "2", "--bit-epochs", "3"), "bit_epochs=3 must be an integer from 0 to 2"),
+    (("--epochs", "2", "--bit-epochs", "3"), "--bit-epochs 3 must be an integer from 0 to 2 (at most --epochs)"),
+    (("--limit", "0"), "--limit 0 must be an integer from 1"),
     (("--sc-config", "nonexistent.toml"), "nonexistent.toml"),
 ])
 def test_bad_values_end_in_one_sentence_and_write_nothing(good_teacher, tmp_path, capsys, extra, says):
@@ -131,3 +132,33 @@ def test_a_model_the_converter_rejects_is_refused_before_anything_is_written(tmp
     with pytest.raises(UnsupportedOpError, match="sigmoid"):
         ft.finetune(Sig().eval(), load_dataset("digits"), ft.FinetuneConfig(), out, {"arch": "sig"})
     assert not out.exists()
+
+
+def test_a_damaged_checkpoint_is_one_sentence_and_a_finished_rerun_keeps_its_results(good_teacher, tmp_path,
+                                                                                   capsys):
+    out = tmp_path / "ft"
+    args = _ft(good_teacher, out, "--stream-length", "16", "--epochs", "2", "--train-limit", "200", "--limit", "50")
+    assert main(args) == 0
+    before = json.loads((out / "results.json").read_text())
+    assert main(args) == 0  # done: rewritten from the checkpoint, with the fitted noise scales
+    again = json.loads((out / "results.json").read_text())
+    assert again["noise_scale"] == before["noise_scale"] and set(again["noise_scale"]) >= {"features_0"}
+    good = torch.load(out / "checkpoint.pt", weights_only=True)
+    for change in ({"history": "x"}, {"epoch": 99}, {"model": {"nonsense": torch.zeros(1)}}):
+        torch.save({**good, **change}, out / "checkpoint.pt")
+        capsys.readouterr()
+        assert main(args) == 2
+        assert "is damaged" in cli_error(capsys, whole=False)
+
+
+def test_layers_the_model_lacks_are_refused_before_anything_is_written(good_teacher, tmp_path, capsys):
+    cfg = tmp_path / "sc.toml"
+    cfg.write_text("stream_length = 32\n[layers.nosuchlayer]\nstream_length = 16\n")
+    out = tmp_path / "ft"
+    assert main(_ft(good_teacher, out, "--sc-config", str(cfg))) == 2
+    assert "nosuchlayer" in cli_error(capsys, whole=False) and not out.exists()
+
+
+def test_sc_aware_epochs_without_a_fine_tune_is_refused(capsys, tmp_path):
+    assert main(["recast", "--sc-aware-epochs", "5", "--dataset", "digits", "--out", str(tmp_path / "r")]) == 2
+    assert "--sc-aware-epochs needs --sc-aware" in cli_error(capsys)
