@@ -89,7 +89,15 @@ def _costs(runs: list[Run]) -> dict[str, list[dict]]:
             for e in run.results["estimates"]:
                 sc = e.get("accel", {}).get("sc") or {}
                 out.setdefault(h, []).append({**e["total"], "sng": sc.get("sng", "lfsr"), "share": sc.get("share", 1)})
-    return out
+    return {h: list({_design_key(t): t for t in totals}.values()) for h, totals in out.items()}
+
+
+def _design_key(t: dict) -> tuple:
+    """One design per accelerator (an SC one per length, generator and sharing): a binary preset
+    in two estimate runs of the model is drawn once (the later run's numbers)."""
+    if t.get("kind") == "sc":
+        return t["accel"], t.get("stream_length"), t["sng"], t["share"]
+    return (t["accel"],)
 
 
 def _accuracies(runs: list[Run]) -> tuple[dict, dict, dict]:

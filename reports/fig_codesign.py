@@ -35,12 +35,15 @@ def codesign_figure(cs: CodesignSet) -> Figure:
     fronts = {k: pareto_indices(cs.points, k) for k in ("energy_pj", "latency_s")}
     fig, axes = plt.subplots(1, 2, figsize=(13.5, 4.8), sharey=True)
     first_sc = next((a for a in cols if any(p.accel == a and p.family == "sc" for p in cs.points)), None)
+    sngs = sorted({p.sng for p in cs.points if p.sng})
+    hollow = set(sngs[1:])  # the first generator kind filled, the others hollow
     for ax, key, scale, unit in ((axes[0], "energy_pj", 1e-6, "energy per image (uJ)"),
                                  (axes[1], "latency_s", 1e6, "latency per image (us)")):
         for i, p in enumerate(cs.points):
             on = i in fronts[key]
             ax.errorbar(getattr(p, key) * scale, 100 * p.accuracy, yerr=100 * p.accuracy_std or None,
                         fmt=_MARKERS[p.stage], color=cols[p.accel], ms=10 if p.stage == "SC-aware" else 7,
+                        mfc="white" if p.sng in hollow else cols[p.accel],
                         mec="black" if on else cols[p.accel], mew=1.6 if on else 0.5, alpha=1.0 if on else 0.75)
             if p.family == "sc" and (key == "energy_pj" or p.accel == first_sc):  # latency: one label per L
                 ax.annotate(f"{p.stream_length}", (getattr(p, key) * scale, 100 * p.accuracy), fontsize=6.5,
@@ -58,6 +61,8 @@ def codesign_figure(cs: CodesignSet) -> Figure:
     axes[0].set_ylabel("top-1 accuracy (%): SC bit-true, binary fixed point")
     handles = [Patch(color=c, label=a) for a, c in cols.items()]
     handles += [plt.Line2D([], [], ls="", marker=m, color="grey", label=s) for s, m in _MARKERS.items()]
+    handles += [plt.Line2D([], [], ls="", marker="o", color="grey", mfc="white" if g in hollow else "grey",
+                           label=f"{g} SNGs" + (" (hollow)" if g in hollow else " (filled)")) for g in sngs]
     axes[1].legend(handles=handles + axes[1].get_legend_handles_labels()[0], fontsize=7, loc="upper left",
                    bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     title = f"Co-design: {cs.model} on {cs.dataset}, accuracy against cost per image"

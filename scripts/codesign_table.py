@@ -41,7 +41,8 @@ def main(root: str) -> None:
         cells = [str(L), sng, _ms([r["bit_accuracy_before"] for r in mine]), _ms([r["bit_accuracy_after"] for r in mine]),
                  _ms([r["float_accuracy_after"] for r in mine])]
         for a in sc_accels:
-            p = next((p for p in cs.points if p.accel == a and p.stream_length == L), None)
+            p = next((p for p in cs.points if p.accel == a and p.stream_length == L and p.sng == sng
+                      and p.stage == "SC-aware"), None)
             cells.append("-" if p is None else f"{p.energy_pj / 1e6:.3g} / {p.latency_s * 1e6:.4g} / "
                                                f"{p.area_um2 / 1e6:.3g}")
         print("| " + " | ".join(cells) + " |")
