@@ -27,16 +27,17 @@ from sc_accel.errors import (MAX_EPOCHS, MAX_TRAIN_BATCH, DataFileError, Invalid
                              checked_step, is_int)
 from sc_accel.fileio import load_tensors
 from sc_accel.metrics import top1_accuracy
-from sc_accel.nn import SCConfig, check_fits, convert
+from sc_accel.nn import SCConfig, check_fits
 from sc_accel.nn.surrogate import SURROGATE_MODES, SCSurrogate
 from sc_accel.progress import bar as progress_bar, say
 from sc_accel.seeds import seeded
 from scnas.config import claim_settings, write_json
 from scnas.data import Dataset
 from scnas.rundir import atomic_torch_save, claim_run_dir
+from scnas.scoring import bit_accuracy
 from scnas.sweep import model_hash
 
-__all__ = ["FinetuneConfig", "finetune", "sc_accuracy"]
+__all__ = ["FinetuneConfig", "finetune"]
 
 
 @dataclass(frozen=True)
@@ -77,16 +78,6 @@ class FinetuneConfig:
         d = asdict(self)
         d["sc"] = self.sc.to_dict()
         return {k: v for k, v in d.items() if v is not None}
-
-
-def sc_accuracy(model: torch.nn.Module, cfg: SCConfig, calib: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
-    """Bit-true top-1 accuracy of `model` under `cfg` (the emulator's convert and backends)."""
-    sc = convert(model, cfg.replace(mode="bit"), torch.as_tensor(calib))
-    hits = 0
-    for i, b in enumerate(sc.batches(torch.as_tensor(x))):
-        start = i * sc.config.batch_size
-        hits += int((sc.forward_batch(b).argmax(1).numpy() == y[start:start + len(b)]).sum())
-    return hits / len(y)
 
 
 def cosine(lr: float, step: int, total: int) -> float:
@@ -134,18 +125,18 @@ def _finetune(model: torch.nn.Module, ds: Dataset, cfg: FinetuneConfig, run: Pat
         say(f"resuming the fine-tune from epoch {start + 1}" if start < cfg.epochs else "the fine-tune is done; "
             "writing its results again")
     if before is None:
-        before = {"bit": sc_accuracy(model, cfg.sc, calib, xte, yte), "float": top1_accuracy(model, xte, yte)}
+        before = {"bit": bit_accuracy(model, cfg.sc, calib, xte, yte), "float": top1_accuracy(model, xte, yte)}
         say(f"bit-true test accuracy before fine-tuning: {100 * before['bit']:.2f}% (float {100 * before['float']:.2f}%)")
     sur = SCSurrogate(model, cfg.sc, torch.as_tensor(calib), cfg.mode, cfg.seed)
     with seeded(cfg.seed):
         for epoch in range(start, cfg.epochs):
             history.append(_epoch(sur, opt, cfg, epoch, xtr, ytr, calib, (noise_x, noise_y)))
-            history[-1]["bit_accuracy"] = sc_accuracy(model, cfg.sc, calib, xte, yte)
+            history[-1]["bit_accuracy"] = bit_accuracy(model, cfg.sc, calib, xte, yte)
             say(f"epoch {epoch + 1}/{cfg.epochs}: loss {history[-1]['loss']:.4f}, bit-true test accuracy "
                 f"{100 * history[-1]['bit_accuracy']:.2f}% ({history[-1]['seconds']:.1f} s)")
             atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
                                "history": history, "before": before}, ckpt)
-    after = history[-1]["bit_accuracy"] if history else sc_accuracy(model, cfg.sc, calib, xte, yte)
+    after = history[-1]["bit_accuracy"] if history else bit_accuracy(model, cfg.sc, calib, xte, yte)
     result = {"model": source.get("arch") or source.get("kind", "model"), "dataset": ds.name, "mode": cfg.mode, "sc_config": cfg.sc.to_dict(),
               "n_test_images": int(len(yte)), "bit_accuracy_before": before["bit"], "bit_accuracy_after": after,
               "source_float_accuracy": before["float"], "float_accuracy_after": top1_accuracy(model, xte, yte),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import torch
 
 from sc_accel.hw import AccelConfig, estimate
@@ -17,7 +18,7 @@ from sc_accel.metrics import top1_accuracy
 from sc_accel.nn import SCConfig, check_fits, emulate
 from scnas.data import Dataset
 
-__all__ = ["float_accuracy", "sc_accuracy", "check_sc_run", "score_model", "SCORES", "PER_ACCEL",
+__all__ = ["float_accuracy", "bit_accuracy", "sc_accuracy", "check_sc_run", "score_model", "SCORES", "PER_ACCEL",
            "ACTIVATION_BYTES"]
 
 ACTIVATION_BYTES = 4  # float32 activations on the CPU; the accelerators' own widths are in their estimates
@@ -30,12 +31,18 @@ def float_accuracy(model: torch.nn.Module, ds: Dataset) -> float:
     return top1_accuracy(model, ds.x_test, ds.y_test)
 
 
+def bit_accuracy(model: torch.nn.Module, cfg: SCConfig, calib: object, x: object, y: object) -> float:
+    """Top-1 accuracy of `model` run bit-true under `cfg` on inputs x with labels y, scales
+    calibrated on `calib` (the emulator's convert and backends, batch by batch)."""
+    logits = emulate(model, x, cfg.replace(mode="bit"), calib=calib)
+    return float((logits.argmax(1).numpy() == np.asarray(y)).mean())
+
+
 def sc_accuracy(model: torch.nn.Module, ds: Dataset, length: int, limit: int) -> float:
     """Bit-true SC accuracy (LFSR, private SNGs) on the first `limit` test images, scales
     calibrated on 500 training images."""
-    x, y = ds.x_test[:limit], ds.y_test[:limit]
-    logits = emulate(model, x, SCConfig(stream_length=length), calib=ds.x_train[:500])
-    return float((logits.argmax(1).numpy() == y).mean())
+    return bit_accuracy(model, SCConfig(stream_length=length), ds.x_train[:500], ds.x_test[:limit],
+                        ds.y_test[:limit])
 
 
 def check_sc_run(model: torch.nn.Module | None, ds: Dataset, length: int) -> None:
