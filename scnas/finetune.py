@@ -35,6 +35,7 @@ from scnas.config import claim_settings, write_json
 from scnas.data import Dataset
 from scnas.rundir import atomic_torch_save, claim_run_dir
 from scnas.scoring import bit_accuracy
+from scnas.train import cosine_lr
 from scnas.sweep import model_hash
 
 __all__ = ["FinetuneConfig", "finetune"]
@@ -78,11 +79,6 @@ class FinetuneConfig:
         d = asdict(self)
         d["sc"] = self.sc.to_dict()
         return {k: v for k, v in d.items() if v is not None}
-
-
-def cosine(lr: float, step: int, total: int) -> float:
-    """Cosine decay from lr to 0 over `total` steps (closed form: a resume continues it)."""
-    return lr * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
 
 
 def finetune(model: torch.nn.Module, ds: Dataset, cfg: FinetuneConfig, run_dir: str | Path, source: dict) -> dict:
@@ -173,7 +169,7 @@ def _epoch(sur: SCSurrogate, opt: torch.optim.Optimizer, cfg: FinetuneConfig, ep
                        leave=False, summary=False)
     for k, i in enumerate(bar):
         for group in opt.param_groups:
-            group["lr"] = cosine(cfg.lr, epoch * per_epoch + k, cfg.epochs * per_epoch)
+            group["lr"] = cosine_lr(cfg.lr, epoch * per_epoch + k, cfg.epochs * per_epoch)
         idx = perm[i:i + cfg.batch_size]
         value = checked_step(opt, F.cross_entropy(sur(xt[idx]).float(), yt[idx]), f"epoch {epoch + 1} of the fine-tune")
         total += value * len(idx)

@@ -54,10 +54,11 @@ class TrainConfig:
             raise InvalidInputError(f"lr={self.lr!r} must be a positive finite number.")
 
 
-def cosine_lr(cfg: TrainConfig, step: int, total: int) -> float:
-    """Learning rate at optimiser step `step` of `total`: cosine decay from cfg.lr to 0. Closed
-    form, so a resume with more epochs continues the schedule rebuilt for the new length."""
-    return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
+def cosine_lr(lr: float, step: int, total: int) -> float:
+    """Learning rate at optimiser step `step` of `total`: cosine decay from lr to 0. Closed
+    form, so a resume with more epochs continues the schedule rebuilt for the new length
+    (the schedule of `scnas train` and `scnas finetune`)."""
+    return lr * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
 
 
 def _epoch(model, opt, ds: Dataset, cfg: TrainConfig, epoch: int) -> float:
@@ -71,7 +72,7 @@ def _epoch(model, opt, ds: Dataset, cfg: TrainConfig, epoch: int) -> float:
                        summary=False)  # _train says the epoch's line
     for k, i in enumerate(bar):
         for group in opt.param_groups:
-            group["lr"] = cosine_lr(cfg, epoch * per_epoch + k, cfg.epochs * per_epoch)
+            group["lr"] = cosine_lr(cfg.lr, epoch * per_epoch + k, cfg.epochs * per_epoch)
         idx = perm[i:i + cfg.batch_size]
         value = checked_step(opt, F.cross_entropy(model(x[idx]), y[idx]), f"epoch {epoch + 1} of training {cfg.model}")
         total += value * len(idx)

@@ -34,9 +34,9 @@ def test_the_cosine_schedule_is_rebuilt_for_the_new_length():
     from scnas.train import TrainConfig, cosine_lr
 
     cfg = TrainConfig(lr=1.0, epochs=2)
-    assert cosine_lr(cfg, 0, 100) == 1.0 and cosine_lr(cfg, 100, 100) == pytest.approx(0.0)
+    assert cosine_lr(cfg.lr, 0, 100) == 1.0 and cosine_lr(cfg.lr, 100, 100) == pytest.approx(0.0)
     # the step the 1-epoch run ended on is mid-schedule once the run is stretched to 2 epochs
-    assert cosine_lr(cfg, 50, 100) == pytest.approx(0.5)
+    assert cosine_lr(cfg.lr, 50, 100) == pytest.approx(0.5)
 
 
 def test_training_stops_at_a_non_finite_loss_and_leaves_no_model(tmp_path, capsys):
