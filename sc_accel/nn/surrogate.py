@@ -283,11 +283,10 @@ class SCSurrogate(tnn.Module):
 
     def _bit_backend(self) -> BitBackend:
         """The bit-true backend on the current weights (weight streams remade each step)."""
-        if self._bit is None:
-            self._sync_graph()
+        self._sync_graph()
+        if self._bit is None:  # its SNG banks depend on the plan only: made once per recalibration
             self._bit = BitBackend(self.graph, self.plan, self.config)
         else:
-            self._sync_graph()
             self._bit.weights = {n: self._bit._weight_streams(self.graph.by_name[n]) for n in self.plan.macs}
         return self._bit
 
@@ -362,26 +361,13 @@ class SCSurrogate(tnn.Module):
                 out = run_graph(self.graph, x[i:i + batch], bit, record=lambda l, v: env.__setitem__(l.name, v),
                                 skip=bit.dead)
                 loss += float(F.cross_entropy(out, y[i:i + batch], reduction="sum"))
-                env32 = {k: v.float() for k, v in env.items()}  # float32 convolutions: six times faster
+                # the converted tensors in float32 (its convolutions run six times faster)
+                env32 = {c.tensor: env[c.tensor].float() for c in self.plan.conversions.values()}
                 for name in self.plan.macs:
                     mean, var = self.mac_moments(self.graph.by_name[name], env32)
                     sq[name] += float(((env[name] - mean.double()) ** 2).sum())
                     pred[name] += float(var.sum())
         return {n: (sq[n] / pred[n] if pred[n] > 0 else 1.0) for n in self.plan.macs}, loss / x.shape[0]
-
-    def moments(self, x: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-        """Per MAC layer, (mean, variance) of its output on the surrogate's noise-free values
-        (for checks against bit-true statistics)."""
-        out: dict = {}
-        with torch.no_grad():
-            env: dict = {}
-
-            def mac(layer: Layer, e: dict) -> torch.Tensor:
-                out[layer.name] = self.mac_moments(layer, e)
-                return out[layer.name][0]
-
-            run_graph(self.graph, x, mac, record=lambda l, v: env.__setitem__(l.name, v), skip=self.dead)
-        return out
 
 
 def _spread(w: torch.Tensor, d0: int, d1: int) -> torch.Tensor:
