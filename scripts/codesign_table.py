@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import statistics
 import sys
-from pathlib import Path
 
 from reports.codesign import codesign_sets, headline
 from reports.runs import find_runs, load_runs
