@@ -2,11 +2,21 @@
 Network Architecture Transformation", AAAI 2019).
 
 For block i of the teacher, in order: put a fresh block of the plan's type in its place,
-re-initialise block i + 1 when its input width changed (or, with `adaptor`, keep it behind a
-1x1 conv back to the old width), and train student blocks 0..i+1 so that the activation after
-block i + 1 matches the teacher's there (MSE, Adam). After the last block the head plays the
-part of block i + 1 and the logits are matched. Then the whole student is fine-tuned on MSE
-to the teacher's logits plus cross-entropy.
+re-initialise block i + 1 (at every step with `reinit_next="always"`, as the reference code
+does; only when its input width changed with "width-change", or, with `adaptor`, keep it
+behind a 1x1 conv back to the old width), and train student blocks 0..i+1 (and the stem with
+`train_stem`, as the reference does) so that the activation after block i + 1 matches the
+teacher's there (MSE, Adam; with `lr_schedule="step"` the rate decays as the reference's
+StepLR). After the last block the head plays the part of block i + 1 and the logits are
+matched. Then the whole student is fine-tuned on MSE to the teacher's logits plus
+cross-entropy.
+
+The reference: the authors' code (Network-Recasting, e.g. its CIFAR-100 ResNet-83 example; a
+copy is in github.com/lim-sorry/network-recasting, Network-Recasting-master/): every step
+re-creates block index + 1 with `GenNewBlock` whatever its width, trains
+`GetCurrParams(index) = GetParams(0, index + 1)` (weighted block 0 is the first conv), and uses
+Adam at lr 1e-3 with `StepLR(step_size=20)` (gamma 0.1, torch's default) stepped per epoch over
+60 recasting epochs per block and 100 fine-tuning epochs.
 
 Every epoch of every step is checkpointed (student weights, the architecture so far, the
 optimiser, the history); a killed run resumes at the step it was on and ends with the same
@@ -38,15 +48,30 @@ from recast.named import recastable
 from recast.net import RecastNet, split_model
 from recast.plan import BlockPlan, plan_modules, plan_to_dict, resolve_plan
 
-__all__ = ["RecastConfig", "RecastResult", "recast", "build_student", "block_shapes", "fit_epoch"]
+__all__ = ["RecastConfig", "RecastResult", "recast", "build_student", "block_shapes", "fit_epoch", "lr_at",
+           "REINIT_CHOICES", "LR_SCHEDULES"]
 
 # phases of derive_seed(cfg.seed, phase, step): building a step's blocks, training an epoch, its data order
 SEED_BUILD, SEED_TRAIN, SEED_SHUFFLE = 1, 2, 3
 
 
+REINIT_CHOICES = ("always", "width-change")
+LR_SCHEDULES = ("constant", "step")
+# the reference's StepLR: step_size 20 epochs of 60 per block, so the rate falls by gamma after
+# each third of a step; gamma 0.1 (torch's StepLR default, which the reference keeps)
+REFERENCE_STEP_FRACTION, REFERENCE_GAMMA = 20 / 60, 0.1
+
+
 @dataclass(frozen=True)
 class RecastConfig:
-    """Recasting settings; defaults follow the reference code (Adam at lr 1e-3)."""
+    """Recasting settings; defaults follow the reference code (Adam at lr 1e-3).
+
+    reinit_next: "always" re-initialises block i + 1 at every step i (the reference);
+    "width-change" only when its input width changed. train_stem: the stem trains with blocks
+    0..i+1 (the reference) instead of staying the teacher's. lr_schedule: "step" multiplies
+    the rate by lr_gamma after every lr_step_fraction of each step's batches (the reference's
+    StepLR, counted in batches so that it also acts on one-epoch steps); "constant" keeps lr.
+    """
 
     epochs_per_block: int = 1
     finetune_epochs: int = 2
@@ -54,6 +79,11 @@ class RecastConfig:
     batch_size: int = 128
     seed: int = 0
     adaptor: bool = False
+    reinit_next: str = "width-change"
+    train_stem: bool = False
+    lr_schedule: str = "constant"
+    lr_step_fraction: float = REFERENCE_STEP_FRACTION
+    lr_gamma: float = REFERENCE_GAMMA
 
     def __post_init__(self) -> None:
         check_count("epochs_per_block=", self.epochs_per_block, 1, MAX_EPOCHS)  # every block needs an epoch
@@ -63,8 +93,13 @@ class RecastConfig:
             raise InvalidInputError(f"lr={self.lr!r} must be a positive finite number.")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 1 << 32:
             raise InvalidInputError(f"seed={self.seed!r} must be an integer from 0 to 2^32 - 1.")
-        if not isinstance(self.adaptor, bool):
-            raise InvalidInputError(f"adaptor={self.adaptor!r} must be true or false.")
+        for name in ("adaptor", "train_stem"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidInputError(f"{name}={getattr(self, name)!r} must be true or false.")
+        _check_choice("reinit_next", self.reinit_next, REINIT_CHOICES)
+        _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        _check_fraction("lr_step_fraction", self.lr_step_fraction)
+        _check_fraction("lr_gamma", self.lr_gamma)
 
     def to_dict(self) -> dict:
         """Plain dict (TOML/JSON)."""
@@ -78,6 +113,18 @@ class RecastConfig:
         if unknown:
             raise InvalidInputError(f"unknown recast settings {sorted(unknown)}; known: {sorted(names)}.")
         return cls(**data)
+
+
+def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    """Refuse a setting that is not one of `choices`, naming them."""
+    if value not in choices:
+        raise InvalidInputError(f"{name}={value!r} must be one of {', '.join(choices)}.")
+
+
+def _check_fraction(name: str, value: object) -> None:
+    """Refuse a setting that is not a number in (0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise InvalidInputError(f"{name}={value!r} must be a number above 0 and at most 1.")
 
 
 @dataclass
@@ -105,6 +152,15 @@ def block_shapes(model: nn.Module, x: torch.Tensor) -> list[tuple[int, int, int]
             shapes.append((int(h.shape[1]), int(y.shape[1]), int(stride)))
             h = y
     return shapes
+
+
+def _fresh_head(head: nn.Module, in_ch: int) -> nn.Module:
+    """_head_for with every layer re-initialised (reinit_next="always" at the last step)."""
+    head = _head_for(head, in_ch)
+    for m in head.modules():
+        if hasattr(m, "reset_parameters"):
+            m.reset_parameters()
+    return head
 
 
 def _head_for(head: nn.Module, in_ch: int) -> nn.Module:
@@ -226,9 +282,9 @@ def _out_width(s: dict) -> int:
 
 
 def _replace_block(state: _State, i: int, plan: list[BlockPlan], shapes: list, cfg: RecastConfig) -> list[int]:
-    """Spec of step i: block i becomes the plan's type; block i + 1 is re-initialised for a new
-    input width (its teacher type, else its own plan type), or the head is (-1). Returns the
-    indices that changed."""
+    """Spec of step i: block i becomes the plan's type; block i + 1 is re-initialised (its
+    teacher type, else its own plan type), or the head is (-1), for a new input width or, with
+    reinit_next="always", at every step. Returns the indices that changed."""
     c_in, c_out, stride = shapes[i]
     if i:
         c_in = _out_width(state.spec[i - 1])
@@ -238,11 +294,12 @@ def _replace_block(state: _State, i: int, plan: list[BlockPlan], shapes: list, c
     state.spec[i] = {"source": "new", "index": i, "type": plan[i].type, "in": c_in, "out": c_out, "stride": stride,
                      "width": plan[i].width, "adaptor_to": c_out if adaptor else 0}
     changed = [i]
+    always = cfg.reinit_next == "always"
     if last:
-        if new_out != state.head_in:
+        if new_out != state.head_in or always:
             state.head_in = new_out
             changed.append(-1)
-    elif _out_width(state.spec[i]) != state.spec[i + 1]["in"]:
+    elif always or _out_width(state.spec[i]) != state.spec[i + 1]["in"]:
         nxt = state.spec[i + 1]
         kind = nxt.get("teacher_type") or plan[i + 1].type
         state.spec[i + 1] = {**nxt, "source": "new", "type": kind, "in": _out_width(state.spec[i]), "width": 1.0,
@@ -302,7 +359,7 @@ def _run(teacher, plan, data, cfg, state: _State, saved, shapes, ckpt, settings,
         bar.set_description(f"block {i + 1}/{len(shapes)} epoch {epoch + 1}" if phase == "block"
                             else f"fine-tune epoch {epoch + 1}")
         with seeded(cfg.seed, SEED_TRAIN, k):
-            loss = _epoch(teacher, student, opt, data, cfg, phase, i, derive_seed(cfg.seed, SEED_SHUFFLE, k))
+            loss = _epoch(teacher, student, opt, data, cfg, phase, i, derive_seed(cfg.seed, SEED_SHUFFLE, k), epoch)
         if phase == "block":
             state.history.append({"block": i, "epoch": epoch, "loss": loss})
         else:
@@ -326,20 +383,54 @@ def _start_step(student: RecastNet, state: _State, plan: list[BlockPlan], shapes
         with seeded(cfg.seed, SEED_BUILD, i):
             for j in _replace_block(state, i, plan, shapes, cfg):
                 if j < 0:
-                    student.head = _head_for(thead, state.head_in)
+                    fresh = _fresh_head if cfg.reinit_next == "always" else _head_for
+                    student.head = fresh(thead, state.head_in)
                 else:
                     student.blocks[j] = _block_from_spec(state.spec[j], tblocks)
     return _optimizer(student, step, cfg)
 
 
 def _optimizer(student: RecastNet, step: tuple, cfg: RecastConfig) -> torch.optim.Optimizer:
+    """Adam over what step `step` trains: the whole student in fine-tuning; else blocks 0..i+1
+    (the head after the last block), with the stem when cfg.train_stem."""
     phase, i, _ = step
     if phase == "finetune":
         params = list(student.parameters())
     else:
-        mods = list(student.blocks[:i + 2]) + ([student.head] if i + 1 >= len(student.blocks) else [])
+        mods = ([student.stem] if cfg.train_stem else []) + list(student.blocks[:i + 2])
+        mods += [student.head] if i + 1 >= len(student.blocks) else []
         params = [p for m in mods for p in m.parameters()]
     return torch.optim.Adam(params, lr=cfg.lr)
+
+
+def _batches_per_epoch(data: object, batch_size: int) -> int:
+    """Batches in one epoch of `data` (1 for an iterable without a length: the rate then steps
+    per epoch)."""
+    if isinstance(data, tuple) and len(data) == 2:
+        return max(1, math.ceil(len(data[0]) / batch_size))
+    try:
+        return max(1, len(data))  # type: ignore[arg-type]
+    except TypeError:
+        return 1
+
+
+def lr_at(cfg: RecastConfig, epochs: int, per_epoch: int, epoch: int, batch: int) -> float:
+    """The learning rate of batch `batch` of epoch `epoch` of a step of `epochs` epochs of
+    `per_epoch` batches: cfg.lr, or with the step schedule StepLR's lr * gamma^floor(t / size)
+    with t the batches done in the step and size lr_step_fraction of its batches. A function
+    of the position, so a resumed run needs no scheduler state."""
+    if cfg.lr_schedule == "constant":
+        return cfg.lr
+    size = max(1, math.ceil(cfg.lr_step_fraction * epochs * per_epoch - 1e-9))
+    return cfg.lr * cfg.lr_gamma ** ((epoch * per_epoch + min(batch, per_epoch - 1)) // size)
+
+
+def _scheduled(batches: Iterable, opt: torch.optim.Optimizer, rate) -> Iterable:
+    """`batches`, setting the optimiser's rate to rate(b) before batch b is trained on."""
+    for b, batch in enumerate(batches):
+        for group in opt.param_groups:
+            group["lr"] = rate(b)
+        yield batch
 
 
 def _forward_to(model: nn.Module, x: torch.Tensor, upto: int) -> torch.Tensor:
@@ -362,11 +453,16 @@ def fit_epoch(opt: torch.optim.Optimizer, batches: Iterable, loss_of) -> float:
     return total / max(count, 1)
 
 
-def _epoch(teacher, student: RecastNet, opt, data, cfg: RecastConfig, phase: str, i: int, seed: int) -> float:
+def _epoch(teacher, student: RecastNet, opt, data, cfg: RecastConfig, phase: str, i: int, seed: int,
+           epoch: int = 0) -> float:
+    """Epoch `epoch` of a step: block phase i matches the activation after block i + 1 (MSE),
+    fine-tuning the logits (MSE + cross-entropy); the mean loss per sample."""
     upto = len(student.blocks) if phase == "finetune" else i + 1
     student.train()
-    if phase == "block":
+    if phase == "block" and not cfg.train_stem:
         student.stem.eval()  # the stem is the teacher's and is not trained per block
+    epochs = cfg.finetune_epochs if phase == "finetune" else cfg.epochs_per_block
+    per_epoch = _batches_per_epoch(data, cfg.batch_size)
 
     def loss_of(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -375,7 +471,9 @@ def _epoch(teacher, student: RecastNet, opt, data, cfg: RecastConfig, phase: str
         loss = F.mse_loss(out, target)
         return loss + F.cross_entropy(out, y) if phase == "finetune" else loss
 
-    return fit_epoch(opt, _batches(data, cfg.batch_size, seed), loss_of)
+    batches = _scheduled(_batches(data, cfg.batch_size, seed), opt,
+                         lambda b: lr_at(cfg, epochs, per_epoch, epoch, b))
+    return fit_epoch(opt, batches, loss_of)
 
 
 def _load(ckpt: Path, settings: dict) -> tuple[_State, dict]:
@@ -388,7 +486,11 @@ def _load(ckpt: Path, settings: dict) -> tuple[_State, dict]:
         raise DataFileError(f"recast checkpoint {ckpt} is damaged ({type(e).__name__}); delete it to start "
                             "again.") from None
     if saved.get("settings") != settings:
-        changed = [k for k in settings if saved.get("settings", {}).get(k) != settings[k]]
+        old = saved.get("settings", {})
+        changed = [k for k in settings if old.get(k) != settings[k]]
+        if changed == ["config"]:  # name the settings, not the group
+            new, was = settings["config"], old.get("config") or {}
+            changed = [f"config ({', '.join(k for k in new if was.get(k) != new[k])})"]
         raise InvalidInputError(f"{ckpt.parent} was recast with another {', '.join(changed)}; resume with the same "
                                 "teacher, plan and settings, or give another --out.")
     return state, saved

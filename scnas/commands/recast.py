@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from recast import RecastConfig
+from recast.procedure import LR_SCHEDULES, REINIT_CHOICES
 from reports import plot_recast
 from scnas.commands.common import (add_config_option, add_seed_option, check_positive, config_from, dataset_help,
                                    default_of, per_seed, run_out)
@@ -33,6 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_seed_option(p, default_of(RecastConfig, "seed"), "seed of the new blocks and the batch order")
     p.add_argument("--adaptor", action="store_true", default=default_of(RecastConfig, "adaptor"),
                    help="a 1x1 adaptor instead of re-initialising the next block")
+    _add_reference_options(p)
     p.add_argument("--baselines", action="store_true", help="also train the student from scratch, with KD, and "
                    "the teacher pruned to the student's size, at the same total epochs")
     p.add_argument("--train-limit", type=int, help="recast on the first N training images only")
@@ -45,6 +47,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="run directory (default runs/recast-TEACHER-PLAN-DATASET)")
     add_config_option(p)
     p.set_defaults(func=run)
+
+
+def _on_off(text: str) -> bool:
+    """An on/off option's value (on, off, true, false, yes, no), as config.toml's booleans read back."""
+    if text.lower() not in ("on", "off", "true", "false", "yes", "no"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not on or off")
+    return text.lower() in ("on", "true", "yes")
+
+
+def _add_reference_options(p: argparse.ArgumentParser) -> None:
+    """The three choices where the recasting paper's code and the older procedure differ
+    (docs/recasting.md, "Reference procedure and ablation")."""
+    p.add_argument("--reinit-next", choices=REINIT_CHOICES, default=default_of(RecastConfig, "reinit_next"),
+                   help="re-initialise block i + 1 at every step i (always, the reference) or only when its input "
+                   "width changed")
+    p.add_argument("--train-stem", type=_on_off, metavar="on|off", default=default_of(RecastConfig, "train_stem"),
+                   help="train the stem with blocks 0..i+1 (on, the reference) or keep the teacher's (off)")
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=default_of(RecastConfig, "lr_schedule"),
+                   help="constant learning rate, or step: times --lr-gamma after every --lr-step-fraction of each "
+                   "step's batches (the reference's StepLR)")
+    p.add_argument("--lr-step-fraction", type=float, default=default_of(RecastConfig, "lr_step_fraction"),
+                   help="with --lr-schedule step: the share of a step's batches between two decays")
+    p.add_argument("--lr-gamma", type=float, default=default_of(RecastConfig, "lr_gamma"),
+                   help="with --lr-schedule step: the factor of each decay")
 
 
 def run(args: argparse.Namespace) -> int:

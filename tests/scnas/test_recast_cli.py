@@ -135,3 +135,35 @@ def test_recast_then_sc_aware_fine_tune_of_the_student(tmp_path, teacher_dir, ca
     model, meta = load_model(out / "sc-aware")
     assert meta["kind"] == "recast-student" and meta["sc_config"]["stream_length"] == 16
     assert res["source_sha256"] != res["model_sha256"]
+
+
+@pytest.mark.parametrize("flag,value", [("--reinit-next", "sometimes"), ("--train-stem", "maybe"),
+                                        ("--lr-schedule", "cosine"), ("--lr-gamma", "0"),
+                                        ("--lr-step-fraction", "1.5")])
+def test_a_bad_reference_option_exits_2_with_one_sentence(tmp_path, teacher_dir, capsys, flag, value):
+    out = tmp_path / "run"
+    try:
+        code = main(ARGS + ["--plan", "plain", flag, value, "--teacher-dir", teacher_dir, "--out", str(out)])
+    except SystemExit as e:  # argparse's refusals (choices, types) leave through Parser.error
+        code = e.code
+    assert code == 2
+    assert value in cli_error(capsys) and not out.exists()
+
+
+def test_the_reference_options_reach_the_run_and_a_changed_one_is_refused_by_name(tmp_path, teacher_dir, capsys):
+    out = tmp_path / "run"
+    ref = ["--reinit-next", "always", "--train-stem", "on", "--lr-schedule", "step", "--lr-gamma", "0.5"]
+    assert main(ARGS + ["--plan", "plain", *ref, "--teacher-dir", teacher_dir, "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert {k: res["config"][k] for k in ("reinit_next", "train_stem", "lr_schedule", "lr_gamma")} == {
+        "reinit_next": "always", "train_stem": True, "lr_schedule": "step", "lr_gamma": 0.5}
+    student, _ = load_model(out)
+    teacher, _ = load_model(f"{teacher_dir}/resnet20-digits")
+    assert not torch.equal(student.stem[0].weight, teacher.stem[0].weight)  # the stem was trained
+    capsys.readouterr()
+    for change, named in ((["--train-stem", "off"], "train_stem True -> False"),
+                          (["--reinit-next", "width-change"], "reinit_next 'always' -> 'width-change'"),
+                          (["--lr-schedule", "constant"], "lr_schedule 'step' -> 'constant'")):
+        argv = ARGS + ["--plan", "plain", *ref, *change, "--teacher-dir", teacher_dir, "--out", str(out)]
+        assert main(argv) == 2
+        assert named in cli_error(capsys)
