@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sc_accel.dse.assign import AssignTask, assign_job, check_budget
+from sc_accel.dse.assign import AGENTS, AssignTask, assign_job, check_agents, check_budget
 from sc_accel.dse.batchdvfs import (DVFSProblem, DVFSTask, batchdvfs_job, check_caps, check_max_batch, check_trials,
                                     default_caps)
 from sc_accel.dse.evolver import (MAX_EPISODES, MAX_SAMPLES, EvolverProblem, QLearner, Thresholds, evolve,
@@ -39,30 +39,31 @@ __all__ = ["run_confuciux", "run_batchdvfs", "run_evolver", "confuciux_table", "
 
 def platform_from(name: str, pe_menu: list[int] | None = None, buffer_menu: list[int] | None = None,
                   max_pes: int | None = None, max_buffer_bytes: int | None = None,
-                  max_area_um2: float | None = None) -> Platform:
-    """A named platform (cloud, edge) with any of its menus or caps replaced (and an optional
-    area cap on the sum of the layers' estimated areas)."""
+                  max_area_um2: float | None = None, max_power_w: float | None = None) -> Platform:
+    """A named platform (cloud, edge) with any of its menus or caps replaced (and optional caps
+    on the sum of the layers' estimated areas and on the chip's power)."""
     if name not in PLATFORMS:
         raise DSEInputError(f"unknown platform {name!r}; use one of {sorted(PLATFORMS)}.")
     p = PLATFORMS[name]
     return Platform(p.name, p.max_pes if max_pes is None else max_pes,
                     p.max_buffer_bytes if max_buffer_bytes is None else max_buffer_bytes,
                     tuple(pe_menu) if pe_menu is not None else p.pe_menu,
-                    tuple(buffer_menu) if buffer_menu is not None else p.buffer_menu, max_area_um2)
+                    tuple(buffer_menu) if buffer_menu is not None else p.buffer_menu, max_area_um2, max_power_w)
 
 
 def _tasks(models: dict[str, tuple], accel: AccelConfig, platforms: list[Platform], objective: str,
-           deployment: str, budget: int, seed: int) -> list[AssignTask]:
+           deployment: str, budget: int, seed: int, agents: tuple[str, ...] = AGENTS) -> list[AssignTask]:
     """One task per (platform, model); the problems are built here first, so a bad budget
     fails before any work."""
     check_budget(budget)
     check_seed(seed)
+    agents = check_agents(agents)
     out = []
     for plat in platforms:
         for name, (model, shape) in models.items():
             layers = workload(model, shape)
             AllocationProblem(layers, accel, plat, objective, deployment)  # raises on an impossible budget
-            out.append(AssignTask(name, tuple(layers), accel, plat, objective, deployment, budget, seed))
+            out.append(AssignTask(name, tuple(layers), accel, plat, objective, deployment, budget, seed, agents))
     return out
 
 
@@ -72,7 +73,7 @@ def _settings(tasks: list[AssignTask]) -> dict:
     platforms = dict.fromkeys(json.dumps(x.platform.to_dict(), sort_keys=True) for x in tasks)
     return {"command": "dse", "search": "confuciux", "models": sorted({x.model for x in tasks}),
             "platforms": [json.dumps(p) for p in platforms], "accel": t.accel.name, "objective": t.objective,
-            "deployment": t.deployment, "budget": t.budget, "seed": t.seed}
+            "deployment": t.deployment, "budget": t.budget, "seed": t.seed, "agents": list(t.agents)}
 
 
 def _check_same(run: Path, settings: dict) -> None:
@@ -176,9 +177,11 @@ def _execute(run: Path, names: list[str], tasks: list[AssignTask] | list[DVFSTas
 
 def run_confuciux(models: dict[str, tuple], accel: AccelConfig, platforms: list[Platform], out: str | Path,
                   objective: str = "latency", deployment: str = "sequential", budget: int = 2000, seed: int = 0,
-                  workers: int = 1, ray: str | None = None, progress: bool = True) -> dict:
-    """models: name -> (torch model, input shape). Returns results.json's content."""
-    tasks = _tasks(models, accel, platforms, objective, deployment, budget, seed)
+                  workers: int = 1, ray: str | None = None, progress: bool = True,
+                  agents: tuple[str, ...] = AGENTS) -> dict:
+    """models: name -> (torch model, input shape); agents: the RL agents run (masked,
+    unmasked). Returns results.json's content."""
+    tasks = _tasks(models, accel, platforms, objective, deployment, budget, seed, agents)
     settings = _settings(tasks)
     with claim_run_dir(out, "dse") as run:
         _check_same(run, settings)
@@ -187,6 +190,7 @@ def run_confuciux(models: dict[str, tuple], accel: AccelConfig, platforms: list[
         parts = _execute(run, names, tasks, assign_job, workers, ray, "confuciux tasks", progress)
         results = {"search": "confuciux", "model": ", ".join(settings["models"]), "objective": objective,
                    "deployment": deployment, "accel": accel.name, "budget": budget, "seed": seed,
+                   "agents": list(tasks[0].agents),
                    "history": [h for r in parts for h in r["history"]],
                    "table": [{k: v for k, v in row.items() if k != "allocation"} for r in parts for row in r["rows"]],
                    "allocations": [{"platform": r["platform"], "model": r["model"], "method": row["method"],
@@ -360,6 +364,8 @@ def _evolver_outcome(p, ql, ds, final_images: int, episodes: int) -> dict:
     evaluated = p.scored()
     best, verification = verify(p, ql.top)
     chosen = _policy_row(p, best, p.bit_accuracy(best[:-1], x_test, y_test)) if best else None
+    if chosen and not p.binary:  # the SCConfig it was scored with (`scnas finetune --sc-config` reads it)
+        chosen["sc_config"] = p.config(best[:-1], mode="bit").to_dict()
     u_policy, _ = uniform_best(p)
     uniform = _policy_row(p, u_policy, p.bit_accuracy(u_policy[:-1], x_test, y_test)) if u_policy else None
     values = [1.0 - h["best"] if math.isfinite(h["best"]) else 1.0 for h in ql.history]

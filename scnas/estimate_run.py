@@ -17,7 +17,7 @@ from scnas.config import claim_settings, write_json
 from scnas.sweep import model_hash
 from scnas.rundir import claim_run_dir
 from scnas.train import load_model
-from scnas.zoo import MODELS, create_model
+from scnas.zoo import IMAGENET_SHAPED, MODELS, create_model
 
 __all__ = ["expand_stream_lengths", "run_estimate", "resolve_model"]
 
@@ -26,13 +26,14 @@ def resolve_model(spec: str, input_shape: tuple[int, ...] | None) -> tuple[tnn.M
     """(model, name, input shape) from a zoo name (untrained weights are enough to count
     costs) or a checkpoint / train run directory (its input size is in the checkpoint)."""
     if spec in MODELS:
-        shape = input_shape or ((1, 1, 28, 28) if spec == "lenet5" else (1, 3, 32, 32))
+        default = (1, 3, 224, 224) if spec in IMAGENET_SHAPED else (1, 1, 28, 28) if spec == "lenet5" else (1, 3, 32, 32)
+        shape = input_shape or default
         if len(shape) != 4:
             raise InvalidInputError(f"--input-shape {shape} must be B,C,H,W for zoo model {spec}.")
         if shape[2] != shape[3] or not 8 <= shape[2] <= 1024 or not 1 <= shape[1] <= 64:
             raise InvalidInputError(f"--input-shape {shape}: zoo models take square images of 8 to 1024 pixels "
                                     "with 1 to 64 channels; give such a shape.")
-        return create_model(spec, shape[1], 10, shape[2]), spec, tuple(shape)
+        return create_model(spec, shape[1], 1000 if spec in IMAGENET_SHAPED else 10, shape[2]), spec, tuple(shape)
     model, meta = load_model(spec)
     shape = input_shape or (1, meta["in_channels"], meta["image_size"], meta["image_size"])
     return model, meta.get("arch", Path(spec).stem), tuple(shape)

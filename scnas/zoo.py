@@ -12,6 +12,14 @@ follow the usual CIFAR-style definitions, scaled by the input resolution where n
 | resnet_bottleneck | CIFAR ResNet with bottleneck blocks (1x1-3x3-1x1, expansion 4), 29 layers |
 | densenet_bc       | small DenseNet-BC: growth 12, 3 blocks x 4 bottleneck layers, compression 0.5 |
 | mobilenet         | MobileNet-style depthwise-separable stack, width 32..128            |
+| resnet50          | torchvision's ResNet-50 (v1.5) layer shapes: 7x7/2 stem, max pool, bottlenecks 3-4-6-3 |
+| mobilenet_v2      | torchvision's MobileNet-V2 layer shapes (inverted residuals, expansion 6, 1280 head) |
+
+resnet50 and mobilenet_v2 are ConfuciuX's workloads (MICRO 2020) at ImageNet shapes
+(`--input-shape 1,3,224,224`, 1000 classes: `IMAGENET_SHAPED`): the searches need their
+layer shapes only, so they are built here, untrained (no weights are downloaded).
+MobileNet-V2's ReLU6 is a ReLU here (the same shapes and MACs; the SC converter's comparator
+ReLU has no upper clip of its own).
 """
 
 from __future__ import annotations
@@ -27,11 +35,12 @@ from sc_accel.errors import InvalidInputError
 from sc_accel.registry import Registry
 from sc_accel.seeds import seeded
 
-__all__ = ["MODELS", "create_model", "upgrade_state_dict", "v1_key_names"]
+__all__ = ["MODELS", "IMAGENET_SHAPED", "create_model", "upgrade_state_dict", "v1_key_names"]
 
 MODELS: Registry = Registry("model", InvalidInputError)  # builder(in_channels, n_classes, image_size)
 RESNETS = ("resnet20", "resnet56", "resnet_bottleneck")
 BOTTLENECK_EXPANSION = 4  # a bottleneck block's output is 4x its inner width
+IMAGENET_SHAPED = ("resnet50", "mobilenet_v2")  # defaults: input 1x3x224x224, 1000 classes
 
 # Model files written before the zoo's ResNets were built from recast's blocks hold the old
 # block classes' keys: body = (conv_bn, conv_bn[, conv_bn]) nested, where recast's blocks
@@ -187,3 +196,63 @@ def mobilenet(cin: int, n_classes: int, size: int) -> nn.Module:
     for c_in, c_out, stride in plan:
         layers += [conv_bn(c_in, c_in, 3, stride, groups=c_in), conv_bn(c_in, c_out, 1)]
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, n_classes))
+
+
+class ImageNetResNet(nn.Module):
+    """ResNet-50 as torchvision builds it (He et al. 2016; stride on the 3x3, "v1.5"): 7x7/2
+    stem, 3x3/2 max pool, bottleneck stages of 3, 4, 6, 3 blocks (outputs 256 to 2048), GAP, fc."""
+
+    def __init__(self, cin: int, n_classes: int, blocks: tuple[int, ...] = (3, 4, 6, 3)) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(*conv_bn(cin, 64, 7, 2), nn.MaxPool2d(3, 2, 1))
+        layers, c = [], 64
+        for stage, n in enumerate(blocks):
+            out = 64 * 2 ** stage * BOTTLENECK_EXPANSION
+            for i in range(n):
+                layers.append(create_block("bottleneck", c, out, 2 if stage > 0 and i == 0 else 1))
+                c = out
+        self.stages = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, n_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.stages(self.stem(x)))  # (B, n_classes)
+
+
+@MODELS.register("resnet50")
+def resnet50(cin: int, n_classes: int, size: int) -> nn.Module:
+    """ResNet-50 layer shapes (53 conv/linear layers with the projections)."""
+    return ImageNetResNet(cin, n_classes)
+
+
+class InvertedResidual(nn.Module):
+    """MobileNet-V2 block: 1x1 expand (x t, left out when t = 1)-BN-ReLU, depthwise 3x3
+    (strided)-BN-ReLU, 1x1 project-BN; identity add when stride 1 and widths match."""
+
+    def __init__(self, cin: int, cout: int, stride: int, t: int) -> None:
+        super().__init__()
+        hid = cin * t
+        expand = [conv_bn(cin, hid, 1)] if t != 1 else []
+        self.body = nn.Sequential(*expand, conv_bn(hid, hid, 3, stride, groups=hid), conv_bn(hid, cout, 1, relu=False))
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.body(x)
+        return x + y if self.residual else y
+
+
+# (expansion t, output channels c, blocks n, first stride s): Sandler et al., CVPR 2018, Table 2
+_MBV2_PLAN = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
+
+
+@MODELS.register("mobilenet_v2")
+def mobilenet_v2(cin: int, n_classes: int, size: int) -> nn.Module:
+    """MobileNet-V2 layer shapes (width 1.0): 3x3/2 stem of 32, the 17 inverted residuals of
+    `_MBV2_PLAN`, 1x1 conv to 1280, GAP, fc."""
+    layers: list[nn.Module] = [conv_bn(cin, 32, 3, 2)]
+    c = 32
+    for t, out, n, s in _MBV2_PLAN:
+        for i in range(n):
+            layers.append(InvertedResidual(c, out, s if i == 0 else 1, t))
+            c = out
+    layers += [conv_bn(c, 1280, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(1280, n_classes)]
+    return nn.Sequential(*layers)

@@ -12,6 +12,8 @@ import math
 import numpy as np
 
 from sc_accel.dse.space import AllocationProblem, DSEInputError, Trace
+from sc_accel.hw.config import min_gbuf_bytes
+from sc_accel.hw.cost import pack_allocations
 
 __all__ = ["dla_baseline", "random_search", "genetic", "annealing", "exhaustive", "optimum", "EXHAUSTIVE_LIMIT"]
 
@@ -23,20 +25,32 @@ def _random_designs(p: AllocationProblem, n: int, rng: np.random.Generator) -> n
     return np.stack([rng.integers(0, npe, (n, p.n_layers)), rng.integers(0, nbuf, (n, p.n_layers))], axis=-1)
 
 
+def _uniform(p: AllocationProblem, pe: int, buf: int) -> np.ndarray:
+    """(1, layers, 2): every layer at `pe` PEs (fewer where `buf` bytes cannot hold the tile
+    of `pe`: the most PEs whose tile it holds) and `buf` bytes."""
+    cand = np.arange(1, max(1, pe) + 1)
+    acc = pack_allocations(p.accel, cand, np.full(len(cand), buf / 1024.0))
+    fits = cand[min_gbuf_bytes(acc.rows, acc.cols, p.accel.word_bits) <= buf]
+    pe = int(fits.max()) if len(fits) else 1
+    return np.tile([pe, max(1, buf)], (p.n_layers, 1))[None]
+
+
 def dla_baseline(p: AllocationProblem) -> Trace:
-    """NVDLA-like fixed assignment (ConfuciuX's "Baseline-dla"): every layer gets the same PEs
-    and buffer, the largest menu entries whose total over the layers fits the budget."""
-    pm, bm = p.platform.pe_menu, p.platform.buffer_menu
-    n = p.n_layers
-    pe = max((i for i, v in enumerate(pm) if v * n <= p.platform.max_pes), default=0)
-    buf = max((i for i, v in enumerate(bm) if v * n <= p.platform.max_buffer_bytes), default=0)
-    if p.platform.max_area_um2 is not None:  # the largest uniform pair whose summed area fits too
-        pairs = [(a, b) for a in range(pe, -1, -1) for b in range(buf, -1, -1)]
-        fits = [(a, b) for a, b in pairs if p.score(np.tile([a, b], (n, 1))[None])["feasible"][0]]
-        pe, buf = max(fits, key=lambda ab: (pm[ab[0]], bm[ab[1]]), default=(pe, buf))
+    """NVDLA-like fixed assignment (ConfuciuX's "Baseline-dla", MICRO 2020, Sec. VI): every
+    layer gets the same resources, the largest equal share of the budget that fits,
+    floor(budget / layers) PEs and bytes (not a menu entry). Where an area or power cap binds,
+    both shares shrink by the largest common factor that fits (bisection)."""
+    n, pl = p.n_layers, p.platform
+    share = lambda f: _uniform(p, int(pl.max_pes * f) // n, int(pl.max_buffer_bytes * f) // n)  # noqa: E731
+    design = share(1.0)
+    if not p.score(design)["feasible"][0]:
+        lo, hi = 0.0, 1.0
+        for _ in range(40):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if p.score(share(mid))["feasible"][0] else (lo, mid)
+        design = share(lo)
     t = Trace.empty("baseline-dla", p)
-    d = np.tile([pe, buf], (n, 1))[None]
-    t.record(d, p.fitness(d))
+    t.record(design, p.fitness(design))
     return t
 
 
@@ -45,7 +59,7 @@ def random_search(p: AllocationProblem, budget: int, seed: int, batch: int = 256
     rng = np.random.default_rng(seed)
     t = Trace.empty("random", p)
     while t.evaluations < budget:
-        d = _random_designs(p, min(batch, budget - t.evaluations), rng)
+        d = p.values(_random_designs(p, min(batch, budget - t.evaluations), rng))
         t.record(d, p.fitness(d))
     return t
 
@@ -84,23 +98,20 @@ def _repair(d: np.ndarray, p: AllocationProblem, rng: np.random.Generator) -> np
     return out
 
 
-def genetic(p: AllocationProblem, budget: int, seed: int, init: np.ndarray | None = None, pop: int = 32,
-            elite: int = 4, rate: float | None = None, method: str = "GA", repair: bool = True) -> Trace:
-    """Genetic algorithm: tournament selection, uniform crossover per layer, step mutation,
-    elitism; over-budget offspring are repaired (`_repair`) unless `repair=False`. `init` (a
-    design) seeds the population with itself and its mutants: ConfuciuX's
-    fine-tuning stage of the RL result."""
+def genetic(p: AllocationProblem, budget: int, seed: int, pop: int = 32, elite: int = 4,
+            rate: float | None = None, method: str = "GA", repair: bool = True) -> Trace:
+    """Genetic algorithm on the menus, from a random population: tournament selection, uniform
+    crossover per layer, step mutation, elitism; over-budget offspring are repaired
+    (`_repair`) unless `repair=False`. (ConfuciuX's own GA stage, off the menus, is
+    `confuciux.fine_genetic`.)"""
     rng = np.random.default_rng(seed)
     rate = 1.0 / p.n_layers if rate is None else rate
     t = Trace.empty(method, p)
     popl = _random_designs(p, pop, rng)
-    if init is not None:
-        mutants = _mutate(np.repeat(init[None], pop - 1, 0), 2 * rate, p, rng)
-        popl = np.concatenate([init[None], _repair(mutants, p, rng)])
     pop_n = min(pop, budget)
     popl = popl[:pop_n]
-    fit = p.fitness(popl)
-    t.record(popl, fit)
+    fit = p.fitness(p.values(popl))
+    t.record(p.values(popl), fit)
     while t.evaluations < budget:
         n = min(pop_n - elite, budget - t.evaluations)
         order = np.argsort(fit, kind="stable")
@@ -111,8 +122,8 @@ def genetic(p: AllocationProblem, budget: int, seed: int, init: np.ndarray | Non
         kids = _mutate(np.where(mask, popl[pa], popl[pb]), rate, p, rng)
         if repair:
             kids = _repair(kids, p, rng)
-        kfit = p.fitness(kids)
-        t.record(kids, kfit)
+        kfit = p.fitness(p.values(kids))
+        t.record(p.values(kids), kfit)
         keep = order[:pop_n - n]
         popl = np.concatenate([popl[keep], kids])
         fit = np.concatenate([fit[keep], kfit])
@@ -125,16 +136,16 @@ def annealing(p: AllocationProblem, budget: int, seed: int, t0: float = 0.2, t_e
     rng = np.random.default_rng(seed)
     t = Trace.empty("SA", p)
     cur = _random_designs(p, 1, rng)
-    cur_f = p.fitness(cur)
-    t.record(cur, cur_f)
+    cur_f = p.fitness(p.values(cur))
+    t.record(p.values(cur), cur_f)
     hi = np.array(p.n_choices) - 1
     for k in range(1, budget):
         temp = t0 * (t_end / t0) ** (k / max(1, budget - 1))
         nb = cur.copy()
         i, j = rng.integers(p.n_layers), rng.integers(2)
         nb[0, i, j] = np.clip(nb[0, i, j] + rng.choice([-1, 1]), 0, hi[j])
-        f = p.fitness(nb)
-        t.record(nb, f)
+        f = p.fitness(p.values(nb))
+        t.record(p.values(nb), f)
         worse = (f[0] - cur_f[0]) / max(cur_f[0], 1e-30)
         if worse <= 0 or rng.random() < math.exp(-worse / temp):
             cur, cur_f = nb, f
@@ -155,7 +166,7 @@ def exhaustive(p: AllocationProblem, chunk: int = 65536) -> Trace:
         flat = np.array(list(itertools.islice(it, chunk)), dtype=np.int64)
         if not len(flat):
             return t
-        d = np.stack([flat // nbuf, flat % nbuf], axis=-1)
+        d = p.values(np.stack([flat // nbuf, flat % nbuf], axis=-1))
         t.record(d, p.fitness(d))
 
 
@@ -163,11 +174,12 @@ def optimum(p: AllocationProblem, max_states: int = 4_000_000) -> Trace | None:
     """The exact optimum by dynamic programming over the used (PE, buffer) budget: the cost of
     a design is a sum (sequential, or energy) or a max (pipelined latency) of per-layer terms,
     and the budget a sum of per-layer menu entries. None when the budget grid is too large or
-    an area cap couples the layers in a third dimension."""
+    an area or power cap couples the layers in a third dimension (leakage sums the areas)."""
     pm, bm = np.array(p.platform.pe_menu), np.array(p.platform.buffer_menu)
     gp, gb = np.gcd.reduce(pm), np.gcd.reduce(bm)
     cap_p, cap_b = p.platform.max_pes // gp, p.platform.max_buffer_bytes // gb
-    if (cap_p + 1) * (cap_b + 1) * p.n_layers > max_states or p.platform.max_area_um2 is not None:
+    pl = p.platform
+    if (cap_p + 1) * (cap_b + 1) * p.n_layers > max_states or pl.max_area_um2 is not None or pl.max_power_w is not None:
         return None
     use_max = p.objective == "latency" and p.deployment == "pipelined"
     cost = p.table_[p.objective]
@@ -199,5 +211,6 @@ def optimum(p: AllocationProblem, max_states: int = 4_000_000) -> Trace | None:
         c = int(choice[i, P, B])
         design[i] = (c // nbuf, c % nbuf)
         P, B = P - pm[c // nbuf] // gp, B - bm[c % nbuf] // gb
-    t.record(design[None], p.fitness(design[None]))
+    alloc = p.values(design[None])
+    t.record(alloc, p.fitness(alloc))
     return t

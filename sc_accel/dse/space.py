@@ -14,7 +14,19 @@ per-layer resources against the platform budget in both cases):
 - "pipelined": every layer has its own sub-array and the layers form a pipeline; latency per
   image in steady state is the slowest stage (energy still sums).
 The platform caps the sum of PEs and of buffer bytes over layers, and optionally the sum of
-the estimated areas.
+the estimated areas and the chip's power (`power_w` below).
+
+A design is an array (layers, 2) of each layer's PE count and buffer bytes, the values
+themselves: the menu searches (RL, GA, SA, random, DP) draw them from the menus (`values`
+maps menu indices to values, and a menu design costs a table lookup), while ConfuciuX's
+fine-grained GA stage and the uniform baseline set integers off the menus, which the
+estimator scores on demand (`_layer_costs`).
+
+Power (`score(...)["power_w"]`, from the estimator's energy and latency as in
+`sc_accel.hw.power`): every layer's sub-array leaks all the time (leakage of the summed
+area); the dynamic power of a layer is its energy over its latency. Sequential: one layer
+runs at a time, so the chip's dynamic power is the largest layer's, not the sum. Pipelined:
+every stage runs once per stage interval, so it is the summed energy over the interval.
 """
 
 from __future__ import annotations
@@ -28,7 +40,8 @@ from sc_accel.errors import InvalidInputError, check_count, is_int
 from sc_accel.hw.config import AccelConfig, LayerResources, check_accel, min_gbuf_bytes
 from sc_accel.hw.cost import evaluate, pack_allocations, pack_layers
 from sc_accel.hw.estimate import check_layer_names
-from sc_accel.hw.tables import DEFAULT_TABLE, CostTable
+from sc_accel.hw.power import LEAK_NW_PER_UM2
+from sc_accel.hw.tables import DEFAULT_TABLE, V_NOM, CostTable
 from sc_accel.hw.workload import WorkLayer, check_layer_list
 
 __all__ = ["DSEInputError", "Platform", "PLATFORMS", "AllocationProblem", "Trace", "improvements", "OBJECTIVES",
@@ -84,6 +97,7 @@ class Platform:
     pe_menu: tuple[int, ...]
     buffer_menu: tuple[int, ...]  # bytes
     max_area_um2: float | None = None
+    max_power_w: float | None = None
 
     def __post_init__(self) -> None:
         for what, menu, hi in (("PE", self.pe_menu, MAX_PES), ("buffer", self.buffer_menu, MAX_BUFFER_BYTES)):
@@ -93,11 +107,18 @@ class Platform:
         check_int(f"platform {self.name}: max_pes=", self.max_pes, 1, MAX_PES, "2^24, above any chip built")
         check_int(f"platform {self.name}: max_buffer_bytes=", self.max_buffer_bytes, 1, MAX_BUFFER_BYTES,
                   "64 GiB, above any on-chip buffer built")
-        a = self.max_area_um2
-        if a is not None and (isinstance(a, bool) or not isinstance(a, (int, float, np.integer, np.floating))
-                              or not math.isfinite(a) or not a > 0):
-            raise DSEInputError(f"platform {self.name}: max_area_um2={a!r} must be a positive finite area in "
-                                "um^2, or None for no area cap.")
+        for what, a, unit in (("max_area_um2", self.max_area_um2, "area in um^2"),
+                              ("max_power_w", self.max_power_w, "power in W")):
+            if a is not None and (isinstance(a, bool) or not isinstance(a, (int, float, np.integer, np.floating))
+                                  or not math.isfinite(a) or not a > 0):
+                raise DSEInputError(f"platform {self.name}: {what}={a!r} must be a positive finite {unit}, or "
+                                    "None for no cap.")
+
+    @property
+    def bounds(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """(lowest, highest) per-layer PEs and buffer bytes: the menus' ends, the range the
+        fine-grained GA moves in (as the reference's action bottom and bound)."""
+        return (self.pe_menu[0], self.pe_menu[-1]), (self.buffer_menu[0], self.buffer_menu[-1])
 
     def to_dict(self) -> dict:
         """Plain dict (JSON/TOML)."""
@@ -163,28 +184,61 @@ class AllocationProblem:
     def n_choices(self) -> tuple[int, int]:
         return len(self.platform.pe_menu), len(self.platform.buffer_menu)
 
+    def _evaluate(self, li: np.ndarray, pes: np.ndarray, buf: np.ndarray) -> dict[str, np.ndarray]:
+        """The estimator on rows (compute layer index, PEs, buffer bytes): latency in cycles,
+        energy in pJ, area in um^2, dynamic power in W and whether the buffer holds the tile."""
+        acc = pack_allocations(self.accel, pes, buf / 1024.0)
+        r = evaluate(pack_layers(self.compute).take(li), acc, self.table)
+        lat, energy = r["latency_cycles"], r["energy_pj"]
+        power = energy * 1e-12 * (self.accel.op.freq_mhz * 1e6) / np.maximum(lat, 1e-30)
+        return {"latency": lat, "energy": energy, "area": r["area_um2"], "power": power,
+                "valid": buf >= min_gbuf_bytes(acc.rows, acc.cols, self.accel.word_bits)}
+
     def _score_table(self) -> None:
         """One `evaluate` call over every (layer, PE, buffer) triple, plus the fixed layers."""
         n, (npe, nbuf) = self.n_layers, self.n_choices
         pes = np.array(self.platform.pe_menu, dtype=np.int64)
         buf = np.array(self.platform.buffer_menu, dtype=np.int64)
         li, pi, bi = (ix.ravel() for ix in np.meshgrid(np.arange(n), np.arange(npe), np.arange(nbuf), indexing="ij"))
-        lay = pack_layers(self.compute).take(li)
-        acc = pack_allocations(self.accel, pes[pi], buf[bi] / 1024.0)
-        r = evaluate(lay, acc, self.table)
-        shape = (n, npe, nbuf)
-        need = min_gbuf_bytes(acc.rows, acc.cols, self.accel.word_bits)
-        self.table_ = {"latency": r["latency_cycles"].reshape(shape), "energy": r["energy_pj"].reshape(shape),
-                       "area": r["area_um2"].reshape(shape), "valid": (buf[bi] >= need).reshape(shape),
-                       "pes": (acc.rows * acc.cols).reshape(shape)}
+        self.table_ = {k: v.reshape(n, npe, nbuf) for k, v in self._evaluate(li, pes[pi], buf[bi]).items()}
         rest = [layer for layer in self.layers if layer.op not in COMPUTE_OPS]
-        self.fixed_ = {"latency": 0.0, "energy": 0.0, "max_latency": 0.0}
+        self.fixed_ = {"latency": 0.0, "energy": 0.0, "max_latency": 0.0, "max_power": 0.0}
         if rest:
             f = evaluate(pack_layers(rest), pack_allocations(self.accel, np.full(len(rest), self.accel.pes),
                                                               np.full(len(rest), self.accel.memory.gbuf_kib)),
                          self.table)
-            self.fixed_ = {"latency": float(f["latency_cycles"].sum()), "energy": float(f["energy_pj"].sum()),
-                           "max_latency": float(f["latency_cycles"].max())}
+            lat = f["latency_cycles"]
+            power = f["energy_pj"] * 1e-12 * self.accel.op.freq_mhz * 1e6 / np.maximum(lat, 1e-30)
+            self.fixed_ = {"latency": float(lat.sum()), "energy": float(f["energy_pj"].sum()),
+                           "max_latency": float(lat.max()), "max_power": float(power.max())}
+
+    def values(self, designs: np.ndarray) -> np.ndarray:
+        """Menu-index designs (..., layers, 2) -> the designs' PE counts and buffer bytes."""
+        d = np.asarray(designs, dtype=np.int64)
+        pm, bm = np.array(self.platform.pe_menu), np.array(self.platform.buffer_menu)
+        return np.stack([pm[d[..., 0]], bm[d[..., 1]]], axis=-1)
+
+    def _layer_costs(self, alloc: np.ndarray) -> dict[str, np.ndarray]:
+        """Per-layer latency, energy, area, power and tile validity (N, layers) of designs given
+        as values: menu values by table lookup, the others by the estimator (each distinct
+        (layer, PEs, bytes) once)."""
+        pm, bm = np.array(self.platform.pe_menu), np.array(self.platform.buffer_menu)
+        pes, buf = alloc[..., 0], alloc[..., 1]
+        pi = np.minimum(np.searchsorted(pm, pes), len(pm) - 1)
+        bi = np.minimum(np.searchsorted(bm, buf), len(bm) - 1)
+        on = (pm[pi] == pes) & (bm[bi] == buf)
+        rows = np.broadcast_to(np.arange(self.n_layers), pes.shape)
+        out = {k: v[rows, pi, bi] for k, v in self.table_.items()}
+        if not on.all():
+            trip, inv = np.unique(np.stack([rows[~on], pes[~on], buf[~on]], 1), axis=0, return_inverse=True)
+            new = self._evaluate(trip[:, 0], trip[:, 1], trip[:, 2])
+            for k, v in new.items():
+                out[k][~on] = v[inv.ravel()]
+        return out
+
+    def leakage_w(self, area_um2: np.ndarray) -> np.ndarray:
+        """Leakage of the allocated arrays (`sc_accel.hw.power`'s density at the accel's supply)."""
+        return area_um2 * LEAK_NW_PER_UM2 * 1e-9 * (self.accel.op.voltage / V_NOM)
 
     def _check_budget(self) -> None:
         """Refuse a budget that not even the smallest valid choice of every layer fits."""
@@ -201,35 +255,45 @@ class AllocationProblem:
             if area > p.max_area_um2:
                 raise DSEInputError(f"platform {p.name}: the area cap ({p.max_area_um2:.4g} um^2) is below the "
                                     f"smallest design's area ({area:.4g} um^2); raise it.")
+        if p.max_power_w is not None:
+            low = np.array([[p.pe_menu[0], s] for s in smallest])
+            power = float(self.score(low[None])["power_w"][0])
+            if power > p.max_power_w:
+                raise DSEInputError(f"platform {p.name}: the power cap ({p.max_power_w:.4g} W) is below the "
+                                    f"smallest design's power ({power:.4g} W); raise it.")
         if lo_pe > p.max_pes or sum(smallest) > p.max_buffer_bytes:
             raise DSEInputError(f"platform {p.name}: the budget ({p.max_pes} PEs, {p.max_buffer_bytes} bytes) is "
                                 f"below the smallest design of {self.n_layers} layers ({lo_pe} PEs, {sum(smallest)} "
                                 "bytes); raise the budget or shrink the menus.")
 
-    def score(self, designs: np.ndarray) -> dict[str, np.ndarray]:
-        """Designs (N, layers, 2) of (PE index, buffer index) -> objective value (lower is
-        better), latency in cycles, energy in pJ, resources used, overshoot and feasibility.
+    def score(self, alloc: np.ndarray) -> dict[str, np.ndarray]:
+        """Designs (N, layers, 2) of (PEs, buffer bytes) -> objective value (lower is better),
+        latency in cycles, energy in pJ, power in W, resources used, overshoot and feasibility.
         `overshoot` is the largest relative excess over a budget (0 when within all), plus one
         per layer whose buffer cannot hold its tile."""
-        d = np.asarray(designs, dtype=np.int64).reshape(-1, self.n_layers, 2)
-        rows = np.arange(self.n_layers)
-        t = self.table_
-        lat = t["latency"][rows, d[..., 0], d[..., 1]]  # (N, layers)
-        lat_total = (lat.sum(1) + self.fixed_["latency"] if self.deployment == "sequential"
-                     else np.maximum(lat.max(1), self.fixed_["max_latency"]))
-        energy = t["energy"][rows, d[..., 0], d[..., 1]].sum(1) + self.fixed_["energy"]
+        a = np.asarray(alloc, dtype=np.int64).reshape(-1, self.n_layers, 2)
+        c = self._layer_costs(a)
+        seq = self.deployment == "sequential"
+        lat_total = (c["latency"].sum(1) + self.fixed_["latency"] if seq
+                     else np.maximum(c["latency"].max(1), self.fixed_["max_latency"]))
+        energy = c["energy"].sum(1) + self.fixed_["energy"]
+        area = c["area"].sum(1)
+        freq = self.accel.op.freq_mhz * 1e6
+        dynamic = (np.maximum(c["power"].max(1), self.fixed_["max_power"]) if seq
+                   else energy * 1e-12 * freq / np.maximum(lat_total, 1e-30))
+        power = dynamic + self.leakage_w(area)
         p = self.platform
-        pes = np.array(p.pe_menu)[d[..., 0]].sum(1)
-        buf = np.array(p.buffer_menu)[d[..., 1]].sum(1)
-        area = t["area"][rows, d[..., 0], d[..., 1]].sum(1)
+        pes, buf = a[..., 0].sum(1), a[..., 1].sum(1)
         over = np.maximum(0.0, np.maximum((pes - p.max_pes) / p.max_pes,
                                           (buf - p.max_buffer_bytes) / p.max_buffer_bytes))
-        if p.max_area_um2 is not None:
-            over = np.maximum(over, (area - p.max_area_um2) / p.max_area_um2)
-        over = over + (~t["valid"][rows, d[..., 0], d[..., 1]]).sum(1)
+        for cap, used in ((p.max_area_um2, area), (p.max_power_w, power)):
+            if cap is not None:
+                over = np.maximum(over, (used - cap) / cap)
+        over = over + (~c["valid"]).sum(1)
         value = lat_total if self.objective == "latency" else energy
-        return {"value": value.astype(np.float64), "latency_cycles": lat_total, "energy_pj": energy, "pes": pes,
-                "buffer_bytes": buf, "area_um2": area, "overshoot": over, "feasible": over == 0}
+        return {"value": value.astype(np.float64), "latency_cycles": lat_total, "energy_pj": energy,
+                "power_w": power, "pes": pes, "buffer_bytes": buf, "area_um2": area, "overshoot": over,
+                "feasible": over == 0}
 
     @property
     def worst(self) -> float:
@@ -240,28 +304,27 @@ class AllocationProblem:
         return float(per.sum() + fixed if self.objective == "energy" or self.deployment == "sequential"
                      else max(per.max(), self.fixed_["max_latency"]))
 
-    def fitness(self, designs: np.ndarray) -> np.ndarray:
-        """What the searches minimise: the objective of feasible designs; for over-budget ones
-        `worst x (1 + overshoot)`, above every feasible design and growing with the excess."""
-        s = self.score(designs)
+    def fitness(self, alloc: np.ndarray) -> np.ndarray:
+        """What the searches minimise: the objective of feasible designs (given as values); for
+        over-budget ones `worst x (1 + overshoot)`, above every feasible design and growing
+        with the excess."""
+        s = self.score(alloc)
         return np.where(s["feasible"], s["value"], self.worst * (1.0 + s["overshoot"]))
 
-    def design_dict(self, design: np.ndarray) -> list[dict]:
-        """Per-layer allocation of one design: layer name, PEs, buffer bytes."""
-        d = np.asarray(design).reshape(self.n_layers, 2)
-        pm, bm = self.platform.pe_menu, self.platform.buffer_menu
-        return [{"layer": layer.name, "pes": int(pm[i]), "buffer_bytes": int(bm[j])}
-                for layer, (i, j) in zip(self.compute, d)]
+    def design_dict(self, alloc: np.ndarray) -> list[dict]:
+        """Per-layer allocation of one design (values): layer name, PEs, buffer bytes."""
+        a = np.asarray(alloc).reshape(self.n_layers, 2)
+        return [{"layer": layer.name, "pes": int(pe), "buffer_bytes": int(b)} for layer, (pe, b) in zip(self.compute, a)]
 
-    def accel_for(self, design: np.ndarray) -> AccelConfig:
+    def accel_for(self, alloc: np.ndarray) -> AccelConfig:
         """The design as an AccelConfig with per-layer resources, for `sc_accel.hw.estimate`."""
-        res = {x["layer"]: LayerResources(x["pes"], x["buffer_bytes"] / 1024.0) for x in self.design_dict(design)}
+        res = {x["layer"]: LayerResources(x["pes"], x["buffer_bytes"] / 1024.0) for x in self.design_dict(alloc)}
         return self.accel.with_(layers=res, name=f"{self.accel.name}-{self.platform.name}")
 
 
 @dataclass
 class Trace:
-    """A search's outcome: the best design (layers x (PE index, buffer index)), its fitness,
+    """A search's outcome: the best design (layers x (PEs, buffer bytes)), its fitness,
     and the fitness of every design evaluated, in order. Every search over an
     `AllocationProblem` (RL, GA, SA, random, exhaustive, DP) returns one."""
 

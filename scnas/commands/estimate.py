@@ -18,7 +18,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """The `estimate` subcommand and its options."""
     p = sub.add_parser("estimate", help="latency/energy/area of a model on accelerator presets or files")
     p.add_argument("--model", default="lenet5", help="zoo name, a model.pt or a train run directory")
-    p.add_argument("--input-shape", help="B,C,H,W (default 1,1,28,28 for lenet5, else 1,3,32,32)")
+    p.add_argument("--input-shape", help="B,C,H,W (default 1,1,28,28 for lenet5, 1,3,224,224 for resnet50 and "
+                   "mobilenet_v2, else 1,3,32,32)")
     p.add_argument("--accel", nargs="+", default=["systolic-32x32-ws"], metavar="PRESET_OR_FILE",
                    help="accelerator preset names (configs/accel) or .toml/.json files")
     p.add_argument("--compare", nargs="+", metavar="PRESET_OR_FILE",
@@ -32,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _input_shape(text: str | None) -> tuple[int, ...] | None:
+def input_shape(text: str | None) -> tuple[int, ...] | None:
     """--input-shape as a tuple (None: the model's own)."""
     shape = tuple(parse_list(text, int, "input-shape")) if text else None
     if shape is not None and (len(shape) not in (2, 4) or min(shape) < 1):
@@ -43,7 +44,7 @@ def _input_shape(text: str | None) -> tuple[int, ...] | None:
 def run(args: argparse.Namespace) -> int:
     """Estimate on every accelerator (and stream length), print the table, draw the figures."""
     accels = [load_accel(s) for s in args.compare or args.accel]
-    shape = _input_shape(args.input_shape)
+    shape = input_shape(args.input_shape)
     sc = SCConfig.from_dict(read_config(args.sc_config)) if args.sc_config else None
     lengths = parse_list(args.stream_length, int, "stream-length") if args.stream_length else None
     accels = expand_stream_lengths(accels, lengths, sc)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from sc_accel.nn import SCConfig, emulate, fixed_point, trace
 from sc_accel.nn.run import float_forward
-from scnas.zoo import MODELS, create_model
+from scnas.zoo import IMAGENET_SHAPED, MODELS, create_model
 
 
 def _with_bn_stats(model: nn.Module, x: torch.Tensor) -> nn.Module:
@@ -25,7 +25,7 @@ def _rel_err(y: torch.Tensor, ref: torch.Tensor) -> float:
     return float((y - ref).norm() / ref.norm())
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", sorted(set(MODELS) - set(IMAGENET_SHAPED)))  # shape-only workloads
 def test_every_zoo_model_converts_and_approaches_float(name):
     torch.manual_seed(0)
     model = _with_bn_stats(create_model(name, 3, 10, 12), torch.rand(32, 3, 12, 12))

@@ -72,7 +72,7 @@ def test_emulate_settings_default_to_sc_config():
 
 @pytest.mark.parametrize("argv, fn, renamed", [
     (["recast"], run_recast, {}), (["search"], run_search, {"sc_limit": None, "workers": None}),
-    (["dse", "confuciux"], run_confuciux, {"workers": None}), (["dse", "batchdvfs"], run_batchdvfs, {"workers": None}),
+    (["dse", "confuciux"], run_confuciux, {"workers": None, "agents": None}), (["dse", "batchdvfs"], run_batchdvfs, {"workers": None}),
     (["dse", "evolver"], run_evolver, {"calib": "calib_images"})])
 def test_run_options_default_to_the_function(argv, fn, renamed):
     """renamed: option -> parameter of another name (None: a default of the CLI's own, see its help)."""
