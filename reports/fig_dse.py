@@ -42,8 +42,8 @@ def _split_method(m: str) -> tuple[str, str]:
 
 
 def _dash(method: str) -> str:
-    """RL alone is drawn dashed on top: RL+GA repeats its first evaluations."""
-    return "--" if method == "RL" else "-"
+    """RL alone (the whole budget, the reference's `--alg RL`) is drawn dashed, beside RL+GA."""
+    return "--" if method.startswith("RL") and "GA" not in method else "-"
 
 
 _OVER = "over budget"  # how an infeasible design is labelled wherever it is drawn
