@@ -279,20 +279,21 @@ def _policy_row(p, policy: tuple[int, ...], bit_acc: float) -> dict:
 def run_evolver(model, name: str, ds, accel: AccelConfig, out: str | Path, lengths: tuple,
                 episodes: int = 300, eval_images: int = 500, final_images: int = 2000, calib_images: int = 500,
                 acc_drop: float = 2.0, latency_th: float = 0.5, energy_th: float = 0.5, samples: int = 16,
-                seed: int = 0, progress: bool = True) -> dict:
+                seed: int = 0, progress: bool = True, shaping: float = 0.0) -> dict:
     """Evolver-style Q-learning of per-layer precision (stream lengths on an SC array; on a
     binary array `lengths` holds (activation, weight) bit pairs) and a V/F point on `ds`: the
     search on the last `eval_images` training images (expected-mode proxy), the
     chosen policy and the best uniform-L design bit-true on the first `final_images` test
-    images. Checkpoints the learner and its caches every 25 episodes; a rerun resumes."""
-    _check_evolver(accel, episodes, eval_images, final_images, calib_images, samples, acc_drop, seed)
+    images. A policy under the accuracy threshold gets R = shaping x A (0: the paper's reward).
+    Checkpoints the learner and its caches every 25 episodes; a rerun resumes."""
+    _check_evolver(accel, episodes, eval_images, final_images, calib_images, samples, acc_drop, seed, shaping)
     p, float_acc = _evolver_problem(model, ds, accel, lengths, eval_images, calib_images,
-                                    (acc_drop, latency_th, energy_th), samples, seed)
+                                    (acc_drop, latency_th, energy_th), samples, seed, shaping)
     settings = {"command": "dse", "search": "evolver", "model": name, "dataset": ds.name, "accel": accel.name,
                 "choices": [list(c) if p.binary else c for c in p.choices], "episodes": episodes,
                 "eval_images": eval_images,
                 "final_images": final_images, "calib_images": calib_images, "acc_drop": acc_drop,
-                "latency_th": latency_th, "energy_th": energy_th, "samples": samples, "seed": seed}
+                "latency_th": latency_th, "energy_th": energy_th, "shaping": shaping, "samples": samples, "seed": seed}
     with claim_run_dir(out, "dse") as run:
         _check_same(run, settings)
         write_toml({**settings, "accel_config": json.dumps(accel.to_dict()), "run": run_meta()}, run / "config.toml")
@@ -309,7 +310,7 @@ def run_evolver(model, name: str, ds, accel: AccelConfig, out: str | Path, lengt
 
 
 def _check_evolver(accel: AccelConfig, episodes: int, eval_images: int, final_images: int, calib_images: int,
-                   samples: int, acc_drop: float, seed: int) -> None:
+                   samples: int, acc_drop: float, seed: int, shaping: float = 0.0) -> None:
     """One sentence for the first bad setting of an Evolver run."""
     for what, v in (("episodes", episodes), ("eval-images", eval_images), ("final-images", final_images),
                     ("calib-images", calib_images), ("samples", samples)):
@@ -321,10 +322,13 @@ def _check_evolver(accel: AccelConfig, episodes: int, eval_images: int, final_im
     check_accel(accel)
     if not 0.0 <= acc_drop <= 100.0:
         raise DSEInputError(f"--acc-drop {acc_drop!r} must be a number of percentage points in [0, 100].")
+    if isinstance(shaping, bool) or not isinstance(shaping, (int, float)) or not 0.0 <= shaping <= 1.0:
+        raise DSEInputError(f"--shaping {shaping!r} must be a number in [0, 1] (the reward under the accuracy "
+                            "threshold is shaping x A; 0 is the paper's).")
 
 
 def _evolver_problem(model, ds, accel: AccelConfig, lengths: tuple, eval_images: int, calib_images: int,
-                     thresholds: tuple[float, float, float], samples: int, seed: int) -> tuple:
+                     thresholds: tuple[float, float, float], samples: int, seed: int, shaping: float = 0.0) -> tuple:
     """The Evolver problem on the last `eval_images` training images, its accuracy threshold
     `acc_drop` points under the float model's accuracy there; returns (problem, float accuracy)."""
     acc_drop, latency_th, energy_th = thresholds
@@ -332,7 +336,7 @@ def _evolver_problem(model, ds, accel: AccelConfig, lengths: tuple, eval_images:
     y_eval = np.asarray(ds.y_train[-eval_images:])
     calib = torch.as_tensor(ds.x_train[:calib_images]).double()
     float_acc = top1_accuracy(model, x_eval, y_eval)
-    th = Thresholds(max(0.0, float_acc - acc_drop / 100.0), latency_th, energy_th)
+    th = Thresholds(max(0.0, float_acc - acc_drop / 100.0), latency_th, energy_th, shaping=shaping)
     layers = workload(model, (1,) + tuple(ds.input_shape))
     menu = {"bit_pairs": tuple(lengths)} if accel.kind != "sc" else {"lengths": tuple(lengths)}
     return EvolverProblem(model, layers, accel, x_eval, y_eval, calib, th, samples=samples, seed=seed,

@@ -8,13 +8,16 @@ voltage-frequency pair from `sc_accel.hw.power.operating_points`. A finished pol
     R = a A - b L - c E    (A accuracy, L latency, E energy, L and E normalised to [0, 1]
                             over the space: 0 = the fastest / least-energy corner)
 
-when A > A_TH, L < L_TH and E < E_TH. Outlier skipping: a policy whose
-estimated L or E already breaks its threshold gets R = 0 without an accuracy evaluation
-(the estimate costs microseconds, the accuracy a pass over images). A policy evaluated but
-under A_TH gets R = `shaping` x A (default 0.1 A): below every feasible reward when
-a A_TH > b L_TH + c E_TH + shaping, yet rising with accuracy, so the learner is led towards
-longer streams instead of facing a flat zero until it stumbles on a feasible policy (with
-R = 0 there, 300 episodes on LeNet-5 found none). Q-learning: one Q row
+when A > A_TH, L < L_TH and E < E_TH, and R = 0 otherwise, as in the paper (Evolver, JSSC
+2021). Outlier skipping: a policy whose estimated L or E already breaks its threshold gets
+R = 0 without an accuracy evaluation (the estimate costs microseconds, the accuracy a pass
+over images). A policy evaluated but under A_TH gets R = `shaping` x A, with shaping 0 by
+default (the paper's zero); shaping > 0 is an option, not the paper's: below every feasible
+reward when a A_TH > b L_TH + c E_TH + shaping, yet rising with accuracy, so the learner is
+led towards longer streams instead of facing a flat zero until it stumbles on a feasible
+policy. The paper requantizes and retrains every policy it scores; this search post-trains
+(converts the trained model) and leaves retraining to an optional fine-tune of the chosen
+policy, outside this package (`scnas dse evolver --finetune-epochs`). Q-learning: one Q row
 per state, epsilon-greedy with exponential decay, and after each episode the updates run in
 reverse state order, Q(i, u) += alpha (R + gamma max Q(i + 1) - Q(i, u)) (max Q(N + 1) = 0).
 The policy kept is the highest-reward one seen.
@@ -67,7 +70,8 @@ MAX_CHOICES = 64
 @dataclass(frozen=True)
 class Thresholds:
     """Constraints and reward weights: A > accuracy, L < latency, E < energy (L and E
-    normalised to [0, 1]); R = a A - b L - c E."""
+    normalised to [0, 1]); R = a A - b L - c E when all three hold, `shaping` x A when only the
+    accuracy misses (0 by default, as in the paper), 0 for an outlier."""
 
     accuracy: float
     latency: float = 0.5
@@ -75,7 +79,7 @@ class Thresholds:
     a: float = 1.0
     b: float = 0.5
     c: float = 0.5
-    shaping: float = 0.1
+    shaping: float = 0.0  # R = shaping x A under A_TH; 0: the paper's reward (Evolver, JSSC 2021)
 
     def breaks_cost(self, latency: float, energy: float) -> bool:
         """An outlier: its normalised latency or energy already breaks a threshold."""
@@ -86,10 +90,11 @@ class Thresholds:
         return accuracy > self.accuracy and not self.breaks_cost(latency, energy)
 
     def __post_init__(self) -> None:
-        for name in ("accuracy", "latency", "energy"):
+        for name in ("accuracy", "latency", "energy", "shaping"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
-                raise DSEInputError(f"threshold {name}={v!r} must be a number in [0, 1].")
+                what = name if name == "shaping" else f"threshold {name}"
+                raise DSEInputError(f"{what}={v!r} must be a number in [0, 1].")
 
 
 @dataclass

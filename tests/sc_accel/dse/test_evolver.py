@@ -146,9 +146,26 @@ def test_the_space_bounds_normalise_the_corners_to_zero_and_one(tiny):
     assert en.min() == pytest.approx(0.0) and en.max() == pytest.approx(1.0)
 
 
+def test_a_policy_under_the_accuracy_threshold_gets_exactly_zero_by_default_and_shaping_a_as_an_option(tiny):
+    """The paper's reward under A_TH is 0; with shaping s it is s x A, the same policies either way."""
+    assert Thresholds(0.9).shaping == 0.0
+    zero = _problem(tiny, Thresholds(0.9, 0.6, 0.6))
+    shaped = _problem(tiny, Thresholds(0.9, 0.6, 0.6, shaping=0.25))
+    pols = [(a, b, q) for a in range(3) for b in range(3) for q in range(3)]
+    low = [(pol, zero.evaluate(pol)) for pol in pols]
+    low = [(pol, o) for pol, o in low if not o.skipped and not o.feasible and o.accuracy > 0]
+    assert low  # some policies miss only the accuracy threshold
+    for pol, o in low:
+        assert o.reward == 0.0  # exactly, not approximately
+        s = shaped.evaluate(pol)
+        assert not s.feasible and s.accuracy == o.accuracy and s.reward == 0.25 * o.accuracy > 0
+    with pytest.raises(DSEInputError, match=r"shaping=1.5 must be a number in \[0, 1\]"):
+        Thresholds(0.9, shaping=1.5)
+
+
 def test_a_policy_under_the_accuracy_threshold_is_ranked_below_every_feasible_one(tiny):
-    """The shaping reward (0.1 A) rises with accuracy but stays under the feasible rewards."""
-    th = Thresholds(0.9, 0.6, 0.6)
+    """The shaping reward (shaping 0.1: 0.1 A) rises with accuracy but stays under the feasible rewards."""
+    th = Thresholds(0.9, 0.6, 0.6, shaping=0.1)
     p = _problem(tiny, th)
     outs = [p.evaluate((a, b, q)) for a in range(3) for b in range(3) for q in range(3)]
     low = [o for o in outs if not o.skipped and not o.feasible]
