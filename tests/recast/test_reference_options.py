@@ -11,12 +11,18 @@ from recast import RecastConfig, recast
 from sc_accel.errors import InvalidInputError
 from tests.recast.test_recast import _data, _states_equal, _teacher
 
-BASE = dict(epochs_per_block=1, finetune_epochs=0, batch_size=4)  # 24 images: 6 batches an epoch
+# 24 images: 6 batches an epoch; the older procedure spelled out, whatever the defaults
+BASE = dict(epochs_per_block=1, finetune_epochs=0, batch_size=4, reinit_next="width-change", train_stem=False,
+            lr_schedule="constant")
+
+
+def _cfg(**change) -> RecastConfig:
+    return RecastConfig(**{**BASE, **change})
 
 
 def _stem_after(train_stem: bool) -> tuple[torch.nn.Module, torch.nn.Module]:
     teacher = _teacher("basic", 2)
-    res = recast(teacher, "plain", _data(), RecastConfig(**BASE, train_stem=train_stem), progress=False)
+    res = recast(teacher, "plain", _data(), _cfg(train_stem=train_stem), progress=False)
     return teacher.stem, res.student.stem
 
 
@@ -51,10 +57,10 @@ def _same(a: dict, b: dict) -> bool:
 
 def test_reinit_next_always_reinitialises_the_next_block_even_at_the_same_width(monkeypatch):
     # the plain plan keeps every width (8 -> 8 -> 16), so "width-change" keeps block 1 and the head
-    teacher, seen, spec = _at_first_batch_of_each_step(monkeypatch, RecastConfig(**BASE))
+    teacher, seen, spec = _at_first_batch_of_each_step(monkeypatch, _cfg())
     block1, head = teacher.blocks[1].state_dict(), teacher.head.state_dict()
     assert _same(seen[0][0], block1) and _same(seen[1][1], head)
-    teacher, seen, spec = _at_first_batch_of_each_step(monkeypatch, RecastConfig(**BASE, reinit_next="always"))
+    teacher, seen, spec = _at_first_batch_of_each_step(monkeypatch, _cfg(reinit_next="always"))
     # before any batch of step 0 is trained, block 1 is no longer the teacher's: a fresh block of the
     # teacher's type (a plain continuation would start step 0 from the teacher's weights)
     assert seen[0][0].keys() == block1.keys() and not _same(seen[0][0], block1)
@@ -74,15 +80,14 @@ def test_the_step_schedule_decays_the_rate_by_gamma_after_each_fraction_of_a_ste
         return real(opt, loss, where)
 
     monkeypatch.setattr(proc, "checked_step", spy)
-    cfg = RecastConfig(**{**BASE, "epochs_per_block": 2}, lr=1e-2, lr_schedule="step", lr_step_fraction=0.25,
-                       lr_gamma=0.5)
+    cfg = _cfg(epochs_per_block=2, lr=1e-2, lr_schedule="step", lr_step_fraction=0.25, lr_gamma=0.5)
     recast(_teacher("basic", 2), "plain", _data(), cfg, progress=False)
     # 2 epochs x 6 batches per step, a decay every 3 batches; each block step starts again at lr
     one_step = [1e-2 * 0.5 ** (k // 3) for k in range(12)]
     assert rates == pytest.approx(one_step + one_step, rel=1e-12)
     assert proc.lr_at(cfg, 2, 6, 1, 5) == pytest.approx(1e-2 * 0.5 ** 3)
     rates.clear()
-    recast(_teacher("basic", 2), "plain", _data(), RecastConfig(**BASE, lr=1e-2), progress=False)
+    recast(_teacher("basic", 2), "plain", _data(), _cfg(lr=1e-2), progress=False)
     assert rates == [1e-2] * 12  # constant
 
 
