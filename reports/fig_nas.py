@@ -22,7 +22,7 @@ import numpy as np
 from reports.figure import Figure
 from reports.plots import read_results, save_run_pngs
 from reports.style import distinct_colors, marker
-from reports.units import label
+from reports.units import label, method_name
 
 __all__ = ["pareto_front", "pareto", "ops_per_stage", "derived_network", "nas_figures", "plot_search"]
 
@@ -52,7 +52,7 @@ def pareto(runs: list[tuple[str, dict]]) -> Figure:
         ax.plot([1e6 * p[0] for p in pts], [100 * p[1] for p in pts], ".", color=cols[m], alpha=0.35, ms=4)
         front = pareto_front(pts)
         ax.plot([1e6 * p[0] for p in front], [100 * p[1] for p in front], "-", drawstyle="steps-post",
-                color=cols[m], marker="", label=f"{m} front")
+                color=cols[m], marker="", label=f"{method_name(m)} front")
         for run, r in mine:
             f = r["final"]
             ax.plot(1e6 * f["latency_s"], 100 * f["accuracy"], marker(i), color=cols[m], ms=9, mec="black")

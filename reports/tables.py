@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from reports.stats import mean_std
-from reports.units import Unit, number, unit_of
+from reports.units import Unit, method_name, number, unit_of
 
 __all__ = ["column_header", "column_cell", "over_budget", "emulation_table", "estimate_table", "recast_rows", "recast_table", "nas_table", "table_main"]
 
@@ -165,7 +165,7 @@ def nas_table(results: list[str | Path | dict]) -> str:
         rs = groups[m]
         col = lambda k, scale, fmt: _mean_std([r["final"][k] for r in rs], scale, fmt)  # noqa: E731
         sc = [r["final"]["sc_accuracy"] for r in rs if r["final"].get("sc_accuracy") is not None]
-        lines.append(f"| {m} | {len(rs)} | {col('accuracy', 100, '.2f')} | {col('params', 1, ',.0f')} "
+        lines.append(f"| {method_name(m)} | {len(rs)} | {col('accuracy', 100, '.2f')} | {col('params', 1, ',.0f')} "
                      f"| {col('macs', 1e-6, '.2f')} | {col('memory_bytes', 1e-6, '.2f')} "
                      f"| {col('latency_s', 1e6, '.1f')} | {col('energy_pj', 1e-6, '.1f')} "
                      f"| {_mean_std([r['search_seconds'] for r in rs], 1, '.0f')} "
@@ -175,7 +175,7 @@ def nas_table(results: list[str | Path | dict]) -> str:
               "|---|---|" + "---|" * len(res[0]["stages"])]
     for m in sorted(groups, key=lambda m: (_NAS_ORDER.get(m, 9), m)):
         for r in sorted(groups[m], key=lambda r: r.get("seed", 0)):
-            lines.append(f"| {m} | {r.get('seed', 0)} | " + " | ".join(", ".join(s["ops"]) for s in r["stages"])
+            lines.append(f"| {method_name(m)} | {r.get('seed', 0)} | " + " | ".join(", ".join(s["ops"]) for s in r["stages"])
                          + " |")
     return "\n".join(lines)
 

@@ -20,7 +20,16 @@ from dataclasses import dataclass
 
 from matplotlib.ticker import FuncFormatter
 
-__all__ = ["Unit", "UNITS", "unit_of", "number", "label", "show", "tick_formatter"]
+__all__ = ["Unit", "UNITS", "unit_of", "number", "label", "show", "tick_formatter", "method_name", "REDUCED_DARTS"]
+
+# The `darts` search baseline is DARTS reduced to the CPU (first-order, one shared 2-node cell,
+# arch lr 100x the paper's, 2 epochs; docs/search.md): every table and legend names it so.
+REDUCED_DARTS = "reduced DARTS"
+
+
+def method_name(method: str) -> str:
+    """A search method as tables and legends show it ("darts" -> "reduced DARTS")."""
+    return REDUCED_DARTS if method == "darts" else method
 
 
 @dataclass(frozen=True)

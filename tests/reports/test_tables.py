@@ -56,9 +56,9 @@ def test_nas_table_groups_methods_over_seeds_and_lists_ops_per_stage():
 
     runs = [search_results("random", s) for s in (0, 1, 2)] + [search_results("darts", 0)]
     lines = nas_table(runs).splitlines()
-    darts = next(x for x in lines if x.startswith("| darts | 1 |"))
+    darts = next(x for x in lines if x.startswith("| reduced DARTS | 1 |"))
     rnd = next(x for x in lines if x.startswith("| random | 3 |"))
-    assert lines.index(darts) < lines.index(rnd)  # darts, random, then the InheritedNAS rows
+    assert lines.index(darts) < lines.index(rnd)  # reduced DARTS, random, then the InheritedNAS rows
     assert "| 86.00 ± 1.00 |" in rnd and "| 110 ± 10 |" in rnd  # mean ± sample std over seeds
     assert "| 85.00 |" in darts
     assert "| random | 2 | sep3, skip, sep3 | sep5, max3, dil3 |" in lines
@@ -74,7 +74,7 @@ def test_table_main_skips_runs_without_results_and_fails_when_none_has_one(tmp_p
     (tmp_path / "a" / "results.json").write_text(json.dumps(search_results("darts")))
     assert table_main([str(tmp_path / "a"), str(tmp_path / "b")], nas_table, "nas_table") == 0
     out = capsys.readouterr()
-    assert "| darts | 1 |" in out.out and f"skipped {tmp_path / 'b'}" in out.err
+    assert "| reduced DARTS | 1 |" in out.out and f"skipped {tmp_path / 'b'}" in out.err
     assert table_main([str(tmp_path / "b")], nas_table, "nas_table") == 2
     assert "nas_table: no results.json" in capsys.readouterr().err
 
