@@ -7,7 +7,8 @@
      from the teacher, with block pruning and the hardware-aware penalty; stages run in
      processes or on Ray when asked;
    - "random": random genotypes distilled at equal budget (nas.random_search);
-   - "darts": the coarse cell network itself.
+   - "darts": the coarse cell network itself, a reduced DARTS (first-order, one shared 2-node
+     cell, arch lr 100x the paper's; docs/search.md names what is reduced).
 4. The derived network, its stages' weights inherited, is retrained (cross-entropy plus KD
    from the teacher) for `retrain_epochs`.
 Every phase checkpoints every epoch under `out`; a rerun resumes where the last one stopped.

@@ -66,7 +66,8 @@ def _what_to_search(p: argparse.ArgumentParser) -> None:
     p.add_argument("--penalty", choices=["latency", "energy", "flops"], help="what the penalty counts "
                    f"(default {d(SearchConfig, 'penalty')}; flops = MACs only, the comparison)")
     p.add_argument("--method", choices=list(METHODS), help="InheritedNAS (default), "
-                   "random search at equal budget, or the coarse DARTS cell network")
+                   "random search at equal budget, or the coarse DARTS cell network (a reduced DARTS: first-order, "
+                   "one shared cell; docs/search.md)")
     p.add_argument("--ops", help=f"comma-separated candidate ops (default {list_default(SearchConfig, 'ops')})")
     p.add_argument("--channels", help=f"comma-separated stage widths (default {list_default(SearchConfig, 'channels')})")
     for name, (kind, what) in _BUDGET.items():
