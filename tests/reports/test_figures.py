@@ -226,7 +226,7 @@ def test_confuciux_over_budget_design_is_never_drawn_as_valid():
     hollow = [p for p in bars if to_hex(p.get_facecolor()) == "#ffffff"]
     assert [p.get_height() for p in hollow] == [1.55e7] and hollow[0].get_hatch()
     assert all(p.get_height() != 1.55e7 for p in bars if p not in hollow)
-    assert "over budget\n256 PEs\n6,112 B" in [t.get_text() for t in ax.texts]  # both resources the budget caps
+    assert "over budget: 256 PEs, 6,112 B" in [t.get_text() for t in ax.texts]  # both resources the budget caps
     assert any(t.get_text().startswith("over budget") for t in ax.get_legend().get_texts())
 
 
