@@ -18,7 +18,8 @@ led towards longer streams instead of facing a flat zero until it stumbles on a 
 policy. The paper requantizes and retrains every policy it scores; this search post-trains
 (converts the trained model) and leaves retraining to an optional fine-tune of the chosen
 policy, outside this package (`scnas dse evolver --finetune-epochs`). Q-learning: one Q row
-per state, epsilon-greedy with exponential decay, and after each episode the updates run in
+per state, epsilon-greedy with exponential decay (greedy ties broken at random, so rows
+still all zero under the paper's reward do not all pick the shortest length), and after each episode the updates run in
 reverse state order, Q(i, u) += alpha (R + gamma max Q(i + 1) - Q(i, u)) (max Q(N + 1) = 0).
 The policy kept is the highest-reward one seen.
 
@@ -448,7 +449,8 @@ def evolve(p: EvolverProblem, episodes: int = 300, alpha: float = 0.5, gamma: fl
         for i in range(p.n_states):
             row = np.asarray(ql.q[i])
             explore = rng.random() < eps
-            policy.append(int(rng.integers(len(row))) if explore else int(np.flatnonzero(row == row.max())[0]))
+            best = np.flatnonzero(row == row.max())  # ties broken at random: an all-zero row (the paper's
+            policy.append(int(rng.integers(len(row))) if explore else int(rng.choice(best)))  # 0 reward) explores
         out = p.evaluate(tuple(policy))
         for i in reversed(range(p.n_states)):
             nxt = max(ql.q[i + 1]) if i + 1 < p.n_states else 0.0
