@@ -13,7 +13,6 @@ import numpy as np
 
 from sc_accel.dse.space import AllocationProblem, DSEInputError, Trace
 from sc_accel.hw.config import min_gbuf_bytes
-from sc_accel.hw.cost import pack_allocations
 
 __all__ = ["dla_baseline", "random_search", "genetic", "annealing", "exhaustive", "optimum", "EXHAUSTIVE_LIMIT"]
 
@@ -25,14 +24,24 @@ def _random_designs(p: AllocationProblem, n: int, rng: np.random.Generator) -> n
     return np.stack([rng.integers(0, npe, (n, p.n_layers)), rng.integers(0, nbuf, (n, p.n_layers))], axis=-1)
 
 
+def _tile_fits(p: AllocationProblem, pe: int, buf: int) -> bool:
+    """Whether `buf` bytes hold the dataflow's minimum tile of `pe` PEs (rows of accel.cols)."""
+    rows, cols = p.accel.shape_for(pe)
+    return min_gbuf_bytes(rows, cols, p.accel.word_bits) <= buf
+
+
 def _uniform(p: AllocationProblem, pe: int, buf: int) -> np.ndarray:
     """(1, layers, 2): every layer at `pe` PEs (fewer where `buf` bytes cannot hold the tile
-    of `pe`: the most PEs whose tile it holds) and `buf` bytes."""
-    cand = np.arange(1, max(1, pe) + 1)
-    acc = pack_allocations(p.accel, cand, np.full(len(cand), buf / 1024.0))
-    fits = cand[min_gbuf_bytes(acc.rows, acc.cols, p.accel.word_bits) <= buf]
-    pe = int(fits.max()) if len(fits) else 1
-    return np.tile([pe, max(1, buf)], (p.n_layers, 1))[None]
+    of `pe`: the most PEs whose tile it holds, by bisection, the tile growing with the PEs)
+    and `buf` bytes."""
+    pe, buf = max(1, pe), max(1, buf)
+    if not _tile_fits(p, pe, buf):
+        lo, hi = 1, pe  # the tile of lo fits or nothing does; that of hi does not
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if _tile_fits(p, mid, buf) else (lo, mid)
+        pe = lo
+    return np.tile([pe, buf], (p.n_layers, 1))[None]
 
 
 def dla_baseline(p: AllocationProblem) -> Trace:
