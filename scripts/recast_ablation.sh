@@ -4,8 +4,10 @@
 # code's three choices alone, and all three; with BASELINES=1 also the scratch / KD / pruned
 # baselines once per seed, in the older run (they do not depend on these options). Then a
 # markdown table of test accuracies.
-# Usage: [BASELINES=1] scripts/recast_ablation.sh [TRAIN_LIMIT] [RUNS_DIR] [SEEDS] [TEACHER]
-#   TEACHER: a model.pt (default: the cached 8-epoch resnet20 Fashion-MNIST teacher).
+# Usage: [BASELINES=1] [VARIANTS="older reference"] [DATASET=digits] [EXTRA="--epochs-per-block 2"] \
+#          scripts/recast_ablation.sh [TRAIN_LIMIT] [RUNS_DIR] [SEEDS] [TEACHER]
+#   TEACHER: a model.pt (default: the cached 8-epoch resnet20 Fashion-MNIST teacher); DATASET
+#   (default fashion-mnist) must be the one it was trained on; EXTRA: more `scnas recast` flags.
 #   Scoring: accuracy on all 10,000 test images; bit-true SC on 50 of them (--sc-limit 50).
 #   Each run checkpoints every epoch, so a rerun resumes; finished runs are skipped.
 set -euo pipefail
@@ -24,7 +26,7 @@ declare -A variant=(
   [reference]="--reinit-next always --train-stem on --lr-schedule step"
 )
 order="older reinit stem step reference"
-run_order="reinit stem step reference older"  # the older run (with any baselines) last
+run_order=${VARIANTS:-"reinit stem step reference older"}  # the older run (with any baselines) last
 mkdir -p "$runs"
 for seed in $seeds; do
   for v in $run_order; do
@@ -33,8 +35,8 @@ for seed in $seeds; do
     extra=""
     [ "$v" = older ] && [ "${BASELINES:-0}" = 1 ] && extra="--baselines"  # once per seed
     # shellcheck disable=SC2086
-    "$scnas" recast --teacher "$teacher" --dataset fashion-mnist --plan plain --seed "$seed" \
-      --train-limit "$limit" --sc-limit 50 ${variant[$v]} $extra --out "$out" > "$out.log" 2>&1 \
+    "$scnas" recast --teacher "$teacher" --dataset "${DATASET:-fashion-mnist}" --plan plain --seed "$seed" \
+      --train-limit "$limit" --sc-limit 50 ${variant[$v]} ${EXTRA:-} $extra --out "$out" > "$out.log" 2>&1 \
       || { echo "run $out failed, see $out.log" >&2; exit 1; }
   done
 done
@@ -42,27 +44,25 @@ done
 import json, statistics, sys
 from pathlib import Path
 runs, order = Path(sys.argv[1]), sys.argv[2:]
-def acc(v, role):
-    out = []
-    for f in sorted(runs.glob(f"{v}-s*/results.json")):
-        for m in json.loads(f.read_text())["models"]:
-            if m.get("baseline", m["role"]) == role:
-                out.append(100 * m["accuracy"])
-    return out
-def cell(xs):
-    if not xs:
-        return "-", 0
-    sd = statistics.stdev(xs) if len(xs) > 1 else 0.0
-    return f"{statistics.mean(xs):.2f} ± {sd:.2f}" if len(xs) > 1 else f"{xs[0]:.2f}", len(xs)
-print("| variant | reinit_next | train_stem | lr_schedule | seeds | accuracy (%) |")
-print("|---|---|---|---|---|---|")
 flags = {"older": ("width-change", "off", "constant"), "reinit": ("always", "off", "constant"),
          "stem": ("width-change", "on", "constant"), "step": ("width-change", "off", "step"),
          "reference": ("always", "on", "step")}
-for v in order:
-    text, n = cell(acc(v, "student"))
-    print(f"| {v} | {' | '.join(flags[v])} | {n} | {text} |")
-for role in ("teacher", "scratch", "kd", "pruned"):
-    text, n = cell(acc("older", role))
-    print(f"| {role} | | | | {n} | {text} |")
+def accs(v, role):
+    """{seed: test accuracy (%)} of `role` (student, teacher or a baseline) in runs/v-sSEED."""
+    out = {}
+    for f in runs.glob(f"{v}-s*/results.json"):
+        for m in json.loads(f.read_text())["models"]:
+            if m.get("baseline", m["role"]) == role:
+                out[int(f.parent.name.rsplit("-s", 1)[1])] = 100 * m["accuracy"]
+    return out
+rows = [(v, *flags[v], accs(v, "student")) for v in order]
+rows += [(role, "", "", "", accs("older", role)) for role in ("teacher", "scratch", "kd", "pruned")]
+seeds = sorted({s for r in rows for s in r[-1]})
+print("| variant | reinit_next | train_stem | lr_schedule | " + " | ".join(f"seed {s} (%)" for s in seeds)
+      + " | mean (%) |")
+print("|---|---|---|---|" + "---|" * (len(seeds) + 1))
+for *name, acc in rows:
+    if acc:
+        cells = [f"{acc[s]:.2f}" if s in acc else "-" for s in seeds]
+        print(f"| {' | '.join(name)} | {' | '.join(cells)} | {statistics.mean(acc.values()):.2f} |")
 PY
