@@ -9,6 +9,7 @@ RUN/results.json (the layout reports/fig_dse.py reads) is rebuilt from the task 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import sys
@@ -71,7 +72,9 @@ def _settings(tasks: list[AssignTask]) -> dict:
     """The search's settings as config.toml holds them (a resumed run must ask for the same)."""
     t = tasks[0]
     platforms = dict.fromkeys(json.dumps(x.platform.to_dict(), sort_keys=True) for x in tasks)
+    shapes = {x.model: hashlib.sha256(repr(x.layers).encode()).hexdigest()[:16] for x in tasks}
     return {"command": "dse", "search": "confuciux", "models": sorted({x.model for x in tasks}),
+            "workloads": json.dumps(dict(sorted(shapes.items()))),  # layer shapes: another input shape or file differs
             "platforms": [json.dumps(p) for p in platforms], "accel": t.accel.name, "objective": t.objective,
             "deployment": t.deployment, "budget": t.budget, "seed": t.seed, "agents": list(t.agents)}
 

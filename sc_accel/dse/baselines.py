@@ -47,10 +47,13 @@ def _uniform(p: AllocationProblem, pe: int, buf: int) -> np.ndarray:
 def dla_baseline(p: AllocationProblem) -> Trace:
     """NVDLA-like fixed assignment (ConfuciuX's "Baseline-dla", MICRO 2020, Sec. VI): every
     layer gets the same resources, the largest equal share of the budget that fits,
-    floor(budget / layers) PEs and bytes (not a menu entry). Where an area or power cap binds,
+    floor(budget / layers) PEs and bytes (not a menu entry; at most the menus' largest,
+    the per-layer limit every search keeps). Where an area or power cap binds,
     both shares shrink by the largest common factor that fits (bisection)."""
     n, pl = p.n_layers, p.platform
-    share = lambda f: _uniform(p, int(pl.max_pes * f) // n, int(pl.max_buffer_bytes * f) // n)  # noqa: E731
+    (_, pe_hi), (_, buf_hi) = pl.bounds  # no layer gets more than the menus' largest, as in every search
+    share = lambda f: _uniform(p, min(pe_hi, int(pl.max_pes * f) // n),  # noqa: E731
+                               min(buf_hi, int(pl.max_buffer_bytes * f) // n))
     design = share(1.0)
     if not p.score(design)["feasible"][0]:
         lo, hi = 0.0, 1.0

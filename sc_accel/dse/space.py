@@ -22,11 +22,12 @@ maps menu indices to values, and a menu design costs a table lookup), while Conf
 fine-grained GA stage and the uniform baseline set integers off the menus, which the
 estimator scores on demand (`_layer_costs`).
 
-Power (`score(...)["power_w"]`, from the estimator's energy and latency as in
-`sc_accel.hw.power`): every layer's sub-array leaks all the time (leakage of the summed
-area); the dynamic power of a layer is its energy over its latency. Sequential: one layer
-runs at a time, so the chip's dynamic power is the largest layer's, not the sum. Pipelined:
-every stage runs once per stage interval, so it is the summed energy over the interval.
+Power (`score(...)["power_w"]`, the peak the chip must supply, from the estimator's energy
+and latency as in `sc_accel.hw.power`): every layer's sub-array leaks all the time (leakage
+of the summed area); the dynamic power of a layer is its energy over its latency.
+Sequential: one layer runs at a time, so the chip's dynamic power is the largest layer's,
+not the sum. Pipelined: every stage starts at each interval and runs at once, so it is the
+sum of the stages' powers.
 """
 
 from __future__ import annotations
@@ -202,7 +203,7 @@ class AllocationProblem:
         li, pi, bi = (ix.ravel() for ix in np.meshgrid(np.arange(n), np.arange(npe), np.arange(nbuf), indexing="ij"))
         self.table_ = {k: v.reshape(n, npe, nbuf) for k, v in self._evaluate(li, pes[pi], buf[bi]).items()}
         rest = [layer for layer in self.layers if layer.op not in COMPUTE_OPS]
-        self.fixed_ = {"latency": 0.0, "energy": 0.0, "max_latency": 0.0, "max_power": 0.0}
+        self.fixed_ = {"latency": 0.0, "energy": 0.0, "max_latency": 0.0, "max_power": 0.0, "sum_power": 0.0}
         if rest:
             f = evaluate(pack_layers(rest), pack_allocations(self.accel, np.full(len(rest), self.accel.pes),
                                                               np.full(len(rest), self.accel.memory.gbuf_kib)),
@@ -210,7 +211,8 @@ class AllocationProblem:
             lat = f["latency_cycles"]
             power = f["energy_pj"] * 1e-12 * self.accel.op.freq_mhz * 1e6 / np.maximum(lat, 1e-30)
             self.fixed_ = {"latency": float(lat.sum()), "energy": float(f["energy_pj"].sum()),
-                           "max_latency": float(lat.max()), "max_power": float(power.max())}
+                           "max_latency": float(lat.max()), "max_power": float(power.max()),
+                           "sum_power": float(power.sum())}
 
     def values(self, designs: np.ndarray) -> np.ndarray:
         """Menu-index designs (..., layers, 2) -> the designs' PE counts and buffer bytes."""
@@ -280,7 +282,7 @@ class AllocationProblem:
         area = c["area"].sum(1)
         freq = self.accel.op.freq_mhz * 1e6
         dynamic = (np.maximum(c["power"].max(1), self.fixed_["max_power"]) if seq
-                   else energy * 1e-12 * freq / np.maximum(lat_total, 1e-30))
+                   else c["power"].sum(1) + self.fixed_["sum_power"])
         power = dynamic + self.leakage_w(area)
         p = self.platform
         pes, buf = a[..., 0].sum(1), a[..., 1].sum(1)

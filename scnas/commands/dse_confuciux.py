@@ -43,8 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-power", type=float, help="cap on the chip's estimated power in W: leakage of every "
                    "layer's array plus the largest layer's dynamic power (sequential) or the stages' summed energy "
                    "per interval (pipelined) (default: none)")
-    p.add_argument("--agents", default=",".join(AGENTS), help="RL agents to run: masked (a choice that breaks a "
-                   "cap is never drawn), unmasked (the reference's: it ends the episode with a penalty), or both")
+    p.add_argument("--agents", help="RL agents to run: masked (a choice that breaks a cap is never drawn), "
+                   "unmasked (the reference's: it ends the episode with a penalty), or both (default masked,unmasked)")
     p.add_argument("--no-mask", action="store_true", help="run only the unmasked agent (same as --agents unmasked)")
     p.add_argument("--seed", type=int, default=default_of(run_confuciux, "seed"), help="seed of every method")
     p.add_argument("--workers", type=int, default=default_workers(), help="local processes for the (platform, "
@@ -72,9 +72,9 @@ def _platforms(args: argparse.Namespace) -> list:
 
 def _agents(args: argparse.Namespace) -> tuple[str, ...]:
     """--agents as a tuple (--no-mask: unmasked only); unknown names end in one sentence."""
-    agents = optional_list(args.agents, str, "agents")
+    agents = optional_list(args.agents, str, "agents") if args.agents is not None else list(AGENTS)
     if args.no_mask:
-        if args.agents != ",".join(AGENTS) and agents != ["unmasked"]:
+        if args.agents is not None and agents != ["unmasked"]:
             raise BadArgument(f"--no-mask runs the unmasked agent only; it contradicts --agents {args.agents}.")
         agents = ["unmasked"]
     if not agents or any(a not in AGENTS for a in agents) or len(set(agents)) != len(agents):

@@ -88,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     choices = tuple(lengths) if accel.kind == "sc" else tuple(_bit_pair(v) for v in bits)
     model, name, path = resolve_teacher(args.model, ds, args, with_path=True)
     out = f"runs/dse-evolver-{name}-{args.accel}" if args.out is None else args.out
+    prior = _prior_finetune(Path(out), args.finetune_epochs)  # checked before anything is written
     res = run_evolver(model, name, ds, accel, out, choices, args.episodes, args.eval_images, args.final_images,
                       args.calib, args.acc_drop, args.latency_th, args.energy_th, args.samples, args.seed,
                       shaping=args.shaping)
@@ -96,7 +97,24 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {f}")
     if args.finetune_epochs:
         finetune_policy(path, ds, Path(out), args.finetune_epochs, args.seed, args.calib, args.final_images)
+    elif prior is not None:  # a rerun without the flag keeps the fine-tune already done
+        results = read_json(Path(out) / "results.json")
+        results["finetune"] = prior
+        write_json(results, Path(out) / "results.json")
     return 0
+
+
+def _prior_finetune(run: Path, epochs: int) -> dict | None:
+    """The fine-tune a finished run already holds (results.json's "finetune"), or None; a rerun
+    asking for another number of fine-tune epochs is refused by name before anything is written."""
+    f = run / "results.json"
+    prior = read_json(f).get("finetune") if f.is_file() else None
+    if not isinstance(prior, dict):
+        return None
+    if epochs and prior.get("epochs") != epochs:
+        raise BadArgument(f"{run} holds a fine-tune of {prior.get('epochs')} epoch(s) (--finetune-epochs); rerun "
+                          "with the same, or leave the flag out to keep it, or give another --out.")
+    return prior
 
 
 def finetune_policy(model_path: str | Path, ds, run: Path, epochs: int, seed: int, calib_images: int,

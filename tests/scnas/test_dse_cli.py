@@ -199,3 +199,17 @@ def test_evolver_on_a_binary_array_picks_bit_pairs(teacher, tmp_path, capsys):
     assert "/" in capsys.readouterr().out
     assert main(args[:-1] + [str(tmp_path / "bad")] + ["--bits", "8x4"]) == 2
     assert "--bits value '8x4' is not an activation/weight pair" in cli_error(capsys)
+
+
+def test_a_resume_with_another_input_shape_is_refused_by_name(tmp_path, capsys):
+    """The layer shapes are part of the settings: the same model name at another input size is
+    another search."""
+    out = tmp_path / "run"
+    args = ["dse", "confuciux", "--model", "lenet5", "--platform", "edge", "--budget", "20", "--agents", "masked",
+            "--workers", "1", "--out", str(out)]
+    assert main(args) == 0
+    before = (out / "results.json").read_text()
+    capsys.readouterr()
+    assert main(args + ["--input-shape", "1,1,32,32"]) == 2
+    assert "other settings (workloads)" in capsys.readouterr().err
+    assert (out / "results.json").read_text() == before

@@ -101,3 +101,12 @@ def test_the_chosen_policy_is_fine_tuned_for_its_own_lengths_and_a_killed_fine_t
     assert _results(part) == res
     part_f = json.loads((part / "finetune" / "results.json").read_text())
     assert part_f["model_sha256"] == fres["model_sha256"]  # the same weights as the uninterrupted run
+
+    # a rerun asking for another number of fine-tune epochs is refused before anything is written,
+    # and a rerun without the flag keeps the fine-tune already in results.json
+    capsys.readouterr()
+    assert main(_ev(teacher, whole, "--finetune-epochs", "1")) == 2
+    assert "holds a fine-tune of 2 epoch(s) (--finetune-epochs)" in cli_error(capsys)
+    assert _results(whole) == res
+    assert main(_ev(teacher, whole)) == 0
+    assert _results(whole)["finetune"] == res["finetune"]
