@@ -280,7 +280,6 @@ class AllocationProblem:
                      else np.maximum(c["latency"].max(1), self.fixed_["max_latency"]))
         energy = c["energy"].sum(1) + self.fixed_["energy"]
         area = c["area"].sum(1)
-        freq = self.accel.op.freq_mhz * 1e6
         dynamic = (np.maximum(c["power"].max(1), self.fixed_["max_power"]) if seq
                    else c["power"].sum(1) + self.fixed_["sum_power"])
         power = dynamic + self.leakage_w(area)
