@@ -8,8 +8,8 @@ from pathlib import Path
 from recast import RecastConfig
 from recast.procedure import LR_SCHEDULES, REINIT_CHOICES
 from reports import plot_recast
-from scnas.commands.common import (add_config_option, add_seed_option, check_positive, config_from, dataset_help,
-                                   default_of, per_seed, run_out)
+from scnas.commands.common import (BadArgument, add_config_option, add_seed_option, check_positive, config_from,
+                                   dataset_help, default_of, per_seed, run_out)
 from scnas.commands.finetune import add_sc_aware_options, finetune_output, sc_aware_config
 from scnas.commands.teacher import add_teacher_options, resolve_teacher
 from scnas.data import load_dataset
@@ -62,7 +62,8 @@ def _add_reference_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reinit-next", choices=REINIT_CHOICES, default=default_of(RecastConfig, "reinit_next"),
                    help="re-initialise block i + 1 at every step i (always, the reference) or only when its input "
                    "width changed")
-    p.add_argument("--train-stem", type=_on_off, metavar="on|off", default=default_of(RecastConfig, "train_stem"),
+    p.add_argument("--train-stem", type=_on_off, metavar="on|off",  # a str default: argparse converts it, help shows it
+                   default="on" if default_of(RecastConfig, "train_stem") else "off",
                    help="train the stem with blocks 0..i+1 (on, the reference) or keep the teacher's (off)")
     p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=default_of(RecastConfig, "lr_schedule"),
                    help="constant learning rate, or step: times --lr-gamma after every --lr-step-fraction of each "
@@ -83,6 +84,11 @@ def _recast_one(args: argparse.Namespace) -> tuple[str, dict[str, float]]:
     ds = load_dataset(args.dataset, args.data_dir)
     check_positive(args, ("train_limit", "sc_limit", "sc_length"))
     cfg = config_from(RecastConfig, args)
+    if cfg.lr_schedule == "constant":
+        for field in ("lr_gamma", "lr_step_fraction"):
+            if getattr(cfg, field) != default_of(RecastConfig, field):
+                raise BadArgument(f"--{field.replace('_', '-')} acts only with --lr-schedule step; give that, or "
+                                  "leave it out.")
     check_sc_run(None, ds, args.sc_length)  # before a zoo teacher is trained
     sc_aware = sc_aware_config(args)  # checked before any training
     model, name, ref = resolve_teacher(args.teacher, ds, args, with_path=True)

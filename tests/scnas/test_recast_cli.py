@@ -167,3 +167,11 @@ def test_the_reference_options_reach_the_run_and_a_changed_one_is_refused_by_nam
         argv = ARGS + ["--plan", "plain", *ref, *change, "--teacher-dir", teacher_dir, "--out", str(out)]
         assert main(argv) == 2
         assert named in cli_error(capsys)
+
+
+@pytest.mark.parametrize("flag", ["--lr-gamma", "--lr-step-fraction"])
+def test_a_step_schedule_option_without_the_step_schedule_is_refused(tmp_path, capsys, flag):
+    out = tmp_path / "r"
+    assert main(["recast", "--dataset", "digits", flag, "0.5", "--out", str(out)]) == 2
+    assert f"{flag} acts only with --lr-schedule step" in cli_error(capsys)
+    assert not out.exists()
