@@ -107,8 +107,17 @@ def table(rows: list[dict], final_images: int) -> str:
     return "\n".join(out)
 
 
-def _floats(text: str) -> list[float]:
-    return [float(v) for v in text.split(",")]
+def _floats(text: str, flag: str, lo: float, hi: float) -> list[float]:
+    """A comma-separated list of numbers in [lo, hi]; anything else exits 2 with one sentence."""
+    try:
+        vals = [float(v) for v in text.split(",")]
+    except ValueError:
+        vals = []
+    if not vals or any(not lo <= v <= hi for v in vals):  # nan fails both comparisons
+        print(f"evolver_skip_sweep: {flag} {text!r} must be comma-separated numbers from {lo:g} to {hi:g}.",
+              file=sys.stderr)
+        raise SystemExit(2)
+    return vals
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,11 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-dir")
     ap.add_argument("--out", help="also write the rows as JSON here")
     a = ap.parse_args(argv)
+    drops = _floats(a.acc_drops, "--acc-drops", 0.0, 100.0)
+    ths = _floats(a.cost_ths, "--cost-ths", 1e-6, 1.0)
+    shapings = _floats(a.shapings, "--shapings", 0.0, 1.0)
     ds = load_dataset(a.dataset, a.data_dir)
     model, _ = resolve_teacher(a.model, ds, argparse.Namespace(out=None, teacher_dir=a.teacher_dir, epochs=20,
                                                                seed=a.seed))
-    rows = sweep(model, ds, load_accel(a.accel), _floats(a.acc_drops), _floats(a.cost_ths), a.episodes,
-                 a.eval_images, a.final_images, a.calib, seed=a.seed, shapings=_floats(a.shapings),
+    rows = sweep(model, ds, load_accel(a.accel), drops, ths, a.episodes,
+                 a.eval_images, a.final_images, a.calib, seed=a.seed, shapings=shapings,
                  lengths=tuple(int(v) for v in a.lengths.split(",")),
                  progress=lambda s: print(s, file=sys.stderr, flush=True))
     print(table(rows, a.final_images))
