@@ -87,7 +87,8 @@ def _check_same(run: Path, settings: dict) -> None:
     old = {k: v for k, v in read_toml(cfg).items() if k != "run" and k != "accel_config"}
     diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
     if diff:
-        raise RunDirError(f"{run} holds a {old.get('search', 'dse')} search with other settings "
+        kind = str(old.get("search", "dse"))
+        raise RunDirError(f"{run} holds {'an' if kind[:1] in 'aeiou' else 'a'} {kind} search with other settings "
                           f"({', '.join(diff)}); rerun with "
                           "the same ones to resume, or give another --out.")
 
@@ -237,7 +238,7 @@ def run_batchdvfs(model: tuple, name: str, accel: AccelConfig, caps: list[float]
 def confuciux_table(results: dict) -> str:
     """The ConfuciuX table as text: per platform and model, each method's PEs, buffer and
     latency (cycles), its ratio to the optimum and evaluations to within 5% of it."""
-    head = f"{'platform':8s} {'model':12s} {'method':14s} {'PEs':>6s} {'buffer B':>9s} {'cycles':>12s} " \
+    head = f"{'platform':8s} {'model':12s} {'method':18s} {'PEs':>6s} {'buffer B':>9s} {'cycles':>12s} " \
            f"{'x opt':>6s} {'evals to 5%':>11s}"
     lines = [head, "-" * len(head)]
     opt = {(r["platform"], r["model"]): r["value"] for r in results["table"] if r["method"] == "optimum (DP)"}
@@ -245,7 +246,7 @@ def confuciux_table(results: dict) -> str:
         o = opt.get((r["platform"], r["model"]))
         ratio = f"{r['value'] / o:.3f}" if o and r["feasible"] else ("over" if not r["feasible"] else "-")
         hit = r["evals_to_within_5pct"]
-        lines.append(f"{r['platform']:8s} {r['model']:12s} {r['method']:14s} {r['pes']:6d} {r['buffer_bytes']:9d} "
+        lines.append(f"{r['platform']:8s} {r['model']:12s} {r['method']:18s} {r['pes']:6d} {r['buffer_bytes']:9d} "
                      f"{r['latency_cycles']:12.0f} {ratio:>6s} {hit if hit is not None else '-':>11}")
     return "\n".join(lines)
 
