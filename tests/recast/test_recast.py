@@ -71,11 +71,17 @@ def _states_equal(a: nn.Module, b: nn.Module) -> bool:
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
-@pytest.mark.parametrize("kill_at", [1, 4, 6])
-def test_a_killed_run_resumes_to_the_same_student_and_history(tmp_path, monkeypatch, kill_at):
+_RESUMED = RecastConfig(epochs_per_block=2, finetune_epochs=2, batch_size=12, seed=3)
+# the reference's procedure too: a decayed rate and a trained stem in flight when killed
+_REFERENCE = RecastConfig(epochs_per_block=2, finetune_epochs=2, batch_size=12, seed=3, reinit_next="always",
+                          train_stem=True, lr_schedule="step")
+
+
+@pytest.mark.parametrize("kill_at,cfg", [(1, _RESUMED), (4, _RESUMED), (6, _RESUMED), (1, _REFERENCE),
+                                         (4, _REFERENCE)])
+def test_a_killed_run_resumes_to_the_same_student_and_history(tmp_path, monkeypatch, kill_at, cfg):
     """Killed after kill_at finished epochs (mid-block, at a block boundary, in fine-tuning)."""
     teacher, data = _teacher("basic", 3), _data()
-    cfg = RecastConfig(epochs_per_block=2, finetune_epochs=2, batch_size=12, seed=3)
     full = recast(teacher, "plain", data, cfg, progress=False)
     real, calls = proc._epoch, []
 

@@ -95,27 +95,6 @@ REFERENCE = RecastConfig(epochs_per_block=2, finetune_epochs=2, batch_size=12, s
                          train_stem=True, lr_schedule="step")
 
 
-@pytest.mark.parametrize("kill_at", [1, 4])
-def test_a_killed_reference_run_resumes_to_the_same_student(tmp_path, monkeypatch, kill_at):
-    """Killed mid-block (a decayed rate and a trained stem in flight) and at a block boundary."""
-    teacher, data = _teacher("basic", 3), _data()
-    full = recast(teacher, "plain", data, REFERENCE, progress=False)
-    real, calls = proc._epoch, []
-
-    def dying(*args, **kwargs):
-        if len(calls) == kill_at:
-            raise KeyboardInterrupt
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(proc, "_epoch", dying)
-    with pytest.raises(KeyboardInterrupt):
-        recast(teacher, "plain", data, REFERENCE, out=tmp_path, progress=False)
-    monkeypatch.setattr(proc, "_epoch", real)
-    resumed = recast(teacher, "plain", data, REFERENCE, out=tmp_path, progress=False)
-    assert resumed.history == full.history and _states_equal(resumed.student, full.student)
-
-
 @pytest.mark.parametrize("change", [{"reinit_next": "width-change"}, {"train_stem": False},
                                    {"lr_schedule": "constant"}, {"lr_gamma": 0.5}, {"lr_step_fraction": 0.5}])
 def test_resuming_with_a_changed_option_is_refused_by_name(tmp_path, change):
