@@ -164,7 +164,8 @@ def test_the_reference_options_reach_the_run_and_a_changed_one_is_refused_by_nam
     for change, named in ((["--train-stem", "off"], "train_stem True -> False"),
                           (["--reinit-next", "width-change"], "reinit_next 'always' -> 'width-change'"),
                           (["--lr-schedule", "constant"], "lr_schedule 'step' -> 'constant'")):
-        argv = ARGS + ["--plan", "plain", *ref, *change, "--teacher-dir", teacher_dir, "--out", str(out)]
+        kept = ref[:6] if "constant" in change else ref  # --lr-gamma acts only with the step schedule
+        argv = ARGS + ["--plan", "plain", *kept, *change, "--teacher-dir", teacher_dir, "--out", str(out)]
         assert main(argv) == 2
         assert named in cli_error(capsys)
 
