@@ -24,6 +24,14 @@ def _random_designs(p: AllocationProblem, n: int, rng: np.random.Generator) -> n
     return np.stack([rng.integers(0, npe, (n, p.n_layers)), rng.integers(0, nbuf, (n, p.n_layers))], axis=-1)
 
 
+def _record(t: Trace, p: AllocationProblem, designs: np.ndarray) -> np.ndarray:
+    """Score menu-index designs once as values, record them in `t`; their fitness."""
+    alloc = p.values(designs)
+    fit = p.fitness(alloc)
+    t.record(alloc, fit)
+    return fit
+
+
 def _tile_fits(p: AllocationProblem, pe: int, buf: int) -> bool:
     """Whether `buf` bytes hold the dataflow's minimum tile of `pe` PEs (rows of accel.cols)."""
     rows, cols = p.accel.shape_for(pe)
@@ -71,8 +79,7 @@ def random_search(p: AllocationProblem, budget: int, seed: int, batch: int = 256
     rng = np.random.default_rng(seed)
     t = Trace.empty("random", p)
     while t.evaluations < budget:
-        d = p.values(_random_designs(p, min(batch, budget - t.evaluations), rng))
-        t.record(d, p.fitness(d))
+        _record(t, p, _random_designs(p, min(batch, budget - t.evaluations), rng))
     return t
 
 
@@ -122,8 +129,7 @@ def genetic(p: AllocationProblem, budget: int, seed: int, pop: int = 32, elite: 
     popl = _random_designs(p, pop, rng)
     pop_n = min(pop, budget)
     popl = popl[:pop_n]
-    fit = p.fitness(p.values(popl))
-    t.record(p.values(popl), fit)
+    fit = _record(t, p, popl)
     while t.evaluations < budget:
         n = min(pop_n - elite, budget - t.evaluations)
         order = np.argsort(fit, kind="stable")
@@ -134,8 +140,7 @@ def genetic(p: AllocationProblem, budget: int, seed: int, pop: int = 32, elite: 
         kids = _mutate(np.where(mask, popl[pa], popl[pb]), rate, p, rng)
         if repair:
             kids = _repair(kids, p, rng)
-        kfit = p.fitness(p.values(kids))
-        t.record(p.values(kids), kfit)
+        kfit = _record(t, p, kids)
         keep = order[:pop_n - n]
         popl = np.concatenate([popl[keep], kids])
         fit = np.concatenate([fit[keep], kfit])
@@ -148,16 +153,14 @@ def annealing(p: AllocationProblem, budget: int, seed: int, t0: float = 0.2, t_e
     rng = np.random.default_rng(seed)
     t = Trace.empty("SA", p)
     cur = _random_designs(p, 1, rng)
-    cur_f = p.fitness(p.values(cur))
-    t.record(p.values(cur), cur_f)
+    cur_f = _record(t, p, cur)
     hi = np.array(p.n_choices) - 1
     for k in range(1, budget):
         temp = t0 * (t_end / t0) ** (k / max(1, budget - 1))
         nb = cur.copy()
         i, j = rng.integers(p.n_layers), rng.integers(2)
         nb[0, i, j] = np.clip(nb[0, i, j] + rng.choice([-1, 1]), 0, hi[j])
-        f = p.fitness(p.values(nb))
-        t.record(p.values(nb), f)
+        f = _record(t, p, nb)
         worse = (f[0] - cur_f[0]) / max(cur_f[0], 1e-30)
         if worse <= 0 or rng.random() < math.exp(-worse / temp):
             cur, cur_f = nb, f
@@ -178,8 +181,7 @@ def exhaustive(p: AllocationProblem, chunk: int = 65536) -> Trace:
         flat = np.array(list(itertools.islice(it, chunk)), dtype=np.int64)
         if not len(flat):
             return t
-        d = p.values(np.stack([flat // nbuf, flat % nbuf], axis=-1))
-        t.record(d, p.fitness(d))
+        _record(t, p, np.stack([flat // nbuf, flat % nbuf], axis=-1))
 
 
 def optimum(p: AllocationProblem, max_states: int = 4_000_000) -> Trace | None:
@@ -223,6 +225,5 @@ def optimum(p: AllocationProblem, max_states: int = 4_000_000) -> Trace | None:
         c = int(choice[i, P, B])
         design[i] = (c // nbuf, c % nbuf)
         P, B = P - pm[c // nbuf] // gp, B - bm[c % nbuf] // gb
-    alloc = p.values(design[None])
-    t.record(alloc, p.fitness(alloc))
+    _record(t, p, design[None])
     return t
