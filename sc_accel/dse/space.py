@@ -41,8 +41,8 @@ from sc_accel.errors import InvalidInputError, check_count, is_int
 from sc_accel.hw.config import AccelConfig, LayerResources, check_accel, min_gbuf_bytes
 from sc_accel.hw.cost import evaluate, pack_allocations, pack_layers
 from sc_accel.hw.estimate import check_layer_names
-from sc_accel.hw.power import LEAK_NW_PER_UM2
-from sc_accel.hw.tables import DEFAULT_TABLE, V_NOM, CostTable
+from sc_accel.hw.power import dynamic_w, leakage_w
+from sc_accel.hw.tables import DEFAULT_TABLE, CostTable
 from sc_accel.hw.workload import WorkLayer, check_layer_list
 
 __all__ = ["DSEInputError", "Platform", "PLATFORMS", "AllocationProblem", "Trace", "improvements", "OBJECTIVES",
@@ -191,8 +191,7 @@ class AllocationProblem:
         acc = pack_allocations(self.accel, pes, buf / 1024.0)
         r = evaluate(pack_layers(self.compute).take(li), acc, self.table)
         lat, energy = r["latency_cycles"], r["energy_pj"]
-        power = energy * 1e-12 * (self.accel.op.freq_mhz * 1e6) / np.maximum(lat, 1e-30)
-        return {"latency": lat, "energy": energy, "area": r["area_um2"], "power": power,
+        return {"latency": lat, "energy": energy, "area": r["area_um2"], "power": dynamic_w(energy, lat, self.accel),
                 "valid": buf >= min_gbuf_bytes(acc.rows, acc.cols, self.accel.word_bits)}
 
     def _score_table(self) -> None:
@@ -209,7 +208,7 @@ class AllocationProblem:
                                                               np.full(len(rest), self.accel.memory.gbuf_kib)),
                          self.table)
             lat = f["latency_cycles"]
-            power = f["energy_pj"] * 1e-12 * self.accel.op.freq_mhz * 1e6 / np.maximum(lat, 1e-30)
+            power = dynamic_w(f["energy_pj"], lat, self.accel)
             self.fixed_ = {"latency": float(lat.sum()), "energy": float(f["energy_pj"].sum()),
                            "max_latency": float(lat.max()), "max_power": float(power.max()),
                            "sum_power": float(power.sum())}
@@ -239,8 +238,8 @@ class AllocationProblem:
         return out
 
     def leakage_w(self, area_um2: np.ndarray) -> np.ndarray:
-        """Leakage of the allocated arrays (`sc_accel.hw.power`'s density at the accel's supply)."""
-        return area_um2 * LEAK_NW_PER_UM2 * 1e-9 * (self.accel.op.voltage / V_NOM)
+        """Leakage of the allocated arrays (`sc_accel.hw.power.leakage_w` on the accel)."""
+        return leakage_w(area_um2, self.accel)
 
     def _check_budget(self) -> None:
         """Refuse a budget that not even the smallest valid choice of every layer fits."""

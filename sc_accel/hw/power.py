@@ -24,7 +24,8 @@ import numpy as np
 from sc_accel.hw.config import AccelConfig, OperatingPoint
 from sc_accel.hw.tables import V_NOM
 
-__all__ = ["ALPHA", "VTH_V", "LEAK_NW_PER_UM2", "max_freq_mhz", "operating_points", "power_w", "with_point"]
+__all__ = ["ALPHA", "VTH_V", "LEAK_NW_PER_UM2", "max_freq_mhz", "operating_points", "power_w", "with_point",
+           "dynamic_w", "leakage_w"]
 
 ALPHA = 1.3  # Sakurai and Newton, IEEE JSSC 1990: alpha ~ 1.3 for short-channel devices
 VTH_V = 0.35  # threshold voltage, 45 nm general-purpose; estimate
@@ -50,12 +51,21 @@ def with_point(accel: AccelConfig, point: OperatingPoint) -> AccelConfig:
     return accel.with_(op=point)
 
 
+def dynamic_w(energy_pj: np.ndarray, latency_cycles: np.ndarray, accel: AccelConfig) -> np.ndarray:
+    """Dynamic power of runs (or layers) on `accel`: energy over latency at its clock."""
+    return np.asarray(energy_pj) * 1e-12 * accel.op.freq_mhz * 1e6 / np.maximum(latency_cycles, 1e-30)
+
+
+def leakage_w(area_um2: np.ndarray | float, accel: AccelConfig) -> np.ndarray:
+    """Leakage of `area_um2` on `accel`: area x density x V / 0.9 V (the 45 nm density at any node)."""
+    return np.asarray(area_um2) * LEAK_NW_PER_UM2 * 1e-9 * (accel.op.voltage / V_NOM)
+
+
 def power_w(total: dict, accel: AccelConfig) -> dict[str, float]:
     """Average power of a run from an estimate's totals on `accel`: dynamic (energy / latency)
-    and leakage (area x density x V / 0.9 V; the density is the 45 nm one at any node), and
-    the run's energy with its leakage."""
+    and leakage (`leakage_w`), and the run's energy with its leakage."""
     t = float(total["latency_s"])
     dyn = float(total["energy_pj"]) * 1e-12 / t if t > 0 else 0.0
-    leak = float(total["area_um2"]) * LEAK_NW_PER_UM2 * 1e-9 * (accel.op.voltage / V_NOM)
+    leak = float(leakage_w(float(total["area_um2"]), accel))
     return {"dynamic_w": dyn, "leakage_w": leak, "power_w": dyn + leak,
             "energy_with_leakage_pj": float(total["energy_pj"]) + leak * t * 1e12}
