@@ -21,7 +21,7 @@ from scnas.data import DATASETS
 __all__ = ["BadArgument", "Parser", "parse_list", "EXAMPLES", "default_of", "list_default", "config_from",
            "default_workers", "check_positive", "optional_list", "add_config_option", "command_words", "apply_config",
            "without_option", "SEED_LIST_HELP", "add_seed_option", "parse_seeds", "per_seed", "run_out", "dataset_help",
-           "DefaultsFormatter", "shows_default", "CommandParser", "add_quiet_option"]
+           "DefaultsFormatter", "shows_default", "CommandParser", "add_quiet_option", "on_off", "input_shape"]
 
 
 class BadArgument(UserError, ValueError):
@@ -50,13 +50,25 @@ def _example(flag: str) -> str:
     return EXAMPLES.get(flag, "1,2,3")
 
 
+def on_off(text: str) -> bool:
+    """An on/off value (on, off, true, false, yes, no), as config.toml's booleans read back;
+    ValueError otherwise (an argparse `type`, and list flags' booleans)."""
+    if text.lower() not in ("on", "off", "true", "false", "yes", "no"):
+        raise ValueError(text)
+    return text.lower() in ("on", "true", "yes")
+
+
+def input_shape(text: str | None) -> tuple[int, ...] | None:
+    """--input-shape as a tuple (None: the model's own)."""
+    shape = tuple(parse_list(text, int, "input-shape")) if text else None
+    if shape is not None and (len(shape) not in (2, 4) or min(shape) < 1):
+        raise BadArgument(f"--input-shape {text} must be B,C,H,W (or B,F) with positive sizes.")
+    return shape
+
+
 def _list_item(item: str, kind: type) -> Any:
     """One item of a list flag; ValueError when it is not a `kind`."""
-    if kind is not bool:
-        return kind(item)
-    if item.lower() not in ("on", "off", "true", "false", "yes", "no"):
-        raise ValueError(item)
-    return item.lower() in ("on", "true", "yes")
+    return on_off(item) if kind is bool else kind(item)
 
 
 def parse_list(text: str, kind: type, name: str) -> list:

@@ -9,9 +9,8 @@ from sc_accel.dse.assign import AGENTS, check_budget
 from sc_accel.dse.space import check_seed
 from scnas.accel import load_accel
 from scnas.commands.common import (BadArgument, add_config_option, check_positive, default_of, default_workers,
-                                   optional_list)
+                                   input_shape, optional_list)
 from scnas.dse_run import confuciux_table, platform_from, run_confuciux
-from scnas.commands.estimate import input_shape
 from scnas.estimate_run import resolve_model
 
 __all__ = ["add_parser", "run"]

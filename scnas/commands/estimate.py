@@ -7,7 +7,7 @@ import argparse
 from reports import estimate_table, plot_estimate
 from sc_accel.nn import SCConfig
 from scnas.accel import load_accel
-from scnas.commands.common import BadArgument, add_config_option, default_of, parse_list
+from scnas.commands.common import add_config_option, default_of, input_shape, parse_list
 from scnas.config import read_config
 from scnas.estimate_run import expand_stream_lengths, resolve_model, run_estimate
 
@@ -31,14 +31,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="run directory (default runs/estimate-MODEL)")
     add_config_option(p)
     p.set_defaults(func=run)
-
-
-def input_shape(text: str | None) -> tuple[int, ...] | None:
-    """--input-shape as a tuple (None: the model's own)."""
-    shape = tuple(parse_list(text, int, "input-shape")) if text else None
-    if shape is not None and (len(shape) not in (2, 4) or min(shape) < 1):
-        raise BadArgument(f"--input-shape {text} must be B,C,H,W (or B,F) with positive sizes.")
-    return shape
 
 
 def run(args: argparse.Namespace) -> int:

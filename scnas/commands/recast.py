@@ -9,7 +9,7 @@ from recast import RecastConfig
 from recast.procedure import LR_SCHEDULES, REINIT_CHOICES
 from reports import plot_recast
 from scnas.commands.common import (BadArgument, add_config_option, add_seed_option, check_positive, config_from,
-                                   dataset_help, default_of, per_seed, run_out)
+                                   dataset_help, default_of, on_off, per_seed, run_out)
 from scnas.commands.finetune import add_sc_aware_options, finetune_output, sc_aware_config
 from scnas.commands.teacher import add_teacher_options, resolve_teacher
 from scnas.data import load_dataset
@@ -49,20 +49,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _on_off(text: str) -> bool:
-    """An on/off option's value (on, off, true, false, yes, no), as config.toml's booleans read back."""
-    if text.lower() not in ("on", "off", "true", "false", "yes", "no"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not on or off")
-    return text.lower() in ("on", "true", "yes")
-
-
 def _add_reference_options(p: argparse.ArgumentParser) -> None:
     """The three choices where the recasting paper's code and the older procedure differ
     (docs/recasting.md, "Reference procedure and ablation")."""
     p.add_argument("--reinit-next", choices=REINIT_CHOICES, default=default_of(RecastConfig, "reinit_next"),
                    help="re-initialise block i + 1 at every step i (always, the reference) or only when its input "
                    "width changed")
-    p.add_argument("--train-stem", type=_on_off, metavar="on|off",  # a str default: argparse converts it, help shows it
+    p.add_argument("--train-stem", type=on_off, metavar="on|off",  # a str default: argparse converts it, help shows it
                    default="on" if default_of(RecastConfig, "train_stem") else "off",
                    help="train the stem with blocks 0..i+1 (on, the reference) or keep the teacher's (off)")
     p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=default_of(RecastConfig, "lr_schedule"),
