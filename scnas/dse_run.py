@@ -34,8 +34,8 @@ from sc_accel.metrics import top1_accuracy
 from scnas.config import read_part, read_toml, run_meta, write_json, write_toml
 from scnas.rundir import RunDirError, claim_run_dir
 
-__all__ = ["run_confuciux", "run_batchdvfs", "run_evolver", "confuciux_table", "batchdvfs_table", "evolver_table",
-           "platform_from"]
+__all__ = ["run_confuciux", "run_batchdvfs", "run_evolver", "check_shaping", "confuciux_table", "batchdvfs_table",
+           "evolver_table", "platform_from"]
 
 
 def platform_from(name: str, pe_menu: list[int] | None = None, buffer_menu: list[int] | None = None,
@@ -326,6 +326,11 @@ def _check_evolver(accel: AccelConfig, episodes: int, eval_images: int, final_im
     check_accel(accel)
     if not 0.0 <= acc_drop <= 100.0:
         raise DSEInputError(f"--acc-drop {acc_drop!r} must be a number of percentage points in [0, 100].")
+    check_shaping(shaping)
+
+
+def check_shaping(shaping: object) -> None:
+    """The reward factor under the accuracy threshold: a number in [0, 1] (NaN fails too)."""
     if isinstance(shaping, bool) or not isinstance(shaping, (int, float)) or not 0.0 <= shaping <= 1.0:
         raise DSEInputError(f"--shaping {shaping!r} must be a number in [0, 1] (the reward under the accuracy "
                             "threshold is shaping x A; 0 is the paper's).")

@@ -15,7 +15,7 @@ from scnas.commands.finetune import finetune_output, sc_config_of
 from scnas.commands.teacher import add_teacher_options, resolve_teacher
 from scnas.config import read_json, write_json, write_toml
 from scnas.data import load_dataset
-from scnas.dse_run import evolver_table, run_evolver
+from scnas.dse_run import check_shaping, evolver_table, run_evolver
 from scnas.finetune import FinetuneConfig
 
 __all__ = ["add_parser", "run", "finetune_policy"]
@@ -74,9 +74,7 @@ def run(args: argparse.Namespace) -> int:
     for flag, v, hi in (("episodes", args.episodes, MAX_EPISODES), ("samples", args.samples, MAX_SAMPLES)):
         if v > hi:  # below 1 is refused by run_evolver
             raise BadArgument(f"--{flag} {v} must be an integer from 1 to {hi:,}.")
-    if isinstance(args.shaping, bool) or not 0.0 <= args.shaping <= 1.0:  # NaN fails too
-        raise BadArgument(f"--shaping {args.shaping!r} must be a number in [0, 1] (the reward under the accuracy "
-                          "threshold is shaping x A; 0 is the paper's).")
+    check_shaping(args.shaping)  # before a teacher is trained
     check_count("--finetune-epochs ", args.finetune_epochs, 0, MAX_EPOCHS, "0: no fine-tune", error=BadArgument)
     lengths, bits = optional_list(args.lengths, int, "lengths"), optional_list(args.bits, str, "bits")
     ds = load_dataset(args.dataset, args.data_dir)
