@@ -62,7 +62,7 @@ class AssignResult:
     @property
     def confuciux(self) -> Trace:
         """The RL+GA trace of the first agent run (masked, unless only unmasked was asked)."""
-        return next(t for k, t in self.traces.items() if k.startswith("RL+GA"))
+        return _confuciux(self.traces)
 
 
 def assign_resources(model: tnn.Module | list[WorkLayer], input_shape: tuple[int, ...] | None, accel: AccelConfig,
@@ -93,14 +93,24 @@ def assign_resources(model: tnn.Module | list[WorkLayer], input_shape: tuple[int
     return AssignResult(p, traces, B.optimum(p), est)
 
 
+def _confuciux(traces: dict[str, Trace]) -> Trace:
+    """The first RL+GA trace (the first agent's)."""
+    return next(t for k, t in traces.items() if k.startswith("RL+GA"))
+
+
+def _within(p: AllocationProblem, t: Trace) -> bool:
+    """Whether a search's best design is within every cap."""
+    return bool(np.isfinite(t.best_value) and p.score(t.best[None])["feasible"][0])
+
+
 def _estimated(p: AllocationProblem, traces: dict[str, Trace]) -> Trace:
     """The design whose full estimate is reported: ConfuciuX's (the first RL+GA trace) when it
     is within the budget, else the best design within it (the uniform baseline always is:
     an unmasked agent may end over budget, and its rows are still reported)."""
-    cx = next(t for k, t in traces.items() if k.startswith("RL+GA"))
-    if np.isfinite(cx.best_value) and p.score(cx.best[None])["feasible"][0]:
+    cx = _confuciux(traces)
+    if _within(p, cx):
         return cx
-    ok = [t for t in traces.values() if np.isfinite(t.best_value) and p.score(t.best[None])["feasible"][0]]
+    ok = [t for t in traces.values() if _within(p, t)]
     if not ok:
         raise DSEInputError(f"no search found a design within the {p.platform.name} budget; raise the budget "
                             "or give larger menus.")

@@ -314,7 +314,8 @@ class AllocationProblem:
     def design_dict(self, alloc: np.ndarray) -> list[dict]:
         """Per-layer allocation of one design (values): layer name, PEs, buffer bytes."""
         a = np.asarray(alloc).reshape(self.n_layers, 2)
-        return [{"layer": layer.name, "pes": int(pe), "buffer_bytes": int(b)} for layer, (pe, b) in zip(self.compute, a)]
+        return [{"layer": layer.name, "pes": int(pe), "buffer_bytes": int(b)}
+                for layer, (pe, b) in zip(self.compute, a)]
 
     def accel_for(self, alloc: np.ndarray) -> AccelConfig:
         """The design as an AccelConfig with per-layer resources, for `sc_accel.hw.estimate`."""

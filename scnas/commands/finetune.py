@@ -95,7 +95,8 @@ def finetune_output(path: str | Path, ds, cfg: FinetuneConfig, out: str | Path) 
     network) into `out`; prints and returns the results."""
     model, meta = load_model(path)
     res = finetune(model, ds, cfg, out, {**meta, "path": str(Path(path).resolve()), "model_hash": model_hash(model)})
-    lengths = sorted({cfg.sc.stream_length} | {o["stream_length"] for o in cfg.sc.layers.values() if "stream_length" in o})
+    overrides = {o["stream_length"] for o in cfg.sc.layers.values() if "stream_length" in o}
+    lengths = sorted({cfg.sc.stream_length} | overrides)
     at = f"L={lengths[0]}" if len(lengths) == 1 else f"per-layer L {lengths[0]}-{lengths[-1]}"
     print(f"SC-aware at {at} ({cfg.sc.sng}), bit-true on {res['n_test_images']} test images: "
           f"{100 * res['bit_accuracy_before']:.2f}% before, {100 * res['bit_accuracy_after']:.2f}% after; "
