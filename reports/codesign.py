@@ -29,7 +29,8 @@ __all__ = ["Point", "CodesignSet", "codesign_sets", "pareto_indices", "headline"
 
 EQUAL_ACCURACY = 0.01  # "equal accuracy": within 1 point of the float model
 STAGES = ("untuned", "SC-aware", "fixed point")
-_TRAINED_FOR = (("stream_length", None), ("sng", None), ("seed", 0), ("share", 1))  # what a fine-tune fixes
+_TRAINED_FOR = (("stream_length", None), ("sng", None), ("seed", 0), ("share", 1),
+                ("calib_percentile", 100.0))  # what a fine-tune fixes
 _ENERGY_TERMS = ("energy_mac_pj", "energy_local_pj", "energy_sram_pj", "energy_dram_pj", "energy_sng_pj",
                  "energy_stream_buf_pj", "energy_edt_pj")
 
@@ -52,13 +53,15 @@ class Point:
     latency_s: float
     area_um2: float
     terms: dict                # energy by component (pJ), from the estimate
+    calib_percentile: float = 100.0  # SC: the calibration percentile its activation scales came from
 
     @property
     def label(self) -> str:
         if self.family == "binary":
             return f"{self.accel} (fixed point)"
         share = f" share {self.share}" if self.share > 1 else ""
-        return f"{self.accel} L={self.stream_length} {self.sng}{share}, {self.stage}"
+        clip = f" p{self.calib_percentile:g}" if self.calib_percentile != 100.0 else ""
+        return f"{self.accel} L={self.stream_length} {self.sng}{share}{clip}, {self.stage}"
 
 
 @dataclass
@@ -101,7 +104,8 @@ def _design_key(t: dict) -> tuple:
 
 
 def _accuracies(runs: list[Run]) -> tuple[dict, dict, dict]:
-    """(hash -> {(stage, L, sng, share): {seed: [(accuracy, n), ...]}}, hash -> fixed-point (accuracy, n, bits),
+    """(hash -> {(stage, L, sng, share, percentile): {seed: [(accuracy, n), ...]}}, hash -> fixed-point
+    (accuracy, n, bits),
     hash -> (model, dataset, float accuracy)); fine-tuned models are folded onto their source."""
     tuned = {r.results.get("model_sha256"): (r.results.get("source_sha256"), r.results["sc_config"])
              for r in runs if r.kind == "finetune"}
@@ -126,7 +130,8 @@ def _accuracies(runs: list[Run]) -> tuple[dict, dict, dict]:
                 if trained is not None and any(c.get(k, d) != trained.get(k, d) for k, d in _TRAINED_FOR):
                     continue  # a fine-tuned model on other hardware than it was trained for: neither point
                 if c.get("mode") == "bit" and c.get("upscale", True):
-                    key = (stage, int(c["stream_length"]), str(c["sng"]), int(c.get("share", 1)))
+                    key = (stage, int(c["stream_length"]), str(c["sng"]), int(c.get("share", 1)),
+                           float(c.get("calib_percentile", 100.0)))
                     sc.setdefault(h, {}).setdefault(key, {}).setdefault(c.get("seed", 0), []).append(
                         (s["accuracy"], s.get("n_images", n)))
         elif run.kind == "finetune":
@@ -135,7 +140,8 @@ def _accuracies(runs: list[Run]) -> tuple[dict, dict, dict]:
                 continue
             info.setdefault(h, (res["model"], res["dataset"], _num(res.get("source_float_accuracy"))))
             for stage, acc in (("untuned", res["bit_accuracy_before"]), ("SC-aware", res["bit_accuracy_after"])):
-                key = (stage, int(c["stream_length"]), str(c["sng"]), int(c.get("share", 1)))
+                key = (stage, int(c["stream_length"]), str(c["sng"]), int(c.get("share", 1)),
+                       float(c.get("calib_percentile", 100.0)))
                 sc.setdefault(h, {}).setdefault(key, {}).setdefault(c.get("seed", 0), []).append((acc, n))
     return sc, fixed, info
 
@@ -144,10 +150,11 @@ def _base(accel: str, length: object) -> str:
     return re.sub(rf"-L{int(length)}$", "", accel) if isinstance(length, int) else accel
 
 
-def _point(t: dict, family: str, stage: str, length, sng, accs: list[float], n, share: int = 1) -> Point:
+def _point(t: dict, family: str, stage: str, length, sng, accs: list[float], n, share: int = 1,
+           pct: float = 100.0) -> Point:
     return Point(_base(t["accel"], length), family, stage, length, sng, share, statistics.fmean(accs),
                  statistics.stdev(accs) if len(accs) > 1 else 0.0, len(accs), n, float(t["energy_pj"]),
-                 float(t["latency_s"]), float(t["area_um2"]), {k: float(t.get(k, 0.0)) for k in _ENERGY_TERMS})
+                 float(t["latency_s"]), float(t["area_um2"]), {k: float(t.get(k, 0.0)) for k in _ENERGY_TERMS}, pct)
 
 
 def codesign_sets(runs: list[Run]) -> list[CodesignSet]:
@@ -159,10 +166,10 @@ def codesign_sets(runs: list[Run]) -> list[CodesignSet]:
         if h not in info:
             continue
         points, unpriced = [], []
-        for (stage, length, sng, share), by_seed in sorted(sc.get(h, {}).items()):
+        for (stage, length, sng, share, pct), by_seed in sorted(sc.get(h, {}).items()):
             accs = [statistics.fmean(a for a, _ in found) for found in by_seed.values()]  # one value per seed
             n = next(iter(by_seed.values()))[0][1]
-            priced = [_point(t, "sc", stage, length, sng, accs, n, share) for t in totals
+            priced = [_point(t, "sc", stage, length, sng, accs, n, share, pct) for t in totals
                       if t.get("kind") == "sc" and (t.get("stream_length"), t["sng"], t["share"]) == (length, sng, share)]
             points += priced
             if not priced:

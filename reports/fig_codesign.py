@@ -14,7 +14,8 @@ from reports.style import distinct_colors
 
 __all__ = ["codesign_figures", "codesign_figure", "COLUMNS"]
 
-COLUMNS = ["model", "design", "accel", "family", "stage", "stream_length", "sng", "share", "accuracy", "accuracy_std",
+COLUMNS = ["model", "design", "accel", "family", "stage", "stream_length", "sng", "share", "calib_percentile",
+           "accuracy", "accuracy_std",
            "seeds", "n_images", "energy_pj", "latency_s", "area_um2", "pareto_energy", "pareto_latency"]
 _MARKERS = {"untuned": "o", "SC-aware": "*", "fixed point": "s"}
 
@@ -68,7 +69,9 @@ def codesign_figure(cs: CodesignSet) -> Figure:
     title = f"Co-design: {cs.model} on {cs.dataset}, accuracy against cost per image"
     fig.suptitle(title)
     rows = [{"model": cs.model, "design": p.label, "accel": p.accel, "family": p.family, "stage": p.stage,
-             "stream_length": p.stream_length, "sng": p.sng, "share": p.share, "accuracy": p.accuracy, "accuracy_std": p.accuracy_std,
+             "stream_length": p.stream_length, "sng": p.sng, "share": p.share,
+             "calib_percentile": p.calib_percentile if p.family == "sc" else None, "accuracy": p.accuracy,
+             "accuracy_std": p.accuracy_std,
              "seeds": p.seeds, "n_images": p.n_images, "energy_pj": p.energy_pj, "latency_s": p.latency_s,
              "area_um2": p.area_um2, "pareto_energy": i in fronts["energy_pj"],
              "pareto_latency": i in fronts["latency_s"]} for i, p in enumerate(cs.points)]

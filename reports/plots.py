@@ -54,7 +54,9 @@ def setting_label(c: dict) -> str:
     """Short name of an emulation setting without its stream length (one curve per label)."""
     share = f"share={c['share']}" + (f" {c.get('decorrelate', 'rotate')}" if c["share"] > 1 else "")
     sng = c["sng"] + (" bipolar" if c.get("encoding", "unipolar") == "bipolar" else "")
-    return f"{sng} {share} {'upscale' if c['upscale'] else 'no-upscale'} max={c['maxpool']} {c['mode']}"
+    pct = c.get("calib_percentile", 100.0)
+    clip = f" p{pct:g}" if pct != 100.0 else ""  # calibration percentile, when it clips
+    return f"{sng} {share} {'upscale' if c['upscale'] else 'no-upscale'} max={c['maxpool']} {c['mode']}{clip}"
 
 
 def _by_label_and_length(res: dict) -> dict[str, dict[int, list[dict]]]:

@@ -36,14 +36,15 @@ __all__ = ["settings_grid", "run_sweep", "check_scale_out", "setting_label", "pr
 
 def settings_grid(lengths: list[int], sngs: list[str], shares: list[int], upscales: list[bool],
                   maxpools: list[str], modes: list[str], seed: int, batch_size: int = 250,
-                  decorrelates: list[str] | None = None, encodings: list[str] | None = None) -> list[SCConfig]:
+                  decorrelates: list[str] | None = None, encodings: list[str] | None = None,
+                  percentiles: list[float] | None = None) -> list[SCConfig]:
     """Every combination, stream length varying fastest; private SNGs (share 1) once, since
     decorrelation only re-wires shared ones."""
-    decs, encs = decorrelates or ["xor"], encodings or ["unipolar"]
+    decs, encs, pcts = decorrelates or ["xor"], encodings or ["unipolar"], percentiles or [100.0]
     return [SCConfig(stream_length=L, sng=g, share=s, decorrelate=d, upscale=u, maxpool=p, mode=m, seed=seed,
-                     batch_size=batch_size, encoding=e)
-            for e, g, s, d, u, p, m, L in itertools.product(encs, sngs, shares, decs, upscales, maxpools, modes,
-                                                            lengths)
+                     batch_size=batch_size, encoding=e, calib_percentile=q)
+            for e, q, g, s, d, u, p, m, L in itertools.product(encs, pcts, sngs, shares, decs, upscales, maxpools,
+                                                               modes, lengths)
             if s > 1 or d == decs[0]]
 
 

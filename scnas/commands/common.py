@@ -37,7 +37,7 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-EXAMPLES = {"stream-length": "64,256,1024", "sng": "lfsr,sobol", "share": "1,8", "upscale": "on,off",
+EXAMPLES = {"stream-length": "64,256,1024", "calib-percentile": "100,99,98", "sng": "lfsr,sobol", "share": "1,8", "upscale": "on,off",
             "decorrelate": "xor,rotate", "encoding": "unipolar,bipolar",
             "maxpool": "or,selector", "mode": "bit,expected", "input-shape": "1,3,32,32",
             "pe-menu": "16,32,64", "buffer-menu": "256,512,1024", "platform": "cloud,edge",

@@ -24,7 +24,9 @@ _SETTINGS = {"sng": "generator kinds: lfsr, sobol, vdc, bernoulli, counter",
              "upscale": "weight/activation up-scaling: on, off",
              "maxpool": "max pooling: or, selector, binary",
              "mode": "bit (bit-true) or expected (analytic proxy)",
-             "encoding": "unipolar (AND, sign-magnitude) or bipolar (XNOR)"}
+             "encoding": "unipolar (AND, sign-magnitude) or bipolar (XNOR)",
+             "calib_percentile": "percentiles of the calibration activations mapped to a stream of all ones, 50-100 "
+                                 "(below 100 clips the largest values for resolution on short streams)"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stream-length", help=f"comma-separated L values (default {_LENGTHS}; for a model `scnas "
                    "finetune` wrote, the L it was trained for)")
     for flag, what in _SETTINGS.items():
-        p.add_argument(f"--{flag}", help=f"{what} (default {list_default(SCConfig, flag)}, or the fine-tuned "
+        p.add_argument(f"--{flag.replace('_', '-')}", help=f"{what} (default {list_default(SCConfig, flag)}, or the fine-tuned "
                        "model's own)")
     add_seed_option(p, None, f"seed of the stream generators (default {default_of(SCConfig, 'seed')}, or the "
                     "fine-tuned model's own)")
@@ -98,7 +100,8 @@ def _grid(args: argparse.Namespace, recorded: SCConfig | None = None) -> list[SC
     grid = _flag_grid(args)
     if recorded is None:
         return grid
-    fields = ("stream_length", "sng", "share", "decorrelate", "upscale", "maxpool", "mode", "seed", "encoding")
+    fields = ("stream_length", "sng", "share", "decorrelate", "upscale", "maxpool", "mode", "seed", "encoding",
+              "calib_percentile")
     return [recorded.replace(**{f: getattr(c, f) for f in fields}, batch_size=c.batch_size) for c in grid]
 
 
@@ -108,7 +111,8 @@ def _flag_grid(args: argparse.Namespace) -> list[SCConfig]:
                          parse_list(args.upscale, bool, "upscale"), parse_list(args.maxpool, str, "maxpool"),
                          parse_list(args.mode, str, "mode"), args.seed,
                          decorrelates=parse_list(args.decorrelate, str, "decorrelate"),
-                         encodings=parse_list(args.encoding, str, "encoding"))
+                         encodings=parse_list(args.encoding, str, "encoding"),
+                         percentiles=parse_list(args.calib_percentile, float, "calib-percentile"))
 
 
 def run(args: argparse.Namespace) -> int:

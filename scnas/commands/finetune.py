@@ -17,7 +17,8 @@ from scnas.finetune import FinetuneConfig, finetune
 from scnas.sweep import model_hash
 from scnas.train import TrainConfig, load_model
 
-__all__ = ["add_parser", "run", "sc_config_of", "add_sc_aware_options", "sc_aware_config", "finetune_output"]
+__all__ = ["add_parser", "run", "sc_config_of", "add_sc_aware_options", "sc_aware_config", "finetune_output",
+           "AUTO_PERCENTILES", "add_percentile_option", "calib_search_of"]
 
 _F = FinetuneConfig
 
@@ -34,6 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sng", help="generator kind: lfsr, sobol, vdc, bernoulli, counter")
     p.add_argument("--share", type=int, help="SNG sharing degree")
     p.add_argument("--maxpool", help="max pooling: or, selector, binary")
+    add_percentile_option(p)
     p.add_argument("--mode", default=_F.mode, help=f"surrogate: {' or '.join(SURROGATE_MODES)} (moments: noise "
                    "injection with the expected backend's variance; bit: bit-true forward, straight-through backward)")
     p.add_argument("--epochs", type=int, default=_F.epochs, help="epochs of SC-aware fine-tuning")
@@ -41,6 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "bit-true instead (exact, several times slower; 0 for none)")
     p.add_argument("--batch-size", type=int, default=_F.batch_size, help="images per optimiser step")
     p.add_argument("--lr", type=float, default=_F.lr, help="peak learning rate of AdamW (cosine decay to 0)")
+    p.add_argument("--distill", type=float, default=_F.distill, help="weight (0-1) of a distillation term: the KL "
+                   "divergence from the source model's own float outputs at temperature 2 (0: the labels only)")
     add_seed_option(p, _F.seed, "seed of the stream generators, the injected noise and the batch order")
     p.add_argument("--calib", type=int, default=_F.calib_images, help="training images that set the scales (the "
                    "first N, as in `scnas emulate`; with --train-limit, of that subset)")
@@ -55,6 +59,36 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+AUTO_PERCENTILES = (100.0, 99.9, 99.5, 99.0, 98.0, 97.0, 96.0)
+
+
+def add_percentile_option(p: argparse.ArgumentParser) -> None:
+    """--calib-percentile P|auto."""
+    p.add_argument("--calib-percentile", metavar="P|auto", help="percentile of the calibration activations "
+                   "mapped to a stream of all ones (50-100), or auto: the one of "
+                   f"{', '.join(f'{v:g}' for v in AUTO_PERCENTILES)} whose bit-true accuracy on held-out training "
+                   "images is highest (default: the --sc-config file's, else auto)")
+
+
+def calib_search_of(args: argparse.Namespace) -> tuple[tuple[float, ...] | None, float | None]:
+    """(percentiles to search, or None; a fixed percentile, or None) that --calib-percentile and
+    --sc-config ask for: the flag first, then the file's calib_percentile, else the search."""
+    flag = getattr(args, "calib_percentile", None)
+    if flag is None:
+        if getattr(args, "sc_config", None) and "calib_percentile" in read_config(args.sc_config):
+            return None, None
+        return AUTO_PERCENTILES, None
+    if str(flag).strip().lower() == "auto":
+        return AUTO_PERCENTILES, None
+    try:
+        value = float(flag)
+    except ValueError:
+        raise BadArgument(f"--calib-percentile {flag!r} is neither a number from 50 to 100 nor auto.") from None
+    if not 50.0 <= value <= 100.0:
+        raise BadArgument(f"--calib-percentile {flag!r} is not from 50 to 100.")
+    return None, value
+
+
 def sc_config_of(args: argparse.Namespace, base: SCConfig | None = None) -> SCConfig:
     """The SCConfig a command trains for: --sc-config's file (or `base`), then the flags given."""
     d = (base or SCConfig(stream_length=64)).to_dict()
@@ -63,6 +97,9 @@ def sc_config_of(args: argparse.Namespace, base: SCConfig | None = None) -> SCCo
     for flag in ("stream_length", "sng", "share", "maxpool"):
         if getattr(args, flag, None) is not None:
             d[flag] = getattr(args, flag)
+    fixed = calib_search_of(args)[1]
+    if fixed is not None:
+        d["calib_percentile"] = fixed
     d["mode"] = "bit"
     return SCConfig.from_dict(d)
 
@@ -86,8 +123,10 @@ def sc_aware_config(args: argparse.Namespace) -> FinetuneConfig | None:
     check_count("--sc-aware-epochs ", args.sc_aware_epochs, 1, MAX_EPOCHS, error=BadArgument)
     sc = sc_config_of(argparse.Namespace(sc_config=args.sc_config, stream_length=args.sc_aware, sng=None,
                                          share=None, maxpool=None)).replace(seed=int(args.seed or 0))
+    search = calib_search_of(argparse.Namespace(sc_config=args.sc_config))[0]
     return FinetuneConfig(sc=sc, epochs=args.sc_aware_epochs, bit_epochs=min(_F.bit_epochs, args.sc_aware_epochs),
-                          seed=int(args.seed or 0), train_limit=getattr(args, "train_limit", None))
+                          seed=int(args.seed or 0), train_limit=getattr(args, "train_limit", None),
+                          calib_search=search)
 
 
 def finetune_output(path: str | Path, ds, cfg: FinetuneConfig, out: str | Path) -> dict:
@@ -115,6 +154,9 @@ def _check_flags(args: argparse.Namespace) -> None:
     check_count("--bit-epochs ", args.bit_epochs, 0, args.epochs, "at most --epochs", error=BadArgument)
     check_count("--batch-size ", args.batch_size, 1, MAX_TRAIN_BATCH, error=BadArgument)
     check_count("--calib ", args.calib, 2, 1 << 20, error=BadArgument)
+    calib_search_of(args)
+    if not 0 <= args.distill <= 1:
+        raise BadArgument(f"--distill {args.distill:g} is not a weight from 0 to 1.")
     for flag in ("limit", "train_limit"):
         if getattr(args, flag) is not None:
             check_count(f"--{flag.replace('_', '-')} ", getattr(args, flag), 1, 1 << 30, error=BadArgument)
@@ -126,7 +168,7 @@ def _finetune_one(args: argparse.Namespace) -> tuple[str, dict[str, float]]:
     sc = sc_config_of(args).replace(seed=int(args.seed))
     cfg = FinetuneConfig(sc=sc, mode=args.mode, epochs=args.epochs, bit_epochs=args.bit_epochs, batch_size=args.batch_size, lr=args.lr,
                          seed=int(args.seed), calib_images=args.calib, train_limit=args.train_limit,
-                         test_limit=args.limit)
+                         test_limit=args.limit, calib_search=calib_search_of(args)[0], distill=args.distill)
     teacher_args = argparse.Namespace(**{**vars(args), "epochs": args.teacher_epochs})
     model, name, path = resolve_teacher(args.model, ds, teacher_args, with_path=True)
     source = {**load_model(path)[1], "path": path, "model_hash": model_hash(model)}

@@ -67,6 +67,23 @@ def test_points_join_on_the_hash_and_average_seeds(runs):
     assert binary == [("spatial-16x16-rs", 0.895), ("systolic-32x32-ws", 0.895)]
 
 
+def test_another_calibration_percentile_is_another_design(runs, tmp_path):
+    """A fine-tune that chose percentile 98 measured its untuned model at 98, not at the
+    emulate run's 100: the two are separate points (not averaged), labelled by percentile,
+    and the tuned model emulated at 100 is not its SC-aware point."""
+    ft = _finetune(2, 0.9)
+    ft["sc_config"]["calib_percentile"] = 98.0
+    write_run(tmp_path, "ft98", ft, "finetune", seed=2)
+    emu = _emulate(TUNED, {32: 0.1, 64: 0.1, 128: 0.1}, seed=2)  # the tuned model at p100: other hardware
+    write_run(tmp_path, "emu-tuned", emu, "emulate")
+    loaded, _ = load_runs([runs / "emu", tmp_path / "ft98", tmp_path / "emu-tuned", runs / "est"])
+    (cs,) = codesign_sets(loaded)
+    at32 = {(p.stage, p.calib_percentile): p for p in cs.points if p.stream_length == 32}
+    assert set(at32) == {("untuned", 100.0), ("untuned", 98.0), ("SC-aware", 98.0)}
+    assert at32[("untuned", 100.0)].accuracy == 0.6 and at32[("untuned", 98.0)].accuracy == 0.5
+    assert at32[("SC-aware", 98.0)].accuracy == 0.9 and "p98" in at32[("SC-aware", 98.0)].label
+
+
 def test_headline_picks_the_cheapest_design_within_one_point_of_float(runs):
     loaded, _ = load_runs([runs / d for d in ("emu", "ft/seed-0", "ft/seed-1", "est")])
     (cs,) = codesign_sets(loaded)

@@ -108,6 +108,10 @@ def test_changed_settings_are_refused_by_name(good_teacher, tmp_path, capsys):
     (("--epochs", "2", "--bit-epochs", "3"), "--bit-epochs 3 must be an integer from 0 to 2 (at most --epochs)"),
     (("--limit", "0"), "--limit 0 must be an integer from 1"),
     (("--sc-config", "nonexistent.toml"), "nonexistent.toml"),
+    (("--calib-percentile", "101"), "--calib-percentile '101' is not from 50 to 100"),
+    (("--distill", "1.5"), "--distill 1.5 is not a weight from 0 to 1"),
+    (("--distill", "nan"), "--distill nan is not a weight from 0 to 1"),
+    (("--calib-percentile", "most"), "--calib-percentile 'most' is neither a number from 50 to 100 nor auto"),
 ])
 def test_bad_values_end_in_one_sentence_and_write_nothing(good_teacher, tmp_path, capsys, extra, says):
     out = tmp_path / "ft"
@@ -162,3 +166,65 @@ def test_layers_the_model_lacks_are_refused_before_anything_is_written(good_teac
 def test_sc_aware_epochs_without_a_fine_tune_is_refused(capsys, tmp_path):
     assert main(["recast", "--sc-aware-epochs", "5", "--dataset", "digits", "--out", str(tmp_path / "r")]) == 2
     assert "--sc-aware-epochs needs --sc-aware" in cli_error(capsys)
+
+
+def test_the_percentile_and_the_epoch_kept_are_chosen_on_held_out_training_images(good_teacher, tmp_path,
+                                                                                  monkeypatch):
+    """auto: every percentile of the grid is scored bit-true on the last fifth of the (limited)
+    training set, which no gradient step sees; the best wins (ties to the larger), the model
+    records it, and the epoch kept is the first with the highest held-out score (0: the source)."""
+    from scnas.commands.finetune import AUTO_PERCENTILES
+    seen, real = [], ft._epoch
+
+    def spy(sur, opt, cfg, epoch, x, *rest):
+        seen.append(len(x))
+        return real(sur, opt, cfg, epoch, x, *rest)
+
+    monkeypatch.setattr(ft, "_epoch", spy)
+    out = tmp_path / "ft"
+    assert main(_ft(good_teacher, out, "--stream-length", "16", "--mode", "bit", "--epochs", "3",
+                    "--train-limit", "600", "--limit", "120")) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert seen == [480, 480, 480] and res["val_images"] == 120
+    scores = {float(p): a for p, a in res["calib_search"]["bit_accuracy"].items()}
+    assert sorted(scores) == sorted(AUTO_PERCENTILES) and res["calib_search"]["images"] == 120
+    top = max(scores.values())
+    assert res["calib_search"]["chosen"] == max(p for p, a in scores.items() if a == top)
+    assert res["sc_config"]["calib_percentile"] == res["calib_search"]["chosen"]
+    assert res["val_bit_accuracy_before"] == top
+    vals = [top] + [h["val_bit_accuracy"] for h in res["history"]]
+    assert res["kept_epoch"] == vals.index(max(vals)) and res["val_bit_accuracy_after"] == max(vals)
+    kept = res["bit_accuracy_before"] if res["kept_epoch"] == 0 else res["history"][res["kept_epoch"] - 1]["bit_accuracy"]
+    assert res["bit_accuracy_after"] == kept
+    emu = tmp_path / "emu"  # model.pt holds the kept epoch's weights and the chosen percentile
+    assert main(["emulate", "--model", str(out), "--dataset", "digits", "--limit", "120", "--out", str(emu)]) == 0
+    assert json.loads((emu / "results.json").read_text())["settings"][0]["accuracy"] == kept
+
+
+def test_a_given_percentile_is_used_without_a_search(good_teacher, tmp_path):
+    for extra, want in ((("--calib-percentile", "99"), 99.0), (("--sc-config", "FILE"), 98.0)):
+        cfg = tmp_path / "sc.toml"
+        cfg.write_text("calib_percentile = 98.0\n")
+        out = tmp_path / f"ft{want}"
+        args = [str(cfg) if a == "FILE" else a for a in extra]
+        assert main(_ft(good_teacher, out, "--stream-length", "16", "--epochs", "1", "--train-limit", "200",
+                        "--limit", "50", *args)) == 0
+        res = json.loads((out / "results.json").read_text())
+        assert res["sc_config"]["calib_percentile"] == want and "calib_search" not in res
+
+
+def test_the_distillation_term_is_the_softened_kl_from_the_source_model():
+    """weight 0: plain cross-entropy; a student that matches its teacher adds no KL, so weight 1
+    gives 0; otherwise (1 - w) CE + w T^2 KL(teacher_T || student_T), computed here by hand."""
+    torch.manual_seed(0)
+    teacher = torch.nn.Linear(6, 4).eval()
+    x, y = torch.randn(8, 6), torch.randint(0, 4, (8,))
+    logits = torch.randn(8, 4)
+    ce = torch.nn.functional.cross_entropy(logits, y)
+    assert torch.equal(ft._loss(logits, y, x, None, 0.7), ce)
+    assert ft._loss(teacher(x).detach(), y, x, teacher, 1.0).abs().item() < 1e-6
+    t = ft.DISTILL_T
+    p = torch.softmax(teacher(x).detach() / t, 1)
+    kl = (p * (p.log() - torch.log_softmax(logits / t, 1))).sum(1).mean()
+    want = 0.3 * ce + 0.7 * t * t * kl
+    assert torch.allclose(ft._loss(logits, y, x, teacher, 0.7), want, rtol=1e-5)
