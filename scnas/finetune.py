@@ -1,19 +1,23 @@
 """`scnas finetune`: SC-aware fine-tuning of a trained model for the SC hardware it will run on.
 
-The last `val_images` training images are held out: before training they choose the
-calibration percentile (`calib_search`: the one whose bit-true accuracy there is highest),
-and after each epoch they score the weights bit-true; the run keeps the epoch that scores
-highest there (epoch 0, the source, when none beats it), not the last one, and never looks
-at the test set to choose. The model's own weights are trained through `sc_accel.nn.surrogate.SCSurrogate` for one
+The last `val_images` training images are held out: before training and after each epoch
+they choose the calibration percentile (`calib_search`: the one whose bit-true accuracy there
+is highest; training moves the activations, and a percentile's power-of-two scale with
+them), and the run keeps the epoch that scores highest there (epoch 0, the source, when none
+beats it), with its percentile, not the last one. The test set is
+scored twice, before and for the epoch kept, and never chooses anything.
+
+The model's own weights are trained through `sc_accel.nn.surrogate.SCSurrogate` for one
 SCConfig (mode "moments": noise injection with the expected backend's variance, fitted per
 layer to bit-true runs; mode "bit": the bit-true forward with a straight-through backward).
 Each epoch starts by re-deriving the conversion scales from the current weights and, in
 moments mode, refitting the noise scales; it ends with a checkpoint (model, optimiser,
-epoch, history, the epoch kept so far), so a killed run resumes from the last finished epoch with the same
-weights it would have had. The run directory holds config.toml, checkpoint.pt,
-results.json (bit-true test accuracy before and after, the float accuracy after, the
-history) and model.pt: the source model's file with the new weights and the SCConfig it
-was trained for (`sc_config`), which `scnas emulate --model RUN` then uses by default.
+epoch, history, the epoch kept so far), so a killed run resumes from the last finished
+epoch with the same weights it would have had. The run directory holds config.toml,
+checkpoint.pt, results.json (bit-true test accuracy before and after, the float accuracy
+after, the history, the percentile search, the epoch kept) and model.pt: the source model's
+file with the kept weights and the SCConfig they were trained for (`sc_config`), which
+`scnas emulate --model RUN` then uses by default.
 """
 
 from __future__ import annotations
@@ -134,52 +138,72 @@ def _finetune(model: torch.nn.Module, ds: Dataset, cfg: FinetuneConfig, run: Pat
     teacher = _frozen(model) if cfg.distill > 0 else None  # the source's float outputs, before any step or resume
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], cfg.lr, weight_decay=0.0)
     ckpt = run / "checkpoint.pt"
-    start, history, before, best = 0, [], None, None  # before: the source's accuracies; best: the epoch kept
-    if ckpt.exists():
-        state = _load_checkpoint(ckpt, cfg.epochs)
-        try:
-            model.load_state_dict(state["model"])
-            opt.load_state_dict(state["optimizer"])
-        except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as e:
-            raise _damaged(ckpt, f"its weights or optimiser state do not fit the model ({brief(e)})") from None
-        start, history, before, best = state["epoch"] + 1, state["history"], state["before"], state["best"]
-        say(f"resuming the fine-tune from epoch {start + 1}" if start < cfg.epochs else "the fine-tune is done; "
-            "writing its results again")
-    if before is None:
+    start, history, before, best = _resume(ckpt, model, opt, cfg.epochs)
+    if before is None:  # before: the source's accuracies; best: the epoch kept so far
         before = choose_percentile(model, cfg, calib, xval, yval)
         sc = cfg.sc.replace(calib_percentile=before["calib_percentile"])
         before.update(bit=bit_accuracy(model, sc, calib, xte, yte), float=top1_accuracy(model, xte, yte))
-        best = {"epoch": 0, "val": before["val"], "model": _copy(model.state_dict())}
+        best = {"epoch": 0, "val": before["val"], "model": _copy(model.state_dict()),
+                "calib_percentile": before["calib_percentile"]}
         say(f"bit-true test accuracy before fine-tuning: {100 * before['bit']:.2f}% (float {100 * before['float']:.2f}%)")
-    sc = cfg.sc.replace(calib_percentile=before["calib_percentile"])
-    sur = SCSurrogate(model, sc, torch.as_tensor(calib), cfg.mode, cfg.seed)
+    pct = history[-1]["calib_percentile"] if history else before["calib_percentile"]
+    sur = SCSurrogate(model, cfg.sc.replace(calib_percentile=pct), torch.as_tensor(calib), cfg.mode, cfg.seed)
+    grid = cfg.calib_search or (cfg.sc.calib_percentile,)
     with seeded(cfg.seed):
         for epoch in range(start, cfg.epochs):
             history.append(_epoch(sur, opt, cfg, epoch, xtr, ytr, calib, (noise_x, noise_y), teacher))
             h = history[-1]
-            h["val_bit_accuracy"] = bit_accuracy(model, sc, calib, xval, yval)
-            h["bit_accuracy"] = bit_accuracy(model, sc, calib, xte, yte)
+            h["calib_percentile"], h["val_bit_accuracy"], _ = _score(model, cfg.sc, calib, xval, yval, grid)
             if h["val_bit_accuracy"] > best["val"]:
-                best = {"epoch": epoch + 1, "val": h["val_bit_accuracy"], "model": _copy(model.state_dict())}
-            say(f"epoch {epoch + 1}/{cfg.epochs}: loss {h['loss']:.4f}, bit-true accuracy {100 * h['val_bit_accuracy']:.2f}% "
-                f"held out, {100 * h['bit_accuracy']:.2f}% test ({h['seconds']:.1f} s)")
+                best = {"epoch": epoch + 1, "val": h["val_bit_accuracy"], "model": _copy(model.state_dict()),
+                        "calib_percentile": h["calib_percentile"]}
+            sur.config = cfg.sc.replace(calib_percentile=h["calib_percentile"], mode="bit")  # the next epoch's
+            say(f"epoch {epoch + 1}/{cfg.epochs}: loss {h['loss']:.4f}, bit-true accuracy on the held-out images "
+                f"{100 * h['val_bit_accuracy']:.2f}% (percentile {h['calib_percentile']:g}; {h['seconds']:.1f} s)")
             atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
                                "history": history, "before": before, "best": best}, ckpt)
+    sc = cfg.sc.replace(calib_percentile=best["calib_percentile"])
     model.load_state_dict(best["model"])  # the epoch whose held-out bit-true accuracy is highest (0: the source)
-    after = history[best["epoch"] - 1]["bit_accuracy"] if best["epoch"] else before["bit"]
-    result = {"model": source.get("arch") or source.get("kind", "model"), "dataset": ds.name, "mode": cfg.mode, "sc_config": sc.to_dict(),
-              "n_test_images": int(len(yte)), "bit_accuracy_before": before["bit"], "bit_accuracy_after": after,
-              "source_float_accuracy": before["float"], "float_accuracy_after": top1_accuracy(model, xte, yte),
+    after = bit_accuracy(model, sc, calib, xte, yte) if best["epoch"] else before["bit"]  # the test set, once
+    return _write(run, model, source, cfg, sc, ds.name, (before, best, after, history), (len(yval), len(yte)),
+                  top1_accuracy(model, xte, yte))
+
+
+def _resume(ckpt: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, epochs: int) -> tuple:
+    """(first epoch to run, history, before, best) from the checkpoint, with the model and the
+    optimiser restored; (0, [], None, None) without one."""
+    if not ckpt.exists():
+        return 0, [], None, None
+    state = _load_checkpoint(ckpt, epochs)
+    try:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+    except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as e:
+        raise _damaged(ckpt, f"its weights or optimiser state do not fit the model ({brief(e)})") from None
+    start = state["epoch"] + 1
+    say(f"resuming the fine-tune from epoch {start + 1}" if start < epochs else "the fine-tune is done; "
+        "writing its results again")
+    return start, state["history"], state["before"], state["best"]
+
+
+def _write(run: Path, model: torch.nn.Module, source: dict, cfg: FinetuneConfig, sc: SCConfig, dataset: str,
+           outcome: tuple, counts: tuple[int, int], float_after: float) -> dict:
+    """results.json and model.pt (the kept weights and the SCConfig they were trained for)."""
+    before, best, after, history = outcome
+    n_val, n_test = counts
+    result = {"model": source.get("arch") or source.get("kind", "model"), "dataset": dataset, "mode": cfg.mode,
+              "sc_config": sc.to_dict(), "n_test_images": int(n_test), "bit_accuracy_before": before["bit"],
+              "bit_accuracy_after": after, "source_float_accuracy": before["float"], "float_accuracy_after": float_after,
               "history": history, "noise_scale": _last_noise_scale(history), "model_sha256": model_hash(model),
-              "source_sha256": source.get("model_hash"), "kept_epoch": best["epoch"],
-              "val_images": int(len(yval)), "val_bit_accuracy_before": before["val"], "val_bit_accuracy_after": best["val"]}
+              "source_sha256": source.get("model_hash"), "kept_epoch": best["epoch"], "val_images": int(n_val),
+              "val_bit_accuracy_before": before["val"], "val_bit_accuracy_after": best["val"]}
     if "calib_scores" in before:
-        result["calib_search"] = {"images": int(len(yval)), "bit_accuracy": before["calib_scores"],
+        result["calib_search"] = {"images": int(n_val), "bit_accuracy": before["calib_scores"],
                                   "chosen": before["calib_percentile"]}
     meta = {k: v for k, v in source.items() if k not in ("path", "model_hash")}
-    atomic_torch_save({**meta, "state_dict": model.state_dict(), "test_accuracy": result["float_accuracy_after"],
+    atomic_torch_save({**meta, "state_dict": model.state_dict(), "test_accuracy": float_after,
                        "sc_config": sc.to_dict(), "finetune": {"mode": cfg.mode, "epochs": cfg.epochs,
-                                                                   "from": source.get("path")}},
+                                                               "from": source.get("path")}},
                       run / "model.pt")
     write_json(result, run / "results.json")
     return result
@@ -193,14 +217,23 @@ def choose_percentile(model: torch.nn.Module, cfg: FinetuneConfig, calib: np.nda
     activation leaves most values a few ones in a short stream; clipping the top 1-2% buys
     resolution (LeNet-5, Fashion-MNIST, L = 64, Sobol: 73.9% at 100, 85.7% at 98, untuned)."""
     grid = cfg.calib_search or (cfg.sc.calib_percentile,)
-    scores = {str(p): bit_accuracy(model, cfg.sc.replace(calib_percentile=p), calib, x, y) for p in grid}
-    best = max(grid, key=lambda p: (scores[str(p)], p))
-    out = {"calib_percentile": best, "val": scores[str(best)]}
+    best, val, scores = _score(model, cfg.sc, calib, x, y, grid)
+    out = {"calib_percentile": best, "val": val}
     if cfg.calib_search is not None:
         say("calibration percentile " + ", ".join(f"{p:g}: {100 * scores[str(p)]:.2f}%" for p in grid) +
             f" on {len(y)} held-out images -> {best:g}")
         out["calib_scores"] = scores
     return out
+
+
+def _score(model: torch.nn.Module, sc: SCConfig, calib: np.ndarray, x: np.ndarray, y: np.ndarray,
+           grid: tuple[float, ...]) -> tuple[float, float, dict]:
+    """(best percentile of `grid`, its bit-true accuracy on x, y, every percentile's): ties go to
+    the larger. Run again after every epoch, because training moves the activations and with
+    them the power-of-two scale a percentile gives (one doubling costs a bit of resolution)."""
+    scores = {str(p): bit_accuracy(model, sc.replace(calib_percentile=p), calib, x, y) for p in grid}
+    best = max(grid, key=lambda p: (scores[str(p)], p))
+    return best, scores[str(best)], scores
 
 
 def _copy(state: dict) -> dict:
@@ -275,6 +308,11 @@ def _damaged(ckpt: Path, why: str) -> DataFileError:
     return DataFileError(f"checkpoint {ckpt} is damaged ({why}); delete it to fine-tune from the start.")
 
 
+def _percentile(v: object) -> bool:
+    """Whether v is a calibration percentile SCConfig takes (a number from 50 to 100)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and 50.0 <= v <= 100.0
+
+
 def _load_checkpoint(ckpt: Path, epochs: int) -> dict:
     """The checkpoint's state, checked: the parts a resume reads are there and of their kind."""
     state = load_tensors(ckpt, "checkpoint", "delete it to fine-tune from the start")
@@ -283,11 +321,14 @@ def _load_checkpoint(ckpt: Path, epochs: int) -> dict:
     epoch, history, before = state["epoch"], state["history"], state["before"]
     if not is_int(epoch) or not 0 <= epoch < epochs:
         raise _damaged(ckpt, f"its epoch {epoch!r} is not one of this run's {epochs}")
-    if (not isinstance(history, list) or len(history) != epoch + 1 or not all(isinstance(h, dict) for h in history)
-            or not isinstance(before, dict) or not {"bit", "float", "val", "calib_percentile"} <= set(before)):
+    if (not isinstance(history, list) or len(history) != epoch + 1
+            or not all(isinstance(h, dict) and _percentile(h.get("calib_percentile")) for h in history)
+            or not isinstance(before, dict) or not {"bit", "float", "val"} <= set(before)
+            or not _percentile(before.get("calib_percentile"))):
         raise _damaged(ckpt, "its history or first accuracies are not what finetune writes")
     best = state["best"]
     if (not isinstance(best, dict) or not {"epoch", "val", "model"} <= set(best) or not is_int(best["epoch"])
+            or not _percentile(best.get("calib_percentile"))
             or not 0 <= best["epoch"] <= epoch + 1 or not isinstance(best["model"], dict)):
         raise _damaged(ckpt, "its record of the epoch kept is not what finetune writes")
     if not isinstance(state["model"], dict) or not isinstance(state["optimizer"], dict):

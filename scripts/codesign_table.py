@@ -1,7 +1,8 @@
 """Print the README's co-design table (markdown) from the runs of scripts/codesign_table.sh.
 
 Usage: python scripts/codesign_table.py RUNS/MODEL
-Rows: each stream length and generator: bit-true accuracy before and after SC-aware fine-tuning
+Rows: each stream length and generator: the calibration percentile each seed's run chose (or was
+given), bit-true accuracy before (at that percentile) and after SC-aware fine-tuning
 and the fine-tuned model's float accuracy (mean ± std over seeds, all test images), then each SC
 preset's energy, latency and area per image; below, the binary presets at fixed point. The join
 is reports.codesign's (the model's content hash), the same as the report's figure.
@@ -30,14 +31,15 @@ def main(root: str) -> None:
     sc_accels = sorted({p.accel for p in cs.points if p.family == "sc"})
     print(f"{cs.model} on {cs.dataset}; float {100 * cs.float_accuracy:.2f}%; "
           f"{tuned[0].results['n_test_images']} test images; {len(tuned)} fine-tune runs\n")
-    head = ["L", "SNG", "bit-true before (%)", "bit-true after (%)", "float after (%)"]
+    head = ["L", "SNG", "percentile", "bit-true before (%)", "bit-true after (%)", "float after (%)"]
     head += [f"{a}: µJ / µs / mm²" for a in sc_accels]
     print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     keys = sorted({(r.results["sc_config"]["stream_length"], r.results["sc_config"]["sng"]) for r in tuned})
     for L, sng in keys:
         mine = [r.results for r in tuned if (r.results["sc_config"]["stream_length"], r.results["sc_config"]["sng"])
                 == (L, sng)]
-        cells = [str(L), sng, _ms([r["bit_accuracy_before"] for r in mine]), _ms([r["bit_accuracy_after"] for r in mine]),
+        pct = ", ".join(f"{r['sc_config'].get('calib_percentile', 100.0):g}" for r in mine)
+        cells = [str(L), sng, pct, _ms([r["bit_accuracy_before"] for r in mine]), _ms([r["bit_accuracy_after"] for r in mine]),
                  _ms([r["float_accuracy_after"] for r in mine])]
         for a in sc_accels:
             p = next((p for p in cs.points if p.accel == a and p.stream_length == L and p.sng == sng
