@@ -50,11 +50,11 @@ demo: setup data
 	$(VENV)/bin/scnas emulate --model lenet5 --dataset default \
 	  --stream-length 32,64,128,256,512,1024 --sng lfsr,sobol --limit 2000 --teacher-dir runs/teachers --out runs/demo
 	$(VENV)/bin/scnas finetune --model lenet5 --dataset default --stream-length 32 --mode bit --epochs 1 \
-	  --limit 2000 --teacher-dir runs/teachers --out runs/demo-finetune
+	  --limit 2000 --teacher-dir runs/teachers --out runs/demo-sc-aware
 	$(VENV)/bin/scnas estimate --model "$$(ls -d runs/teachers/lenet5-* | head -n 1)" --compare systolic-32x32-ws \
 	  spatial-16x16-kcp sc-64x64-L256 sc-64x64-os-L256 --stream-length 32,64,128,256,512,1024 --out runs/demo-estimate
 	$(VENV)/bin/scnas search --quick --teacher-dir runs/teachers --out runs/demo-search
-	$(VENV)/bin/scnas report runs/teachers/lenet5-* runs/demo runs/demo-finetune runs/demo-estimate runs/demo-search \
+	$(VENV)/bin/scnas report runs/teachers/lenet5-* runs/demo runs/demo-sc-aware runs/demo-estimate runs/demo-search \
 	  --out runs/report
 
 test: setup data browser
