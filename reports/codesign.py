@@ -139,9 +139,10 @@ def _accuracies(runs: list[Run]) -> tuple[dict, dict, dict]:
             if not isinstance(h, str):
                 continue
             info.setdefault(h, (res["model"], res["dataset"], _num(res.get("source_float_accuracy"))))
-            for stage, acc in (("untuned", res["bit_accuracy_before"]), ("SC-aware", res["bit_accuracy_after"])):
-                key = (stage, int(c["stream_length"]), str(c["sng"]), int(c.get("share", 1)),
-                       float(c.get("calib_percentile", 100.0)))
+            pct_before = res.get("calib_percentile_before", c.get("calib_percentile", 100.0))  # "before" ran at it
+            for stage, acc, pct in (("untuned", res["bit_accuracy_before"], pct_before),
+                                    ("SC-aware", res["bit_accuracy_after"], c.get("calib_percentile", 100.0))):
+                key = (stage, int(c["stream_length"]), str(c["sng"]), int(c.get("share", 1)), float(pct))
                 sc.setdefault(h, {}).setdefault(key, {}).setdefault(c.get("seed", 0), []).append((acc, n))
     return sc, fixed, info
 

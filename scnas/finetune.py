@@ -4,7 +4,8 @@ The last `val_images` training images are held out: before training and after ea
 they choose the calibration percentile (`calib_search`: the one whose bit-true accuracy there
 is highest; training moves the activations, and a percentile's power-of-two scale with
 them), and the run keeps the epoch that scores highest there (epoch 0, the source, when none
-beats it), with its percentile, not the last one. The test set is
+beats it; on a tie the earlier epoch), with its percentile, not the last one. "Before" is
+the untuned model at the percentile chosen before training. The test set is
 scored twice, before and for the epoch kept, and never chooses anything.
 
 The model's own weights are trained through `sc_accel.nn.surrogate.SCSurrogate` for one
@@ -107,6 +108,10 @@ class FinetuneConfig:
 def finetune(model: torch.nn.Module, ds: Dataset, cfg: FinetuneConfig, run_dir: str | Path, source: dict) -> dict:
     """Fine-tune `model` (loaded from the model file whose metadata is `source`) into run_dir,
     resuming from its checkpoint; returns the results. Changed settings are refused by name."""
+    n = len(ds.x_train) if cfg.train_limit is None else min(cfg.train_limit, len(ds.x_train))
+    if n < 2:
+        raise InvalidInputError(f"fine-tuning needs at least 2 training images (one to train on, one held out); "
+                                f"{ds.name} with train_limit={cfg.train_limit} gives {n}.")
     xtr = ds.x_train[:min(cfg.calib_images, len(ds.x_train))]
     check_fits(model, cfg.sc, torch.as_tensor(xtr))  # a model the converter rejects: refused before any write
     with claim_run_dir(run_dir, "finetune") as run:
@@ -131,8 +136,14 @@ def _data(ds: Dataset, cfg: FinetuneConfig) -> tuple:
             ds.y_test[:m].astype(np.int64))
 
 
+SMALL_HELD_OUT = 200  # fewer held-out images than this: the choices they make are noisy (said, not refused)
+
+
 def _finetune(model: torch.nn.Module, ds: Dataset, cfg: FinetuneConfig, run: Path, source: dict) -> dict:
     xtr, ytr, xval, yval, xte, yte = _data(ds, cfg)
+    if len(yval) < SMALL_HELD_OUT:
+        say(f"warning: only {len(yval)} held-out training images choose the percentile and the epoch kept; with so "
+            "few, one image is more than half a point and the choices are noisy")
     calib, noise_x, noise_y = xtr[:cfg.calib_images], xtr[:cfg.noise_images], ytr[:cfg.noise_images]
     model.eval()
     teacher = _frozen(model) if cfg.distill > 0 else None  # the source's float outputs, before any step or resume
@@ -163,7 +174,10 @@ def _finetune(model: torch.nn.Module, ds: Dataset, cfg: FinetuneConfig, run: Pat
             atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
                                "history": history, "before": before, "best": best}, ckpt)
     sc = cfg.sc.replace(calib_percentile=best["calib_percentile"])
-    model.load_state_dict(best["model"])  # the epoch whose held-out bit-true accuracy is highest (0: the source)
+    try:  # the epoch whose held-out bit-true accuracy is highest (0: the source)
+        model.load_state_dict(best["model"])
+    except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as e:
+        raise _damaged(ckpt, f"the weights of the epoch kept do not fit the model ({brief(e)})") from None
     after = bit_accuracy(model, sc, calib, xte, yte) if best["epoch"] else before["bit"]  # the test set, once
     return _write(run, model, source, cfg, sc, ds.name, (before, best, after, history), (len(yval), len(yte)),
                   top1_accuracy(model, xte, yte))
@@ -196,7 +210,8 @@ def _write(run: Path, model: torch.nn.Module, source: dict, cfg: FinetuneConfig,
               "bit_accuracy_after": after, "source_float_accuracy": before["float"], "float_accuracy_after": float_after,
               "history": history, "noise_scale": _last_noise_scale(history), "model_sha256": model_hash(model),
               "source_sha256": source.get("model_hash"), "kept_epoch": best["epoch"], "val_images": int(n_val),
-              "val_bit_accuracy_before": before["val"], "val_bit_accuracy_after": best["val"]}
+              "val_bit_accuracy_before": before["val"], "val_bit_accuracy_after": best["val"],
+              "calib_percentile_before": before["calib_percentile"]}
     if "calib_scores" in before:
         result["calib_search"] = {"images": int(n_val), "bit_accuracy": before["calib_scores"],
                                   "chosen": before["calib_percentile"]}
@@ -313,6 +328,11 @@ def _percentile(v: object) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and 50.0 <= v <= 100.0
 
 
+def _fraction(v: object) -> bool:
+    """Whether v is an accuracy as finetune stores one (a number from 0 to 1, not NaN)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 1.0
+
+
 def _load_checkpoint(ckpt: Path, epochs: int) -> dict:
     """The checkpoint's state, checked: the parts a resume reads are there and of their kind."""
     state = load_tensors(ckpt, "checkpoint", "delete it to fine-tune from the start")
@@ -322,12 +342,14 @@ def _load_checkpoint(ckpt: Path, epochs: int) -> dict:
     if not is_int(epoch) or not 0 <= epoch < epochs:
         raise _damaged(ckpt, f"its epoch {epoch!r} is not one of this run's {epochs}")
     if (not isinstance(history, list) or len(history) != epoch + 1
-            or not all(isinstance(h, dict) and _percentile(h.get("calib_percentile")) for h in history)
-            or not isinstance(before, dict) or not {"bit", "float", "val"} <= set(before)
+            or not all(isinstance(h, dict) and _percentile(h.get("calib_percentile"))
+                       and _fraction(h.get("val_bit_accuracy")) for h in history)
+            or not isinstance(before, dict) or not all(_fraction(before.get(k)) for k in ("bit", "float", "val"))
             or not _percentile(before.get("calib_percentile"))):
         raise _damaged(ckpt, "its history or first accuracies are not what finetune writes")
     best = state["best"]
-    if (not isinstance(best, dict) or not {"epoch", "val", "model"} <= set(best) or not is_int(best["epoch"])
+    if (not isinstance(best, dict) or not {"epoch", "model"} <= set(best) or not is_int(best["epoch"])
+            or not _fraction(best.get("val"))
             or not _percentile(best.get("calib_percentile"))
             or not 0 <= best["epoch"] <= epoch + 1 or not isinstance(best["model"], dict)):
         raise _damaged(ckpt, "its record of the epoch kept is not what finetune writes")

@@ -38,7 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_percentile_option(p)
     p.add_argument("--mode", default=_F.mode, help=f"surrogate: {' or '.join(SURROGATE_MODES)} (moments: noise "
                    "injection with the expected backend's variance; bit: bit-true forward, straight-through backward)")
-    p.add_argument("--epochs", type=int, default=_F.epochs, help="epochs of SC-aware fine-tuning")
+    p.add_argument("--epochs", type=int, default=_F.epochs, help="epochs of SC-aware fine-tuning; the run keeps the "
+                   "epoch (0: the untouched model) whose bit-true accuracy on the held-out training images is highest")
     p.add_argument("--bit-epochs", type=int, default=_F.bit_epochs, help="with --mode moments: the last epochs run "
                    "bit-true instead (exact, several times slower; 0 for none)")
     p.add_argument("--batch-size", type=int, default=_F.batch_size, help="images per optimiser step")
@@ -48,7 +49,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_seed_option(p, _F.seed, "seed of the stream generators, the injected noise and the batch order")
     p.add_argument("--calib", type=int, default=_F.calib_images, help="training images that set the scales (the "
                    "first N, as in `scnas emulate`; with --train-limit, of that subset)")
-    p.add_argument("--train-limit", type=int, help="use only the first N training images")
+    p.add_argument("--train-limit", type=int, help="use only the first N training images (of which the last fifth, at "
+                   "most 2,000, are held out from training to choose the percentile and the epoch kept)")
     p.add_argument("--limit", type=int, help="use only the first N test images for the accuracies")
     p.add_argument("--teacher-epochs", type=int, default=default_of(TrainConfig, "epochs"),
                    help="epochs when a zoo teacher must be trained first")
@@ -67,7 +69,8 @@ def add_percentile_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--calib-percentile", metavar="P|auto", help="percentile of the calibration activations "
                    "mapped to a stream of all ones (50-100), or auto: the one of "
                    f"{', '.join(f'{v:g}' for v in AUTO_PERCENTILES)} whose bit-true accuracy on held-out training "
-                   "images is highest (default: the --sc-config file's, else auto)")
+                   "images is highest, before training and after every epoch (default: the number the --sc-config "
+                   "file gives, else auto)")
 
 
 def calib_search_of(args: argparse.Namespace) -> tuple[tuple[float, ...] | None, float | None]:
@@ -154,12 +157,13 @@ def _check_flags(args: argparse.Namespace) -> None:
     check_count("--bit-epochs ", args.bit_epochs, 0, args.epochs, "at most --epochs", error=BadArgument)
     check_count("--batch-size ", args.batch_size, 1, MAX_TRAIN_BATCH, error=BadArgument)
     check_count("--calib ", args.calib, 2, 1 << 20, error=BadArgument)
+    if args.train_limit is not None:
+        check_count("--train-limit ", args.train_limit, 2, 1 << 30, "one to train on, one held out", error=BadArgument)
     calib_search_of(args)
     if not 0 <= args.distill <= 1:
-        raise BadArgument(f"--distill {args.distill:g} is not a weight from 0 to 1.")
-    for flag in ("limit", "train_limit"):
-        if getattr(args, flag) is not None:
-            check_count(f"--{flag.replace('_', '-')} ", getattr(args, flag), 1, 1 << 30, error=BadArgument)
+        raise BadArgument(f"--distill {args.distill!r} is not a weight from 0 to 1.")
+    if args.limit is not None:
+        check_count("--limit ", args.limit, 1, 1 << 30, error=BadArgument)
 
 
 def _finetune_one(args: argparse.Namespace) -> tuple[str, dict[str, float]]:
@@ -176,6 +180,7 @@ def _finetune_one(args: argparse.Namespace) -> tuple[str, dict[str, float]]:
     res = finetune(model, ds, cfg, out, source)
     print(f"{name} on {ds.name} at L={sc.stream_length} ({sc.sng}), bit-true on {res['n_test_images']} test "
           f"images: {100 * res['bit_accuracy_before']:.2f}% before, {100 * res['bit_accuracy_after']:.2f}% after "
-          f"SC-aware fine-tuning (float {100 * res['float_accuracy_after']:.2f}%); model in {out}/model.pt")
+          f"SC-aware fine-tuning (float {100 * res['float_accuracy_after']:.2f}%; epoch {res['kept_epoch']} kept, "
+          f"percentile {res['sc_config']['calib_percentile']:g}); model in {out}/model.pt")
     return out, {"bit-true before": res["bit_accuracy_before"], "bit-true after": res["bit_accuracy_after"]}
 

@@ -72,15 +72,16 @@ def test_another_calibration_percentile_is_another_design(runs, tmp_path):
     emulate run's 100: the two are separate points (not averaged), labelled by percentile,
     and the tuned model emulated at 100 is not its SC-aware point."""
     ft = _finetune(2, 0.9)
-    ft["sc_config"]["calib_percentile"] = 98.0
+    ft["sc_config"]["calib_percentile"] = 98.0  # the kept epoch's
+    ft["calib_percentile_before"] = 99.0        # what "before" ran at: its own point
     write_run(tmp_path, "ft98", ft, "finetune", seed=2)
     emu = _emulate(TUNED, {32: 0.1, 64: 0.1, 128: 0.1}, seed=2)  # the tuned model at p100: other hardware
     write_run(tmp_path, "emu-tuned", emu, "emulate")
     loaded, _ = load_runs([runs / "emu", tmp_path / "ft98", tmp_path / "emu-tuned", runs / "est"])
     (cs,) = codesign_sets(loaded)
     at32 = {(p.stage, p.calib_percentile): p for p in cs.points if p.stream_length == 32}
-    assert set(at32) == {("untuned", 100.0), ("untuned", 98.0), ("SC-aware", 98.0)}
-    assert at32[("untuned", 100.0)].accuracy == 0.6 and at32[("untuned", 98.0)].accuracy == 0.5
+    assert set(at32) == {("untuned", 100.0), ("untuned", 99.0), ("SC-aware", 98.0)}
+    assert at32[("untuned", 100.0)].accuracy == 0.6 and at32[("untuned", 99.0)].accuracy == 0.5
     assert at32[("SC-aware", 98.0)].accuracy == 0.9 and "p98" in at32[("SC-aware", 98.0)].label
 
 

@@ -111,6 +111,8 @@ def test_changed_settings_are_refused_by_name(good_teacher, tmp_path, capsys):
     (("--calib-percentile", "101"), "--calib-percentile '101' is not from 50 to 100"),
     (("--distill", "1.5"), "--distill 1.5 is not a weight from 0 to 1"),
     (("--distill", "nan"), "--distill nan is not a weight from 0 to 1"),
+    (("--distill", "1.00000001"), "--distill 1.00000001 is not a weight from 0 to 1"),
+    (("--train-limit", "1"), "--train-limit 1 must be an integer from 2"),
     (("--calib-percentile", "most"), "--calib-percentile 'most' is neither a number from 50 to 100 nor auto"),
 ])
 def test_bad_values_end_in_one_sentence_and_write_nothing(good_teacher, tmp_path, capsys, extra, says):
@@ -148,7 +150,10 @@ def test_a_damaged_checkpoint_is_one_sentence_and_a_finished_rerun_keeps_its_res
     again = json.loads((out / "results.json").read_text())
     assert again["noise_scale"] == before["noise_scale"] and set(again["noise_scale"]) >= {"features_0"}
     good = torch.load(out / "checkpoint.pt", weights_only=True)
-    for change in ({"history": "x"}, {"epoch": 99}, {"model": {"nonsense": torch.zeros(1)}}):
+    for change in ({"history": "x"}, {"epoch": 99}, {"model": {"nonsense": torch.zeros(1)}},
+                   {"best": {**good["best"], "val": float("nan")}}, {"best": {**good["best"], "val": "x"}},
+                   {"best": {**good["best"], "model": {"nonsense": torch.zeros(1)}}},
+                   {"before": {**good["before"], "bit": "x"}}, {"best": {**good["best"], "calib_percentile": 7}}):
         torch.save({**good, **change}, out / "checkpoint.pt")
         capsys.readouterr()
         assert main(args) == 2
