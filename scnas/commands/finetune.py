@@ -159,7 +159,6 @@ def _check_flags(args: argparse.Namespace) -> None:
     check_count("--calib ", args.calib, 2, 1 << 20, error=BadArgument)
     if args.train_limit is not None:
         check_count("--train-limit ", args.train_limit, 2, 1 << 30, "one to train on, one held out", error=BadArgument)
-    calib_search_of(args)
     if not 0 <= args.distill <= 1:
         raise BadArgument(f"--distill {args.distill!r} is not a weight from 0 to 1.")
     if args.limit is not None:
@@ -168,11 +167,12 @@ def _check_flags(args: argparse.Namespace) -> None:
 
 def _finetune_one(args: argparse.Namespace) -> tuple[str, dict[str, float]]:
     _check_flags(args)
+    search = calib_search_of(args)[0]  # a bad --calib-percentile: refused before the data are read
     ds = load_dataset(args.dataset, args.data_dir)
     sc = sc_config_of(args).replace(seed=int(args.seed))
     cfg = FinetuneConfig(sc=sc, mode=args.mode, epochs=args.epochs, bit_epochs=args.bit_epochs, batch_size=args.batch_size, lr=args.lr,
                          seed=int(args.seed), calib_images=args.calib, train_limit=args.train_limit,
-                         test_limit=args.limit, calib_search=calib_search_of(args)[0], distill=args.distill)
+                         test_limit=args.limit, calib_search=search, distill=args.distill)
     teacher_args = argparse.Namespace(**{**vars(args), "epochs": args.teacher_epochs})
     model, name, path = resolve_teacher(args.model, ds, teacher_args, with_path=True)
     source = {**load_model(path)[1], "path": path, "model_hash": model_hash(model)}
