@@ -46,28 +46,44 @@ def print_result(name: str, figures: dict, targets: dict, met: bool) -> None:
 
 def timed_rate(fn: Callable[[int], object], work_per_rep: float, min_seconds: float = 0.05,
                repeats: int = 7, max_seconds: float = 2.0) -> dict:
-    """Rate (work units / s) of fn(reps) over `repeats` calls, each sized to last at least
-    `min_seconds` and to keep a fixed per-call cost (thread wake-up, which a busy neighbour can
-    stretch to milliseconds) under 5% of the call. The size comes from the marginal cost of a
-    repetition (two call sizes), not from one call's time, which such a cost can dominate.
-    Returns best, median and worst rate, the seconds per call, reps and the per-call overhead."""
-    reps, prev = 1, None
-    while True:  # grow 8x until a call is long and the time scales with reps
+    """Rate (work units / s) of fn(reps) over `repeats` calls. Each call is sized to last at
+    least `min_seconds` (at most `max_seconds`, unless one repetition alone is longer) and to
+    keep a fixed per-call cost (thread wake-up, which a busy neighbour can stretch to
+    milliseconds) under 5% of the call. The size comes from the marginal cost of a repetition
+    (two call sizes), not from one call's time, which such a cost can dominate; a timed call
+    that still falls short of `min_seconds` (the cost varied) grows the size and is timed again.
+    Rates are work over each call's whole time. Returns best, median and worst rate, seconds per
+    call, reps and the per-call overhead found."""
+    min_seconds = min(min_seconds, max_seconds)
+    reps, per_rep, overhead = _sized_reps(fn, min_seconds, max_seconds)
+    secs: list[float] = []
+    while len(secs) < repeats:
         dt = _call_seconds(fn, reps)
-        scaling = prev is not None and dt >= 4 * prev
-        if (dt >= min_seconds / 10 and scaling) or dt >= max_seconds or reps >= 1 << 40:
-            break
-        prev, reps = dt, reps * 8
-    per_rep = (dt - prev) / (reps - reps // 8) if prev is not None and dt > prev else dt / reps
-    overhead = max(0.0, dt - reps * per_rep)
-    want = max(1.25 * min_seconds, 20 * overhead)  # margin: calls must not fall short
-    reps = max(reps if dt >= max_seconds else 1, int(min(want, max_seconds) / max(per_rep, 1e-12)))
-    rates, secs = [], []
-    for _ in range(repeats):
-        secs.append(_call_seconds(fn, reps))
-        rates.append(reps * work_per_rep / secs[-1])
+        if dt < min_seconds and not secs and reps < 1 << 40:  # too short: the first call decides
+            grow = min(max(2.0, 1.25 * min_seconds / max(dt, 1e-9)), max_seconds / max(dt, 1e-9))
+            reps = max(reps + 1, int(reps * grow))
+            continue
+        secs.append(dt)
+    rates = [reps * work_per_rep / dt for dt in secs]
     return {"best": max(rates), "median": statistics.median(rates), "worst": min(rates),
             "seconds_per_call": statistics.median(secs), "reps": reps, "overhead_seconds": overhead}
+
+
+def _sized_reps(fn: Callable[[int], object], min_seconds: float, max_seconds: float) -> tuple[int, float, float]:
+    """(reps, seconds per repetition, seconds per call) from calls growing 2-8x until one is long
+    and the time scales with reps (or a call reaches half of max_seconds)."""
+    reps, prev, prev_reps = 1, None, 1
+    while True:
+        dt = _call_seconds(fn, reps)
+        scaling = prev is not None and dt - prev >= 0.5 * (reps - prev_reps) / reps * dt
+        if (dt >= min_seconds / 10 and scaling) or dt >= max_seconds / 2 or reps >= 1 << 40:
+            break
+        grow = max(2, min(8, int(max_seconds / 2 / max(dt, 1e-9))))
+        prev, prev_reps, reps = dt, reps, reps * grow
+    per_rep = (dt - prev) / (reps - prev_reps) if prev is not None and dt > prev else dt / reps
+    overhead = max(0.0, dt - reps * per_rep)
+    want = min(max(1.25 * min_seconds, 20 * overhead), max_seconds)
+    return max(1, int(want / max(per_rep, 1e-12))), per_rep, overhead
 
 
 def _call_seconds(fn: Callable[[int], object], reps: int) -> float:
@@ -78,12 +94,12 @@ def _call_seconds(fn: Callable[[int], object], reps: int) -> float:
 
 def ceiling_checked(share: float, what: str) -> bool:
     """Whether a share of the tile ceiling can be true (at most 1). Above 1 the ceiling was
-    measured wrong (the machine was busy while it ran, say); no target built on it is met, and
-    a line says so instead of a share of thousands of percent passing as a result."""
+    measured wrong (the machine was busy while it ran, say): a line says so, instead of a share
+    of thousands of percent passing as a result, and no target built on it is met."""
     if share <= 1.0:
         return True
-    print(f"warning: {what} is {share:.0%} of the tile ceiling, which cannot be: the ceiling measurement "
-          "failed (a busy machine?); the share-of-ceiling targets are not met on this run.")
+    print(f"warning: {what} is {share:.1%} of the tile ceiling, above 100%, which is impossible: the ceiling "
+          "measurement failed (a busy machine?), so the share-of-ceiling targets count as not met.")
     return False
 
 

@@ -74,8 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         return emulate_layers.main(rest if "--model" in rest else rest + ["--model", args.model])
     f = run(args.quick)
     met = (f["seconds"] <= TARGETS["seconds_max"] * f["images"] / 10000
-           and f["peak_rss_gb"] <= TARGETS["peak_rss_gb_max"] and f["frac_roofline"] >= TARGETS["frac_roofline"]
-           and ceiling_checked(f["frac_roofline"], "the median run"))
+           and f["peak_rss_gb"] <= TARGETS["peak_rss_gb_max"] and f["frac_roofline"] >= TARGETS["frac_roofline"])
     print(f"CPU: {f['cpu']}; kernel path: {f['kernel_path']}")
     rows = [("images", str(f["images"]), f"{f['data']}, {f['model']} LeNet-5, L = {f['stream_length']}"),
             ("wall time (convert + 1 run)", f"{f['seconds']:.1f} s",
@@ -90,5 +89,6 @@ def main(argv: list[str] | None = None) -> int:
             ("peak memory (max RSS)", f"{f['peak_rss_gb']:.2f} GB", f"target < {TARGETS['peak_rss_gb_max']:.0f} GB"),
             ("accuracy", "-" if f["accuracy"] is None else f"{100 * f['accuracy']:.2f}%", "")]
     print_table(rows, ("figure", "value", "note"))
+    met = ceiling_checked(f["frac_roofline"], "the median run") and met  # said whatever else failed
     print_result("emulate", f, TARGETS, met)
     return 0

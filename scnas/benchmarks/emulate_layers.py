@@ -257,14 +257,13 @@ def main(argv: list[str] | None = None) -> int:
                "lengths": per_length, "full_test_set": full}
     met = all(r["frac_ceiling"] >= TARGETS.get(f"frac_ceiling_L{r['stream_length']}", 0)
               and r["convert_seconds"] <= TARGETS["convert_seconds_max"]
-              and r["first_batch_vs_steady"] <= TARGETS["first_batch_vs_steady_max"]
-              and ceiling_checked(r["frac_ceiling"], f"the median run at L = {r['stream_length']}")
-              for r in per_length)
+              and r["first_batch_vs_steady"] <= TARGETS["first_batch_vs_steady_max"] for r in per_length)
     if full is not None:
         print(f"\nall {full['images']} test images at L = 256: {full['seconds']:.1f} s (convert + run; target < "
               f"{TARGETS['seconds_10k_L256_max']:.0f} s), peak memory {full['peak_rss_gb']:.2f} GB, accuracy "
               + ("-" if full["accuracy"] is None else f"{100 * full['accuracy']:.2f}%"))
         met = met and full["seconds"] <= TARGETS["seconds_10k_L256_max"] and \
             full["peak_rss_gb"] <= TARGETS["peak_rss_gb_max"]
-    print_result("emulate_layers", figures, TARGETS, met)
+    sane = [ceiling_checked(r["frac_ceiling"], f"the median run at L = {r['stream_length']}") for r in per_length]
+    print_result("emulate_layers", figures, TARGETS, met and all(sane))
     return 0
