@@ -108,7 +108,8 @@ def _accuracies(runs: list[Run]) -> tuple[dict, dict, dict]:
     (accuracy, n, bits),
     hash -> (model, dataset, float accuracy)); fine-tuned models are folded onto their source."""
     tuned = {r.results.get("model_sha256"): (r.results.get("source_sha256"), r.results["sc_config"])
-             for r in runs if r.kind == "finetune"}
+             for r in runs if r.kind == "finetune"  # a run that kept epoch 0 kept the source itself:
+             and r.results.get("model_sha256") != r.results.get("source_sha256")}  # its emulate runs are untuned
     sc: dict = {}
     fixed: dict = {}
     info: dict = {}

@@ -165,3 +165,20 @@ def test_a_finetune_result_with_impossible_numbers_is_refused_by_the_schema(runs
     assert any("bit_accuracy_after 7.5" in p for p in found) and any("stream_length 16.5" in p for p in found)
     nan = _finetune(0, float("nan"))
     assert any("bit_accuracy_after nan" in p for p in problems("finetune", nan))
+
+
+def test_a_finetune_that_kept_the_source_leaves_the_source_untuned(runs, tmp_path):
+    """A fine-tune whose kept epoch is 0 writes the source's own weights (same hash). The
+    source's emulate runs stay untuned, and its fixed-point accuracy still prices the binary
+    presets (they vanished from the figure when such a run made the source count as tuned)."""
+    kept_source = {**_finetune(2, 0.7), "model_sha256": H, "kept_epoch": 0}
+    write_run(tmp_path, "ft/seed-2", kept_source, "finetune", seed=2)
+    loaded, _ = load_runs([runs / d for d in ("emu", "ft/seed-0", "ft/seed-1", "ft/seed-2", "est")])
+    (cs,) = codesign_sets(loaded)
+    binary = sorted((p.accel, p.accuracy) for p in cs.points if p.family == "binary")
+    assert binary == [("spatial-16x16-rs", 0.895), ("systolic-32x32-ws", 0.895)]
+    untuned = {p.stream_length: p.accuracy for p in cs.points if p.stage == "untuned"}
+    assert untuned[64] == 0.85 and untuned[128] == 0.895
+    tuned = [p for p in cs.points if p.stage == "SC-aware"]
+    assert len(tuned) == 1 and tuned[0].seeds == 3
+    assert tuned[0].accuracy == pytest.approx((0.89 + 0.895 + 0.7) / 3)
