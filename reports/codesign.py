@@ -53,14 +53,16 @@ class Point:
     latency_s: float
     area_um2: float
     terms: dict                # energy by component (pJ), from the estimate
-    calib_percentile: float = 100.0  # SC: the calibration percentile its activation scales came from
+    calib_percentile: float | None = 100.0  # SC: the calibration percentile of its activation scales;
+    # None: chosen by each seed's fine-tune (--calib-percentile auto), so its seeds are one design
 
     @property
     def label(self) -> str:
         if self.family == "binary":
             return f"{self.accel} (fixed point)"
         share = f" share {self.share}" if self.share > 1 else ""
-        clip = f" p{self.calib_percentile:g}" if self.calib_percentile != 100.0 else ""
+        clip = " p auto" if self.calib_percentile is None else \
+            f" p{self.calib_percentile:g}" if self.calib_percentile != 100.0 else ""
         return f"{self.accel} L={self.stream_length} {self.sng}{share}{clip}, {self.stage}"
 
 
@@ -141,11 +143,19 @@ def _accuracies(runs: list[Run]) -> tuple[dict, dict, dict]:
                 continue
             info.setdefault(h, (res["model"], res["dataset"], _num(res.get("source_float_accuracy"))))
             pct_before = res.get("calib_percentile_before", c.get("calib_percentile", 100.0))  # "before" ran at it
+            auto = "calib_search" in res  # each seed chose its own: the seeds are one design, not one per value
             for stage, acc, pct in (("untuned", res["bit_accuracy_before"], pct_before),
                                     ("SC-aware", res["bit_accuracy_after"], c.get("calib_percentile", 100.0))):
-                key = (stage, int(c["stream_length"]), str(c["sng"]), int(c.get("share", 1)), float(pct))
+                key = (stage, int(c["stream_length"]), str(c["sng"]), int(c.get("share", 1)),
+                       None if auto else float(pct))
                 sc.setdefault(h, {}).setdefault(key, {}).setdefault(c.get("seed", 0), []).append((acc, n))
     return sc, fixed, info
+
+
+def _sort_key(item: tuple) -> tuple:
+    """Keys in order, a percentile chosen per seed (None) after the fixed ones."""
+    *head, pct = item[0]
+    return (*head, pct is None, pct or 0.0)
 
 
 def _base(accel: str, length: object) -> str:
@@ -153,7 +163,7 @@ def _base(accel: str, length: object) -> str:
 
 
 def _point(t: dict, family: str, stage: str, length, sng, accs: list[float], n, share: int = 1,
-           pct: float = 100.0) -> Point:
+           pct: float | None = 100.0) -> Point:
     return Point(_base(t["accel"], length), family, stage, length, sng, share, statistics.fmean(accs),
                  statistics.stdev(accs) if len(accs) > 1 else 0.0, len(accs), n, float(t["energy_pj"]),
                  float(t["latency_s"]), float(t["area_um2"]), {k: float(t.get(k, 0.0)) for k in _ENERGY_TERMS}, pct)
@@ -168,7 +178,7 @@ def codesign_sets(runs: list[Run]) -> list[CodesignSet]:
         if h not in info:
             continue
         points, unpriced = [], []
-        for (stage, length, sng, share, pct), by_seed in sorted(sc.get(h, {}).items()):
+        for (stage, length, sng, share, pct), by_seed in sorted(sc.get(h, {}).items(), key=_sort_key):
             accs = [statistics.fmean(a for a, _ in found) for found in by_seed.values()]  # one value per seed
             n = next(iter(by_seed.values()))[0][1]
             priced = [_point(t, "sc", stage, length, sng, accs, n, share, pct) for t in totals

@@ -70,7 +70,8 @@ def codesign_figure(cs: CodesignSet) -> Figure:
     fig.suptitle(title)
     rows = [{"model": cs.model, "design": p.label, "accel": p.accel, "family": p.family, "stage": p.stage,
              "stream_length": p.stream_length, "sng": p.sng, "share": p.share,
-             "calib_percentile": p.calib_percentile if p.family == "sc" else None, "accuracy": p.accuracy,
+             "calib_percentile": (("auto" if p.calib_percentile is None else p.calib_percentile)
+                                  if p.family == "sc" else None), "accuracy": p.accuracy,
              "accuracy_std": p.accuracy_std,
              "seeds": p.seeds, "n_images": p.n_images, "energy_pj": p.energy_pj, "latency_s": p.latency_s,
              "area_um2": p.area_um2, "pareto_energy": i in fronts["energy_pj"],

@@ -182,3 +182,19 @@ def test_a_finetune_that_kept_the_source_leaves_the_source_untuned(runs, tmp_pat
     tuned = [p for p in cs.points if p.stage == "SC-aware"]
     assert len(tuned) == 1 and tuned[0].seeds == 3
     assert tuned[0].accuracy == pytest.approx((0.89 + 0.895 + 0.7) / 3)
+
+
+def test_seeds_that_chose_their_own_percentile_are_one_design(runs, tmp_path):
+    """--calib-percentile auto lets each seed choose (here 97 and 98): the setting, and so the
+    design, is the same, so its point averages both seeds (keyed by the value, one lucky seed
+    became a design of its own and could win the headline alone)."""
+    for seed, (after, pct) in enumerate(((0.80, 97.0), (0.90, 98.0))):
+        r = _finetune(seed, after, L=64)
+        r["sc_config"]["calib_percentile"] = pct
+        r["calib_search"] = {"images": 100, "bit_accuracy": {"98.0": 0.8}, "chosen": pct}
+        write_run(tmp_path, f"auto/seed-{seed}", r, "finetune", seed=seed)
+    loaded, _ = load_runs([runs / d for d in ("emu", "auto/seed-0", "auto/seed-1", "est")])
+    (cs,) = codesign_sets(loaded)
+    tuned = [p for p in cs.points if p.stage == "SC-aware" and p.stream_length == 64]
+    assert len(tuned) == 1 and tuned[0].seeds == 2 and tuned[0].calib_percentile is None
+    assert tuned[0].accuracy == pytest.approx(0.85) and "p auto" in tuned[0].label
