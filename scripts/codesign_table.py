@@ -44,22 +44,22 @@ def main(root: str) -> None:
         for a in sc_accels:
             p = next((p for p in cs.points if p.accel == a and p.stream_length == L and p.sng == sng
                       and p.stage == "SC-aware"), None)
-            cells.append("-" if p is None else f"{p.energy_pj / 1e6:.3g} / {p.latency_s * 1e6:.4g} / "
-                                               f"{p.area_um2 / 1e6:.3g}")
+            cells.append("-" if p is None else f"{p.energy_pj / 1e6:.1f} / {p.latency_s * 1e6:,.0f} / "
+                                               f"{p.area_um2 / 1e6:.2f}")
         print("| " + " | ".join(cells) + " |")
     print("\n| binary preset | fixed-point accuracy (%) | µJ | µs | mm² |\n|---|---|---|---|---|")
     for p in sorted((p for p in cs.points if p.family == "binary"), key=lambda p: p.energy_pj):
-        print(f"| {p.accel} | {100 * p.accuracy:.2f} | {p.energy_pj / 1e6:.3g} | {p.latency_s * 1e6:.4g} | "
-              f"{p.area_um2 / 1e6:.3g} |")
+        print(f"| {p.accel} | {100 * p.accuracy:.2f} | {p.energy_pj / 1e6:.1f} | {p.latency_s * 1e6:,.1f} | "
+              f"{p.area_um2 / 1e6:.2f} |")
     h = headline(cs)
     for family in ("sc", "binary"):
         p = h.get(f"best_{family}")
         print(f"\nbest {family} within 1 point of float: " + ("none" if p is None else
-              f"{p.label}, {100 * p.accuracy:.2f}%, {p.energy_pj / 1e6:.3g} µJ, {p.latency_s * 1e6:.4g} µs"))
+              f"{p.label}, {100 * p.accuracy:.2f}%, {p.energy_pj / 1e6:.1f} µJ, {p.latency_s * 1e6:,.1f} µs"))
     if h.get("cheaper_sc") is not None:
         p = h["cheaper_sc"]
         print(f"most accurate SC design cheaper than binary: {p.label}, {100 * p.accuracy:.2f}%, "
-              f"{p.energy_pj / 1e6:.3g} µJ")
+              f"{p.energy_pj / 1e6:.1f} µJ")
     if h.get("term"):
         print(f"term keeping the reference SC design above binary: {h['term']} (+{h['term_excess_pj'] / 1e6:.3g} µJ)")
 
