@@ -1,5 +1,7 @@
 """Model files written before the zoo's ResNets were built from recast's blocks still load
-(upgrade_state_dict renames their keys) and score exactly as when they were saved.
+(upgrade_state_dict renames their keys) and score as when they were saved: to float rounding,
+since another CPU's conv kernels sum in another order (measured: 1e-6 on logits of up to 7.3
+between an AMD Zen 5 and an Intel Xeon), while a misplaced key moves the logits by whole units.
 
 tests/scnas/data/{resnet20,resnet_bottleneck}_v1.pt were written by the old zoo in the format
 `scnas train` writes model.pt (create_model(name, 1, 10, 28) with every tensor perturbed by a
@@ -38,11 +40,16 @@ def _logits(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
         return model.eval()(x)
 
 
+def _same_logits(got: torch.Tensor, want: torch.Tensor) -> None:
+    """Equal up to float32 rounding of a different summation order (a few ulps of the largest)."""
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5 * float(want.abs().max()))
+
+
 @pytest.mark.parametrize("name", SAVED)
 def test_an_old_teacher_loads_and_gives_the_recorded_logits(name, recorded):
     model, meta = load_model(DATA / f"{name}_v1.pt")
     assert meta["arch"] == name
-    assert torch.equal(_logits(model, recorded["input"]), recorded[name])
+    _same_logits(_logits(model, recorded["input"]), recorded[name])
 
 
 @pytest.mark.parametrize("name", SAVED)
@@ -59,7 +66,7 @@ def test_an_old_students_teacher_blocks_load(name, recorded, tmp_path):
                        "state_dict": {k.replace("stages.", "blocks.", 1): v for k, v in old.items()}},
                       tmp_path / "student.pt")
     student, _ = load_model(tmp_path)
-    assert torch.equal(_logits(student, recorded["input"]), recorded[name])
+    _same_logits(_logits(student, recorded["input"]), recorded[name])
 
 
 @pytest.mark.parametrize("name", MODELS.names())
