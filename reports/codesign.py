@@ -109,7 +109,8 @@ def _accuracies(runs: list[Run]) -> tuple[dict, dict, dict]:
     """(hash -> {(stage, L, sng, share, percentile): {seed: [(accuracy, n), ...]}}, hash -> fixed-point
     (accuracy, n, bits),
     hash -> (model, dataset, float accuracy)); fine-tuned models are folded onto their source."""
-    tuned = {r.results.get("model_sha256"): (r.results.get("source_sha256"), r.results["sc_config"])
+    tuned = {r.results.get("model_sha256"): (r.results.get("source_sha256"), r.results["sc_config"],
+                                             "calib_search" in r.results)  # its percentile chosen (auto)
              for r in runs if r.kind == "finetune"  # a run that kept epoch 0 kept the source itself:
              and r.results.get("model_sha256") != r.results.get("source_sha256")}  # its emulate runs are untuned
     sc: dict = {}
@@ -123,6 +124,7 @@ def _accuracies(runs: list[Run]) -> tuple[dict, dict, dict]:
                 continue
             stage = "SC-aware" if h in tuned else "untuned"
             trained = tuned[h][1] if h in tuned else None
+            auto = h in tuned and tuned[h][2]  # emulated where it was tuned: one seed of the "p auto" design
             h = tuned[h][0] if h in tuned else h
             n = res.get("n_images")
             if stage == "untuned":
@@ -134,7 +136,7 @@ def _accuracies(runs: list[Run]) -> tuple[dict, dict, dict]:
                     continue  # a fine-tuned model on other hardware than it was trained for: neither point
                 if c.get("mode") == "bit" and c.get("upscale", True):
                     key = (stage, int(c["stream_length"]), str(c["sng"]), int(c.get("share", 1)),
-                           float(c.get("calib_percentile", 100.0)))
+                           None if auto else float(c.get("calib_percentile", 100.0)))
                     sc.setdefault(h, {}).setdefault(key, {}).setdefault(c.get("seed", 0), []).append(
                         (s["accuracy"], s.get("n_images", n)))
         elif run.kind == "finetune":

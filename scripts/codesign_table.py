@@ -31,7 +31,7 @@ def main(root: str) -> None:
     sc_accels = sorted({p.accel for p in cs.points if p.family == "sc"})
     print(f"{cs.model} on {cs.dataset}; float {100 * cs.float_accuracy:.2f}%; "
           f"{tuned[0].results['n_test_images']} test images; {len(tuned)} fine-tune runs\n")
-    head = ["L", "SNG", "percentile", "bit-true before (%)", "bit-true after (%)", "float after (%)"]
+    head = ["L", "SNG", "percentile (per seed)", "bit-true before (%)", "bit-true after (%)", "float after (%)"]
     head += [f"{a}: µJ / µs / mm²" for a in sc_accels]
     print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     keys = sorted({(r.results["sc_config"]["stream_length"], r.results["sc_config"]["sng"]) for r in tuned})

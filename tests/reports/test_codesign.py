@@ -198,3 +198,23 @@ def test_seeds_that_chose_their_own_percentile_are_one_design(runs, tmp_path):
     tuned = [p for p in cs.points if p.stage == "SC-aware" and p.stream_length == 64]
     assert len(tuned) == 1 and tuned[0].seeds == 2 and tuned[0].calib_percentile is None
     assert tuned[0].accuracy == pytest.approx(0.85) and "p auto" in tuned[0].label
+
+
+def test_an_auto_tuned_model_emulated_where_it_was_tuned_joins_its_p_auto_design(runs, tmp_path):
+    """`scnas emulate --model RUN` of an auto fine-tune runs at the percentile its seed chose:
+    that measurement is one more of the seed's values in the "p auto" design, not a one-seed
+    design of its own (which could win the headline alone)."""
+    for seed, (after, pct) in enumerate(((0.80, 97.0), (0.90, 98.0))):
+        r = {**_finetune(seed, after, L=32), "model_sha256": f"{seed}" * 64}
+        r["sc_config"]["calib_percentile"] = pct
+        r["calib_search"] = {"images": 100, "bit_accuracy": {"98.0": 0.8}, "chosen": pct}
+        write_run(tmp_path, f"auto/seed-{seed}", r, "finetune", seed=seed)
+    emu = _emulate("1" * 64, {32: 0.94, 64: 0.5, 128: 0.5}, seed=1)  # seed 1's model, at its own p98
+    for s in emu["settings"]:
+        s["config"]["calib_percentile"] = 98.0
+    write_run(tmp_path, "emu-tuned", emu, "emulate")
+    loaded, _ = load_runs([runs / d for d in ("emu", "auto/seed-0", "auto/seed-1", "emu-tuned", "est")])
+    (cs,) = codesign_sets(loaded)
+    tuned = [p for p in cs.points if p.stage == "SC-aware"]
+    assert len(tuned) == 1 and tuned[0].calib_percentile is None and tuned[0].seeds == 2
+    assert tuned[0].accuracy == pytest.approx((0.80 + (0.90 + 0.94) / 2) / 2)
