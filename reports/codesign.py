@@ -77,6 +77,7 @@ class CodesignSet:
     points: list[Point]
     binary_measured: bool = True     # an emulate run gave the fixed-point accuracy of the binary presets
     unpriced: list[str] = field(default_factory=list)  # SC settings no estimate priced (its generator, sharing)
+    unestimated: list[str] = field(default_factory=list)  # SC settings at a stream length no estimate has
 
 
 def _num(v: object) -> float | None:
@@ -179,7 +180,8 @@ def codesign_sets(runs: list[Run]) -> list[CodesignSet]:
     for h, totals in costs.items():
         if h not in info:
             continue
-        points, unpriced = [], []
+        points, unpriced, unestimated = [], [], []
+        lengths = {t.get("stream_length") for t in totals if t.get("kind") == "sc"}
         for (stage, length, sng, share, pct), by_seed in sorted(sc.get(h, {}).items(), key=_sort_key):
             accs = [statistics.fmean(a for a, _ in found) for found in by_seed.values()]  # one value per seed
             n = next(iter(by_seed.values()))[0][1]
@@ -187,14 +189,16 @@ def codesign_sets(runs: list[Run]) -> list[CodesignSet]:
                       if t.get("kind") == "sc" and (t.get("stream_length"), t["sng"], t["share"]) == (length, sng, share)]
             points += priced
             if not priced:
-                unpriced.append(f"L={length} {sng}" + (f" share {share}" if share > 1 else ""))
+                (unpriced if length in lengths else unestimated).append(
+                    f"L={length} {sng}" + (f" share {share}" if share > 1 else ""))
         if h in fixed:
             acc, n, bits = fixed[h]
             points += [_point(t, "binary", "fixed point", None, None, [acc], n) for t in totals
                        if t.get("kind") != "sc"]
         if points:
             model, dataset, flt = info[h]
-            out.append(CodesignSet(model, h, dataset, flt, points, h in fixed, sorted(set(unpriced))))
+            out.append(CodesignSet(model, h, dataset, flt, points, h in fixed, sorted(set(unpriced)),
+                                   sorted(set(unestimated))))
     return out
 
 

@@ -92,6 +92,9 @@ def _caption(cs: CodesignSet) -> str:
     if cs.unpriced:
         parts.append(f"Not drawn, no estimate priced their generator or sharing: {', '.join(cs.unpriced)} (estimate "
                      "with --sc-config setting sng and share).")
+    if cs.unestimated:
+        parts.append(f"Not drawn, no estimate at their stream length: {', '.join(cs.unestimated)} (estimate "
+                     "with that --stream-length).")
     sc, binary = h.get("best_sc"), h.get("best_binary")
     if sc is not None and binary is not None:
         verdict = "beats" if sc.energy_pj < binary.energy_pj else "does not beat"

@@ -218,3 +218,14 @@ def test_an_auto_tuned_model_emulated_where_it_was_tuned_joins_its_p_auto_design
     tuned = [p for p in cs.points if p.stage == "SC-aware"]
     assert len(tuned) == 1 and tuned[0].calib_percentile is None and tuned[0].seeds == 2
     assert tuned[0].accuracy == pytest.approx((0.80 + (0.90 + 0.94) / 2) / 2)
+
+
+def test_a_setting_at_a_length_no_estimate_has_is_named_for_its_length(runs, tmp_path):
+    """The teacher emulated at L = 1024 with only L = 32-128 estimated: the caption names the
+    length, not the generator or sharing, as what is missing."""
+    emu = _emulate(H, {32: 0.6, 64: 0.85, 128: 0.895})
+    emu["settings"][0]["config"]["stream_length"] = 1024
+    write_run(tmp_path, "emu1024", emu, "emulate")
+    loaded, _ = load_runs([runs / d for d in ("emu1024", "est")])
+    (cs,) = codesign_sets(loaded)
+    assert cs.unestimated == ["L=1024 lfsr"] and cs.unpriced == []
