@@ -111,7 +111,7 @@ def _accuracies(runs: list[Run]) -> tuple[dict, dict, dict]:
     (accuracy, n, bits),
     hash -> (model, dataset, float accuracy)); fine-tuned models are folded onto their source."""
     tuned = {r.results.get("model_sha256"): (r.results.get("source_sha256"), r.results["sc_config"],
-                                             "calib_search" in r.results)  # its percentile chosen (auto)
+                                             _chose_percentile(r.results))
              for r in runs if r.kind == "finetune"  # a run that kept epoch 0 kept the source itself:
              and r.results.get("model_sha256") != r.results.get("source_sha256")}  # its emulate runs are untuned
     sc: dict = {}
@@ -146,13 +146,19 @@ def _accuracies(runs: list[Run]) -> tuple[dict, dict, dict]:
                 continue
             info.setdefault(h, (res["model"], res["dataset"], _num(res.get("source_float_accuracy"))))
             pct_before = res.get("calib_percentile_before", c.get("calib_percentile", 100.0))  # "before" ran at it
-            auto = "calib_search" in res  # each seed chose its own: the seeds are one design, not one per value
+            auto = _chose_percentile(res)
             for stage, acc, pct in (("untuned", res["bit_accuracy_before"], pct_before),
                                     ("SC-aware", res["bit_accuracy_after"], c.get("calib_percentile", 100.0))):
                 key = (stage, int(c["stream_length"]), str(c["sng"]), int(c.get("share", 1)),
                        None if auto else float(pct))
                 sc.setdefault(h, {}).setdefault(key, {}).setdefault(c.get("seed", 0), []).append((acc, n))
     return sc, fixed, info
+
+
+def _chose_percentile(finetune_results: dict) -> bool:
+    """Whether a fine-tune chose its own percentile (auto): its seeds, each with the value it chose,
+    are one design, not one design per value."""
+    return "calib_search" in finetune_results
 
 
 def _sort_key(item: tuple) -> tuple:

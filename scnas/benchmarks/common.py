@@ -55,7 +55,7 @@ def timed_rate(fn: Callable[[int], object], work_per_rep: float, min_seconds: fl
     Rates are work over each call's whole time. Returns best, median and worst rate, seconds per
     call, reps and the per-call overhead found."""
     min_seconds = min(min_seconds, max_seconds)
-    reps, per_rep, overhead = _sized_reps(fn, min_seconds, max_seconds)
+    reps, overhead = _sized_reps(fn, min_seconds, max_seconds)
     secs: list[float] = []
     while len(secs) < repeats:
         dt = _call_seconds(fn, reps)
@@ -69,8 +69,8 @@ def timed_rate(fn: Callable[[int], object], work_per_rep: float, min_seconds: fl
             "seconds_per_call": statistics.median(secs), "reps": reps, "overhead_seconds": overhead}
 
 
-def _sized_reps(fn: Callable[[int], object], min_seconds: float, max_seconds: float) -> tuple[int, float, float]:
-    """(reps, seconds per repetition, seconds per call) from calls growing 2-8x until one is long
+def _sized_reps(fn: Callable[[int], object], min_seconds: float, max_seconds: float) -> tuple[int, float]:
+    """(reps, the fixed seconds per call) from calls growing 2-8x until one is long
     and the time scales with reps (or a call reaches half of max_seconds)."""
     reps, prev, prev_reps = 1, None, 1
     while True:
@@ -83,7 +83,7 @@ def _sized_reps(fn: Callable[[int], object], min_seconds: float, max_seconds: fl
     per_rep = (dt - prev) / (reps - prev_reps) if prev is not None and dt > prev else dt / reps
     overhead = max(0.0, dt - reps * per_rep)
     want = min(max(1.25 * min_seconds, 20 * overhead), max_seconds)
-    return max(1, int(want / max(per_rep, 1e-12))), per_rep, overhead
+    return max(1, int(want / max(per_rep, 1e-12))), overhead
 
 
 def _call_seconds(fn: Callable[[int], object], reps: int) -> float:

@@ -39,7 +39,7 @@ import torch
 import sc_accel.nn.backends as backends
 from sc_accel.graph import Layer
 from sc_accel.nn import SCConfig, convert
-from scnas.benchmarks.common import ceiling_checked, bit_macs, cpu_name, data, model_of, print_result, print_table
+from scnas.benchmarks.common import bit_macs, ceiling_checked, cpu_name, data, model_of, print_result, print_table
 from scnas.benchmarks.sc_kernels import kernel_path, roofline_stats
 from scnas.commands.common import BadArgument, parse_list
 

@@ -18,10 +18,27 @@ class FakeClock:
         return self.now
 
 
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    """A FakeClock in place of time.perf_counter for the benchmarks' timing."""
+    fake = FakeClock()
+    monkeypatch.setattr(common.time, "perf_counter", fake)
+    return fake
+
+
+def _slow_reps(clock: FakeClock, seconds_per_rep: float) -> tuple[list[int], object]:
+    """(the reps of every call, a function whose repetitions take seconds_per_rep each)."""
+    calls: list[int] = []
+
+    def fn(reps: int) -> None:
+        calls.append(reps)
+        clock.now += seconds_per_rep * reps
+
+    return calls, fn
+
+
 @pytest.mark.parametrize("overhead", [0.0, 0.008, 0.05])
-def test_rate_is_the_per_rep_cost_despite_a_fixed_call_overhead(monkeypatch, overhead):
-    clock = FakeClock()
-    monkeypatch.setattr(common.time, "perf_counter", clock)
+def test_rate_is_the_per_rep_cost_despite_a_fixed_call_overhead(clock, overhead):
     per_rep = 1e-7  # 10 M reps/s: at reps = 1 an 8 ms overhead is 80,000x the work
 
     def fn(reps: int) -> None:
@@ -36,14 +53,8 @@ def test_rate_is_the_per_rep_cost_despite_a_fixed_call_overhead(monkeypatch, ove
     assert s["seconds_per_call"] >= 0.05
 
 
-def test_a_slow_repetition_is_not_repeated_past_max_seconds(monkeypatch):
-    clock = FakeClock()
-    monkeypatch.setattr(common.time, "perf_counter", clock)
-    calls = []
-
-    def fn(reps: int) -> None:
-        calls.append(reps)
-        clock.now += 3.0 * reps  # one repetition already longer than max_seconds
+def test_a_slow_repetition_is_not_repeated_past_max_seconds(clock):
+    calls, fn = _slow_reps(clock, 3.0)  # one repetition already longer than max_seconds
 
     s = common.timed_rate(fn, 2.0, min_seconds=0.05, repeats=2, max_seconds=2.0)
     assert calls == [1, 1, 1]
@@ -57,7 +68,7 @@ def test_a_share_above_the_ceiling_is_refused_and_said(capsys):
     assert "19947.0% of the tile ceiling" in out and "not met" in out
 
 
-def test_a_varying_call_overhead_does_not_pose_as_the_rate(monkeypatch):
+def test_a_varying_call_overhead_does_not_pose_as_the_rate(clock):
     """Thread wake-up next to a busy neighbour: 0-8 ms per call, plus 8 ms more on one call in
     ten, against 0.1 µs of work per repetition. Calls are sized until the first timed one lasts
     min_seconds (50 ms), so the overhead is at most 16 ms in it: the best call's rate is within
@@ -65,8 +76,6 @@ def test_a_varying_call_overhead_does_not_pose_as_the_rate(monkeypatch):
     (the previous sizing gave rates a thousand times too low on some)."""
     import random
 
-    clock = FakeClock()
-    monkeypatch.setattr(common.time, "perf_counter", clock)
     per_rep = 1e-7
     for seed in range(200):
         rng = random.Random(seed)
@@ -80,14 +89,8 @@ def test_a_varying_call_overhead_does_not_pose_as_the_rate(monkeypatch):
         assert s["best"] * per_rep <= 1.0, seed
 
 
-def test_calls_stay_near_max_seconds_when_a_repetition_is_long(monkeypatch):
-    clock = FakeClock()
-    monkeypatch.setattr(common.time, "perf_counter", clock)
-    calls = []
-
-    def fn(reps: int) -> None:
-        calls.append(reps)
-        clock.now += 0.3 * reps
+def test_calls_stay_near_max_seconds_when_a_repetition_is_long(clock):
+    calls, fn = _slow_reps(clock, 0.3)
 
     common.timed_rate(fn, 1.0, min_seconds=0.05, repeats=3, max_seconds=2.0)
     assert max(calls) * 0.3 <= 2.0
