@@ -5,8 +5,10 @@ Usage (from the repository root):
     python scripts/keep_results.py RUNS_DIR DEST [--teacher RUN_DIR ...] [--teachers-to DIR] [--replace]
 Every finished run directory under RUNS_DIR (as the report finds them) is copied to the same
 relative place under DEST. A file already in DEST with other contents is kept and named, and
-the exit code is 1 (--replace overwrites it); nothing is ever deleted, and no file is written
-through a symbolic link. --teacher also keeps a trained teacher with its model.pt: fine-tunes and
+the exit code is 1 (--replace overwrites it); nothing is ever deleted, no file is written
+through a symbolic link, and each file is written whole (a temporary file renamed) or not at
+all; a file that appears meanwhile (another copy running) is not replaced. --teacher also
+keeps a trained teacher with its model.pt: fine-tunes and
 estimates join on its content hash, and training it again on another CPU gives other weights.
 Teachers go to --teachers-to (default results/teachers), outside DEST, so a report on DEST does
 not count them as runs. Bad input: one sentence, exit 2.
@@ -15,11 +17,11 @@ not count them as runs. Bad input: one sentence, exit 2.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
 from reports.runs import find_runs, is_run_dir
+from sc_accel.fileio import atomic_write_bytes
 
 KEPT = ("results.json", "config.toml")
 
@@ -40,8 +42,11 @@ def keep(src: Path, dest: Path, names: tuple[str, ...], replace: bool) -> list[s
             notes.append(f"not written: {target} is a symbolic link")
         elif target.exists() and target.read_bytes() != (src / name).read_bytes() and not replace:
             notes.append(f"kept the existing {target}: it differs from {src / name} (--replace overwrites)")
-        else:
-            shutil.copyfile(src / name, target)
+        else:  # written whole or not at all: a kill mid-copy leaves no half file to be taken for a record
+            try:  # a new file only where none appeared since the check, unless replacing was asked for
+                atomic_write_bytes(target, (src / name).read_bytes(), exclusive=not target.exists())
+            except FileExistsError:
+                notes.append(f"kept {target}: another copy wrote it meanwhile")
     return notes
 
 

@@ -7,6 +7,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("keep_results", ROOT / "scripts" / "keep_results.py")
 keep_results = importlib.util.module_from_spec(spec)
@@ -50,3 +52,30 @@ def test_bad_input_is_one_sentence_and_exit_2(tmp_path, capsys):
         err = capsys.readouterr().err
         assert said in err and err.count("\n") == 1, err
     assert not (tmp_path / "d").exists() and not (runs / "kept").exists()
+
+
+def test_a_file_another_copy_writes_meanwhile_is_not_replaced(tmp_path, monkeypatch, capsys):
+    runs, dest = tmp_path / "runs", tmp_path / "kept"
+    _run(runs / "a", 1)
+    real = keep_results.atomic_write_bytes
+
+    def racing(path, data, exclusive=False):  # another keep_results gets there first
+        if not Path(path).exists():
+            Path(path).write_text("theirs")
+        return real(path, data, exclusive)
+
+    monkeypatch.setattr(keep_results, "atomic_write_bytes", racing)
+    assert keep_results.main([str(runs), str(dest)]) == 1
+    assert (dest / "a" / "results.json").read_text() == "theirs"
+    assert "another copy wrote it meanwhile" in capsys.readouterr().out
+
+
+def test_a_kill_mid_write_leaves_no_half_file(tmp_path, monkeypatch):
+    runs, dest = tmp_path / "runs", tmp_path / "kept"
+    _run(runs / "a", 1)
+    # the process is stopped inside the write (after the temporary file is made)
+    monkeypatch.setattr(keep_results.atomic_write_bytes.__globals__["os"], "fdopen",
+                        lambda fd, mode: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        keep_results.main([str(runs), str(dest)])
+    assert not any(p.is_file() for p in dest.rglob("*")), list(dest.rglob("*"))
