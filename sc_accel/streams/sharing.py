@@ -88,7 +88,10 @@ class SharingMap:
     @property
     def n_generators(self) -> int:
         """Number of distinct generators (SNG instances) the map needs."""
-        return int(np.unique(self.generator).size)
+        gen = self.generator
+        if gen.size and gen.max() < 4 * gen.size + 1024:  # ids 0..n-1, as the maps here give: a count, no sort
+            return int(np.count_nonzero(np.bincount(gen)))
+        return int(np.unique(gen).size)
 
     @classmethod
     def private(cls, n: int) -> "SharingMap":
