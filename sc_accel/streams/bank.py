@@ -25,6 +25,7 @@ from numba import njit, prange
 
 from sc_accel.bits import U0, U1, check_length, n_words, rewire, stream_counts, tail_mask
 from sc_accel.errors import InvalidInputError, is_int
+from sc_accel.kernels.comparator import compare_images
 from sc_accel.kernels.convert import as_int_array
 from sc_accel.streams import _sng_kernels as K
 from sc_accel.streams.budget import check_fits
@@ -288,7 +289,31 @@ def encode_thresholds(thr: np.ndarray, src: np.ndarray, bank: SourceBank) -> np.
                                 f"bank's sources); got {got}.")
     if bank.table is not None:
         _lookup(thr, src, bank.table, out)
+    elif thr.size % src.size == 0 and thr.size // src.size >= 8 and _vector_words(out.shape[1]):
+        _encode_by_source(thr, src, bank.planes, bank.width, tail_mask(bank.length), thr.size // src.size, out)
     else:
         _encode(thr, src, bank.planes, bank.width, tail_mask(bank.length), out)
     return out
+
+
+def _vector_words(nw: int) -> bool:
+    """Whether compare_images takes streams of nw words (1, 2, 4 or a multiple of 8)."""
+    return nw in (1, 2, 4) or nw % 8 == 0
+
+
+@njit(parallel=True, cache=True)
+def _encode_by_source(thr, src, planes, width, tail, n_img, out):
+    """_encode's streams when thr holds n_img images of len(src) elements each (an image's
+    element k uses source src[k]): a source's images go 8 at a time through compare_images, its
+    planes read once for all of them, several comparator chains in flight (one stream at a time
+    waits on each plane's dependent steps)."""
+    ne = src.shape[0]
+    nw = out.shape[1]
+    pf, df = planes.reshape(-1), out.reshape(-1)
+    for k in prange(ne):
+        pcs = np.empty(8, dtype=np.uint64)  # compare_images' popcounts, not needed here
+        base = src[k] * width * nw
+        for i0 in range(0, n_img, 8):
+            compare_images(pf, base, thr, i0 * ne + k, ne, min(8, n_img - i0), width, nw, df, (i0 * ne + k) * nw,
+                           ne * nw, pcs, 0, 1, tail)
 

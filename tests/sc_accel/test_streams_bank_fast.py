@@ -1,4 +1,6 @@
-"""Bit-planes cut from shared base sequences (streams/periodic.py) against the cycle-by-cycle fill."""
+"""The bank's fast paths against the plain ones, bit for bit: planes cut from shared base sequences
+(streams/periodic.py) against the cycle-by-cycle fill, and images encoded source by source
+(compare_images) against one stream at a time."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ import pytest
 
 from sc_accel.streams import _sng_kernels as K
 from sc_accel.streams import bank as bank_mod
-from sc_accel.streams.bank import _distinct_pairs, _fill_planes, build_bank, kind_code
+from sc_accel.bits import tail_mask
+from sc_accel.streams.bank import _distinct_pairs, _encode, _fill_planes, build_bank, encode_thresholds, kind_code
 from sc_accel.streams.generators import _DIRS, generator_params
 from sc_accel.streams.periodic import periodic_planes
 from sc_accel.streams.sharing import SharingMap
@@ -84,3 +87,31 @@ def test_distinct_pairs_are_numpys_row_unique(big, rng):
 def test_n_generators_counts_distinct_ids(ids):
     smap = SharingMap(ids, np.zeros(ids.size, np.int64))
     assert smap.n_generators == np.unique(ids).size
+
+
+@pytest.mark.parametrize("length", [1, 64, 100, 128, 200, 256, 512, 1024, 1100])
+@pytest.mark.parametrize("sng", ["lfsr", "sobol", "bernoulli"])
+def test_images_encoded_source_by_source_equal_one_stream_at_a_time(sng, length, rng, monkeypatch):
+    """Streams of 1, 2, 4 or 8k words go through compare_images 8 images a time (counts of images
+    not a multiple of 8, thresholds below 0 and past 2^width); other lengths keep _encode."""
+    width = 7
+    calls = []
+    real = bank_mod._encode_by_source
+    monkeypatch.setattr(bank_mod, "_encode_by_source", lambda *a: calls.append(1) or real(*a))
+    for n_img, n_el in ((8, 1), (13, 5), (30, 40)):
+        bank, src = build_bank(sng, length, width, 1, np.arange(n_el), rng.integers(0, width, n_el), table_limit=0)
+        thr = rng.integers(-5, (1 << width) + 5, n_img * n_el)
+        ref = np.empty((thr.size, (length + 63) // 64), dtype=np.uint64)
+        _encode(thr, np.tile(src, n_img), bank.planes, width, tail_mask(length), ref)
+        assert np.array_equal(encode_thresholds(thr, src, bank), ref), (n_img, n_el)
+    words = (length + 63) // 64
+    assert bool(calls) == (words in (1, 2, 4) or words % 8 == 0)
+
+
+def test_fewer_than_8_images_are_encoded_one_stream_at_a_time(rng, monkeypatch):
+    monkeypatch.setattr(bank_mod, "_encode_by_source", None)  # would raise if called
+    bank, src = build_bank("lfsr", 64, 6, 1, np.arange(10), np.zeros(10, np.int64), table_limit=0)
+    thr = rng.integers(0, 64, 70)
+    ref = np.empty((70, 1), dtype=np.uint64)
+    _encode(thr, np.tile(src, 7), bank.planes, 6, tail_mask(64), ref)
+    assert np.array_equal(encode_thresholds(thr, src, bank), ref)
