@@ -113,6 +113,18 @@ def fill_sequence(kind, width, p, dirs, out):
 
 
 @njit(inline="always", cache=True)
+def pack_planes(r, width, length, out):
+    """out[j] = packed bit j of the numbers r (one source's planes, (width, W))."""
+    for w in range(out.shape[1]):
+        s = r[w * 64:min(w * 64 + 64, length)]  # sliced so the bit loop vectorises
+        for j in range(width):
+            word = U0
+            for b in range(s.shape[0]):
+                word |= ((s[b] >> np.uint64(j)) & U1) << np.uint64(b)
+            out[j, w] = word
+
+
+@njit(inline="always", cache=True)
 def compare_pack(seq, rot, width, thr, row):
     """Comparator SNG: bit_t = rewire(r_t, rot) < thr, packed LSB-first into row.
 

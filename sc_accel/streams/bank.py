@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -84,7 +85,7 @@ def _planes(seqs, rot, width, length, out):
         r = np.empty(length, dtype=np.uint64)
         for t in range(length):
             r[t] = rewire(seqs[p, t], rot[p], width)
-        _pack_planes(r, width, length, out[p])
+        K.pack_planes(r, width, length, out[p])
 
 
 @njit(parallel=True, cache=True)
@@ -106,19 +107,7 @@ def _fill_planes(kind, width, params, dirs, rot, length, out):
                 r = r4[k]
                 for t in range(length):
                     r[t] = rewire(r[t], rot[p0 + k], width)
-                _pack_planes(r, width, length, out[p0 + k])
-
-
-@njit(inline="always", cache=True)
-def _pack_planes(r, width, length, out):
-    """out[j] = packed bit j of the numbers r (one source's planes, (width, W))."""
-    for w in range(out.shape[1]):
-        s = r[w * 64:min(w * 64 + 64, length)]  # sliced so the bit loop vectorises
-        for j in range(width):
-            word = U0
-            for b in range(s.shape[0]):
-                word |= ((s[b] >> np.uint64(j)) & U1) << np.uint64(b)
-            out[j, w] = word
+                K.pack_planes(r, width, length, out[p0 + k])
 
 
 @njit(parallel=True, cache=True)
@@ -289,8 +278,10 @@ def encode_thresholds(thr: np.ndarray, src: np.ndarray, bank: SourceBank) -> np.
                                 f"bank's sources); got {got}.")
     if bank.table is not None:
         _lookup(thr, src, bank.table, out)
-    elif thr.size % src.size == 0 and thr.size // src.size >= 8 and _vector_words(out.shape[1]):
-        _encode_by_source(thr, src, bank.planes, bank.width, tail_mask(bank.length), thr.size // src.size, out)
+    elif (thr.size % src.size == 0 and thr.size // src.size >= 8 and src.size >= numba.get_num_threads()
+          and _vector_words(out.shape[1])):  # several images of each source, a source per thread at least
+        _encode_by_source(thr, src, np.ascontiguousarray(bank.planes), bank.width, tail_mask(bank.length),
+                          thr.size // src.size, out)
     else:
         _encode(thr, src, bank.planes, bank.width, tail_mask(bank.length), out)
     return out

@@ -10,7 +10,7 @@ activation, but the sequences behind them are few:
 A source's wiring (rotate by a, XOR m) only renames and inverts bits. So plane j of a source is
 bit (j - a) mod w of its base sequence, read from bit k0, inverted where its constant has bit j
 set: a shifted copy of L / 64 words per plane, where the cycle-by-cycle fill steps, rewires and
-packs each of the L numbers (about 50x the work at L = 1024). The bits are the same (tests).
+packs each of the L numbers. The bits are the same (tests).
 """
 
 from __future__ import annotations
@@ -22,19 +22,6 @@ from sc_accel.bits import U0, U1, rotl
 from sc_accel.streams import _sng_kernels as K
 
 __all__ = ["periodic_planes"]
-
-
-@njit(cache=True)
-def _pack_bits(values, width, out):
-    """out[b, i] = packed bit b of values[64 i .. 64 i + 63] (zeros past the end)."""
-    n = values.shape[0]
-    for i in range(out.shape[1]):
-        s = values[i * 64:min(i * 64 + 64, n)]
-        for b in range(width):
-            word = U0
-            for t in range(s.shape[0]):
-                word |= ((s[t] >> np.uint64(b)) & U1) << np.uint64(t)
-            out[b, i] = word
 
 
 @njit(parallel=True, cache=True)
@@ -76,13 +63,13 @@ def _lfsr_base_planes(cycles, which, q, width, out):
         vals = np.empty(out.shape[2] * 64, dtype=np.uint64)
         for k in range(vals.shape[0]):
             vals[k] = rotl(cycles[which[g], k % period], q[g], width) - U1
-        _pack_bits(vals, width, out[g])
+        K.pack_planes(vals, width, vals.shape[0], out[g])
 
 
 def _lfsr_bases(params: np.ndarray, width: int, length: int):
     """(bases (G, width, words), group and start index per source) for LFSR params rows
-    (state, taps, q); None when cutting is more work than filling (few sources per base) or a
-    polynomial does not walk all 2^w - 1 states."""
+    (state, taps, q); None when cutting is more work than filling (few sources per base), a
+    polynomial does not walk all 2^w - 1 states, or a start state is not on its cycle (0)."""
     period = (1 << width) - 1
     taps, by_taps = np.unique(params[:, 1], return_inverse=True)
     keys, group = np.unique(by_taps.reshape(-1) * width + params[:, 2].astype(np.int64), return_inverse=True)
@@ -95,7 +82,10 @@ def _lfsr_bases(params: np.ndarray, width: int, length: int):
         index[i, cycles[i].astype(np.int64)] = np.arange(period)
     if (index[:, 1:] < 0).any():  # not primitive: the states do not form one cycle
         return None
-    offset = index[by_taps.reshape(-1), params[:, 0].astype(np.int64)]
+    states = params[:, 0].astype(np.int64)
+    if (states < 1).any() or (states > period).any():
+        return None
+    offset = index[by_taps.reshape(-1), states]
     words = (period + length) // 64 + 3  # a start index below the period, L bits, one word read ahead
     bases = np.empty((keys.size, width, words), dtype=np.uint64)
     _lfsr_base_planes(cycles, keys // width, keys % width, width, bases)
@@ -104,8 +94,8 @@ def _lfsr_bases(params: np.ndarray, width: int, length: int):
 
 def _sobol_bases(params: np.ndarray, width: int, length: int, dirs: np.ndarray, kind: int):
     """(bases, group, start index 0) for Sobol/VDC params rows (dimension, shift): each
-    dimension's unshifted points once, the shift going into the flip constant; None when most
-    dimensions serve fewer than 4 sources (filling is then as cheap)."""
+    dimension's unshifted points once, the shift going into the flip constant; None when the
+    dimensions serve fewer than 4 sources each on average (filling is then as cheap)."""
     keys, group = np.unique(params[:, 0], return_inverse=True)
     if params.shape[0] < 4 * keys.size:
         return None
@@ -114,7 +104,7 @@ def _sobol_bases(params: np.ndarray, width: int, length: int, dirs: np.ndarray, 
     seq = np.empty(length, dtype=np.uint64)
     for g, dim in enumerate(keys):
         K.fill_sequence(kind, width, np.array([dim, 0, 0], dtype=np.uint64), dirs, seq)
-        _pack_bits(seq, width, bases[g])
+        K.pack_planes(seq, width, seq.shape[0], bases[g])
     return bases, group.reshape(-1), np.zeros(params.shape[0], dtype=np.int64)
 
 
@@ -122,7 +112,9 @@ def periodic_planes(kind: int, width: int, params: np.ndarray, dirs: np.ndarray,
                     length: int, out: np.ndarray) -> bool:
     """Fill out (P, width, W) as bank._fill_planes does, from shared base sequences, when that is
     less work (LFSR and Sobol/VDC generators, many sources per base); False (out untouched)
-    otherwise. rot[p] is a source's wiring code: rotation (low byte), XOR mask (above it)."""
+    otherwise. params are generator_params rows (an LFSR's start state 1 .. 2^w - 1: another
+    falls back to the fill); rot[p] is a source's wiring code, rotation (low byte, below
+    `width`) and XOR mask (above it), as build_bank reduces it."""
     a = (rot & 0xFF).astype(np.int64)
     m = (rot >> 8).astype(np.uint64)
     if kind == K.LFSR:

@@ -60,12 +60,41 @@ def test_other_generators_are_not_cut(rng):
     assert not periodic_planes(kind_code("bernoulli"), 8, params, _DIRS, np.zeros(600, np.int64), 256, out)
 
 
+def test_a_16_bit_lfsr_cut_from_near_its_cycle_end_equals_the_fill(rng):
+    """One polynomial (65,535 states), start states at the cycle's last indices and random ones,
+    every rotation and XOR mask, a stream crossing a word and wrapping past the period's end."""
+    width, length, n = 16, 129, 4100
+    params = generator_params("lfsr", width, 0, np.zeros(n, dtype=np.int64))
+    cycle = np.empty((1 << width) - 1, dtype=np.uint64)
+    K.lfsr_fill(params[0, 1], np.uint64(1), width, cycle)
+    params[:140, 0] = cycle[-140:]
+    params[140:, 0] = rng.integers(1, 1 << width, n - 140)
+    rot = (rng.integers(0, width, n) | (rng.integers(0, 1 << width, n) << 8)).astype(np.int64)
+    ref = np.empty((n, width, 3), dtype=np.uint64)
+    _fill_planes(K.LFSR, width, params, _DIRS, rot, length, ref)
+    out = np.empty_like(ref)
+    assert periodic_planes(K.LFSR, width, params, _DIRS, rot, length, out)
+    assert np.array_equal(out, ref)
+
+
+def test_a_start_state_off_the_cycle_is_filled_as_before(rng):
+    params = generator_params("lfsr", 6, 0, np.arange(700))
+    params[3, 0] = 0  # the all-zero state: no index on the cycle
+    out = np.full((700, 6, 1), 9, dtype=np.uint64)
+    assert not periodic_planes(K.LFSR, 6, params, _DIRS, np.zeros(700, np.int64), 64, out)
+    assert (out == 9).all()
+
+
 @pytest.mark.parametrize("sng", ["lfsr", "sobol"])
 def test_a_bank_is_the_same_with_and_without_cutting(sng, rng, monkeypatch):
     n, width, length = 3000, 8, 200
     smap = SharingMap.shared(n, 4)
     ids = bank_mod.role_generator_ids(sng, width, 2, 0, smap.n_generators)[smap.generator]
+    cut = []
+    real = bank_mod.periodic_planes
+    monkeypatch.setattr(bank_mod, "periodic_planes", lambda *a: cut.append(real(*a)) or cut[-1])
     fast, src = build_bank(sng, length, width, 2, ids, smap.wiring(width), table_limit=0)
+    assert cut == [True]
     monkeypatch.setattr(bank_mod, "periodic_planes", lambda *a: False)
     slow, src2 = build_bank(sng, length, width, 2, ids, smap.wiring(width), table_limit=0)
     assert np.array_equal(fast.planes, slow.planes) and np.array_equal(src, src2)
@@ -115,3 +144,10 @@ def test_fewer_than_8_images_are_encoded_one_stream_at_a_time(rng, monkeypatch):
     ref = np.empty((70, 1), dtype=np.uint64)
     _encode(thr, np.tile(src, 7), bank.planes, 6, tail_mask(64), ref)
     assert np.array_equal(encode_thresholds(thr, src, bank), ref)
+
+
+def test_a_bank_with_planes_in_another_layout_encodes_the_same(rng):
+    bank, src = build_bank("sobol", 256, 7, 1, np.arange(20), np.zeros(20, np.int64), table_limit=0)
+    fortran = bank_mod.SourceBank(np.asfortranarray(bank.planes), bank.width, bank.length)
+    thr = rng.integers(0, 129, 20 * 9)
+    assert np.array_equal(encode_thresholds(thr, src, fortran), encode_thresholds(thr, src, bank))
