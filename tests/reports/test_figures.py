@@ -280,15 +280,21 @@ def test_accuracy_error_bars_wilson_for_one_seed_and_std_over_seeds():
 
 
 def _all_figures():
-    """Every figure the report draws from the synthetic runs."""
+    """Every figure the report draws from the synthetic runs, one family at a time (the caller
+    closes each; drawing them all first kept over 20 open, which matplotlib warns about)."""
     one_op = syn.search_results()
     one_op["stages"] = [{"name": "stage1", "ops": ["sep3", "sep3"]}]
-    return (emulation_figures(syn.emulate_results(), "e") + emulation_figures(syn.emulate_results((0, 1)), "s")
-            + [compare_runs([("a", syn.emulate_results()), ("b", syn.emulate_results(seeds=(0, 1)))])]
-            + estimate_figures(syn.estimate_results(), "est") + [training_curves(syn.train_results())]
-            + recast_figures([(f"s{k}", syn.recast_results(k)) for k in range(2)])
-            + nas_figures([("n0", syn.search_results()), ("n1", syn.search_results("random", 1)), ("one", one_op)])
-            + dse_figures([("c", syn.dse_confuciux()), ("e", syn.dse_evolver()), ("b", syn.dse_batchdvfs())]))
+    families = (lambda: emulation_figures(syn.emulate_results(), "e"),
+                lambda: emulation_figures(syn.emulate_results((0, 1)), "s"),
+                lambda: [compare_runs([("a", syn.emulate_results()), ("b", syn.emulate_results(seeds=(0, 1)))])],
+                lambda: estimate_figures(syn.estimate_results(), "est"),
+                lambda: [training_curves(syn.train_results())],
+                lambda: recast_figures([(f"s{k}", syn.recast_results(k)) for k in range(2)]),
+                lambda: nas_figures([("n0", syn.search_results()), ("n1", syn.search_results("random", 1)),
+                                     ("one", one_op)]),
+                lambda: dse_figures([("c", syn.dse_confuciux()), ("e", syn.dse_evolver()), ("b", syn.dse_batchdvfs())]))
+    for family in families:
+        yield from family()
 
 
 def _drawn_colors(fig) -> set[str]:
