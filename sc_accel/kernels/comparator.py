@@ -24,11 +24,11 @@ not pack scalar chains. Both mask a stream's last word to the stream length by `
 from __future__ import annotations
 
 from llvmlite import ir
-from numba import types
+from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["compare_words", "compare_images"]
+__all__ = ["compare_words", "compare_images", "vector_words"]
 
 _I64 = ir.IntType(64)
 
@@ -306,6 +306,13 @@ def _images_codegen(context, builder, signature, args):
         builder.branch(exit_bb)
     builder.position_at_end(exit_bb)
     return context.get_dummy_value()
+
+
+@njit(inline="always", cache=True)
+def vector_words(nw):
+    """Whether compare_images takes streams of nw words: 1, 2, 4 or a multiple of 8 (else a
+    caller goes image by image through compare_words)."""
+    return nw == 1 or nw == 2 or nw == 4 or nw % 8 == 0
 
 
 @intrinsic

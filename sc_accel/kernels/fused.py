@@ -34,7 +34,7 @@ from numba import njit, prange
 
 from sc_accel.errors import InvalidInputError, is_int
 from sc_accel.kernels.convert import as_int_array
-from sc_accel.kernels.comparator import compare_images, compare_words, prefetch_words
+from sc_accel.kernels.comparator import compare_images, compare_words, prefetch_words, vector_words
 from sc_accel.kernels.conv import DIRECT_MIN_WORDS, TILE_PATCH_ROWS, _direct_row, _patch_block, _weight_rows
 
 __all__ = ["conv_counts_bank", "MAX_BLOCK", "BLOCK_BYTES"]
@@ -84,7 +84,7 @@ def _encode_images(pf, s, tf, t0, pcf, p0, e_step, n, width, nw, df, d0, d_step,
     """The streams of n images of one source (thresholds tf[t0 + i * e_step], streams to
     df[d0 + i * d_step], popcounts to pcf[p0 + i * e_step]): 8 at a time in compare_images
     when nw fits its vectors, else one compare_words each."""
-    lanes = nw == 1 or nw == 2 or nw == 4 or nw % 8 == 0
+    lanes = vector_words(nw)
     top = np.int64(1) << width
     for i0 in range(0, n, 8):
         k = min(8, n - i0)

@@ -26,7 +26,7 @@ from numba import njit, prange
 
 from sc_accel.bits import U0, U1, check_length, n_words, rewire, stream_counts, tail_mask
 from sc_accel.errors import InvalidInputError, is_int
-from sc_accel.kernels.comparator import compare_images
+from sc_accel.kernels.comparator import compare_images, vector_words
 from sc_accel.kernels.convert import as_int_array
 from sc_accel.streams import _sng_kernels as K
 from sc_accel.streams.budget import check_fits
@@ -279,17 +279,12 @@ def encode_thresholds(thr: np.ndarray, src: np.ndarray, bank: SourceBank) -> np.
     if bank.table is not None:
         _lookup(thr, src, bank.table, out)
     elif (thr.size % src.size == 0 and thr.size // src.size >= 8 and src.size >= numba.get_num_threads()
-          and _vector_words(out.shape[1])):  # several images of each source, a source per thread at least
+          and vector_words(out.shape[1])):  # several images of each source, a source per thread at least
         _encode_by_source(thr, src, np.ascontiguousarray(bank.planes), bank.width, tail_mask(bank.length),
                           thr.size // src.size, out)
     else:
         _encode(thr, src, bank.planes, bank.width, tail_mask(bank.length), out)
     return out
-
-
-def _vector_words(nw: int) -> bool:
-    """Whether compare_images takes streams of nw words (1, 2, 4 or a multiple of 8)."""
-    return nw in (1, 2, 4) or nw % 8 == 0
 
 
 @njit(parallel=True, cache=True)

@@ -18,25 +18,28 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from sc_accel.bits import U0, U1, rotl
+from sc_accel.bits import U0, U1, rewire, rotl
 from sc_accel.streams import _sng_kernels as K
 
 __all__ = ["periodic_planes"]
 
 
 @njit(parallel=True, cache=True)
-def _cut_planes(base, group, offset, rot, flip, width, length, out):
-    """out[p, j] = bits offset[p] .. offset[p] + length - 1 of base[group[p], (j - rot[p]) mod
-    width], inverted where bit j of flip[p] is set, zeros past `length`."""
+def _cut_planes(base, group, offset, code, shift, width, length, out):
+    """out[p, j] = bits offset[p] .. offset[p] + length - 1 of base[group[p], (j - a) mod width],
+    a = code[p]'s rotation, inverted where bit j of rewire(shift[p], code[p]) is set (the wiring
+    applied to the source's digital shift), zeros past `length`."""
     nw = out.shape[2]
     rem = length - (nw - 1) * 64
     tail = ~U0 if rem == 64 else (U1 << np.uint64(rem)) - U1
     for p in prange(out.shape[0]):
         q = offset[p] >> 6
         r = np.uint64(offset[p] & 63)
+        a = code[p] & 0xFF
+        flip = rewire(shift[p], code[p], width)
         for j in range(width):
-            src = base[group[p], (j - rot[p]) % width]
-            inv = ~U0 if (flip[p] >> np.uint64(j)) & U1 else U0
+            src = base[group[p], (j - a) % width]
+            inv = ~U0 if (flip >> np.uint64(j)) & U1 else U0
             for i in range(nw):
                 word = src[q + i]
                 if r != U0:
@@ -45,19 +48,10 @@ def _cut_planes(base, group, offset, rot, flip, width, length, out):
             out[p, j, nw - 1] &= tail
 
 
-def _rotl(x: np.ndarray, a: np.ndarray, width: int) -> np.ndarray:
-    """Rotate the low `width` bits of each x left by a (0 <= a < width)."""
-    mask = np.uint64((1 << width) - 1)
-    a = a.astype(np.uint64)
-    left = (x << a) & mask
-    right = np.where(a == 0, np.uint64(0), x >> (np.uint64(width) - a))
-    return left | right
-
-
 @njit(parallel=True, cache=True)
 def _lfsr_base_planes(cycles, which, q, width, out):
-    """out[g] = packed bits of r_k = rotl(cycles[which[g], k mod period], q[g]) - 1 for every k
-    out[g] holds: the numbers of LFSR (taps, q) read around its cycle, repeated."""
+    """out[g] = the packed bits of r_k = rotl(cycles[which[g], k mod period], q[g]) - 1 for every k
+    it holds: the numbers of LFSR (taps, q) read around its cycle, repeated."""
     period = cycles.shape[1]
     for g in prange(out.shape[0]):
         vals = np.empty(out.shape[2] * 64, dtype=np.uint64)
@@ -115,19 +109,16 @@ def periodic_planes(kind: int, width: int, params: np.ndarray, dirs: np.ndarray,
     otherwise. params are generator_params rows (an LFSR's start state 1 .. 2^w - 1: another
     falls back to the fill); rot[p] is a source's wiring code, rotation (low byte, below
     `width`) and XOR mask (above it), as build_bank reduces it."""
-    a = (rot & 0xFF).astype(np.int64)
-    m = (rot >> 8).astype(np.uint64)
     if kind == K.LFSR:
         made = _lfsr_bases(params, width, length)
-        flip = m
+        shift = np.zeros(params.shape[0], dtype=np.uint64)
     elif kind in (K.SOBOL, K.VDC):
         made = _sobol_bases(params, width, length, dirs, kind)
         shift = params[:, 1] & np.uint64((1 << width) - 1)
-        flip = _rotl(shift, a, width) ^ m
     else:
         return False
     if made is None:
         return False
     bases, group, offset = made
-    _cut_planes(bases, group.astype(np.int64), offset, a, flip.astype(np.uint64), width, length, out)
+    _cut_planes(bases, group.astype(np.int64), offset, rot.astype(np.int64), shift, width, length, out)
     return True
